@@ -1,0 +1,269 @@
+/// Where a message goes: a service (a named mailbox) on a node.
+public struct Address: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var node: NodeID
+    public var service: String
+    public init(node: NodeID, service: String) {
+        self.node = node
+        self.service = service
+    }
+    public static func < (a: Address, b: Address) -> Bool { (a.node, a.service) < (b.node, b.service) }
+    public var description: String { "\(node)/\(service)" }
+}
+
+/// A message payload. Messages are typed values, never encoded bytes; `wireSize` stands for the
+/// encoded size, and `traceDigest`/`traceSummary` describe the message to the trace. The defaults
+/// use the type name only; override them so the fingerprint sees the content.
+public protocol SimMessage: Sendable {
+    var wireSize: Int { get }
+    var traceDigest: UInt64 { get }
+    var traceSummary: String { get }
+}
+
+extension SimMessage {
+    public var wireSize: Int { 64 }
+    public var traceDigest: UInt64 { stableHash(String(describing: Self.self)) }
+    public var traceSummary: String { String(describing: Self.self) }
+}
+
+extension String: SimMessage {
+    public var wireSize: Int { utf8.count }
+    public var traceDigest: UInt64 { stableHash(self) }
+    public var traceSummary: String { self.count <= 60 ? self : String(self.prefix(57)) + "..." }
+}
+
+extension Int: SimMessage {
+    public var wireSize: Int { 8 }
+    public var traceDigest: UInt64 { UInt64(bitPattern: Int64(self)) }
+    public var traceSummary: String { String(self) }
+}
+
+/// A message in flight or delivered.
+public struct Envelope: Sendable {
+    public enum Kind: Hashable, Sendable {
+        case oneWay
+        case request(correlation: UInt64)
+        case reply(correlation: UInt64)
+    }
+    /// Unique per network, in send order.
+    public var id: UInt64
+    public var from: Address
+    public var to: Address
+    public var kind: Kind
+    public var payload: any SimMessage
+    public var sentAt: Int64
+    /// True for the extra copy made by duplication.
+    public var isDuplicate = false
+}
+
+/// Every fault knob of the network, with its unit; the defaults are a fault-free network.
+public struct NetworkOptions: Hashable, Sendable, Codable {
+    /// One-way latency of every link unless overridden per link (ns).
+    public var latency: DurationDistribution = .uniform(min: 50 * Nanos.microsecond, max: 500 * Nanos.microsecond)
+    /// Probability that a message is silently dropped.
+    public var dropProbability: Ratio = .zero
+    /// Probability that a message is delivered twice.
+    public var duplicateProbability: Ratio = .zero
+    /// Probability that a message is delayed by `reorderDelay` on top of its latency, so that later
+    /// messages on the same link can overtake it.
+    public var reorderProbability: Ratio = .zero
+    /// Extra delay of a reordered message (ns).
+    public var reorderDelay: DurationDistribution = .uniform(min: 0, max: 10 * Nanos.millisecond)
+
+    public init() {}
+}
+
+/// Counters of what the network did.
+public struct NetworkStatistics: Hashable, Sendable {
+    public var sent = 0, delivered = 0, dropped = 0, duplicated = 0, reordered = 0
+    public var blockedByPartition = 0, lostToCrashedNode = 0, lostNoListener = 0, held = 0
+}
+
+/// A directed link between two nodes.
+struct Link: Hashable, Comparable {
+    var from: Int
+    var to: Int
+    static func < (a: Link, b: Link) -> Bool { (a.from, a.to) < (b.from, b.to) }
+}
+
+/// The simulated network: typed messages between addresses, with per-link latency, drops,
+/// duplicates, reordering, partitions (symmetric and one-way), clogging, and hold/release.
+/// Every decision draws from the run's `network` stream.
+public final class Network {
+    unowned let simulation: Simulation
+    public var options: NetworkOptions
+    public private(set) var statistics = NetworkStatistics()
+    var random: SimRandom
+    var nextMessageID: UInt64 = 0
+    var partitioned: Set<Link> = []
+    var clogged: [Link: Int64] = [:]
+    var heldLinks: Set<Link> = []
+    var heldMessages: [Link: [Envelope]] = [:]
+    var linkLatency: [Link: DurationDistribution] = [:]
+    var mailboxes: [Address: Mailbox] = [:]
+    var pendingCalls: [UInt64: PendingCall] = [:]
+    var nextCorrelation: UInt64 = 0
+    /// When a pair's messages were last scheduled to arrive: FIFO per link unless reordered.
+    var lastArrival: [Link: Int64] = [:]
+
+    init(simulation: Simulation) {
+        self.simulation = simulation
+        options = NetworkOptions()
+        random = simulation.random(stream: "network")
+    }
+
+    // MARK: faults
+
+    /// Cuts both directions between every node of `a` and every node of `b`.
+    public func partition(_ a: [NodeID], _ b: [NodeID]) {
+        for x in a { for y in b where x != y { partitioned.insert(Link(from: x.index, to: y.index)); partitioned.insert(Link(from: y.index, to: x.index)) } }
+        simulation.record(.netPartition, actor: "network", payload: UInt64(a.count * 1000 + b.count),
+                          "\(a.map(\.description).joined(separator: ",")) | \(b.map(\.description).joined(separator: ","))")
+    }
+
+    /// Cuts messages from `from` to `to` only; the reverse direction still works.
+    public func partitionOneWay(from: NodeID, to: NodeID) {
+        partitioned.insert(Link(from: from.index, to: to.index))
+        simulation.record(.netPartition, actor: "network", payload: UInt64(from.index << 16 | to.index), "\(from) -> \(to) one-way")
+    }
+
+    /// Removes every partition.
+    public func healPartitions() {
+        partitioned.removeAll()
+        simulation.record(.netHeal, actor: "network")
+    }
+
+    /// Whether messages from `from` to `to` are cut.
+    public func isPartitioned(from: NodeID, to: NodeID) -> Bool { partitioned.contains(Link(from: from.index, to: to.index)) }
+
+    /// Clogs a link until virtual time `until`: its messages arrive no earlier than that.
+    public func clog(from: NodeID, to: NodeID, until: Int64) {
+        clogged[Link(from: from.index, to: to.index)] = until
+        simulation.record(.netClog, actor: "network", payload: UInt64(bitPattern: until), "\(from) -> \(to) until \(formatNanoseconds(until))")
+    }
+
+    /// Holds every message on a link until `release`.
+    public func hold(from: NodeID, to: NodeID) {
+        heldLinks.insert(Link(from: from.index, to: to.index))
+        simulation.record(.netHold, actor: "network", payload: UInt64(from.index << 16 | to.index), "\(from) -> \(to)")
+    }
+
+    /// Releases a held link: its held messages are delivered now, in the order they were sent.
+    public func release(from: NodeID, to: NodeID) {
+        let link = Link(from: from.index, to: to.index)
+        heldLinks.remove(link)
+        let messages = heldMessages.removeValue(forKey: link) ?? []
+        simulation.record(.netRelease, actor: "network", payload: UInt64(messages.count), "\(from) -> \(to): \(messages.count) messages")
+        for envelope in messages { scheduleArrival(envelope, at: simulation.now) }
+    }
+
+    /// Sets the latency distribution of one direction of a link.
+    public func setLatency(from: NodeID, to: NodeID, _ distribution: DurationDistribution) {
+        linkLatency[Link(from: from.index, to: to.index)] = distribution
+    }
+
+    // MARK: sending
+
+    /// Sends a one-way message. Returns the envelope id.
+    @discardableResult
+    public func send(from: Address, to: Address, _ payload: any SimMessage, kind: Envelope.Kind = .oneWay) -> UInt64 {
+        nextMessageID += 1
+        let envelope = Envelope(id: nextMessageID, from: from, to: to, kind: kind, payload: payload, sentAt: simulation.now)
+        statistics.sent += 1
+        let link = Link(from: from.node.index, to: to.node.index)
+        let node = simulation.node(from.node).name
+        simulation.record(.netSend, node: node, actor: from.service, payload: payload.traceDigest ^ envelope.id,
+                          "#\(envelope.id) to \(to) \(payload.traceSummary)")
+        if partitioned.contains(link) {
+            statistics.blockedByPartition += 1
+            simulation.record(.netDrop, node: node, actor: from.service, payload: envelope.id, "#\(envelope.id) partitioned")
+            return envelope.id
+        }
+        if random.chance(options.dropProbability) {
+            statistics.dropped += 1
+            simulation.record(.netDrop, node: node, actor: from.service, payload: envelope.id, "#\(envelope.id) dropped")
+            return envelope.id
+        }
+        if heldLinks.contains(link) {
+            statistics.held += 1
+            heldMessages[link, default: []].append(envelope)
+            return envelope.id
+        }
+        scheduleArrival(envelope, at: arrivalTime(link))
+        if random.chance(options.duplicateProbability) {
+            statistics.duplicated += 1
+            var copy = envelope
+            copy.isDuplicate = true
+            scheduleArrival(copy, at: arrivalTime(link))
+        }
+        return envelope.id
+    }
+
+    private func arrivalTime(_ link: Link) -> Int64 {
+        let distribution = linkLatency[link] ?? options.latency
+        var arrival = simulation.now &+ distribution.sample(&random)
+        if let until = clogged[link] {
+            if until > simulation.now { arrival = Swift.max(arrival, until) } else { clogged[link] = nil }
+        }
+        if random.chance(options.reorderProbability) {
+            statistics.reordered += 1
+            return arrival &+ options.reorderDelay.sample(&random)
+        }
+        // Without reordering a link is FIFO, like a TCP connection.
+        arrival = Swift.max(arrival, lastArrival[link] ?? 0)
+        lastArrival[link] = arrival
+        return arrival
+    }
+
+    private func scheduleArrival(_ envelope: Envelope, at time: Int64) {
+        simulation.schedule(at: time) { [unowned self] in self.arrive(envelope) }
+    }
+
+    private func arrive(_ envelope: Envelope) {
+        let destination = simulation.node(envelope.to.node)
+        let link = Link(from: envelope.from.node.index, to: envelope.to.node.index)
+        if partitioned.contains(link) {
+            statistics.blockedByPartition += 1
+            simulation.record(.netDrop, node: destination.name, actor: envelope.to.service, payload: envelope.id, "#\(envelope.id) partitioned in flight")
+            return
+        }
+        guard destination.state != .crashed else {
+            statistics.lostToCrashedNode += 1
+            simulation.record(.netDrop, node: destination.name, actor: envelope.to.service, payload: envelope.id, "#\(envelope.id) node crashed")
+            return
+        }
+        if case .reply(let correlation) = envelope.kind {
+            guard let call = pendingCalls[correlation] else { return }  // late reply to a timed-out call
+            statistics.delivered += 1
+            simulation.record(.netDeliver, node: destination.name, actor: envelope.to.service, payload: envelope.payload.traceDigest ^ envelope.id,
+                              "#\(envelope.id) reply from \(envelope.from)")
+            call.complete(.success(envelope))
+            return
+        }
+        guard let mailbox = mailboxes[envelope.to], mailbox.isOpen else {
+            statistics.lostNoListener += 1
+            simulation.record(.netDrop, node: destination.name, actor: envelope.to.service, payload: envelope.id, "#\(envelope.id) no listener")
+            return
+        }
+        statistics.delivered += 1
+        simulation.record(.netDeliver, node: destination.name, actor: envelope.to.service, payload: envelope.payload.traceDigest ^ envelope.id,
+                          "#\(envelope.id) from \(envelope.from) \(envelope.payload.traceSummary)")
+        mailbox.put(envelope)
+    }
+}
+
+extension Simulation {
+    /// The simulation's network (created on first use).
+    public var network: Network { component(Network.self) { Network(simulation: self) } }
+}
+
+extension TraceKind {
+    public static let netSend = TraceKind("net.send")
+    public static let netDeliver = TraceKind("net.deliver")
+    public static let netDrop = TraceKind("net.drop")
+    public static let netPartition = TraceKind("net.partition")
+    public static let netHeal = TraceKind("net.heal")
+    public static let netClog = TraceKind("net.clog")
+    public static let netHold = TraceKind("net.hold")
+    public static let netRelease = TraceKind("net.release")
+    public static let rpcTimeout = TraceKind("rpc.timeout")
+}

@@ -1,0 +1,504 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Limits and switches of one run. Every field has a default; a run without options is
+/// fault-free and bounded.
+public struct SimulationOptions: Sendable, Hashable {
+    /// The run stops (as passed, unless a check failed) when virtual time would pass this, in ns.
+    public var maxTime: Int64 = Nanos.hour
+    /// The run stops with `.outOfEvents` after this many events (jobs included).
+    public var maxEvents: UInt64 = 100_000_000
+    /// Whether `buggify` fault points may fire in this run.
+    public var buggify: Bool = false
+    /// How many recent trace records to keep for failure reports (0: none).
+    public var traceRingCapacity: Int = 256
+    /// Run safety checkers after every this many events (1: after every event).
+    public var safetyCheckInterval: UInt64 = 1
+
+    public init() {}
+}
+
+/// Identifies a scheduled timer so it can be cancelled.
+public struct TimerID: Hashable, Sendable {
+    let slot: UInt32
+    let generation: UInt32
+    /// The event argument that names this timer: slot in the low half, generation in the high.
+    var argument: UInt64 { UInt64(generation) << 32 | UInt64(slot) }
+}
+
+/// A handler registered with `Simulation.register(handler:)`; events that name it carry one word.
+public struct HandlerID: Hashable, Sendable {
+    let index: Int
+}
+
+/// Carries a value across a `Task` boundary. Everything inside a simulation runs on its one
+/// thread, so values that are not `Sendable` may still move between its tasks.
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+}
+
+/// A deterministic discrete-event simulation: one virtual clock, one event queue, one thread.
+///
+/// All work of the simulation (event handlers, and every Swift concurrency job of tasks created
+/// while it runs) executes on the thread that calls `run()`, in (time, sequence) order. A run is a
+/// pure function of the seed and of what the caller built.
+public final class Simulation: @unchecked Sendable {
+    /// The root seed of the run.
+    public let seed: UInt64
+    public let options: SimulationOptions
+    /// The one true virtual time, in nanoseconds since the start.
+    @inlinable public var now: Int64 { core.pointee.now }
+    /// The trace: fingerprint, recent records, sinks.
+    public let trace: Trace
+    /// Events processed so far (handler events, timer actions and jobs).
+    public var eventCount: UInt64 { core.pointee.eventCount }
+    /// Set once the run has an outcome; the loop stops after the current event.
+    public private(set) var outcome: Outcome?
+
+    /// The hot state of the run loop, behind a pointer: accesses through it carry no dynamic
+    /// exclusivity checks, which otherwise cost more than the heap operations themselves.
+    @usableFromInline let core: UnsafeMutablePointer<KernelCore>
+    /// Strong references to the handlers; the run loop dispatches through `core.handlers`.
+    var handlerBoxes: [EventHandler] = []
+    var pendingRoots: [UncheckedBox<() async -> Void>] = []
+    var safetyCheckers: [any SafetyChecker] = []
+    var running = false
+    var runningThread: pthread_t?
+    let foreignCalls = Atomic<Int>(0)
+    var faultMessages: [String] = []
+    var streams: [String: SimRandom] = [:]
+    var router: SimulationRouter
+    /// Components attached to this run (network, nodes, locks, buggify), by type name.
+    var components: [String: AnyObject] = [:]
+    static let slotHandler = 0
+
+    /// A simulation with the given root seed. Nothing runs until `run()`.
+    public init(seed: UInt64, options: SimulationOptions = SimulationOptions()) {
+        self.seed = seed
+        self.options = options
+        trace = Trace(ringCapacity: options.traceRingCapacity)
+        router = ExecutorCapture.installed
+        core = .allocate(capacity: 1)
+        core.initialize(to: KernelCore())
+        // unowned(unsafe): the simulation owns its handlers, so they never outlive it.
+        addHandler { [unowned(unsafe) self] argument in self.fireSlot(argument) }
+    }
+
+    deinit {
+        core.pointee.queue.deallocate()
+        core.pointee.handlers.deallocate()
+        core.deinitialize(count: 1)
+        core.deallocate()
+    }
+
+    private func addHandler(_ body: @escaping (UInt64) -> Void) {
+        _ = register(handler: ClosureEventHandler(body))
+    }
+
+    /// Registers a handler object for raw events (see `EventHandler`). The simulation keeps it alive.
+    public func register(handler box: EventHandler) -> HandlerID {
+        precondition(handlerBoxes.count < Int(PendingEvent.handlerMask), "too many handlers: \(handlerBoxes.count)")
+        handlerBoxes.append(box)
+        if core.pointee.handlerCount == core.pointee.handlerCapacity {
+            let capacity = core.pointee.handlerCapacity * 2
+            let grown = UnsafeMutablePointer<Unmanaged<EventHandler>>.allocate(capacity: capacity)
+            grown.moveInitialize(from: core.pointee.handlers, count: core.pointee.handlerCount)
+            core.pointee.handlers.deallocate()
+            core.pointee.handlers = grown
+            core.pointee.handlerCapacity = capacity
+        }
+        (core.pointee.handlers + core.pointee.handlerCount).initialize(to: Unmanaged.passUnretained(box))
+        core.pointee.handlerCount += 1
+        return HandlerID(index: handlerBoxes.count - 1)
+    }
+
+    // MARK: randomness
+
+    /// The named random stream `name` of this run, derived from (seed, name). Each call returns
+    /// the stream's current state and advances the stored one, so hold on to the value you get,
+    /// or use `withRandom(stream:)` for draws spread over time.
+    public func random(stream name: String) -> SimRandom {
+        SimRandom(rootSeed: seed, stream: name)
+    }
+
+    /// Draws from the persistent named stream `name`, created from (seed, name) on first use.
+    public func withRandom<T>(stream name: String, _ body: (inout SimRandom) -> T) -> T {
+        var generator = streams[name] ?? SimRandom(rootSeed: seed, stream: name)
+        let result = body(&generator)
+        streams[name] = generator
+        return result
+    }
+
+    // MARK: scheduling
+
+    /// Registers a handler for raw events. Raw events are the cheapest kind: no allocation per
+    /// event, one argument word. Up to 2^20 handlers.
+    public func register(handler: @escaping (_ argument: UInt64) -> Void) -> HandlerID {
+        register(handler: ClosureEventHandler(handler))
+    }
+
+    /// Schedules a raw event for `handler` at absolute virtual time `time` (ns).
+    @inline(__always)
+    public func schedule(at time: Int64, handler: HandlerID, argument: UInt64) {
+        push(time: time, handler: handler.index, argument: argument)
+    }
+
+    @inline(__always)
+    func push(time: Int64, handler: Int, argument: UInt64) {
+        guard checkThread() else { return }
+        let core = self.core
+        precondition(time >= core.pointee.now, "cannot schedule in the past: \(time) < now \(core.pointee.now)")
+        let event = PendingEvent(time: time, sequence: core.pointee.nextSequence, handler: handler, argument: argument)
+        core.pointee.nextSequence &+= 1
+        if time == core.pointee.now && running { core.pointee.dueNow.append(event) } else { core.pointee.queue.push(event) }
+    }
+
+    /// Runs `action` at absolute virtual time `time` (ns). Returns an id for `cancel`.
+    @discardableResult
+    public func schedule(at time: Int64, _ action: @escaping () -> Void) -> TimerID {
+        store(.closure(action), at: time)
+    }
+
+    /// Runs `action` after `delay` nanoseconds of virtual time.
+    @discardableResult
+    public func schedule(after delay: Int64, _ action: @escaping () -> Void) -> TimerID {
+        precondition(delay >= 0, "negative delay \(delay)")
+        return store(.closure(action), at: now &+ delay)
+    }
+
+    /// Cancels a timer. Returns false when it already fired or was cancelled.
+    @discardableResult
+    public func cancel(_ timer: TimerID) -> Bool {
+        guard checkThread() else { return false }
+        let slot = Int(timer.slot)
+        guard slot < core.pointee.slots.count, core.pointee.slots[slot].generation == timer.generation, core.pointee.slots[slot].action != nil else { return false }
+        releaseSlot(slot)
+        return true
+    }
+
+    func store(_ action: TimerAction, at time: Int64) -> TimerID {
+        let slot: UInt32
+        if let free = core.pointee.freeSlots.popLast() {
+            slot = free
+            core.pointee.slots[Int(free)].action = action
+        } else {
+            slot = UInt32(core.pointee.slots.count)
+            core.pointee.slots.append(TimerSlot(generation: 0, action: action))
+        }
+        let timer = TimerID(slot: slot, generation: core.pointee.slots[Int(slot)].generation)
+        push(time: time, handler: Simulation.slotHandler, argument: timer.argument)
+        return timer
+    }
+
+    /// Frees a slot; bumping its generation makes any event still naming it a no-op.
+    private func releaseSlot(_ slot: Int) {
+        core.pointee.slots[slot].action = nil
+        core.pointee.slots[slot].generation &+= 1
+        core.pointee.freeSlots.append(UInt32(slot))
+    }
+
+    func fireSlot(_ argument: UInt64) {
+        let slot = Int(truncatingIfNeeded: argument & 0xFFFF_FFFF)
+        let generation = UInt32(truncatingIfNeeded: argument >> 32)
+        guard core.pointee.slots[slot].generation == generation, let action = core.pointee.slots[slot].action else { return }  // cancelled
+        releaseSlot(slot)
+        switch action {
+        case .closure(let body): body()
+        case .resume(let continuation): continuation.resume()
+        case .resumeThrowing(let continuation): continuation.resume()
+        }
+    }
+
+    // MARK: async
+
+    /// Starts a root task of the simulation. Called before `run()`, the task starts when the run
+    /// starts; called during the run, it starts now. The task and everything it creates run on
+    /// the simulation's thread.
+    public func spawn(_ body: @escaping () async -> Void) {
+        let box = UncheckedBox(value: body)
+        if running {
+            guard checkThread() else { return }
+            Task { await box.value() }
+        } else {
+            pendingRoots.append(box)
+        }
+    }
+
+    /// Suspends the calling task until virtual time `deadline` (ns). Throws `CancellationError`
+    /// when the task is cancelled first.
+    public func sleep(until deadline: Int64) async throws {
+        try Task.checkCancellation()
+        let state = SleepState()
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                if state.cancelled {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                state.continuation = continuation
+                state.timer = store(.resumeThrowing(continuation), at: Swift.max(deadline, now))
+            }
+        } onCancel: {
+            state.cancelled = true
+            if let timer = state.timer, self.cancel(timer) {
+                state.continuation?.resume(throwing: CancellationError())
+            }
+        }
+    }
+
+    /// Suspends the calling task for `nanoseconds` of virtual time.
+    public func sleep(nanoseconds: Int64) async throws {
+        try await sleep(until: now &+ Swift.max(0, nanoseconds))
+    }
+
+    /// Suspends for a `Duration` of virtual time.
+    public func sleep(for duration: Duration) async throws {
+        try await sleep(nanoseconds: duration.nanosecondsClamped)
+    }
+
+    /// Suspends the calling task and resumes it from the event loop at the current instant,
+    /// after the events already due now. The cheapest suspension point: one event, one job.
+    public func yield() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            _ = store(.resume(continuation), at: now)
+        }
+    }
+
+    /// A `Clock` over this simulation's virtual time, for code written against `Clock`.
+    public var clock: SimClock { SimClock(simulation: self) }
+
+    @inline(__always) func enqueueReady(_ job: UnownedJob) {
+        core.pointee.ready.append(job)
+    }
+
+    // MARK: components
+
+    /// The component of type `T` attached to this run, created by `make` on first use.
+    public func component<T: AnyObject>(_ type: T.Type, make: () -> T) -> T {
+        let key = String(reflecting: type)
+        if let existing = components[key] { return existing as! T }
+        let created = make()
+        components[key] = created
+        return created
+    }
+
+    // MARK: checks and outcome
+
+    /// Adds a safety checker, run after events (see `SimulationOptions.safetyCheckInterval`).
+    public func add(checker: any SafetyChecker) { safetyCheckers.append(checker) }
+
+    /// Ends the run with `outcome` after the current event. The first failure wins.
+    public func fail(_ outcome: Outcome) {
+        if self.outcome == nil {
+            self.outcome = outcome
+            core.pointee.stop = true
+        }
+    }
+
+    /// Fails the run with a liveness timeout unless `condition` holds at virtual time `deadline`.
+    public func expect(_ name: String, by deadline: Int64, _ condition: @escaping () -> Bool,
+                       message: @escaping () -> String) {
+        schedule(at: deadline) { [unowned self] in
+            if !condition() { self.fail(.livenessTimeout(check: name, message: message(), at: self.now)) }
+        }
+    }
+
+    /// Records an event in the trace and the fingerprint. `detail` is only built when someone
+    /// reads details (ring buffer, sinks).
+    public func record(_ kind: TraceKind, node: String = "-", actor: String, payload: UInt64 = 0,
+                       _ detail: @autoclosure () -> String = "") {
+        trace.record(time: now, kind: kind, node: node, actor: actor, payload: payload, detail: detail)
+    }
+
+    // MARK: thread discipline
+
+    /// True when the caller is on the thread running this simulation (or the simulation is not
+    /// running). A call from any other thread is counted as foreign work, and the run fails with
+    /// a simulator fault after the current event.
+    @inline(__always) func checkThread() -> Bool {
+        guard core.pointee.running else { return true }
+        if core.pointee.runningThread == pthread_self() { return true }  // pthread_t is an integer on Linux
+        foreignCalls.add(1, ordering: .relaxed)
+        return false
+    }
+
+    func reportRealTimeUse(_ message: String) {
+        faultMessages.append(message)
+        core.pointee.faultPending = true
+    }
+
+    // MARK: the run loop
+
+    /// Runs until the horizon, an outcome, the event budget, or until nothing is left to do.
+    /// Returns the outcome (`.passed` unless something failed).
+    @discardableResult
+    public func run() -> Outcome {
+        precondition(!running, "Simulation.run() is not reentrant")
+        let previous = CurrentSimulation.get()
+        CurrentSimulation.set(self)
+        runningThread = pthread_self()
+        running = true
+        core.pointee.running = true
+        core.pointee.runningThread = pthread_self()
+        defer {
+            running = false
+            core.pointee.running = false
+            runningThread = nil
+            CurrentSimulation.set(previous)
+            trace.finish()
+        }
+        let roots = pendingRoots
+        pendingRoots.removeAll()
+        for root in roots { Task { await root.value() } }
+        loop()
+        if outcome == nil { outcome = .passed }
+        return outcome!
+    }
+
+    private func loop() {
+        let maxTime = options.maxTime, maxEvents = options.maxEvents
+        let checkInterval = Swift.max(1, options.safetyCheckInterval)
+        let router = self.router
+        let core = self.core
+        let trace = self.trace
+        let checking = !safetyCheckers.isEmpty
+        while !core.pointee.stop {
+            if core.pointee.eventCount >= maxEvents {
+                fail(.outOfEvents(limit: maxEvents, at: core.pointee.now))
+                break
+            }
+            core.pointee.eventCount &+= 1
+            if core.pointee.ready.count > 0 {
+                let job = core.pointee.ready.popFirst()!
+                trace.fold(UInt64(bitPattern: core.pointee.now) ^ 0x4A4F_4200_0000_0000)
+                ExecutorCapture.run(job, on: router)
+            } else {
+                let event: PendingEvent
+                if core.pointee.dueNow.count > 0
+                    && (core.pointee.queue.isEmpty || core.pointee.queue.storage[0].time > core.pointee.now) {
+                    event = core.pointee.dueNow.popFirst()!
+                } else if !core.pointee.queue.isEmpty {
+                    if core.pointee.queue.storage[0].time > maxTime { core.pointee.eventCount &-= 1; break }
+                    event = core.pointee.queue.pop()
+                    core.pointee.now = event.time
+                } else {
+                    core.pointee.eventCount &-= 1
+                    break  // nothing left: the simulation is quiet
+                }
+                trace.fold(UInt64(bitPattern: event.time) &+ event.order &* 0x9E37_79B9 ^ event.argument)
+                let index = event.handler
+                core.pointee.handlers[index]._withUnsafeGuaranteedRef { $0.handle(event.argument) }
+            }
+            if core.pointee.faultPending || foreignCalls.load(ordering: .relaxed) != 0 {
+                reportFaults()
+            }
+            if checking && core.pointee.eventCount % checkInterval == 0 { runSafetyCheckers() }
+        }
+    }
+
+    func runSafetyCheckers() {
+        for checker in safetyCheckers {
+            if let message = checker.check(self) {
+                fail(.violation(checker: checker.name, message: message, at: now))
+                return
+            }
+        }
+    }
+
+    private func reportFaults() {
+        let foreign = foreignCalls.load(ordering: .relaxed)
+        var parts = faultMessages
+        if foreign > 0 { parts.insert("\(foreign) call(s) into the simulation from a thread that is not running it (foreign work)", at: 0) }
+        fail(.simulatorFault(message: parts.joined(separator: "; ")))
+    }
+}
+
+/// The run loop's hot state (see `Simulation.core`).
+@usableFromInline
+struct KernelCore {
+    @usableFromInline var now: Int64 = 0
+    @usableFromInline var eventCount: UInt64 = 0
+    @usableFromInline var nextSequence: UInt64 = 0
+    @usableFromInline var queue = EventQueue()
+    @usableFromInline var dueNow = RingQueue<PendingEvent>()
+    @usableFromInline var ready = RingQueue<UnownedJob>(capacity: 1024)
+    /// The dispatch table: unmanaged, so a dispatch costs no reference counting.
+    var handlers = UnsafeMutablePointer<Unmanaged<EventHandler>>.allocate(capacity: 16)
+    var handlerCount = 0
+    var handlerCapacity = 16
+    /// Set when the run has an outcome.
+    var stop = false
+    var faultPending = false
+    var running = false
+    var runningThread: pthread_t = 0
+    /// Timer actions, by slot; freed slots are reused (LIFO, so deterministic).
+    var slots: [TimerSlot] = []
+    var freeSlots: [UInt32] = []
+}
+
+/// A registered event handler; held unmanaged in the dispatch table (the simulation keeps the
+/// strong reference), so dispatch costs no reference counting.
+/// A handler of raw events. Subclass it for the hottest paths: dispatching to a method of a
+/// class costs no reference counting, while a closure's context is retained for each call.
+open class EventHandler {
+    public init() {}
+    /// Called with the event's argument word, at the event's time, on the simulation's thread.
+    open func handle(_ argument: UInt64) {}
+}
+
+final class ClosureEventHandler: EventHandler {
+    let body: (UInt64) -> Void
+    init(_ body: @escaping (UInt64) -> Void) { self.body = body }
+    override func handle(_ argument: UInt64) { body(argument) }
+}
+
+/// What a timer slot runs when it fires.
+enum TimerAction {
+    case closure(() -> Void)
+    case resume(UnsafeContinuation<Void, Never>)
+    case resumeThrowing(UnsafeContinuation<Void, any Error>)
+}
+
+struct TimerSlot {
+    var generation: UInt32
+    var action: TimerAction?
+}
+
+/// State shared between a sleep and its cancellation handler (same thread, no races).
+final class SleepState: @unchecked Sendable {
+    var cancelled = false
+    var timer: TimerID?
+    var continuation: UnsafeContinuation<Void, any Error>?
+}
+
+/// A `Clock` whose time is a simulation's virtual time. `sleep` suspends in virtual time.
+public struct SimClock: Clock {
+    public typealias Instant = SimInstant
+    public typealias Duration = Swift.Duration
+    let simulation: Simulation
+    public init(simulation: Simulation) { self.simulation = simulation }
+    public var now: SimInstant { SimInstant(nanoseconds: simulation.now) }
+    public var minimumResolution: Swift.Duration { .nanoseconds(1) }
+    public func sleep(until deadline: SimInstant, tolerance: Swift.Duration? = nil) async throws {
+        try await simulation.sleep(until: deadline.nanoseconds)
+    }
+}
+
+/// A safety invariant, checked after events. Return a message when it is broken.
+public protocol SafetyChecker: AnyObject {
+    var name: String { get }
+    func check(_ simulation: Simulation) -> String?
+}
+
+/// A safety checker from a closure.
+public final class ClosureChecker: SafetyChecker {
+    public let name: String
+    let body: (Simulation) -> String?
+    public init(_ name: String, _ body: @escaping (Simulation) -> String?) {
+        self.name = name
+        self.body = body
+    }
+    public func check(_ simulation: Simulation) -> String? { body(simulation) }
+}

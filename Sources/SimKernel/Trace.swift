@@ -1,0 +1,227 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The kind of a traced event (`net.send`, `lock.acquire`, ...). Its code is a stable hash of
+/// the name, computed once, so folding a kind into the fingerprint costs one integer mix.
+public struct TraceKind: Hashable, Sendable, CustomStringConvertible {
+    public let name: String
+    public let code: UInt64
+    public init(_ name: String) {
+        self.name = name
+        code = stableHash(name)
+    }
+    public var description: String { name }
+}
+
+/// One traced event, as sinks and failure reports see it.
+public struct TraceRecord: Sendable, Hashable {
+    /// 0-based position among traced events of the run.
+    public var index: UInt64
+    public var time: Int64
+    public var kind: String
+    /// Node name, or `-` for kernel-level events.
+    public var node: String
+    /// The actor or process that acted (`ps-0/shard`, `lock-manager`, ...).
+    public var actor: String
+    /// A digest of the event's payload (what was sent, written, granted).
+    public var payload: UInt64
+    /// A readable one-line description.
+    public var detail: String
+    /// The run's fingerprint after folding this event.
+    public var fingerprint: UInt64
+
+    /// `12.345s ps-0 worker-1 net.send detail`
+    public var line: String {
+        "\(formatNanoseconds(time)) \(node) \(actor) \(kind) \(detail)"
+    }
+}
+
+/// Receives every traced event of a run. Sinks write outside the simulation (files) and must
+/// never feed anything back into it.
+public protocol TraceSink: AnyObject {
+    func record(_ record: TraceRecord)
+    /// Called once when the run ends.
+    func finish(fingerprint: UInt64)
+}
+
+/// The trace of one run: the rolling 64-bit fingerprint, a ring buffer of recent events for
+/// failure reports, and optional sinks.
+public final class Trace {
+    /// The rolling fingerprint over every event so far (traced events, handler events, jobs).
+    public var fingerprint: UInt64 { hot.pointee.fingerprint }
+    /// Folded on every event: kept behind a pointer so the fold carries no exclusivity check.
+    let hot: UnsafeMutablePointer<(fingerprint: UInt64, logging: Bool)>
+    /// Number of traced (described) events.
+    public private(set) var recordCount: UInt64 = 0
+    /// Capacity of the ring of recent records; 0 turns it off.
+    public let ringCapacity: Int
+    private var ring: [TraceRecord] = []
+    private var ringNext = 0
+    private var sinks: [TraceSink] = []
+    /// Per-event fingerprints, kept only by the determinism self-check.
+    var digestLog: [UInt64]? { didSet { hot.pointee.logging = digestLog != nil } }
+    var recordLog: [TraceRecord]?
+
+    init(ringCapacity: Int) {
+        self.ringCapacity = ringCapacity
+        ring.reserveCapacity(ringCapacity)
+        hot = .allocate(capacity: 1)
+        hot.initialize(to: (0x5359_4E41_5053_454E, false))  // "SYNAPSEN"
+    }
+
+    deinit { hot.deallocate() }
+
+    /// Whether anyone reads event details; when false, callers may skip building strings.
+    public var wantsDetail: Bool { ringCapacity > 0 || !sinks.isEmpty || recordLog != nil }
+
+    public func add(sink: TraceSink) { sinks.append(sink) }
+
+    @inline(__always) func fold(_ value: UInt64) {
+        hot.pointee.fingerprint = mix64(hot.pointee.fingerprint, value)
+        if hot.pointee.logging { digestLog!.append(hot.pointee.fingerprint) }
+    }
+
+    func record(time: Int64, kind: TraceKind, node: String, actor: String, payload: UInt64, detail: () -> String) {
+        var fingerprint = hot.pointee.fingerprint
+        fingerprint = mix64(fingerprint, UInt64(bitPattern: time))
+        fingerprint = mix64(fingerprint, kind.code)
+        fingerprint = mix64(fingerprint, stableHash(node) ^ stableHash(actor) &* 31)
+        fingerprint = mix64(fingerprint, payload)
+        hot.pointee.fingerprint = fingerprint
+        if digestLog != nil { digestLog!.append(fingerprint) }
+        defer { recordCount += 1 }
+        guard wantsDetail else { return }
+        let record = TraceRecord(
+            index: recordCount, time: time, kind: kind.name, node: node, actor: actor,
+            payload: payload, detail: detail(), fingerprint: fingerprint)
+        if ringCapacity > 0 {
+            if ring.count < ringCapacity { ring.append(record) } else { ring[ringNext] = record }
+            ringNext = (ringNext + 1) % ringCapacity
+        }
+        if recordLog != nil { recordLog!.append(record) }
+        for sink in sinks { sink.record(record) }
+    }
+
+    /// The most recent records, oldest first.
+    public var recent: [TraceRecord] {
+        if ring.count < ringCapacity { return ring }
+        return Array(ring[ringNext...] + ring[..<ringNext])
+    }
+
+    /// The most recent records that mention any of `names` as node or actor, oldest first.
+    public func recent(involving names: [String], limit: Int = 20) -> [TraceRecord] {
+        let matching = recent.filter { r in names.contains { r.node == $0 || r.actor == $0 || r.actor.hasPrefix($0 + "/") } }
+        return Array(matching.suffix(limit))
+    }
+
+    func finish() {
+        for sink in sinks { sink.finish(fingerprint: fingerprint) }
+    }
+}
+
+/// Escapes a string for a JSON document.
+public func jsonEscaped(_ string: String) -> String {
+    var out = "\""
+    for scalar in string.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// Hex with `0x` and 16 digits: how fingerprints are printed everywhere.
+public func hex64(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
+}
+
+/// A buffered text file written with C stdio (no Foundation needed in the kernel).
+final class TextFileWriter {
+    private let file: UnsafeMutablePointer<FILE>
+    init(path: String) throws(TraceFileError) {
+        guard let file = fopen(path, "w") else { throw TraceFileError(path: path, reason: String(cString: strerror(errno))) }
+        self.file = file
+    }
+    func write(_ text: String) { fputs(text, file) }
+    func close() { fclose(file) }
+}
+
+/// A trace file could not be opened.
+public struct TraceFileError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): cannot write trace: \(reason)" }
+}
+
+/// Writes one JSON object per line: index, time, node, actor, kind, payload, detail, fingerprint.
+public final class JSONLinesTraceSink: TraceSink {
+    private let writer: TextFileWriter
+    public init(path: String) throws(TraceFileError) { writer = try TextFileWriter(path: path) }
+    public func record(_ r: TraceRecord) {
+        writer.write(
+            "{\"i\":\(r.index),\"t_ns\":\(r.time),\"node\":\(jsonEscaped(r.node)),\"actor\":\(jsonEscaped(r.actor)),"
+                + "\"kind\":\(jsonEscaped(r.kind)),\"payload\":\"\(hex64(r.payload))\",\"detail\":\(jsonEscaped(r.detail)),"
+                + "\"fp\":\"\(hex64(r.fingerprint))\"}\n")
+    }
+    public func finish(fingerprint: UInt64) { writer.close() }
+}
+
+/// Writes Chrome Trace Event JSON (the array form), which Perfetto UI and chrome://tracing open:
+/// one process per node, one thread per actor, instant events at virtual microseconds.
+public final class ChromeTraceSink: TraceSink {
+    private let writer: TextFileWriter
+    private var processIDs: [String: Int] = [:]
+    private var threadIDs: [String: Int] = [:]
+    private var first = true
+
+    public init(path: String) throws(TraceFileError) {
+        writer = try TextFileWriter(path: path)
+        writer.write("[\n")
+    }
+
+    private func emit(_ object: String) {
+        writer.write(first ? object : ",\n" + object)
+        first = false
+    }
+
+    private func processID(_ node: String) -> Int {
+        if let id = processIDs[node] { return id }
+        let id = processIDs.count + 1
+        processIDs[node] = id
+        emit("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":\(id),\"tid\":0,\"args\":{\"name\":\(jsonEscaped(node))}}")
+        return id
+    }
+
+    private func threadID(_ actor: String, pid: Int) -> Int {
+        let key = "\(pid)/\(actor)"
+        if let id = threadIDs[key] { return id }
+        let id = threadIDs.count + 1
+        threadIDs[key] = id
+        emit("{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":\(pid),\"tid\":\(id),\"args\":{\"name\":\(jsonEscaped(actor))}}")
+        return id
+    }
+
+    public func record(_ r: TraceRecord) {
+        let pid = processID(r.node)
+        let tid = threadID(r.actor, pid: pid)
+        let micros = r.time / 1000, fraction = r.time % 1000
+        let fractionText = fraction < 10 ? "00\(fraction)" : (fraction < 100 ? "0\(fraction)" : "\(fraction)")
+        emit("{\"name\":\(jsonEscaped(r.kind)),\"cat\":\"sim\",\"ph\":\"i\",\"s\":\"t\",\"ts\":\(micros).\(fractionText),"
+            + "\"pid\":\(pid),\"tid\":\(tid),\"args\":{\"detail\":\(jsonEscaped(r.detail)),\"i\":\(r.index)}}")
+    }
+
+    public func finish(fingerprint: UInt64) {
+        writer.write("\n]\n")
+        writer.close()
+    }
+}

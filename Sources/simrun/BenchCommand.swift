@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import SimKernel
+
+/// `simrun bench`: the kernel against the C reference heap, measured in the same invocation.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the kernel's event churn against the C reference heap, and async round trips.",
+        discussion: """
+            Runs the workload of shared/bench/heap_baseline.c (pop the earliest event, push one at
+            now + random delay) through the kernel's run loop at 1 K and 1 M pending events, compiles
+            and runs the C program on the same workload when a C compiler is present, and reports
+            their ratio. Trials of the two alternate and the median of each is reported, since these
+            machines are noisy. Build with -c release for meaningful figures.
+            """)
+
+    @Option(help: "Path of heap_baseline.c (default: look for shared/bench/heap_baseline.c near the project).")
+    var cSource: String?
+
+    @Option(help: "Trials of each measurement (the median is reported).")
+    var trials: Int = 5
+
+    @Option(help: "Events per trial at 1 K pending.")
+    var events: UInt64 = 10_000_000
+
+    @Flag(help: "Skip the 1 M pending measurements.")
+    var skipLarge = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        guard trials >= 1 else { exitBadInput(BadInput("--trials: must be at least 1, got \(trials)")) }
+        let reference = try CReference(sourcePath: cSource)
+        func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+        }
+        var kernelSmall: [Double] = [], cSmall: [Double] = [], asyncRates: [Double] = []
+        var checksum: UInt64 = 0
+        for _ in 0 ..< trials {
+            let m = KernelBenchmark.eventChurn(pending: 1000, events: events)
+            kernelSmall.append(m.perSecond)
+            checksum = m.checksum
+            if let rate = reference?.run(pending: 1000, events: events) { cSmall.append(rate) }
+            asyncRates.append(KernelBenchmark.asyncRoundTrips(count: 1_000_000).perSecond)
+        }
+        var kernelLarge: Double?, cLarge: Double?
+        if !skipLarge {
+            kernelLarge = KernelBenchmark.eventChurn(pending: 1_000_000, events: 3_000_000).perSecond
+            cLarge = reference?.run(pending: 1_000_000, events: 3_000_000)
+        }
+        let kernel = median(kernelSmall), c = cSmall.isEmpty ? nil : median(cSmall)
+        let ratio = c.map { kernel / $0 }
+        let asyncRate = median(asyncRates)
+        let ratioLarge = (kernelLarge != nil && cLarge != nil) ? kernelLarge! / cLarge! : nil
+        if json {
+            func number(_ value: Double?) -> String { value.map { String(format: "%.4g", $0) } ?? "null" }
+            let fields = [
+                "\"kernel_events_per_s\":\(number(kernel))", "\"c_events_per_s\":\(number(c))",
+                "\"ratio_to_c\":\(ratio.map { String(format: "%.3f", $0) } ?? "null")",
+                "\"kernel_events_per_s_1m\":\(number(kernelLarge))", "\"c_events_per_s_1m\":\(number(cLarge))",
+                "\"ratio_to_c_1m\":\(ratioLarge.map { String(format: "%.3f", $0) } ?? "null")",
+                "\"async_roundtrips_per_s\":\(number(asyncRate))", "\"trials\":\(trials)",
+                "\"events_per_trial\":\(events)", "\"c_reference\":\(reference.map { jsonEscaped($0.sourcePath) } ?? "null")",
+                "\"checksum\":\"\(hex64(checksum))\"",
+            ]
+            print("{" + fields.joined(separator: ",") + "}")
+        } else {
+            func rate(_ v: Double?) -> String { v.map { String(format: "%6.2f M/s", $0 / 1e6) } ?? "   n/a" }
+            print("kernel event churn, 1 K pending : \(rate(kernel))   (median of \(trials))")
+            print("C reference heap,   1 K pending : \(rate(c))   \(reference == nil ? "(no C compiler or source found)" : "")")
+            print("ratio to C,         1 K pending : \(ratio.map { String(format: "%.3f", $0) } ?? "n/a")   (target >= 0.9)")
+            if !skipLarge {
+                print("kernel event churn, 1 M pending : \(rate(kernelLarge))")
+                print("C reference heap,   1 M pending : \(rate(cLarge))")
+                print("ratio to C,         1 M pending : \(ratioLarge.map { String(format: "%.3f", $0) } ?? "n/a")")
+            }
+            print("async suspend/resume round trips: \(rate(asyncRate))   (target >= 2 M/s)")
+        }
+    }
+}
+
+/// The C reference program, compiled into a temporary folder.
+struct CReference {
+    let sourcePath: String
+    let binary: String
+
+    /// Nil when no source or no compiler is found; the bench then reports the kernel alone.
+    init?(sourcePath explicit: String?) throws {
+        let fileManager = FileManager.default
+        var candidates: [String] = []
+        if let explicit {
+            guard fileManager.fileExists(atPath: explicit) else { exitBadInput(BadInput("--c-source: \(explicit): no such file")) }
+            candidates = [explicit]
+        } else {
+            let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            candidates = [
+                "../shared/bench/heap_baseline.c", "shared/bench/heap_baseline.c",
+                projectRoot.appendingPathComponent("../shared/bench/heap_baseline.c").path,
+            ]
+        }
+        guard let source = candidates.first(where: { fileManager.fileExists(atPath: $0) }) else { return nil }
+        let folder = fileManager.temporaryDirectory.appendingPathComponent("simrun-bench-\(getpid())")
+        try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
+        let binary = folder.appendingPathComponent("heap_baseline").path
+        guard let compiler = ["cc", "gcc", "clang"].first(where: { CReference.which($0) != nil }),
+              CReference.execute(CReference.which(compiler)!, ["-O2", "-o", binary, source]) != nil else { return nil }
+        self.sourcePath = source
+        self.binary = binary
+    }
+
+    /// Runs the program and returns its events/s figure.
+    func run(pending: Int, events: UInt64) -> Double? {
+        guard let output = CReference.execute(binary, ["\(pending)", "\(events)"]),
+              let range = output.range(of: "events/s=") else { return nil }
+        return Double(output[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+    }
+
+    static func which(_ name: String) -> String? {
+        for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let path = "\(folder)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// Runs a program and returns its standard output, or nil when it fails.
+    static func execute(_ path: String, _ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
