@@ -199,6 +199,11 @@ public final class Simulation: @unchecked Sendable {
         core.pointee.freeSlots.append(UInt32(slot))
     }
 
+    @inline(__always) func isCancelled(_ argument: UInt64) -> Bool {
+        let slot = Int(truncatingIfNeeded: argument & 0xFFFF_FFFF)
+        return core.pointee.slots[slot].generation != UInt32(truncatingIfNeeded: argument >> 32)
+    }
+
     func fireSlot(_ argument: UInt64) {
         let slot = Int(truncatingIfNeeded: argument & 0xFFFF_FFFF)
         let generation = UInt32(truncatingIfNeeded: argument >> 32)
@@ -382,6 +387,10 @@ public final class Simulation: @unchecked Sendable {
                 } else if !core.pointee.queue.isEmpty {
                     if core.pointee.queue.storage[0].time > maxTime { core.pointee.eventCount &-= 1; break }
                     event = core.pointee.queue.pop()
+                    if event.handler == Simulation.slotHandler && isCancelled(event.argument) {
+                        core.pointee.eventCount &-= 1  // a cancelled timer neither counts nor moves the clock
+                        continue
+                    }
                     core.pointee.now = event.time
                 } else {
                     core.pointee.eventCount &-= 1
