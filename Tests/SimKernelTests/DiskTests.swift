@@ -1,0 +1,132 @@
+import XCTest
+@testable import SimKernel
+
+final class DiskTests: XCTestCase {
+    private func disk(_ configure: (inout DiskOptions) -> Void = { _ in }) -> SimDisk {
+        var options = DiskOptions()
+        configure(&options)
+        return SimDisk(options: options)
+    }
+
+    func testReadYourWritesWhileUp() throws {
+        let disk = self.disk()
+        try disk.write("f", at: 0, Array("hello".utf8))
+        try disk.write("f", at: 10, Array("world".utf8))
+        XCTAssertEqual(try disk.readAll("f"), Array("hello".utf8) + [0, 0, 0, 0, 0] + Array("world".utf8))
+        XCTAssertEqual(try disk.read("f", at: 12, count: 100), Array("rld".utf8))
+        try disk.truncate("f", to: 2)
+        XCTAssertEqual(try disk.readAll("f"), Array("he".utf8))
+        XCTAssertThrowsError(try disk.readAll("missing")) { XCTAssertEqual($0 as? DiskError, .fileNotFound(path: "missing")) }
+    }
+
+    /// Sweeps 200 seeds: a crash keeps exactly what was synced and loses exactly what was not.
+    func testCrashLosesExactlyTheUnsyncedWrites() throws {
+        for seed in 0 ..< UInt64(200) {
+            let disk = self.disk()
+            var random = SimRandom(seed: seed)
+            var synced: [UInt8] = []
+            var current: [UInt8] = []
+            try disk.create("log")
+            try disk.fsync("log")
+            disk.syncDirectory()
+            for _ in 0 ..< random.uniform(1 ..< 20) {
+                let chunk = (0 ..< random.uniform(1 ..< 1500)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                try disk.append("log", chunk)
+                current += chunk
+                if random.chance(Ratio(1, 3)) {
+                    try disk.fsync("log")
+                    synced = current
+                }
+            }
+            var crashRandom = SimRandom(seed: seed &+ 1000)
+            _ = disk.crash(random: &crashRandom)
+            XCTAssertEqual(try disk.readAll("log"), synced, "seed \(seed)")
+        }
+    }
+
+    func testNamesAreDurableOnlyAfterADirectorySync() throws {
+        let disk = self.disk()
+        try disk.writeAll("checkpoint.tmp", [1, 2, 3])
+        try disk.fsync("checkpoint.tmp")
+        try disk.rename("checkpoint.tmp", to: "checkpoint")
+        var random = SimRandom(seed: 1)
+        _ = disk.crash(random: &random)
+        XCTAssertFalse(disk.exists("checkpoint"), "the new name was never made durable")
+        XCTAssertFalse(disk.exists("checkpoint.tmp"), "nor was the file's creation")
+
+        try disk.writeAll("checkpoint.tmp", [4, 5, 6])
+        try disk.fsync("checkpoint.tmp")
+        try disk.rename("checkpoint.tmp", to: "checkpoint")
+        disk.syncDirectory()
+        _ = disk.crash(random: &random)
+        XCTAssertEqual(try disk.readAll("checkpoint"), [4, 5, 6])
+        XCTAssertEqual(disk.list(), ["checkpoint"])
+    }
+
+    func testTornWritesKeepWholeSectorsFromEitherVersion() throws {
+        var tornCount = 0
+        for seed in 0 ..< UInt64(100) {
+            let disk = self.disk { $0.tornWriteProbability = .one }
+            let old = [UInt8](repeating: 0xAA, count: 4096)
+            try disk.writeAll("db", old)
+            try disk.fsync("db")
+            disk.syncDirectory()
+            let new = [UInt8](repeating: 0xBB, count: 4096)
+            try disk.write("db", at: 0, new)
+            var random = SimRandom(seed: seed)
+            let report = disk.crash(random: &random)
+            let after = try disk.readAll("db")
+            XCTAssertEqual(after.count, 4096)
+            for sector in 0 ..< 8 {
+                let bytes = Set(after[sector * 512 ..< (sector + 1) * 512])
+                XCTAssertTrue(bytes == [0xAA] || bytes == [0xBB], "seed \(seed) sector \(sector) mixed within a sector")
+            }
+            XCTAssertEqual(report.sectorsKept + report.sectorsLost, 8)
+            if Set(after).count == 2 { tornCount += 1 }
+        }
+        // Each of 8 sectors is kept with probability 1/2: all-equal happens with p = 2/256 per seed.
+        XCTAssertGreaterThan(tornCount, 80)
+    }
+
+    func testFullDiskRejectsWritesAndKeepsTheOldContent() throws {
+        let disk = self.disk { $0.capacityBytes = 1000 }
+        try disk.write("a", at: 0, [UInt8](repeating: 1, count: 800))
+        XCTAssertThrowsError(try disk.append("a", [UInt8](repeating: 2, count: 300))) {
+            XCTAssertEqual($0 as? DiskError, .full(path: "a", needed: 300, free: 200))
+        }
+        XCTAssertEqual(try disk.size("a"), 800)
+    }
+
+    /// Corrupted reads at 1/10 over 5,000 reads: expected 500, sd 21.2; +-6 sd = 373 ... 627.
+    func testReadCorruptionFlipsOneBitAtItsRate() throws {
+        let disk = self.disk { $0.readCorruptionProbability = Ratio(1, 10) }
+        disk.seedFaults(SimRandom(seed: 4))
+        let data = [UInt8](repeating: 0, count: 64)
+        try disk.writeAll("x", data)
+        var flipped = 0
+        for _ in 0 ..< 5000 {
+            let read = try disk.readAll("x")
+            let bits = read.reduce(0) { $0 + $1.nonzeroBitCount }
+            XCTAssertLessThanOrEqual(bits, 1)
+            flipped += bits
+        }
+        XCTAssertTrue((373 ... 627).contains(flipped), "flipped \(flipped)")
+        XCTAssertEqual(disk.corruptedReads, flipped)
+    }
+
+    func testAsyncDiskOperationsTakeTheirLatency() {
+        var options = DiskOptions()
+        options.ioLatency = .constant(2 * Nanos.millisecond)
+        options.syncLatency = .constant(5 * Nanos.millisecond)
+        let simulation = Simulation(seed: 1)
+        let node = simulation.addNode("n", disk: options)
+        var finished: Int64 = -1
+        node.addProcess("writer") { context in
+            try? await context.diskWrite("f", at: 0, [1])
+            try? await context.diskSync("f")
+            finished = simulation.now
+        }
+        simulation.run()
+        XCTAssertEqual(finished, 7 * Nanos.millisecond)
+    }
+}
