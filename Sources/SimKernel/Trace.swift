@@ -172,8 +172,13 @@ public final class JSONLinesTraceSink: TraceSink {
             "{\"i\":\(r.index),\"t_ns\":\(r.time),\"node\":\(jsonEscaped(r.node)),\"actor\":\(jsonEscaped(r.actor)),"
                 + "\"kind\":\(jsonEscaped(r.kind)),\"payload\":\"\(hex64(r.payload))\",\"detail\":\(jsonEscaped(r.detail)),"
                 + "\"fp\":\"\(hex64(r.fingerprint))\"}\n")
+        records += 1
     }
-    public func finish(fingerprint: UInt64) { writer.close() }
+    private var records: UInt64 = 0
+    public func finish(fingerprint: UInt64) {
+        writer.write("{\"end\":true,\"fingerprint\":\"\(hex64(fingerprint))\",\"records\":\(records)}\n")
+        writer.close()
+    }
 }
 
 /// Writes Chrome Trace Event JSON (the array form), which Perfetto UI and chrome://tracing open:

@@ -1,0 +1,83 @@
+import XCTest
+import Foundation
+@testable import SimKernel
+
+final class TraceTests: XCTestCase {
+    private func tracedRun(sinks: [TraceSink], ring: Int = 256) -> Simulation {
+        var options = SimulationOptions()
+        options.traceRingCapacity = ring
+        let simulation = Simulation(seed: 9, options: options)
+        for sink in sinks { simulation.trace.add(sink: sink) }
+        let a = simulation.addNode("alpha"), b = simulation.addNode("beta")
+        b.addProcess("server") { context in
+            let inbox = context.mailbox("s")
+            while true { let e = await inbox.receive(); context.reply(to: e, "pong \"quoted\"\n") }
+        }
+        a.addProcess("client") { context in
+            for i in 0 ..< 5 { _ = await context.call(Address(node: b.id, service: "s"), i, timeout: Nanos.second) }
+        }
+        simulation.run()
+        return simulation
+    }
+
+    func testEveryEventChangesTheFingerprint() {
+        let simulation = tracedRun(sinks: [])
+        let records = simulation.trace.recent
+        XCTAssertGreaterThan(records.count, 20)
+        XCTAssertEqual(Set(records.map(\.fingerprint)).count, records.count)
+        XCTAssertNotEqual(records.first?.fingerprint, simulation.trace.fingerprint)
+    }
+
+    func testRingBufferKeepsTheLastRecordsInOrder() {
+        let full = tracedRun(sinks: [], ring: 1000).trace.recent
+        let small = tracedRun(sinks: [], ring: 8).trace.recent
+        XCTAssertEqual(small.count, 8)
+        XCTAssertEqual(small, Array(full.suffix(8)))
+        XCTAssertEqual(small.map(\.index), Array(full.suffix(8).map(\.index)))
+        let involving = tracedRun(sinks: [], ring: 1000).trace.recent(involving: ["beta"], limit: 3)
+        XCTAssertEqual(involving.count, 3)
+        XCTAssertTrue(involving.allSatisfy { $0.node == "beta" })
+    }
+
+    func testJSONLinesSinkWritesOneValidObjectPerRecord() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trace-\(getpid()).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let simulation = tracedRun(sinks: [try JSONLinesTraceSink(path: path)], ring: 1000)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(UInt64(lines.count), simulation.trace.recordCount + 1)
+        for line in lines.dropLast() {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            XCTAssertNotNil(object["t_ns"] as? Int)
+            XCTAssertNotNil(object["kind"] as? String)
+            XCTAssertTrue((object["fp"] as? String)?.hasPrefix("0x") ?? false)
+        }
+        // The last line closes the file with the run's final fingerprint and event count.
+        let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
+        XCTAssertEqual(last["end"] as? Bool, true)
+        XCTAssertEqual(last["fingerprint"] as? String, hex64(simulation.trace.fingerprint))
+        XCTAssertEqual(last["records"] as? Int, Int(simulation.trace.recordCount))
+    }
+
+    func testChromeTraceIsAValidTraceEventArrayWithNamedProcesses() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trace-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let simulation = tracedRun(sinks: [try ChromeTraceSink(path: path)])
+        let events = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [[String: Any]]
+        let names = events.filter { $0["name"] as? String == "process_name" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }
+        XCTAssertEqual(Set(names), ["alpha", "beta"])
+        let instants = events.filter { $0["ph"] as? String == "i" }
+        XCTAssertEqual(UInt64(instants.count), simulation.trace.recordCount)
+        XCTAssertTrue(instants.allSatisfy { $0["ts"] is Double || $0["ts"] is Int })
+        XCTAssertTrue(instants.contains { ($0["args"] as? [String: Any])?["detail"] as? String == "#2 to n0/client pong \"quoted\"\n" })
+    }
+
+    func testUnwritableTracePathIsATypedError() {
+        XCTAssertThrowsError(try JSONLinesTraceSink(path: "/nonexistent-dir/trace.jsonl")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("/nonexistent-dir/trace.jsonl: cannot write trace"), "\(error)")
+        }
+    }
+
+    func testJSONEscaping() {
+        XCTAssertEqual(jsonEscaped("a\"b\\c\n\u{01}"), "\"a\\\"b\\\\c\\n\\u0001\"")
+    }
+}
