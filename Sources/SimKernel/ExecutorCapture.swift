@@ -48,9 +48,10 @@ final class SimulationRouter: TaskExecutor, SchedulingExecutor, @unchecked Senda
     // `Task.sleep` on a real clock lands here. Inside a simulation that is a bug in the simulated
     // code (real time would leak into the run): report it and let the task continue at once, so
     // the run ends with a simulator fault rather than hanging.
+    // determinism-ok: this is the detector of real-clock sleeps; it never reads real time.
     func enqueue<C: Clock>(_ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?, clock: C) {
         if let simulation = CurrentSimulation.get() {
-            simulation.reportRealTimeUse("Task.sleep on \(C.self) inside a simulation; use the simulation clock")
+            simulation.reportRealTimeUse("Task.sleep on \(C.self) inside a simulation; use the simulation clock")  // determinism-ok: detector
             simulation.enqueueReady(UnownedJob(job))
         } else if let scheduling = original as? any SchedulingExecutor {
             scheduling.enqueue(job, at: instant, tolerance: tolerance, clock: clock)
@@ -61,7 +62,7 @@ final class SimulationRouter: TaskExecutor, SchedulingExecutor, @unchecked Senda
 
     func enqueue<C: Clock>(_ job: consuming ExecutorJob, after delay: C.Duration, tolerance: C.Duration?, clock: C) {
         if let simulation = CurrentSimulation.get() {
-            simulation.reportRealTimeUse("Task.sleep on \(C.self) inside a simulation; use the simulation clock")
+            simulation.reportRealTimeUse("Task.sleep on \(C.self) inside a simulation; use the simulation clock")  // determinism-ok: detector
             simulation.enqueueReady(UnownedJob(job))
         } else if let scheduling = original as? any SchedulingExecutor {
             scheduling.enqueue(job, after: delay, tolerance: tolerance, clock: clock)
