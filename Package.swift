@@ -12,11 +12,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .target(name: "SimKernel"),
         .target(name: "SimServices", dependencies: ["SimKernel"]),
-        .target(name: "Chaos", dependencies: ["SimServices", "SimKernel"]),
+        .target(name: "Chaos", dependencies: ["SimServices", "SimKernel", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "simrun",
             dependencies: [

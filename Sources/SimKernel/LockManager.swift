@@ -138,14 +138,26 @@ public final class LockManager {
 
     /// Releases every lock `owner` holds and drops its waits (its process died).
     public func releaseAll(owner: String) {
+        releaseAll { $0 == owner }
+    }
+
+    /// Releases every lock held by owners whose name starts with `prefix`, and drops their waits:
+    /// what a lock service does when a node's session ends (Consul invalidates the session of a
+    /// node that died, and its locks go with it).
+    public func releaseAll(ownersWithPrefix prefix: String) {
+        releaseAll { $0.hasPrefix(prefix) }
+    }
+
+    private func releaseAll(where matches: (String) -> Bool) {
         for resource in resources.keys.sorted() {
             let state = resources[resource]!
-            if let index = state.waiters.firstIndex(where: { $0.owner == owner }) {
+            while let index = state.waiters.firstIndex(where: { matches($0.owner) }) {
                 let waiter = state.waiters.remove(at: index)
                 if let timer = waiter.timer { simulation.cancel(timer) }
-                waitingFor[owner] = nil
+                waitingFor[waiter.owner] = nil
             }
-            if state.holders.contains(where: { $0.owner == owner }) { release(resource, owner: owner) }
+            for holder in state.holders.filter({ matches($0.owner) }) { release(resource, owner: holder.owner) }
+            grantWaiters(resource, state: state)
         }
     }
 

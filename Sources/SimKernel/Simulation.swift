@@ -71,7 +71,7 @@ public final class Simulation: @unchecked Sendable {
     var streams: [String: SimRandom] = [:]
     var router: SimulationRouter
     /// Components attached to this run (network, nodes, locks, buggify), by type name.
-    var components: [String: AnyObject] = [:]
+    var components: [ObjectIdentifier: AnyObject] = [:]
     static let slotHandler = 0
 
     /// A simulation with the given root seed. Nothing runs until `run()`.
@@ -282,8 +282,9 @@ public final class Simulation: @unchecked Sendable {
 
     /// The component of type `T` attached to this run, created by `make` on first use.
     public func component<T: AnyObject>(_ type: T.Type, make: () -> T) -> T {
-        let key = String(reflecting: type)
-        if let existing = components[key] { return existing as! T }
+        // determinism-ok: keyed by type identity for lookup only; the table is never iterated.
+        let key = ObjectIdentifier(type)
+        if let existing = components[key] { return unsafeDowncast(existing, to: T.self) }
         let created = make()
         components[key] = created
         return created
@@ -300,6 +301,12 @@ public final class Simulation: @unchecked Sendable {
             self.outcome = outcome
             core.pointee.stop = true
         }
+    }
+
+    /// Ends the run after the current event with `.passed` (unless it already has an outcome):
+    /// for scenarios whose goal is reached before their horizon.
+    public func finish() {
+        if outcome == nil { fail(.passed) }
     }
 
     /// Fails the run with a liveness timeout unless `condition` holds at virtual time `deadline`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Chaos
 import SimKernel
 
 /// `simrun bench`: the kernel against the C reference heap, measured in the same invocation.
@@ -27,11 +28,36 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip the 1 M pending measurements.")
     var skipLarge = false
 
+    @Option(help: "Also run this scenario over --scenario-seeds seeds and report virtual seconds per wall second.")
+    var scenario: String?
+
+    @Option(help: "Seeds of the scenario benchmark (1...N).")
+    var scenarioSeeds: UInt64 = 20
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() throws {
-        guard trials >= 1 else { exitBadInput(BadInput("--trials: must be at least 1, got \(trials)")) }
+        if let scenario {
+            let loaded = loadScenario(scenario)
+            var virtual = 0.0, wall = 0.0, events: UInt64 = 0
+            var worst = Double.infinity
+            for seed in 1 ... max(1, scenarioSeeds) {
+                let result = ScenarioRunner.run(RunConfiguration(scenario: loaded, seed: seed))
+                virtual += Double(result.virtualNanoseconds) / 1e9
+                wall += result.wallSeconds
+                events += result.events
+                worst = min(worst, Double(result.virtualNanoseconds) / 1e9 / result.wallSeconds)
+            }
+            let speedup = virtual / wall
+            if json {
+                print("{\"scenario\":\(jsonEscaped(loaded.name)),\"seeds\":\(scenarioSeeds),\"virtual_seconds\":\(virtual),\"wall_seconds\":\(wall),\"speedup\":\(speedup),\"slowest_seed_speedup\":\(worst),\"events_per_s\":\(Double(events) / wall)}")
+            } else {
+                print("scenario \(loaded.name), \(scenarioSeeds) seeds: \(format3(virtual)) virtual s in \(format3(wall)) wall s = \(Int(speedup))x real time (slowest seed \(Int(worst))x), \(Int(Double(events) / wall)) events/s")
+            }
+            return
+        }
+        guard trials >= 1 else { exitBadInput("--trials: must be at least 1, got \(trials)") }
         let reference = try CReference(sourcePath: cSource)
         func median(_ values: [Double]) -> Double {
             let sorted = values.sorted()
@@ -92,7 +118,7 @@ struct CReference {
         let fileManager = FileManager.default
         var candidates: [String] = []
         if let explicit {
-            guard fileManager.fileExists(atPath: explicit) else { exitBadInput(BadInput("--c-source: \(explicit): no such file")) }
+            guard fileManager.fileExists(atPath: explicit) else { exitBadInput("--c-source: \(explicit): no such file") }
             candidates = [explicit]
         } else {
             let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,27 +1,8 @@
 import ArgumentParser
-import Foundation
 import Chaos
+import Foundation
 import SimKernel
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Scenario names the command accepts until the scenario files land; each runs the built-in
-/// demonstration (see README).
-let demoScenarios = ["05_distributed_training_hang"]
-let knownDefects = ["A2"]
-
-/// Parses `--defects`: a comma-separated list of catalogue IDs, or `none`.
-func parseDefects(_ text: String?, default defaults: [String]) throws -> [String] {
-    guard let text else { return defaults }
-    if text == "none" { return [] }
-    let ids = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
-    for id in ids where !knownDefects.contains(id) {
-        throw BadInput("--defects: unknown defect '\(id)' (known: \(knownDefects.joined(separator: ", ")), or none)")
-    }
-    return ids
-}
+import SimServices
 
 /// A one-line error for bad input; exits with code 2.
 struct BadInput: Error, CustomStringConvertible {
@@ -29,136 +10,142 @@ struct BadInput: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func exitBadInput(_ error: BadInput) -> Never {
-    FileHandle.standardError.write(Data("simrun: error: \(error.description)\n".utf8))
+func exitBadInput(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("simrun: error: \(message)\n".utf8))
     exit(2)
 }
 
-func checkScenario(_ name: String) throws {
-    guard demoScenarios.contains(name) else {
-        throw BadInput("unknown scenario '\(name)' (known: \(demoScenarios.joined(separator: ", ")); see `simrun list scenarios`)")
+/// Parses `--defects`: comma-separated catalogue IDs, or `none`.
+func parseDefects(_ text: String?, scenario: Scenario) -> DefectSet {
+    guard let text else { return DefectSet(scenario.defects) }
+    if text == "none" { return .none }
+    var ids: [DefectID] = []
+    for part in text.split(separator: ",") {
+        let name = part.trimmingCharacters(in: .whitespaces).uppercased()
+        guard let id = DefectID(rawValue: name) else {
+            exitBadInput("--defects: unknown defect '\(part)' (known: \(DefectID.allCases.map(\.rawValue).joined(separator: ", ")), or none)")
+        }
+        ids.append(id)
     }
+    return DefectSet(ids)
 }
+
+func loadScenario(_ name: String) -> Scenario {
+    do { return try ScenarioLoader.load(nameOrPath: name) } catch { exitBadInput(error.description) }
+}
+
+/// Three decimals without Foundation's String(format:) locale concerns.
+func format3(_ value: Double) -> String { String(format: "%.3f", value) }
 
 struct ScenarioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scenario",
         abstract: "Run one scenario with one seed.",
         discussion: """
-            Until the scenario files land, 05_distributed_training_hang runs the built-in demonstration:
-            parameter-server shards on two nodes, three workers locking shards and pushing gradients over
-            the simulated network. Its default defect A2 inverts the lock order on odd workers; the
-            kernel's lock manager then reports the wait-for cycle. `--defects none` runs it correct.
+            NAME is a scenario of Scenarios/ (see `simrun list scenarios`) or the path of a scenario file.
+            Prints the seed and the resolved options, runs, and prints a summary. On a failure it prints
+            the checker's message, the last events of the actors involved and the command that reproduces
+            it, and writes a seed file (replay it with `simrun replay FILE`).
+            Exit codes: 0 passed, 1 failure found, 2 bad input, 3 simulator fault.
             """)
 
-    @Argument(help: "Scenario name (see `simrun list scenarios`).")
+    @Argument(help: "Scenario name or path of a scenario file.")
     var name: String
 
     @Option(help: "Root seed of the run.")
     var seed: UInt64 = 42
 
-    @Option(help: "Comma-separated defect IDs to switch on, or 'none' (default: the scenario's own).")
+    @Option(help: "Comma-separated defect IDs to switch on, or 'none' (default: the scenario's list).")
     var defects: String?
+
+    @Option(help: "Fault profile: none, lite or swarm (default: the scenario's).")
+    var faults: String?
 
     @Option(help: "Write the trace to FILE: Chrome Trace Event JSON if it ends in .json, else JSON lines.")
     var trace: String?
+
+    @Option(help: "Folder for the seed file of a failure.")
+    var seedsOut: String = "."
+
+    @Flag(help: "Do not write a seed file.")
+    var noSeedFile = false
 
     @Flag(help: "Print one JSON object instead of the readable summary.")
     var json = false
 
     func run() throws {
-        let activeDefects: [String]
-        do {
-            try checkScenario(name)
-            activeDefects = try parseDefects(defects, default: ["A2"])
-        } catch let error as BadInput { exitBadInput(error) }
+        let scenario = loadScenario(name)
+        let defectSet = parseDefects(defects, scenario: scenario)
+        var profile: FaultProfile?
+        if let faults {
+            guard let p = FaultProfile(rawValue: faults) else { exitBadInput("--faults: unknown profile '\(faults)' (none, lite, swarm)") }
+            profile = p
+        }
+        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: defectSet,
+                                             faults: scenario.faultOptions(seed: seed, profile: profile))
         var sinks: [TraceSink] = []
         if let trace {
             do {
                 sinks.append(trace.hasSuffix(".json") ? try ChromeTraceSink(path: trace) : try JSONLinesTraceSink(path: trace))
-            } catch { exitBadInput(BadInput("--trace: \(error)")) }
+            } catch { exitBadInput("--trace: \(error)") }
         }
         if !json {
-            print("SEED=\(seed) scenario=\(name) (built-in demonstration) defects=\(activeDefects.isEmpty ? "none" : activeDefects.joined(separator: ",")) faults=none")
+            print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) faults=\(configuration.faults.summary)")
         }
-        let start = KernelBenchmark.wallSeconds()
-        let result = DemoScenario.run(seed: seed, defects: activeDefects, trace: sinks)
-        let wall = KernelBenchmark.wallSeconds() - start
+        let result = ScenarioRunner.run(configuration, sinks: sinks)
+        var seedPath: String?
+        if result.outcome.isFailure && !noSeedFile {
+            let file = SeedFile(configuration: configuration, result: result)
+            let path = (seedsOut as NSString).appendingPathComponent(file.suggestedName)
+            do {
+                try file.encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+                seedPath = path
+            } catch { exitBadInput("--seeds-out: cannot write \(path): \(error.localizedDescription)") }
+        }
         let virtualSeconds = Double(result.virtualNanoseconds) / 1e9
         if json {
             let fields = [
-                "\"scenario\":\(jsonEscaped(name))", "\"seed\":\(seed)",
-                "\"defects\":[\(activeDefects.map(jsonEscaped).joined(separator: ","))]",
+                "\"scenario\":\(jsonEscaped(scenario.name))", "\"seed\":\(seed)",
+                "\"defects\":[\(defectSet.ids.map { jsonEscaped($0.rawValue) }.joined(separator: ","))]",
+                "\"faults\":\(jsonEscaped(configuration.faults.summary))",
                 "\"outcome\":\(jsonEscaped(result.outcome.kind))",
                 "\"checker\":\(result.outcome.checker.map(jsonEscaped) ?? "null")",
                 "\"message\":\(result.outcome.isFailure ? jsonEscaped(result.outcome.message) : "null")",
                 "\"fingerprint\":\"\(hex64(result.fingerprint))\"", "\"events\":\(result.events)",
-                "\"virtual_seconds\":\(virtualSeconds)", "\"wall_seconds\":\(wall)", "\"seed_file\":null",
+                "\"virtual_seconds\":\(virtualSeconds)", "\"wall_seconds\":\(result.wallSeconds)",
+                "\"speedup\":\(result.wallSeconds > 0 ? virtualSeconds / result.wallSeconds : 0)",
+                "\"final_accuracy\":\(result.finalAccuracy.map { "\($0)" } ?? "null")",
+                "\"seed_file\":\(seedPath.map(jsonEscaped) ?? "null")",
             ]
             print("{" + fields.joined(separator: ",") + "}")
         } else {
-            print("outcome: \(result.outcome.kind)")
-            if result.outcome.isFailure {
-                print("checker: \(result.outcome.checker ?? "-")")
-                print("message: \(result.outcome.message)")
-                print("last events:")
-                for record in result.recent.suffix(12) { print("  \(record.line)") }
-                let defectList = activeDefects.isEmpty ? "none" : activeDefects.joined(separator: ",")
-                print("reproduce: swift run -c release simrun scenario \(name) --seed \(seed) --defects \(defectList)")
-            }
-            print("fingerprint: \(hex64(result.fingerprint))  events: \(result.events)  virtual: \(formatNanoseconds(result.virtualNanoseconds))  wall: \(format3(wall))s")
+            printSummary(result, configuration: configuration, seedPath: seedPath)
         }
         throw ExitCode(result.outcome.exitCode)
     }
-}
 
-/// Three decimals without Foundation's String(format:).
-func format3(_ value: Double) -> String {
-    let scaled = Int64((value * 1000).rounded())
-    let whole = scaled / 1000, fraction = abs(scaled % 1000)
-    return "\(whole)." + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + "\(fraction)"
-}
-
-struct CheckDeterminismCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check-determinism",
-        abstract: "Run a seed twice and report the first event where the runs diverge, if any.")
-
-    @Argument(help: "Scenario name.")
-    var name: String
-
-    @Option(help: "Root seed.")
-    var seed: UInt64 = 42
-
-    @Option(help: "Comma-separated defect IDs, or 'none'.")
-    var defects: String?
-
-    func run() throws {
-        let activeDefects: [String]
-        do {
-            try checkScenario(name)
-            activeDefects = try parseDefects(defects, default: ["A2"])
-        } catch let error as BadInput { exitBadInput(error) }
-        let report = DeterminismCheck.run(seed: seed) { DemoScenario.build($0, defects: activeDefects) }
-        print(report.description)
-        throw ExitCode(report.isDeterministic ? 0 : 3)
-    }
-}
-
-struct ListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List scenarios or defects.")
-
-    @Argument(help: "What to list: scenarios or defects.")
-    var what: String
-
-    func run() throws {
-        switch what {
-        case "scenarios":
-            print("05_distributed_training_hang  built-in demonstration: sharded parameter servers, lock-ordering deadlock (A2)")
-        case "defects":
-            print("A2  lock-ordering deadlock: odd workers take shard locks in reverse order  [05_distributed_training_hang]")
-        default:
-            exitBadInput(BadInput("list: unknown subject '\(what)' (use scenarios or defects)"))
+    func printSummary(_ result: RunResult, configuration: RunConfiguration, seedPath: String?) {
+        print("outcome: \(result.outcome.kind)")
+        if result.outcome.isFailure {
+            print("checker: \(result.outcome.checker ?? "-")")
+            if let time = result.outcome.time { print("at: \(formatNanoseconds(time)) virtual") }
+            print("message: \(result.outcome.message)")
+            let involved = result.involvedActors
+            let events = involved.isEmpty ? Array(result.recent.suffix(12))
+                : result.recent.filter { r in involved.contains { r.actor.hasPrefix($0) || r.node == $0 || r.detail.contains($0) } }.suffix(12)
+            print("last events\(involved.isEmpty ? "" : " of \(involved.joined(separator: ", "))"):")
+            for record in events { print("  \(record.line)") }
+            var command = "swift run -c release simrun scenario \(configuration.scenario.name) --seed \(configuration.seed) --defects \(configuration.defects)"
+            if configuration.faults.profile != configuration.scenario.faultProfile.rawValue && configuration.faults.profile != "explicit" {
+                command += " --faults \(configuration.faults.profile)"
+            }
+            print("reproduce: \(command)")
+            if let seedPath { print("seed file: \(seedPath)   (replay: swift run -c release simrun replay \(seedPath))") }
+        } else if let accuracy = result.finalAccuracy {
+            print("job: completed, held-out accuracy \(format3(accuracy)), loss \(result.finalLoss ?? 0), worker clocks \(result.workerClocks)")
         }
+        let virtualSeconds = Double(result.virtualNanoseconds) / 1e9
+        let speedup = result.wallSeconds > 0 ? virtualSeconds / result.wallSeconds : 0
+        print("fingerprint: \(hex64(result.fingerprint))  events: \(result.events)  virtual: \(formatNanoseconds(result.virtualNanoseconds))  wall: \(format3(result.wallSeconds))s  (\(Int(speedup))x real time)")
     }
 }

@@ -1,0 +1,48 @@
+import SimKernel
+
+/// What the platform's services expose to checkers and reports: plain state, read-only for
+/// everyone but the service that owns it.
+public final class TrainingObservations {
+    /// One parameter-server shard, for the current process epoch of its node.
+    public final class Shard {
+        public var parameters: [Float] = []
+        /// The parameters replayed from the update log: start values, then every logged update.
+        public var replay: [Float] = []
+        public var version = 0
+        public var pushesAccepted = 0
+        public var updatesApplied = 0
+        public var epoch: UInt64 = 0
+        /// Pulls served: (worker, clock, slowest clock at the time).
+        public var servedPulls: [(worker: Int, clock: Int, slowest: Int, at: Int64)] = []
+        /// Staleness in versions of every applied update (tau = version at apply - version read).
+        public var stalenessHistogram: [Int: Int] = [:]
+        public var restoredFromStep: Int?
+    }
+
+    public var shards: [Shard] = []
+    /// Completed iterations per worker (from their durable clocks).
+    public var workerClocks: [Int] = []
+    /// Evaluation losses reported by workers, in order.
+    public var evalLosses: [(at: Int64, worker: Int, clock: Int, loss: Float)] = []
+    /// Loss-scale history of each worker's mixed precision and its skipped steps.
+    public var skippedSteps: [Int] = []
+    public var lossScales: [Float] = []
+    /// Job status, as the training service knows it.
+    public var jobCompleted = false
+    public var jobCompletedAt: Int64?
+    public var finalAccuracy: Double?
+    public var finalLoss: Float?
+    public var initialLoss: Float?
+    /// Checkpoints committed by storage, in order, and the storage node's name.
+    public var checkpointCommits: [String] = []
+    public var storageNode: String = "storage"
+    /// Non-finite parameters ever seen on a shard (must stay 0).
+    public var nonFiniteParameters = 0
+
+    public init() {}
+}
+
+extension Simulation {
+    /// The training platform's observations in this run.
+    public var training: TrainingObservations { component(TrainingObservations.self) { TrainingObservations() } }
+}

@@ -1,0 +1,244 @@
+import SimKernel
+
+/// A training worker: pulls the parameters from every shard, computes a real gradient on its
+/// data shard (micro-batches, Float16 with dynamic loss scaling, accumulation normalised once),
+/// pushes it, and persists its clock. Every `checkpointInterval` iterations it takes a consistent
+/// snapshot of all shards (holding every shard lock), evaluates it, and the chief worker saves it
+/// as a checkpoint. Every `reportInterval` iterations it reports progress under the job and worker
+/// locks. After a crash it resumes from its durable clock.
+///
+/// Defects: A2 takes the snapshot's shard locks in reverse order on odd workers; F10 takes the
+/// worker lock before the job lock when reporting; X1 lets every worker save the checkpoint.
+public final class TrainingWorker: @unchecked Sendable {  // confined to its simulation's thread
+    let index: Int
+    let configuration: TrainingPlatformConfiguration
+    let defects: DefectSet
+    let context: ProcessContext
+    let dataset: SyntheticDataset
+    let shards: [Address]
+    let storage: Address
+    let trainingService: Address
+    var scaler: LossScaler
+    var optimizerSteps = 0
+    var orderCache: (epoch: Int, order: [Int])?
+    let startSignal = Signal()
+
+    init(index: Int, configuration: TrainingPlatformConfiguration, defects: DefectSet, context: ProcessContext,
+         dataset: SyntheticDataset, shards: [Address], storage: Address, trainingService: Address) {
+        self.index = index
+        self.configuration = configuration
+        self.defects = defects
+        self.context = context
+        self.dataset = dataset
+        self.shards = shards
+        self.storage = storage
+        self.trainingService = trainingService
+        scaler = LossScaler(initialScale: configuration.job.initialLossScale, growthInterval: configuration.job.lossScaleGrowthInterval)
+    }
+
+    var job: TrainingJobSpec { configuration.job }
+    var owner: String { "\(context.node.name)/trainer" }
+
+    /// The process body: a control loop answering pings, and the training loop.
+    public static func run(index: Int, configuration: TrainingPlatformConfiguration, defects: DefectSet, context: ProcessContext,
+                           dataset: SyntheticDataset, shards: [Address], storage: Address, trainingService: Address) async {
+        let worker = TrainingWorker(index: index, configuration: configuration, defects: defects, context: context,
+                                    dataset: dataset, shards: shards, storage: storage, trainingService: trainingService)
+        let control = context.mailbox("control")
+        context.simulation.spawn {
+            while true {
+                let envelope = await control.receive()
+                context.reply(to: envelope, TrainingMessage.ok)
+            }
+        }
+        // `start` is answered at any time, also after a restart resumed the job on its own: the
+        // scheduler may be retrying a start whose first answer was lost with the crash.
+        let inbox = context.mailbox("worker")
+        context.simulation.spawn {
+            while true {
+                let envelope = await inbox.receive()
+                guard case .start = envelope.payload as? TrainingMessage else { continue }
+                context.reply(to: envelope, TrainingMessage.ok)
+                worker.startSignal.open()
+            }
+        }
+        await worker.train()
+    }
+
+    /// The durable clock (completed iterations), or nil when this node never started the job.
+    func durableClock() -> Int? {
+        guard let bytes = try? context.disk.readAll("clock"), bytes.count == 8 else { return nil }
+        var reader = ByteReader(bytes)
+        return reader.u64().map { Int($0) }
+    }
+
+    func persist(clock: Int) {
+        var writer = ByteWriter()
+        writer.u64(UInt64(clock))
+        try? context.disk.writeAll("clock", writer.bytes)
+        try? context.disk.fsync("clock")
+        context.disk.syncDirectory()
+    }
+
+    func train() async {
+        var clock: Int
+        if let resumed = durableClock() {
+            clock = resumed
+            context.record(.workerResume, payload: UInt64(clock), "resume at clock \(clock)")
+        } else {
+            await startSignal.wait()  // the scheduler's start
+            clock = 0
+            persist(clock: 0)
+        }
+        optimizerSteps = clock
+        while clock < job.steps {
+            await iterate(clock: clock)
+            clock += 1
+            persist(clock: clock)
+            context.simulation.training.workerClocks[index] = clock
+            if clock % job.reportInterval == 0 { await report(clock: clock) }
+            if clock % job.checkpointInterval == 0 { await snapshot(clock: clock) }
+        }
+        _ = await context.callUntilAnswered(trainingService, .done(worker: index, clock: clock))
+    }
+
+    /// Sends one request to every shard at once and returns the replies in shard order. Pulls go
+    /// to all shards in parallel, as a parameter-server client does: a shard that restarted learns
+    /// every worker's clock from their pulls, instead of waiting for workers that are blocked on
+    /// another shard.
+    func askAllShards(_ message: @escaping @Sendable (Int) -> TrainingMessage) async -> [TrainingMessage] {
+        let context = self.context, shards = self.shards
+        return await withTaskGroup(of: (Int, TrainingMessage).self) { group in
+            for (shard, address) in shards.enumerated() {
+                group.addTask { (shard, await context.callUntilAnswered(address, message(shard))) }
+            }
+            var replies = [TrainingMessage](repeating: .ok, count: shards.count)
+            for await (shard, reply) in group { replies[shard] = reply }
+            return replies
+        }
+    }
+
+    /// One iteration: pull, compute, push.
+    func iterate(clock: Int) async {
+        var parameters = [Float](repeating: 0, count: configuration.features + 1)
+        var versions = [Int](repeating: 0, count: shards.count)
+        let worker = index
+        for (shard, reply) in await askAllShards({ _ in .pull(worker: worker, clock: clock) }).enumerated() {
+            if case .parameters(_, let version, let values) = reply {
+                let range = shardRange(shard: shard, shards: shards.count, parameterCount: parameters.count)
+                for (offset, value) in values.enumerated() where offset < range.count { parameters[range.lowerBound + offset] = value }
+                versions[shard] = version
+            }
+        }
+        let speed = Int64(configuration.speedPercent(worker: index))
+        await context.sleep(nanoseconds: Int64(job.stepTimeMs) * Nanos.millisecond * speed / 100)
+
+        let gradient = computeGradient(parameters, clock: clock)
+        let rate = job.learningRate * Float(1)
+        let scheduleRate = LearningRateSchedule(base: rate, warmupSteps: job.warmupSteps, totalSteps: job.steps).rate(step: optimizerSteps)
+        let shardCount = shards.count, parameterCount = parameters.count, readVersions = versions
+        _ = await askAllShards { shard in
+            let range = shardRange(shard: shard, shards: shardCount, parameterCount: parameterCount)
+            let slice = gradient.map { Array($0[range]) } ?? []  // empty: a skipped step only advances the clock
+            return .push(worker: worker, clock: clock, readVersion: readVersions[shard], rate: scheduleRate, gradient: slice)
+        }
+        if gradient != nil { optimizerSteps += 1 }  // the scheduler advances after the optimizer step
+    }
+
+    /// The mean gradient of this iteration's batch, or nil when mixed precision overflowed and the
+    /// step is skipped (the loss scale backs off).
+    func computeGradient(_ parameters: [Float], clock: Int) -> [Float]? {
+        let batchSize = job.microBatches * job.microBatchSize
+        let shardSize = (dataset.train.count + configuration.workers - 1 - index) / configuration.workers
+        let start = clock * batchSize
+        var accumulator = GradientAccumulator(parameterCount: parameters.count)
+        var batch: [Example] = []
+        for position in start ..< start + batchSize {
+            let order = shardOrder(epoch: position / shardSize)
+            batch.append(dataset.train[order[position % shardSize]])
+            if batch.count == job.microBatchSize {
+                accumulator.add(LogisticModel.scaledHalfGradientSum(parameters, batch, scale: scaler.scale), items: batch.count)
+                batch.removeAll()
+            }
+        }
+        let scale = scaler.scale
+        let apply = scaler.update(foundNonFinite: accumulator.foundNonFinite)
+        let observations = context.simulation.training
+        observations.lossScales[index] = scaler.scale
+        observations.skippedSteps[index] = scaler.skippedSteps
+        context.record(.workerStep, payload: UInt64(scale.bitPattern), "clock \(clock) scale \(scale)\(apply ? "" : " overflow: step skipped")")
+        return apply ? accumulator.gradient(scale: scale) : nil
+    }
+
+    /// This epoch's order of the worker's data shard, computed once per epoch.
+    func shardOrder(epoch: Int) -> [Int] {
+        if let cached = orderCache, cached.epoch == epoch { return cached.order }
+        let order = dataset.shardOrder(worker: index, workers: configuration.workers, epoch: epoch, seed: context.simulation.seed)
+        orderCache = (epoch, order)
+        return order
+    }
+
+    /// Reports progress under the job lock and this worker's lock, taken in that order (the
+    /// scheduler's order): under the first lock the job record learns that the worker reports,
+    /// under both the progress itself is written.
+    func report(clock: Int) async {
+        let jobLock = "job/\(job.name)", workerLock = "worker/\(index)"
+        let order = defects.contains(.F10) ? [workerLock, jobLock] : [jobLock, workerLock]
+        let loss = context.simulation.training.evalLosses.last { $0.worker == index }?.loss ?? 0
+        var grants: [LockManager.Grant] = []
+        for lock in order {
+            grants.append(await context.acquireUntilGranted(lock, owner: owner))
+            _ = await context.callUntilAnswered(trainingService, .progress(worker: index, clock: clock, evalLoss: loss))
+        }
+        for grant in grants.reversed() { context.simulation.locks.release(grant) }
+    }
+
+    /// A consistent snapshot of all shards (every shard lock held), evaluated on held-out data;
+    /// the chief saves it as a checkpoint.
+    func snapshot(clock: Int) async {
+        var order = Array(shards.indices)
+        if defects.contains(.A2) && index % 2 == 1 { order.reverse() }
+        // Two-phase locking: each shard is locked and then read; nothing is released before every
+        // shard is read, so the snapshot is consistent across shards.
+        var grants: [LockManager.Grant] = []
+        var parameters = [Float](repeating: 0, count: configuration.features + 1)
+        for shard in order {
+            grants.append(await context.acquireUntilGranted("ps-\(shard)/params", owner: owner))
+            if case .parameters(_, _, let values) = await context.callUntilAnswered(shards[shard], .readShard) {
+                let range = shardRange(shard: shard, shards: shards.count, parameterCount: parameters.count)
+                for (offset, value) in values.enumerated() where offset < range.count { parameters[range.lowerBound + offset] = value }
+            }
+        }
+        for grant in grants.reversed() { context.simulation.locks.release(grant) }
+        let loss = LogisticModel.loss(parameters, Array(dataset.test.prefix(200)))
+        context.simulation.training.evalLosses.append((context.simulation.now, index, clock, loss))
+        context.record(.workerEval, payload: UInt64(loss.bitPattern), "clock \(clock) eval loss \(loss)")
+        if index == 0 || defects.contains(.X1) {
+            await saveCheckpoint(Checkpoint(step: clock, workerClocks: [clock], parameters: parameters))
+        }
+    }
+
+    /// Streams the checkpoint to storage in chunks and commits it; starts over when storage
+    /// rejects the commit (it lost chunks in a crash), at most 5 times.
+    func saveCheckpoint(_ checkpoint: Checkpoint) async {
+        let path = "checkpoints/\(job.name)/step-" + String(repeating: "0", count: Swift.max(0, 6 - "\(checkpoint.step)".count)) + "\(checkpoint.step)"
+        let bytes = checkpoint.encoded()
+        let chunk = 32
+        for _ in 0 ..< 5 {
+            for offset in stride(from: 0, to: bytes.count, by: chunk) {
+                let piece = Array(bytes[offset ..< Swift.min(bytes.count, offset + chunk)])
+                _ = await context.callUntilAnswered(storage, .saveChunk(path: path, writer: context.node.name, offset: offset, bytes: piece))
+            }
+            let reply = await context.callUntilAnswered(storage, .commit(path: path, writer: context.node.name, length: bytes.count, checksum: crc32(bytes)))
+            if case .committed = reply { return }
+            context.record(.workerSaveRetry, payload: stableHash(path), path)
+        }
+    }
+}
+
+extension TraceKind {
+    public static let workerStep = TraceKind("worker.step")
+    public static let workerEval = TraceKind("worker.eval")
+    public static let workerResume = TraceKind("worker.resume")
+    public static let workerSaveRetry = TraceKind("worker.save_retry")
+}

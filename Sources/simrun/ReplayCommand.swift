@@ -1,0 +1,87 @@
+import ArgumentParser
+import Chaos
+import Foundation
+import SimKernel
+import SimServices
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Re-run a seed file; succeed only on the same outcome and fingerprint.",
+        discussion: "Exit codes: 0 the run matches the file, 1 it does not, 2 bad input, 3 simulator fault.")
+
+    @Argument(help: "Path of a seed file.")
+    var file: String
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let seedFile: SeedFile
+        do { seedFile = try SeedFile.load(path: file) } catch { exitBadInput(error.description) }
+        let scenario = loadScenario(seedFile.scenario)
+        guard hex64(scenario.digest) == seedFile.scenarioDigest else {
+            exitBadInput("\(file): scenario_digest: the scenario file \(scenario.path) changed since this seed was recorded (\(hex64(scenario.digest)) != \(seedFile.scenarioDigest))")
+        }
+        if seedFile.simulatorVersion != ScenarioRunner.simulatorVersion && !json {
+            print("note: recorded with simulator \(seedFile.simulatorVersion), replaying with \(ScenarioRunner.simulatorVersion)")
+        }
+        let verdict = Replay.run(seedFile, scenario: scenario)
+        if json {
+            print("{\"matches\":\(verdict.matches),\"outcome\":\(jsonEscaped(verdict.result.outcome.kind)),\"fingerprint\":\"\(hex64(verdict.result.fingerprint))\",\"recorded_fingerprint\":\"\(seedFile.fingerprint)\",\"wall_seconds\":\(verdict.result.wallSeconds)}")
+        } else {
+            print("SEED=\(seedFile.seed) scenario=\(seedFile.scenario) defects=\(DefectSet(seedFile.defects)) faults=\(seedFile.faults.summary)")
+            print("outcome: \(verdict.result.outcome.kind) [\(verdict.result.outcome.checker ?? "-")]  recorded: \(seedFile.outcome.kind) [\(seedFile.outcome.checker ?? "-")]")
+            print("fingerprint: \(hex64(verdict.result.fingerprint))  recorded: \(seedFile.fingerprint)  wall: \(format3(verdict.result.wallSeconds))s")
+            print(verdict.matches ? "replay: identical" : "replay: DIFFERS: " + verdict.differences.joined(separator: "; "))
+        }
+        if verdict.result.outcome.kind == "simulator_fault" { throw ExitCode(3) }
+        throw ExitCode(verdict.matches ? 0 : 1)
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List scenarios or defects.")
+
+    @Argument(help: "What to list: scenarios or defects.")
+    var what: String
+
+    func run() throws {
+        switch what {
+        case "scenarios":
+            for name in ScenarioLoader.shippedNames() {
+                let summary = (try? ScenarioLoader.load(nameOrPath: name))?.summary ?? "(does not load)"
+                print("\(name)  \(summary)")
+            }
+        case "defects":
+            for entry in DefectCatalogue.entries {
+                print("\(entry.id.rawValue)\t\(entry.title)\n\tsymptom: \(entry.symptom)\n\tscenario: \(entry.scenario), checker: \(entry.checker)")
+            }
+        default:
+            exitBadInput("list: unknown subject '\(what)' (use scenarios or defects)")
+        }
+    }
+}
+
+struct CheckDeterminismCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-determinism",
+        abstract: "Run a seed twice and report the first event where the runs diverge, if any (exit 3 if they do).")
+
+    @Argument(help: "Scenario name or path.")
+    var name: String
+
+    @Option(help: "Root seed.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Comma-separated defect IDs, or 'none'.")
+    var defects: String?
+
+    func run() throws {
+        let scenario = loadScenario(name)
+        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: parseDefects(defects, scenario: scenario))
+        let report = DeterminismCheck.run(seed: seed, options: ScenarioRunner.options(for: scenario)) { ScenarioRunner.build($0, configuration) }
+        print(report.description)
+        throw ExitCode(report.isDeterministic ? 0 : 3)
+    }
+}
