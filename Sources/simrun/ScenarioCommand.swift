@@ -18,7 +18,7 @@ func exitBadInput(_ message: String) -> Never {
 /// Parses `--defects`: comma-separated catalogue IDs, or `none`.
 func parseDefects(_ text: String?, scenario: Scenario) -> DefectSet {
     guard let text else { return DefectSet(scenario.defects) }
-    if text == "none" { return .none }
+    if text == "none" { return .empty }
     var ids: [DefectID] = []
     for part in text.split(separator: ",") {
         let name = part.trimmingCharacters(in: .whitespaces).uppercased()

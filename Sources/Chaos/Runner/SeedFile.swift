@@ -71,9 +71,10 @@ public struct SeedFile: Codable, Equatable, Sendable {
         }
     }
 
-    /// The default file name: `<scenario>-<first defect or outcome>-<seed>.seed`.
+    /// The default file name: `<scenario>-<defects>-<checker>-<seed>.seed`.
     public var suggestedName: String {
-        "\(scenario)-\(outcome.checker ?? outcome.kind)-\(seed).seed"
+        let defectPart = defects.isEmpty ? "nodefects" : defects.map(\.rawValue).joined(separator: "+")
+        return "\(scenario)-\(defectPart)-\(outcome.checker ?? outcome.kind)-\(seed).seed"
     }
 }
 

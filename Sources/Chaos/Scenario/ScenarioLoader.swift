@@ -139,6 +139,7 @@ struct FieldReader {
         var duration: Int64 = 120, healAt: Int64 = 60, converge: Int64 = 60
         var minAccuracy = 0.8
         var checks = Scenario.knownChecks
+        var durationNode: Yams.Node?
         for (key, value, _) in try mapping(root, "", allowed: keys) {
             switch key {
             case "name": name = try string(value, key)
@@ -200,7 +201,9 @@ struct FieldReader {
                         }
                     }
                 }
-            case "duration_s": duration = try integer(value, key, in: 1 ... 86_400)
+            case "duration_s":
+                duration = try integer(value, key, in: 1 ... 86_400)
+                durationNode = value
             case "liveness":
                 for (k, v, _) in try mapping(value, key, allowed: ["heal_at_s", "converge_within_s", "min_accuracy"]) {
                     let field = "liveness.\(k)"
@@ -223,7 +226,7 @@ struct FieldReader {
         }
         guard let name else { throw fail(root, "name", "missing") }
         guard healAt + converge <= duration else {
-            throw fail(root, "duration_s", "\(duration) s is shorter than liveness.heal_at_s + liveness.converge_within_s = \(healAt + converge) s")
+            throw fail(durationNode ?? root, "duration_s", "\(duration) s is shorter than liveness.heal_at_s + liveness.converge_within_s = \(healAt + converge) s")
         }
         let nodeNames = Set(["training", "scheduler", "client", "storage"] + (0 ..< platform.parameterServers).map { "ps-\($0)" } + (0 ..< platform.workers).map { "worker-\($0)" })
         for (i, crash) in crashes.enumerated() where !nodeNames.contains(crash.node) {

@@ -48,7 +48,7 @@ public enum DefectCatalogue {
 public struct DefectSet: Hashable, Sendable, Codable, CustomStringConvertible {
     public var ids: [DefectID]
     public init(_ ids: [DefectID]) { self.ids = Array(Set(ids)).sorted() }
-    public static let none = DefectSet([])
+    public static let empty = DefectSet([])
     public func contains(_ id: DefectID) -> Bool { ids.contains(id) }
     public var description: String { ids.isEmpty ? "none" : ids.map(\.rawValue).joined(separator: ",") }
 }

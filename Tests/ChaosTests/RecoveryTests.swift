@@ -1,0 +1,142 @@
+import Foundation
+import XCTest
+@testable import Chaos
+@testable import SimKernel
+@testable import SimServices
+
+/// Recovery paths under explicit faults: each test names its fault and checks what must follow.
+final class RecoveryTests: XCTestCase {
+    /// Runs scenario 05 without defects and with exactly the given faults, keeping the simulation
+    /// so the test can read the platform's observations.
+    private func run(seed: UInt64 = 5, crashes: [CrashFault] = [], partitions: [PartitionFault] = [],
+                     tornWrites: Bool = false) -> (Outcome, Simulation) {
+        var scenario = Chaos05.scenario
+        scenario.explicitCrashes = crashes
+        scenario.explicitPartitions = partitions
+        var faults = scenario.faultOptions(seed: seed, profile: FaultProfile.none)
+        if tornWrites { faults.disk.tornWriteProbability = .one }
+        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: .empty, faults: faults)
+        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: scenario))
+        ScenarioRunner.build(simulation, configuration)
+        return (simulation.run(), simulation)
+    }
+
+    /// Builds scenario 05 without defects or random faults, with one explicit crash, and returns
+    /// the simulation before it runs.
+    private func simulationWithCrash(_ crash: CrashFault, seed: UInt64 = 5) -> Simulation {
+        var scenario = Chaos05.scenario
+        scenario.explicitCrashes = [crash]
+        let faults = scenario.faultOptions(seed: seed, profile: FaultProfile.none)
+        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: scenario))
+        ScenarioRunner.build(simulation, RunConfiguration(scenario: scenario, seed: seed, defects: .empty, faults: faults))
+        return simulation
+    }
+
+    private func step(of path: String) -> Int { Int(path.split(separator: "-").last!)! }
+
+    func testParameterServerCrashedMidStepRecoversFromTheNewestValidCheckpoint() {
+        // ps-0 dies at 12 s, mid-step (two checkpoints exist by then), and comes back 1 s later.
+        let simulation = simulationWithCrash(CrashFault(node: "ps-0", atMs: 12_000, restartAfterMs: 1000))
+        var newestAtCrash: String?
+        simulation.schedule(at: 12_000 * Nanos.millisecond) { newestAtCrash = simulation.training.checkpointCommits.last }
+        XCTAssertEqual(simulation.run(), .passed)
+        let shard = simulation.training.shards[0]
+        guard let newest = newestAtCrash else { return XCTFail("no checkpoint before the crash") }
+        XCTAssertGreaterThanOrEqual(step(of: newest), 20)
+        XCTAssertEqual(shard.restoredFromStep, step(of: newest))
+        XCTAssertEqual(shard.epoch, 1)
+        XCTAssertTrue(simulation.training.jobCompleted)
+        XCTAssertGreaterThanOrEqual(simulation.training.finalAccuracy ?? 0, 0.8)
+    }
+
+    func testRestoreSkipsACorruptCheckpointForTheNextNewest() {
+        // Corrupt the newest checkpoint on storage's disk (as bit rot would) just before ps-1
+        // crashes: on restart it must reject that file and restore the one before.
+        let simulation = simulationWithCrash(CrashFault(node: "ps-1", atMs: 12_000, restartAfterMs: 500))
+        var expected: Int?
+        simulation.schedule(at: 11_900 * Nanos.millisecond) {
+            let storage = simulation.node(named: "storage")!
+            let committed = storage.disk.list(prefix: "checkpoints/").filter { !$0.contains(".tmp") }
+            guard committed.count >= 2 else { return }
+            var bytes = try! storage.disk.readAll(committed.last!)
+            bytes[20] ^= 0xFF
+            try! storage.disk.writeAll(committed.last!, bytes)
+            try! storage.disk.fsync(committed.last!)
+            expected = self.step(of: committed[committed.count - 2])
+        }
+        _ = simulation.run()  // the integrity checker sees the rot only on later commits
+        XCTAssertNotNil(expected, "two checkpoints existed before the crash")
+        XCTAssertEqual(simulation.training.shards[1].restoredFromStep, expected, "the corrupt newest checkpoint must be skipped")
+    }
+
+    func testWorkerCrashResumesFromItsDurableClock() {
+        let (outcome, simulation) = run(crashes: [CrashFault(node: "worker-1", atMs: 3000, restartAfterMs: 2000)])
+        XCTAssertEqual(outcome, .passed)
+        XCTAssertEqual(simulation.training.workerClocks, [40, 40, 40])
+        XCTAssertEqual(simulation.node(named: "worker-1")?.crashCount, 1)
+    }
+
+    func testPartitionThatHealsLetsTrainingConverge() {
+        // Cut the workers off from both parameter servers for 10 s in the middle of training.
+        let partition = PartitionFault(sideA: ["worker-0", "worker-1", "worker-2"], sideB: ["ps-0", "ps-1"], atMs: 3000, durationMs: 10_000)
+        let (outcome, simulation) = run(partitions: [partition])
+        XCTAssertEqual(outcome, .passed)
+        XCTAssertGreaterThanOrEqual(simulation.training.finalAccuracy ?? 0, 0.8)
+        XCTAssertGreaterThan(simulation.training.jobCompletedAt ?? 0, 13 * Nanos.second, "nothing can finish while cut off")
+    }
+
+    func testStorageCrashDuringSavesNeverPublishesAPartialCheckpoint() {
+        // Storage dies around the first checkpoint (clock 10, about 2 s in) with torn writes on:
+        // chunks it acknowledged are lost, and the commit must reject the assembled object.
+        var rejectedOrRetried = 0
+        for seed in UInt64(1) ... 6 {
+            let (outcome, simulation) = run(seed: seed, crashes: [CrashFault(node: "storage", atMs: 2000 + Int64(seed) * 7, restartAfterMs: 300)],
+                                            tornWrites: true)
+            XCTAssertEqual(outcome, .passed, "seed \(seed)")
+            XCTAssertTrue(simulation.training.jobCompleted, "seed \(seed)")
+            rejectedOrRetried += simulation.training.checkpointCommits.count
+        }
+        XCTAssertGreaterThan(rejectedOrRetried, 0)
+    }
+
+    func testMixedPrecisionBacksOffFromTheInitialScale() {
+        // With scale 2^16 a micro-batch sum of 8 gradient terms overflows Float16 (max 65504): the
+        // first steps are skipped and the scale backs off; training still converges.
+        let (outcome, simulation) = run()
+        XCTAssertEqual(outcome, .passed)
+        XCTAssertGreaterThan(simulation.training.skippedSteps.reduce(0, +), 0)
+        XCTAssertTrue(simulation.training.lossScales.allSatisfy { $0 < 65536 }, "\(simulation.training.lossScales)")
+        XCTAssertEqual(simulation.training.nonFiniteParameters, 0)
+    }
+
+    func testSSPBoundHoldsForEveryServedPull() {
+        let (outcome, simulation) = run()
+        XCTAssertEqual(outcome, .passed)
+        let pulls = simulation.training.shards.flatMap(\.servedPulls)
+        XCTAssertGreaterThan(pulls.count, 200)
+        XCTAssertTrue(pulls.allSatisfy { $0.clock - $0.slowest <= 2 })
+        // The slow worker (250 %) makes the bound bite: some pulls are served exactly at the bound.
+        XCTAssertTrue(pulls.contains { $0.clock - $0.slowest == 2 })
+    }
+
+    func testBSPAndASPModesAlsoConverge() {
+        for mode in [SyncMode.bsp, .asp] {
+            var scenario = Chaos05.scenario
+            scenario.platform.job.syncMode = mode
+            let configuration = RunConfiguration(scenario: scenario, seed: 9, defects: .empty, faults: scenario.faultOptions(seed: 9, profile: .lite))
+            let result = ScenarioRunner.run(configuration)
+            XCTAssertEqual(result.outcome, .passed, "\(mode): \(result.outcome)")
+            XCTAssertGreaterThanOrEqual(result.finalAccuracy ?? 0, 0.8, "\(mode)")
+        }
+    }
+
+    func testASPHasStalerUpdatesThanBSP() {
+        func staleUpdates(_ mode: SyncMode) -> Int {
+            var scenario = Chaos05.scenario
+            scenario.platform.job.syncMode = mode
+            let result = ScenarioRunner.run(RunConfiguration(scenario: scenario, seed: 2, defects: .empty, faults: scenario.faultOptions(seed: 2, profile: FaultProfile.none)))
+            return result.stalenessHistogram.filter { $0.key >= 4 }.values.reduce(0, +)
+        }
+        XCTAssertGreaterThan(staleUpdates(.asp), staleUpdates(.bsp))
+    }
+}

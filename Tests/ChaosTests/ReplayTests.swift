@@ -1,0 +1,68 @@
+import Foundation
+import XCTest
+@testable import Chaos
+@testable import SimKernel
+@testable import SimServices
+
+/// Every seed file in Seeds/ replays with its recorded outcome and fingerprint.
+final class ReplayTests: XCTestCase {
+    static let seedFiles: [String] = {
+        let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasSuffix(".seed") }.sorted().map { folder.appendingPathComponent($0).path }
+    }()
+
+    private func replay(_ defect: DefectID) {
+        let matching = Self.seedFiles.filter { URL(fileURLWithPath: $0).lastPathComponent.contains("-\(defect.rawValue)-") }
+        XCTAssertFalse(matching.isEmpty, "no seed file for \(defect)")
+        for path in matching {
+            let file = try! SeedFile.load(path: path)
+            XCTAssertEqual(file.scenarioDigest, hex64(Chaos05.scenario.digest), "\(path) was recorded for another version of the scenario")
+            let verdict = Replay.run(file, scenario: Chaos05.scenario)
+            XCTAssertTrue(verdict.matches, "\(path): \(verdict.differences)")
+            XCTAssertTrue(verdict.result.outcome.isFailure)
+        }
+    }
+
+    func testSeedFileOfA1Replays() { replay(.A1) }
+    func testSeedFileOfA2Replays() { replay(.A2) }
+    func testSeedFileOfA9Replays() { replay(.A9) }
+    func testSeedFileOfF10Replays() { replay(.F10) }
+    func testSeedFileOfX1Replays() { replay(.X1) }
+
+    func testEverySeedFileIsCovered() {
+        XCTAssertGreaterThanOrEqual(Self.seedFiles.count, 5)
+        for path in Self.seedFiles {
+            XCTAssertNoThrow(try SeedFile.load(path: path), path)
+        }
+    }
+
+    func testSeedFileRoundTripsAndATamperedFingerprintIsReported() throws {
+        let configuration = RunConfiguration(scenario: Chaos05.scenario, seed: 3, defects: DefectSet([.A9]))
+        let result = ScenarioRunner.run(configuration)
+        var file = SeedFile(configuration: configuration, result: result)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("roundtrip-\(getpid()).seed").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try file.encoded().write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try SeedFile.load(path: path), file)
+        file.fingerprint = "0x0000000000000000"
+        let verdict = Replay.run(file, scenario: Chaos05.scenario)
+        XCTAssertFalse(verdict.matches)
+        XCTAssertTrue(verdict.differences.contains { $0.hasPrefix("fingerprint") }, "\(verdict.differences)")
+    }
+
+    func testMalformedSeedFilesGiveOneLineErrors() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(getpid()).seed").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data("{\"format_version\": 1, \"seed\": \"x\"}".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try SeedFile.load(path: path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.hasPrefix(path + ": "), text)
+            XCTAssertFalse(text.contains("\n"), text)
+        }
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try SeedFile.load(path: path)) { XCTAssertTrue("\($0)".contains("document"), "\($0)") }
+        XCTAssertThrowsError(try SeedFile.load(path: "/nonexistent/x.seed")) { XCTAssertEqual("\($0)", "/nonexistent/x.seed: file: cannot read the file") }
+    }
+
+}

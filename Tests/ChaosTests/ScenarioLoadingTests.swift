@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+@testable import Chaos
+@testable import SimServices
+
+/// Bad scenario files get one-line errors naming the file, the line and the field.
+final class ScenarioLoadingTests: XCTestCase {
+    private let minimal = """
+        name: tiny
+        topology:
+          workers: 2
+        workload:
+          steps: 10
+        duration_s: 150
+        """
+
+    private func error(_ text: String) -> ScenarioError? {
+        do {
+            _ = try ScenarioLoader.parse(text, file: "tiny.yaml")
+            return nil
+        } catch { return error }
+    }
+
+    func testShippedScenarioLoadsWithItsStatedValues() {
+        let scenario = Chaos05.scenario
+        XCTAssertEqual(scenario.name, "05_distributed_training_hang")
+        XCTAssertEqual(scenario.defects, [.A1, .A2, .A9, .F10])
+        XCTAssertEqual(scenario.platform.job.syncMode, .ssp)
+        XCTAssertEqual(scenario.platform.job.staleness, 2)
+        XCTAssertEqual(scenario.platform.workerSpeedPercent, [100, 100, 250])
+        XCTAssertEqual(scenario.faultProfile, .lite)
+        XCTAssertEqual(scenario.checks, Scenario.knownChecks)
+        XCTAssertTrue(scenario.incident.contains("checkpoint boundary"))
+        XCTAssertEqual(ScenarioLoader.shippedNames().contains("05_distributed_training_hang"), true)
+    }
+
+    func testMinimalScenarioGetsDefaults() throws {
+        let scenario = try ScenarioLoader.parse(minimal, file: "tiny.yaml")
+        XCTAssertEqual(scenario.platform.workers, 2)
+        XCTAssertEqual(scenario.platform.job.steps, 10)
+        XCTAssertEqual(scenario.defects, [])
+        XCTAssertEqual(scenario.faultProfile, .none)
+    }
+
+    func testUnknownKeyNamesFileLineAndField() {
+        let e = error(minimal.replacingOccurrences(of: "  steps: 10", with: "  steps: 10\n  stpes: 3"))
+        XCTAssertEqual(e?.description.hasPrefix("tiny.yaml:6: workload.stpes: unknown key"), true, e?.description ?? "no error")
+    }
+
+    func testWrongTypeAndRangeAreReported() {
+        XCTAssertEqual(error(minimal.replacingOccurrences(of: "steps: 10", with: "steps: many"))?.description,
+                       "tiny.yaml:5: workload.steps: expected an integer, got 'many'")
+        XCTAssertEqual(error(minimal.replacingOccurrences(of: "workers: 2", with: "workers: 0"))?.description,
+                       "tiny.yaml:3: topology.workers: 0 is out of range 1...32")
+    }
+
+    func testUnknownDefectProfileAndCheckAreReported() {
+        XCTAssertEqual(error(minimal + "\ndefects: [A1, Z9]")?.field, "defects[1]")
+        XCTAssertEqual(error(minimal + "\nfaults:\n  profile: chaos")?.description, "tiny.yaml:8: faults.profile: unknown profile 'chaos' (none, lite, swarm)")
+        XCTAssertEqual(error(minimal + "\nchecks: [deadlock, vibes]")?.field, "checks[1]")
+    }
+
+    func testInconsistentDurationIsReported() {
+        let e = error(minimal.replacingOccurrences(of: "duration_s: 150", with: "duration_s: 50"))
+        XCTAssertEqual(e?.field, "duration_s")
+        XCTAssertEqual(e?.line, 6)
+        XCTAssertTrue(e?.problem.contains("heal_at_s + liveness.converge_within_s") ?? false)
+    }
+
+    func testExplicitFaultsMustNameNodesOfTheTopology() {
+        let e = error(minimal + "\nfaults:\n  crashes:\n    - node: ps-7\n      at_ms: 100")
+        XCTAssertEqual(e?.field, "faults.crashes[0].node")
+        XCTAssertTrue(e?.problem.contains("no node 'ps-7'") ?? false)
+    }
+
+    func testMalformedYAMLAndMissingNameAreReported() {
+        let malformed = error("name: [unclosed")
+        XCTAssertEqual(malformed?.field, "document")
+        XCTAssertNotNil(malformed?.line)
+        XCTAssertEqual(error("duration_s: 150")?.description, "tiny.yaml:1: name: missing")
+        XCTAssertEqual(error("")?.problem, "the file is empty")
+    }
+
+    func testUnknownScenarioNameListsTheShippedOnes() {
+        XCTAssertThrowsError(try ScenarioLoader.load(nameOrPath: "99_nope")) { error in
+            XCTAssertTrue("\(error)".contains("no such scenario (shipped: "), "\(error)")
+            XCTAssertTrue("\(error)".contains("05_distributed_training_hang"), "\(error)")
+        }
+    }
+
+    func testScenarioDigestChangesWithTheText() throws {
+        let a = try ScenarioLoader.parse(minimal, file: "a.yaml"), b = try ScenarioLoader.parse(minimal + "\n# comment", file: "a.yaml")
+        XCTAssertNotEqual(a.digest, b.digest)
+    }
+
+    func testExplicitFaultsAreAppliedOnTopOfTheProfile() throws {
+        let scenario = try ScenarioLoader.parse(minimal + "\nfaults:\n  profile: none\n  crashes:\n    - node: worker-1\n      at_ms: 100\n      restart_after_ms: 50", file: "x.yaml")
+        let options = scenario.faultOptions(seed: 1)
+        XCTAssertEqual(options.profile, "explicit")
+        XCTAssertEqual(options.crashes, [CrashFault(node: "worker-1", atMs: 100, restartAfterMs: 50)])
+    }
+}

@@ -1,0 +1,102 @@
+import XCTest
+@testable import SimKernel
+@testable import SimServices
+
+final class MLTests: XCTestCase {
+    func testCRC32MatchesTheStandardCheckValue() {
+        XCTAssertEqual(crc32(Array("123456789".utf8)), 0xCBF4_3926)
+        XCTAssertEqual(crc32([]), 0)
+    }
+
+    func testCheckpointRoundTripsAndEveryCorruptionIsCaught() throws {
+        let checkpoint = Checkpoint(step: 20, workerClocks: [20, 19, 18], parameters: [0.5, -1.25, 3, 0, 1e-8])
+        let bytes = checkpoint.encoded()
+        XCTAssertEqual(try Checkpoint.decode(bytes), checkpoint)
+        // Flip every single bit in turn: each one must be rejected.
+        for bit in 0 ..< bytes.count * 8 {
+            var damaged = bytes
+            damaged[bit / 8] ^= UInt8(1 << (bit % 8))
+            XCTAssertThrowsError(try Checkpoint.decode(damaged), "bit \(bit) flipped and still loaded")
+        }
+        XCTAssertThrowsError(try Checkpoint.decode(Array(bytes.prefix(10)))) { XCTAssertEqual($0 as? Checkpoint.LoadError, .tooShort(10)) }
+        var zeroed = bytes
+        for i in 0 ..< 32 { zeroed[i] = 0 }
+        XCTAssertThrowsError(try Checkpoint.decode(zeroed)) { XCTAssertEqual($0 as? Checkpoint.LoadError, .badMagic) }
+    }
+
+    func testLossScalerSkipsBacksOffAndGrows() {
+        var scaler = LossScaler(initialScale: 65536, growthInterval: 3)
+        XCTAssertFalse(scaler.update(foundNonFinite: true))
+        XCTAssertEqual(scaler.scale, 32768)
+        XCTAssertTrue(scaler.update(foundNonFinite: false))
+        XCTAssertTrue(scaler.update(foundNonFinite: false))
+        XCTAssertFalse(scaler.update(foundNonFinite: true), "the clean-step counter resets on overflow")
+        XCTAssertEqual(scaler.scale, 16384)
+        for _ in 0 ..< 3 { XCTAssertTrue(scaler.update(foundNonFinite: false)) }
+        XCTAssertEqual(scaler.scale, 32768, "doubles after growthInterval clean steps")
+        XCTAssertEqual(scaler.skippedSteps, 2)
+    }
+
+    func testFloat16OverflowIsDetectedAtLargeScales() {
+        let parameters = [Float](repeating: 0, count: 9)
+        let batch = (0 ..< 8).map { i in Example(features: [Float](repeating: 3, count: 8), label: Float(i % 2 == 0 ? 1 : 0) * 0) }
+        var accumulator = GradientAccumulator(parameterCount: 9)
+        accumulator.add(LogisticModel.scaledHalfGradientSum(parameters, batch, scale: 65536), items: 8)
+        XCTAssertTrue(accumulator.foundNonFinite, "8 x 0.5 x 3 x 65536 exceeds Float16's 65504")
+        var small = GradientAccumulator(parameterCount: 9)
+        small.add(LogisticModel.scaledHalfGradientSum(parameters, batch, scale: 256), items: 8)
+        XCTAssertFalse(small.foundNonFinite)
+        // The unscaled mean gradient is exact: p = 0.5, y = 0, x = 3 -> 1.5 per weight, 0.5 bias.
+        XCTAssertEqual(small.gradient(scale: 256), [Float](repeating: 1.5, count: 8) + [0.5])
+    }
+
+    func testAccumulationIsNormalisedOnceSoMicroBatchingDoesNotChangeTheGradient() {
+        let dataset = SyntheticDataset(seed: 3, trainCount: 64, testCount: 10)
+        let parameters: [Float] = (0 ..< 9).map { Float($0) * 0.05 - 0.2 }
+        let examples = Array(dataset.train.prefix(32))
+        var one = GradientAccumulator(parameterCount: 9)
+        one.add(LogisticModel.scaledHalfGradientSum(parameters, examples, scale: 64), items: 32)
+        var many = GradientAccumulator(parameterCount: 9)
+        for start in stride(from: 0, to: 32, by: 4) {
+            many.add(LogisticModel.scaledHalfGradientSum(parameters, Array(examples[start ..< start + 4]), scale: 64), items: 4)
+        }
+        for (a, b) in zip(one.gradient(scale: 64), many.gradient(scale: 64)) {
+            XCTAssertEqual(a, b, accuracy: 0.02, "batch 32 x 1 vs 4 x 8")  // Float16 rounding only
+        }
+    }
+
+    func testLearningRateWarmsUpThenDecays() {
+        let schedule = LearningRateSchedule(base: 0.5, warmupSteps: 5, totalSteps: 40)
+        XCTAssertEqual(schedule.rate(step: 0), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(schedule.rate(step: 4), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(schedule.rate(step: 5), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(schedule.rate(step: 40), 0.05, accuracy: 1e-6)
+        let rates = (5 ... 40).map { schedule.rate(step: $0) }
+        XCTAssertEqual(rates, rates.sorted(by: >), "monotone decay after warm-up")
+    }
+
+    func testDataOrderIsAFunctionOfSeedAndEpoch() {
+        let dataset = SyntheticDataset(seed: 1, trainCount: 300, testCount: 10)
+        let a = dataset.shardOrder(worker: 1, workers: 3, epoch: 0, seed: 9)
+        XCTAssertEqual(a, dataset.shardOrder(worker: 1, workers: 3, epoch: 0, seed: 9))
+        XCTAssertNotEqual(a, dataset.shardOrder(worker: 1, workers: 3, epoch: 1, seed: 9), "every epoch reshuffles")
+        XCTAssertNotEqual(a, dataset.shardOrder(worker: 1, workers: 3, epoch: 0, seed: 10))
+        XCTAssertEqual(a.sorted(), Array(stride(from: 1, to: 300, by: 3)), "a worker sees exactly its shard")
+    }
+
+    func testTheHiddenModelSeparatesTheDataWellButNotPerfectly() {
+        let dataset = SyntheticDataset(seed: 7)
+        let accuracy = LogisticModel.accuracy(dataset.trueWeights, dataset.test)
+        XCTAssertGreaterThan(accuracy, 0.8)
+        XCTAssertLessThan(accuracy, 0.97, "label noise leaves room: a checker can tell learning from memorising")
+        XCTAssertEqual(LogisticModel.loss([Float](repeating: 0, count: 9), dataset.test), 0.6931, accuracy: 1e-3, "ln 2 at zero")
+    }
+
+    func testShardRangesPartitionTheParameters() {
+        for shards in 1 ... 4 {
+            let ranges = (0 ..< shards).map { shardRange(shard: $0, shards: shards, parameterCount: 9) }
+            XCTAssertEqual(ranges.flatMap { Array($0) }, Array(0 ..< 9))
+            XCTAssertLessThanOrEqual(ranges.map(\.count).max()! - ranges.map(\.count).min()!, 1)
+        }
+    }
+}
