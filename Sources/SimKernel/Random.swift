@@ -151,7 +151,7 @@ public struct SimRandom: RandomNumberGenerator, Sendable {
     }
 
     /// Shuffles in place (Fisher-Yates), deterministic for the stream.
-    public mutating func shuffle<T>(_ array: inout [T]) {
+    @inlinable public mutating func shuffle<T>(_ array: inout [T]) {
         guard array.count > 1 else { return }
         for i in stride(from: array.count - 1, to: 0, by: -1) {
             let j = Int(uniform(below: UInt64(i + 1)))

@@ -6,9 +6,16 @@ import SimServices
 /// the live parameters differ from the replay.
 public final class ParameterServerConsistencyChecker: SafetyChecker {
     public let name = "ps-consistency"
+    /// (epoch, updates applied) of each shard when last compared: a shard's parameters change only
+    /// when it applies an update or restarts, so only then is the comparison repeated.
+    var lastSeen: [(UInt64, Int)] = []
     public init() {}
     public func check(_ simulation: Simulation) -> String? {
-        for (index, shard) in simulation.training.shards.enumerated() {
+        let shards = simulation.training.shards
+        if lastSeen.count != shards.count { lastSeen = Array(repeating: (UInt64.max, -1), count: shards.count) }
+        for (index, shard) in shards.enumerated() {
+            if lastSeen[index] == (shard.epoch, shard.updatesApplied) { continue }
+            lastSeen[index] = (shard.epoch, shard.updatesApplied)
             if shard.updatesApplied > shard.pushesAccepted {
                 return "ps-\(index): \(shard.updatesApplied) updates applied but only \(shard.pushesAccepted) pushes accepted"
             }
