@@ -16,8 +16,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "SimKernel"),
+        // The system SQLite (libsqlite3-dev): results databases now, the simulated SQL databases later.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .target(name: "SimServices", dependencies: ["SimKernel"]),
-        .target(name: "Chaos", dependencies: ["SimServices", "SimKernel", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Chaos", dependencies: ["SimServices", "SimKernel", "CSQLite", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "simrun",
             dependencies: [

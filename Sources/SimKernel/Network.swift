@@ -201,6 +201,7 @@ public final class Network {
     private func arrivalTime(_ link: Link) -> Int64 {
         let distribution = linkLatency[link] ?? options.latency
         var arrival = simulation.now &+ distribution.sample(&random)
+        if let pct = simulation.pct { arrival &+= pct.delay(for: NodeID(link.from)) }
         if let until = clogged[link] {
             if until > simulation.now { arrival = Swift.max(arrival, until) } else { clogged[link] = nil }
         }

@@ -16,6 +16,8 @@ public struct SimulationOptions: Sendable, Hashable {
     public var traceRingCapacity: Int = 256
     /// Run safety checkers after every this many events (1: after every event).
     public var safetyCheckInterval: UInt64 = 1
+    /// How concurrent deliveries and lock requests are ordered (see `SchedulingStrategy`).
+    public var strategy: SchedulingStrategy = .random
 
     public init() {}
 }

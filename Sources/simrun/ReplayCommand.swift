@@ -80,7 +80,7 @@ struct CheckDeterminismCommand: ParsableCommand {
     func run() throws {
         let scenario = loadScenario(name)
         let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: parseDefects(defects, scenario: scenario))
-        let report = DeterminismCheck.run(seed: seed, options: ScenarioRunner.options(for: scenario)) { ScenarioRunner.build($0, configuration) }
+        let report = DeterminismCheck.run(seed: seed, options: ScenarioRunner.options(for: configuration)) { ScenarioRunner.build($0, configuration) }
         print(report.description)
         throw ExitCode(report.isDeterministic ? 0 : 3)
     }

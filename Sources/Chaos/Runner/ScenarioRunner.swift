@@ -7,11 +7,24 @@ public struct RunConfiguration: Sendable {
     public var seed: UInt64
     public var defects: DefectSet
     public var faults: FaultOptions
-    public init(scenario: Scenario, seed: UInt64, defects: DefectSet? = nil, faults: FaultOptions? = nil) {
+    public var strategy: SchedulingStrategy
+    /// Iterations per worker, when a shrunk seed file shortened the workload.
+    public var workloadSteps: Int?
+    public init(scenario: Scenario, seed: UInt64, defects: DefectSet? = nil, faults: FaultOptions? = nil,
+                strategy: SchedulingStrategy = .random, workloadSteps: Int? = nil) {
         self.scenario = scenario
         self.seed = seed
         self.defects = defects ?? DefectSet(scenario.defects)
         self.faults = faults ?? scenario.faultOptions(seed: seed)
+        self.strategy = strategy
+        self.workloadSteps = workloadSteps
+    }
+
+    /// The scenario with the workload override applied.
+    public var effectiveScenario: Scenario {
+        var scenario = self.scenario
+        if let workloadSteps { scenario.platform.job.steps = workloadSteps }
+        return scenario
     }
 }
 
@@ -51,7 +64,7 @@ public enum ScenarioRunner {
 
     /// Sets up the platform, faults and checks of `configuration` on `simulation`.
     public static func build(_ simulation: Simulation, _ configuration: RunConfiguration) {
-        let scenario = configuration.scenario
+        let scenario = configuration.effectiveScenario
         _ = TrainingPlatform(on: simulation, configuration: scenario.platform, defects: configuration.defects, disk: configuration.faults.disk)
         Nemesis.apply(configuration.faults, to: simulation)
         let checks = scenario.checks
@@ -84,6 +97,12 @@ public enum ScenarioRunner {
         }
     }
 
+    public static func options(for configuration: RunConfiguration) -> SimulationOptions {
+        var options = options(for: configuration.scenario)
+        options.strategy = configuration.strategy
+        return options
+    }
+
     public static func options(for scenario: Scenario) -> SimulationOptions {
         var options = SimulationOptions()
         options.maxTime = scenario.durationSeconds * Nanos.second
@@ -107,7 +126,7 @@ public enum ScenarioRunner {
     }
 
     static func run(_ configuration: RunConfiguration, sinks: [TraceSink], ringCapacity: Int) -> RunResult {
-        var simulationOptions = options(for: configuration.scenario)
+        var simulationOptions = options(for: configuration)
         simulationOptions.traceRingCapacity = ringCapacity
         let start = KernelBenchmark.wallSeconds()
         let simulation = Simulation(seed: configuration.seed, options: simulationOptions)
@@ -116,7 +135,7 @@ public enum ScenarioRunner {
         var outcome = simulation.run()
         let wall = KernelBenchmark.wallSeconds() - start
         // A run that reached its horizon without the job finishing has not shown liveness.
-        if outcome == .passed && configuration.scenario.checks.contains("progress") && !simulation.training.jobCompleted {
+        if outcome == .passed && configuration.effectiveScenario.checks.contains("progress") && !simulation.training.jobCompleted {
             outcome = .livenessTimeout(check: "progress", message: "the run ended before the job completed", at: simulation.now)
         }
         let observations = simulation.training

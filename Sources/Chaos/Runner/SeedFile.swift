@@ -23,6 +23,10 @@ public struct SeedFile: Codable, Equatable, Sendable {
     public var outcome: RecordedOutcome
     public var fingerprint: String
     public var events: UInt64
+    /// `random` (also when absent) or `pct:D`.
+    public var strategy: String?
+    /// Iterations per worker when a shrinker shortened the workload (absent: the scenario's).
+    public var workloadSteps: Int?
 
     public init(configuration: RunConfiguration, result: RunResult) {
         simulatorVersion = ScenarioRunner.simulatorVersion
@@ -35,6 +39,14 @@ public struct SeedFile: Codable, Equatable, Sendable {
                                   message: result.outcome.message)
         fingerprint = hex64(result.fingerprint)
         events = result.events
+        if case .pct(let depth) = configuration.strategy { strategy = "pct:\(depth)" }
+        workloadSteps = configuration.workloadSteps
+    }
+
+    /// The configuration this file records, on `scenario`.
+    public func configuration(scenario: Scenario) -> RunConfiguration {
+        RunConfiguration(scenario: scenario, seed: seed, defects: DefectSet(defects), faults: faults,
+                         strategy: strategy.flatMap { SchedulingStrategy(parsing: $0) } ?? .random, workloadSteps: workloadSteps)
     }
 
     public func encoded() throws -> Data {
@@ -55,6 +67,9 @@ public struct SeedFile: Codable, Equatable, Sendable {
             let file = try decoder.decode(SeedFile.self, from: data)
             guard file.formatVersion == 1 else {
                 throw ScenarioError(file: path, line: nil, field: "format_version", problem: "unsupported version \(file.formatVersion)")
+            }
+            if let strategy = file.strategy, SchedulingStrategy(parsing: strategy) == nil {
+                throw ScenarioError(file: path, line: nil, field: "strategy", problem: "unknown strategy '\(strategy)' (random, pct, pct:D)")
             }
             return file
         } catch let error as ScenarioError {
@@ -87,8 +102,7 @@ public enum Replay {
     }
 
     public static func run(_ file: SeedFile, scenario: Scenario) -> Verdict {
-        let configuration = RunConfiguration(scenario: scenario, seed: file.seed, defects: DefectSet(file.defects), faults: file.faults)
-        let result = ScenarioRunner.run(configuration)
+        let result = ScenarioRunner.run(file.configuration(scenario: scenario))
         var differences: [String] = []
         if result.outcome.kind != file.outcome.kind { differences.append("outcome \(result.outcome.kind), recorded \(file.outcome.kind)") }
         if result.outcome.checker != file.outcome.checker {

@@ -23,7 +23,8 @@ extension ProcessContext {
     func acquireUntilGranted(_ resource: String, owner: String, lease: Int64 = 5 * Nanos.second) async -> LockManager.Grant {
         while true {
             let latency = simulation.network.options.latency
-            await sleep(nanoseconds: withRandom { latency.sample(&$0) })
+            let ordering = simulation.pct?.delay(for: node.id) ?? 0
+            await sleep(nanoseconds: withRandom { latency.sample(&$0) } + ordering)
             switch await acquire(resource, mode: .exclusive, owner: owner, timeout: 10 * Nanos.second, lease: lease) {
             case .success(let grant): return grant
             case .failure: await sleep(nanoseconds: withRandom { $0.uniform(Nanos.millisecond ... 50 * Nanos.millisecond) })

@@ -69,6 +69,9 @@ public final class ParameterServer {
                 break
             }
         }
+        // Worker clocks survive a restart on this node's disk: a worker that finished never pulls
+        // again, and without its clock the gate would hold the slowest worker back forever.
+        for (worker, clock) in durableClocks().enumerated() where worker < clocks.count { clocks[worker] = Swift.max(clocks[worker], clock) }
         observation.epoch = context.epoch
         observation.parameters = parameters
         observation.replay = parameters
@@ -78,11 +81,30 @@ public final class ParameterServer {
         observation.restoredFromStep = restoredStep
     }
 
+    func durableClocks() -> [Int] {
+        guard let bytes = try? context.disk.readAll("clocks") else { return [] }
+        var reader = ByteReader(bytes)
+        var result: [Int] = []
+        while let value = reader.u64() { result.append(Int(value)) }
+        return result
+    }
+
+    /// Raises a worker's clock and makes the table durable.
+    func advance(worker: Int, to clock: Int) {
+        guard clock > clocks[worker] else { return }
+        clocks[worker] = clock
+        var writer = ByteWriter()
+        for value in clocks { writer.u64(UInt64(value)) }
+        try? context.disk.writeAll("clocks", writer.bytes)
+        try? context.disk.fsync("clocks")
+        context.disk.syncDirectory()
+    }
+
     func handle(_ envelope: Envelope) async {
         guard let message = envelope.payload as? TrainingMessage else { return }
         switch message {
         case .pull(let worker, let clock):
-            clocks[worker] = Swift.max(clocks[worker], clock)
+            advance(worker: worker, to: clock)
             pendingPulls.append((envelope, worker, clock))
             servePulls()
         case .push(let worker, let clock, let readVersion, let rate, let gradient):
@@ -139,7 +161,7 @@ public final class ParameterServer {
         }
         inProgress.remove(worker)
         nextPush[worker] = clock + 1
-        clocks[worker] = Swift.max(clocks[worker], clock + 1)
+        advance(worker: worker, to: clock + 1)
         context.reply(to: envelope, TrainingMessage.pushAck(worker: worker, clock: clock, version: version))
         servePulls()
     }

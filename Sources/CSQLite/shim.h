@@ -1,0 +1,12 @@
+#ifndef SYNAPSENET_CSQLITE_SHIM_H
+#define SYNAPSENET_CSQLITE_SHIM_H
+#include <sqlite3.h>
+
+// Swift cannot import SQLITE_TRANSIENT (a cast of -1 to a function pointer): bind through these.
+static inline int synapsenet_bind_text(sqlite3_stmt *statement, int index, const char *text) {
+    return sqlite3_bind_text(statement, index, text, -1, SQLITE_TRANSIENT);
+}
+static inline int synapsenet_bind_blob(sqlite3_stmt *statement, int index, const void *bytes, int count) {
+    return sqlite3_bind_blob(statement, index, bytes, count, SQLITE_TRANSIENT);
+}
+#endif

@@ -1,0 +1,37 @@
+import Foundation
+import SimKernel
+import SimServices
+
+/// The worker side of an exploration: runs seeds one at a time (read from standard input, one per
+/// line) and answers each with one JSON line. It runs in its own process, so a seed whose run traps
+/// kills only the worker; the explorer records that seed as a crash and starts a new worker.
+public enum ExploreWorker {
+    /// Runs one seed and writes a seed file for a failure into `seedsOut`.
+    public static func run(_ configuration: RunConfiguration, seedsOut: String?) -> SeedResult {
+        let result = ScenarioRunner.run(configuration)
+        var seedFile: String?
+        if result.outcome.isFailure, let seedsOut {
+            let file = SeedFile(configuration: configuration, result: result)
+            let path = (seedsOut as NSString).appendingPathComponent(file.suggestedName)
+            if (try? file.encoded().write(to: URL(fileURLWithPath: path), options: .atomic)) != nil { seedFile = path }
+        }
+        return SeedResult(seed: configuration.seed, outcome: result.outcome.kind, checker: result.outcome.checker,
+                          fingerprint: hex64(result.fingerprint), events: result.events,
+                          virtualNanoseconds: result.virtualNanoseconds, wallSeconds: result.wallSeconds,
+                          message: result.outcome.isFailure ? result.outcome.message : nil, seedFile: seedFile)
+    }
+
+    /// Serves seeds from standard input until it closes. `trapOnSeed` makes that seed's run trap
+    /// (a test hook for crash isolation).
+    public static func serve(make: (UInt64) -> RunConfiguration, seedsOut: String?, trapOnSeed: UInt64?) {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        while let line = readLine() {
+            guard let seed = UInt64(line.trimmingCharacters(in: .whitespaces)) else { continue }
+            if seed == trapOnSeed { fatalError("trap requested for seed \(seed) (--trap-on-seed)") }
+            let result = run(make(seed), seedsOut: seedsOut)
+            let data = (try? encoder.encode(result)) ?? Data("{}".utf8)
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        }
+    }
+}

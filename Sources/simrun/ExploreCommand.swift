@@ -1,0 +1,192 @@
+import ArgumentParser
+import Chaos
+import Foundation
+import SimKernel
+import SimServices
+
+/// Options shared by `explore` and its worker processes.
+struct RunSelection: ParsableArguments {
+    @Option(help: "Comma-separated defect IDs to switch on, or 'none' (default: the scenario's list).")
+    var defects: String?
+
+    @Option(help: "Fault profile: none, lite or swarm (default: the scenario's).")
+    var faults: String?
+
+    @Option(help: "Scheduling strategy: random, or pct / pct:D (probabilistic concurrency testing, depth D, default 3).")
+    var strategy: String = "random"
+
+    func resolve(_ scenario: Scenario) -> (DefectSet, FaultProfile?, SchedulingStrategy) {
+        let defectSet = parseDefects(defects, scenario: scenario)
+        var profile: FaultProfile?
+        if let faults {
+            guard let p = FaultProfile(rawValue: faults) else { exitBadInput("--faults: unknown profile '\(faults)' (none, lite, swarm)") }
+            profile = p
+        }
+        guard let parsed = SchedulingStrategy(parsing: strategy) else { exitBadInput("--strategy: unknown strategy '\(strategy)' (random, pct, pct:D)") }
+        return (defectSet, profile, parsed)
+    }
+}
+
+/// Parses `A..B` (inclusive).
+func parseSeedRange(_ text: String) -> ClosedRange<UInt64> {
+    let parts = text.components(separatedBy: "..")
+    guard parts.count == 2, let low = UInt64(parts[0]), let high = UInt64(parts[1]), low <= high else {
+        exitBadInput("--seeds: expected A..B with A <= B, got '\(text)'")
+    }
+    return low ... high
+}
+
+struct ExploreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explore",
+        abstract: "Run every seed of a range; store results in SQLite; write a seed file per failure.",
+        discussion: """
+            Seeds run in --jobs worker processes, one simulation at a time each: a seed whose run traps
+            kills only its worker and is recorded as a crash. Results go to --results (SQLite, WAL, one
+            row per seed). Interrupted (Ctrl-C, kill) and run again with the same command, it resumes:
+            seeds already stored are skipped, none is counted twice. --shard I/N runs a deterministic
+            slice of the range (for batch engines); `simrun merge` combines the result files.
+            Exit codes: 0 no failure, 1 failures found, 2 bad input.
+            """)
+
+    @Argument(help: "Scenario name or path.")
+    var name: String
+
+    @Option(help: "Seed range A..B (inclusive).")
+    var seeds: String
+
+    @Option(help: "Worker processes running seeds at once.")
+    var jobs: Int = 2
+
+    @Option(help: "Results database (SQLite). Default: explore-<scenario>.sqlite")
+    var results: String?
+
+    @Option(help: "Run only slice I of N of the range (0 <= I < N).")
+    var shard: String?
+
+    @Option(help: "Folder for seed files of failures (created if missing).")
+    var seedsOut: String = "explore-seeds"
+
+    @OptionGroup var selection: RunSelection
+
+    @Option(help: .hidden)
+    var trapOnSeed: UInt64?
+
+    @Flag(help: "Print one JSON object at the end instead of the summary.")
+    var json = false
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)  // a worker that dies must not take the explorer with it
+        let scenario = loadScenario(name)
+        let range = parseSeedRange(seeds)
+        guard (1 ... 256).contains(jobs) else { exitBadInput("--jobs: must be 1...256, got \(jobs)") }
+        var shardSpec: (Int, Int)?
+        if let shard {
+            let parts = shard.split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2, parts[1] >= 1, (0 ..< parts[1]).contains(parts[0]) else { exitBadInput("--shard: expected I/N with 0 <= I < N, got '\(shard)'") }
+            shardSpec = (parts[0], parts[1])
+        }
+        let (defectSet, profile, strategy) = selection.resolve(scenario)
+        do { try FileManager.default.createDirectory(atPath: seedsOut, withIntermediateDirectories: true) } catch {
+            exitBadInput("--seeds-out: cannot create \(seedsOut): \(error.localizedDescription)")
+        }
+        let resultsPath = results ?? "explore-\(scenario.name).sqlite"
+        let identity = ResultsStore.Identity(
+            scenario: scenario.name, scenarioDigest: hex64(scenario.digest), defects: defectSet.description,
+            faults: profile?.rawValue ?? scenario.faultProfile.rawValue, strategy: strategy.description, simulatorVersion: ScenarioRunner.simulatorVersion)
+        let store: ResultsStore
+        do { store = try ResultsStore(path: resultsPath, identity: identity) } catch { exitBadInput("--results: \(error)") }
+
+        var worker = [executablePath(), "explore-worker", scenario.path, "--defects", defectSet.description,
+                      "--faults", identity.faults, "--strategy", selection.strategy, "--seeds-out", seedsOut]
+        if let trapOnSeed { worker += ["--trap-on-seed", "\(trapOnSeed)"] }
+        let request = ExploreRequest(seeds: range, shard: shardSpec, jobs: jobs, resultsPath: resultsPath, workerCommand: worker)
+        if !json {
+            print("exploring \(scenario.name) seeds \(range.lowerBound)..\(range.upperBound)\(shard.map { " shard \($0)" } ?? "") with \(jobs) jobs: defects=\(defectSet) faults=\(identity.faults) strategy=\(strategy) results=\(resultsPath)")
+        }
+        let terminal = isatty(STDOUT_FILENO) != 0 && !json
+        var lastLine = 0.0
+        let start = KernelBenchmark.wallSeconds()
+        let all = try Explorer(request: request, store: store).run { progress in
+            guard !json else { return }
+            let now = KernelBenchmark.wallSeconds()
+            if terminal {
+                let width = 30, filled = progress.total == 0 ? width : width * progress.done / progress.total
+                let left = progress.rate > 0 ? Double(progress.total - progress.done) / progress.rate : 0
+                let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+                print("\r[\(bar)] \(progress.done)/\(progress.total) seeds  \(String(format: "%.1f", progress.rate))/s  failures \(progress.failures)  left \(Int(left))s   ", terminator: "")
+                fflush(nil)  // all output streams: stdout is not concurrency-safe to name in Swift 6
+                if progress.done == progress.total { print("") }
+            } else if now - lastLine >= 5 || progress.done == progress.total {
+                lastLine = now
+                print("explored \(progress.done)/\(progress.total) seeds (\(String(format: "%.1f", progress.rate))/s), \(progress.failures) failures, \(progress.crashes) crashes\(progress.skipped > 0 ? ", \(progress.skipped) done before" : "")")
+            }
+        }
+        let wall = KernelBenchmark.wallSeconds() - start
+        let failures = all.filter(\.isFailure)
+        var byKind: [String: Int] = [:]
+        for result in all { byKind["\(result.outcome)\(result.checker.map { "/\($0)" } ?? "")", default: 0] += 1 }
+        if json {
+            let counts = byKind.sorted { $0.key < $1.key }.map { "\(jsonEscaped($0.key)):\($0.value)" }.joined(separator: ",")
+            let firstFailure = failures.first.map { "\($0.seed)" } ?? "null"
+            print("{\"scenario\":\(jsonEscaped(scenario.name)),\"seeds\":\(all.count),\"failures\":\(failures.count),\"first_failure_seed\":\(firstFailure),\"outcomes\":{\(counts)},\"wall_seconds\":\(wall),\"seeds_per_second\":\(Double(all.count) / max(wall, 1e-9)),\"results\":\(jsonEscaped(resultsPath))}")
+        } else {
+            print("outcomes: " + byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            for failure in failures.prefix(10) {
+                print("  seed \(failure.seed): \(failure.outcome) [\(failure.checker ?? "-")] \(failure.message?.prefix(120) ?? "")\(failure.seedFile.map { "  -> \($0)" } ?? "")")
+            }
+            if failures.count > 10 { print("  ... and \(failures.count - 10) more (see \(resultsPath))") }
+        }
+        throw ExitCode(failures.isEmpty ? 0 : 1)
+    }
+}
+
+/// The path of the running simrun executable.
+func executablePath() -> String {
+    URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+}
+
+struct ExploreWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explore-worker", abstract: "Internal: run seeds read from standard input (used by explore).", shouldDisplay: false)
+
+    @Argument var name: String
+    @OptionGroup var selection: RunSelection
+    @Option var seedsOut: String?
+    @Option var trapOnSeed: UInt64?
+
+    func run() throws {
+        let scenario = loadScenario(name)
+        let (defectSet, profile, strategy) = selection.resolve(scenario)
+        ExploreWorker.serve(make: { seed in
+            RunConfiguration(scenario: scenario, seed: seed, defects: defectSet, faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
+        }, seedsOut: seedsOut, trapOnSeed: trapOnSeed)
+    }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Combine results databases of explorations (for example of several shards).")
+
+    @Argument(help: "Results databases to merge.")
+    var inputs: [String]
+
+    @Option(help: "The database to merge into (created if missing).")
+    var into: String
+
+    func run() throws {
+        guard !inputs.isEmpty else { exitBadInput("merge: name at least one results database") }
+        do {
+            let target = try ResultsStore(path: into, identity: nil)
+            for input in inputs {
+                guard FileManager.default.fileExists(atPath: input) else { exitBadInput("\(input): no such file") }
+                let added = try target.merge(from: ResultsStore(path: input, identity: nil))
+                print("\(input): \(added) seeds added")
+            }
+            let all = try target.results()
+            print("\(into): \(all.count) seeds, \(all.filter(\.isFailure).count) failures")
+        } catch {
+            exitBadInput("\(error)")
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Chaos
+import Foundation
+import SimKernel
+
+struct ShrinkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shrink",
+        abstract: "Delta-debug a failing seed file to fewer faults and a shorter workload.",
+        discussion: "Writes FILE with .shrunk.seed in place of .seed (or --output); it replays like any seed file.")
+
+    @Argument(help: "A seed file of a failing run.")
+    var file: String
+
+    @Option(help: "Where to write the shrunk seed file.")
+    var output: String?
+
+    func run() throws {
+        let seedFile: SeedFile
+        do { seedFile = try SeedFile.load(path: file) } catch { exitBadInput(error.description) }
+        guard seedFile.outcome.kind != "passed" else { exitBadInput("\(file): outcome: the run passed; there is nothing to shrink") }
+        let scenario = loadScenario(seedFile.scenario)
+        guard hex64(scenario.digest) == seedFile.scenarioDigest else {
+            exitBadInput("\(file): scenario_digest: the scenario changed since this seed was recorded")
+        }
+        let report = Shrinker.shrink(seedFile, scenario: scenario)
+        let path = output ?? (file.hasSuffix(".seed") ? String(file.dropLast(5)) + ".shrunk.seed" : file + ".shrunk")
+        do { try report.shrunk.encoded().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            exitBadInput("--output: cannot write \(path): \(error.localizedDescription)")
+        }
+        print("shrunk \(file) in \(report.runs) runs: outcome \(report.shrunk.outcome.kind) [\(report.shrunk.outcome.checker ?? "-")] kept")
+        print("faults: \(report.atomsBefore.count) -> \(report.atomsAfter.count)" + (report.atomsAfter.isEmpty ? " (fails without any fault)" : ": " + report.atomsAfter.map(\.description).joined(separator: ", ")))
+        print("workload: \(report.stepsBefore) -> \(report.stepsAfter) iterations per worker")
+        print("events: \(report.original.events) -> \(report.shrunk.events)")
+        print("wrote \(path)   (replay: swift run -c release simrun replay \(path))")
+    }
+}
