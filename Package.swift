@@ -31,6 +31,7 @@ let package = Package(
         // everything runs on one thread. Swift 5 mode reports those captures as warnings.
         .testTarget(name: "SimKernelTests", dependencies: ["SimKernel"], swiftSettings: testSettings),
         .testTarget(name: "SimServicesTests", dependencies: ["SimServices", "SimKernel"], swiftSettings: testSettings),
-        .testTarget(name: "ChaosTests", dependencies: ["Chaos", "SimServices", "SimKernel"], swiftSettings: testSettings),
+        // ChaosTests also drive the simrun executable (exploration workers run in processes).
+        .testTarget(name: "ChaosTests", dependencies: ["Chaos", "SimServices", "SimKernel", "simrun"], swiftSettings: testSettings),
     ]
 )

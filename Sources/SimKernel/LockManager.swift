@@ -98,10 +98,10 @@ public final class LockManager {
             }
             state.waiters.append(waiter)
             waitingFor[owner] = resource
-            simulation.record(.lockWait, actor: owner, payload: stableHash(resource), "\(resource) \(mode.rawValue)")
+            record(.lockWait, owner: owner, payload: stableHash(resource), "\(resource) \(mode.rawValue)")
             if let cycle = findCycle(from: owner) {
                 deadlocksDetected.append(cycle)
-                simulation.record(.lockDeadlock, actor: owner, payload: UInt64(cycle.members.count), cycle.description)
+                record(.lockDeadlock, owner: owner, payload: UInt64(cycle.members.count), cycle.description)
                 switch deadlockPolicy {
                 case .failRun:
                     simulation.fail(.deadlock(cycle))
@@ -122,7 +122,7 @@ public final class LockManager {
         }
         let grant = state.holders.remove(at: index)
         if let timer = leaseTimers.removeValue(forKey: grant.token) { simulation.cancel(timer) }
-        simulation.record(.lockRelease, actor: owner, payload: grant.token, "\(resource) token \(grant.token)")
+        record(.lockRelease, owner: owner, payload: grant.token, "\(resource) token \(grant.token)")
         grantWaiters(resource, state: state)
         return .success(())
     }
@@ -163,6 +163,12 @@ public final class LockManager {
 
     // MARK: internals
 
+    /// Records a lock event on the owner's node when the owner is named `node/...`.
+    private func record(_ kind: TraceKind, owner: String, payload: UInt64, _ detail: @autoclosure () -> String) {
+        let node = owner.firstIndex(of: "/").map { String(owner[..<$0]) } ?? "-"
+        simulation.record(kind, node: simulation.node(named: node) == nil ? "-" : node, actor: owner, payload: payload, detail())
+    }
+
     private func compatible(_ mode: Mode, owner: String, with holders: [Grant]) -> Bool {
         holders.allSatisfy { $0.owner == owner ? false : !mode.conflicts(with: $0.mode) }
     }
@@ -176,7 +182,7 @@ public final class LockManager {
         if let lease {
             leaseTimers[token] = simulation.schedule(after: lease) { [unowned self] in self.expireLease(resource, token: token) }
         }
-        simulation.record(.lockAcquire, actor: owner, payload: token,
+        record(.lockAcquire, owner: owner, payload: token,
                           "\(resource) \(mode.rawValue) token \(token)" + (expires.map { " lease until \(formatNanoseconds($0))" } ?? ""))
         return granted
     }
@@ -212,7 +218,7 @@ public final class LockManager {
         guard let state = resources[resource], let index = state.waiters.firstIndex(where: { $0.id == id }) else { return }
         let waiter = state.waiters[index]
         let waited = simulation.now - waiter.since
-        simulation.record(.lockTimeout, actor: waiter.owner, payload: stableHash(resource), "\(resource) after \(formatNanoseconds(waited))")
+        record(.lockTimeout, owner: waiter.owner, payload: stableHash(resource), "\(resource) after \(formatNanoseconds(waited))")
         state.waiters[index].timer = nil
         removeWaiter(resource, id: id)
         waiter.deliver { waiter.continuation.resume(returning: .failure(.timeout(resource: resource, waited: waited))) }
@@ -222,7 +228,7 @@ public final class LockManager {
         leaseTimers[token] = nil
         guard let state = resources[resource], let index = state.holders.firstIndex(where: { $0.token == token }) else { return }
         let grant = state.holders.remove(at: index)
-        simulation.record(.lockLeaseExpired, actor: grant.owner, payload: token, "\(resource) token \(token)")
+        record(.lockLeaseExpired, owner: grant.owner, payload: token, "\(resource) token \(token)")
         grantWaiters(resource, state: state)
     }
 

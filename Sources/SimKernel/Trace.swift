@@ -230,3 +230,21 @@ public final class ChromeTraceSink: TraceSink {
         writer.close()
     }
 }
+
+/// Keeps every record in memory (reports, tests). Bounded: past `limit` records it keeps the
+/// first `limit / 2` and the most recent ones, and counts what it dropped.
+public final class RecordingTraceSink: TraceSink {
+    public private(set) var records: [TraceRecord] = []
+    public private(set) var dropped = 0
+    public private(set) var finalFingerprint: UInt64?
+    let limit: Int
+    public init(limit: Int = 200_000) { self.limit = limit }
+    public func record(_ record: TraceRecord) {
+        if records.count >= limit {
+            records.remove(at: limit / 2)
+            dropped += 1
+        }
+        records.append(record)
+    }
+    public func finish(fingerprint: UInt64) { finalFingerprint = fingerprint }
+}

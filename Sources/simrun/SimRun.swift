@@ -14,7 +14,7 @@ struct SimRun: ParsableCommand {
 
             Exit codes: 0 passed; 1 the run found a failure; 2 bad input; 3 the simulator itself broke.
             """,
-        subcommands: [ScenarioCommand.self, ReplayCommand.self, ExploreCommand.self, MergeCommand.self, ShrinkCommand.self, ListCommand.self,
+        subcommands: [ScenarioCommand.self, ReplayCommand.self, ExploreCommand.self, MergeCommand.self, ShrinkCommand.self, ReportCommand.self, ListCommand.self,
                       CheckDeterminismCommand.self, BenchCommand.self, ExploreWorkerCommand.self]
     )
 }

@@ -149,3 +149,15 @@ public enum ScenarioRunner {
             stalenessHistogram: histogram)
     }
 }
+
+extension ScenarioRunner {
+    /// Runs `configuration` recording every trace record (for reports).
+    public static func runRecorded(_ configuration: RunConfiguration) -> (RunResult, [TraceRecord], [String]) {
+        let recorder = RecordingTraceSink()
+        let result = run(configuration, sinks: [recorder], ringCapacity: 512)
+        let scenario = configuration.effectiveScenario
+        let nodes = ["training", "scheduler", "storage"] + (0 ..< scenario.platform.parameterServers).map { "ps-\($0)" }
+            + (0 ..< scenario.platform.workers).map { "worker-\($0)" } + ["client"]
+        return (result, recorder.records, nodes)
+    }
+}

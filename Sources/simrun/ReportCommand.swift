@@ -1,0 +1,34 @@
+import ArgumentParser
+import Chaos
+import Foundation
+import SimKernel
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a self-contained HTML page about one run of a seed file.",
+        discussion: "The page shows the failure (the wait-for cycle or the violated invariant as a graph), the faults injected, a timeline per node and the command that reproduces it. It needs no network to open.")
+
+    @Argument(help: "A seed file.")
+    var file: String
+
+    @Option(help: "Output HTML file (default: FILE with .html in place of .seed).")
+    var html: String?
+
+    func run() throws {
+        let seedFile: SeedFile
+        do { seedFile = try SeedFile.load(path: file) } catch { exitBadInput(error.description) }
+        let scenario = loadScenario(seedFile.scenario)
+        guard hex64(scenario.digest) == seedFile.scenarioDigest else {
+            exitBadInput("\(file): scenario_digest: the scenario changed since this seed was recorded")
+        }
+        let configuration = seedFile.configuration(scenario: scenario)
+        let (result, records, nodes) = ScenarioRunner.runRecorded(configuration)
+        let page = HTMLReport.render(file: seedFile, path: file, configuration: configuration, result: result, records: records, nodes: nodes)
+        let path = html ?? (file.hasSuffix(".seed") ? String(file.dropLast(5)) + ".html" : file + ".html")
+        do { try page.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            exitBadInput("--html: cannot write \(path): \(error.localizedDescription)")
+        }
+        print("wrote \(path) (\(page.utf8.count) bytes): \(result.outcome.kind) [\(result.outcome.checker ?? "-")]\(hex64(result.fingerprint) == seedFile.fingerprint ? "" : "  note: the run's fingerprint differs from the file's")")
+    }
+}
