@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "SimKernel"),
         // The system SQLite (libsqlite3-dev): results databases now, the simulated SQL databases later.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
-        .target(name: "SimServices", dependencies: ["SimKernel"]),
+        .target(name: "SimServices", dependencies: ["SimKernel", "CSQLite"]),
         .target(name: "Chaos", dependencies: ["SimServices", "SimKernel", "CSQLite", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "simrun",

@@ -9,4 +9,10 @@ static inline int synapsenet_bind_text(sqlite3_stmt *statement, int index, const
 static inline int synapsenet_bind_blob(sqlite3_stmt *statement, int index, const void *bytes, int count) {
     return sqlite3_bind_blob(statement, index, bytes, count, SQLITE_TRANSIENT);
 }
+
+// The simulated VFS's file: SQLite's base struct, then a pointer to the Swift handle object.
+typedef struct synapsenet_file {
+    sqlite3_file base;
+    void *owner;
+} synapsenet_file;
 #endif

@@ -68,8 +68,18 @@ public final class SimDisk {
     /// Bit flips injected into reads so far.
     public private(set) var corruptedReads = 0
     var corruption = SimRandom(seed: 0)
+    /// Mutating operations so far (write, truncate, fsync, delete, rename, directory sync).
+    public private(set) var operationCount = 0
+    /// Called after every mutating operation with the new count: fault injection ("crash the node
+    /// after the k-th disk operation") hooks in here.
+    public var afterOperation: ((Int) -> Void)?
 
     init(options: DiskOptions) { self.options = options }
+
+    private func counted() {
+        operationCount += 1
+        afterOperation?(operationCount)
+    }
 
     func seedFaults(_ random: SimRandom) { corruption = random }
 
@@ -110,6 +120,7 @@ public final class SimDisk {
         if !bytes.isEmpty {
             for sector in (offset / options.sectorSize) ... ((end - 1) / options.sectorSize) { inode.dirtySectors.insert(sector) }
         }
+        counted()
     }
 
     /// Appends `bytes` at the end of `path` (creating it).
@@ -159,6 +170,7 @@ public final class SimDisk {
             let to = Swift.max(length, old) / options.sectorSize
             for sector in from ... to { inode.dirtySectors.insert(sector) }
         }
+        counted()
     }
 
     /// Makes the file's data durable (not its name: see `syncDirectory`).
@@ -167,22 +179,26 @@ public final class SimDisk {
         inode.durable = inode.volatile
         inode.dirtySectors.removeAll()
         inode.sizeChanged = false
+        counted()
     }
 
     /// Makes every name change (create, delete, rename) durable.
     public func syncDirectory() {
         durableNames = names
+        counted()
     }
 
     /// Deletes `path` (durable after `syncDirectory`).
     public func delete(_ path: String) throws(DiskError) {
         guard names.removeValue(forKey: path) != nil else { throw .fileNotFound(path: path) }
+        counted()
     }
 
     /// Atomically renames `from` to `to`, replacing `to` (durable after `syncDirectory`).
     public func rename(_ from: String, to: String) throws(DiskError) {
         guard let inode = names.removeValue(forKey: from) else { throw .fileNotFound(path: from) }
         names[to] = inode
+        counted()
     }
 
     /// Whether any data or name is not yet durable.

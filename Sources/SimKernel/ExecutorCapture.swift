@@ -29,6 +29,12 @@ enum CurrentSimulation {
     }
 }
 
+extension Simulation {
+    /// The simulation running on the calling thread, if any (for C callbacks, such as SQLite's VFS,
+    /// that cannot carry a context of their own).
+    public static var current: Simulation? { CurrentSimulation.get() }
+}
+
 /// Replaces Swift's default (global) executor. A job enqueued from a thread that is running a
 /// simulation goes to that simulation's ready queue; every other job goes to the original
 /// executor untouched, so code outside simulations behaves as before.

@@ -1,0 +1,168 @@
+import CSQLite
+import SimKernel
+
+/// A value in or out of SQL.
+public enum SQLValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+    case null
+
+    public var integer: Int64? { if case .integer(let v) = self { return v } else { return nil } }
+    public var text: String? { if case .text(let v) = self { return v } else { return nil } }
+
+    public var description: String {
+        switch self {
+        case .integer(let v): return "\(v)"
+        case .real(let v): return "\(v)"
+        case .text(let v): return "'\(v)'"
+        case .blob(let v): return "blob(\(v.count))"
+        case .null: return "NULL"
+        }
+    }
+}
+
+/// One statement with its parameters.
+public struct SQLStatement: Hashable, Sendable, Codable {
+    public var sql: String
+    public var parameters: [SQLValue]
+    public init(_ sql: String, _ parameters: [SQLValue] = []) {
+        self.sql = sql
+        self.parameters = parameters
+    }
+}
+
+/// Rows a statement returned, and how many rows it changed.
+public struct SQLRows: Hashable, Sendable, Codable {
+    public var columns: [String]
+    public var rows: [[SQLValue]]
+    public var changes: Int
+}
+
+/// A SQL error as the engine reports it, classified for callers.
+public struct SQLError: Error, Hashable, Sendable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable {
+        /// UNIQUE, NOT NULL, CHECK, FOREIGN KEY: the transaction was rolled back; do not retry blindly.
+        case constraint
+        /// The database is busy or locked (a conflicting transaction): retry later.
+        case busy
+        /// The disk failed or the node died under the engine.
+        case io
+        /// The database file is damaged.
+        case corrupt
+        /// Bad SQL or anything else.
+        case other
+    }
+    public var kind: Kind
+    public var code: Int32
+    public var message: String
+    public var description: String { "SQL \(kind.rawValue) error \(code): \(message)" }
+
+    init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+        switch code & 0xFF {
+        case SQLITE_CONSTRAINT: kind = .constraint
+        case SQLITE_BUSY, SQLITE_LOCKED: kind = .busy
+        case SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN: kind = .io
+        case SQLITE_CORRUPT, SQLITE_NOTADB: kind = .corrupt
+        default: kind = .other
+        }
+    }
+}
+
+/// How durably a database commits (see ../shared/docs/sqlite-vfs.md for what each loses).
+public enum SQLDurability: String, Sendable, Codable {
+    /// `journal_mode=DELETE`, `synchronous=EXTRA`: every acknowledged commit survives a crash.
+    case safe
+    /// `journal_mode=DELETE`, `synchronous=OFF`: fast, and loses or corrupts commits on power loss.
+    case unsafeNoSync = "unsafe_no_sync"
+}
+
+/// A real SQLite connection whose files live on a node's simulated disk.
+public final class SQLConnection {
+    let handle: OpaquePointer
+    public let path: String
+
+    /// Opens (creating) the database `/<node>/<file>` through the simulated VFS.
+    public init(node: String, file: String, durability: SQLDurability = .safe) throws(SQLError) {
+        SimulatedVFS.prepareForRun()
+        path = "/\(node)/\(file)"
+        var db: OpaquePointer?
+        let status = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, SimulatedVFS.name)
+        guard status == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLError(code: status, message: "\(path): \(message)")
+        }
+        handle = db
+        let pragmas = ["PRAGMA journal_mode=DELETE", durability == .safe ? "PRAGMA synchronous=EXTRA" : "PRAGMA synchronous=OFF"]
+        for pragma in pragmas {
+            do { _ = try execute(SQLStatement(pragma)) } catch {
+                sqlite3_close_v2(db)
+                throw error
+            }
+        }
+    }
+
+    /// Closes the connection (after a crash its files are dead, so nothing reaches the disk).
+    public func close() { sqlite3_close_v2(handle) }
+
+    /// Runs one statement.
+    public func execute(_ statement: SQLStatement) throws(SQLError) -> SQLRows {
+        var prepared: OpaquePointer?
+        let status = sqlite3_prepare_v2(handle, statement.sql, -1, &prepared, nil)
+        guard status == SQLITE_OK, let prepared else { throw error(status) }
+        defer { sqlite3_finalize(prepared) }
+        for (offset, value) in statement.parameters.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case .integer(let v): sqlite3_bind_int64(prepared, index, v)
+            case .real(let v): sqlite3_bind_double(prepared, index, v)
+            case .text(let v): synapsenet_bind_text(prepared, index, v)
+            case .blob(let v): v.withUnsafeBytes { _ = synapsenet_bind_blob(prepared, index, $0.baseAddress, Int32(v.count)) }
+            case .null: sqlite3_bind_null(prepared, index)
+            }
+        }
+        let columnCount = sqlite3_column_count(prepared)
+        let columns = (0 ..< columnCount).map { String(cString: sqlite3_column_name(prepared, $0)) }
+        var rows: [[SQLValue]] = []
+        while true {
+            let step = sqlite3_step(prepared)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else { throw error(step) }
+            rows.append((0 ..< columnCount).map { column -> SQLValue in
+                switch sqlite3_column_type(prepared, column) {
+                case SQLITE_INTEGER: return .integer(sqlite3_column_int64(prepared, column))
+                case SQLITE_FLOAT: return .real(sqlite3_column_double(prepared, column))
+                case SQLITE_NULL: return .null
+                case SQLITE_BLOB:
+                    let count = Int(sqlite3_column_bytes(prepared, column))
+                    guard count > 0, let bytes = sqlite3_column_blob(prepared, column) else { return .blob([]) }
+                    return .blob(Array(UnsafeRawBufferPointer(start: bytes, count: count)))
+                default: return .text(String(cString: sqlite3_column_text(prepared, column)))
+                }
+            })
+        }
+        return SQLRows(columns: columns, rows: rows, changes: Int(sqlite3_changes(handle)))
+    }
+
+    /// Runs statements as one transaction: all of them or none.
+    public func transaction(_ statements: [SQLStatement]) throws(SQLError) -> [SQLRows] {
+        _ = try execute(SQLStatement("BEGIN IMMEDIATE"))
+        var results: [SQLRows] = []
+        do {
+            for statement in statements { results.append(try execute(statement)) }
+            _ = try execute(SQLStatement("COMMIT"))
+        } catch {
+            _ = try? execute(SQLStatement("ROLLBACK"))
+            throw error
+        }
+        return results
+    }
+
+    func error(_ status: Int32) -> SQLError {
+        SQLError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
+    }
+}
