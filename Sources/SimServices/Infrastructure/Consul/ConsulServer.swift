@@ -1,0 +1,239 @@
+import SimKernel
+
+/// A health check of a registered instance.
+public enum ConsulCheck: Hashable, Sendable, Codable {
+    /// The instance must call `pass` at least every `ttl` ns, or the check goes critical.
+    case ttl(Int64)
+    /// Consul pings the instance's `control` address every `interval` ns; no answer in time: critical.
+    case probe(interval: Int64, timeout: Int64)
+}
+
+/// A registered service instance.
+public struct ServiceInstance: Hashable, Sendable, Codable {
+    public var id: String
+    public var service: String
+    public var address: Address
+    public var check: ConsulCheck?
+}
+
+public enum ConsulRequest: Hashable, Sendable, Codable {
+    case register(ServiceInstance)
+    case deregister(id: String)
+    case pass(id: String)
+    /// Instances of `service` whose check passes (instances without a check count as passing).
+    case health(service: String)
+    case sessionCreate(checks: [String], ttl: Int64?, lockDelay: Int64)
+    case sessionRenew(String)
+    case sessionDestroy(String)
+    case kvGet(String)
+    /// Put; with `cas` only when the key's modify index equals it (0: only if absent).
+    case kvPut(String, String, cas: UInt64?)
+    case kvAcquire(String, String, session: String)
+    case kvRelease(String, session: String)
+}
+
+public enum ConsulReply: Hashable, Sendable, Codable {
+    case ok
+    case bool(Bool)
+    case instances([ServiceInstance])
+    case session(String)
+    case value(String?, modifyIndex: UInt64, session: String?)
+    case error(ConsulError)
+}
+
+public enum ConsulError: Error, Hashable, Sendable, Codable, CustomStringConvertible {
+    case unknownCheck(String)
+    case unknownSession(String)
+    case invalidRegistration(String)
+    public var description: String {
+        switch self {
+        case .unknownCheck(let c): return "unknown check \(c)"
+        case .unknownSession(let s): return "session \(s) not found (invalidated or destroyed)"
+        case .invalidRegistration(let why): return "invalid registration: \(why)"
+        }
+    }
+}
+
+public enum ConsulMessage: SimMessage {
+    case request(ConsulRequest)
+    case reply(ConsulReply)
+    public var traceDigest: UInt64 { stableHash(traceSummary) }
+    public var traceSummary: String {
+        switch self {
+        case .request(let r): return "\(r)"
+        case .reply(let r): return "\(r)"
+        }
+    }
+}
+
+/// Consul's catalog, health checks, sessions and KV (one server, state in memory: the simulated
+/// Consul is a separate concern from the services' crash-recovery, and its agents would re-register
+/// them anyway). Sessions are invalidated when a bound check goes critical, the TTL runs out
+/// (renewed by `sessionRenew`), or they are destroyed; their locks are released and the keys stay
+/// blocked for the lock-delay.
+public final class ConsulServer {
+    let context: ProcessContext
+    var instances: [String: ServiceInstance] = [:]
+    var critical: Set<String> = []
+    var lastPass: [String: Int64] = [:]
+    struct Session { var checks: [String]; var ttl: Int64?; var lockDelay: Int64; var renewedAt: Int64 }
+    var sessions: [String: Session] = [:]
+    var nextSession = 0
+    var kv: [String: (value: String, index: UInt64, session: String?)] = [:]
+    var lockDelayUntil: [String: Int64] = [:]
+    var modifyIndex: UInt64 = 0
+
+    init(context: ProcessContext) { self.context = context }
+
+    public static func run(context: ProcessContext) async {
+        let server = ConsulServer(context: context)
+        let inbox = context.mailbox("consul")
+        context.simulation.spawn {
+            while true {  // TTL checks and session TTLs, every 100 ms
+                await context.sleep(nanoseconds: 100 * Nanos.millisecond)
+                server.sweep()
+            }
+        }
+        while true {
+            let envelope = await inbox.receive()
+            guard case .request(let request) = envelope.payload as? ConsulMessage else { continue }
+            context.reply(to: envelope, ConsulMessage.reply(server.handle(request)))
+        }
+    }
+
+    func handle(_ request: ConsulRequest) -> ConsulReply {
+        let now = context.simulation.now
+        switch request {
+        case .register(let instance):
+            guard !instance.id.isEmpty, !instance.service.isEmpty else { return .error(.invalidRegistration("empty id or service name")) }
+            instances[instance.id] = instance
+            lastPass[instance.id] = now
+            critical.remove(instance.id)
+            if case .probe(let interval, let timeout) = instance.check { startProbe(instance.id, interval: interval, timeout: timeout) }
+            context.record(.consulRegister, payload: stableHash(instance.id), "\(instance.service)/\(instance.id) at \(instance.address)")
+            return .ok
+        case .deregister(let id):
+            instances[id] = nil
+            markCritical(id, reason: "deregistered")
+            return .ok
+        case .pass(let id):
+            guard instances[id] != nil else { return .error(.unknownCheck(id)) }
+            lastPass[id] = now
+            if critical.remove(id) != nil { context.record(.consulCheck, payload: stableHash(id), "\(id) passing") }
+            return .ok
+        case .health(let service):
+            return .instances(instances.values.filter { $0.service == service && !critical.contains($0.id) }.sorted { $0.id < $1.id })
+        case .sessionCreate(let checks, let ttl, let lockDelay):
+            for check in checks where instances[check] == nil || critical.contains(check) { return .error(.unknownCheck(check)) }
+            nextSession += 1
+            let id = "session-\(nextSession)"
+            sessions[id] = Session(checks: checks, ttl: ttl, lockDelay: lockDelay, renewedAt: now)
+            return .session(id)
+        case .sessionRenew(let id):
+            guard sessions[id] != nil else { return .error(.unknownSession(id)) }
+            sessions[id]!.renewedAt = now
+            return .ok
+        case .sessionDestroy(let id):
+            invalidate(id, reason: "destroyed")
+            return .ok
+        case .kvGet(let key):
+            let entry = kv[key]
+            return .value(entry?.value, modifyIndex: entry?.index ?? 0, session: entry?.session)
+        case .kvPut(let key, let value, let cas):
+            if let cas, (kv[key]?.index ?? 0) != cas { return .bool(false) }
+            modifyIndex += 1
+            kv[key] = (value, modifyIndex, kv[key]?.session)
+            return .bool(true)
+        case .kvAcquire(let key, let value, let session):
+            guard sessions[session] != nil else { return .error(.unknownSession(session)) }
+            if let holder = kv[key]?.session, holder != session { return .bool(false) }
+            if let until = lockDelayUntil[key], now < until { return .bool(false) }
+            modifyIndex += 1
+            kv[key] = (value, modifyIndex, session)
+            return .bool(true)
+        case .kvRelease(let key, let session):
+            guard let entry = kv[key], entry.session == session else { return .bool(false) }
+            modifyIndex += 1
+            kv[key] = (entry.value, modifyIndex, nil)
+            return .bool(true)
+        }
+    }
+
+    func markCritical(_ id: String, reason: String) {
+        guard critical.insert(id).inserted else { return }
+        context.record(.consulCheck, payload: stableHash(id), "\(id) critical: \(reason)")
+        for (session, state) in sessions.sorted(by: { $0.key < $1.key }) where state.checks.contains(id) {
+            invalidate(session, reason: "check \(id) critical")
+        }
+    }
+
+    func invalidate(_ session: String, reason: String) {
+        guard let state = sessions.removeValue(forKey: session) else { return }
+        let now = context.simulation.now
+        for key in kv.keys.sorted() where kv[key]?.session == session {
+            modifyIndex += 1
+            kv[key] = (kv[key]!.value, modifyIndex, nil)
+            lockDelayUntil[key] = now + state.lockDelay
+        }
+        context.record(.consulSession, payload: stableHash(session), "\(session) invalidated: \(reason)")
+    }
+
+    func sweep() {
+        let now = context.simulation.now
+        for (id, instance) in instances.sorted(by: { $0.key < $1.key }) {
+            if case .ttl(let ttl) = instance.check, now - (lastPass[id] ?? 0) > ttl { markCritical(id, reason: "TTL of \(formatNanoseconds(ttl)) missed") }
+        }
+        for (id, session) in sessions.sorted(by: { $0.key < $1.key }) {
+            if let ttl = session.ttl, now - session.renewedAt > ttl { invalidate(id, reason: "TTL expired") }
+        }
+    }
+
+    /// Probe checks: Consul pings the instance's `control` mailbox on its node.
+    func startProbe(_ id: String, interval: Int64, timeout: Int64) {
+        let context = self.context
+        context.simulation.spawn { [weak self] in
+            while let self, let instance = self.instances[id], case .probe = instance.check {
+                let control = Address(node: instance.address.node, service: "control")
+                if case .success = await context.call(control, ProbePing(), timeout: timeout) {
+                    self.lastPass[id] = context.simulation.now
+                    if self.critical.remove(id) != nil { context.record(.consulCheck, payload: stableHash(id), "\(id) passing (probe)") }
+                } else {
+                    self.markCritical(id, reason: "probe got no answer within \(formatNanoseconds(timeout))")
+                }
+                await context.sleep(nanoseconds: interval)
+            }
+        }
+    }
+}
+
+/// The probe Consul sends to an instance's `control` mailbox; any reply passes.
+public struct ProbePing: SimMessage {}
+
+extension TraceKind {
+    public static let consulRegister = TraceKind("consul.register")
+    public static let consulCheck = TraceKind("consul.check")
+    public static let consulSession = TraceKind("consul.session")
+}
+
+/// A typed Consul client with deadlines and bounded retries.
+public struct ConsulClient: Sendable {
+    public let server: Address
+    public var timeout: Int64 = 200 * Nanos.millisecond
+    public var retries = 2
+    public init(server: Address) { self.server = server }
+
+    public func request(_ request: ConsulRequest, context: ProcessContext) async -> Result<ConsulReply, InfraTimeout> {
+        await context.infraCall(server, ConsulMessage.request(request), as: ConsulMessage.self, component: "consul", timeout: timeout, retries: retries).map {
+            if case .reply(let reply) = $0 { return reply }
+            return .error(.invalidRegistration("unexpected reply"))
+        }
+    }
+
+    /// Passing instances of `service`.
+    public func healthy(_ service: String, context: ProcessContext) async -> Result<[ServiceInstance], InfraTimeout> {
+        await request(.health(service: service), context: context).map {
+            if case .instances(let list) = $0 { return list }
+            return []
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import SimKernel
+
+/// A call to an infrastructure component failed to get an answer.
+public struct InfraTimeout: Error, Hashable, Sendable, CustomStringConvertible {
+    public var component: String
+    public var attempts: Int
+    public var description: String { "\(component): no answer after \(attempts) attempt(s)" }
+}
+
+extension ProcessContext {
+    /// Calls an infrastructure component with a deadline per attempt and `retries` further
+    /// attempts after jittered backoff. A crashed or partitioned component gives a timeout error,
+    /// never a hang. Retry only idempotent requests.
+    func infraCall<Reply: SimMessage>(_ to: Address, _ request: any SimMessage, as type: Reply.Type, component: String,
+                                      timeout: Int64, retries: Int) async -> Result<Reply, InfraTimeout> {
+        var attempt = 0
+        while true {
+            attempt += 1
+            if case .success(let envelope) = await call(to, request, timeout: timeout), let reply = envelope.payload as? Reply {
+                return .success(reply)
+            }
+            if attempt > retries { return .failure(InfraTimeout(component: component, attempts: attempt)) }
+            await sleep(nanoseconds: withRandom { $0.uniform(5 * Nanos.millisecond ... Int64(attempt) * 20 * Nanos.millisecond) })
+        }
+    }
+}
+
+/// Length-prefixed records in an append-only file: `u32 length, u32 crc32, bytes`. Reading stops
+/// at the first record that is short or fails its checksum (a torn tail after a crash).
+enum RecordLog {
+    static func encode(_ payload: [UInt8]) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.u32(UInt32(payload.count))
+        writer.u32(crc32(payload))
+        return writer.bytes + payload
+    }
+
+    static func decodeAll(_ bytes: [UInt8]) -> [[UInt8]] {
+        var records: [[UInt8]] = []
+        var offset = 0
+        while bytes.count - offset >= 8 {
+            var header = ByteReader(Array(bytes[offset ..< offset + 8]))
+            let length = Int(header.u32()!), checksum = header.u32()!
+            guard length <= bytes.count - offset - 8 else { break }
+            let payload = Array(bytes[offset + 8 ..< offset + 8 + length])
+            guard crc32(payload) == checksum else { break }
+            records.append(payload)
+            offset += 8 + length
+        }
+        return records
+    }
+}
+
+/// A small string codec for log payloads: fields separated by 0x1F (unit separator).
+enum Fields {
+    static func join(_ fields: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (index, field) in fields.enumerated() {
+            if index > 0 { out.append(0x1F) }
+            // Escape the separator and the escape byte itself.
+            for byte in field {
+                if byte == 0x1F || byte == 0x1B { out.append(0x1B) }
+                out.append(byte)
+            }
+        }
+        return out
+    }
+
+    static func split(_ bytes: [UInt8]) -> [[UInt8]] {
+        var fields: [[UInt8]] = [[]]
+        var escaped = false
+        for byte in bytes {
+            if escaped { fields[fields.count - 1].append(byte); escaped = false; continue }
+            if byte == 0x1B { escaped = true; continue }
+            if byte == 0x1F { fields.append([]); continue }
+            fields[fields.count - 1].append(byte)
+        }
+        return fields
+    }
+}

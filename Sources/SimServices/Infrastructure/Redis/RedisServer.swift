@@ -1,0 +1,240 @@
+import SimKernel
+
+/// Redis commands the simulated server understands.
+public enum RedisCommand: Hashable, Sendable, Codable {
+    case get(String)
+    /// `SET key value [NX] [PX ms]`.
+    case set(String, String, onlyIfAbsent: Bool, expireMs: Int64?)
+    case del(String)
+    /// Lock release: delete `key` only if its value is `token` (the Lua compare-and-delete).
+    case compareAndDelete(String, token: String)
+    case incr(String)
+    case hset(String, field: String, value: String)
+    case hget(String, field: String)
+    case pttl(String)
+    /// Write `value` to `key` only with a fencing token at least as new as any seen for the key.
+    case setFenced(String, String, token: UInt64)
+    case publish(channel: String, message: String)
+    /// Subscribe the caller's address to `channel`; messages arrive as `RedisReply.message`.
+    case subscribe(channel: String, subscriber: Address)
+    /// What a cluster-mode client sends first (`CLUSTER SLOTS`).
+    case clusterSlots
+}
+
+/// Replies of the server.
+public enum RedisReply: Hashable, Sendable, Codable {
+    case ok
+    case null
+    case string(String)
+    case integer(Int64)
+    case error(RedisError)
+    case message(channel: String, message: String)
+}
+
+/// Typed errors.
+public enum RedisError: Error, Hashable, Sendable, Codable, CustomStringConvertible {
+    case wrongType(String)
+    case invalidKey(String)
+    case valueTooLarge(Int)
+    case notAnInteger(String)
+    case staleFencingToken(key: String, token: UInt64, highest: UInt64)
+    /// The client runs in cluster mode against a standalone server (the brief's L7).
+    case clusterSupportDisabled
+
+    public var description: String {
+        switch self {
+        case .wrongType(let k): return "WRONGTYPE Operation against a key holding the wrong kind of value: \(k)"
+        case .invalidKey(let k): return "ERR invalid key '\(k.prefix(40))'"
+        case .valueTooLarge(let n): return "ERR value of \(n) bytes exceeds the limit"
+        case .notAnInteger(let k): return "ERR value is not an integer or out of range: \(k)"
+        case .staleFencingToken(let k, let t, let h): return "ERR fencing token \(t) for \(k) is older than \(h)"
+        case .clusterSupportDisabled: return "ERR This instance has cluster support disabled"
+        }
+    }
+}
+
+public enum RedisMessage: SimMessage {
+    case command(RedisCommand)
+    case reply(RedisReply)
+    public var wireSize: Int { 64 }
+    public var traceDigest: UInt64 { stableHash(traceSummary) }
+    public var traceSummary: String {
+        switch self {
+        case .command(let c): return "\(c)"
+        case .reply(let r): return "\(r)"
+        }
+    }
+}
+
+/// When the append-only file is fsynced.
+public enum AppendFsync: String, Hashable, Sendable, Codable {
+    /// After every write command: nothing acknowledged is lost.
+    case always
+    /// Once a second: up to a second of writes lost on a crash.
+    case everysec
+    /// Never (left to the OS): everything since the last OS flush may be lost.
+    case no
+}
+
+/// A standalone Redis: strings, hashes, TTLs on the node's clock (skew matters, as in real Redis),
+/// `SET NX PX` locks and compare-and-delete release, fencing tokens, pub/sub, and an append-only
+/// file replayed on restart with the chosen fsync policy.
+public final class RedisServer {
+    let context: ProcessContext
+    let fsync: AppendFsync
+    var strings: [String: String] = [:]
+    var hashes: [String: [String: String]] = [:]
+    /// Expiry instants on the node's local clock.
+    var expiry: [String: Int64] = [:]
+    var fences: [String: UInt64] = [:]
+    var subscribers: [String: [Address]] = [:]
+    static let maxKeyBytes = 512, maxValueBytes = 512 * 1024
+
+    init(context: ProcessContext, fsync: AppendFsync) {
+        self.context = context
+        self.fsync = fsync
+    }
+
+    public static func run(fsync: AppendFsync = .always, context: ProcessContext) async {
+        let server = RedisServer(context: context, fsync: fsync)
+        server.replay()
+        if fsync == .everysec {
+            context.simulation.spawn {
+                while true {
+                    await context.sleep(for: .seconds(1))
+                    try? context.disk.fsync("appendonly.aof")
+                }
+            }
+        }
+        let inbox = context.mailbox("redis")
+        while true {
+            let envelope = await inbox.receive()
+            guard case .command(let command) = envelope.payload as? RedisMessage else { continue }
+            let reply = server.execute(command, logging: true)
+            context.reply(to: envelope, RedisMessage.reply(reply))
+        }
+    }
+
+    func replay() {
+        let decoder = JSONDecoderLite()
+        for payload in RecordLog.decodeAll((try? context.disk.readAll("appendonly.aof")) ?? []) {
+            if let command = decoder.decode(payload) { _ = execute(command, logging: false) }
+        }
+    }
+
+    func expired(_ key: String) -> Bool {
+        guard let at = expiry[key] else { return false }
+        if context.localTime >= at {
+            strings[key] = nil
+            hashes[key] = nil
+            expiry[key] = nil
+            return true
+        }
+        return false
+    }
+
+    func log(_ command: RedisCommand) {
+        guard let payload = JSONDecoderLite().encode(command) else { return }
+        try? context.disk.append("appendonly.aof", RecordLog.encode(payload))
+        if fsync == .always { try? context.disk.fsync("appendonly.aof"); context.disk.syncDirectory() }
+    }
+
+    func valid(_ key: String) -> RedisError? {
+        key.isEmpty || key.utf8.count > RedisServer.maxKeyBytes || key.hasPrefix("__expire__") ? .invalidKey(key) : nil
+    }
+
+    func execute(_ command: RedisCommand, logging: Bool) -> RedisReply {
+        switch command {
+        case .get(let key):
+            if let error = valid(key) { return .error(error) }
+            _ = expired(key)
+            if hashes[key] != nil { return .error(.wrongType(key)) }
+            return strings[key].map { .string($0) } ?? .null
+        case .set(let key, let value, let nx, let px):
+            if !logging && key.hasPrefix("__expire__") {  // an expiry instant from the append-only file
+                expiry[String(key.dropFirst(10))] = Int64(value)
+                return .ok
+            }
+            if let error = valid(key) { return .error(error) }
+            guard value.utf8.count <= RedisServer.maxValueBytes else { return .error(.valueTooLarge(value.utf8.count)) }
+            _ = expired(key)
+            if nx && (strings[key] != nil || hashes[key] != nil) { return .null }
+            strings[key] = value
+            hashes[key] = nil
+            // Relative expiries are logged as absolute ones, so a replay does not extend them.
+            expiry[key] = px.map { context.localTime + $0 * Nanos.millisecond }
+            if logging { log(.set(key, value, onlyIfAbsent: false, expireMs: nil)); if let at = expiry[key] { log(.set("__expire__" + key, "\(at)", onlyIfAbsent: false, expireMs: nil)) } }
+            return .ok
+        case .del(let key):
+            _ = expired(key)
+            let existed = strings.removeValue(forKey: key) != nil || hashes.removeValue(forKey: key) != nil
+            expiry[key] = nil
+            if logging && existed { log(command) }
+            return .integer(existed ? 1 : 0)
+        case .compareAndDelete(let key, let token):
+            _ = expired(key)
+            guard strings[key] == token else { return .integer(0) }
+            strings[key] = nil
+            expiry[key] = nil
+            if logging { log(.del(key)) }
+            return .integer(1)
+        case .incr(let key):
+            if let error = valid(key) { return .error(error) }
+            _ = expired(key)
+            guard let current = Int64(strings[key] ?? "0") else { return .error(.notAnInteger(key)) }
+            strings[key] = "\(current + 1)"
+            if logging { log(command) }
+            return .integer(current + 1)
+        case .hset(let key, let field, let value):
+            if let error = valid(key) { return .error(error) }
+            _ = expired(key)
+            if strings[key] != nil { return .error(.wrongType(key)) }
+            let added = hashes[key, default: [:]].updateValue(value, forKey: field) == nil
+            if logging { log(command) }
+            return .integer(added ? 1 : 0)
+        case .hget(let key, let field):
+            _ = expired(key)
+            if strings[key] != nil { return .error(.wrongType(key)) }
+            return hashes[key]?[field].map { .string($0) } ?? .null
+        case .pttl(let key):
+            _ = expired(key)
+            guard strings[key] != nil || hashes[key] != nil else { return .integer(-2) }
+            guard let at = expiry[key] else { return .integer(-1) }
+            return .integer((at - context.localTime) / Nanos.millisecond)
+        case .setFenced(let key, let value, let token):
+            if let error = valid(key) { return .error(error) }
+            let highest = fences[key] ?? 0
+            guard token >= highest else { return .error(.staleFencingToken(key: key, token: token, highest: highest)) }
+            fences[key] = token
+            strings[key] = value
+            if logging { log(command) }
+            return .ok
+        case .publish(let channel, let message):
+            let receivers = subscribers[channel] ?? []
+            for address in receivers { context.send(to: address, RedisMessage.reply(.message(channel: channel, message: message))) }
+            return .integer(Int64(receivers.count))
+        case .subscribe(let channel, let subscriber):
+            if !(subscribers[channel] ?? []).contains(subscriber) { subscribers[channel, default: []].append(subscriber) }
+            return .ok
+        case .clusterSlots:
+            return .error(.clusterSupportDisabled)
+        }
+    }
+}
+
+/// Encodes commands for the append-only file (a JSON payload per record). Replayed `__expire__`
+/// records restore absolute expiry instants.
+struct JSONDecoderLite {
+    func encode(_ command: RedisCommand) -> [UInt8]? { try? Array(JSONCoding.encoder.encode(command)) }
+    func decode(_ bytes: [UInt8]) -> RedisCommand? { try? JSONCoding.decoder.decode(RedisCommand.self, from: Data(bytes)) }
+}
+
+import Foundation
+enum JSONCoding {
+    nonisolated(unsafe) static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+    nonisolated(unsafe) static let decoder = JSONDecoder()
+}

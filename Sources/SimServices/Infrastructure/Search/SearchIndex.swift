@@ -1,0 +1,210 @@
+import SimKernel
+
+/// Field types of a mapping.
+public enum FieldType: String, Hashable, Sendable, Codable {
+    /// Exact values, for term queries.
+    case keyword
+    /// Analysed text (lower-cased, split on non-alphanumerics), for match queries.
+    case text
+    case integer
+}
+
+public enum SearchQuery: Hashable, Sendable, Codable {
+    /// Exact value of a keyword or integer field.
+    case term(field: String, value: String)
+    /// Any of the analysed terms of `text` in a text field; scored by the number of matching terms.
+    case match(field: String, text: String)
+}
+
+public enum SearchRequest: Hashable, Sendable, Codable {
+    case createIndex(String, mappings: [String: FieldType])
+    /// Index a document; with `ifSeqNo`/`ifPrimaryTerm` only if the document is still at them.
+    case index(String, id: String, document: [String: String], ifSeqNo: Int?, ifPrimaryTerm: Int?)
+    case get(String, id: String)
+    case search(String, SearchQuery)
+}
+
+public enum SearchReply: Hashable, Sendable, Codable {
+    case ok
+    case indexed(seqNo: Int, primaryTerm: Int, version: Int)
+    case document([String: String], seqNo: Int, primaryTerm: Int)
+    case hits([String])
+    case error(SearchError)
+}
+
+public enum SearchError: Error, Hashable, Sendable, Codable, CustomStringConvertible {
+    case indexNotFound(String)
+    case indexExists(String)
+    case strictMapping(field: String)
+    case mapperParsing(field: String, value: String, type: FieldType)
+    case versionConflict(id: String, current: Int, expected: Int)
+    case documentMissing(String)
+    case invalidQuery(String)
+
+    public var description: String {
+        switch self {
+        case .indexNotFound(let i): return "index_not_found_exception: no such index [\(i)]"
+        case .indexExists(let i): return "resource_already_exists_exception: [\(i)]"
+        case .strictMapping(let f): return "strict_dynamic_mapping_exception: field [\(f)] is not in the mapping"
+        case .mapperParsing(let f, let v, let t): return "mapper_parsing_exception: failed to parse field [\(f)] of type [\(t.rawValue)]: '\(v)'"
+        case .versionConflict(let id, let c, let e): return "version_conflict_engine_exception: [\(id)]: required seqNo [\(e)], current [\(c)]"
+        case .documentMissing(let id): return "document [\(id)] missing"
+        case .invalidQuery(let why): return "query_shard_exception: \(why)"
+        }
+    }
+}
+
+public enum SearchMessage: SimMessage {
+    case request(SearchRequest)
+    case reply(SearchReply)
+    public var traceDigest: UInt64 { stableHash(traceSummary) }
+    public var traceSummary: String {
+        switch self {
+        case .request(.index(let i, let id, _, let s, _)): return "index \(i)/\(id)\(s.map { " if_seq_no \($0)" } ?? "")"
+        case .request(let r): return "\(r)"
+        case .reply(let r): return "\(r)"
+        }
+    }
+}
+
+/// An Elasticsearch-like index server: explicit, strict mappings (indexing into a missing index or
+/// with a wrong type is an error: the brief's L8), an inverted index for term and match queries,
+/// and `_seq_no`/`_primary_term` optimistic concurrency. Operations go to a translog on disk
+/// (fsync per operation) and are replayed on restart; the primary term grows with every restart.
+public final class SearchServer {
+    let context: ProcessContext
+    var mappings: [String: [String: FieldType]] = [:]
+    var documents: [String: [String: (fields: [String: String], seqNo: Int, primaryTerm: Int, version: Int)]] = [:]
+    /// index -> field -> term -> document ids
+    var postings: [String: [String: [String: Set<String>]]] = [:]
+    var seqNo: [String: Int] = [:]
+    var primaryTerm: Int
+
+    init(context: ProcessContext) {
+        self.context = context
+        primaryTerm = Int(context.epoch) + 1
+    }
+
+    public static func run(context: ProcessContext) async {
+        let server = SearchServer(context: context)
+        server.replay()
+        let inbox = context.mailbox("search")
+        while true {
+            let envelope = await inbox.receive()
+            guard case .request(let request) = envelope.payload as? SearchMessage else { continue }
+            context.reply(to: envelope, SearchMessage.reply(server.handle(request, logging: true)))
+        }
+    }
+
+    func replay() {
+        for payload in RecordLog.decodeAll((try? context.disk.readAll("translog")) ?? []) {
+            if let entry = try? JSONCoding.decoder.decode(TranslogEntry.self, from: Data(payload)) {
+                primaryTerm = entry.primaryTerm
+                _ = handle(entry.request, logging: false)
+            }
+        }
+        primaryTerm = Int(context.epoch) + 1
+    }
+
+    struct TranslogEntry: Codable { var request: SearchRequest; var primaryTerm: Int }
+
+    static func analyze(_ text: String) -> [String] {
+        text.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)
+    }
+
+    func handle(_ request: SearchRequest, logging: Bool) -> SearchReply {
+        switch request {
+        case .createIndex(let name, let fields):
+            guard mappings[name] == nil else { return .error(.indexExists(name)) }
+            mappings[name] = fields
+            documents[name] = [:]
+            postings[name] = [:]
+            seqNo[name] = 0
+            if logging { log(request) }
+            return .ok
+        case .index(let name, let id, let document, let ifSeqNo, let ifPrimaryTerm):
+            guard let mapping = mappings[name] else { return .error(.indexNotFound(name)) }
+            for (field, value) in document.sorted(by: { $0.key < $1.key }) {
+                guard let type = mapping[field] else { return .error(.strictMapping(field: field)) }
+                if type == .integer && Int64(value) == nil { return .error(.mapperParsing(field: field, value: value, type: type)) }
+            }
+            let existing = documents[name]![id]
+            if let ifSeqNo {
+                guard let existing, existing.seqNo == ifSeqNo, existing.primaryTerm == (ifPrimaryTerm ?? existing.primaryTerm) else {
+                    return .error(.versionConflict(id: id, current: existing?.seqNo ?? -1, expected: ifSeqNo))
+                }
+            }
+            if let existing { unindex(name, id, existing.fields) }
+            let next = seqNo[name]!
+            seqNo[name] = next + 1
+            let version = (existing?.version ?? 0) + 1
+            documents[name]![id] = (document, next, primaryTerm, version)
+            for (field, value) in document {
+                let terms = mapping[field] == .text ? SearchServer.analyze(value) : [value]
+                for term in terms { postings[name]![field, default: [:]][term, default: []].insert(id) }
+            }
+            if logging { log(request) }
+            return .indexed(seqNo: next, primaryTerm: primaryTerm, version: version)
+        case .get(let name, let id):
+            guard documents[name] != nil else { return .error(.indexNotFound(name)) }
+            guard let document = documents[name]![id] else { return .error(.documentMissing(id)) }
+            return .document(document.fields, seqNo: document.seqNo, primaryTerm: document.primaryTerm)
+        case .search(let name, let query):
+            guard let mapping = mappings[name] else { return .error(.indexNotFound(name)) }
+            switch query {
+            case .term(let field, let value):
+                guard let type = mapping[field], type != .text else { return .error(.invalidQuery("term query needs a keyword or integer field, got [\(field)]")) }
+                return .hits((postings[name]![field]?[value] ?? []).sorted())
+            case .match(let field, let text):
+                guard mapping[field] == .text else { return .error(.invalidQuery("match query needs a text field, got [\(field)]")) }
+                var scores: [String: Int] = [:]
+                for term in Set(SearchServer.analyze(text)) { for id in postings[name]![field]?[term] ?? [] { scores[id, default: 0] += 1 } }
+                return .hits(scores.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key))
+            }
+        }
+    }
+
+    func unindex(_ name: String, _ id: String, _ fields: [String: String]) {
+        for (field, value) in fields {
+            let terms = mappings[name]?[field] == .text ? SearchServer.analyze(value) : [value]
+            for term in terms { postings[name]![field]?[term]?.remove(id) }
+        }
+    }
+
+    func log(_ request: SearchRequest) {
+        guard let payload = try? JSONCoding.encoder.encode(TranslogEntry(request: request, primaryTerm: primaryTerm)) else { return }
+        try? context.disk.append("translog", RecordLog.encode(Array(payload)))
+        try? context.disk.fsync("translog")
+        context.disk.syncDirectory()
+    }
+}
+
+/// A typed search client with deadlines and bounded retries.
+public struct SearchClient: Sendable {
+    public let server: Address
+    public var timeout: Int64 = 300 * Nanos.millisecond
+    public var retries = 2
+    public init(server: Address) { self.server = server }
+
+    public enum Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        case search(SearchError)
+        case timeout(InfraTimeout)
+        public var description: String {
+            switch self {
+            case .search(let e): return "\(e)"
+            case .timeout(let t): return "\(t)"
+            }
+        }
+    }
+
+    public func request(_ request: SearchRequest, context: ProcessContext) async -> Result<SearchReply, Failure> {
+        switch await context.infraCall(server, SearchMessage.request(request), as: SearchMessage.self, component: "search", timeout: timeout, retries: retries) {
+        case .success(.reply(.error(let error))): return .failure(.search(error))
+        case .success(.reply(let reply)): return .success(reply)
+        case .success(.request): return .failure(.search(.invalidQuery("unexpected reply")))
+        case .failure(let timeout): return .failure(.timeout(timeout))
+        }
+    }
+}
+
+import Foundation
