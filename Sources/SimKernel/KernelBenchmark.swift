@@ -19,6 +19,12 @@ public enum KernelBenchmark {
         public var perSecond: Double { seconds > 0 ? Double(operations) / seconds : 0 }
         /// A checksum of the work done, so the work cannot be optimised away and runs can be compared.
         public var checksum: UInt64
+
+        public init(operations: UInt64, seconds: Double, checksum: UInt64) {
+            self.operations = operations
+            self.seconds = seconds
+            self.checksum = checksum
+        }
     }
 
     /// The workload of `shared/bench/heap_baseline.c`, through the kernel's run loop: `pending`

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Chaos
 import SimKernel
+import SimServices
 
 /// `simrun bench`: the kernel against the C reference heap, measured in the same invocation.
 struct BenchCommand: ParsableCommand {
@@ -34,10 +35,26 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seeds of the scenario benchmark (1...N).")
     var scenarioSeeds: UInt64 = 20
 
+    @Flag(help: "Measure the infrastructure instead: a SQL insert-and-commit loop and a Kafka produce-and-consume loop, beside the kernel's raw event rate.")
+    var infra = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() throws {
+        if infra {
+            let kernel = KernelBenchmark.eventChurn(pending: 1000, events: 5_000_000)
+            let sql = InfrastructureBenchmark.sqlInsertCommit(count: 5000)
+            let kafka = InfrastructureBenchmark.kafkaProduceConsume(count: 5000)
+            if json {
+                print("{\"kernel_events_per_s\":\(Int(kernel.perSecond)),\"sql_commits_per_s\":\(Int(sql.perSecond)),\"kafka_produce_consume_per_s\":\(Int(kafka.perSecond))}")
+            } else {
+                print("kernel raw event churn (1 K pending): \(Int(kernel.perSecond)) events/s")
+                print("SQL insert-and-commit loop (SQLite over the simulated disk, synchronous=EXTRA): \(Int(sql.perSecond)) commits/s (\(sql.operations) in \(format3(sql.seconds)) s)")
+                print("Kafka produce (acks=all) + fetch loop: \(Int(kafka.perSecond)) round trips/s (\(kafka.operations) in \(format3(kafka.seconds)) s)")
+            }
+            return
+        }
         if let scenario {
             let loaded = loadScenario(scenario)
             var virtual = 0.0, wall = 0.0, events: UInt64 = 0

@@ -286,6 +286,20 @@ final class ConsulTests: XCTestCase {
         XCTAssertEqual(seen, [["api-1"], [], []])
     }
 
+    func testCatalogKVAndSessionsSurviveAConsulRestart() {
+        var log: [String] = []
+        _ = runInfra(serverName: "consul", server: { await ConsulServer.run(context: $0) }) { context, node in
+            let consul = ConsulClient(server: Address(node: node.id, service: "consul"))
+            _ = await consul.request(.register(ServiceInstance(id: "models-1", service: "models", address: context.address("http"), check: nil)), context: context)
+            _ = await consul.request(.kvPut("feature-flags", "on", cas: nil), context: context)
+            node.crash()
+            node.restart()
+            log.append("\(((try? await consul.healthy("models", context: context).get()) ?? []).map(\.id))")
+            log.append("\(await consul.request(.kvGet("feature-flags"), context: context))")
+        }
+        XCTAssertEqual(log, ["[\"models-1\"]", "success(SimServices.ConsulReply.value(Optional(\"on\"), modifyIndex: 1, session: nil))"])
+    }
+
     func testKVCheckAndSet() {
         var results: [String] = []
         _ = runInfra(serverName: "consul", server: { await ConsulServer.run(context: $0) }) { context, node in
@@ -337,6 +351,23 @@ final class ObjectStoreTests: XCTestCase {
             log.append("aborted: \(await s3.request(.completeMultipart(uploadID: other, parts: [1]), context: context))")
         }
         XCTAssertEqual(log, ["before: success(SimServices.ObjectStoreReply.keys([]))", "after: [1, 2, 3, 4]", "aborted: failure(NoSuchUpload: upload-0-2)"])
+    }
+
+    func testMultipartPartsSurviveARestartOfTheStore() {
+        var log: [String] = []
+        _ = runInfra(serverName: "minio", server: { await ObjectStoreServer.run(context: $0) }) { context, node in
+            let s3 = self.s3(node)
+            _ = await s3.request(.createBucket("artifacts"), context: context)
+            guard case .success(.upload(let id)) = await s3.request(.initiateMultipart(bucket: "artifacts", key: "ckpt"), context: context) else { return }
+            _ = await s3.request(.uploadPart(uploadID: id, part: 1, bytes: [5, 6]), context: context)
+            node.crash()
+            node.restart()
+            _ = await s3.request(.uploadPart(uploadID: id, part: 2, bytes: [7]), context: context)
+            _ = await s3.request(.completeMultipart(uploadID: id, parts: [1, 2]), context: context)
+            if case .success(.object(let bytes, _)) = await s3.request(.get(bucket: "artifacts", key: "ckpt"), context: context) { log.append("\(bytes)") }
+            log.append("\(node.disk.list(prefix: "uploads/"))")
+        }
+        XCTAssertEqual(log, ["[5, 6, 7]", "[]"])
     }
 
     /// A PUT interrupted by a crash at any disk operation leaves the old object or the new one,

@@ -1,3 +1,4 @@
+import Foundation
 import SimKernel
 
 /// A health check of a registered instance.
@@ -66,9 +67,10 @@ public enum ConsulMessage: SimMessage {
     }
 }
 
-/// Consul's catalog, health checks, sessions and KV (one server, state in memory: the simulated
-/// Consul is a separate concern from the services' crash-recovery, and its agents would re-register
-/// them anyway). Sessions are invalidated when a bound check goes critical, the TTL runs out
+/// Consul's catalog, health checks, sessions and KV on one server. Every change is made durable
+/// (a snapshot of the state, fsynced, as Raft's log would be) before it is answered, so a restart
+/// brings the catalog, the KV store and the sessions back; check and session timers restart then.
+/// Sessions are invalidated when a bound check goes critical, the TTL runs out
 /// (renewed by `sessionRenew`), or they are destroyed; their locks are released and the keys stay
 /// blocked for the lock-delay.
 public final class ConsulServer {
@@ -85,8 +87,53 @@ public final class ConsulServer {
 
     init(context: ProcessContext) { self.context = context }
 
+    /// The durable state.
+    struct Snapshot: Codable {
+        var instances: [String: ServiceInstance]
+        var critical: [String]
+        var sessions: [String: [String]]
+        var sessionTTL: [String: Int64]
+        var sessionLockDelay: [String: Int64]
+        var nextSession: Int
+        var kv: [String: String]
+        var kvIndex: [String: UInt64]
+        var kvSession: [String: String]
+        var modifyIndex: UInt64
+    }
+
+    func persist() {
+        let snapshot = Snapshot(
+            instances: instances, critical: critical.sorted(), sessions: sessions.mapValues(\.checks),
+            sessionTTL: sessions.compactMapValues(\.ttl), sessionLockDelay: sessions.mapValues(\.lockDelay), nextSession: nextSession,
+            kv: kv.mapValues(\.value), kvIndex: kv.mapValues(\.index), kvSession: kv.compactMapValues(\.session), modifyIndex: modifyIndex)
+        guard let bytes = try? JSONCoding.encoder.encode(snapshot) else { return }
+        try? context.disk.writeAll("consul.state.tmp", Array(bytes))
+        try? context.disk.fsync("consul.state.tmp")
+        try? context.disk.rename("consul.state.tmp", to: "consul.state")
+        context.disk.syncDirectory()
+    }
+
+    func restore() {
+        guard let bytes = try? context.disk.readAll("consul.state"),
+              let snapshot = try? JSONCoding.decoder.decode(Snapshot.self, from: Data(bytes)) else { return }
+        let now = context.simulation.now
+        instances = snapshot.instances
+        critical = Set(snapshot.critical)
+        for id in instances.keys { lastPass[id] = now }
+        for (id, checks) in snapshot.sessions {
+            sessions[id] = Session(checks: checks, ttl: snapshot.sessionTTL[id], lockDelay: snapshot.sessionLockDelay[id] ?? 0, renewedAt: now)
+        }
+        nextSession = snapshot.nextSession
+        for (key, value) in snapshot.kv { kv[key] = (value, snapshot.kvIndex[key] ?? 0, snapshot.kvSession[key]) }
+        modifyIndex = snapshot.modifyIndex
+        for (id, instance) in instances.sorted(by: { $0.key < $1.key }) {
+            if case .probe(let interval, let timeout) = instance.check { startProbe(id, interval: interval, timeout: timeout) }
+        }
+    }
+
     public static func run(context: ProcessContext) async {
         let server = ConsulServer(context: context)
+        server.restore()
         let inbox = context.mailbox("consul")
         context.simulation.spawn {
             while true {  // TTL checks and session TTLs, every 100 ms
@@ -97,7 +144,12 @@ public final class ConsulServer {
         while true {
             let envelope = await inbox.receive()
             guard case .request(let request) = envelope.payload as? ConsulMessage else { continue }
-            context.reply(to: envelope, ConsulMessage.reply(server.handle(request)))
+            let reply = server.handle(request)
+            switch request {
+            case .health, .kvGet: break
+            default: server.persist()
+            }
+            context.reply(to: envelope, ConsulMessage.reply(reply))
         }
     }
 

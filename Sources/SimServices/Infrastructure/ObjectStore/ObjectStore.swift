@@ -73,13 +73,13 @@ public enum ObjectStoreMessage: SimMessage {
 /// An S3-style object store (MinIO) on its node's disk. A PUT writes a temp file, fsyncs it and
 /// renames it into place, so an object is whole or absent, never partial; concurrent PUTs: last
 /// writer wins. Objects are stored with their CRC-32 and verified on every read. Multipart parts
-/// are assembled only on complete; abort discards them. Creating an existing bucket is not an
+/// are stored on disk as they arrive (an upload survives a restart) and assembled only on
+/// complete; abort discards them. Creating an existing bucket is not an
 /// error; a creation that fails is reported, never silent (the brief's L9).
 public final class ObjectStoreServer {
     let context: ProcessContext
     var nextUpload = 0
     var nextTemporary = 0
-    var uploads: [String: (bucket: String, key: String, parts: [Int: [UInt8]])] = [:]
     static let maxObjectBytes = 64 << 20
 
     init(context: ProcessContext) { self.context = context }
@@ -138,26 +138,43 @@ public final class ObjectStoreServer {
             guard disk.exists(bucketPath(bucket)) else { return .error(.noSuchBucket(bucket)) }
             nextUpload += 1
             let id = "upload-\(context.epoch)-\(nextUpload)"
-            uploads[id] = (bucket, key, [:])
+            do {
+                try disk.writeAll("uploads/\(id)/target", Array("\(bucket)\n\(key)".utf8))
+                try await context.diskSync("uploads/\(id)/target")
+                disk.syncDirectory()
+            } catch { return .error(.noSuchUpload(id)) }
             return .upload(id)
         case .uploadPart(let id, let part, let bytes):
-            guard uploads[id] != nil else { return .error(.noSuchUpload(id)) }
+            guard disk.exists("uploads/\(id)/target") else { return .error(.noSuchUpload(id)) }
             guard (1 ... 10_000).contains(part) else { return .error(.invalidPart(part)) }
-            uploads[id]!.parts[part] = bytes
+            do {
+                try disk.writeAll("uploads/\(id)/part-\(part)", bytes)
+                try await context.diskSync("uploads/\(id)/part-\(part)")
+                disk.syncDirectory()
+            } catch { return .error(.entityTooLarge(bytes.count)) }
             return .stored(etag: hexString(crc32(bytes)))
         case .completeMultipart(let id, let parts):
-            guard let upload = uploads[id] else { return .error(.noSuchUpload(id)) }
+            guard let target = try? disk.readAll("uploads/\(id)/target") else { return .error(.noSuchUpload(id)) }
+            let lines = String(decoding: target, as: UTF8.self).split(separator: "\n", maxSplits: 1).map(String.init)
+            guard lines.count == 2 else { return .error(.noSuchUpload(id)) }
             var assembled: [UInt8] = []
             for part in parts {
-                guard let bytes = upload.parts[part] else { return .error(.invalidPart(part)) }
+                guard let bytes = try? disk.readAll("uploads/\(id)/part-\(part)") else { return .error(.invalidPart(part)) }
                 assembled += bytes
             }
-            uploads[id] = nil
-            return await publish(upload.bucket, upload.key, assembled)
+            let reply = await publish(lines[0], lines[1], assembled)
+            discard(id)
+            return reply
         case .abortMultipart(let id):
-            guard uploads.removeValue(forKey: id) != nil else { return .error(.noSuchUpload(id)) }
+            guard disk.exists("uploads/\(id)/target") else { return .error(.noSuchUpload(id)) }
+            discard(id)
             return .ok
         }
+    }
+
+    func discard(_ upload: String) {
+        for path in context.disk.list(prefix: "uploads/\(upload)/") { try? context.disk.delete(path) }
+        context.disk.syncDirectory()
     }
 
     /// Writes checksum + bytes to a temp file, fsyncs, renames into place, syncs the directory.
