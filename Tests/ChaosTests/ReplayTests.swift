@@ -9,7 +9,7 @@ final class ReplayTests: XCTestCase {
     static let seedFiles: [String] = {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        return names.filter { $0.hasSuffix(".seed") }.sorted().map { folder.appendingPathComponent($0).path }
+        return names.filter { $0.hasSuffix(".seed") && $0.hasPrefix("05_") }.sorted().map { folder.appendingPathComponent($0).path }
     }()
 
     private func replay(_ defect: DefectID) {

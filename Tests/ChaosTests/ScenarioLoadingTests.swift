@@ -29,7 +29,7 @@ final class ScenarioLoadingTests: XCTestCase {
         XCTAssertEqual(scenario.platform.job.staleness, 2)
         XCTAssertEqual(scenario.platform.workerSpeedPercent, [100, 100, 250])
         XCTAssertEqual(scenario.faultProfile, .lite)
-        XCTAssertEqual(scenario.checks, Scenario.knownChecks)
+        XCTAssertEqual(scenario.checks, Scenario.checks(of: .training))
         XCTAssertTrue(scenario.incident.contains("checkpoint boundary"))
         XCTAssertEqual(ScenarioLoader.shippedNames().contains("05_distributed_training_hang"), true)
     }

@@ -100,3 +100,17 @@ final class MLTests: XCTestCase {
         }
     }
 }
+
+final class SHA256Tests: XCTestCase {
+    func testSHA256AndHMACMatchPublishedVectors() {
+        XCTAssertEqual(SHA256.hex(SHA256.hash(Array("abc".utf8))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(SHA256.hash([])), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(SHA256.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        // RFC 4231 test case 2.
+        XCTAssertEqual(SHA256.hex(SHA256.hmac(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))),
+                       "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        XCTAssertTrue(SHA256.constantTimeEqual([1, 2], [1, 2]))
+        XCTAssertFalse(SHA256.constantTimeEqual([1, 2], [1, 3]))
+    }
+}

@@ -65,6 +65,7 @@ public enum ScenarioRunner {
     /// Sets up the platform, faults and checks of `configuration` on `simulation`.
     public static func build(_ simulation: Simulation, _ configuration: RunConfiguration) {
         let scenario = configuration.effectiveScenario
+        if scenario.kind == .coldStart { return buildColdStart(simulation, configuration) }
         _ = TrainingPlatform(on: simulation, configuration: scenario.platform, defects: configuration.defects, disk: configuration.faults.disk)
         Nemesis.apply(configuration.faults, to: simulation)
         let checks = scenario.checks
@@ -94,6 +95,27 @@ public enum ScenarioRunner {
                 }
                 return "the job completed but did not learn: accuracy \(o.finalAccuracy ?? 0) (need \(minAccuracy)), loss \(o.finalLoss ?? 0) vs initial \(o.initialLoss ?? 0)"
             })
+        }
+    }
+
+    /// Scenario 00: the whole platform starting in a seed-chosen order with seed-chosen delays.
+    static func buildColdStart(_ simulation: Simulation, _ configuration: RunConfiguration) {
+        let scenario = configuration.effectiveScenario
+        var order = SimRandom(rootSeed: configuration.seed, stream: "start-order")
+        var delays: [String: Int64] = [:]
+        for name in ServicePlatform.infrastructure + ServicePlatform.services { delays[name] = order.uniform(0 ... 5 * Nanos.second) }
+        _ = ServicePlatform(on: simulation, defects: configuration.defects, startDelays: delays, disk: configuration.faults.disk)
+        Nemesis.apply(configuration.faults, to: simulation)
+        simulation.locks.deadlockPolicy = .failRun
+        if scenario.checks.contains("routing") { simulation.add(checker: RoutingChecker()) }
+        if scenario.checks.contains("cold-start") {
+            let healAt = configuration.faults.healAtMs * Nanos.millisecond
+            simulation.add(checker: ClosureChecker("converged") { sim in
+                if sim.now >= healAt && ColdStartLiveness.converged(sim) { sim.finish() }
+                return nil
+            })
+            let deadline = (scenario.healAtSeconds + scenario.convergeWithinSeconds) * Nanos.second
+            simulation.expect("cold-start", by: deadline, { ColdStartLiveness.converged(simulation) }, message: { ColdStartLiveness.message(simulation) })
         }
     }
 
@@ -135,6 +157,9 @@ public enum ScenarioRunner {
         var outcome = simulation.run()
         let wall = KernelBenchmark.wallSeconds() - start
         // A run that reached its horizon without the job finishing has not shown liveness.
+        if outcome == .passed && configuration.effectiveScenario.checks.contains("cold-start") && !ColdStartLiveness.converged(simulation) {
+            outcome = .livenessTimeout(check: "cold-start", message: ColdStartLiveness.message(simulation), at: simulation.now)
+        }
         if outcome == .passed && configuration.effectiveScenario.checks.contains("progress") && !simulation.training.jobCompleted {
             outcome = .livenessTimeout(check: "progress", message: "the run ended before the job completed", at: simulation.now)
         }
@@ -156,7 +181,7 @@ extension ScenarioRunner {
         let recorder = RecordingTraceSink()
         let result = run(configuration, sinks: [recorder], ringCapacity: 512)
         let scenario = configuration.effectiveScenario
-        let nodes = ["training", "scheduler", "storage"] + (0 ..< scenario.platform.parameterServers).map { "ps-\($0)" }
+        let nodes = scenario.kind == .coldStart ? scenario.allNodes : ["training", "scheduler", "storage"] + (0 ..< scenario.platform.parameterServers).map { "ps-\($0)" }
             + (0 ..< scenario.platform.workers).map { "worker-\($0)" } + ["client"]
         return (result, recorder.records, nodes)
     }

@@ -3,8 +3,17 @@ import SimServices
 
 /// A scenario: the incident it reproduces, the platform's topology and workload, the defects
 /// switched on, the faults, the duration and the checks. Loaded from YAML (`ScenarioLoader`).
+/// Which platform a scenario runs.
+public enum ScenarioKind: String, Sendable, Codable {
+    /// The distributed-training slice (parameter servers, workers, scheduler, storage).
+    case training
+    /// The whole platform's cold start: nine infrastructure components and fifteen services.
+    case coldStart = "cold_start"
+}
+
 public struct Scenario: Sendable {
     public var name: String
+    public var kind: ScenarioKind = .training
     public var summary: String
     public var incident: String
     public var platform: TrainingPlatformConfiguration
@@ -28,15 +37,23 @@ public struct Scenario: Sendable {
     /// Where it was loaded from.
     public var path: String
 
-    public static let knownChecks = ["deadlock", "ps-consistency", "staleness", "progress", "checkpoint-integrity"]
+    public static let knownChecks = ["deadlock", "ps-consistency", "staleness", "progress", "checkpoint-integrity", "routing", "cold-start"]
+    /// The checks of each kind (a scenario without `checks` runs all of its kind's).
+    public static func checks(of kind: ScenarioKind) -> [String] {
+        kind == .training ? ["deadlock", "ps-consistency", "staleness", "progress", "checkpoint-integrity"] : ["deadlock", "routing", "cold-start"]
+    }
 
     /// Nodes a fault profile may crash (services whose state is durable or rebuilt).
     public var crashableNodes: [String] {
-        ["storage"] + (0 ..< platform.parameterServers).map { "ps-\($0)" } + (0 ..< platform.workers).map { "worker-\($0)" }
+        if kind == .coldStart { return ServicePlatform.infrastructure.filter { $0 != "consul" } + ServicePlatform.services }
+        return ["storage"] + (0 ..< platform.parameterServers).map { "ps-\($0)" } + (0 ..< platform.workers).map { "worker-\($0)" }
     }
 
     /// Every node of the topology (partitions may cut any of them).
-    public var allNodes: [String] { ["training", "scheduler", "client"] + crashableNodes }
+    public var allNodes: [String] {
+        if kind == .coldStart { return ServicePlatform.infrastructure + ServicePlatform.services + ["client"] }
+        return ["training", "scheduler", "client"] + crashableNodes
+    }
 
     /// The faults of a run of this scenario with `seed` under `profile`.
     public func faultOptions(seed: UInt64, profile: FaultProfile? = nil) -> FaultOptions {

@@ -130,7 +130,9 @@ struct FieldReader {
     }
 
     mutating func scenario(_ root: Yams.Node, digest: UInt64) throws(ScenarioError) -> Scenario {
-        let keys = ["name", "summary", "incident", "topology", "workload", "defects", "faults", "duration_s", "liveness", "checks"]
+        let keys = ["name", "platform", "summary", "incident", "topology", "workload", "defects", "faults", "duration_s", "liveness", "checks"]
+        var kind = ScenarioKind.training
+        var checksGiven = false
         var name: String?, summary = "", incident = ""
         var platform = TrainingPlatformConfiguration()
         var defects: [DefectID] = []
@@ -143,6 +145,10 @@ struct FieldReader {
         for (key, value, _) in try mapping(root, "", allowed: keys) {
             switch key {
             case "name": name = try string(value, key)
+            case "platform":
+                let text = try string(value, key)
+                guard let parsed = ScenarioKind(rawValue: text) else { throw fail(value, key, "unknown platform '\(text)' (training, cold_start)") }
+                kind = parsed
             case "summary": summary = try string(value, key)
             case "incident": incident = try string(value, key)
             case "topology":
@@ -215,6 +221,7 @@ struct FieldReader {
                 }
             default:
                 checks = []
+                checksGiven = true
                 for (i, item) in try list(value, key).enumerated() {
                     let check = try string(item, "checks[\(i)]")
                     guard Scenario.knownChecks.contains(check) else {
@@ -225,10 +232,12 @@ struct FieldReader {
             }
         }
         guard let name else { throw fail(root, "name", "missing") }
+        if !checksGiven { checks = Scenario.checks(of: kind) }
         guard healAt + converge <= duration else {
             throw fail(durationNode ?? root, "duration_s", "\(duration) s is shorter than liveness.heal_at_s + liveness.converge_within_s = \(healAt + converge) s")
         }
-        let nodeNames = Set(["training", "scheduler", "client", "storage"] + (0 ..< platform.parameterServers).map { "ps-\($0)" } + (0 ..< platform.workers).map { "worker-\($0)" })
+        let nodeNames = kind == .coldStart ? Set(ServicePlatform.infrastructure + ServicePlatform.services + ["client"])
+            : Set(["training", "scheduler", "client", "storage"] + (0 ..< platform.parameterServers).map { "ps-\($0)" } + (0 ..< platform.workers).map { "worker-\($0)" })
         for (i, crash) in crashes.enumerated() where !nodeNames.contains(crash.node) {
             throw fail(root, "faults.crashes[\(i)].node", "no node '\(crash.node)' in the topology")
         }
@@ -237,9 +246,11 @@ struct FieldReader {
                 throw fail(root, "faults.partitions[\(i)]", "no node '\(node)' in the topology")
             }
         }
-        return Scenario(name: name, summary: summary, incident: incident, platform: platform, defects: defects, faultProfile: profile,
+        var scenario = Scenario(name: name, summary: summary, incident: incident, platform: platform, defects: defects, faultProfile: profile,
                         explicitCrashes: crashes, explicitPartitions: partitions, healAtSeconds: healAt, convergeWithinSeconds: converge,
                         durationSeconds: duration, minAccuracy: minAccuracy, checks: checks, digest: digest, path: file)
+        scenario.kind = kind
+        return scenario
     }
 
     func workload(_ node: Yams.Node, into platform: inout TrainingPlatformConfiguration) throws(ScenarioError) {

@@ -2,6 +2,7 @@
 /// correct one in service code, switched on per run.
 public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case A1, A2, A9, F10, X1
+    case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -39,6 +40,38 @@ public enum DefectCatalogue {
                     services: ["workers", "storage"],
                     symptom: "a committed checkpoint fails its checksum (interleaved chunks of two writers); resume falls back further",
                     scenario: "05_distributed_training_hang", checker: "checkpoint-integrity"),
+        DefectEntry(id: .L1, title: "circular start-up dependency: models waits for registry, which waits for models",
+                    services: ["models", "registry"], symptom: "both wait forever at start-up (a start-up deadlock)",
+                    scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L2, title: "a missing optional capability (no accelerator) crashes inference's start-up instead of falling back to the CPU",
+                    services: ["inference"], symptom: "inference crash-loops at start-up", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L3, title: "a migration references a table that a later migration creates (registry)",
+                    services: ["registry"], symptom: "registry's migration 1 fails with 'no such table' on every start", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L4, title: "topics are not created while broker auto-creation is off",
+                    services: ["training", "workers"], symptom: "producing fails with UNKNOWN_TOPIC_OR_PARTITION", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L5, title: "registry registers (and passes its health check) before its dependencies are ready",
+                    services: ["registry", "gateway"], symptom: "requests are routed to an instance that cannot serve yet", scenario: "00_cold_start", checker: "routing"),
+        DefectEntry(id: .L6, title: "Consul registration wrong: experiments under a wrong name, monitoring without a health check",
+                    services: ["experiments", "monitoring"], symptom: "experiments is never found; monitoring counts as passing whatever its state",
+                    scenario: "00_cold_start", checker: "routing"),
+        DefectEntry(id: .L7, title: "the features service's Redis client runs in cluster mode against a standalone server",
+                    services: ["features"], symptom: "ERR This instance has cluster support disabled", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L8, title: "the search index mapping for models is never created",
+                    services: ["models"], symptom: "index_not_found_exception when mirroring a model", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L9, title: "bucket creation fails (an invalid bucket name) and the failure is ignored",
+                    services: ["registry", "inference", "storage"], symptom: "NoSuchBucket later, on the first upload", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L10, title: "the workers' broker address uses the wrong protocol (amqp:// for Kafka)",
+                    services: ["workers"], symptom: "workers crash-loop at start-up", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L11, title: "the gateway's CORS rule rejects the admin dashboard's origin",
+                    services: ["gateway", "admin"], symptom: "HTTP 403 for every admin request", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L12, title: "monitoring's logging configuration names a handler that does not exist",
+                    services: ["monitoring"], symptom: "monitoring crash-loops at start-up", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L13, title: "pipeline's schema validation has no visited set and loops on its self-referencing request schema",
+                    services: ["pipeline"], symptom: "pipeline never finishes starting", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L14, title: "the feature store's bootstrap needs the training service and asks once, without waiting",
+                    services: ["features", "training"], symptom: "when features starts first, it stays unbootstrapped (503)", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .L15, title: "worker registration needs the scheduler and asks once, without waiting",
+                    services: ["workers", "scheduler"], symptom: "when workers start first, tasks are never consumed", scenario: "00_cold_start", checker: "cold-start"),
     ]
 
     public static func entry(_ id: DefectID) -> DefectEntry { entries.first { $0.id == id }! }

@@ -146,7 +146,7 @@ public final class ConsulServer {
             guard case .request(let request) = envelope.payload as? ConsulMessage else { continue }
             let reply = server.handle(request)
             switch request {
-            case .health, .kvGet: break
+            case .health, .kvGet, .pass, .sessionRenew: break  // reads, and soft state (check status lives on agents)
             default: server.persist()
             }
             context.reply(to: envelope, ConsulMessage.reply(reply))

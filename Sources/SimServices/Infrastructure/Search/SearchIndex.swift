@@ -58,10 +58,16 @@ public enum SearchMessage: SimMessage {
     case request(SearchRequest)
     case reply(SearchReply)
     public var traceDigest: UInt64 { stableHash(traceSummary) }
+    /// Dictionaries are printed with sorted keys: their own order is per process (and per
+    /// instance), and summaries feed the fingerprint.
     public var traceSummary: String {
+        func sorted<V>(_ d: [String: V]) -> String { d.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
         switch self {
-        case .request(.index(let i, let id, _, let s, _)): return "index \(i)/\(id)\(s.map { " if_seq_no \($0)" } ?? "")"
-        case .request(let r): return "\(r)"
+        case .request(.createIndex(let i, let mappings)): return "create-index \(i) {\(sorted(mappings.mapValues(\.rawValue)))}"
+        case .request(.index(let i, let id, let document, let s, _)): return "index \(i)/\(id) {\(sorted(document))}\(s.map { " if_seq_no \($0)" } ?? "")"
+        case .request(.get(let i, let id)): return "get \(i)/\(id)"
+        case .request(.search(let i, let query)): return "search \(i) \(query)"
+        case .reply(.document(let document, let seqNo, let term)): return "document {\(sorted(document))} seq_no \(seqNo) term \(term)"
         case .reply(let r): return "\(r)"
         }
     }

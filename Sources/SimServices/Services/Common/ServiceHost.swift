@@ -1,0 +1,311 @@
+import SimKernel
+
+/// A request to a platform service, as the gateway forwards it.
+public struct HTTPRequest: Hashable, Sendable, Codable {
+    public var method: String
+    public var path: String
+    public var body: [String: String]
+    /// The `Origin` header (CORS).
+    public var origin: String
+    public init(_ method: String, _ path: String, body: [String: String] = [:], origin: String = "https://app.synapsenet.local") {
+        self.method = method
+        self.path = path
+        self.body = body
+        self.origin = origin
+    }
+    /// The service a path names: `/models/...` -> `models`.
+    public var service: String { String(path.split(separator: "/").first ?? "") }
+}
+
+public struct HTTPResponse: Hashable, Sendable, Codable {
+    public var status: Int
+    public var body: [String: String]
+    public init(_ status: Int, _ body: [String: String] = [:]) {
+        self.status = status
+        self.body = body
+    }
+    public static func error(_ status: Int, _ message: String) -> HTTPResponse { HTTPResponse(status, ["error": message]) }
+}
+
+public enum HTTPMessage: SimMessage {
+    case request(HTTPRequest)
+    case response(HTTPResponse)
+    public var traceDigest: UInt64 { stableHash(traceSummary) }
+    public var traceSummary: String {
+        switch self {
+        case .request(let r): return "\(r.method) /\(r.path)"
+        case .response(let r): return "\(r.status) \(r.body.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.prefix(24))" }.joined(separator: " "))"
+        }
+    }
+}
+
+/// What every platform service's start-up does, declared per service.
+public struct ServiceSpec: Sendable {
+    public var name: String
+    /// The SQL database it owns (`models_db`, ...), if any.
+    public var database: String?
+    /// Schema migrations, applied in order, each once (recorded in `schema_migrations`).
+    public var migrations: [String] = []
+    public var topics: [String] = []
+    public var buckets: [String] = []
+    public var indices: [(String, [String: FieldType])] = []
+    public var usesRedis = false
+    /// Services that must be passing in Consul before this one starts.
+    public var dependsOn: [String] = []
+    /// A last start-up step; returns an error message when start-up must fail.
+    public var bootstrap: (@Sendable (ServiceRuntime) async -> String?)?
+    /// The request handler.
+    public var handle: @Sendable (ServiceRuntime, HTTPRequest) async -> HTTPResponse
+
+    public init(name: String, handle: @escaping @Sendable (ServiceRuntime, HTTPRequest) async -> HTTPResponse) {
+        self.name = name
+        self.handle = handle
+    }
+}
+
+/// Where the infrastructure of the platform lives.
+public struct PlatformDirectory: Sendable {
+    public var consul: Address
+    public var kafka: Address
+    public var redis: Address
+    public var objectStore: Address
+    public var search: Address
+    public var databases: [String: Address]
+    public var kafkaURL: String
+}
+
+/// A service process's view of the platform: its clients and its own state.
+public final class ServiceRuntime: @unchecked Sendable {  // confined to its simulation's thread
+    public let context: ProcessContext
+    public let spec: ServiceSpec
+    public let directory: PlatformDirectory
+    public let defects: DefectSet
+    public var memory: [String: String] = [:]
+    public var counters: [String: Int] = [:]
+
+    init(context: ProcessContext, spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet) {
+        self.context = context
+        self.spec = spec
+        self.directory = directory
+        self.defects = defects
+    }
+
+    public var consul: ConsulClient { ConsulClient(server: directory.consul) }
+    public var kafka: KafkaClient { KafkaClient(broker: directory.kafka) }
+    public var redis: RedisClient { RedisClient(server: directory.redis, clusterMode: memory["redis.cluster"] == "yes") }
+    public var objectStore: ObjectStoreClient { ObjectStoreClient(server: directory.objectStore) }
+    public var search: SearchClient { SearchClient(server: directory.search) }
+    public var sql: SQLClient? { spec.database.flatMap { directory.databases[$0] }.map { SQLClient(address: $0) } }
+    public var observations: PlatformObservations { context.simulation.platformObservations }
+
+    /// Runs a transaction on the service's own database.
+    public func transaction(_ statements: [SQLStatement]) async -> Result<[SQLRows], SQLClientError> {
+        guard let sql else { return .failure(.sql(SQLError(code: -1, message: "\(spec.name) has no database"))) }
+        return await sql.transaction(statements, context: context, timeout: 500 * Nanos.millisecond, retries: 1)
+    }
+
+    /// Waits with bounded, jittered exponential backoff (10 ms doubling to 2 s) until `probe` is true.
+    public func waitUntil(_ what: String, _ probe: () async -> Bool) async {
+        var backoff = 10 * Nanos.millisecond
+        observations.update(spec.name) { $0.waitingFor.append(what) }
+        while !(await probe()) {
+            await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
+            backoff = Swift.min(2 * Nanos.second, backoff * 2)
+        }
+        observations.update(spec.name) { state in state.waitingFor.removeAll { $0 == what } }
+    }
+}
+
+/// What checkers and reports see of the platform's services.
+public final class PlatformObservations {
+    public struct ServiceState: Sendable {
+        public var ready = false
+        public var readyAt: Int64?
+        public var registeredAt: Int64?
+        public var registeredName: String?
+        public var registeredWithCheck = false
+        public var registeredBeforeReady = false
+        public var startupError: String?
+        public var startupAttempts = 0
+        /// What start-up is waiting for right now (dependencies, infrastructure).
+        public var waitingFor: [String] = []
+    }
+    public var services: [String: ServiceState] = [:]
+    /// Requests the gateway routed: (time, service, instance id).
+    public var routings: [(time: Int64, service: String, instance: String)] = []
+    /// When each service first answered its first request through the gateway.
+    public var firstRequestSucceeded: [String: Int64] = [:]
+    /// The last failure of each service's first request.
+    public var firstRequestError: [String: String] = [:]
+
+    public init() {}
+
+    public func update(_ service: String, _ change: (inout ServiceState) -> Void) {
+        var state = services[service] ?? ServiceState()
+        change(&state)
+        services[service] = state
+    }
+}
+
+extension Simulation {
+    public var platformObservations: PlatformObservations { component(PlatformObservations.self) { PlatformObservations() } }
+}
+
+/// Start-up failed; the service's supervisor restarts it after a backoff.
+struct StartupFailure: Error { var message: String }
+
+/// Runs a service: start-up (validated configuration, dependencies awaited with backoff, schema
+/// migrations in order, topics, buckets and index mappings created idempotently, a bootstrap
+/// step, Consul registration with a TTL health check), then serving. A failed start-up is
+/// retried by the supervisor with backoff, as an orchestrator restarts a crashed container.
+public enum ServiceHost {
+    public static func run(_ spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: [String: String],
+                           startDelay: Int64, context: ProcessContext) async {
+        let runtime = ServiceRuntime(context: context, spec: spec, directory: directory, defects: defects)
+        runtime.memory = configuration
+        let observations = runtime.observations
+        observations.update(spec.name) { $0.ready = false; $0.waitingFor = [] }
+        await context.sleep(nanoseconds: startDelay)
+        var backoff = 100 * Nanos.millisecond
+        while true {
+            observations.update(spec.name) { $0.startupAttempts += 1 }
+            do {
+                try await start(runtime)
+                break
+            } catch let failure as StartupFailure {
+                observations.update(spec.name) { $0.startupError = failure.message }
+                context.record(.serviceStartupFailed, payload: stableHash(failure.message), failure.message)
+                await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
+                backoff = Swift.min(5 * Nanos.second, backoff * 2)
+            } catch {
+                return
+            }
+        }
+        let inbox = context.mailbox("http")
+        while true {
+            let envelope = await inbox.receive()
+            guard case .request(let request) = envelope.payload as? HTTPMessage else { continue }
+            context.simulation.spawn {
+                let response = await spec.handle(runtime, request)
+                context.reply(to: envelope, HTTPMessage.response(response))
+            }
+        }
+    }
+
+    static func start(_ runtime: ServiceRuntime) async throws {
+        let spec = runtime.spec, context = runtime.context, defects = runtime.defects
+        // 1. Configuration.
+        if let handler = runtime.memory["logging.handler"], !["console", "json", "syslog"].contains(handler) {
+            throw StartupFailure(message: "\(spec.name): logging configuration names handler '\(handler)', which does not exist")
+        }
+        if let url = runtime.memory["broker.url"], !url.hasPrefix("kafka://") {
+            throw StartupFailure(message: "\(spec.name): broker URL '\(url)' uses the wrong protocol (expected kafka://)")
+        }
+        if runtime.memory["accelerator.required"] == "yes" && runtime.memory["node.accelerator"] != "yes" {
+            throw StartupFailure(message: "\(spec.name): no accelerator on this node and no CPU fallback")
+        }
+        // L5: register (and pass health checks) before the dependencies are ready.
+        let registerEarly = defects.contains(.L5) && spec.name == "registry"
+        if registerEarly { try await register(runtime, early: true) }
+        // 2. Infrastructure, then the services this one needs.
+        if let database = spec.database, let sql = runtime.sql {
+            await runtime.waitUntil(database) {
+                if case .success = await sql.transaction([SQLStatement("SELECT 1")], context: context, timeout: 300 * Nanos.millisecond) { return true }
+                return false
+            }
+        }
+        if !spec.topics.isEmpty {
+            await runtime.waitUntil("kafka") { if case .failure(.timeout) = await runtime.kafka.committed(group: "ping", partition: TopicPartition("ping", 0), context: context) { return false }; return true }
+        }
+        if !spec.buckets.isEmpty {
+            await runtime.waitUntil("minio") { if case .failure(.timeout) = await runtime.objectStore.request(.list(bucket: "ping", prefix: ""), context: context) { return false }; return true }
+        }
+        if !spec.indices.isEmpty {
+            await runtime.waitUntil("search") { if case .failure(.timeout) = await runtime.search.request(.get("ping", id: "x"), context: context) { return false }; return true }
+        }
+        if spec.usesRedis {
+            if case .failure(.server(let error)) = await runtime.redis.run(.get("ping"), context: context) {
+                throw StartupFailure(message: "\(spec.name): Redis refused the client: \(error)")
+            }
+            await runtime.waitUntil("redis") { if case .failure(.timeout) = await runtime.redis.run(.get("ping"), context: context) { return false }; return true }
+        }
+        for dependency in spec.dependsOn {
+            await runtime.waitUntil(dependency) { ((try? await runtime.consul.healthy(dependency, context: context).get()) ?? []).isEmpty == false }
+        }
+        // 3. Schema migrations, in order, each once.
+        if spec.database != nil && !spec.migrations.isEmpty {
+            guard case .success(let applied) = await runtime.transaction([
+                SQLStatement("CREATE TABLE IF NOT EXISTS schema_migrations(service TEXT, id INTEGER, PRIMARY KEY(service, id))"),
+                SQLStatement("SELECT id FROM schema_migrations WHERE service = ?", [.text(spec.name)]),
+            ]) else { throw StartupFailure(message: "\(spec.name): cannot read schema_migrations") }
+            let done = Set(applied[1].rows.compactMap { $0.first?.integer.map(Int.init) })
+            for (index, migration) in spec.migrations.enumerated() where !done.contains(index + 1) {
+                let result = await runtime.transaction([SQLStatement(migration), SQLStatement("INSERT INTO schema_migrations VALUES (?, ?)", [.text(spec.name), .integer(Int64(index + 1))])])
+                if case .failure(let error) = result { throw StartupFailure(message: "\(spec.name): migration \(index + 1) failed: \(error)") }
+            }
+        }
+        // 4. Topics, buckets and index mappings this service owns.
+        if !defects.contains(.L4) {
+            for topic in spec.topics {
+                let result = await runtime.kafka.createTopic(topic, partitions: 2, context: context)
+                if case .failure(let error) = result, case .broker(.topicExists) = error {} else if case .failure(let error) = result {
+                    throw StartupFailure(message: "\(spec.name): cannot create topic \(topic): \(error)")
+                }
+            }
+        }
+        for bucket in spec.buckets {
+            let name = defects.contains(.L9) ? bucket.uppercased() + "_BUCKET" : bucket
+            let result = await runtime.objectStore.request(.createBucket(name), context: context)
+            if case .failure(let error) = result, !defects.contains(.L9) {  // L9 ignores the failure
+                throw StartupFailure(message: "\(spec.name): cannot create bucket \(bucket): \(error)")
+            }
+        }
+        if !defects.contains(.L8) {
+            for (index, mappings) in spec.indices {
+                let result = await runtime.search.request(.createIndex(index, mappings: mappings), context: context)
+                if case .failure(let error) = result, case .search(.indexExists) = error {} else if case .failure(let error) = result {
+                    throw StartupFailure(message: "\(spec.name): cannot create index \(index): \(error)")
+                }
+            }
+        }
+        // 5. The service's own bootstrap.
+        if let bootstrap = spec.bootstrap, let error = await bootstrap(runtime) { throw StartupFailure(message: "\(spec.name): \(error)") }
+        // 6. Ready: register with a health check, and keep it passing while alive.
+        runtime.observations.update(spec.name) { $0.ready = true; $0.readyAt = context.simulation.now; $0.startupError = nil }
+        if !registerEarly { try await register(runtime, early: false) }
+        context.record(.serviceReady, payload: UInt64(context.epoch), "\(spec.name) ready")
+    }
+
+    static func register(_ runtime: ServiceRuntime, early: Bool) async throws {
+        let spec = runtime.spec, context = runtime.context
+        let wrongName = runtime.defects.contains(.L6) && spec.name == "experiments"
+        let name = wrongName ? "experiment" : spec.name
+        let id = "\(spec.name)-1"
+        let noCheck = runtime.defects.contains(.L6) && spec.name == "monitoring"
+        let instance = ServiceInstance(id: id, service: name, address: context.address("http"), check: noCheck ? nil : .ttl(2 * Nanos.second))
+        // Observed before the request goes out: Consul may list the instance (and the gateway
+        // route to it) before its answer comes back.
+        runtime.observations.update(spec.name) {
+            $0.registeredAt = context.simulation.now
+            $0.registeredName = name
+            $0.registeredWithCheck = !noCheck
+            $0.registeredBeforeReady = early
+        }
+        guard case .success(.ok) = await runtime.consul.request(.register(instance), context: context) else {
+            throw StartupFailure(message: "\(spec.name): cannot register in Consul")
+        }
+        context.record(.serviceRegistered, payload: stableHash(id), "\(id) as '\(name)'\(noCheck ? " without a health check" : "")")
+        context.simulation.spawn {
+            while true {  // the TTL check: passes while the process lives
+                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+                _ = await runtime.consul.request(.pass(id: id), context: context)
+            }
+        }
+    }
+}
+
+extension TraceKind {
+    public static let serviceReady = TraceKind("service.ready")
+    public static let serviceRegistered = TraceKind("service.registered")
+    public static let serviceStartupFailed = TraceKind("service.startup_failed")
+}

@@ -1,0 +1,27 @@
+import SimKernel
+
+/// Experiment tracking: runs record seed, code version and data digest; params are write-once.
+public enum ExperimentsService {
+    public static var spec: ServiceSpec {
+        var spec = ServiceSpec(name: "experiments") { runtime, request in
+            let seed = request.body["seed"] ?? "0"
+            guard case .success(let rows) = await runtime.transaction([
+                SQLStatement("INSERT INTO runs(seed, code_version, data_digest) VALUES (?, ?, ?)", [.text(seed), .text(request.body["code"] ?? "v1"), .text(request.body["data"] ?? "d0")]),
+                SQLStatement("SELECT last_insert_rowid()"),
+            ]), let run = rows[1].rows.first?.first?.integer else { return .error(500, "cannot create the run") }
+            _ = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', ?)", [.integer(run), .text(request.body["lr"] ?? "0.1")])])
+            // Write-once: a second write of the same param must fail.
+            let again = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', '9')", [.integer(run)])])
+            guard case .failure(.sql(let error)) = again, error.kind == .constraint else { return .error(500, "a param was overwritten") }
+            _ = await runtime.search.request(.index("experiments", id: "\(run)", document: ["seed": seed], ifSeqNo: nil, ifPrimaryTerm: nil), context: runtime.context)
+            return HTTPResponse(200, ["run": "\(run)"])
+        }
+        spec.database = "experiments_db"
+        spec.migrations = [
+            "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",
+            "CREATE TABLE params(run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key))",
+        ]
+        spec.indices = [("experiments", ["seed": .keyword])]
+        return spec
+    }
+}

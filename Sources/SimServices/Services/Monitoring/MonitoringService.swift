@@ -1,0 +1,39 @@
+import SimKernel
+
+/// Drift monitoring: population stability index between a reference and a current sample over
+/// 10 equal-width bins with epsilon smoothing; the verdict is stored in metrics_db.
+public enum MonitoringService {
+    public static func psi(reference: [Double], current: [Double], bins: Int = 10) -> Double {
+        let all = reference + current
+        guard let low = all.min(), let high = all.max(), high > low else { return 0 }
+        func histogram(_ values: [Double]) -> [Double] {
+            var counts = [Double](repeating: 0, count: bins)
+            for v in values { counts[Swift.min(bins - 1, Int((v - low) / (high - low) * Double(bins)))] += 1 }
+            return counts.map { Swift.max($0 / Double(Swift.max(1, values.count)), 1e-4) }
+        }
+        let expected = histogram(reference), actual = histogram(current)
+        return zip(actual, expected).reduce(0) { $0 + ($1.0 - $1.1) * logarithm($1.0 / $1.1) }
+    }
+
+    public static var spec: ServiceSpec {
+        var spec = ServiceSpec(name: "monitoring") { runtime, request in
+            let reference = (request.body["reference"] ?? "").split(separator: ",").compactMap { Double($0) }
+            let current = (request.body["current"] ?? "").split(separator: ",").compactMap { Double($0) }
+            guard !reference.isEmpty, !current.isEmpty else { return .error(400, "two samples are required") }
+            let value = psi(reference: reference, current: current)
+            let drift = value >= 0.2
+            guard case .success = await runtime.transaction([SQLStatement("INSERT INTO drift_reports(feature, psi, drift) VALUES (?, ?, ?)", [.text(request.body["feature"] ?? "f"), .real(value), .integer(drift ? 1 : 0)])]) else {
+                return .error(500, "cannot store the report")
+            }
+            return HTTPResponse(200, ["psi": "\(value)", "drift": "\(drift)"])
+        }
+        spec.database = "metrics_db"
+        spec.migrations = ["CREATE TABLE drift_reports(id INTEGER PRIMARY KEY, feature TEXT NOT NULL, psi REAL NOT NULL, drift INTEGER NOT NULL)"]
+        return spec
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+func logarithm(_ x: Double) -> Double { log(x) }

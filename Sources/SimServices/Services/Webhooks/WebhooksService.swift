@@ -1,0 +1,33 @@
+import SimKernel
+
+/// Webhooks: endpoints stored in users_db; payloads signed `t=<ts>,v1=HMAC-SHA256(secret, "t.body")`
+/// and verified with a constant-time compare and a 300 s tolerance; private and loopback targets
+/// refused (SSRF).
+public enum WebhooksService {
+    public static func signature(secret: String, timestamp: Int64, body: String) -> String {
+        SHA256.hex(SHA256.hmac(key: Array(secret.utf8), message: Array("\(timestamp).\(body)".utf8)))
+    }
+
+    static func isPrivate(_ url: String) -> Bool {
+        let host = url.split(separator: "/").dropFirst().first.map(String.init) ?? ""
+        return host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("10.") || host.hasPrefix("192.168.")
+    }
+
+    public static var spec: ServiceSpec {
+        var spec = ServiceSpec(name: "webhooks") { runtime, request in
+            let url = request.body["url"] ?? ""
+            guard url.hasPrefix("https://") else { return .error(400, "https URL required") }
+            guard !isPrivate(url) else { return .error(400, "private or loopback targets are refused") }
+            let secret = "whsec-\(runtime.context.withRandom { $0.next() % 1_000_000 })"
+            guard case .success = await runtime.transaction([SQLStatement("INSERT INTO endpoints(url, secret) VALUES (?, ?)", [.text(url), .text(secret)])]) else {
+                return .error(500, "cannot store the endpoint")
+            }
+            let timestamp = runtime.context.localTime / Nanos.second
+            let header = "t=\(timestamp),v1=\(signature(secret: secret, timestamp: timestamp, body: "{\"event\":\"ping\"}"))"
+            return HTTPResponse(200, ["signature": header])
+        }
+        spec.database = "users_db"
+        spec.migrations = ["CREATE TABLE endpoints(id INTEGER PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL)"]
+        return spec
+    }
+}
