@@ -51,10 +51,10 @@ final class SimulationRouter: TaskExecutor, SchedulingExecutor, @unchecked Senda
         }
     }
 
-    // `Task.sleep` on a real clock lands here. Inside a simulation that is a bug in the simulated
-    // code (real time would leak into the run): report it and let the task continue at once, so
-    // the run ends with a simulator fault rather than hanging.
-    // determinism-ok: this is the detector of real-clock sleeps; it never reads real time.
+    // determinism-ok: the detector of real-clock sleeps (it never reads real time). They land
+    // here; inside a simulation that is a bug in the simulated code (real time would leak into
+    // the run): report it and let the task continue at once, so the run ends with a simulator
+    // fault rather than hanging.
     func enqueue<C: Clock>(_ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?, clock: C) {
         if let simulation = CurrentSimulation.get() {
             simulation.reportRealTimeUse("Task.sleep on \(C.self) inside a simulation; use the simulation clock")  // determinism-ok: detector

@@ -17,12 +17,7 @@ struct ReplayCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let seedFile: SeedFile
-        do { seedFile = try SeedFile.load(path: file) } catch { exitBadInput(error.description) }
-        let scenario = loadScenario(seedFile.scenario)
-        guard hex64(scenario.digest) == seedFile.scenarioDigest else {
-            exitBadInput("\(file): scenario_digest: the scenario file \(scenario.path) changed since this seed was recorded (\(hex64(scenario.digest)) != \(seedFile.scenarioDigest))")
-        }
+        let (seedFile, scenario) = loadSeedFile(file)
         if seedFile.simulatorVersion != ScenarioRunner.simulatorVersion && !json {
             print("note: recorded with simulator \(seedFile.simulatorVersion), replaying with \(ScenarioRunner.simulatorVersion)")
         }
@@ -74,12 +69,13 @@ struct CheckDeterminismCommand: ParsableCommand {
     @Option(help: "Root seed.")
     var seed: UInt64 = 42
 
-    @Option(help: "Comma-separated defect IDs, or 'none'.")
-    var defects: String?
+    @OptionGroup var selection: RunSelection
 
     func run() throws {
         let scenario = loadScenario(name)
-        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: parseDefects(defects, scenario: scenario))
+        let (defectSet, profile, strategy) = selection.resolve(scenario)
+        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: defectSet,
+                                             faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
         let report = DeterminismCheck.run(seed: seed, options: ScenarioRunner.options(for: configuration)) { ScenarioRunner.build($0, configuration) }
         print(report.description)
         throw ExitCode(report.isDeterministic ? 0 : 3)

@@ -16,12 +16,7 @@ struct ReportCommand: ParsableCommand {
     var html: String?
 
     func run() throws {
-        let seedFile: SeedFile
-        do { seedFile = try SeedFile.load(path: file) } catch { exitBadInput(error.description) }
-        let scenario = loadScenario(seedFile.scenario)
-        guard hex64(scenario.digest) == seedFile.scenarioDigest else {
-            exitBadInput("\(file): scenario_digest: the scenario changed since this seed was recorded")
-        }
+        let (seedFile, scenario) = loadSeedFile(file)
         let configuration = seedFile.configuration(scenario: scenario)
         let (result, records, nodes) = ScenarioRunner.runRecorded(configuration)
         let page = HTMLReport.render(file: seedFile, path: file, configuration: configuration, result: result, records: records, nodes: nodes)

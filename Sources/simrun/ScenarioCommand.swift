@@ -34,6 +34,17 @@ func loadScenario(_ name: String) -> Scenario {
     do { return try ScenarioLoader.load(nameOrPath: name) } catch { exitBadInput(error.description) }
 }
 
+/// Loads a seed file and the scenario it was recorded on, refusing a scenario that changed since.
+func loadSeedFile(_ path: String) -> (SeedFile, Scenario) {
+    let seedFile: SeedFile
+    do { seedFile = try SeedFile.load(path: path) } catch { exitBadInput(error.description) }
+    let scenario = loadScenario(seedFile.scenario)
+    guard hex64(scenario.digest) == seedFile.scenarioDigest else {
+        exitBadInput("\(path): scenario_digest: the scenario file \(scenario.path) changed since this seed was recorded (\(hex64(scenario.digest)) != \(seedFile.scenarioDigest))")
+    }
+    return (seedFile, scenario)
+}
+
 /// Three decimals without Foundation's String(format:) locale concerns.
 func format3(_ value: Double) -> String { String(format: "%.3f", value) }
 
@@ -55,11 +66,7 @@ struct ScenarioCommand: ParsableCommand {
     @Option(help: "Root seed of the run.")
     var seed: UInt64 = 42
 
-    @Option(help: "Comma-separated defect IDs to switch on, or 'none' (default: the scenario's list).")
-    var defects: String?
-
-    @Option(help: "Fault profile: none, lite or swarm (default: the scenario's).")
-    var faults: String?
+    @OptionGroup var selection: RunSelection
 
     @Option(help: "Write the trace to FILE: Chrome Trace Event JSON if it ends in .json, else JSON lines.")
     var trace: String?
@@ -75,14 +82,9 @@ struct ScenarioCommand: ParsableCommand {
 
     func run() throws {
         let scenario = loadScenario(name)
-        let defectSet = parseDefects(defects, scenario: scenario)
-        var profile: FaultProfile?
-        if let faults {
-            guard let p = FaultProfile(rawValue: faults) else { exitBadInput("--faults: unknown profile '\(faults)' (none, lite, swarm)") }
-            profile = p
-        }
+        let (defectSet, profile, strategy) = selection.resolve(scenario)
         let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: defectSet,
-                                             faults: scenario.faultOptions(seed: seed, profile: profile))
+                                             faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
         var sinks: [TraceSink] = []
         if let trace {
             do {
@@ -139,6 +141,7 @@ struct ScenarioCommand: ParsableCommand {
             if configuration.faults.profile != configuration.scenario.faultProfile.rawValue && configuration.faults.profile != "explicit" {
                 command += " --faults \(configuration.faults.profile)"
             }
+            if case .pct(let depth) = configuration.strategy { command += " --strategy pct:\(depth)" }
             print("reproduce: \(command)")
             if let seedPath { print("seed file: \(seedPath)   (replay: swift run -c release simrun replay \(seedPath))") }
         } else if let accuracy = result.finalAccuracy {

@@ -16,13 +16,8 @@ struct ShrinkCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let seedFile: SeedFile
-        do { seedFile = try SeedFile.load(path: file) } catch { exitBadInput(error.description) }
+        let (seedFile, scenario) = loadSeedFile(file)
         guard seedFile.outcome.kind != "passed" else { exitBadInput("\(file): outcome: the run passed; there is nothing to shrink") }
-        let scenario = loadScenario(seedFile.scenario)
-        guard hex64(scenario.digest) == seedFile.scenarioDigest else {
-            exitBadInput("\(file): scenario_digest: the scenario changed since this seed was recorded")
-        }
         let report = Shrinker.shrink(seedFile, scenario: scenario)
         let path = output ?? (file.hasSuffix(".seed") ? String(file.dropLast(5)) + ".shrunk.seed" : file + ".shrunk")
         do { try report.shrunk.encoded().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
