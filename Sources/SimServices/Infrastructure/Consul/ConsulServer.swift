@@ -59,10 +59,32 @@ public enum ConsulMessage: SimMessage {
     case request(ConsulRequest)
     case reply(ConsulReply)
     public var traceDigest: UInt64 { stableHash(traceSummary) }
+    /// Written out by hand: printing enums by reflection costs more than the simulation itself.
     public var traceSummary: String {
         switch self {
-        case .request(let r): return "\(r)"
-        case .reply(let r): return "\(r)"
+        case .request(let request):
+            switch request {
+            case .register(let i): return "register \(i.service)/\(i.id) at \(i.address)\(i.check == nil ? " without check" : "")"
+            case .deregister(let id): return "deregister \(id)"
+            case .pass(let id): return "pass \(id)"
+            case .health(let service): return "health \(service)"
+            case .sessionCreate(let checks, let ttl, let delay): return "session-create checks \(checks.joined(separator: ",")) ttl \(ttl ?? 0) lock-delay \(delay)"
+            case .sessionRenew(let id): return "session-renew \(id)"
+            case .sessionDestroy(let id): return "session-destroy \(id)"
+            case .kvGet(let key): return "kv-get \(key)"
+            case .kvPut(let key, let value, let cas): return "kv-put \(key)=\(value) cas \(cas.map(String.init) ?? "-")"
+            case .kvAcquire(let key, let value, let session): return "kv-acquire \(key)=\(value) by \(session)"
+            case .kvRelease(let key, let session): return "kv-release \(key) by \(session)"
+            }
+        case .reply(let reply):
+            switch reply {
+            case .ok: return "ok"
+            case .bool(let b): return b ? "true" : "false"
+            case .instances(let list): return "instances [\(list.map(\.id).joined(separator: ","))]"
+            case .session(let id): return "session \(id)"
+            case .value(let value, let index, let session): return "value \(value ?? "-") index \(index) session \(session ?? "-")"
+            case .error(let error): return "error \(error.description)"
+            }
         }
     }
 }

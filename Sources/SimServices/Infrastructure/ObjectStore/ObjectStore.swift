@@ -64,8 +64,17 @@ public enum ObjectStoreMessage: SimMessage {
         case .request(.put(let b, let k, let bytes, let n)): return "put \(b)/\(k) \(bytes.count)B\(n ? " if-none-match" : "")"
         case .request(.uploadPart(let u, let p, let bytes)): return "upload-part \(u) #\(p) \(bytes.count)B"
         case .reply(.object(let bytes, let etag)): return "object \(bytes.count)B etag \(etag)"
-        case .request(let r): return "\(r)"
-        case .reply(let r): return "\(r)"
+        case .request(.createBucket(let b)): return "create-bucket \(b)"
+        case .request(.get(let b, let k)): return "get \(b)/\(k)"
+        case .request(.list(let b, let p)): return "list \(b)/\(p)"
+        case .request(.initiateMultipart(let b, let k)): return "initiate-multipart \(b)/\(k)"
+        case .request(.completeMultipart(let u, let parts)): return "complete-multipart \(u) \(parts)"
+        case .request(.abortMultipart(let u)): return "abort-multipart \(u)"
+        case .reply(.ok): return "ok"
+        case .reply(.stored(let etag)): return "stored etag \(etag)"
+        case .reply(.keys(let keys)): return "\(keys.count) keys"
+        case .reply(.upload(let u)): return "upload \(u)"
+        case .reply(.error(let e)): return "error \(e.description)"
         }
     }
 }

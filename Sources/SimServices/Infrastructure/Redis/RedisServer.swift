@@ -58,10 +58,33 @@ public enum RedisMessage: SimMessage {
     case reply(RedisReply)
     public var wireSize: Int { 64 }
     public var traceDigest: UInt64 { stableHash(traceSummary) }
+    /// Written out by hand: printing enums by reflection costs more than the simulation itself.
     public var traceSummary: String {
         switch self {
-        case .command(let c): return "\(c)"
-        case .reply(let r): return "\(r)"
+        case .command(let command):
+            switch command {
+            case .get(let k): return "GET \(k)"
+            case .set(let k, let v, let nx, let px): return "SET \(k) \(v.prefix(32))\(nx ? " NX" : "")\(px.map { " PX \($0)" } ?? "")"
+            case .del(let k): return "DEL \(k)"
+            case .compareAndDelete(let k, let token): return "CAD \(k) \(token)"
+            case .incr(let k): return "INCR \(k)"
+            case .hset(let k, let f, let v): return "HSET \(k) \(f) \(v.prefix(32))"
+            case .hget(let k, let f): return "HGET \(k) \(f)"
+            case .pttl(let k): return "PTTL \(k)"
+            case .setFenced(let k, let v, let t): return "SETFENCED \(k) \(v.prefix(32)) token \(t)"
+            case .publish(let c, let m): return "PUBLISH \(c) \(m.prefix(32))"
+            case .subscribe(let c, let a): return "SUBSCRIBE \(c) \(a)"
+            case .clusterSlots: return "CLUSTER SLOTS"
+            }
+        case .reply(let reply):
+            switch reply {
+            case .ok: return "OK"
+            case .null: return "(nil)"
+            case .string(let v): return "\"\(v.prefix(32))\""
+            case .integer(let v): return "(integer) \(v)"
+            case .error(let e): return e.description
+            case .message(let c, let m): return "message \(c) \(m.prefix(32))"
+            }
         }
     }
 }

@@ -66,9 +66,13 @@ public enum SearchMessage: SimMessage {
         case .request(.createIndex(let i, let mappings)): return "create-index \(i) {\(sorted(mappings.mapValues(\.rawValue)))}"
         case .request(.index(let i, let id, let document, let s, _)): return "index \(i)/\(id) {\(sorted(document))}\(s.map { " if_seq_no \($0)" } ?? "")"
         case .request(.get(let i, let id)): return "get \(i)/\(id)"
-        case .request(.search(let i, let query)): return "search \(i) \(query)"
+        case .request(.search(let i, .term(let field, let value))): return "search \(i) term \(field)=\(value)"
+        case .request(.search(let i, .match(let field, let text))): return "search \(i) match \(field)~\(text)"
         case .reply(.document(let document, let seqNo, let term)): return "document {\(sorted(document))} seq_no \(seqNo) term \(term)"
-        case .reply(let r): return "\(r)"
+        case .reply(.ok): return "ok"
+        case .reply(.indexed(let seqNo, let term, let version)): return "indexed seq_no \(seqNo) term \(term) version \(version)"
+        case .reply(.hits(let ids)): return "hits [\(ids.joined(separator: ","))]"
+        case .reply(.error(let e)): return "error \(e.description)"
         }
     }
 }
