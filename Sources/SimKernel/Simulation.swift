@@ -118,9 +118,9 @@ public final class Simulation: @unchecked Sendable {
 
     // MARK: randomness
 
-    /// The named random stream `name` of this run, derived from (seed, name). Each call returns
-    /// the stream's current state and advances the stored one, so hold on to the value you get,
-    /// or use `withRandom(stream:)` for draws spread over time.
+    /// A fresh generator for the named stream `name` of this run, derived from (seed, name): every
+    /// call returns the same starting state, so hold on to the value you get, or use
+    /// `withRandom(stream:)` for draws spread over time.
     public func random(stream name: String) -> SimRandom {
         SimRandom(rootSeed: seed, stream: name)
     }

@@ -92,7 +92,8 @@ struct ScenarioCommand: ParsableCommand {
             } catch { exitBadInput("--trace: \(error)") }
         }
         if !json {
-            print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) faults=\(configuration.faults.summary)")
+            print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) strategy=\(strategy) faults=\(configuration.faults.summary)")
+            for line in configuration.faults.schedule { print("  fault: \(line)") }
         }
         let result = ScenarioRunner.run(configuration, sinks: sinks)
         var seedPath: String?

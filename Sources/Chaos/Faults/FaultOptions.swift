@@ -53,4 +53,10 @@ public struct FaultOptions: Codable, Hashable, Sendable {
         parts.append("\(crashes.count) crashes, \(partitions.count) partitions, heal at \(healAtMs) ms")
         return parts.joined(separator: ", ")
     }
+
+    /// One line per injected crash and partition, for the header of a run.
+    public var schedule: [String] {
+        crashes.map { "crash \($0.node) at \($0.atMs) ms, restart after \($0.restartAfterMs) ms" }
+            + partitions.map { "partition [\($0.sideA.joined(separator: ","))] | [\($0.sideB.joined(separator: ","))] at \($0.atMs) ms for \($0.durationMs) ms" }
+    }
 }
