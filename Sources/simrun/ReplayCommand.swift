@@ -71,6 +71,9 @@ struct CheckDeterminismCommand: ParsableCommand {
 
     @OptionGroup var selection: RunSelection
 
+    @Flag(help: "Also run the seed in two fresh processes (each with its own hash seed: SWIFT_DETERMINISTIC_HASHING removed) and compare their fingerprints with this one's.")
+    var acrossProcesses = false
+
     func run() throws {
         let scenario = loadScenario(name)
         let (defectSet, profile, strategy) = selection.resolve(scenario)
@@ -78,6 +81,32 @@ struct CheckDeterminismCommand: ParsableCommand {
                                              faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
         let report = DeterminismCheck.run(seed: seed, options: ScenarioRunner.options(for: configuration)) { ScenarioRunner.build($0, configuration) }
         print(report.description)
-        throw ExitCode(report.isDeterministic ? 0 : 3)
+        var deterministic = report.isDeterministic
+        if acrossProcesses {
+            let arguments = ["scenario", scenario.path, "--seed", "\(seed)", "--defects", defectSet.description,
+                             "--faults", selection.faults ?? scenario.faultProfile.rawValue,
+                             "--strategy", selection.strategy, "--json", "--no-seed-file"]
+            var fingerprints: [String] = []
+            for _ in 0 ..< 2 {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: executablePath())
+                process.arguments = arguments
+                var environment = ProcessInfo.processInfo.environment
+                environment.removeValue(forKey: "SWIFT_DETERMINISTIC_HASHING")
+                process.environment = environment
+                let pipe = Pipe()
+                process.standardOutput = pipe
+                try process.run()
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                fingerprints.append(object?["fingerprint"] as? String ?? "(no result)")
+            }
+            let here = hex64(report.fingerprints.0)
+            let same = fingerprints.allSatisfy { $0 == here }
+            print("across processes: \(fingerprints.joined(separator: ", ")) vs this process \(here): \(same ? "identical" : "DIFFERENT")")
+            deterministic = deterministic && same
+        }
+        throw ExitCode(deterministic ? 0 : 3)
     }
 }
