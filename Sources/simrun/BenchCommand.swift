@@ -76,6 +76,7 @@ struct BenchCommand: ParsableCommand {
         }
         guard trials >= 1 else { exitBadInput("--trials: must be at least 1, got \(trials)") }
         let reference = try CReference(sourcePath: cSource)
+        defer { reference?.removeBuildFolder() }
         func median(_ values: [Double]) -> Double {
             let sorted = values.sorted()
             return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
@@ -152,6 +153,11 @@ struct CReference {
               CReference.execute(CReference.which(compiler)!, ["-O2", "-o", binary, source]) != nil else { return nil }
         self.sourcePath = source
         self.binary = binary
+    }
+
+    /// Deletes the temporary folder the program was compiled into.
+    func removeBuildFolder() {
+        try? FileManager.default.removeItem(at: URL(fileURLWithPath: binary).deletingLastPathComponent())
     }
 
     /// Runs the program and returns its events/s figure.
