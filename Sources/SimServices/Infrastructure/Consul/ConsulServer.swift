@@ -106,6 +106,8 @@ public final class ConsulServer {
     var kv: [String: (value: String, index: UInt64, session: String?)] = [:]
     var lockDelayUntil: [String: Int64] = [:]
     var modifyIndex: UInt64 = 0
+    /// Set by every change of the durable state; the change is persisted before the answer.
+    var changed = false
 
     init(context: ProcessContext) { self.context = context }
 
@@ -167,9 +169,9 @@ public final class ConsulServer {
             let envelope = await inbox.receive()
             guard case .request(let request) = envelope.payload as? ConsulMessage else { continue }
             let reply = server.handle(request)
-            switch request {
-            case .health, .kvGet, .pass, .sessionRenew: break  // reads, and soft state (check status lives on agents)
-            default: server.persist()
+            if server.changed {
+                server.persist()
+                server.changed = false
             }
             context.reply(to: envelope, ConsulMessage.reply(reply))
         }
@@ -181,6 +183,7 @@ public final class ConsulServer {
         case .register(let instance):
             guard !instance.id.isEmpty, !instance.service.isEmpty else { return .error(.invalidRegistration("empty id or service name")) }
             instances[instance.id] = instance
+            changed = true
             lastPass[instance.id] = now
             critical.remove(instance.id)
             if case .probe(let interval, let timeout) = instance.check { startProbe(instance.id, interval: interval, timeout: timeout) }
@@ -188,12 +191,16 @@ public final class ConsulServer {
             return .ok
         case .deregister(let id):
             instances[id] = nil
+            changed = true
             markCritical(id, reason: "deregistered")
             return .ok
         case .pass(let id):
             guard instances[id] != nil else { return .error(.unknownCheck(id)) }
             lastPass[id] = now
-            if critical.remove(id) != nil { context.record(.consulCheck, payload: stableHash(id), "\(id) passing") }
+            if critical.remove(id) != nil {
+                changed = true
+                context.record(.consulCheck, payload: stableHash(id), "\(id) passing")
+            }
             return .ok
         case .health(let service):
             return .instances(instances.values.filter { $0.service == service && !critical.contains($0.id) }.sorted { $0.id < $1.id })
@@ -202,6 +209,7 @@ public final class ConsulServer {
             nextSession += 1
             let id = "session-\(nextSession)"
             sessions[id] = Session(checks: checks, ttl: ttl, lockDelay: lockDelay, renewedAt: now)
+            changed = true
             return .session(id)
         case .sessionRenew(let id):
             guard sessions[id] != nil else { return .error(.unknownSession(id)) }
@@ -215,6 +223,7 @@ public final class ConsulServer {
             return .value(entry?.value, modifyIndex: entry?.index ?? 0, session: entry?.session)
         case .kvPut(let key, let value, let cas):
             if let cas, (kv[key]?.index ?? 0) != cas { return .bool(false) }
+            changed = true
             modifyIndex += 1
             kv[key] = (value, modifyIndex, kv[key]?.session)
             return .bool(true)
@@ -222,11 +231,13 @@ public final class ConsulServer {
             guard sessions[session] != nil else { return .error(.unknownSession(session)) }
             if let holder = kv[key]?.session, holder != session { return .bool(false) }
             if let until = lockDelayUntil[key], now < until { return .bool(false) }
+            changed = true
             modifyIndex += 1
             kv[key] = (value, modifyIndex, session)
             return .bool(true)
         case .kvRelease(let key, let session):
             guard let entry = kv[key], entry.session == session else { return .bool(false) }
+            changed = true
             modifyIndex += 1
             kv[key] = (entry.value, modifyIndex, nil)
             return .bool(true)
@@ -235,6 +246,7 @@ public final class ConsulServer {
 
     func markCritical(_ id: String, reason: String) {
         guard critical.insert(id).inserted else { return }
+        changed = true
         context.record(.consulCheck, payload: stableHash(id), "\(id) critical: \(reason)")
         for (session, state) in sessions.sorted(by: { $0.key < $1.key }) where state.checks.contains(id) {
             invalidate(session, reason: "check \(id) critical")
@@ -243,6 +255,7 @@ public final class ConsulServer {
 
     func invalidate(_ session: String, reason: String) {
         guard let state = sessions.removeValue(forKey: session) else { return }
+        changed = true
         let now = context.simulation.now
         for key in kv.keys.sorted() where kv[key]?.session == session {
             modifyIndex += 1
@@ -259,6 +272,10 @@ public final class ConsulServer {
         }
         for (id, session) in sessions.sorted(by: { $0.key < $1.key }) {
             if let ttl = session.ttl, now - session.renewedAt > ttl { invalidate(id, reason: "TTL expired") }
+        }
+        if changed {
+            persist()
+            changed = false
         }
     }
 
