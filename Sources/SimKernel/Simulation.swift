@@ -154,7 +154,7 @@ public final class Simulation: @unchecked Sendable {
         precondition(time >= core.pointee.now, "cannot schedule in the past: \(time) < now \(core.pointee.now)")
         let event = PendingEvent(time: time, sequence: core.pointee.nextSequence, handler: handler, argument: argument)
         core.pointee.nextSequence &+= 1
-        if time == core.pointee.now && running { core.pointee.dueNow.append(event) } else { core.pointee.queue.push(event) }
+        if time == core.pointee.now && core.pointee.running { core.pointee.dueNow.append(event) } else { core.pointee.queue.push(event) }
     }
 
     /// Runs `action` at absolute virtual time `time` (ns). Returns an id for `cancel`.
