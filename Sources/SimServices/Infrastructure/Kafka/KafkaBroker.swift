@@ -229,7 +229,10 @@ public final class KafkaBroker {
             guard (0 ..< count).contains(index) else { return (.error(.invalidPartition(topic: topic, partition: index)), false) }
             if let member { touch(member: member, at: now) }
             let partition = TopicPartition(topic, index)
-            let records = (partitions[partition] ?? []).filter { $0.offset >= offset }.prefix(Swift.max(0, maxRecords))
+            // Offsets in a partition are consecutive from its first record: index, don't scan.
+            let log = partitions[partition] ?? []
+            let start = Swift.min(log.count, Swift.max(0, offset - (log.first?.offset ?? 0)))
+            let records = log[start...].prefix(Swift.max(0, maxRecords))
             return (.records(Array(records), logStart: logStart[partition] ?? 0, highWatermark: (partitions[partition]?.last?.offset ?? -1) + 1), false)
         case .joinGroup(let groupName, let member, let wanted):
             for topic in wanted where topics[topic] == nil { return (.error(.unknownTopic(topic)), false) }
