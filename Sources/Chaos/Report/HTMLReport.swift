@@ -63,11 +63,20 @@ public enum HTMLReport {
     /// The wait-for cycle as a ring of owners and resources, or the violated invariant.
     static func failureGraph(_ outcome: Outcome) -> String {
         guard case .deadlock(let cycle) = outcome else {
+            // The message, wrapped at word boundaries into at most four lines of the box.
+            var lines: [String] = [""]
+            for word in outcome.message.split(separator: " ") {
+                if lines[lines.count - 1].count + word.count > 92 { lines.append("") }
+                lines[lines.count - 1] += (lines[lines.count - 1].isEmpty ? "" : " ") + word
+            }
+            if lines.count > 4 { lines = Array(lines.prefix(4)); lines[3] += " ..." }
+            let height = 50 + 18 * lines.count
+            let text = lines.enumerated().map { "<text x=\"20\" y=\"\(58 + 18 * $0.offset)\" font-size=\"12\">\(escape($0.element))</text>" }.joined(separator: "\n")
             return """
-                <svg id="failure-graph" width="700" height="90" viewBox="0 0 700 90" xmlns="http://www.w3.org/2000/svg">
-                <rect x="5" y="5" width="690" height="80" rx="10" fill="#fdecea" stroke="#c62828"/>
+                <svg id="failure-graph" width="760" height="\(height)" viewBox="0 0 760 \(height)" xmlns="http://www.w3.org/2000/svg">
+                <rect x="5" y="5" width="750" height="\(height - 10)" rx="10" fill="#fdecea" stroke="#c62828"/>
                 <text x="20" y="32" font-size="14" font-weight="bold" fill="#c62828">invariant \(escape(outcome.checker ?? outcome.kind)) violated</text>
-                <text x="20" y="58" font-size="12">\(escape(String(outcome.message.prefix(100))))</text>
+                \(text)
                 </svg>
                 """
         }
