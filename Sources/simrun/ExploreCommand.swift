@@ -25,6 +25,13 @@ struct RunSelection: ParsableArguments {
         guard let parsed = SchedulingStrategy(parsing: strategy) else { exitBadInput("--strategy: unknown strategy '\(strategy)' (random, pct, pct:D)") }
         return (defectSet, profile, parsed)
     }
+
+    /// The run these options select for `seed` of `scenario`.
+    func configuration(_ scenario: Scenario, seed: UInt64) -> RunConfiguration {
+        let (defectSet, profile, strategy) = resolve(scenario)
+        return RunConfiguration(scenario: scenario, seed: seed, defects: defectSet,
+                                faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
+    }
 }
 
 /// Parses `A..B` (inclusive).

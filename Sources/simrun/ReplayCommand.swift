@@ -76,9 +76,8 @@ struct CheckDeterminismCommand: ParsableCommand {
 
     func run() throws {
         let scenario = loadScenario(name)
-        let (defectSet, profile, strategy) = selection.resolve(scenario)
-        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: defectSet,
-                                             faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
+        let configuration = selection.configuration(scenario, seed: seed)
+        let defectSet = configuration.defects
         let report = DeterminismCheck.run(seed: seed, options: ScenarioRunner.options(for: configuration)) { ScenarioRunner.build($0, configuration) }
         print(report.description)
         var deterministic = report.isDeterministic

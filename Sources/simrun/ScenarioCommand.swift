@@ -82,9 +82,8 @@ struct ScenarioCommand: ParsableCommand {
 
     func run() throws {
         let scenario = loadScenario(name)
-        let (defectSet, profile, strategy) = selection.resolve(scenario)
-        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: defectSet,
-                                             faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
+        let configuration = selection.configuration(scenario, seed: seed)
+        let defectSet = configuration.defects, strategy = configuration.strategy
         var sinks: [TraceSink] = []
         if let trace {
             do {
