@@ -66,8 +66,6 @@ public final class Simulation: @unchecked Sendable {
     var handlerBoxes: [EventHandler] = []
     var pendingRoots: [UncheckedBox<() async -> Void>] = []
     var safetyCheckers: [any SafetyChecker] = []
-    var running = false
-    var runningThread: pthread_t?
     let foreignCalls = Atomic<Int>(0)
     var faultMessages: [String] = []
     var streams: [String: SimRandom] = [:]
@@ -225,7 +223,7 @@ public final class Simulation: @unchecked Sendable {
     /// the simulation's thread.
     public func spawn(_ body: @escaping () async -> Void) {
         let box = UncheckedBox(value: body)
-        if running {
+        if core.pointee.running {
             guard checkThread() else { return }
             Task { await box.value() }
         } else {
@@ -349,17 +347,13 @@ public final class Simulation: @unchecked Sendable {
     /// Returns the outcome (`.passed` unless something failed).
     @discardableResult
     public func run() -> Outcome {
-        precondition(!running, "Simulation.run() is not reentrant")
+        precondition(!core.pointee.running, "Simulation.run() is not reentrant")
         let previous = CurrentSimulation.get()
         CurrentSimulation.set(self)
-        runningThread = pthread_self()
-        running = true
         core.pointee.running = true
         core.pointee.runningThread = pthread_self()
         defer {
-            running = false
             core.pointee.running = false
-            runningThread = nil
             CurrentSimulation.set(previous)
             trace.finish()
         }

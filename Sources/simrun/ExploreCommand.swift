@@ -4,7 +4,7 @@ import Foundation
 import SimKernel
 import SimServices
 
-/// Options shared by `explore` and its worker processes.
+/// The run options shared by `scenario`, `explore` (and its workers) and `check-determinism`.
 struct RunSelection: ParsableArguments {
     @Option(help: "Comma-separated defect IDs to switch on, or 'none' (default: the scenario's list).")
     var defects: String?
@@ -164,10 +164,8 @@ struct ExploreWorkerCommand: ParsableCommand {
 
     func run() throws {
         let scenario = loadScenario(name)
-        let (defectSet, profile, strategy) = selection.resolve(scenario)
-        ExploreWorker.serve(make: { seed in
-            RunConfiguration(scenario: scenario, seed: seed, defects: defectSet, faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
-        }, seedsOut: seedsOut, trapOnSeed: trapOnSeed)
+        _ = selection.resolve(scenario)  // bad options fail before the first seed arrives
+        ExploreWorker.serve(make: { seed in selection.configuration(scenario, seed: seed) }, seedsOut: seedsOut, trapOnSeed: trapOnSeed)
     }
 }
 

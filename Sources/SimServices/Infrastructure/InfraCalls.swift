@@ -7,6 +7,19 @@ public struct InfraTimeout: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(component): no answer after \(attempts) attempt(s)" }
 }
 
+/// Why a call to an infrastructure component failed: the component's own typed error, or no
+/// answer in time. Shared by every infrastructure client.
+public enum InfraFailure<ServerError: Error & Hashable & Sendable & CustomStringConvertible>: Error, Hashable, Sendable, CustomStringConvertible {
+    case server(ServerError)
+    case timeout(InfraTimeout)
+    public var description: String {
+        switch self {
+        case .server(let error): return error.description
+        case .timeout(let timeout): return timeout.description
+        }
+    }
+}
+
 extension ProcessContext {
     /// Calls an infrastructure component with a deadline per attempt and `retries` further
     /// attempts after jittered backoff. A crashed or partitioned component gives a timeout error,

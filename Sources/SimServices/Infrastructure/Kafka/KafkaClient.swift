@@ -8,20 +8,11 @@ public struct KafkaClient: Sendable {
     public init(broker: Address) { self.broker = broker }
 
     /// Errors of a Kafka call: the broker's own, or no answer.
-    public enum Failure: Error, Hashable, Sendable, CustomStringConvertible {
-        case broker(KafkaError)
-        case timeout(InfraTimeout)
-        public var description: String {
-            switch self {
-            case .broker(let e): return "\(e)"
-            case .timeout(let t): return "\(t)"
-            }
-        }
-    }
+    public typealias Failure = InfraFailure<KafkaError>
 
     func request(_ message: KafkaMessage, context: ProcessContext, retries: Int? = nil) async -> Result<KafkaMessage, Failure> {
         switch await context.infraCall(broker, message, as: KafkaMessage.self, component: "kafka", timeout: timeout, retries: retries ?? self.retries) {
-        case .success(.error(let error)): return .failure(.broker(error))
+        case .success(.error(let error)): return .failure(.server(error))
         case .success(let reply): return .success(reply)
         case .failure(let timeout): return .failure(.timeout(timeout))
         }
@@ -35,7 +26,7 @@ public struct KafkaClient: Sendable {
     public func produce(_ topic: String, key: String, value: [UInt8], acks: Int = -1, context: ProcessContext, retries: Int = 0) async -> Result<(partition: Int, offset: Int), Failure> {
         await request(.produce(topic: topic, key: key, value: value, acks: acks), context: context, retries: retries).flatMap {
             if case .produced(let p, let o) = $0 { return .success((p, o)) }
-            return .failure(.broker(.unknownTopic(topic)))
+            return .failure(.server(.unknownTopic(topic)))
         }
     }
 

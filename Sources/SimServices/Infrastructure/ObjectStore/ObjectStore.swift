@@ -212,22 +212,13 @@ public struct ObjectStoreClient: Sendable {
     public var retries = 2
     public init(server: Address) { self.server = server }
 
-    public enum Failure: Error, Hashable, Sendable, CustomStringConvertible {
-        case store(ObjectStoreError)
-        case timeout(InfraTimeout)
-        public var description: String {
-            switch self {
-            case .store(let e): return "\(e)"
-            case .timeout(let t): return "\(t)"
-            }
-        }
-    }
+    public typealias Failure = InfraFailure<ObjectStoreError>
 
     public func request(_ request: ObjectStoreRequest, context: ProcessContext) async -> Result<ObjectStoreReply, Failure> {
         switch await context.infraCall(server, ObjectStoreMessage.request(request), as: ObjectStoreMessage.self, component: "object-store", timeout: timeout, retries: retries) {
-        case .success(.reply(.error(let error))): return .failure(.store(error))
+        case .success(.reply(.error(let error))): return .failure(.server(error))
         case .success(.reply(let reply)): return .success(reply)
-        case .success(.request): return .failure(.store(.noSuchUpload("unexpected reply")))
+        case .success(.request): return .failure(.server(.noSuchUpload("unexpected reply")))
         case .failure(let timeout): return .failure(.timeout(timeout))
         }
     }

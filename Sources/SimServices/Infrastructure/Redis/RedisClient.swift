@@ -13,16 +13,7 @@ public struct RedisClient: Sendable {
         self.clusterMode = clusterMode
     }
 
-    public enum Failure: Error, Hashable, Sendable, CustomStringConvertible {
-        case server(RedisError)
-        case timeout(InfraTimeout)
-        public var description: String {
-            switch self {
-            case .server(let e): return "\(e)"
-            case .timeout(let t): return "\(t)"
-            }
-        }
-    }
+    public typealias Failure = InfraFailure<RedisError>
 
     /// Runs one command (retried after timeouts only when `idempotent`).
     public func run(_ command: RedisCommand, context: ProcessContext, idempotent: Bool = true) async -> Result<RedisReply, Failure> {

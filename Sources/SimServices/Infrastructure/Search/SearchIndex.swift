@@ -196,22 +196,13 @@ public struct SearchClient: Sendable {
     public var retries = 2
     public init(server: Address) { self.server = server }
 
-    public enum Failure: Error, Hashable, Sendable, CustomStringConvertible {
-        case search(SearchError)
-        case timeout(InfraTimeout)
-        public var description: String {
-            switch self {
-            case .search(let e): return "\(e)"
-            case .timeout(let t): return "\(t)"
-            }
-        }
-    }
+    public typealias Failure = InfraFailure<SearchError>
 
     public func request(_ request: SearchRequest, context: ProcessContext) async -> Result<SearchReply, Failure> {
         switch await context.infraCall(server, SearchMessage.request(request), as: SearchMessage.self, component: "search", timeout: timeout, retries: retries) {
-        case .success(.reply(.error(let error))): return .failure(.search(error))
+        case .success(.reply(.error(let error))): return .failure(.server(error))
         case .success(.reply(let reply)): return .success(reply)
-        case .success(.request): return .failure(.search(.invalidQuery("unexpected reply")))
+        case .success(.request): return .failure(.server(.invalidQuery("unexpected reply")))
         case .failure(let timeout): return .failure(.timeout(timeout))
         }
     }

@@ -248,7 +248,7 @@ public enum ServiceHost {
         if !defects.contains(.L4) {
             for topic in spec.topics {
                 let result = await runtime.kafka.createTopic(topic, partitions: 2, context: context)
-                if case .failure(let error) = result, case .broker(.topicExists) = error {} else if case .failure(let error) = result {
+                if case .failure(let error) = result, case .server(.topicExists) = error {} else if case .failure(let error) = result {
                     throw StartupFailure(message: "\(spec.name): cannot create topic \(topic): \(error)")
                 }
             }
@@ -263,7 +263,7 @@ public enum ServiceHost {
         if !defects.contains(.L8) {
             for (index, mappings) in spec.indices {
                 let result = await runtime.search.request(.createIndex(index, mappings: mappings), context: context)
-                if case .failure(let error) = result, case .search(.indexExists) = error {} else if case .failure(let error) = result {
+                if case .failure(let error) = result, case .server(.indexExists) = error {} else if case .failure(let error) = result {
                     throw StartupFailure(message: "\(spec.name): cannot create index \(index): \(error)")
                 }
             }
