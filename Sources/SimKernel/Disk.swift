@@ -62,7 +62,8 @@ public struct DiskCrashReport: Hashable, Sendable, CustomStringConvertible {
 /// everything not durable is lost, or torn at sector granularity as the seed decides.
 /// Reads always see the latest writes while the node is up.
 public final class SimDisk {
-    public let options: DiskOptions
+    /// The disk's fault settings; the nemesis clears them when faults heal.
+    public var options: DiskOptions
     var names: [String: Inode] = [:]
     var durableNames: [String: Inode] = [:]
     /// Bit flips injected into reads so far.

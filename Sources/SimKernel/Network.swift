@@ -95,6 +95,8 @@ public final class Network {
     var random: SimRandom
     var nextMessageID: UInt64 = 0
     var partitioned: Set<Link> = []
+    /// How many partitions cut each link: overlapping partitions heal one at a time.
+    var partitionCuts: [Link: Int] = [:]
     var clogged: [Link: Int64] = [:]
     var heldLinks: Set<Link> = []
     var heldMessages: [Link: [Envelope]] = [:]
@@ -115,7 +117,14 @@ public final class Network {
 
     /// Cuts both directions between every node of `a` and every node of `b`.
     public func partition(_ a: [NodeID], _ b: [NodeID]) {
-        for x in a { for y in b where x != y { partitioned.insert(Link(from: x.index, to: y.index)); partitioned.insert(Link(from: y.index, to: x.index)) } }
+        for x in a {
+            for y in b where x != y {
+                for link in [Link(from: x.index, to: y.index), Link(from: y.index, to: x.index)] {
+                    partitioned.insert(link)
+                    partitionCuts[link, default: 0] += 1
+                }
+            }
+        }
         simulation.record(.netPartition, actor: "network", payload: UInt64(a.count * 1000 + b.count),
                           "\(a.map(\.description).joined(separator: ",")) | \(b.map(\.description).joined(separator: ","))")
     }
@@ -126,9 +135,29 @@ public final class Network {
         simulation.record(.netPartition, actor: "network", payload: UInt64(from.index << 16 | to.index), "\(from) -> \(to) one-way")
     }
 
+    /// Ends one partition made by `partition(a, b)`; links that another partition also cuts stay cut.
+    public func heal(_ a: [NodeID], _ b: [NodeID]) {
+        for x in a {
+            for y in b where x != y {
+                for link in [Link(from: x.index, to: y.index), Link(from: y.index, to: x.index)] {
+                    let cuts = (partitionCuts[link] ?? 0) - 1
+                    if cuts <= 0 {
+                        partitionCuts[link] = nil
+                        partitioned.remove(link)
+                    } else {
+                        partitionCuts[link] = cuts
+                    }
+                }
+            }
+        }
+        simulation.record(.netHeal, actor: "network", payload: UInt64(a.count * 1000 + b.count),
+                          "\(a.map(\.description).joined(separator: ",")) | \(b.map(\.description).joined(separator: ","))")
+    }
+
     /// Removes every partition.
     public func healPartitions() {
         partitioned.removeAll()
+        partitionCuts.removeAll()
         simulation.record(.netHeal, actor: "network")
     }
 

@@ -18,6 +18,10 @@ public struct SimulationOptions: Sendable, Hashable {
     public var safetyCheckInterval: UInt64 = 1
     /// How concurrent deliveries and lock requests are ordered (see `SchedulingStrategy`).
     public var strategy: SchedulingStrategy = .random
+    /// Go on after a safety violation: each checker's first violation is kept in
+    /// `Simulation.findings` (the checker is then silenced) and the run continues until a deadlock,
+    /// a liveness deadline, its goal or its horizon. The run's outcome is still the first finding.
+    public var keepGoing: Bool = false
 
     public init() {}
 }
@@ -58,6 +62,8 @@ public final class Simulation: @unchecked Sendable {
     public var eventCount: UInt64 { core.pointee.eventCount }
     /// Set once the run has an outcome; the loop stops after the current event.
     public private(set) var outcome: Outcome?
+    /// Every failure of the run in order (with `keepGoing`, one per checker; else at most one).
+    public private(set) var findings: [Outcome] = []
 
     /// The hot state of the run loop, behind a pointer: accesses through it carry no dynamic
     /// exclusivity checks, which otherwise cost more than the heap operations themselves.
@@ -297,6 +303,7 @@ public final class Simulation: @unchecked Sendable {
 
     /// Ends the run with `outcome` after the current event. The first failure wins.
     public func fail(_ outcome: Outcome) {
+        if self.outcome == nil && outcome.isFailure { findings.append(outcome) }
         if self.outcome == nil {
             self.outcome = outcome
             core.pointee.stop = true
@@ -362,6 +369,8 @@ public final class Simulation: @unchecked Sendable {
         for root in roots { Task { await root.value() } }
         loop()
         if outcome == nil { outcome = .passed }
+        // With keepGoing the run's outcome is its first finding, whatever ended it.
+        if let first = findings.first, outcome != first { outcome = first }
         return outcome!
     }
 
@@ -411,9 +420,16 @@ public final class Simulation: @unchecked Sendable {
     }
 
     func runSafetyCheckers() {
-        for checker in safetyCheckers {
+        for (index, checker) in safetyCheckers.enumerated() {
             if let message = checker.check(self) {
-                fail(.violation(checker: checker.name, message: message, at: now))
+                let violation = Outcome.violation(checker: checker.name, message: message, at: now)
+                if options.keepGoing {
+                    // Keep the first violation of this checker, silence it, and go on.
+                    findings.append(violation)
+                    safetyCheckers.remove(at: index)
+                    return
+                }
+                fail(violation)
                 return
             }
         }

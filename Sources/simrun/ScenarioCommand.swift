@@ -16,15 +16,21 @@ func exitBadInput(_ message: String) -> Never {
 }
 
 /// Parses `--defects`: comma-separated catalogue IDs, or `none`.
+/// A defect with no code path in the scenario (its service, workload or checker is missing) is
+/// refused: switching it on could only pass silently.
 func parseDefects(_ text: String?, scenario: Scenario) -> DefectSet {
     guard let text else { return DefectSet(scenario.defects) }
     if text == "none" { return .empty }
+    guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+        exitBadInput("--defects: empty (give defect IDs, or none; leave the option out for the scenario's own list)")
+    }
     var ids: [DefectID] = []
-    for part in text.split(separator: ",") {
+    for part in text.split(separator: ",", omittingEmptySubsequences: false) {
         let name = part.trimmingCharacters(in: .whitespaces).uppercased()
         guard let id = DefectID(rawValue: name) else {
             exitBadInput("--defects: unknown defect '\(part)' (known: \(DefectID.allCases.map(\.rawValue).joined(separator: ", ")), or none)")
         }
+        if let why = scenario.whyDefectCannotFire(id) { exitBadInput("--defects: \(why) (scenario \(scenario.name))") }
         ids.append(id)
     }
     return DefectSet(ids)
@@ -80,9 +86,13 @@ struct ScenarioCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the readable summary.")
     var json = false
 
+    @Flag(help: "Stop at the first safety violation (by default a single run goes on, collecting each checker's first finding until the hang, the goal or the horizon; explore always stops at the first).")
+    var stopAtFirst = false
+
     func run() throws {
         let scenario = loadScenario(name)
-        let configuration = selection.configuration(scenario, seed: seed)
+        var configuration = selection.configuration(scenario, seed: seed)
+        configuration.keepGoing = !stopAtFirst
         let defectSet = configuration.defects, strategy = configuration.strategy
         var sinks: [TraceSink] = []
         if let trace {
@@ -91,7 +101,9 @@ struct ScenarioCommand: ParsableCommand {
             } catch { exitBadInput("--trace: \(error)") }
         }
         if !json {
-            print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) strategy=\(strategy) faults=\(configuration.faults.summary)")
+            print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) strategy=\(strategy) keep-going=\(configuration.keepGoing) faults=\(configuration.faults.summary)")
+            print("  nodes (\(scenario.topology.nodes.count)): \(scenario.topology.names.joined(separator: " "))")
+            print("  workloads: \(scenario.workloads.map { type(of: $0).name }.joined(separator: ", "))  checks: \(scenario.checks.joined(separator: ", "))  horizon: \(scenario.durationSeconds) s, heal at \(configuration.faults.healAtMs) ms, converge within \(scenario.convergeWithinSeconds) s")
             for line in configuration.faults.schedule { print("  fault: \(line)") }
         }
         let result = ScenarioRunner.run(configuration, sinks: sinks)
@@ -117,6 +129,10 @@ struct ScenarioCommand: ParsableCommand {
                 "\"virtual_seconds\":\(virtualSeconds)", "\"wall_seconds\":\(result.wallSeconds)",
                 "\"speedup\":\(result.wallSeconds > 0 ? virtualSeconds / result.wallSeconds : 0)",
                 "\"final_accuracy\":\(result.finalAccuracy.map { "\($0)" } ?? "null")",
+                "\"registered_version\":\(result.registeredVersion.map(jsonEscaped) ?? "null")",
+                "\"nodes\":[\(result.nodes.map(jsonEscaped).joined(separator: ","))]",
+                "\"services_up\":[\(result.servicesUp.map(jsonEscaped).joined(separator: ","))]",
+                "\"findings\":[\(result.findings.map { "{\"outcome\":\(jsonEscaped($0.kind)),\"checker\":\($0.checker.map(jsonEscaped) ?? "null"),\"virtual_ns\":\($0.time.map { "\($0)" } ?? "null"),\"message\":\(jsonEscaped($0.message))}" }.joined(separator: ","))]",
                 "\"seed_file\":\(seedPath.map(jsonEscaped) ?? "null")",
             ]
             print("{" + fields.joined(separator: ",") + "}")
@@ -127,6 +143,13 @@ struct ScenarioCommand: ParsableCommand {
     }
 
     func printSummary(_ result: RunResult, configuration: RunConfiguration, seedPath: String?) {
+        print("services up: \(result.servicesUp.count) of \(configuration.scenario.topology.presentServices.count)")
+        if result.findings.count > 1 {
+            print("findings, in order:")
+            for (index, finding) in result.findings.enumerated() {
+                print("  \(index + 1). \(finding.time.map { formatNanoseconds($0) } ?? "-") \(finding.kind) [\(finding.checker ?? "-")]: \(finding.message)")
+            }
+        }
         print("outcome: \(result.outcome.kind)")
         if result.outcome.isFailure {
             print("checker: \(result.outcome.checker ?? "-")")
@@ -135,9 +158,13 @@ struct ScenarioCommand: ParsableCommand {
             let involved = result.involvedActors
             let events = involved.isEmpty ? Array(result.recent.suffix(12))
                 : result.recent.filter { r in involved.contains { r.actor.hasPrefix($0) || r.node == $0 || r.detail.contains($0) } }.suffix(12)
-            print("last events\(involved.isEmpty ? "" : " of \(involved.joined(separator: ", "))"):")
+            if !result.workerClocks.isEmpty {
+                print("training: worker clocks \(result.workerClocks) of \(configuration.effectiveScenario.platform.job.steps) steps, job \(result.finalAccuracy == nil ? "not completed" : "completed")")
+            }
+            print("last events\(result.findings.count > 1 ? " (end of the run)" : "")\(involved.isEmpty ? "" : " of \(involved.joined(separator: ", "))"):")
             for record in events { print("  \(record.line)") }
             var command = "swift run -c release simrun scenario \(configuration.scenario.name) --seed \(configuration.seed) --defects \(configuration.defects)"
+            if !configuration.keepGoing { command += " --stop-at-first" }
             if configuration.faults.profile != configuration.scenario.faultProfile.rawValue && configuration.faults.profile != "explicit" {
                 command += " --faults \(configuration.faults.profile)"
             }
@@ -145,7 +172,7 @@ struct ScenarioCommand: ParsableCommand {
             print("reproduce: \(command)")
             if let seedPath { print("seed file: \(seedPath)   (replay: swift run -c release simrun replay \(seedPath))") }
         } else if let accuracy = result.finalAccuracy {
-            print("job: completed, held-out accuracy \(format3(accuracy)), loss \(result.finalLoss ?? 0), worker clocks \(result.workerClocks)")
+            print("job: completed, held-out accuracy \(format3(accuracy)), loss \(result.finalLoss ?? 0), worker clocks \(result.workerClocks), registered as version \(result.registeredVersion ?? "?")")
         }
         let virtualSeconds = Double(result.virtualNanoseconds) / 1e9
         let speedup = result.wallSeconds > 0 ? virtualSeconds / result.wallSeconds : 0

@@ -15,8 +15,8 @@ final class CrossProcessTests: XCTestCase {
         let simulation = Simulation(seed: 11, options: ScenarioRunner.options(for: scenario))
         ScenarioRunner.build(simulation, configuration)
         simulation.run()
-        let storage = simulation.node(named: "storage")!
-        let checkpoint = try! Checkpoint.decode(try! storage.disk.readAll("checkpoints/job-1/step-000020"))
+        let store = simulation.node(named: "minio")!  // the object: a CRC-32 header, then the checkpoint
+        let checkpoint = try! Checkpoint.decode(Array(try! store.disk.readAll("buckets/checkpoints/o/checkpoints/job-1/step-000020").dropFirst(4)))
         let parameterHash = checkpoint.parameters.reduce(UInt64(0)) { mix64($0, UInt64($1.bitPattern)) }
         return "\(hex64(parameterHash)) \(hex64(simulation.trace.fingerprint))"
     }

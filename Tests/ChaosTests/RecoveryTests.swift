@@ -35,10 +35,11 @@ final class RecoveryTests: XCTestCase {
     private func step(of path: String) -> Int { Int(path.split(separator: "-").last!)! }
 
     func testParameterServerCrashedMidStepRecoversFromTheNewestValidCheckpoint() {
-        // ps-0 dies at 12 s, mid-step (two checkpoints exist by then), and comes back 1 s later.
-        let simulation = simulationWithCrash(CrashFault(node: "ps-0", atMs: 12_000, restartAfterMs: 1000))
+        // ps-0 dies at 19 s, mid-step (two checkpoints exist by then: the job starts after the
+        // platform's start-up), and comes back 1 s later.
+        let simulation = simulationWithCrash(CrashFault(node: "ps-0", atMs: 19_000, restartAfterMs: 1000))
         var newestAtCrash: String?
-        simulation.schedule(at: 12_000 * Nanos.millisecond) { newestAtCrash = simulation.training.checkpointCommits.last }
+        simulation.schedule(at: 19_000 * Nanos.millisecond) { newestAtCrash = simulation.training.checkpointCommits.last }
         XCTAssertEqual(simulation.run(), .passed)
         let shard = simulation.training.shards[0]
         guard let newest = newestAtCrash else { return XCTFail("no checkpoint before the crash") }
@@ -50,18 +51,19 @@ final class RecoveryTests: XCTestCase {
     }
 
     func testRestoreSkipsACorruptCheckpointForTheNextNewest() {
-        // Corrupt the newest checkpoint on storage's disk (as bit rot would) just before ps-1
-        // crashes: on restart it must reject that file and restore the one before.
-        let simulation = simulationWithCrash(CrashFault(node: "ps-1", atMs: 12_000, restartAfterMs: 500))
+        // Corrupt the newest checkpoint in the object store (as bit rot would) just before ps-1
+        // crashes: on restart the store's checksum refuses that object and the shard restores the
+        // one before.
+        let simulation = simulationWithCrash(CrashFault(node: "ps-1", atMs: 19_000, restartAfterMs: 500))
         var expected: Int?
-        simulation.schedule(at: 11_900 * Nanos.millisecond) {
-            let storage = simulation.node(named: "storage")!
-            let committed = storage.disk.list(prefix: "checkpoints/").filter { !$0.contains(".tmp") }
+        simulation.schedule(at: 18_900 * Nanos.millisecond) {
+            let store = simulation.node(named: "minio")!
+            let committed = store.disk.list(prefix: "buckets/checkpoints/o/checkpoints/").filter { !$0.hasSuffix(".tmp") }
             guard committed.count >= 2 else { return }
-            var bytes = try! storage.disk.readAll(committed.last!)
+            var bytes = try! store.disk.readAll(committed.last!)
             bytes[20] ^= 0xFF
-            try! storage.disk.writeAll(committed.last!, bytes)
-            try! storage.disk.fsync(committed.last!)
+            try! store.disk.writeAll(committed.last!, bytes)
+            try! store.disk.fsync(committed.last!)
             expected = self.step(of: committed[committed.count - 2])
         }
         _ = simulation.run()  // the integrity checker sees the rot only on later commits

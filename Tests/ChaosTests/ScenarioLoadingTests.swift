@@ -8,9 +8,11 @@ final class ScenarioLoadingTests: XCTestCase {
     private let minimal = """
         name: tiny
         topology:
-          workers: 2
-        workload:
-          steps: 10
+          platform: standard
+          nodes: [{name: ps-0, role: parameter_server}, {name: worker-0, role: trainer}, {name: worker-1, role: trainer}, {name: client, role: client}]
+        workloads:
+          training_job:
+            steps: 10
         duration_s: 150
         """
 
@@ -29,7 +31,9 @@ final class ScenarioLoadingTests: XCTestCase {
         XCTAssertEqual(scenario.platform.job.staleness, 2)
         XCTAssertEqual(scenario.platform.workerSpeedPercent, [100, 100, 250])
         XCTAssertEqual(scenario.faultProfile, .lite)
-        XCTAssertEqual(scenario.checks, Scenario.checks(of: .training))
+        XCTAssertEqual(scenario.checks, ["deadlock", "ps-consistency", "staleness", "checkpoint-integrity", "progress", "routing", "cold-start"])
+        XCTAssertEqual(scenario.topology.nodes.count, 30)
+        XCTAssertEqual(scenario.topology.nodes(role: "trainer").map(\.name), ["worker-0", "worker-1", "worker-2"])
         XCTAssertTrue(scenario.incident.contains("checkpoint boundary"))
         XCTAssertEqual(ScenarioLoader.shippedNames().contains("05_distributed_training_hang"), true)
     }
@@ -43,27 +47,27 @@ final class ScenarioLoadingTests: XCTestCase {
     }
 
     func testUnknownKeyNamesFileLineAndField() {
-        let e = error(minimal.replacingOccurrences(of: "  steps: 10", with: "  steps: 10\n  stpes: 3"))
-        XCTAssertEqual(e?.description.hasPrefix("tiny.yaml:6: workload.stpes: unknown key"), true, e?.description ?? "no error")
+        let e = error(minimal.replacingOccurrences(of: "    steps: 10", with: "    steps: 10\n    stpes: 3"))
+        XCTAssertEqual(e?.description.hasPrefix("tiny.yaml:8: workloads.training_job.stpes: unknown key"), true, e?.description ?? "no error")
     }
 
     func testWrongTypeAndRangeAreReported() {
         XCTAssertEqual(error(minimal.replacingOccurrences(of: "steps: 10", with: "steps: many"))?.description,
-                       "tiny.yaml:5: workload.steps: expected an integer, got 'many'")
-        XCTAssertEqual(error(minimal.replacingOccurrences(of: "workers: 2", with: "workers: 0"))?.description,
-                       "tiny.yaml:3: topology.workers: 0 is out of range 1...32")
+                       "tiny.yaml:7: workloads.training_job.steps: expected an integer, got 'many'")
+        XCTAssertEqual(error(minimal.replacingOccurrences(of: "{name: worker-0, role: trainer}", with: "{name: worker-0, role: trainer, speed_percent: 5}"))?.description,
+                       "tiny.yaml:4: topology.nodes[1].speed_percent: 5 is out of range 10...1000")
     }
 
     func testUnknownDefectProfileAndCheckAreReported() {
         XCTAssertEqual(error(minimal + "\ndefects: [A1, Z9]")?.field, "defects[1]")
-        XCTAssertEqual(error(minimal + "\nfaults:\n  profile: chaos")?.description, "tiny.yaml:8: faults.profile: unknown profile 'chaos' (none, lite, swarm)")
+        XCTAssertEqual(error(minimal + "\nfaults:\n  profile: chaos")?.description, "tiny.yaml:10: faults.profile: unknown profile 'chaos' (none, lite, swarm)")
         XCTAssertEqual(error(minimal + "\nchecks: [deadlock, vibes]")?.field, "checks[1]")
     }
 
     func testInconsistentDurationIsReported() {
         let e = error(minimal.replacingOccurrences(of: "duration_s: 150", with: "duration_s: 50"))
         XCTAssertEqual(e?.field, "duration_s")
-        XCTAssertEqual(e?.line, 6)
+        XCTAssertEqual(e?.line, 8)
         XCTAssertTrue(e?.problem.contains("heal_at_s + liveness.converge_within_s") ?? false)
     }
 
@@ -91,6 +95,32 @@ final class ScenarioLoadingTests: XCTestCase {
     func testScenarioDigestChangesWithTheText() throws {
         let a = try ScenarioLoader.parse(minimal, file: "a.yaml"), b = try ScenarioLoader.parse(minimal + "\n# comment", file: "a.yaml")
         XCTAssertNotEqual(a.digest, b.digest)
+    }
+
+    func testAnUnknownRoleOrADuplicateNodeIsReported() {
+        XCTAssertEqual(error(minimal.replacingOccurrences(of: "role: parameter_server", with: "role: param_server"))?.field, "topology.nodes[0].role")
+        XCTAssertEqual(error(minimal.replacingOccurrences(of: "name: worker-1", with: "name: worker-0"))?.problem, "node 'worker-0' is listed twice")
+    }
+
+    func testADefectWithNoCodePathHereIsRefused() {
+        // L3's path runs under the first_requests workload (caught by cold-start), which this
+        // scenario lacks.
+        let e = error(minimal + "\ndefects: [A1, L3]")
+        XCTAssertEqual(e?.field, "defects[1]")
+        XCTAssertTrue(e?.problem.contains("first_requests") ?? false, e?.description ?? "no error")
+        XCTAssertNil(error(minimal + "\ndefects: [A1]"))
+    }
+
+    func testACheckThatCanNeverFireIsRefused() {
+        let coldStart = """
+            name: boot
+            topology: {platform: standard, nodes: [{name: client, role: client}]}
+            workloads: {first_requests: {}}
+            """
+        let e = error(coldStart + "\nchecks: [routing, deadlock]")
+        XCTAssertEqual(e?.field, "checks[1]")
+        XCTAssertTrue(e?.problem.contains("can never fire") ?? false, e?.description ?? "no error")
+        XCTAssertEqual(try ScenarioLoader.parse(coldStart, file: "boot.yaml").checks, ["routing", "cold-start"])
     }
 
     func testExplicitFaultsAreAppliedOnTopOfTheProfile() throws {

@@ -10,14 +10,17 @@ public struct RunConfiguration: Sendable {
     public var strategy: SchedulingStrategy
     /// Iterations per worker, when a shrunk seed file shortened the workload.
     public var workloadSteps: Int?
+    /// Go on after a safety violation, collecting each checker's first finding (single runs).
+    public var keepGoing = false
     public init(scenario: Scenario, seed: UInt64, defects: DefectSet? = nil, faults: FaultOptions? = nil,
-                strategy: SchedulingStrategy = .random, workloadSteps: Int? = nil) {
+                strategy: SchedulingStrategy = .random, workloadSteps: Int? = nil, keepGoing: Bool = false) {
         self.scenario = scenario
         self.seed = seed
         self.defects = defects ?? DefectSet(scenario.defects)
         self.faults = faults ?? scenario.faultOptions(seed: seed)
         self.strategy = strategy
         self.workloadSteps = workloadSteps
+        self.keepGoing = keepGoing
     }
 
     /// The scenario with the workload override applied.
@@ -31,6 +34,8 @@ public struct RunConfiguration: Sendable {
 /// What a run produced.
 public struct RunResult: Sendable {
     public var outcome: Outcome
+    /// Every finding in order (with `keepGoing`, each checker's first; else the outcome, if failed).
+    public var findings: [Outcome]
     public var fingerprint: UInt64
     public var events: UInt64
     public var virtualNanoseconds: Int64
@@ -43,85 +48,74 @@ public struct RunResult: Sendable {
     public var skippedMixedPrecisionSteps: Int
     /// Staleness (in versions) of applied updates, summed over shards: tau -> count.
     public var stalenessHistogram: [Int: Int]
-
-    /// Nodes and actors a failure report should show: the members of a deadlock cycle, or the
-    /// shard named in a violation.
-    public var involvedActors: [String] {
-        switch outcome {
-        case .deadlock(let cycle): return cycle.members.map(\.owner)
-        case .violation(_, let message, _), .livenessTimeout(_, let message, _):
-            return message.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" }).map(String.init)
-                .filter { $0.hasPrefix("ps-") || $0.hasPrefix("worker-") || $0 == "storage" }
-        default: return []
-        }
-    }
+    /// Nodes and actors a failure report should show (named by the checker that failed).
+    public var involvedActors: [String]
+    /// Services that came up (ready), in topology order, and the nodes of the run.
+    public var servicesUp: [String]
+    public var nodes: [String]
+    /// The registry version of the trained model, when the job completed.
+    public var registeredVersion: String?
 }
 
-/// Builds and runs a scenario on a fresh simulation.
+/// Builds and runs a scenario on a fresh simulation, the same way for every scenario: the
+/// platform from the topology (start-up first, in a seed-chosen order), the nemesis, the
+/// workloads, the checks.
 public enum ScenarioRunner {
     /// The simulator's version: part of what a run is a function of, recorded in seed files.
-    public static let simulatorVersion = "0.3.0"
+    public static let simulatorVersion = "0.4.0"
 
-    /// Sets up the platform, faults and checks of `configuration` on `simulation`.
-    public static func build(_ simulation: Simulation, _ configuration: RunConfiguration) {
-        let scenario = configuration.effectiveScenario
-        if scenario.kind == .coldStart { return buildColdStart(simulation, configuration) }
-        _ = TrainingPlatform(on: simulation, configuration: scenario.platform, defects: configuration.defects, disk: configuration.faults.disk)
-        Nemesis.apply(configuration.faults, to: simulation)
-        let checks = scenario.checks
-        if checks.contains("ps-consistency") { simulation.add(checker: ParameterServerConsistencyChecker()) }
-        if checks.contains("staleness") { simulation.add(checker: StalenessChecker(bound: scenario.platform.job.stalenessBound)) }
-        if checks.contains("checkpoint-integrity") { simulation.add(checker: CheckpointIntegrityChecker(parameterCount: scenario.platform.features + 1)) }
-        simulation.locks.deadlockPolicy = .failRun  // "deadlock" is the kernel's own check
-        if checks.contains("progress") {
-            let deadline = (scenario.healAtSeconds + scenario.convergeWithinSeconds) * Nanos.second
-            let minAccuracy = scenario.minAccuracy
-            let converged = {
-                let o = simulation.training
-                guard o.jobCompleted, let loss = o.finalLoss, let initial = o.initialLoss, let accuracy = o.finalAccuracy else { return false }
-                return loss < initial * 0.9 && accuracy >= minAccuracy
-            }
-            // The run's goal: once faults have healed and the job has converged, nothing is left to
-            // show, so the run ends there instead of idling to its horizon.
-            let healAt = configuration.faults.healAtMs * Nanos.millisecond
-            simulation.add(checker: ClosureChecker("converged") { sim in
-                if sim.now >= healAt && converged() { sim.finish() }
-                return nil
-            })
-            simulation.expect("progress", by: deadline, converged, message: {
-                let o = simulation.training
-                if !o.jobCompleted {
-                    return "the job did not complete within \(scenario.convergeWithinSeconds) s after faults healed: worker clocks \(o.workerClocks) of \(scenario.platform.job.steps)"
-                }
-                return "the job completed but did not learn: accuracy \(o.finalAccuracy ?? 0) (need \(minAccuracy)), loss \(o.finalLoss ?? 0) vs initial \(o.initialLoss ?? 0)"
-            })
-        }
+    /// What a built run holds on to: the platform and its checkers.
+    public struct Built {
+        public let platform: Platform
+        public let checkers: [any Checker]
     }
 
-    /// Scenario 00: the whole platform starting in a seed-chosen order with seed-chosen delays.
-    static func buildColdStart(_ simulation: Simulation, _ configuration: RunConfiguration) {
+    /// Sets up the platform, faults, workloads and checks of `configuration` on `simulation`.
+    @discardableResult
+    public static func build(_ simulation: Simulation, _ configuration: RunConfiguration) -> Built {
         let scenario = configuration.effectiveScenario
+        // Start-up is the first phase of every scenario: infrastructure and services start after
+        // seed-chosen delays (0-5 s), in the order those delays give.
         var order = SimRandom(rootSeed: configuration.seed, stream: "start-order")
         var delays: [String: Int64] = [:]
-        for name in ServicePlatform.infrastructure + ServicePlatform.services { delays[name] = order.uniform(0 ... 5 * Nanos.second) }
-        _ = ServicePlatform(on: simulation, defects: configuration.defects, startDelays: delays, disk: configuration.faults.disk)
+        for node in scenario.topology.nodes where Topology.services.contains(node.role) || Topology.infrastructure.contains(where: { $0.role == node.role }) {
+            delays[node.name] = order.uniform(0 ... 5 * Nanos.second)
+        }
+        var training: TrainingPlatformConfiguration?
+        for workload in scenario.workloads { workload.configure(training: &training) }
+        let platform = Platform(on: simulation, topology: scenario.topology, defects: configuration.defects, disk: configuration.faults.disk,
+                                startDelays: delays, training: training)
         Nemesis.apply(configuration.faults, to: simulation)
+        for workload in scenario.workloads { workload.install(on: platform) }
         simulation.locks.deadlockPolicy = .failRun
-        if scenario.checks.contains("routing") { simulation.add(checker: RoutingChecker()) }
-        if scenario.checks.contains("cold-start") {
+        var checkers: [any Checker] = []
+        for name in scenario.checks {
+            guard let type = CheckerRegistry.type(named: name) else { preconditionFailure("check '\(name)' is not registered (the loader validates checks)") }
+            let checker = type.init(scenario: scenario)
+            checker.install(on: platform)
+            checkers.append(checker)
+        }
+        let liveness = checkers.filter { $0.converged(simulation) != nil }
+        if !liveness.isEmpty {
+            // The run's goal: once faults have healed and every liveness check has converged,
+            // nothing is left to show, so the run ends there instead of idling to its horizon.
             let healAt = configuration.faults.healAtMs * Nanos.millisecond
             simulation.add(checker: ClosureChecker("converged") { sim in
-                if sim.now >= healAt && ColdStartLiveness.converged(sim) { sim.finish() }
+                if sim.now >= healAt && liveness.allSatisfy({ $0.converged(sim) == true }) { sim.finish() }
                 return nil
             })
             let deadline = (scenario.healAtSeconds + scenario.convergeWithinSeconds) * Nanos.second
-            simulation.expect("cold-start", by: deadline, { ColdStartLiveness.converged(simulation) }, message: { ColdStartLiveness.message(simulation) })
+            for checker in liveness {
+                simulation.expect(type(of: checker).name, by: deadline, { checker.converged(simulation) == true }, message: { checker.livenessMessage(simulation) })
+            }
         }
+        return Built(platform: platform, checkers: checkers)
     }
 
     public static func options(for configuration: RunConfiguration) -> SimulationOptions {
         var options = options(for: configuration.scenario)
         options.strategy = configuration.strategy
+        options.keepGoing = configuration.keepGoing
         return options
     }
 
@@ -153,25 +147,32 @@ public enum ScenarioRunner {
         let start = KernelBenchmark.wallSeconds()
         let simulation = Simulation(seed: configuration.seed, options: simulationOptions)
         for sink in sinks { simulation.trace.add(sink: sink) }
-        build(simulation, configuration)
+        let built = build(simulation, configuration)
         var outcome = simulation.run()
+        var findings = simulation.findings
         let wall = KernelBenchmark.wallSeconds() - start
-        // A run that reached its horizon without the job finishing has not shown liveness.
-        if outcome == .passed && configuration.effectiveScenario.checks.contains("cold-start") && !ColdStartLiveness.converged(simulation) {
-            outcome = .livenessTimeout(check: "cold-start", message: ColdStartLiveness.message(simulation), at: simulation.now)
+        // A run that reached its horizon without its goal has not shown liveness.
+        if outcome == .passed, let stuck = built.checkers.first(where: { $0.converged(simulation) == false }) {
+            outcome = .livenessTimeout(check: type(of: stuck).name, message: stuck.livenessMessage(simulation), at: simulation.now)
+            findings.append(outcome)
         }
-        if outcome == .passed && configuration.effectiveScenario.checks.contains("progress") && !simulation.training.jobCompleted {
-            outcome = .livenessTimeout(check: "progress", message: "the run ended before the job completed", at: simulation.now)
-        }
+        // The report shows the actors of the finding that ended the run (with keepGoing, the last:
+        // the trace's most recent events are from there).
+        let ending = findings.last ?? outcome
+        let failed = ending.checker.flatMap { name in built.checkers.first { type(of: $0).name == name } }
+            ?? (ending.kind == "deadlock" ? built.checkers.first { $0 is DeadlockChecker } : nil)
         let observations = simulation.training
         var histogram: [Int: Int] = [:]
         for shard in observations.shards { for (tau, count) in shard.stalenessHistogram { histogram[tau, default: 0] += count } }
+        let services = simulation.platformObservations.services
         return RunResult(
-            outcome: outcome, fingerprint: simulation.trace.fingerprint, events: simulation.eventCount,
+            outcome: outcome, findings: findings, fingerprint: simulation.trace.fingerprint, events: simulation.eventCount,
             virtualNanoseconds: simulation.now, wallSeconds: wall, recent: simulation.trace.recent,
             finalAccuracy: observations.finalAccuracy, finalLoss: observations.finalLoss, workerClocks: observations.workerClocks,
             checkpointsCommitted: observations.checkpointCommits.count, skippedMixedPrecisionSteps: observations.skippedSteps.reduce(0, +),
-            stalenessHistogram: histogram)
+            stalenessHistogram: histogram, involvedActors: failed?.involved(in: ending, simulation) ?? [],
+            servicesUp: configuration.scenario.topology.presentServices.filter { services[$0]?.ready == true },
+            nodes: configuration.scenario.topology.names, registeredVersion: observations.registeredVersion)
     }
 }
 
@@ -180,9 +181,6 @@ extension ScenarioRunner {
     public static func runRecorded(_ configuration: RunConfiguration) -> (RunResult, [TraceRecord], [String]) {
         let recorder = RecordingTraceSink()
         let result = run(configuration, sinks: [recorder], ringCapacity: 512)
-        let scenario = configuration.effectiveScenario
-        let nodes = scenario.kind == .coldStart ? scenario.allNodes : ["training", "scheduler", "storage"] + (0 ..< scenario.platform.parameterServers).map { "ps-\($0)" }
-            + (0 ..< scenario.platform.workers).map { "worker-\($0)" } + ["client"]
-        return (result, recorder.records, nodes)
+        return (result, recorder.records, configuration.effectiveScenario.allNodes)
     }
 }

@@ -27,6 +27,10 @@ public struct SeedFile: Codable, Equatable, Sendable {
     public var strategy: String?
     /// Iterations per worker when a shrinker shortened the workload (absent: the scenario's).
     public var workloadSteps: Int?
+    /// Whether the run went on after safety violations (absent: it stopped at the first).
+    public var keepGoing: Bool?
+    /// Every finding of a run that went on, in order (the outcome is the first).
+    public var findings: [RecordedOutcome]?
 
     public init(configuration: RunConfiguration, result: RunResult) {
         simulatorVersion = ScenarioRunner.simulatorVersion
@@ -41,12 +45,17 @@ public struct SeedFile: Codable, Equatable, Sendable {
         events = result.events
         if case .pct(let depth) = configuration.strategy { strategy = "pct:\(depth)" }
         workloadSteps = configuration.workloadSteps
+        if configuration.keepGoing {
+            keepGoing = true
+            findings = result.findings.map { RecordedOutcome(kind: $0.kind, checker: $0.checker, virtualNanoseconds: $0.time, message: $0.message) }
+        }
     }
 
     /// The configuration this file records, on `scenario`.
     public func configuration(scenario: Scenario) -> RunConfiguration {
         RunConfiguration(scenario: scenario, seed: seed, defects: DefectSet(defects), faults: faults,
-                         strategy: strategy.flatMap { SchedulingStrategy(parsing: $0) } ?? .random, workloadSteps: workloadSteps)
+                         strategy: strategy.flatMap { SchedulingStrategy(parsing: $0) } ?? .random, workloadSteps: workloadSteps,
+                         keepGoing: keepGoing ?? false)
     }
 
     public func encoded() throws -> Data {

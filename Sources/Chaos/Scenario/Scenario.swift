@@ -1,22 +1,17 @@
 import SimKernel
 import SimServices
 
-/// A scenario: the incident it reproduces, the platform's topology and workload, the defects
-/// switched on, the faults, the duration and the checks. Loaded from YAML (`ScenarioLoader`).
-/// Which platform a scenario runs.
-public enum ScenarioKind: String, Sendable, Codable {
-    /// The distributed-training slice (parameter servers, workers, scheduler, storage).
-    case training
-    /// The whole platform's cold start: nine infrastructure components and fifteen services.
-    case coldStart = "cold_start"
-}
-
+/// A scenario: the incident it reproduces, the platform's topology, the workloads that drive it,
+/// the defects switched on, the faults, the duration and the checks. Loaded from YAML
+/// (`ScenarioLoader`); every scenario runs on the one `Platform`.
 public struct Scenario: Sendable {
     public var name: String
-    public var kind: ScenarioKind = .training
     public var summary: String
     public var incident: String
-    public var platform: TrainingPlatformConfiguration
+    /// The nodes and the role each plays.
+    public var topology: Topology
+    /// What drives the platform, by registered name (`WorkloadRegistry`).
+    public var workloads: [any Workload]
     public var defects: [DefectID]
     /// The fault profile (`none`, `lite`, `swarm`); explicit crashes and partitions add to it.
     public var faultProfile: FaultProfile
@@ -24,36 +19,45 @@ public struct Scenario: Sendable {
     public var explicitPartitions: [PartitionFault] = []
     /// End of the safety phase: every fault heals here.
     public var healAtSeconds: Int64
-    /// The liveness phase: by heal + this, the job must be complete and have learned.
+    /// The liveness phase: by heal + this, every liveness check must have converged.
     public var convergeWithinSeconds: Int64
     /// The run's horizon.
     public var durationSeconds: Int64
-    /// Held-out accuracy the finished job must reach.
+    /// Held-out accuracy a finished training job must reach (the `progress` check).
     public var minAccuracy: Double
-    /// The checks that run (all by default).
+    /// The checks that run, by registered name (`CheckerRegistry`).
     public var checks: [String]
     /// FNV-1a of the file's text: seed files record it, replay refuses a changed scenario.
     public var digest: UInt64
     /// Where it was loaded from.
     public var path: String
 
-    public static let knownChecks = ["deadlock", "ps-consistency", "staleness", "progress", "checkpoint-integrity", "routing", "cold-start"]
-    /// The checks of each kind (a scenario without `checks` runs all of its kind's).
-    public static func checks(of kind: ScenarioKind) -> [String] {
-        kind == .training ? ["deadlock", "ps-consistency", "staleness", "progress", "checkpoint-integrity"] : ["deadlock", "routing", "cold-start"]
+    /// The training job workload, if the scenario has one.
+    public var trainingJob: TrainingJobWorkload? { workloads.lazy.compactMap { $0 as? TrainingJobWorkload }.first }
+    public func has(workload name: String) -> Bool { workloads.contains { type(of: $0).name == name } }
+
+    /// The training cluster's configuration: the training job's, with the topology's shards,
+    /// trainers and their speeds (a default configuration when there is no training job).
+    public var platform: TrainingPlatformConfiguration {
+        get {
+            var configuration = trainingJob?.configuration ?? TrainingPlatformConfiguration()
+            let trainers = topology.nodes(role: "trainer")
+            configuration.workers = trainers.count
+            configuration.parameterServers = topology.nodes(role: "parameter_server").count
+            configuration.workerSpeedPercent = trainers.map(\.speedPercent)
+            return configuration
+        }
+        set {
+            guard let index = workloads.firstIndex(where: { $0 is TrainingJobWorkload }), var job = workloads[index] as? TrainingJobWorkload else { return }
+            job.configuration = newValue
+            workloads[index] = job
+        }
     }
 
-    /// Nodes a fault profile may crash (services whose state is durable or rebuilt).
-    public var crashableNodes: [String] {
-        if kind == .coldStart { return ServicePlatform.infrastructure.filter { $0 != "consul" } + ServicePlatform.services }
-        return ["storage"] + (0 ..< platform.parameterServers).map { "ps-\($0)" } + (0 ..< platform.workers).map { "worker-\($0)" }
-    }
-
+    /// Nodes a fault profile may crash.
+    public var crashableNodes: [String] { topology.crashable }
     /// Every node of the topology (partitions may cut any of them).
-    public var allNodes: [String] {
-        if kind == .coldStart { return ServicePlatform.infrastructure + ServicePlatform.services + ["client"] }
-        return ["training", "scheduler", "client"] + crashableNodes
-    }
+    public var allNodes: [String] { topology.names }
 
     /// The faults of a run of this scenario with `seed` under `profile`.
     public func faultOptions(seed: UInt64, profile: FaultProfile? = nil) -> FaultOptions {
@@ -65,5 +69,21 @@ public struct Scenario: Sendable {
             if options.profile == "none" { options.profile = "explicit" }
         }
         return options
+    }
+
+    /// Why `defect` cannot fire in this scenario (its code path's roles, workload or checker are
+    /// missing), or nil when it can.
+    public func whyDefectCannotFire(_ defect: DefectID) -> String? {
+        let entry = DefectCatalogue.entry(defect)
+        if let missing = entry.services.first(where: { !topology.has(role: $0) }) {
+            return "\(defect.rawValue) lives in \(missing), which this scenario's topology does not run"
+        }
+        if !has(workload: entry.workload) {
+            return "\(defect.rawValue)'s code path runs under the \(entry.workload) workload, which this scenario does not have"
+        }
+        if !checks.contains(entry.checker) {
+            return "\(defect.rawValue) is caught by the \(entry.checker) check, which this scenario does not run"
+        }
+        return nil
     }
 }

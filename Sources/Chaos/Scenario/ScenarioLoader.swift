@@ -3,17 +3,6 @@ import SimKernel
 import SimServices
 import Yams
 
-/// A scenario file that cannot be used: names the file, the line and the field.
-public struct ScenarioError: Error, CustomStringConvertible, Equatable {
-    public var file: String
-    public var line: Int?
-    public var field: String
-    public var problem: String
-    public var description: String {
-        "\(file)\(line.map { ":\($0)" } ?? ""): \(field): \(problem)"
-    }
-}
-
 /// Reads and validates scenario YAML. Unknown keys are errors; every error names file, line, field.
 public enum ScenarioLoader {
     /// The folder of shipped scenarios: `Scenarios/` under the current directory, else under the
@@ -63,8 +52,7 @@ public enum ScenarioLoader {
         } catch {
             throw ScenarioError(file: file, line: nil, field: "document", problem: "not valid YAML: \(error)")
         }
-        var reader = FieldReader(file: file)
-        return try reader.scenario(root, digest: stableHash(text))
+        return try ScenarioReader(reader: FieldReader(file: file)).scenario(root, digest: stableHash(text))
     }
 
     static func yamlLine(_ error: YamlError) -> Int? {
@@ -82,201 +70,155 @@ public enum ScenarioLoader {
     }
 }
 
-/// Walks the YAML tree with the path of the field being read, for error messages.
-struct FieldReader {
-    let file: String
+/// Reads a scenario's top-level keys; topology, workloads and checks read their own.
+struct ScenarioReader {
+    let reader: FieldReader
+    var file: String { reader.file }
+    func fail(_ node: Yams.Node?, _ field: String, _ problem: String) -> ScenarioError { reader.fail(node, field, problem) }
 
-    func fail(_ node: Yams.Node?, _ field: String, _ problem: String) -> ScenarioError {
-        ScenarioError(file: file, line: node?.mark.map { $0.line }, field: field, problem: problem)
-    }
-
-    /// The mapping at `node`, with its keys checked against `allowed`.
-    func mapping(_ node: Yams.Node, _ field: String, allowed: [String]) throws(ScenarioError) -> [(key: String, value: Yams.Node, keyNode: Yams.Node)] {
-        guard let mapping = node.mapping else { throw fail(node, field, "expected a mapping") }
-        var result: [(String, Yams.Node, Yams.Node)] = []
-        var seen: Set<String> = []
-        for (keyNode, value) in mapping {
-            guard let key = keyNode.string else { throw fail(keyNode, field, "keys must be strings") }
-            let path = field.isEmpty ? key : "\(field).\(key)"
-            guard allowed.contains(key) else {
-                throw fail(keyNode, path, "unknown key (allowed: \(allowed.joined(separator: ", ")))")
-            }
-            guard seen.insert(key).inserted else { throw fail(keyNode, path, "duplicate key") }
-            result.append((key, value, keyNode))
-        }
-        return result
-    }
-
-    func string(_ node: Yams.Node, _ field: String) throws(ScenarioError) -> String {
-        guard let value = node.scalar?.string else { throw fail(node, field, "expected a string") }
-        return value
-    }
-
-    func integer(_ node: Yams.Node, _ field: String, in range: ClosedRange<Int64>) throws(ScenarioError) -> Int64 {
-        guard let text = node.scalar?.string, let value = Int64(text) else { throw fail(node, field, "expected an integer, got '\(node.scalar?.string ?? "a collection")'") }
-        guard range.contains(value) else { throw fail(node, field, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)") }
-        return value
-    }
-
-    func number(_ node: Yams.Node, _ field: String, in range: ClosedRange<Double>) throws(ScenarioError) -> Double {
-        guard let text = node.scalar?.string, let value = Double(text), value.isFinite else { throw fail(node, field, "expected a number") }
-        guard range.contains(value) else { throw fail(node, field, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)") }
-        return value
-    }
-
-    func list(_ node: Yams.Node, _ field: String) throws(ScenarioError) -> [Yams.Node] {
-        guard let sequence = node.sequence else { throw fail(node, field, "expected a list") }
-        return Array(sequence)
-    }
-
-    mutating func scenario(_ root: Yams.Node, digest: UInt64) throws(ScenarioError) -> Scenario {
-        let keys = ["name", "platform", "summary", "incident", "topology", "workload", "defects", "faults", "duration_s", "liveness", "checks"]
-        var kind = ScenarioKind.training
-        var checksGiven = false
+    func scenario(_ root: Yams.Node, digest: UInt64) throws(ScenarioError) -> Scenario {
+        let keys = ["name", "summary", "incident", "topology", "workloads", "defects", "faults", "duration_s", "liveness", "checks"]
         var name: String?, summary = "", incident = ""
-        var platform = TrainingPlatformConfiguration()
-        var defects: [DefectID] = []
+        var topology = Topology(nodes: [])
+        var workloads: [any Workload] = []
+        var defects: [(DefectID, Yams.Node)] = []
         var profile = FaultProfile.none
-        var crashes: [CrashFault] = [], partitions: [PartitionFault] = []
+        var crashes: [(CrashFault, Yams.Node)] = [], partitions: [(PartitionFault, Yams.Node)] = []
         var duration: Int64 = 120, healAt: Int64 = 60, converge: Int64 = 60
         var minAccuracy = 0.8
-        var checks = Scenario.knownChecks
-        var durationNode: Yams.Node?
-        for (key, value, _) in try mapping(root, "", allowed: keys) {
+        var checks: [(String, Yams.Node)]?
+        var durationNode: Yams.Node?, topologyNode: Yams.Node?
+        for (key, value, _) in try reader.mapping(root, "", allowed: keys) {
             switch key {
-            case "name": name = try string(value, key)
-            case "platform":
-                let text = try string(value, key)
-                guard let parsed = ScenarioKind(rawValue: text) else { throw fail(value, key, "unknown platform '\(text)' (training, cold_start)") }
-                kind = parsed
-            case "summary": summary = try string(value, key)
-            case "incident": incident = try string(value, key)
-            case "topology":
-                for (k, v, _) in try mapping(value, key, allowed: ["parameter_servers", "workers", "worker_speed_percent"]) {
-                    let field = "topology.\(k)"
-                    switch k {
-                    case "parameter_servers": platform.parameterServers = Int(try integer(v, field, in: 1 ... 8))
-                    case "workers": platform.workers = Int(try integer(v, field, in: 1 ... 32))
-                    default: platform.workerSpeedPercent = try list(v, field).enumerated().map { (i, n) throws(ScenarioError) in Int(try integer(n, "\(field)[\(i)]", in: 10 ... 1000)) }
-                    }
+            case "name":
+                name = try reader.string(value, key)
+                guard let name, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }), !name.hasPrefix(".") else {
+                    throw fail(value, key, "a scenario name is letters, digits, '_', '-' and '.' (it names seed files)")
                 }
-            case "workload": try workload(value, into: &platform)
+            case "summary": summary = try reader.string(value, key)
+            case "incident": incident = try reader.string(value, key)
+            case "topology":
+                topology = try TopologyReader(reader: reader).topology(value)
+                topologyNode = value
+            case "workloads":
+                guard let mapping = value.mapping else { throw fail(value, key, "expected a mapping of workload names to their settings") }
+                for (keyNode, settings) in mapping {
+                    guard let workloadName = keyNode.string, let workloadType = WorkloadRegistry.type(named: workloadName) else {
+                        throw fail(keyNode, "workloads.\(keyNode.string ?? "?")", "unknown workload (known: \(WorkloadRegistry.names.joined(separator: ", ")))")
+                    }
+                    guard !workloads.contains(where: { type(of: $0).name == workloadName }) else { throw fail(keyNode, "workloads.\(workloadName)", "duplicate key") }
+                    let node: Yams.Node? = settings.scalar.map { $0.string.isEmpty || $0.string == "~" ? nil : settings } ?? settings
+                    workloads.append(try workloadType.init(reading: node, field: "workloads.\(workloadName)", reader: reader))
+                }
             case "defects":
-                for (i, item) in try list(value, key).enumerated() {
-                    let text = try string(item, "defects[\(i)]")
+                for (i, item) in try reader.list(value, key).enumerated() {
+                    let text = try reader.string(item, "defects[\(i)]")
                     guard let id = DefectID(rawValue: text.uppercased()) else {
                         throw fail(item, "defects[\(i)]", "unknown defect '\(text)' (known: \(DefectID.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
-                    defects.append(id)
+                    defects.append((id, item))
                 }
             case "faults":
-                for (k, v, _) in try mapping(value, key, allowed: ["profile", "crashes", "partitions"]) {
+                for (k, v, _) in try reader.mapping(value, key, allowed: ["profile", "crashes", "partitions"]) {
                     let field = "faults.\(k)"
                     switch k {
                     case "profile":
-                        let text = try string(v, field)
+                        let text = try reader.string(v, field)
                         guard let p = FaultProfile(rawValue: text) else { throw fail(v, field, "unknown profile '\(text)' (none, lite, swarm)") }
                         profile = p
                     case "crashes":
-                        for (i, item) in try list(v, field).enumerated() {
+                        for (i, item) in try reader.list(v, field).enumerated() {
                             var crash = CrashFault(node: "", atMs: 0, restartAfterMs: 1000)
-                            for (ck, cv, _) in try mapping(item, "\(field)[\(i)]", allowed: ["node", "at_ms", "restart_after_ms"]) {
+                            for (ck, cv, _) in try reader.mapping(item, "\(field)[\(i)]", allowed: ["node", "at_ms", "restart_after_ms"]) {
                                 let f = "\(field)[\(i)].\(ck)"
                                 switch ck {
-                                case "node": crash.node = try string(cv, f)
-                                case "at_ms": crash.atMs = try integer(cv, f, in: 0 ... 86_400_000)
-                                default: crash.restartAfterMs = try integer(cv, f, in: 0 ... 86_400_000)
+                                case "node": crash.node = try reader.string(cv, f)
+                                case "at_ms": crash.atMs = try reader.integer(cv, f, in: 0 ... 86_400_000)
+                                default: crash.restartAfterMs = try reader.integer(cv, f, in: 0 ... 86_400_000)
                                 }
                             }
                             if crash.node.isEmpty { throw fail(item, "\(field)[\(i)].node", "missing") }
-                            crashes.append(crash)
+                            crashes.append((crash, item))
                         }
                     default:
-                        for (i, item) in try list(v, field).enumerated() {
+                        for (i, item) in try reader.list(v, field).enumerated() {
                             var partition = PartitionFault(sideA: [], sideB: [], atMs: 0, durationMs: 1000)
-                            for (pk, pv, _) in try mapping(item, "\(field)[\(i)]", allowed: ["side_a", "side_b", "at_ms", "duration_ms"]) {
+                            for (pk, pv, _) in try reader.mapping(item, "\(field)[\(i)]", allowed: ["side_a", "side_b", "at_ms", "duration_ms"]) {
                                 let f = "\(field)[\(i)].\(pk)"
                                 switch pk {
-                                case "side_a": partition.sideA = try list(pv, f).map { (n) throws(ScenarioError) in try string(n, f) }
-                                case "side_b": partition.sideB = try list(pv, f).map { (n) throws(ScenarioError) in try string(n, f) }
-                                case "at_ms": partition.atMs = try integer(pv, f, in: 0 ... 86_400_000)
-                                default: partition.durationMs = try integer(pv, f, in: 0 ... 86_400_000)
+                                case "side_a": partition.sideA = try reader.list(pv, f).map { (n) throws(ScenarioError) in try reader.string(n, f) }
+                                case "side_b": partition.sideB = try reader.list(pv, f).map { (n) throws(ScenarioError) in try reader.string(n, f) }
+                                case "at_ms": partition.atMs = try reader.integer(pv, f, in: 0 ... 86_400_000)
+                                default: partition.durationMs = try reader.integer(pv, f, in: 0 ... 86_400_000)
                                 }
                             }
-                            partitions.append(partition)
+                            partitions.append((partition, item))
                         }
                     }
                 }
             case "duration_s":
-                duration = try integer(value, key, in: 1 ... 86_400)
+                duration = try reader.integer(value, key, in: 1 ... 86_400)
                 durationNode = value
             case "liveness":
-                for (k, v, _) in try mapping(value, key, allowed: ["heal_at_s", "converge_within_s", "min_accuracy"]) {
+                for (k, v, _) in try reader.mapping(value, key, allowed: ["heal_at_s", "converge_within_s", "min_accuracy"]) {
                     let field = "liveness.\(k)"
                     switch k {
-                    case "heal_at_s": healAt = try integer(v, field, in: 0 ... 86_400)
-                    case "converge_within_s": converge = try integer(v, field, in: 1 ... 86_400)
-                    default: minAccuracy = try number(v, field, in: 0 ... 1)
+                    case "heal_at_s": healAt = try reader.integer(v, field, in: 0 ... 86_400)
+                    case "converge_within_s": converge = try reader.integer(v, field, in: 1 ... 86_400)
+                    default: minAccuracy = try reader.number(v, field, in: 0 ... 1)
                     }
                 }
             default:
-                checks = []
-                checksGiven = true
-                for (i, item) in try list(value, key).enumerated() {
-                    let check = try string(item, "checks[\(i)]")
-                    guard Scenario.knownChecks.contains(check) else {
-                        throw fail(item, "checks[\(i)]", "unknown check '\(check)' (known: \(Scenario.knownChecks.joined(separator: ", ")))")
+                var listed: [(String, Yams.Node)] = []
+                for (i, item) in try reader.list(value, key).enumerated() {
+                    let check = try reader.string(item, "checks[\(i)]")
+                    guard CheckerRegistry.type(named: check) != nil else {
+                        throw fail(item, "checks[\(i)]", "unknown check '\(check)' (known: \(CheckerRegistry.names.joined(separator: ", ")))")
                     }
-                    checks.append(check)
+                    guard !listed.contains(where: { $0.0 == check }) else { throw fail(item, "checks[\(i)]", "'\(check)' is listed twice") }
+                    listed.append((check, item))
                 }
+                checks = listed
             }
         }
         guard let name else { throw fail(root, "name", "missing") }
-        if !checksGiven { checks = Scenario.checks(of: kind) }
+        guard topologyNode != nil else { throw fail(root, "topology", "missing (the nodes of the platform and their roles)") }
         guard healAt + converge <= duration else {
             throw fail(durationNode ?? root, "duration_s", "\(duration) s is shorter than liveness.heal_at_s + liveness.converge_within_s = \(healAt + converge) s")
         }
-        let nodeNames = kind == .coldStart ? Set(ServicePlatform.infrastructure + ServicePlatform.services + ["client"])
-            : Set(["training", "scheduler", "client", "storage"] + (0 ..< platform.parameterServers).map { "ps-\($0)" } + (0 ..< platform.workers).map { "worker-\($0)" })
-        for (i, crash) in crashes.enumerated() where !nodeNames.contains(crash.node) {
-            throw fail(root, "faults.crashes[\(i)].node", "no node '\(crash.node)' in the topology")
+        for workload in workloads {
+            let workloadType = type(of: workload)
+            if let missing = workloadType.requiredRoles.first(where: { !topology.has(role: $0) }) {
+                throw fail(topologyNode, "workloads.\(workloadType.name)", "needs a node with role '\(missing)' in the topology")
+            }
         }
-        for (i, partition) in partitions.enumerated() {
+        let nodeNames = Set(topology.names)
+        for (i, (crash, item)) in crashes.enumerated() where !nodeNames.contains(crash.node) {
+            throw fail(item, "faults.crashes[\(i)].node", "no node '\(crash.node)' in the topology")
+        }
+        for (i, (partition, item)) in partitions.enumerated() {
             for node in partition.sideA + partition.sideB where !nodeNames.contains(node) {
-                throw fail(root, "faults.partitions[\(i)]", "no node '\(node)' in the topology")
+                throw fail(item, "faults.partitions[\(i)]", "no node '\(node)' in the topology")
             }
         }
-        var scenario = Scenario(name: name, summary: summary, incident: incident, platform: platform, defects: defects, faultProfile: profile,
-                        explicitCrashes: crashes, explicitPartitions: partitions, healAtSeconds: healAt, convergeWithinSeconds: converge,
-                        durationSeconds: duration, minAccuracy: minAccuracy, checks: checks, digest: digest, path: file)
-        scenario.kind = kind
+        var scenario = Scenario(name: name, summary: summary, incident: incident, topology: topology, workloads: workloads, defects: defects.map(\.0),
+                                faultProfile: profile, explicitCrashes: crashes.map(\.0), explicitPartitions: partitions.map(\.0), healAtSeconds: healAt,
+                                convergeWithinSeconds: converge, durationSeconds: duration, minAccuracy: minAccuracy, checks: [], digest: digest, path: file)
+        // Checks: the listed ones, each of which must be able to fire here; by default every
+        // registered check that can.
+        if let checks {
+            for (index, (check, item)) in checks.enumerated() {
+                if let why = CheckerRegistry.type(named: check)!.whyItCannotFire(in: scenario) {
+                    throw fail(item, "checks[\(index)]", "'\(check)' can never fire in this scenario: \(why)")
+                }
+            }
+            scenario.checks = checks.map(\.0)
+        } else {
+            scenario.checks = CheckerRegistry.all.filter { $0.whyItCannotFire(in: scenario) == nil }.map { $0.name }
+        }
+        for (index, (defect, item)) in defects.enumerated() {
+            if let why = scenario.whyDefectCannotFire(defect) { throw fail(item, "defects[\(index)]", why) }
+        }
         return scenario
-    }
-
-    func workload(_ node: Yams.Node, into platform: inout TrainingPlatformConfiguration) throws(ScenarioError) {
-        let keys = ["dataset_seed", "sync", "staleness", "steps", "micro_batches", "micro_batch_size", "learning_rate", "warmup_steps",
-                    "checkpoint_interval", "report_interval", "step_time_ms", "initial_loss_scale", "loss_scale_growth_interval", "apply_latency_us"]
-        for (key, value, _) in try mapping(node, "workload", allowed: keys) {
-            let field = "workload.\(key)"
-            switch key {
-            case "sync":
-                let text = try string(value, field)
-                guard let mode = SyncMode(rawValue: text) else { throw fail(value, field, "unknown sync mode '\(text)' (bsp, ssp, asp)") }
-                platform.job.syncMode = mode
-            case "dataset_seed": platform.job.datasetSeed = UInt64(try integer(value, field, in: 0 ... Int64.max))
-            case "staleness": platform.job.staleness = Int(try integer(value, field, in: 0 ... 1000))
-            case "steps": platform.job.steps = Int(try integer(value, field, in: 1 ... 100_000))
-            case "micro_batches": platform.job.microBatches = Int(try integer(value, field, in: 1 ... 64))
-            case "micro_batch_size": platform.job.microBatchSize = Int(try integer(value, field, in: 1 ... 1024))
-            case "learning_rate": platform.job.learningRate = Float(try number(value, field, in: 0.000_001 ... 100))
-            case "warmup_steps": platform.job.warmupSteps = Int(try integer(value, field, in: 0 ... 100_000))
-            case "checkpoint_interval": platform.job.checkpointInterval = Int(try integer(value, field, in: 1 ... 100_000))
-            case "report_interval": platform.job.reportInterval = Int(try integer(value, field, in: 1 ... 100_000))
-            case "step_time_ms": platform.job.stepTimeMs = Int(try integer(value, field, in: 1 ... 3_600_000))
-            case "initial_loss_scale": platform.job.initialLossScale = Float(try number(value, field, in: 1 ... 16_777_216))
-            case "loss_scale_growth_interval": platform.job.lossScaleGrowthInterval = Int(try integer(value, field, in: 1 ... 1_000_000))
-            default: platform.applyLatencyMicros = Int(try integer(value, field, in: 0 ... 10_000_000))
-            }
-        }
     }
 }

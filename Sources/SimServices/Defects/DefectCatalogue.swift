@@ -1,7 +1,7 @@
 /// The brief's bug IDs the simulator reproduces. Each is a real alternative code path beside the
 /// correct one in service code, switched on per run.
 public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
-    case A1, A2, A9, F10, X1
+    case A1, A2, A9, F10, M7
     case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
@@ -15,29 +15,33 @@ public struct DefectEntry: Sendable {
     public var scenario: String
     /// The checker that catches it.
     public var checker: String
+    /// The workload that drives its code path (`training_job`, `first_requests`).
+    public var workload: String {
+        ["A1", "A2", "A9", "F10", "M7"].contains(id.rawValue) ? "training_job" : "first_requests"
+    }
 }
 
 /// The defect catalogue (grows with the brief's IDs issue by issue).
 public enum DefectCatalogue {
     public static let entries: [DefectEntry] = [
         DefectEntry(id: .A1, title: "parameter-server race: unlocked read-modify-write of a shard loses updates",
-                    services: ["training/parameter-server"],
+                    services: ["parameter_server"],
                     symptom: "a shard's parameters differ from the replay of its update log; applied updates vanish",
                     scenario: "05_distributed_training_hang", checker: "ps-consistency"),
         DefectEntry(id: .A2, title: "lock-ordering deadlock: odd workers take the shard locks of a snapshot in reverse order",
-                    services: ["workers", "training/parameter-server"],
+                    services: ["trainer", "parameter_server"],
                     symptom: "training hangs at a checkpoint boundary; two workers each hold one shard lock and wait for the other",
                     scenario: "05_distributed_training_hang", checker: "deadlock"),
         DefectEntry(id: .A9, title: "unbounded staleness: the parameter server serves pulls without the SSP bound",
-                    services: ["training/parameter-server"],
+                    services: ["parameter_server"],
                     symptom: "fast workers read parameters more than s clocks ahead of the slowest; loss oscillates",
                     scenario: "05_distributed_training_hang", checker: "staleness"),
         DefectEntry(id: .F10, title: "lock ordering: a worker's progress report takes its worker lock before the job lock",
-                    services: ["workers", "scheduler"],
+                    services: ["trainer", "scheduler"],
                     symptom: "the scheduler's health sweep and a worker's progress report wait for each other forever",
                     scenario: "05_distributed_training_hang", checker: "deadlock"),
-        DefectEntry(id: .X1, title: "checkpoint corruption: every worker saves the checkpoint, through one shared temp file",
-                    services: ["workers", "storage"],
+        DefectEntry(id: .M7, title: "checkpoint corruption on concurrent saves: every trainer saves the checkpoint, through one shared staging file, unverified",
+                    services: ["trainer", "storage"],
                     symptom: "a committed checkpoint fails its checksum (interleaved chunks of two writers); resume falls back further",
                     scenario: "05_distributed_training_hang", checker: "checkpoint-integrity"),
         DefectEntry(id: .L1, title: "circular start-up dependency: models waits for registry, which waits for models",
@@ -74,7 +78,10 @@ public enum DefectCatalogue {
                     services: ["workers", "scheduler"], symptom: "when workers start first, tasks are never consumed", scenario: "00_cold_start", checker: "cold-start"),
     ]
 
-    public static func entry(_ id: DefectID) -> DefectEntry { entries.first { $0.id == id }! }
+    public static func entry(_ id: DefectID) -> DefectEntry {
+        guard let entry = entries.first(where: { $0.id == id }) else { preconditionFailure("defect \(id) has no catalogue entry") }
+        return entry
+    }
 }
 
 /// The defects switched on in a run.

@@ -33,6 +33,8 @@ public final class TrainingObservations {
     public var finalAccuracy: Double?
     public var finalLoss: Float?
     public var initialLoss: Float?
+    /// The registry version the finished job's model was registered as.
+    public var registeredVersion: String?
     /// Checkpoints committed by storage, in order, and the storage node's name.
     public var checkpointCommits: [String] = []
     public var storageNode: String = "storage"

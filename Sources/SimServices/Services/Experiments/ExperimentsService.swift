@@ -13,6 +13,12 @@ public enum ExperimentsService {
             // Write-once: a second write of the same param must fail.
             let again = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', '9')", [.integer(run)])])
             guard case .failure(.sql(let error)) = again, error.kind == .constraint else { return .error(500, "a param was overwritten") }
+            // Metrics given with the run (`metric.NAME`), stored at step 0 with the node's UTC time.
+            for (key, value) in request.body.sorted(by: { $0.key < $1.key }) where key.hasPrefix("metric.") {
+                guard let number = Double(value) else { return .error(400, "\(key) is not a number") }
+                _ = await runtime.transaction([SQLStatement("INSERT OR REPLACE INTO metrics(run, key, value, step, timestamp_ms) VALUES (?, ?, ?, 0, ?)",
+                                                            [.integer(run), .text(String(key.dropFirst(7))), .real(number), .integer(runtime.context.localTime / Nanos.millisecond)])])
+            }
             _ = await runtime.search.request(.index("experiments", id: "\(run)", document: ["seed": seed], ifSeqNo: nil, ifPrimaryTerm: nil), context: runtime.context)
             return HTTPResponse(200, ["run": "\(run)"])
         }
@@ -20,6 +26,7 @@ public enum ExperimentsService {
         spec.migrations = [
             "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",
             "CREATE TABLE params(run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key))",
+            "CREATE TABLE metrics(run INTEGER NOT NULL, key TEXT NOT NULL, value REAL NOT NULL, step INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL, PRIMARY KEY(run, key, step))",
         ]
         spec.indices = [("experiments", ["seed": .keyword])]
         return spec

@@ -15,6 +15,18 @@ public enum GatewayService {
             guard allowedOrigins(runtime.defects).contains(request.origin) else {
                 return .error(403, "CORS: origin \(request.origin) is not allowed")
             }
+            var request = request
+            // Identity: the gateway alone sets x-user/x-tenant, after auth verified the bearer token.
+            request.headers["x-user"] = nil
+            request.headers["x-tenant"] = nil
+            if let token = request.headers["authorization"] {
+                guard let auth = runtime.directory.services["auth"],
+                      case .success(let envelope) = await context.call(auth, HTTPMessage.request(HTTPRequest("POST", "auth/verify", body: ["token": token])), timeout: 2 * Nanos.second),
+                      case .response(let verdict) = envelope.payload as? HTTPMessage else { return .error(503, "auth did not answer") }
+                guard verdict.status == 200 else { return .error(401, "token refused: \(verdict.body["error"] ?? "")") }
+                request.headers["x-user"] = verdict.body["user"]
+                request.headers["x-tenant"] = verdict.body["tenant"]
+            }
             let target = request.service
             if target == "gateway" {  // its own first request: the routes it can serve now
                 runtime.counters["routes", default: 0] += 1

@@ -8,20 +8,33 @@ public enum RegistryService {
         var spec = ServiceSpec(name: "registry") { runtime, request in
             let model = request.body["model"] ?? ""
             guard !model.isEmpty else { return .error(400, "model is required") }
+            var artifact = Array("weights of \(model)".utf8)
+            if let hex = request.body["artifact"] {
+                // A trained model: its checksum must match, and registering it again (a retry) is
+                // the same version.
+                guard let bytes = bytesFromHex(hex), hexString(crc32(bytes)) == request.body["checksum"] else {
+                    return .error(400, "the artifact does not match its checksum")
+                }
+                artifact = bytes
+                if case .success(let rows) = await runtime.transaction([SQLStatement("SELECT version FROM model_versions WHERE model = ? AND checksum = ?", [.text(model), .text(request.body["checksum"]!)])]),
+                   let version = rows[0].rows.first?.first?.integer {
+                    return HTTPResponse(200, ["version": "\(version)", "checksum": request.body["checksum"]!])
+                }
+            }
+            let checksum = hexString(crc32(artifact))
             let result = await runtime.transaction([
-                SQLStatement("INSERT INTO model_versions(model, version, stage) SELECT ?, COALESCE(MAX(version), 0) + 1, 'None' FROM model_versions WHERE model = ?", [.text(model), .text(model)]),
+                SQLStatement("INSERT INTO model_versions(model, version, stage, checksum) SELECT ?, COALESCE(MAX(version), 0) + 1, 'None', ? FROM model_versions WHERE model = ?", [.text(model), .text(checksum), .text(model)]),
                 SQLStatement("SELECT MAX(version) FROM model_versions WHERE model = ?", [.text(model)]),
             ])
             guard case .success(let rows) = result, let version = rows[1].rows.first?.first?.integer else { return .error(500, "cannot register: \(result)") }
-            let artifact = Array("weights of \(model) v\(version)".utf8)
             let stored = await runtime.objectStore.request(.put(bucket: "models", key: "\(model)/\(version)", bytes: artifact, ifNoneMatch: true), context: runtime.context)
             guard case .success(.stored(let etag)) = stored else { return .error(500, "artifact upload failed: \(stored)") }
-            return HTTPResponse(200, ["version": "\(version)", "etag": etag])
+            return HTTPResponse(200, ["version": "\(version)", "etag": etag, "checksum": checksum])
         }
         spec.database = "models_db"
         let table = "CREATE TABLE model_versions(model TEXT NOT NULL, version INTEGER NOT NULL, stage TEXT NOT NULL, PRIMARY KEY(model, version))"
         let index = "CREATE INDEX model_versions_stage ON model_versions(stage)"
-        spec.migrations = defects.contains(.L3) ? [index, table] : [table, index]
+        spec.migrations = (defects.contains(.L3) ? [index, table] : [table, index]) + ["ALTER TABLE model_versions ADD COLUMN checksum TEXT NOT NULL DEFAULT ''"]
         spec.buckets = ["models"]
         spec.dependsOn = ["models"]
         return spec

@@ -1,40 +1,143 @@
 import SimKernel
 
-/// Places jobs on workers under the job lock, and sweeps worker health once a second: job lock
-/// first, then each worker's lock while it pings that worker. Lock order everywhere: job, then
-/// worker (defect F10 breaks it on the worker's side).
+/// The scheduler. One leader, through a Consul session holding `scheduler/leader`. Its HTTP API
+/// stores cron schedules (experiments_db; only the leader answers). The leader consumes the
+/// `training.jobs` topic (consumer group `scheduler`, offsets committed after the job is handled)
+/// and places each job that carries a spec: the job lock, then each trainer's lock while it tells
+/// that trainer to start (lock order everywhere: job, then worker; defect F10 breaks it on the
+/// trainer's side). Placements are recorded in its database; once a job is placed, the leader
+/// sweeps the trainers' health every second under the same lock order. A restarted scheduler
+/// resumes from its committed offset and its recorded placements (placing twice is harmless:
+/// trainers answer `start` at any time).
 public enum SchedulerService {
-    public static func run(configuration: TrainingPlatformConfiguration, workers: [Address], context: ProcessContext) async {
-        let inbox = context.mailbox("scheduler")
-        var placed = false
+    public static var spec: ServiceSpec {
+        var spec = ServiceSpec(name: "scheduler") { runtime, request in
+            guard runtime.memory["leader"] == "yes" else { return .error(503, "not the leader") }
+            let cron = request.body["cron"] ?? "0 * * * *"
+            guard cron.split(separator: " ").count == 5 else { return .error(400, "cron needs 5 fields") }
+            guard case .success(let rows) = await runtime.transaction([
+                SQLStatement("INSERT INTO schedules(name, cron, timezone) VALUES (?, ?, ?)", [.text(request.body["name"] ?? "nightly"), .text(cron), .text(request.body["tz"] ?? "UTC")]),
+                SQLStatement("SELECT COUNT(*) FROM schedules"),
+            ]) else { return .error(500, "cannot store the schedule") }
+            return HTTPResponse(200, ["schedules": "\(rows[1].rows.first?.first?.integer ?? 0)"])
+        }
+        spec.database = "experiments_db"
+        spec.migrations = [
+            "CREATE TABLE schedules(id INTEGER PRIMARY KEY, name TEXT NOT NULL, cron TEXT NOT NULL, timezone TEXT NOT NULL)",
+            "CREATE TABLE placements(job TEXT PRIMARY KEY, spec TEXT NOT NULL)",
+        ]
+        spec.bootstrap = { runtime in await takeLeadership(runtime) }
+        spec.afterReady = { runtime in await lead(runtime) }
+        return spec
+    }
+
+    /// Leadership: a Consul session (TTL 10 s, renewed every 3 s from the moment it exists, also
+    /// while waiting for the lock) holding the `scheduler/leader` key. The session and its renewal
+    /// belong to the process, not to one start-up attempt: a start-up that fails after taking
+    /// leadership and is retried keeps its session, and so still holds the key. (A fresh session
+    /// per attempt, as before, waited forever for a key held by the previous attempt's session,
+    /// which a leftover task kept renewing.) A session that expired anyway is replaced.
+    static func takeLeadership(_ runtime: ServiceRuntime) async -> String? {
+        let context = runtime.context
+        if runtime.memory["leader.renewing"] == nil {
+            runtime.memory["leader.renewing"] = "yes"
+            context.simulation.spawn {
+                while true {
+                    await context.sleep(for: .seconds(3))
+                    if let current = runtime.memory["leader.session"] { _ = await runtime.consul.request(.sessionRenew(current), context: context) }
+                }
+            }
+        }
+        await runtime.waitUntil("scheduler leadership") {
+            if runtime.memory["leader.session"] == nil {
+                guard case .success(.session(let created)) = await runtime.consul.request(.sessionCreate(checks: [], ttl: 10 * Nanos.second, lockDelay: Nanos.second), context: context) else { return false }
+                runtime.memory["leader.session"] = created
+            }
+            switch await runtime.consul.request(.kvAcquire("scheduler/leader", context.node.name, session: runtime.memory["leader.session"]!), context: context) {
+            case .success(.bool(true)): return true
+            case .success(.error(.unknownSession)): runtime.memory["leader.session"] = nil; return false
+            default: return false
+            }
+        }
+        runtime.memory["leader"] = "yes"
+        return nil
+    }
+
+    /// The leader's work: the health sweep of placed jobs, and the `training.jobs` consumer.
+    static func lead(_ runtime: ServiceRuntime) async {
+        let context = runtime.context
+        if case .success(let rows) = await runtime.transaction([SQLStatement("SELECT spec FROM placements ORDER BY job")]) {
+            for row in rows[0].rows { if let text = row.first?.text, let job = TrainingService.decode(text) { runtime.placed.append(job) } }
+        }
         context.simulation.spawn {
             while true {
                 await context.sleep(nanoseconds: Nanos.second)
-                if placed { await sweep(configuration: configuration, workers: workers, context: context) }
+                for job in runtime.placed { await sweep(runtime, job: job) }
             }
         }
+        await consumeJobs(runtime)
+    }
+
+    /// Consumes `training.jobs`: each record is handled, then its offset committed.
+    static func consumeJobs(_ runtime: ServiceRuntime) async {
+        let context = runtime.context
+        let member = "\(context.node.name)-\(context.epoch)"
+        var offsets: [TopicPartition: Int] = [:]
         while true {
-            let envelope = await inbox.receive()
-            guard case .place(let job) = envelope.payload as? TrainingMessage else { continue }
-            let owner = "\(context.node.name)/placer"
-            let jobGrant = await context.acquireUntilGranted("job/\(job.name)", owner: owner)
-            for (index, worker) in workers.enumerated() {
-                let grant = await context.acquireUntilGranted("worker/\(index)", owner: owner)
-                _ = await context.callUntilAnswered(worker, .start(job))
-                context.simulation.locks.release(grant)
+            guard case .success(let joined) = await runtime.kafka.join(group: "scheduler", member: member, topics: ["training.jobs"], context: context) else {
+                await context.sleep(nanoseconds: 200 * Nanos.millisecond)
+                continue
             }
-            context.simulation.locks.release(jobGrant)
-            placed = true
-            context.reply(to: envelope, TrainingMessage.ok)
+            for partition in joined.assignment where offsets[partition] == nil {
+                offsets[partition] = (try? await runtime.kafka.committed(group: "scheduler", partition: partition, context: context).get()) ?? nil ?? 0
+            }
+            var healthy = true
+            while healthy {
+                for partition in joined.assignment {
+                    guard case .success(let records) = await runtime.kafka.fetch(partition, from: offsets[partition] ?? 0, max: 20, member: member, context: context) else { continue }
+                    for record in records {
+                        let text = String(decoding: record.value, as: UTF8.self)
+                        if let job = TrainingService.decode(text) {
+                            context.record(.schedulerJobConsumed, payload: UInt64(record.offset), "training.jobs offset \(record.offset): \(job.name)")
+                            await place(runtime, job: job, spec: text)
+                        }
+                        offsets[partition] = record.offset + 1
+                    }
+                }
+                let commit = await runtime.kafka.commit(group: "scheduler", member: member, generation: joined.generation,
+                                                         offsets: offsets.filter { joined.assignment.contains($0.key) }, context: context)
+                if case .failure = commit { healthy = false }  // rebalanced: rejoin
+                await context.sleep(nanoseconds: 100 * Nanos.millisecond)
+            }
         }
     }
 
-    static func sweep(configuration: TrainingPlatformConfiguration, workers: [Address], context: ProcessContext) async {
-        let owner = "\(context.node.name)/sweep"
-        let jobGrant = await context.acquireUntilGranted("job/\(configuration.job.name)", owner: owner)
-        for index in workers.indices {
+    /// Places a job on every trainer: the job lock, then each trainer's lock while it starts.
+    static func place(_ runtime: ServiceRuntime, job: TrainingJobSpec, spec: String) async {
+        let context = runtime.context
+        let owner = "\(context.node.name)/placer"
+        let jobGrant = await context.acquireUntilGranted("job/\(job.name)", owner: owner)
+        for (index, trainer) in runtime.directory.trainers.enumerated() {
             let grant = await context.acquireUntilGranted("worker/\(index)", owner: owner)
-            let control = Address(node: workers[index].node, service: "control")
+            _ = await context.callUntilAnswered(trainer, .start(job))
+            context.simulation.locks.release(grant)
+        }
+        context.simulation.locks.release(jobGrant)
+        while case .failure = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO placements VALUES (?, ?)", [.text(job.name), .text(spec)])]) {
+            await context.sleep(nanoseconds: 100 * Nanos.millisecond)
+        }
+        if !runtime.placed.contains(where: { $0.name == job.name }) { runtime.placed.append(job) }
+        context.record(.schedulerPlaced, payload: stableHash(job.name), "\(job.name) placed on \(runtime.directory.trainers.count) trainers")
+    }
+
+    /// The health sweep: job lock first, then each trainer's lock while it pings that trainer.
+    static func sweep(_ runtime: ServiceRuntime, job: TrainingJobSpec) async {
+        let context = runtime.context
+        let owner = "\(context.node.name)/sweep"
+        let jobGrant = await context.acquireUntilGranted("job/\(job.name)", owner: owner)
+        for (index, trainer) in runtime.directory.trainers.enumerated() {
+            let grant = await context.acquireUntilGranted("worker/\(index)", owner: owner)
+            let control = Address(node: trainer.node, service: "control")
             let alive = await context.call(control, TrainingMessage.ping, timeout: 200 * Nanos.millisecond)
             if case .failure = alive { context.record(.schedulerMissedPing, payload: UInt64(index), "worker-\(index)") }
             context.simulation.locks.release(grant)
@@ -45,4 +148,6 @@ public enum SchedulerService {
 
 extension TraceKind {
     public static let schedulerMissedPing = TraceKind("scheduler.missed_ping")
+    public static let schedulerJobConsumed = TraceKind("scheduler.job_consumed")
+    public static let schedulerPlaced = TraceKind("scheduler.placed")
 }

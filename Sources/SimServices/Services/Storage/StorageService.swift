@@ -1,67 +1,102 @@
 import SimKernel
 
-/// Artifact storage on its node's disk. A save streams chunks into a temp file private to its
-/// writer; `commit` checks the assembled bytes against the writer's checksum (chunks acknowledged
-/// before a storage crash may be gone), fsyncs, renames into place atomically and syncs the
-/// directory. A committed checkpoint is whole and durable; a crash mid-save leaves no partial object.
+/// Artifact storage: artifacts in the `artifacts` bucket, read back with their checksum verified;
+/// and the training cluster's checkpoint endpoint. A checkpoint save streams chunks into a staging
+/// file on the storage node's disk, private to its writer; `commit` checks the assembled bytes
+/// against the writer's CRC-32 (chunks acknowledged before a storage crash may be gone) and
+/// publishes them to the object store's `checkpoints` bucket with one atomic PUT. Reads come from
+/// the object store, which verifies its own checksum; a crash mid-save leaves no partial object.
 ///
-/// Defect X1 shares one temp file per path among all writers: concurrent saves interleave.
+/// L9 creates its buckets under an invalid name and ignores the failure. M7 (checkpoint
+/// corruption) shares one staging file per path among all writers and publishes it unverified.
 public enum StorageService {
-    public static func run(defects: DefectSet, context: ProcessContext) async {
+    public static let checkpointBucket = "checkpoints"
+
+    public static var spec: ServiceSpec {
+        var spec = ServiceSpec(name: "storage") { runtime, request in
+            let key = request.body["key"] ?? "artifact", content = Array((request.body["content"] ?? "").utf8)
+            let context = runtime.context
+            guard case .success(.stored(let etag)) = await runtime.objectStore.request(.put(bucket: "artifacts", key: key, bytes: content, ifNoneMatch: false), context: context) else {
+                return .error(500, "cannot store \(key)")
+            }
+            guard case .success(.object(let back, let readTag)) = await runtime.objectStore.request(.get(bucket: "artifacts", key: key), context: context),
+                  back == content, readTag == etag else { return .error(500, "read-back mismatch") }
+            return HTTPResponse(200, ["etag": etag])
+        }
+        spec.buckets = ["artifacts", checkpointBucket]
+        spec.afterReady = { runtime in await serveCheckpoints(runtime) }
+        return spec
+    }
+
+    /// The checkpoint endpoint (mailbox `storage`), served once the service is ready.
+    static func serveCheckpoints(_ runtime: ServiceRuntime) async {
+        let context = runtime.context
         let inbox = context.mailbox("storage")
         while true {
             let envelope = await inbox.receive()
             guard let message = envelope.payload as? TrainingMessage else { continue }
-            context.simulation.spawn { await handle(message, envelope, defects: defects, context: context) }
+            context.simulation.spawn { await handle(message, envelope, runtime: runtime) }
         }
     }
 
-    static func temporaryPath(_ path: String, writer: String, defects: DefectSet) -> String {
-        defects.contains(.X1) ? "\(path).tmp" : "\(path).tmp.\(writer)"
+    static func stagingPath(_ path: String, writer: String, defects: DefectSet) -> String {
+        defects.contains(.M7) ? "staging/\(path).tmp" : "staging/\(path).tmp.\(writer)"
     }
 
-    static func handle(_ message: TrainingMessage, _ envelope: Envelope, defects: DefectSet, context: ProcessContext) async {
+    static func handle(_ message: TrainingMessage, _ envelope: Envelope, runtime: ServiceRuntime) async {
+        let context = runtime.context, defects = runtime.defects
         switch message {
         case .saveChunk(let path, let writer, let offset, let bytes):
             do {
-                try await context.diskWrite(temporaryPath(path, writer: writer, defects: defects), at: offset, bytes)
+                try await context.diskWrite(stagingPath(path, writer: writer, defects: defects), at: offset, bytes)
                 context.reply(to: envelope, TrainingMessage.ok)
             } catch {
                 context.record(.storageError, payload: stableHash(path), "\(error)")
             }
         case .commit(let path, let writer, let length, let checksum):
-            let temporary = temporaryPath(path, writer: writer, defects: defects)
-            guard context.disk.exists(temporary) else {
+            let staging = stagingPath(path, writer: writer, defects: defects)
+            guard context.disk.exists(staging) else {
                 // Already published by an earlier try of this commit, or the parts were lost.
-                let published = (try? context.disk.readAll(path)).map { $0.count == length && crc32($0) == checksum } ?? false
+                var published = false
+                if case .success(.object(let bytes, _)) = await runtime.objectStore.request(.get(bucket: checkpointBucket, key: path), context: context) {
+                    published = bytes.count == length && crc32(bytes) == checksum
+                }
                 context.reply(to: envelope, published ? TrainingMessage.committed(path: path) : TrainingMessage.commitRejected(path: path))
                 return
             }
+            let assembled: [UInt8]
             do {
-                try context.disk.truncate(temporary, to: length)
-                let assembled = try context.disk.readAll(temporary)
-                // Defect X1 shares the temp file, and its writers trust it: no verification.
-                if !defects.contains(.X1) && crc32(assembled) != checksum {
-                    try? context.disk.delete(temporary)
-                    context.record(.storageRejected, payload: stableHash(path), "\(path): assembled bytes do not match the checksum")
-                    context.reply(to: envelope, TrainingMessage.commitRejected(path: path))
-                    return
-                }
-                try await context.diskSync(temporary)
-                try context.disk.rename(temporary, to: path)
-                context.disk.syncDirectory()
-                context.simulation.training.checkpointCommits.append(path)
-                context.record(.storageCommit, payload: stableHash(path), "\(path) \(length) bytes by \(writer)")
+                try context.disk.truncate(staging, to: length)
+                assembled = try context.disk.readAll(staging)
             } catch {
                 context.record(.storageError, payload: stableHash(path), "\(error)")
                 return
             }
+            // M7 shares the staging file, and its writers trust it: no verification.
+            if !defects.contains(.M7) && crc32(assembled) != checksum {
+                try? context.disk.delete(staging)
+                context.record(.storageRejected, payload: stableHash(path), "\(path): assembled bytes do not match the checksum")
+                context.reply(to: envelope, TrainingMessage.commitRejected(path: path))
+                return
+            }
+            guard case .success(.stored) = await runtime.objectStore.request(.put(bucket: checkpointBucket, key: path, bytes: assembled, ifNoneMatch: false), context: context) else {
+                context.record(.storageError, payload: stableHash(path), "\(path): the object store did not take it")
+                return  // no answer: the writer retries the commit
+            }
+            try? context.disk.delete(staging)
+            context.simulation.training.checkpointCommits.append("buckets/\(checkpointBucket)/o/\(path)")
+            context.record(.storageCommit, payload: stableHash(path), "\(path) \(length) bytes by \(writer) -> s3://\(checkpointBucket)/\(path)")
             context.reply(to: envelope, TrainingMessage.committed(path: path))
         case .listCheckpoints(let prefix):
-            let paths = context.disk.list(prefix: prefix).filter { !$0.contains(".tmp") }
-            context.reply(to: envelope, TrainingMessage.checkpointList(paths))
+            // Unanswered when the object store is unreachable: the caller retries.
+            guard case .success(.keys(let keys)) = await runtime.objectStore.request(.list(bucket: checkpointBucket, prefix: prefix), context: context) else { return }
+            context.reply(to: envelope, TrainingMessage.checkpointList(keys.sorted()))
         case .load(let path):
-            context.reply(to: envelope, TrainingMessage.loaded(bytes: try? context.disk.readAll(path)))
+            switch await runtime.objectStore.request(.get(bucket: checkpointBucket, key: path), context: context) {
+            case .success(.object(let bytes, _)): context.reply(to: envelope, TrainingMessage.loaded(bytes: bytes))
+            case .failure(.server): context.reply(to: envelope, TrainingMessage.loaded(bytes: nil))  // missing or failing its checksum
+            default: return
+            }
         default:
             break
         }

@@ -1,48 +1,162 @@
+import Foundation
 import SimKernel
 
-/// Accepts training jobs, has the scheduler place them, collects progress, and when every worker
-/// is done evaluates the final model on held-out data.
+/// The training service. Its HTTP API takes a job (`POST training/jobs`): a job with a spec needs
+/// an identity the gateway checked with auth; the job row goes to experiments_db (create if absent,
+/// so a retried submission is one job) and the job to the `training.jobs` topic, which the
+/// scheduler consumes. Its cluster endpoint (mailbox `training`) collects the trainers' progress
+/// and completion, durably: when every trainer is done it evaluates the model read from the
+/// parameter servers, records the run's metrics in experiments and registers the model as a new
+/// version in the registry, all through the gateway. A restart finishes what a crash interrupted.
+/// L4 leaves its topic to broker auto-creation, which is off.
 public enum TrainingService {
-    public static func run(configuration: TrainingPlatformConfiguration, dataset: SyntheticDataset, scheduler: Address,
-                           shards: [Address], context: ProcessContext) async {
+    public static var spec: ServiceSpec {
+        var spec = ServiceSpec(name: "training") { runtime, request in
+            guard request.method == "POST", request.path == "training/jobs" else { return .error(404, "no route \(request.method) /\(request.path)") }
+            return await submit(runtime, request)
+        }
+        spec.database = "experiments_db"
+        spec.migrations = [
+            "CREATE TABLE training_jobs(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, state TEXT NOT NULL, spec TEXT NOT NULL, submitted_by TEXT NOT NULL)",
+            "CREATE TABLE training_job_workers(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, PRIMARY KEY(job, worker))",
+        ]
+        spec.topics = ["training.jobs"]
+        spec.afterReady = { runtime in await serveCluster(runtime) }
+        return spec
+    }
+
+    /// A job spec as JSON with sorted keys (the wire form in requests and on Kafka).
+    public static func encode(_ job: TrainingJobSpec) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(job)) ?? Data(), as: UTF8.self)
+    }
+
+    public static func decode(_ text: String) -> TrainingJobSpec? { try? JSONDecoder().decode(TrainingJobSpec.self, from: Data(text.utf8)) }
+
+    static func submit(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse {
+        let name = request.body["job"] ?? "job"
+        let specText = request.body["spec"] ?? ""
+        if !specText.isEmpty {
+            guard let user = request.headers["x-user"], !user.isEmpty else { return .error(401, "a training job needs an authenticated caller") }
+            guard let job = decode(specText), job.name == name else { return .error(400, "spec is not a training job named \(name)") }
+            if let cluster = runtime.directory.training, runtime.context.simulation.training.initialLoss == nil {
+                let dataset = SyntheticDataset.cached(seed: job.datasetSeed, featureCount: cluster.features)
+                runtime.context.simulation.training.initialLoss = LogisticModel.loss([Float](repeating: 0, count: cluster.features + 1), dataset.test)
+            }
+        }
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("INSERT OR IGNORE INTO training_jobs(name, state, spec, submitted_by) VALUES (?, 'queued', ?, ?)",
+                         [.text(name), .text(specText), .text(request.headers["x-user"] ?? "")]),
+            SQLStatement("SELECT id FROM training_jobs WHERE name = ?", [.text(name)]),
+        ]), let id = rows[1].rows.first?.first?.integer else { return .error(500, "cannot store the job") }
+        // Published on every (re)submission: the scheduler's placement is idempotent, and a crash
+        // between the row and the event must not lose the event.
+        let event = await runtime.kafka.produce("training.jobs", key: name, value: Array(specText.utf8), context: runtime.context)
+        if case .failure(let error) = event { return .error(500, "cannot publish the job: \(error)") }
+        runtime.context.record(.trainingJobAccepted, payload: UInt64(id), "job \(name) (id \(id)) -> training.jobs")
+        return HTTPResponse(200, ["job_id": "\(id)"])
+    }
+
+    /// The cluster endpoint: progress and completion reports from trainers.
+    static func serveCluster(_ runtime: ServiceRuntime) async {
+        let context = runtime.context
+        guard let cluster = runtime.directory.training else { return }
         let inbox = context.mailbox("training")
-        var done = Set<Int>()
-        let observations = context.simulation.training
+        context.simulation.spawn { await completeIfFinished(runtime, cluster) }  // what a crash interrupted
         while true {
             let envelope = await inbox.receive()
             guard let message = envelope.payload as? TrainingMessage else { continue }
             switch message {
-            case .submit(let job):
-                observations.initialLoss = LogisticModel.loss([Float](repeating: 0, count: configuration.features + 1), dataset.test)
-                context.simulation.spawn {
-                    _ = await context.callUntilAnswered(scheduler, .place(job), timeout: 30 * Nanos.second)
-                    context.reply(to: envelope, TrainingMessage.ok)
-                }
             case .progress:
                 context.reply(to: envelope, TrainingMessage.ok)
-            case .done(let worker, _):
-                context.reply(to: envelope, TrainingMessage.ok)
-                guard done.insert(worker).inserted, done.count == configuration.workers, !observations.jobCompleted else { continue }
-                var parameters = [Float](repeating: 0, count: configuration.features + 1)
-                for (shard, address) in shards.enumerated() {
-                    if case .parameters(_, _, let values) = await context.callUntilAnswered(address, .readShard) {
-                        let range = shardRange(shard: shard, shards: shards.count, parameterCount: parameters.count)
-                        for (offset, value) in values.enumerated() where offset < range.count { parameters[range.lowerBound + offset] = value }
-                    }
+            case .done(let worker, let clock):
+                context.simulation.spawn {
+                    // Answered only once durable: an unanswered trainer asks again.
+                    guard case .success = await runtime.transaction([SQLStatement("INSERT OR REPLACE INTO training_job_workers VALUES (?, ?, ?)",
+                                                                                  [.text(cluster.job.name), .integer(Int64(worker)), .integer(Int64(clock))])]) else { return }
+                    context.reply(to: envelope, TrainingMessage.ok)
+                    await completeIfFinished(runtime, cluster)
                 }
-                observations.finalAccuracy = LogisticModel.accuracy(parameters, dataset.test)
-                observations.finalLoss = LogisticModel.loss(parameters, dataset.test)
-                observations.jobCompleted = true
-                observations.jobCompletedAt = context.simulation.now
-                context.record(.jobCompleted, payload: UInt64(observations.finalLoss!.bitPattern),
-                               "accuracy \(observations.finalAccuracy!) loss \(observations.finalLoss!)")
             default:
                 break
             }
         }
     }
+
+    /// When every trainer reported done and the job is not complete: evaluate, record, register.
+    static func completeIfFinished(_ runtime: ServiceRuntime, _ cluster: TrainingPlatformConfiguration) async {
+        let context = runtime.context, job = cluster.job
+        guard runtime.counters["completing"] == nil else { return }
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("SELECT COUNT(*) FROM training_job_workers WHERE job = ?", [.text(job.name)]),
+            SQLStatement("SELECT state FROM training_jobs WHERE name = ?", [.text(job.name)]),
+        ]), rows[0].rows.first?.first?.integer == Int64(cluster.workers), let state = rows[1].rows.first?.first?.text, state != "completed" else { return }
+        runtime.counters["completing"] = 1
+        defer { runtime.counters["completing"] = nil }
+        var parameters = [Float](repeating: 0, count: cluster.features + 1)
+        let shards = runtime.directory.parameterServers
+        for (shard, address) in shards.enumerated() {
+            if case .parameters(_, _, let values) = await context.callUntilAnswered(address, .readShard) {
+                let range = shardRange(shard: shard, shards: shards.count, parameterCount: parameters.count)
+                for (offset, value) in values.enumerated() where offset < range.count { parameters[range.lowerBound + offset] = value }
+            }
+        }
+        let dataset = SyntheticDataset.cached(seed: job.datasetSeed, featureCount: cluster.features)
+        let accuracy = LogisticModel.accuracy(parameters, dataset.test), loss = LogisticModel.loss(parameters, dataset.test)
+        let artifact = Checkpoint(step: job.steps, workerClocks: [job.steps], parameters: parameters).encoded()
+        let checksum = hexString(crc32(artifact))
+        guard let run = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs", body: [
+            "seed": "\(job.datasetSeed)", "lr": "\(job.learningRate)", "code": "synapsenet-sim", "data": "synthetic-\(job.datasetSeed)",
+            "metric.accuracy": "\(accuracy)", "metric.loss": "\(loss)",
+        ])), let version = await runtime.callThroughGateway(HTTPRequest("POST", "registry/versions", body: [
+            "model": job.name, "artifact": hexBytes(artifact), "checksum": checksum,
+        ])) else { return }
+        guard case .success = await runtime.transaction([SQLStatement("UPDATE training_jobs SET state = 'completed' WHERE name = ?", [.text(job.name)])]) else { return }
+        let observations = context.simulation.training
+        guard !observations.jobCompleted else { return }
+        observations.finalAccuracy = accuracy
+        observations.finalLoss = loss
+        observations.jobCompleted = true
+        observations.jobCompletedAt = context.simulation.now
+        observations.registeredVersion = version.body["version"]
+        context.record(.jobCompleted, payload: UInt64(loss.bitPattern),
+                       "accuracy \(accuracy) loss \(loss); experiments run \(run.body["run"] ?? "?"), registry \(job.name) v\(version.body["version"] ?? "?") checksum \(checksum)")
+    }
+}
+
+/// Lower-case hex of bytes, and back (nil for anything that is not hex).
+public func hexBytes(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count * 2)
+    for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
+    return String(decoding: out, as: UTF8.self)
+}
+
+public func bytesFromHex(_ text: String) -> [UInt8]? {
+    let utf8 = Array(text.utf8)
+    guard utf8.count % 2 == 0 else { return nil }
+    func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48 ... 57: return c - 48
+        case 97 ... 102: return c - 87
+        case 65 ... 70: return c - 55
+        default: return nil
+        }
+    }
+    var out: [UInt8] = []
+    out.reserveCapacity(utf8.count / 2)
+    var index = 0
+    while index < utf8.count {
+        guard let high = nibble(utf8[index]), let low = nibble(utf8[index + 1]) else { return nil }
+        out.append(high << 4 | low)
+        index += 2
+    }
+    return out
 }
 
 extension TraceKind {
     public static let jobCompleted = TraceKind("job.completed")
+    public static let trainingJobAccepted = TraceKind("training.job_accepted")
 }

@@ -8,7 +8,7 @@ import SimKernel
 /// locks. After a crash it resumes from its durable clock.
 ///
 /// Defects: A2 takes the snapshot's shard locks in reverse order on odd workers; F10 takes the
-/// worker lock before the job lock when reporting; X1 lets every worker save the checkpoint.
+/// worker lock before the job lock when reporting; M7 lets every worker save the checkpoint.
 public final class TrainingWorker: @unchecked Sendable {  // confined to its simulation's thread
     let index: Int
     let configuration: TrainingPlatformConfiguration
@@ -213,7 +213,7 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
         let loss = LogisticModel.loss(parameters, Array(dataset.test.prefix(200)))
         context.simulation.training.evalLosses.append((context.simulation.now, index, clock, loss))
         context.record(.workerEval, payload: UInt64(loss.bitPattern), "clock \(clock) eval loss \(loss)")
-        if index == 0 || defects.contains(.X1) {
+        if index == 0 || defects.contains(.M7) {
             await saveCheckpoint(Checkpoint(step: clock, workerClocks: [clock], parameters: parameters))
         }
     }

@@ -3,7 +3,7 @@ import SimKernel
 /// Task workers on the full platform: at start-up they register with the scheduler (waiting for
 /// it; L15 asks once and fails), join the `tasks` consumer group and process tasks at least once,
 /// recording each task id once in metrics_db (idempotent effects).
-public enum WorkersAPI {
+public enum WorkersService {
     public static var spec: ServiceSpec {
         var spec = ServiceSpec(name: "workers") { runtime, request in
             let context = runtime.context

@@ -1,0 +1,48 @@
+import SimKernel
+import SimServices
+
+/// One invariant of a scenario (TigerBeetle's one `*_checker.zig` per invariant), registered by
+/// name: a scenario's `checks:` lists them. A safety checker watches every event; a liveness
+/// checker says whether the platform reached its goal (by heal + converge_within_s, or at the
+/// horizon) and, if not, what is stuck.
+public protocol Checker: AnyObject {
+    /// The name a scenario file uses.
+    static var name: String { get }
+    /// Why this check can never fire in `scenario` (so listing it is a mistake), or nil.
+    static func whyItCannotFire(in scenario: Scenario) -> String?
+    init(scenario: Scenario)
+    /// Installs the check on a built platform.
+    func install(on platform: Platform)
+    /// Liveness: whether the goal is reached (nil for a safety-only checker).
+    func converged(_ simulation: Simulation) -> Bool?
+    /// Liveness: what is stuck, when the goal is not reached.
+    func livenessMessage(_ simulation: Simulation) -> String
+    /// Nodes and actors a failure report of this checker should show.
+    func involved(in outcome: Outcome, _ simulation: Simulation) -> [String]
+}
+
+extension Checker {
+    public func converged(_ simulation: Simulation) -> Bool? { nil }
+    public func livenessMessage(_ simulation: Simulation) -> String { "" }
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { [] }
+}
+
+/// The checks, by name.
+public enum CheckerRegistry {
+    public static let all: [any Checker.Type] = [
+        DeadlockChecker.self, ParameterServerConsistencyChecker.self, StalenessChecker.self, CheckpointIntegrityChecker.self,
+        ProgressChecker.self, RoutingChecker.self, ColdStartChecker.self,
+    ]
+    public static func type(named name: String) -> (any Checker.Type)? { all.first { $0.name == name } }
+    public static var names: [String] { all.map { $0.name } }
+}
+
+/// Node names (`ps-1`, `worker-2`, `storage`...) mentioned in a message that are nodes of the run.
+func nodesMentioned(in message: String, _ simulation: Simulation) -> [String] {
+    var seen: [String] = []
+    for word in message.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" }).map(String.init)
+    where simulation.node(named: word) != nil && !seen.contains(word) {
+        seen.append(word)
+    }
+    return seen
+}

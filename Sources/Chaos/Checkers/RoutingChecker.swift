@@ -1,0 +1,33 @@
+import SimKernel
+import SimServices
+
+/// Routing safety: the gateway routes only to instances that registered with a health check and
+/// only after they were ready (so Consul's "passing" means "can serve").
+public final class RoutingChecker: Checker, SafetyChecker {
+    public static let name = "routing"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? {
+        scenario.topology.has(role: "gateway") && !scenario.workloads.isEmpty ? nil : "no request goes through a gateway in this scenario"
+    }
+    var checked = 0
+    public init(scenario: Scenario) {}
+    public init() {}
+    public func install(on platform: Platform) { platform.simulation.add(checker: self) }
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["gateway"] + nodesMentioned(in: outcome.message, simulation) }
+
+    public func check(_ simulation: Simulation) -> String? {
+        let observations = simulation.platformObservations
+        while checked < observations.routings.count {
+            let routing = observations.routings[checked]
+            checked += 1
+            let state = observations.services[routing.service]
+            if state?.registeredWithCheck == false {
+                return "the gateway routed a request to \(routing.instance), which registered in Consul without a health check: it counts as passing whatever its state"
+            }
+            if state?.registeredBeforeReady == true {
+                return "the gateway routed a request to \(routing.instance) at \(formatNanoseconds(routing.time)), which registered (and passed its check) before it was ready to serve"
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,112 @@
+import SimKernel
+
+/// The roles a node can play, registered by name: each installs its processes on a node of the
+/// platform. A scenario's topology names them; the loader refuses a role that is not here.
+public enum PlatformRoles {
+    public typealias Installer = @Sendable (Node, NodeSpec, Platform) -> Void
+
+    /// Every role by name.
+    public static let installers: [String: Installer] = {
+        var roles: [String: Installer] = [
+            "consul": infrastructure { await ConsulServer.run(context: $0) },
+            "kafka": infrastructure { await KafkaBroker.run(context: $0) },
+            "redis": infrastructure { await RedisServer.run(context: $0) },
+            "minio": infrastructure { await ObjectStoreServer.run(context: $0) },
+            "search": infrastructure { await SearchServer.run(context: $0) },
+            "parameter_server": installParameterServer,
+            "trainer": installTrainer,
+            // The client node runs what the scenario's workloads install on it.
+            "client": { _, _, _ in },
+        ]
+        for database in ["models_db", "users_db", "experiments_db", "metrics_db"] {
+            roles[database] = infrastructure { await SQLServer.run(database: database, context: $0) }
+        }
+        for service in Topology.services { roles[service] = installService }
+        return roles
+    }()
+
+    /// The registered role names, sorted (for messages).
+    public static var names: [String] { installers.keys.sorted() }
+
+    /// Roles that need the nine infrastructure components.
+    public static func needsInfrastructure(_ role: String) -> Bool {
+        Topology.services.contains(role) || role == "parameter_server" || role == "trainer"
+    }
+
+    static func infrastructure(_ body: @escaping @Sendable (ProcessContext) async -> Void) -> Installer {
+        { node, spec, platform in
+            let delay = platform.startDelay(spec.name)
+            node.addProcess(spec.role) { context in
+                await context.sleep(nanoseconds: delay)
+                await body(context)
+            }
+        }
+    }
+
+    static func installService(_ node: Node, _ spec: NodeSpec, _ platform: Platform) {
+        let service = spec.role
+        let serviceSpec = ServiceCatalogue.spec(service, defects: platform.defects)
+        var configuration = ServiceCatalogue.configuration(service, defects: platform.defects)
+        configuration["node.accelerator"] = spec.accelerator ? "yes" : "no"
+        let delay = platform.startDelay(spec.name), directory = platform.directory, defects = platform.defects
+        node.addProcess(service) { context in
+            await ServiceHost.run(serviceSpec, directory: directory, defects: defects, configuration: configuration, startDelay: delay, context: context)
+        }
+    }
+
+    static func installParameterServer(_ node: Node, _ spec: NodeSpec, _ platform: Platform) {
+        guard let configuration = platform.directory.training,
+              let shard = platform.topology.nodes(role: "parameter_server").firstIndex(where: { $0.name == spec.name }) else { return }
+        let defects = platform.defects, storage = platform.directory.checkpointStore
+        node.addProcess("ps") { await ParameterServer.run(shard: shard, configuration: configuration, defects: defects, storage: storage, context: $0) }
+    }
+
+    static func installTrainer(_ node: Node, _ spec: NodeSpec, _ platform: Platform) {
+        guard let configuration = platform.directory.training,
+              let index = platform.topology.nodes(role: "trainer").firstIndex(where: { $0.name == spec.name }) else { return }
+        let defects = platform.defects, directory = platform.directory
+        let dataset = SyntheticDataset.cached(seed: configuration.job.datasetSeed, featureCount: configuration.features)
+        node.addProcess("trainer") { context in
+            await TrainingWorker.run(index: index, configuration: configuration, defects: defects, context: context, dataset: dataset,
+                                     shards: directory.parameterServers, storage: directory.checkpointStore, trainingService: directory.trainingCluster)
+        }
+    }
+}
+
+/// The fifteen services' specs and configurations, with the run's defects applied.
+public enum ServiceCatalogue {
+    /// The spec of `service` with `defects` applied.
+    public static func spec(_ service: String, defects: DefectSet) -> ServiceSpec {
+        var spec: ServiceSpec
+        switch service {
+        case "gateway": spec = GatewayService.spec
+        case "auth": spec = AuthService.spec
+        case "models": spec = ModelsService.spec
+        case "registry": spec = RegistryService.spec(defects: defects)
+        case "training": spec = TrainingService.spec
+        case "inference": spec = InferenceService.spec
+        case "features": spec = FeaturesService.spec
+        case "pipeline": spec = PipelineService.spec
+        case "experiments": spec = ExperimentsService.spec
+        case "monitoring": spec = MonitoringService.spec
+        case "scheduler": spec = SchedulerService.spec
+        case "workers": spec = WorkersService.spec
+        case "storage": spec = StorageService.spec
+        case "webhooks": spec = WebhooksService.spec
+        case "admin": spec = AdminService.spec
+        default: preconditionFailure("no service '\(service)'")
+        }
+        if defects.contains(.L1) && service == "models" { spec.dependsOn.append("registry") }  // registry already needs models
+        return spec
+    }
+
+    /// The configuration a service starts with (what a config file or environment would give).
+    public static func configuration(_ service: String, defects: DefectSet) -> [String: String] {
+        var configuration = ["logging.handler": "console", "node.accelerator": "no"]
+        if service == "workers" { configuration["broker.url"] = defects.contains(.L10) ? "amqp://kafka:9092" : "kafka://kafka:9092" }
+        if service == "monitoring" && defects.contains(.L12) { configuration["logging.handler"] = "rotating_file_handler_v2" }
+        if service == "inference" && defects.contains(.L2) { configuration["accelerator.required"] = "yes" }
+        if service == "features" && defects.contains(.L7) { configuration["redis.cluster"] = "yes" }
+        return configuration
+    }
+}
