@@ -142,3 +142,15 @@ final class RecoveryTests: XCTestCase {
         XCTAssertGreaterThan(staleUpdates(.asp), staleUpdates(.bsp))
     }
 }
+
+/// Regressions found by exploration, each a seed that once failed with no defect on.
+final class ExplorationRegressionTests: XCTestCase {
+    /// Swarm seed 1630: the experiments database crashed just as the training service completed
+    /// the job (all trainers done and answered); its completion gave up on the failed write and
+    /// nothing ever retried it, so the job never completed. Completion now retries until through.
+    func testTheJobCompletesWhenItsDatabaseCrashesDuringCompletion() {
+        let result = Chaos05.run(seed: 1630, defects: [], profile: .swarm)
+        XCTAssertEqual(result.outcome, .passed, "\(result.outcome)")
+        XCTAssertEqual(result.registeredVersion, "1")
+    }
+}

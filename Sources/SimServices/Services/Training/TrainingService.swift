@@ -84,16 +84,31 @@ public enum TrainingService {
         }
     }
 
+    /// What one attempt at completing the job found.
+    enum Completion { case notFinished, completed, retry }
+
     /// When every trainer reported done and the job is not complete: evaluate, record, register.
+    /// Retried with backoff until it gets through (a database or service may be down for a
+    /// while): nothing else would call it again once every trainer's `done` was answered.
     static func completeIfFinished(_ runtime: ServiceRuntime, _ cluster: TrainingPlatformConfiguration) async {
-        let context = runtime.context, job = cluster.job
         guard runtime.counters["completing"] == nil else { return }
+        runtime.counters["completing"] = 1
+        defer { runtime.counters["completing"] = nil }
+        var backoff = 100 * Nanos.millisecond
+        while await tryToComplete(runtime, cluster) == .retry {
+            await runtime.context.sleep(nanoseconds: backoff + runtime.context.withRandom { $0.uniform(0 ... backoff / 2) })
+            backoff = Swift.min(2 * Nanos.second, backoff * 2)
+        }
+    }
+
+    static func tryToComplete(_ runtime: ServiceRuntime, _ cluster: TrainingPlatformConfiguration) async -> Completion {
+        let context = runtime.context, job = cluster.job
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("SELECT COUNT(*) FROM training_job_workers WHERE job = ?", [.text(job.name)]),
             SQLStatement("SELECT state FROM training_jobs WHERE name = ?", [.text(job.name)]),
-        ]), rows[0].rows.first?.first?.integer == Int64(cluster.workers), let state = rows[1].rows.first?.first?.text, state != "completed" else { return }
-        runtime.counters["completing"] = 1
-        defer { runtime.counters["completing"] = nil }
+        ]) else { return .retry }
+        guard rows[0].rows.first?.first?.integer == Int64(cluster.workers), let state = rows[1].rows.first?.first?.text else { return .notFinished }
+        guard state != "completed" else { return .completed }
         var parameters = [Float](repeating: 0, count: cluster.features + 1)
         let shards = runtime.directory.parameterServers
         for (shard, address) in shards.enumerated() {
@@ -109,12 +124,12 @@ public enum TrainingService {
         guard let run = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs", body: [
             "seed": "\(job.datasetSeed)", "lr": "\(job.learningRate)", "code": "synapsenet-sim", "data": "synthetic-\(job.datasetSeed)",
             "metric.accuracy": "\(accuracy)", "metric.loss": "\(loss)",
-        ])), let version = await runtime.callThroughGateway(HTTPRequest("POST", "registry/versions", body: [
+        ]), attempts: 5), let version = await runtime.callThroughGateway(HTTPRequest("POST", "registry/versions", body: [
             "model": job.name, "artifact": hexBytes(artifact), "checksum": checksum,
-        ])) else { return }
-        guard case .success = await runtime.transaction([SQLStatement("UPDATE training_jobs SET state = 'completed' WHERE name = ?", [.text(job.name)])]) else { return }
+        ]), attempts: 5) else { return .retry }
+        guard case .success = await runtime.transaction([SQLStatement("UPDATE training_jobs SET state = 'completed' WHERE name = ?", [.text(job.name)])]) else { return .retry }
         let observations = context.simulation.training
-        guard !observations.jobCompleted else { return }
+        guard !observations.jobCompleted else { return .completed }
         observations.finalAccuracy = accuracy
         observations.finalLoss = loss
         observations.jobCompleted = true
@@ -122,6 +137,7 @@ public enum TrainingService {
         observations.registeredVersion = version.body["version"]
         context.record(.jobCompleted, payload: UInt64(loss.bitPattern),
                        "accuracy \(accuracy) loss \(loss); experiments run \(run.body["run"] ?? "?"), registry \(job.name) v\(version.body["version"] ?? "?") checksum \(checksum)")
+        return .completed
     }
 }
 
