@@ -57,6 +57,16 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
 }
 
 /// Mixes two 64-bit values into one (the SplitMix64 finaliser on their combination).
+/// FNV-1a over bytes, continuing from `seed` (for digests of message content).
+@inlinable public func stableHash(_ bytes: [UInt8], seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
+    var hash = seed
+    for byte in bytes {
+        hash ^= UInt64(byte)
+        hash &*= 0x0000_0100_0000_01B3
+    }
+    return hash
+}
+
 @inlinable public func mix64(_ a: UInt64, _ b: UInt64) -> UInt64 {
     var z = a &+ 0x9E37_79B9_7F4A_7C15 &* (b | 1) ^ (b &* 0xD6E8_FEB8_6659_FD93)
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -13,13 +13,17 @@ public final class CheckpointIntegrityChecker: Checker, SafetyChecker {
     let parameterCount: Int
     var checkedCommits = 0
     public init(scenario: Scenario) { parameterCount = scenario.platform.features + 1 }
-    public func install(on platform: Platform) { platform.simulation.add(checker: self) }
+    var observations: TrainingObservations?
+    public func install(on platform: Platform) {
+        observations = platform.simulation.training
+        platform.simulation.add(checker: self)
+    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] {
         ["storage", simulation.training.storageNode] + nodesMentioned(in: outcome.message, simulation).filter { $0 != "storage" }
     }
 
     public func check(_ simulation: Simulation) -> String? {
-        let observations = simulation.training
+        let observations = self.observations ?? simulation.training
         guard checkedCommits < observations.checkpointCommits.count,
               let store = simulation.node(named: observations.storageNode) else { return nil }
         while checkedCommits < observations.checkpointCommits.count {

@@ -13,12 +13,18 @@ public final class ParameterServerConsistencyChecker: Checker, SafetyChecker {
     /// (epoch, updates applied) of each shard when last compared: a shard's parameters change only
     /// when it applies an update or restarts, so only then is the comparison repeated.
     var lastSeen: [(UInt64, Int)] = []
+    /// The run's observations, looked up once (a component look-up per event costs more than the check).
+    var observations: TrainingObservations?
     public init(scenario: Scenario) {}
-    public func install(on platform: Platform) { platform.simulation.add(checker: self) }
+    public func install(on platform: Platform) {
+        observations = platform.simulation.training
+        platform.simulation.add(checker: self)
+    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { nodesMentioned(in: outcome.message, simulation) }
 
     public func check(_ simulation: Simulation) -> String? {
-        let shards = simulation.training.shards
+        let training = observations ?? simulation.training
+        let shards = training.shards
         if lastSeen.count != shards.count { lastSeen = Array(repeating: (UInt64.max, -1), count: shards.count) }
         for (index, shard) in shards.enumerated() {
             if lastSeen[index] == (shard.epoch, shard.updatesApplied) { continue }
@@ -30,8 +36,8 @@ public final class ParameterServerConsistencyChecker: Checker, SafetyChecker {
                 return "ps-\(index): parameter \(j) is \(shard.parameters[j]) but the replay of its \(shard.updatesApplied) logged updates gives \(shard.replay[j]): an applied update was lost (read-modify-write raced)"
             }
         }
-        if simulation.training.nonFiniteParameters > 0 {
-            return "\(simulation.training.nonFiniteParameters) non-finite parameter values were written"
+        if training.nonFiniteParameters > 0 {
+            return "\(training.nonFiniteParameters) non-finite parameter values were written"
         }
         return nil
     }

@@ -12,11 +12,15 @@ public final class RoutingChecker: Checker, SafetyChecker {
     var checked = 0
     public init(scenario: Scenario) {}
     public init() {}
-    public func install(on platform: Platform) { platform.simulation.add(checker: self) }
+    var observations: PlatformObservations?
+    public func install(on platform: Platform) {
+        observations = platform.simulation.platformObservations
+        platform.simulation.add(checker: self)
+    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["gateway"] + nodesMentioned(in: outcome.message, simulation) }
 
     public func check(_ simulation: Simulation) -> String? {
-        let observations = simulation.platformObservations
+        let observations = self.observations ?? simulation.platformObservations
         while checked < observations.routings.count {
             let routing = observations.routings[checked]
             checked += 1

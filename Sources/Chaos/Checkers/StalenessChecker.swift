@@ -14,12 +14,16 @@ public final class StalenessChecker: Checker, SafetyChecker {
     var checked: [Int] = []
     public init(scenario: Scenario) { bound = scenario.platform.job.stalenessBound }
     public init(bound: Int?) { self.bound = bound }
-    public func install(on platform: Platform) { platform.simulation.add(checker: self) }
+    var observations: TrainingObservations?
+    public func install(on platform: Platform) {
+        observations = platform.simulation.training
+        platform.simulation.add(checker: self)
+    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { nodesMentioned(in: outcome.message, simulation) }
 
     public func check(_ simulation: Simulation) -> String? {
         guard let bound else { return nil }
-        let shards = simulation.training.shards
+        let shards = (observations ?? simulation.training).shards
         if checked.count != shards.count { checked = [Int](repeating: 0, count: shards.count) }
         for (index, shard) in shards.enumerated() {
             while checked[index] < shard.servedPulls.count {

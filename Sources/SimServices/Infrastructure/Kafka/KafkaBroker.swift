@@ -66,7 +66,23 @@ public enum KafkaMessage: SimMessage {
         default: return 64
         }
     }
-    public var traceDigest: UInt64 { stableHash(traceSummary) }
+    /// The content's digest, computed from the fields (no summary string: Kafka polling is a large
+    /// share of a platform run's messages).
+    public var traceDigest: UInt64 {
+        func u(_ x: Int) -> UInt64 { UInt64(bitPattern: Int64(x)) }
+        switch self {
+        case .produce(let t, let k, let v, let a): return mix64(stableHash(v, seed: stableHash(t) ^ stableHash(k)), u(a) | 0x100)
+        case .fetch(let t, let p, let o, let m, let member): return mix64(stableHash(t) ^ stableHash(member ?? "-"), u(p) << 48 ^ u(o) << 16 ^ u(m) | 0x200)
+        case .heartbeat(let g, let m, let gen): return mix64(stableHash(g) ^ stableHash(m), u(gen) | 0x300)
+        case .commit(let g, let m, let gen, let o):
+            return o.sorted { $0.key < $1.key }.reduce(mix64(stableHash(g) ^ stableHash(m), u(gen) | 0x400)) { mix64($0, stableHash($1.key.topic) ^ u($1.key.partition) << 40 ^ u($1.value)) }
+        case .ok: return 0x500
+        case .produced(let p, let o): return mix64(0x600, u(p) << 40 ^ u(o))
+        case .records(let r, let s, let h):
+            return r.reduce(mix64(0x700, u(s) << 32 ^ u(h))) { mix64($0, stableHash($1.value, seed: stableHash($1.key) ^ u($1.offset))) }
+        default: return stableHash(traceSummary)
+        }
+    }
     public var traceSummary: String {
         switch self {
         case .createTopic(let n, let p): return "create-topic \(n)/\(p)"
