@@ -44,7 +44,6 @@ struct EventQueue {
 
     @inlinable var isEmpty: Bool { count == 0 }
 
-    @inlinable var minimum: PendingEvent? { count > 0 ? storage[0] : nil }
 
     @usableFromInline mutating func grow() {
         let newCapacity = capacity * 2
@@ -135,9 +134,5 @@ struct RingQueue<Element> {
         for i in 0 ..< count { newBuffer[i] = buffer[(head + i) % buffer.count] }
         buffer = newBuffer
         head = 0
-    }
-
-    mutating func removeAll() {
-        while popFirst() != nil {}
     }
 }

@@ -133,7 +133,7 @@ public final class Node: @unchecked Sendable {
         for item in work { item() }
     }
 
-    /// Sets the clock's offset to `offset` ns (a jump, forward or back).
+    /// Moves the clock by `delta` ns (a jump, forward or back).
     public func jumpClock(by delta: Int64) {
         clock.offset &+= delta
         simulation.record(.clockJump, node: name, actor: "kernel", payload: UInt64(bitPattern: delta), "by \(formatNanoseconds(delta))")

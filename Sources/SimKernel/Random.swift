@@ -89,8 +89,6 @@ public struct Ratio: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public static let zero = Ratio(0, 1)
     public static let one = Ratio(1, 1)
-    /// `percent(5)` is 5/100.
-    public static func percent(_ p: UInt64) -> Ratio { Ratio(p, 100) }
     public var isZero: Bool { numerator == 0 }
     public var description: String { "\(numerator)/\(denominator)" }
 }

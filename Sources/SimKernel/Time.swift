@@ -42,7 +42,7 @@ extension Swift.Duration {
     }
 }
 
-/// Integer nanosecond constants, so call sites read `5 * .ms` instead of a bare number.
+/// Integer nanosecond constants, so call sites read `5 * Nanos.millisecond` instead of a bare number.
 public enum Nanos {
     public static let microsecond: Int64 = 1_000
     public static let millisecond: Int64 = 1_000_000

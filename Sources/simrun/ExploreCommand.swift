@@ -15,6 +15,9 @@ struct RunSelection: ParsableArguments {
     @Option(help: "Scheduling strategy: random, or pct / pct:D (probabilistic concurrency testing, depth D, default 3).")
     var strategy: String = "random"
 
+    @Flag(help: "Switch on the BUGGIFY fault points of service and infrastructure code (each call site active in a run with probability 1/4, from the seed).")
+    var buggify = false
+
     func resolve(_ scenario: Scenario) -> (DefectSet, FaultProfile?, SchedulingStrategy) {
         let defectSet = parseDefects(defects, scenario: scenario)
         var profile: FaultProfile?
@@ -29,8 +32,10 @@ struct RunSelection: ParsableArguments {
     /// The run these options select for `seed` of `scenario`.
     func configuration(_ scenario: Scenario, seed: UInt64) -> RunConfiguration {
         let (defectSet, profile, strategy) = resolve(scenario)
-        return RunConfiguration(scenario: scenario, seed: seed, defects: defectSet,
-                                faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
+        var configuration = RunConfiguration(scenario: scenario, seed: seed, defects: defectSet,
+                                             faults: scenario.faultOptions(seed: seed, profile: profile), strategy: strategy)
+        configuration.buggify = buggify
+        return configuration
     }
 }
 
@@ -100,13 +105,14 @@ struct ExploreCommand: ParsableCommand {
         let resultsPath = results ?? "explore-\(scenario.name).sqlite"
         let identity = ResultsStore.Identity(
             scenario: scenario.name, scenarioDigest: hex64(scenario.digest), defects: defectSet.description,
-            faults: profile?.rawValue ?? scenario.faultProfile.rawValue, strategy: strategy.description, simulatorVersion: ScenarioRunner.simulatorVersion)
+            faults: profile?.rawValue ?? scenario.faultProfile.rawValue, strategy: strategy.description + (selection.buggify ? "+buggify" : ""), simulatorVersion: ScenarioRunner.simulatorVersion)
         let store: ResultsStore
         do { store = try ResultsStore(path: resultsPath, identity: identity) } catch { exitBadInput("--results: \(error)") }
 
         var worker = [executablePath(), "explore-worker", scenario.path, "--defects", defectSet.description,
                       "--faults", identity.faults, "--strategy", selection.strategy, "--seeds-out", seedsOut]
         if let trapOnSeed { worker += ["--trap-on-seed", "\(trapOnSeed)"] }
+        if selection.buggify { worker.append("--buggify") }
         let request = ExploreRequest(seeds: range, shard: shardSpec, jobs: jobs, resultsPath: resultsPath, workerCommand: worker)
         if !json {
             print("exploring \(scenario.name) seeds \(range.lowerBound)..\(range.upperBound)\(shard.map { " shard \($0)" } ?? "") with \(jobs) jobs: defects=\(defectSet) faults=\(identity.faults) strategy=\(strategy) results=\(resultsPath)")

@@ -5,11 +5,6 @@ import SimKernel
 import SimServices
 
 /// A one-line error for bad input; exits with code 2.
-struct BadInput: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
 func exitBadInput(_ message: String) -> Never {
     FileHandle.standardError.write(Data("simrun: error: \(message)\n".utf8))
     exit(2)
@@ -101,7 +96,7 @@ struct ScenarioCommand: ParsableCommand {
             } catch { exitBadInput("--trace: \(error)") }
         }
         if !json {
-            print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) strategy=\(strategy) keep-going=\(configuration.keepGoing) faults=\(configuration.faults.summary)")
+            print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) strategy=\(strategy) keep-going=\(configuration.keepGoing) buggify=\(configuration.buggify) faults=\(configuration.faults.summary)")
             print("  nodes (\(scenario.topology.nodes.count)): \(scenario.topology.names.joined(separator: " "))")
             print("  workloads: \(scenario.workloads.map { type(of: $0).name }.joined(separator: ", "))  checks: \(scenario.checks.joined(separator: ", "))  horizon: \(scenario.durationSeconds) s, heal at \(configuration.faults.healAtMs) ms, converge within \(scenario.convergeWithinSeconds) s")
             for line in configuration.faults.schedule { print("  fault: \(line)") }
@@ -165,6 +160,7 @@ struct ScenarioCommand: ParsableCommand {
             for record in events { print("  \(record.line)") }
             var command = "swift run -c release simrun scenario \(configuration.scenario.name) --seed \(configuration.seed) --defects \(configuration.defects)"
             if !configuration.keepGoing { command += " --stop-at-first" }
+            if configuration.buggify { command += " --buggify" }
             if configuration.faults.profile != configuration.scenario.faultProfile.rawValue && configuration.faults.profile != "explicit" {
                 command += " --faults \(configuration.faults.profile)"
             }

@@ -59,6 +59,24 @@ final class NodeTests: XCTestCase {
         XCTAssertEqual(ticks, [50, 60, 70], "the tick due at 10 ran at resume; later ones follow")
     }
 
+    /// Memory given back makes room: load, unload, load again stays within the budget.
+    func testFreedMemoryMakesRoomForTheNextAllocation() {
+        let simulation = Simulation(seed: 1)
+        let node = simulation.addNode("inference", memoryBudget: 1000)
+        var loads = 0
+        node.addProcess("swapper") { _ in
+            for _ in 0 ..< 5 {
+                guard (try? node.allocate(bytes: 600, by: "swapper")) != nil else { return }
+                loads += 1
+                node.free(bytes: 600)  // the old model is unloaded before the next one loads
+            }
+        }
+        simulation.run()
+        XCTAssertEqual(loads, 5)
+        XCTAssertEqual(node.state, .up)
+        XCTAssertEqual(node.memoryUsed, 0)
+    }
+
     func testExceedingTheMemoryBudgetIsAnOutOfMemoryKill() {
         let simulation = Simulation(seed: 1)
         let node = simulation.addNode("inference", memoryBudget: 1000)

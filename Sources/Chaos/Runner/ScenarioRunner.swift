@@ -12,6 +12,8 @@ public struct RunConfiguration: Sendable {
     public var workloadSteps: Int?
     /// Go on after a safety violation, collecting each checker's first finding (single runs).
     public var keepGoing = false
+    /// Switch on the BUGGIFY fault points of service and infrastructure code (`Simulation.buggify`).
+    public var buggify = false
     public init(scenario: Scenario, seed: UInt64, defects: DefectSet? = nil, faults: FaultOptions? = nil,
                 strategy: SchedulingStrategy = .random, workloadSteps: Int? = nil, keepGoing: Bool = false) {
         self.scenario = scenario
@@ -116,6 +118,7 @@ public enum ScenarioRunner {
         var options = options(for: configuration.scenario)
         options.strategy = configuration.strategy
         options.keepGoing = configuration.keepGoing
+        options.buggify = configuration.buggify
         return options
     }
 

@@ -29,6 +29,8 @@ public struct SeedFile: Codable, Equatable, Sendable {
     public var workloadSteps: Int?
     /// Whether the run went on after safety violations (absent: it stopped at the first).
     public var keepGoing: Bool?
+    /// Whether BUGGIFY fault points were on (absent: off).
+    public var buggify: Bool?
     /// Every finding of a run that went on, in order (the outcome is the first).
     public var findings: [RecordedOutcome]?
 
@@ -45,6 +47,7 @@ public struct SeedFile: Codable, Equatable, Sendable {
         events = result.events
         if case .pct(let depth) = configuration.strategy { strategy = "pct:\(depth)" }
         workloadSteps = configuration.workloadSteps
+        if configuration.buggify { buggify = true }
         if configuration.keepGoing {
             keepGoing = true
             findings = result.findings.map { RecordedOutcome(kind: $0.kind, checker: $0.checker, virtualNanoseconds: $0.time, message: $0.message) }
@@ -53,9 +56,11 @@ public struct SeedFile: Codable, Equatable, Sendable {
 
     /// The configuration this file records, on `scenario`.
     public func configuration(scenario: Scenario) -> RunConfiguration {
-        RunConfiguration(scenario: scenario, seed: seed, defects: DefectSet(defects), faults: faults,
+        var configuration = RunConfiguration(scenario: scenario, seed: seed, defects: DefectSet(defects), faults: faults,
                          strategy: strategy.flatMap { SchedulingStrategy(parsing: $0) } ?? .random, workloadSteps: workloadSteps,
                          keepGoing: keepGoing ?? false)
+        configuration.buggify = buggify ?? false
+        return configuration
     }
 
     public func encoded() throws -> Data {

@@ -52,7 +52,7 @@ public enum TrainingMessage: SimMessage {
         case .push(let w, let c, let r, let rate, let g):
             return g.reduce(mix64(3, UInt64(w) << 48 | UInt64(c) << 24 | UInt64(r) ^ UInt64(rate.bitPattern))) { mix64($0, UInt64($1.bitPattern)) }
         case .pushAck(let w, let c, let v): return mix64(4, UInt64(w) << 48 | UInt64(c) << 24 | UInt64(v))
-        case .saveChunk(let p, let w, let o, let b): return mix64(stableHash(p + w) ^ UInt64(o), UInt64(crc32Digest(b)))
+        case .saveChunk(let p, let w, let o, let b): return mix64(stableHash(p + w) ^ UInt64(o), UInt64(crc32(b)))
         case .commit(let p, let w, let l, let c): return mix64(6, stableHash(p + w) ^ UInt64(l) ^ UInt64(c) << 32)
         case .progress(let w, let c, let loss): return mix64(7, UInt64(w) << 48 | UInt64(c) << 32 | UInt64(loss.bitPattern))
         case .done(let w, let c): return mix64(8, UInt64(w) << 32 | UInt64(c))
@@ -85,5 +85,3 @@ public enum TrainingMessage: SimMessage {
         }
     }
 }
-
-func crc32Digest(_ bytes: [UInt8]) -> UInt32 { crc32(bytes) }

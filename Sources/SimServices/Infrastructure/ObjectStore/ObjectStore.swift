@@ -188,6 +188,8 @@ public final class ObjectStoreServer {
 
     /// Writes checksum + bytes to a temp file, fsyncs, renames into place, syncs the directory.
     func publish(_ bucket: String, _ key: String, _ bytes: [UInt8]) async -> ObjectStoreReply {
+        // BUGGIFY: a slow PUT (a busy disk), long enough to outlast a client's deadline.
+        if context.simulation.buggify(Ratio(1, 5)) { await context.sleep(nanoseconds: 600 * Nanos.millisecond) }
         let checksum = crc32(bytes)
         var header = ByteWriter()
         header.u32(checksum)

@@ -47,6 +47,13 @@ public struct SQLError: Error, Hashable, Sendable, Codable, CustomStringConverti
         case constraint
         /// The database is busy or locked (a conflicting transaction): retry later.
         case busy
+        /// The transaction lost a conflict with a concurrent one and was rolled back (SQLSTATE
+        /// 40001, "could not serialize access"): retry the whole transaction.
+        case serialization
+        /// Waiting would have closed a wait cycle; this transaction was rolled back (40P01).
+        case deadlock
+        /// A lock was not granted within the lock timeout; the transaction was rolled back (55P03).
+        case lockTimeout
         /// The disk failed or the node died under the engine.
         case io
         /// The database file is damaged.
@@ -58,6 +65,27 @@ public struct SQLError: Error, Hashable, Sendable, Codable, CustomStringConverti
     public var code: Int32
     public var message: String
     public var description: String { "SQL \(kind.rawValue) error \(code): \(message)" }
+
+    /// PostgreSQL's SQLSTATE for the kind, for messages and callers that speak it.
+    public var sqlState: String {
+        switch kind {
+        case .constraint: return "23000"
+        case .busy: return "55006"
+        case .serialization: return "40001"
+        case .deadlock: return "40P01"
+        case .lockTimeout: return "55P03"
+        case .io: return "58030"
+        case .corrupt: return "XX001"
+        case .other: return "42000"
+        }
+    }
+
+    /// An error the server decides (a conflict outcome), not one SQLite reported.
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.code = SQLITE_BUSY
+        self.message = message
+    }
 
     init(code: Int32, message: String) {
         self.code = code
@@ -161,6 +189,21 @@ public final class SQLConnection {
         }
         return results
     }
+
+    /// The main database file's VFS handle (its lock level), nil before the first access.
+    var mainFile: SimulatedFile? {
+        var pointer: UnsafeMutableRawPointer?
+        guard sqlite3_file_control(handle, "main", SQLITE_FCNTL_FILE_POINTER, &pointer) == SQLITE_OK, let pointer else { return nil }
+        let file = pointer.assumingMemoryBound(to: sqlite3_file.self)
+        guard file.pointee.pMethods != nil else { return nil }
+        return SimulatedVFS.handle(file)
+    }
+
+    /// This connection holds a read lock and nothing more (its transaction has read, not written).
+    var holdsSharedLock: Bool { mainFile?.lockLevel == SQLITE_LOCK_SHARED }
+
+    /// Another connection waits to commit (PENDING) for readers such as this one.
+    var anotherWriterIsWaiting: Bool { mainFile.map { $0.locks.writerWaiting($0) } ?? false }
 
     func error(_ status: Int32) -> SQLError {
         SQLError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))

@@ -109,7 +109,8 @@ public enum SimulatedVFS {
             guard flags & SQLITE_OPEN_CREATE != 0 else { return SQLITE_CANTOPEN }
             disk.create(path)
         }
-        let handle = SimulatedFile(disk: disk, path: path, node: node, created: !exists,
+        guard let simulation = Simulation.current else { return SQLITE_CANTOPEN }
+        let handle = SimulatedFile(disk: disk, path: path, node: node, locks: simulation.sqlFileLocks, created: !exists,
                                    deleteOnClose: flags & SQLITE_OPEN_DELETEONCLOSE != 0)
         file.withMemoryRebound(to: synapsenet_file.self, capacity: 1) {
             $0.pointee.owner = Unmanaged.passRetained(handle).toOpaque()
@@ -132,6 +133,7 @@ public enum SimulatedVFS {
         methods.pointee.xClose = { file in
             let handle: Unmanaged<SimulatedFile> = file!.withMemoryRebound(to: synapsenet_file.self, capacity: 1) { Unmanaged.fromOpaque($0.pointee.owner) }
             let object = handle.takeUnretainedValue()
+            object.locks.unlock(object, to: SQLITE_LOCK_NONE)  // a closed connection holds no lock
             if object.deleteOnClose && object.isAlive { try? object.disk.delete(object.path) }
             handle.release()
             return SQLITE_OK
@@ -182,15 +184,16 @@ public enum SimulatedVFS {
         methods.pointee.xLock = { file, level in
             let handle = SimulatedVFS.handle(file)
             guard handle.isAlive else { return IOError.lock }
-            handle.lockLevel = level
-            return SQLITE_OK
+            return handle.locks.lock(handle, to: level)
         }
         methods.pointee.xUnlock = { file, level in
-            SimulatedVFS.handle(file).lockLevel = level
+            let handle = SimulatedVFS.handle(file)
+            handle.locks.unlock(handle, to: level)
             return SQLITE_OK
         }
         methods.pointee.xCheckReservedLock = { file, result in
-            result?.pointee = SimulatedVFS.handle(file).lockLevel >= SQLITE_LOCK_RESERVED ? 1 : 0
+            let handle = SimulatedVFS.handle(file)
+            result?.pointee = handle.locks.reserved(handle) ? 1 : 0
             return SQLITE_OK
         }
         methods.pointee.xFileControl = { _, _, _ in SQLITE_NOTFOUND }
@@ -211,14 +214,19 @@ final class SimulatedFile {
     let deleteOnClose: Bool
     var lockLevel: Int32 = SQLITE_LOCK_NONE
     var syncs = 0
+    /// The lock table shared by every connection of the simulation, and this file's key in it.
+    let locks: SQLFileLocks
+    let lockKey: String
 
-    init(disk: SimDisk, path: String, node: Node, created: Bool, deleteOnClose: Bool) {
+    init(disk: SimDisk, path: String, node: Node, locks: SQLFileLocks, created: Bool, deleteOnClose: Bool) {
+        self.locks = locks
         self.disk = disk
         self.path = path
         self.node = node
         self.epoch = node.epoch
         self.created = created
         self.deleteOnClose = deleteOnClose
+        lockKey = "\(node.name)#\(node.epoch)/\(path)"
     }
 
     var isAlive: Bool { node.epoch == epoch && node.state != .crashed }

@@ -59,6 +59,13 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
         return await sql.transaction(statements, context: context, timeout: 500 * Nanos.millisecond, retries: 1)
     }
 
+    /// Runs an interactive transaction on the service's own database, retried whole on a
+    /// serialization failure, deadlock or lock timeout (see `SQLClient.interactive`).
+    public func interactive<T: Sendable>(_ owner: String, _ body: (SQLSession) async -> Result<T, SQLClientError>) async -> Result<T, SQLClientError> {
+        guard let sql else { return .failure(.sql(SQLError(kind: .other, message: "\(spec.name) has no database"))) }
+        return await sql.interactive(owner: "\(context.node.name)/\(owner)", context: context, timeout: 500 * Nanos.millisecond, body)
+    }
+
     /// Calls another service through the gateway (so the call is routed, checked and traced like
     /// a client's), retrying with jittered backoff until it answers 2xx or `attempts` run out.
     public func callThroughGateway(_ request: HTTPRequest, attempts: Int = .max) async -> HTTPResponse? {

@@ -22,11 +22,16 @@ public enum RegistryService {
                 }
             }
             let checksum = hexString(crc32(artifact))
-            let result = await runtime.transaction([
-                SQLStatement("INSERT INTO model_versions(model, version, stage, checksum) SELECT ?, COALESCE(MAX(version), 0) + 1, 'None', ? FROM model_versions WHERE model = ?", [.text(model), .text(checksum), .text(model)]),
-                SQLStatement("SELECT MAX(version) FROM model_versions WHERE model = ?", [.text(model)]),
-            ])
-            guard case .success(let rows) = result, let version = rows[1].rows.first?.first?.integer else { return .error(500, "cannot register: \(result)") }
+            // Version = MAX + 1 inside one transaction: concurrent registrations of a model read
+            // the same MAX; the loser's insert fails its serialization (or the primary key) and the
+            // whole transaction is retried after the rollback, reading the new MAX.
+            let result = await runtime.interactive("register-\(model)") { session -> Result<Int64, SQLClientError> in
+                guard case .success(let rows) = await session.execute("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE model = ?", [.text(model)]),
+                      let latest = rows.rows.first?.first?.integer else { return .failure(.sql(SQLError(kind: .other, message: "cannot read the latest version"))) }
+                return await session.execute("INSERT INTO model_versions(model, version, stage, checksum) VALUES (?, ?, 'None', ?)",
+                                             [.text(model), .integer(latest + 1), .text(checksum)]).map { _ in latest + 1 }
+            }
+            guard case .success(let version) = result else { return .error(500, "cannot register: \(result)") }
             let stored = await runtime.objectStore.request(.put(bucket: "models", key: "\(model)/\(version)", bytes: artifact, ifNoneMatch: true), context: runtime.context)
             guard case .success(.stored(let etag)) = stored else { return .error(500, "artifact upload failed: \(stored)") }
             return HTTPResponse(200, ["version": "\(version)", "etag": etag, "checksum": checksum])

@@ -130,7 +130,9 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
                 versions[shard] = version
             }
         }
-        let speed = Int64(configuration.speedPercent(worker: index))
+        // BUGGIFY: a straggler step (a noisy neighbour on the trainer's machine).
+        let straggle: Int64 = context.simulation.buggify(Ratio(1, 10)) ? 3 : 1
+        let speed = Int64(configuration.speedPercent(worker: index)) * straggle
         await context.sleep(nanoseconds: Int64(job.stepTimeMs) * Nanos.millisecond * speed / 100)
 
         let gradient = computeGradient(parameters, clock: clock)

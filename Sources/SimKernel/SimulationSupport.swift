@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// The run loop's hot state (see `Simulation.core`).
+@usableFromInline
+struct KernelCore {
+    @usableFromInline var now: Int64 = 0
+    @usableFromInline var eventCount: UInt64 = 0
+    @usableFromInline var nextSequence: UInt64 = 0
+    @usableFromInline var queue = EventQueue()
+    @usableFromInline var dueNow = RingQueue<PendingEvent>()
+    @usableFromInline var ready = RingQueue<UnownedJob>(capacity: 1024)
+    /// The dispatch table: unmanaged, so a dispatch costs no reference counting.
+    var handlers = UnsafeMutablePointer<Unmanaged<EventHandler>>.allocate(capacity: 16)
+    var handlerCount = 0
+    var handlerCapacity = 16
+    /// Set when the run has an outcome.
+    var stop = false
+    var faultPending = false
+    var running = false
+    var runningThread: pthread_t = 0
+    /// Timer actions, by slot; freed slots are reused (LIFO, so deterministic).
+    var slots: [TimerSlot] = []
+    var freeSlots: [UInt32] = []
+}
+
+/// A registered event handler; held unmanaged in the dispatch table (the simulation keeps the
+/// strong reference), so dispatch costs no reference counting.
+/// A handler of raw events. Subclass it for the hottest paths: dispatching to a method of a
+/// class costs no reference counting, while a closure's context is retained for each call.
+open class EventHandler {
+    public init() {}
+    /// Called with the event's argument word, at the event's time, on the simulation's thread.
+    open func handle(_ argument: UInt64) {}
+}
+
+final class ClosureEventHandler: EventHandler {
+    let body: (UInt64) -> Void
+    init(_ body: @escaping (UInt64) -> Void) { self.body = body }
+    override func handle(_ argument: UInt64) { body(argument) }
+}
+
+/// What a timer slot runs when it fires.
+enum TimerAction {
+    case closure(() -> Void)
+    case resume(UnsafeContinuation<Void, Never>)
+    case resumeThrowing(UnsafeContinuation<Void, any Error>)
+}
+
+struct TimerSlot {
+    var generation: UInt32
+    var action: TimerAction?
+}
+
+/// State shared between a sleep and its cancellation handler (same thread, no races).
+final class SleepState: @unchecked Sendable {
+    var cancelled = false
+    var timer: TimerID?
+    var continuation: UnsafeContinuation<Void, any Error>?
+}
+
+/// A `Clock` whose time is a simulation's virtual time. `sleep` suspends in virtual time.
+public struct SimClock: Clock {
+    public typealias Instant = SimInstant
+    public typealias Duration = Swift.Duration
+    let simulation: Simulation
+    public init(simulation: Simulation) { self.simulation = simulation }
+    public var now: SimInstant { SimInstant(nanoseconds: simulation.now) }
+    public var minimumResolution: Swift.Duration { .nanoseconds(1) }
+    public func sleep(until deadline: SimInstant, tolerance: Swift.Duration? = nil) async throws {
+        try await simulation.sleep(until: deadline.nanoseconds)
+    }
+}
+
+/// A safety invariant, checked after events. Return a message when it is broken.
+public protocol SafetyChecker: AnyObject {
+    var name: String { get }
+    func check(_ simulation: Simulation) -> String?
+}
+
+/// A safety checker from a closure.
+public final class ClosureChecker: SafetyChecker {
+    public let name: String
+    let body: (Simulation) -> String?
+    public init(_ name: String, _ body: @escaping (Simulation) -> String?) {
+        self.name = name
+        self.body = body
+    }
+    public func check(_ simulation: Simulation) -> String? { body(simulation) }
+}

@@ -1,0 +1,115 @@
+import SimKernel
+
+/// Why a SQL call failed, as the client sees it.
+public enum SQLClientError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// No answer in time: the transaction may or may not have committed.
+    case timeout(attempts: Int)
+    case sql(SQLError)
+    public var description: String {
+        switch self {
+        case .timeout(let attempts): return "no answer from the database after \(attempts) attempt(s)"
+        case .sql(let error): return "\(error)"
+        }
+    }
+}
+
+/// A typed client of a SQL database service.
+public struct SQLClient: Sendable {
+    public let address: Address
+    public init(address: Address) { self.address = address }
+
+    /// Runs a transaction. `retries` re-sends it after a timeout: only for idempotent work (a
+    /// timed-out transaction may have committed). Busy errors are retried too, with backoff.
+    public func transaction(_ statements: [SQLStatement], context: ProcessContext, timeout: Int64 = Nanos.second,
+                            retries: Int = 0) async -> Result<[SQLRows], SQLClientError> {
+        var attempt = 0
+        while true {
+            attempt += 1
+            switch await context.call(address, SQLMessage.transaction(statements), timeout: timeout) {
+            case .success(let envelope):
+                switch envelope.payload as? SQLMessage {
+                case .result(let rows): return .success(rows)
+                case .failed(let error) where error.kind == .busy && attempt <= retries + 1:
+                    await context.sleep(nanoseconds: Int64(attempt) * 10 * Nanos.millisecond)
+                case .failed(let error): return .failure(.sql(error))
+                default: return .failure(.sql(SQLError(code: -1, message: "unexpected reply")))
+                }
+            case .failure:
+                if attempt > retries { return .failure(.timeout(attempts: attempt)) }
+                await context.sleep(nanoseconds: context.withRandom { $0.uniform(10 * Nanos.millisecond ... 50 * Nanos.millisecond) })
+            }
+        }
+    }
+}
+
+/// An interactive transaction on a SQL database service: statements one round trip each, then
+/// commit. Opened by `SQLClient.interactive`.
+public struct SQLSession: Sendable {
+    public let client: SQLClient
+    public let id: String
+    let context: ProcessContext
+    let timeout: Int64
+
+    /// Runs one statement inside the transaction.
+    public func execute(_ statement: SQLStatement) async -> Result<SQLRows, SQLClientError> {
+        switch await client.call(.execute(session: id, statement), context: context, timeout: timeout) {
+        case .success(let rows): return .success(rows.first ?? SQLRows(columns: [], rows: [], changes: 0))
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    public func execute(_ sql: String, _ parameters: [SQLValue] = []) async -> Result<SQLRows, SQLClientError> {
+        await execute(SQLStatement(sql, parameters))
+    }
+}
+
+extension SQLClient {
+    /// One request and its answer (no retry).
+    func call(_ message: SQLMessage, context: ProcessContext, timeout: Int64) async -> Result<[SQLRows], SQLClientError> {
+        switch await context.call(address, message, timeout: timeout) {
+        case .success(let envelope):
+            switch envelope.payload as? SQLMessage {
+            case .result(let rows): return .success(rows)
+            case .failed(let error): return .failure(.sql(error))
+            default: return .failure(.sql(SQLError(kind: .other, message: "unexpected reply")))
+            }
+        case .failure:
+            return .failure(.timeout(attempts: 1))
+        }
+    }
+
+    /// Runs `body` as one interactive transaction (BEGIN, its statements, COMMIT) and retries the
+    /// whole transaction, up to `attempts` times with backoff, when it lost a conflict (40001),
+    /// was chosen as a deadlock victim (40P01) or timed out waiting for a lock (55P03). `owner`
+    /// names the caller in lock waits. A body that returns a failure rolls the transaction back.
+    public func interactive<T: Sendable>(owner: String, context: ProcessContext, attempts: Int = 5, timeout: Int64 = Nanos.second,
+                                         _ body: (SQLSession) async -> Result<T, SQLClientError>) async -> Result<T, SQLClientError> {
+        var backoff = 5 * Nanos.millisecond
+        var attempt = 0
+        while true {
+            attempt += 1
+            let id = "\(owner)#\(context.epoch)-\(context.withRandom { $0.next() } & 0xFFFF_FFFF)"
+            let session = SQLSession(client: self, id: id, context: context, timeout: timeout)
+            var outcome: Result<T, SQLClientError>
+            switch await call(.begin(session: id, owner: owner), context: context, timeout: timeout) {
+            case .failure(let error): outcome = .failure(error)
+            case .success:
+                outcome = await body(session)
+                if case .success = outcome, case .failure(let error) = await call(.commit(session: id), context: context, timeout: timeout) {
+                    outcome = .failure(error)
+                }
+                if case .failure = outcome { _ = await call(.rollback(session: id), context: context, timeout: timeout) }
+            }
+            guard case .failure(.sql(let error)) = outcome, [.serialization, .deadlock, .lockTimeout].contains(error.kind), attempt < attempts else {
+                return outcome
+            }
+            await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff) })
+            backoff = Swift.min(500 * Nanos.millisecond, backoff * 2)
+        }
+    }
+}
+
+extension TraceKind {
+    public static let sqlCommit = TraceKind("sql.transaction")
+    public static let sqlError = TraceKind("sql.error")
+}
