@@ -17,7 +17,7 @@ final class PlatformTests: XCTestCase {
         var leaderAt: [Int64] = []
         var sessions: [String?] = []
         platform.node("scheduler")!.addProcess("probe") { context in
-            let runtime = ServiceRuntime(context: context, spec: SchedulerService.spec, directory: platform.directory, defects: .empty)
+            let runtime = ServiceRuntime(context: context, spec: SchedulerService.spec(), directory: platform.directory, defects: .empty)
             let first = await SchedulerService.takeLeadership(runtime)
             XCTAssertNil(first)
             leaderAt.append(simulation.now)

@@ -75,29 +75,26 @@ public enum PlatformRoles {
 
 /// The fifteen services' specs and configurations, with the run's defects applied.
 public enum ServiceCatalogue {
-    /// The spec of `service` with `defects` applied.
+    /// The spec of `service` with `defects` applied (each service applies its own).
     public static func spec(_ service: String, defects: DefectSet) -> ServiceSpec {
-        var spec: ServiceSpec
         switch service {
-        case "gateway": spec = GatewayService.spec
-        case "auth": spec = AuthService.spec
-        case "models": spec = ModelsService.spec
-        case "registry": spec = RegistryService.spec(defects: defects)
-        case "training": spec = TrainingService.spec
-        case "inference": spec = InferenceService.spec
-        case "features": spec = FeaturesService.spec
-        case "pipeline": spec = PipelineService.spec
-        case "experiments": spec = ExperimentsService.spec
-        case "monitoring": spec = MonitoringService.spec
-        case "scheduler": spec = SchedulerService.spec
-        case "workers": spec = WorkersService.spec
-        case "storage": spec = StorageService.spec
-        case "webhooks": spec = WebhooksService.spec
-        case "admin": spec = AdminService.spec
+        case "gateway": return GatewayService.spec(defects: defects)
+        case "auth": return AuthService.spec(defects: defects)
+        case "models": return ModelsService.spec(defects: defects)
+        case "registry": return RegistryService.spec(defects: defects)
+        case "training": return TrainingService.spec(defects: defects)
+        case "inference": return InferenceService.spec(defects: defects)
+        case "features": return FeaturesService.spec(defects: defects)
+        case "pipeline": return PipelineService.spec(defects: defects)
+        case "experiments": return ExperimentsService.spec(defects: defects)
+        case "monitoring": return MonitoringService.spec(defects: defects)
+        case "scheduler": return SchedulerService.spec(defects: defects)
+        case "workers": return WorkersService.spec(defects: defects)
+        case "storage": return StorageService.spec(defects: defects)
+        case "webhooks": return WebhooksService.spec(defects: defects)
+        case "admin": return AdminService.spec(defects: defects)
         default: preconditionFailure("no service '\(service)'")
         }
-        if defects.contains(.L1) && service == "models" { spec.dependsOn.append("registry") }  // registry already needs models
-        return spec
     }
 
     /// The configuration a service starts with (what a config file or environment would give).

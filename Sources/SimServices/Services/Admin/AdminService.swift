@@ -3,7 +3,7 @@ import SimKernel
 /// Tenants and quotas: usage is checked and reserved in one transaction (integer units), so
 /// usage never exceeds the quota. Its dashboard calls through the gateway from the admin origin.
 public enum AdminService {
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "admin") { runtime, request in
             let tenant = request.body["tenant"] ?? "t1"
             let quota = Int64(request.body["quota"] ?? "100") ?? 100, reserve = Int64(request.body["reserve"] ?? "10") ?? 10

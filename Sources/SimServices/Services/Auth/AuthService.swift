@@ -8,7 +8,7 @@ public enum AuthService {
 
     static func sign(_ payload: String) -> String { SHA256.hex(SHA256.hmac(key: secret, message: Array(payload.utf8))) }
 
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "auth") { runtime, request in
             let now = runtime.context.localTime / Nanos.second
             switch request.path {

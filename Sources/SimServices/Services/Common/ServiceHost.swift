@@ -43,7 +43,7 @@ public enum ServiceHost {
     }
 
     static func start(_ runtime: ServiceRuntime) async throws {
-        let spec = runtime.spec, context = runtime.context, defects = runtime.defects
+        let spec = runtime.spec, context = runtime.context
         // 1. Configuration.
         if let handler = runtime.memory["logging.handler"], !["console", "json", "syslog"].contains(handler) {
             throw StartupFailure(message: "\(spec.name): logging configuration names handler '\(handler)', which does not exist")
@@ -54,8 +54,7 @@ public enum ServiceHost {
         if runtime.memory["accelerator.required"] == "yes" && runtime.memory["node.accelerator"] != "yes" {
             throw StartupFailure(message: "\(spec.name): no accelerator on this node and no CPU fallback")
         }
-        // L5: register (and pass health checks) before the dependencies are ready.
-        let registerEarly = defects.contains(.L5) && spec.name == "registry"
+        let registerEarly = spec.registersBeforeDependencies
         if registerEarly { try await register(runtime, early: true) }
         // 2. Infrastructure, then the services this one needs.
         if let database = spec.database, let sql = runtime.sql {
@@ -95,7 +94,7 @@ public enum ServiceHost {
             }
         }
         // 4. Topics, buckets and index mappings this service owns.
-        if !defects.contains(.L4) {
+        if spec.createsTopics {
             for topic in spec.topics {
                 let result = await runtime.kafka.createTopic(topic, partitions: 2, context: context)
                 if case .failure(let error) = result, case .server(.topicExists) = error {} else if case .failure(let error) = result {
@@ -104,13 +103,13 @@ public enum ServiceHost {
             }
         }
         for bucket in spec.buckets {
-            let name = defects.contains(.L9) ? bucket.uppercased() + "_BUCKET" : bucket
+            let name = spec.bucketName(bucket)
             let result = await runtime.objectStore.request(.createBucket(name), context: context)
-            if case .failure(let error) = result, !defects.contains(.L9) {  // L9 ignores the failure
+            if case .failure(let error) = result, !spec.ignoresBucketFailures {
                 throw StartupFailure(message: "\(spec.name): cannot create bucket \(bucket): \(error)")
             }
         }
-        if !defects.contains(.L8) {
+        if spec.createsIndexMappings {
             for (index, mappings) in spec.indices {
                 let result = await runtime.search.request(.createIndex(index, mappings: mappings), context: context)
                 if case .failure(let error) = result, case .server(.indexExists) = error {} else if case .failure(let error) = result {
@@ -128,10 +127,9 @@ public enum ServiceHost {
 
     static func register(_ runtime: ServiceRuntime, early: Bool) async throws {
         let spec = runtime.spec, context = runtime.context
-        let wrongName = runtime.defects.contains(.L6) && spec.name == "experiments"
-        let name = wrongName ? "experiment" : spec.name
+        let name = spec.registrationName ?? spec.name
         let id = "\(spec.name)-1"
-        let noCheck = runtime.defects.contains(.L6) && spec.name == "monitoring"
+        let noCheck = !spec.registersWithHealthCheck
         let instance = ServiceInstance(id: id, service: name, address: context.address("http"), check: noCheck ? nil : .ttl(2 * Nanos.second))
         // Observed before the request goes out: Consul may list the instance (and the gateway
         // route to it) before its answer comes back.

@@ -13,6 +13,19 @@ public struct ServiceSpec: Sendable {
     public var usesRedis = false
     /// Services that must be passing in Consul before this one starts.
     public var dependsOn: [String] = []
+    /// Whether start-up creates its topics (L4: left to broker auto-creation, which is off).
+    public var createsTopics = true
+    /// Whether start-up creates its index mappings (L8: never created).
+    public var createsIndexMappings = true
+    /// The bucket name start-up uses for each bucket, and whether a failure to create one stops
+    /// start-up (L9: an invalid name, the failure ignored).
+    public var bucketName: @Sendable (String) -> String = { $0 }
+    public var ignoresBucketFailures = false
+    /// The name it registers under in Consul and whether with a health check (L6 gets them wrong).
+    public var registrationName: String?
+    public var registersWithHealthCheck = true
+    /// Whether it registers (and passes its check) before its dependencies are ready (L5).
+    public var registersBeforeDependencies = false
     /// A last start-up step; returns an error message when start-up must fail.
     public var bootstrap: (@Sendable (ServiceRuntime) async -> String?)?
     /// Work the service runs for as long as it lives once it is ready (consumers, sweeps, the

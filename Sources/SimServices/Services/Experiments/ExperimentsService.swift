@@ -2,7 +2,7 @@ import SimKernel
 
 /// Experiment tracking: runs record seed, code version and data digest; params are write-once.
 public enum ExperimentsService {
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "experiments") { runtime, request in
             let seed = request.body["seed"] ?? "0"
             guard case .success(let rows) = await runtime.transaction([
@@ -29,6 +29,8 @@ public enum ExperimentsService {
             "CREATE TABLE metrics(run INTEGER NOT NULL, key TEXT NOT NULL, value REAL NOT NULL, step INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL, PRIMARY KEY(run, key, step))",
         ]
         spec.indices = [("experiments", ["seed": .keyword])]
+        spec.createsIndexMappings = !defects.contains(.L8)  // L8: no index mapping is created
+        if defects.contains(.L6) { spec.registrationName = "experiment" }  // L6: the wrong name
         return spec
     }
 }

@@ -4,7 +4,7 @@ import SimKernel
 /// version per entity written compare-and-set. L7 runs its client in cluster mode; L14 makes
 /// its bootstrap call the training service once, without waiting for it.
 public enum FeaturesService {
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "features") { runtime, request in
             let entity = request.body["entity"] ?? "", value = request.body["value"] ?? ""
             guard !entity.isEmpty else { return .error(400, "entity is required") }

@@ -9,7 +9,7 @@ public enum GatewayService {
         defects.contains(.L11) ? ["https://app.synapsenet.local"] : ["https://app.synapsenet.local", "https://admin.synapsenet.local"]
     }
 
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         ServiceSpec(name: "gateway") { runtime, request in
             let context = runtime.context
             guard allowedOrigins(runtime.defects).contains(request.origin) else {

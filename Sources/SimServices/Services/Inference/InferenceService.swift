@@ -6,7 +6,7 @@ import SimKernel
 public enum InferenceService {
     static let weights: [Float] = [0.8, -0.5, 0.3, 0.1]
 
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "inference") { runtime, request in
             let features = (request.body["x"] ?? "").split(separator: ",").compactMap { Float($0) }
             guard features.count == weights.count - 1 else { return .error(422, "expected \(weights.count - 1) features, got \(features.count)") }
@@ -26,6 +26,11 @@ public enum InferenceService {
             }
             runtime.memory["weights"] = String(decoding: loaded, as: UTF8.self)
             return nil
+        }
+        // L9: its buckets under an invalid name, the failure ignored.
+        if defects.contains(.L9) {
+            spec.bucketName = { $0.uppercased() + "_BUCKET" }
+            spec.ignoresBucketFailures = true
         }
         return spec
     }

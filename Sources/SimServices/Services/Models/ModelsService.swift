@@ -3,7 +3,7 @@ import SimKernel
 /// Model metadata: create-if-absent in models_db (unique per tenant; a duplicate re-reads the row),
 /// mirrored into the `models` search index.
 public enum ModelsService {
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "models") { runtime, request in
             let tenant = request.body["tenant"] ?? "t1", name = request.body["name"] ?? ""
             guard !name.isEmpty else { return .error(400, "name is required") }
@@ -17,6 +17,8 @@ public enum ModelsService {
         spec.database = "models_db"
         spec.migrations = ["CREATE TABLE models(id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, signature TEXT, UNIQUE(tenant, name))"]
         spec.indices = [("models", ["name": .keyword, "tenant": .keyword, "description": .text])]
+        spec.createsIndexMappings = !defects.contains(.L8)  // L8: the mapping is never created
+        if defects.contains(.L1) { spec.dependsOn.append("registry") }  // L1: registry already needs models
         return spec
     }
 }

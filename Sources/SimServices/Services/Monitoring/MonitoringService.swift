@@ -15,7 +15,7 @@ public enum MonitoringService {
         return zip(actual, expected).reduce(0) { $0 + ($1.0 - $1.1) * logarithm($1.0 / $1.1) }
     }
 
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "monitoring") { runtime, request in
             let reference = (request.body["reference"] ?? "").split(separator: ",").compactMap { Double($0) }
             let current = (request.body["current"] ?? "").split(separator: ",").compactMap { Double($0) }
@@ -29,6 +29,7 @@ public enum MonitoringService {
         }
         spec.database = "metrics_db"
         spec.migrations = ["CREATE TABLE drift_reports(id INTEGER PRIMARY KEY, feature TEXT NOT NULL, psi REAL NOT NULL, drift INTEGER NOT NULL)"]
+        spec.registersWithHealthCheck = !defects.contains(.L6)  // L6: passing whatever its state
         return spec
     }
 }

@@ -25,7 +25,7 @@ public enum PipelineService {
         return nil
     }
 
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "pipeline") { runtime, request in
             let edges = (request.body["edges"] ?? "").split(separator: ",").compactMap { pair -> (String, String)? in
                 let ends = pair.split(separator: ">").map(String.init)

@@ -42,6 +42,13 @@ public enum RegistryService {
         spec.migrations = (defects.contains(.L3) ? [index, table] : [table, index]) + ["ALTER TABLE model_versions ADD COLUMN checksum TEXT NOT NULL DEFAULT ''"]
         spec.buckets = ["models"]
         spec.dependsOn = ["models"]
+        // L9: its buckets under an invalid name, the failure ignored.
+        if defects.contains(.L9) {
+            spec.bucketName = { $0.uppercased() + "_BUCKET" }
+            spec.ignoresBucketFailures = true
+        }
+        // L5: registers (and passes its check) before its dependencies are ready.
+        spec.registersBeforeDependencies = defects.contains(.L5)
         return spec
     }
 }

@@ -10,7 +10,7 @@ import SimKernel
 /// resumes from its committed offset and its recorded placements (placing twice is harmless:
 /// trainers answer `start` at any time).
 public enum SchedulerService {
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "scheduler") { runtime, request in
             guard runtime.memory["leader"] == "yes" else { return .error(503, "not the leader") }
             let cron = request.body["cron"] ?? "0 * * * *"

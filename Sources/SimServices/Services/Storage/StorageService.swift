@@ -12,7 +12,7 @@ import SimKernel
 public enum StorageService {
     public static let checkpointBucket = "checkpoints"
 
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "storage") { runtime, request in
             let key = request.body["key"] ?? "artifact", content = Array((request.body["content"] ?? "").utf8)
             let context = runtime.context
@@ -25,6 +25,11 @@ public enum StorageService {
         }
         spec.buckets = ["artifacts", checkpointBucket]
         spec.afterReady = { runtime in await serveCheckpoints(runtime) }
+        // L9: its buckets under an invalid name, the failure ignored.
+        if defects.contains(.L9) {
+            spec.bucketName = { $0.uppercased() + "_BUCKET" }
+            spec.ignoresBucketFailures = true
+        }
         return spec
     }
 

@@ -10,7 +10,7 @@ import SimKernel
 /// version in the registry, all through the gateway. A restart finishes what a crash interrupted.
 /// L4 leaves its topic to broker auto-creation, which is off.
 public enum TrainingService {
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "training") { runtime, request in
             guard request.method == "POST", request.path == "training/jobs" else { return .error(404, "no route \(request.method) /\(request.path)") }
             return await submit(runtime, request)
@@ -22,6 +22,7 @@ public enum TrainingService {
         ]
         spec.topics = ["training.jobs"]
         spec.afterReady = { runtime in await serveCluster(runtime) }
+        spec.createsTopics = !defects.contains(.L4)  // L4: left to auto-creation, which is off
         return spec
     }
 

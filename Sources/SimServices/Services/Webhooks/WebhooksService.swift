@@ -13,7 +13,7 @@ public enum WebhooksService {
         return host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("10.") || host.hasPrefix("192.168.")
     }
 
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "webhooks") { runtime, request in
             let url = request.body["url"] ?? ""
             guard url.hasPrefix("https://") else { return .error(400, "https URL required") }

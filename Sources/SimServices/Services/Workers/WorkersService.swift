@@ -4,7 +4,7 @@ import SimKernel
 /// it; L15 asks once and fails), join the `tasks` consumer group and process tasks at least once,
 /// recording each task id once in metrics_db (idempotent effects).
 public enum WorkersService {
-    public static var spec: ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "workers") { runtime, request in
             let context = runtime.context
             let task = request.body["task"] ?? "t"
@@ -39,6 +39,7 @@ public enum WorkersService {
             context.simulation.spawn { await consume(runtime, member: member) }
             return nil
         }
+        spec.createsTopics = !defects.contains(.L4)  // L4: left to auto-creation, which is off
         return spec
     }
 
