@@ -40,7 +40,12 @@ public final class Simulation: @unchecked Sendable {
     /// Set once the run has an outcome; the loop stops after the current event.
     public private(set) var outcome: Outcome?
     /// Every failure of the run in order (with `keepGoing`, one per checker; else at most one).
-    public private(set) var findings: [Outcome] = []
+    public private(set) var findings: [Outcome] = [] {
+        didSet { if oldValue.isEmpty && !findings.isEmpty { recentAtFirstFinding = trace.recent } }
+    }
+    /// The trace's recent records when the first finding was made (a run that goes on after it
+    /// would otherwise report the events of its end).
+    public private(set) var recentAtFirstFinding: [TraceRecord]?
 
     /// The hot state of the run loop, behind a pointer: accesses through it carry no dynamic
     /// exclusivity checks, which otherwise cost more than the heap operations themselves.
@@ -285,6 +290,13 @@ public final class Simulation: @unchecked Sendable {
             self.outcome = outcome
             core.pointee.stop = true
         }
+    }
+
+    /// Records a failure beside the one that ends the run (several liveness checks that all
+    /// missed one deadline), without stopping the run or changing its outcome.
+    public func addFinding(_ finding: Outcome) {
+        guard finding.isFailure, !findings.contains(finding) else { return }
+        findings.append(finding)
     }
 
     /// Ends the run after the current event with `.passed` (unless it already has an outcome):

@@ -84,7 +84,8 @@ struct CheckDeterminismCommand: ParsableCommand {
         if acrossProcesses {
             let arguments = ["scenario", scenario.path, "--seed", "\(seed)", "--defects", defectSet.description,
                              "--faults", selection.faults ?? scenario.faultProfile.rawValue,
-                             "--strategy", selection.strategy, "--json", "--no-seed-file"]
+                             "--strategy", selection.strategy, "--json", "--no-seed-file", "--stop-at-first"]
+                + (selection.buggify ? ["--buggify"] : [])  // the same run as this process's check
             var fingerprints: [String] = []
             for _ in 0 ..< 2 {
                 let process = Process()

@@ -156,7 +156,7 @@ struct ScenarioCommand: ParsableCommand {
             if !result.workerClocks.isEmpty {
                 print("training: worker clocks \(result.workerClocks) of \(configuration.effectiveScenario.platform.job.steps) steps, job \(result.finalAccuracy == nil ? "not completed" : "completed")")
             }
-            print("last events\(result.findings.count > 1 ? " (end of the run)" : "")\(involved.isEmpty ? "" : " of \(involved.joined(separator: ", "))"):")
+            print("last events before the first finding\(involved.isEmpty ? "" : " (\(involved.joined(separator: ", ")))"):")
             for record in events { print("  \(record.line)") }
             var command = "swift run -c release simrun scenario \(configuration.scenario.name) --seed \(configuration.seed) --defects \(configuration.defects)"
             if !configuration.keepGoing { command += " --stop-at-first" }

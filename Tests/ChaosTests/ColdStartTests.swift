@@ -200,8 +200,16 @@ final class ColdStartTests: XCTestCase {
         scenario.explicitCrashes = [CrashFault(node: "registry", atMs: 20_000, restartAfterMs: 1000)]
         let configuration = RunConfiguration(scenario: scenario, seed: 3, defects: .empty, faults: scenario.faultOptions(seed: 3, profile: FaultProfile.none))
         let simulation = Simulation(seed: 3, options: ScenarioRunner.options(for: configuration))
-        ScenarioRunner.build(simulation, configuration)
+        let built = ScenarioRunner.build(simulation, configuration)
+        var versionAfterRestart: String?
+        built.platform.node("client")!.addProcess("probe") { context in
+            await context.sleep(for: .seconds(25))  // after the restart
+            let request = HTTPRequest("POST", "registry/versions", body: ["model": "resnet"])
+            if case .success(let envelope) = await context.call(built.platform.directory.services["gateway"]!, HTTPMessage.request(request), timeout: 3 * Nanos.second),
+               case .response(let response) = envelope.payload as? HTTPMessage { versionAfterRestart = response.body["version"] }
+        }
         XCTAssertEqual(simulation.run(), .passed)
+        XCTAssertEqual(versionAfterRestart, "2", "version 1 (registered before the crash) is still in models_db: the next is 2")
         let state = simulation.platformObservations.services["registry"]
         XCTAssertEqual(state?.startupAttempts, 2, "one start-up per incarnation: no failed attempt")
         XCTAssertGreaterThan(state?.registeredAt ?? 0, 21 * Nanos.second, "re-registered after the restart")

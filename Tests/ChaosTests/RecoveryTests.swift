@@ -72,10 +72,23 @@ final class RecoveryTests: XCTestCase {
     }
 
     func testWorkerCrashResumesFromItsDurableClock() {
-        let (outcome, simulation) = run(crashes: [CrashFault(node: "worker-1", atMs: 3000, restartAfterMs: 2000)])
-        XCTAssertEqual(outcome, .passed)
+        // worker-1 dies mid-training (the job starts after the platform's start-up, ~6-7 s) and
+        // comes back 2 s later: it must resume from the clock it had made durable, not from 0.
+        var scenario = Chaos05.scenario
+        scenario.explicitCrashes = [CrashFault(node: "worker-1", atMs: 12_000, restartAfterMs: 2000)]
+        let configuration = RunConfiguration(scenario: scenario, seed: 5, defects: .empty, faults: scenario.faultOptions(seed: 5, profile: FaultProfile.none))
+        let simulation = Simulation(seed: 5, options: ScenarioRunner.options(for: configuration))
+        let recorder = RecordingTraceSink()
+        simulation.trace.add(sink: recorder)
+        var clockAtCrash = -1
+        simulation.schedule(at: 12_000 * Nanos.millisecond) { clockAtCrash = simulation.training.workerClocks[1] }
+        ScenarioRunner.build(simulation, configuration)
+        XCTAssertEqual(simulation.run(), .passed)
         XCTAssertEqual(simulation.training.workerClocks, [40, 40, 40])
         XCTAssertEqual(simulation.node(named: "worker-1")?.crashCount, 1)
+        let resume = recorder.records.first { $0.kind == TraceKind.workerResume.name && $0.node == "worker-1" }
+        XCTAssertGreaterThan(clockAtCrash, 0, "the worker had made progress before the crash")
+        XCTAssertEqual(resume?.payload, UInt64(clockAtCrash), "it resumed at the clock it had when it died: \(String(describing: resume?.detail))")
     }
 
     func testPartitionThatHealsLetsTrainingConverge() {
@@ -163,13 +176,36 @@ final class RecoveryTests: XCTestCase {
 
 /// Regressions found by exploration, each a seed that once failed with no defect on.
 final class ExplorationRegressionTests: XCTestCase {
-    /// Swarm seed 1630: the experiments database crashed just as the training service completed
-    /// the job (all trainers done and answered); its completion gave up on the failed write and
-    /// nothing ever retried it, so the job never completed. Completion now retries until through.
+    /// Found as swarm seed 1630: the experiments database crashed just as the training service
+    /// completed the job (every trainer done and answered); completion gave up on the failed
+    /// write and nothing ever retried it, so the job never completed. Here the crash is placed
+    /// exactly there: experiments-db dies when the training service sends the run's metrics, for
+    /// 2 s. Completion must retry until it gets through.
     func testTheJobCompletesWhenItsDatabaseCrashesDuringCompletion() {
-        let result = Chaos05.run(seed: 1630, defects: [], profile: .swarm)
-        XCTAssertEqual(result.outcome, .passed, "\(result.outcome)")
-        XCTAssertEqual(result.registeredVersion, "1")
+        final class CrashAtCompletion: TraceSink {
+            let simulation: Simulation
+            var fired = false
+            init(_ simulation: Simulation) { self.simulation = simulation }
+            func record(_ record: TraceRecord) {
+                guard !fired, record.kind == TraceKind.netSend.name, record.node == "training", record.detail.contains("POST /experiments/runs") else { return }
+                fired = true
+                let database = simulation.node(named: "experiments-db")!
+                simulation.schedule(after: 0) { database.crash() }
+                simulation.schedule(after: 2 * Nanos.second) { database.restart() }
+            }
+            func finish(fingerprint: UInt64) {}
+        }
+        let configuration = RunConfiguration(scenario: Chaos05.scenario, seed: 1630, defects: .empty,
+                                             faults: Chaos05.scenario.faultOptions(seed: 1630, profile: FaultProfile.none))
+        let simulation = Simulation(seed: 1630, options: ScenarioRunner.options(for: configuration))
+        let trigger = CrashAtCompletion(simulation)
+        simulation.trace.add(sink: trigger)
+        ScenarioRunner.build(simulation, configuration)
+        XCTAssertEqual(simulation.run(), .passed)
+        XCTAssertTrue(trigger.fired, "the crash was injected during completion")
+        XCTAssertEqual(simulation.node(named: "experiments-db")?.crashCount, 1)
+        XCTAssertTrue(simulation.training.jobCompleted, "completion retried until it got through")
+        XCTAssertEqual(simulation.training.registeredVersion, "1")
     }
 }
 

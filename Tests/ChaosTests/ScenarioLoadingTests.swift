@@ -31,7 +31,7 @@ final class ScenarioLoadingTests: XCTestCase {
         XCTAssertEqual(scenario.platform.job.staleness, 2)
         XCTAssertEqual(scenario.platform.workerSpeedPercent, [100, 100, 250])
         XCTAssertEqual(scenario.faultProfile, .lite)
-        XCTAssertEqual(scenario.checks, ["deadlock", "ps-consistency", "staleness", "checkpoint-integrity", "progress", "routing", "cold-start"])
+        XCTAssertEqual(scenario.checks, ["deadlock", "ps-consistency", "staleness", "checkpoint-integrity", "routing", "cold-start", "progress"])
         XCTAssertEqual(scenario.topology.nodes.count, 30)
         XCTAssertEqual(scenario.topology.nodes(role: "trainer").map(\.name), ["worker-0", "worker-1", "worker-2"])
         XCTAssertTrue(scenario.incident.contains("checkpoint boundary"))
@@ -100,6 +100,27 @@ final class ScenarioLoadingTests: XCTestCase {
     func testAnUnknownRoleOrADuplicateNodeIsReported() {
         XCTAssertEqual(error(minimal.replacingOccurrences(of: "role: parameter_server", with: "role: param_server"))?.field, "topology.nodes[0].role")
         XCTAssertEqual(error(minimal.replacingOccurrences(of: "name: worker-1", with: "name: worker-0"))?.problem, "node 'worker-0' is listed twice")
+    }
+
+    func testNoChecksBadPartitionsAndReplicatedServicesAreRefused() {
+        XCTAssertEqual(error(minimal + "\nchecks: []")?.field, "checks")
+        XCTAssertEqual(error("name: idle\ntopology: {nodes: [{name: solo, role: consul}]}")?.problem.hasPrefix("no check can fire"), true)
+        let overlapping = error(minimal + "\nfaults:\n  partitions:\n    - {side_a: [ps-0, worker-0], side_b: [worker-0], at_ms: 10}")
+        XCTAssertEqual(overlapping?.problem, "node 'worker-0' is on both sides")
+        XCTAssertEqual(error(minimal + "\nfaults:\n  partitions:\n    - {side_a: [ps-0], side_b: [], at_ms: 10}")?.problem, "both sides need at least one node")
+        let twice = error(minimal.replacingOccurrences(of: "{name: client, role: client}", with: "{name: client, role: client}, {name: scheduler-2, role: scheduler}"))
+        XCTAssertTrue(twice?.problem.contains("replicas") ?? false, twice?.description ?? "no error")
+    }
+
+    /// Fault profiles draw only what the topology allows: a lite or swarm profile over a
+    /// topology with nothing crashable (or a single node) draws no crash and no partition.
+    func testProfilesOverATopologyWithNothingToCrashDrawNoCrash() {
+        for seed in UInt64(1) ... 50 {
+            for profile in [FaultProfile.lite, .swarm] {
+                let options = profile.options(seed: seed, crashable: [], all: ["solo"], healAtMs: 30_000)
+                XCTAssertTrue(options.crashes.isEmpty && options.partitions.isEmpty, "seed \(seed) \(profile)")
+            }
+        }
     }
 
     func testADefectWithNoCodePathHereIsRefused() {

@@ -93,16 +93,24 @@ final class SQLConcurrencyTests: XCTestCase {
     }
 
     /// Write skew (forbidden): two doctors each check that another is on call and go off call.
-    /// Serializable: one of them loses (40001) and, retried, sees it must stay.
+    /// Serializable: one of them loses (here 40P01: the first is already waiting to commit for the
+    /// second's read lock) and, retried, sees it must stay.
     func testWriteSkewIsForbiddenOneDoctorStaysOnCall() {
         var onCall: Int64?
+        var conflicts: [SQLError.Kind] = []
         func goOff(_ doctor: String) -> (SQLClient, ProcessContext) async -> Void {
             { client, context in
-                _ = await client.interactive(owner: doctor, context: context) { session -> Result<Int, SQLClientError> in
-                    let count = self.value(await session.execute("SELECT COUNT(*) FROM doctors WHERE on_call = 1")) ?? 0
-                    await context.sleep(nanoseconds: 30 * Nanos.millisecond)
-                    guard count >= 2 else { return .success(0) }  // the last one stays
-                    return (await session.execute("UPDATE doctors SET on_call = 0 WHERE name = ?", [.text(doctor)])).map { _ in 1 }
+                func attempt(pause: Int64) async -> Result<Int, SQLClientError> {
+                    await client.interactive(owner: doctor, context: context, attempts: 1) { session -> Result<Int, SQLClientError> in
+                        let count = self.value(await session.execute("SELECT COUNT(*) FROM doctors WHERE on_call = 1")) ?? 0
+                        await context.sleep(nanoseconds: pause)
+                        guard count >= 2 else { return .success(0) }  // the last one stays
+                        return (await session.execute("UPDATE doctors SET on_call = 0 WHERE name = ?", [.text(doctor)])).map { _ in 1 }
+                    }
+                }
+                if case .failure(.sql(let error)) = await attempt(pause: 30 * Nanos.millisecond) {
+                    conflicts.append(error.kind)
+                    _ = await attempt(pause: 0)  // the application retries the loser
                 }
                 await context.sleep(nanoseconds: Nanos.second)
                 onCall = self.value((await client.transaction([SQLStatement("SELECT COUNT(*) FROM doctors WHERE on_call = 1")], context: context)).map { $0[0] })
@@ -111,6 +119,8 @@ final class SQLConcurrencyTests: XCTestCase {
         _ = run(setup: ["CREATE TABLE doctors(name TEXT PRIMARY KEY, on_call INTEGER)", "INSERT INTO doctors VALUES ('alice', 1), ('bob', 1)"],
                 goOff("alice"), goOff("bob"))
         XCTAssertEqual(onCall, 1, "exactly one doctor went off call")
+        XCTAssertEqual(conflicts.count, 1, "exactly one of them lost a conflict: \(conflicts)")
+        XCTAssertTrue(conflicts.allSatisfy { $0 == .serialization || $0 == .deadlock }, "\(conflicts)")
     }
 
     /// A wait cycle: A reads then commits a write, waiting for B's read lock; B, holding its read
@@ -135,12 +145,61 @@ final class SQLConcurrencyTests: XCTestCase {
         if case .failure(.sql(let error)) = b { XCTAssertEqual(error.sqlState, "40P01") }
     }
 
+    /// A commit waits for a reader; a reader that holds its lock past the lock timeout makes the
+    /// committer give up with 55P03 (and the transaction is rolled back, nothing written).
+    func testACommitWaitingLongerThanTheLockTimeoutFailsWith55P03() {
+        var writer: Result<Int, SQLClientError>?
+        var waited: Int64 = 0
+        var count: Int64?
+        _ = run(setup: ["CREATE TABLE t(v INTEGER)"], { client, context in
+            _ = await client.interactive(owner: "slow-reader", context: context, attempts: 1, timeout: 5 * Nanos.second) { session -> Result<Int, SQLClientError> in
+                _ = await session.execute("SELECT COUNT(*) FROM t")
+                await context.sleep(nanoseconds: SQLServer.lockTimeout + 200 * Nanos.millisecond)  // holds its read lock
+                return .success(0)
+            }
+            count = self.value((await client.transaction([SQLStatement("SELECT COUNT(*) FROM t")], context: context)).map { $0[0] })
+        }, { client, context in
+            let start = context.simulation.now
+            writer = await client.interactive(owner: "writer", context: context, attempts: 1, timeout: 5 * Nanos.second) { session -> Result<Int, SQLClientError> in
+                (await session.execute("INSERT INTO t VALUES (1)")).map { _ in 1 }
+            }
+            waited = context.simulation.now - start
+        })
+        XCTAssertEqual(kind(writer ?? .success(0)), .lockTimeout, "\(String(describing: writer))")
+        if case .failure(.sql(let error)) = writer { XCTAssertEqual(error.sqlState, "55P03") }
+        XCTAssertGreaterThanOrEqual(waited, SQLServer.lockTimeout, "the commit waited the lock timeout out")
+        XCTAssertEqual(count, 0, "the timed-out transaction wrote nothing")
+    }
+
+    /// A repeated request (a network duplicate or a client's retry) is answered from the session's
+    /// reply cache, not run twice; a repeated commit gets the commit's answer.
+    func testARepeatedStatementOrCommitRunsOnce() {
+        var replies: [String] = []
+        var total: Int64?
+        _ = run(setup: ["CREATE TABLE t(v INTEGER)"], { client, context in
+            func say(_ result: Result<[SQLRows], SQLClientError>) -> String {
+                switch result {
+                case .success(let rows): return "ok \(rows.first?.changes ?? 0)"
+                case .failure(let error): return "\(error)"
+                }
+            }
+            _ = await client.call(.begin(session: "s", owner: "dup"), context: context, timeout: Nanos.second)
+            replies.append(say(await client.call(.execute(session: "s", seq: 1, SQLStatement("INSERT INTO t VALUES (1)")), context: context, timeout: Nanos.second)))
+            replies.append(say(await client.call(.execute(session: "s", seq: 1, SQLStatement("INSERT INTO t VALUES (1)")), context: context, timeout: Nanos.second)))
+            replies.append(say(await client.call(.commit(session: "s", seq: 2), context: context, timeout: Nanos.second)))
+            replies.append(say(await client.call(.commit(session: "s", seq: 2), context: context, timeout: Nanos.second)))
+            total = self.value((await client.transaction([SQLStatement("SELECT COUNT(*) FROM t")], context: context)).map { $0[0] })
+        }, { _, _ in })
+        XCTAssertEqual(replies, ["ok 1", "ok 1", "ok 0", "ok 0"])
+        XCTAssertEqual(total, 1, "the insert ran once")
+    }
+
     /// A session whose client went away is rolled back after the idle timeout, releasing its locks.
     func testAnAbandonedTransactionIsRolledBackAndReleasesItsLocks() {
         var later: Result<[SQLRows], SQLClientError>?
         _ = run(setup: ["CREATE TABLE t(v INTEGER)"], { client, context in
             _ = await client.call(.begin(session: "ghost", owner: "ghost"), context: context, timeout: Nanos.second)
-            _ = await client.call(.execute(session: "ghost", SQLStatement("INSERT INTO t VALUES (1)")), context: context, timeout: Nanos.second)
+            _ = await client.call(.execute(session: "ghost", seq: 1, SQLStatement("INSERT INTO t VALUES (1)")), context: context, timeout: Nanos.second)
             // never commits
         }, { client, context in
             await context.sleep(nanoseconds: SQLServer.idleTimeout + 2 * Nanos.second)

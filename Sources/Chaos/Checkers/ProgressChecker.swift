@@ -28,9 +28,13 @@ public final class ProgressChecker: Checker {
     public func livenessMessage(_ simulation: Simulation) -> String {
         let o = simulation.training
         if !o.jobCompleted {
-            let frozen = o.workerClocks.allSatisfy { $0 == o.workerClocks.first } && (o.workerClocks.first ?? 0) > 0
-            return "the job did not complete within \(convergeWithin) s after faults healed: worker clocks \(o.workerClocks) of \(steps)"
-                + (frozen ? " (every worker frozen at clock \(o.workerClocks[0]))" : "")
+            let clocks = o.workerClocks
+            if !clocks.isEmpty && clocks.allSatisfy({ $0 >= steps }) {
+                return "the job did not complete within \(convergeWithin) s after faults healed: every trainer finished its \(steps) steps, but the training service never completed the job (evaluated, recorded in experiments, registered)"
+            }
+            let frozen = clocks.allSatisfy { $0 == clocks.first } && (clocks.first ?? 0) > 0
+            return "the job did not complete within \(convergeWithin) s after faults healed: worker clocks \(clocks) of \(steps)"
+                + (frozen ? " (every worker frozen at clock \(clocks[0]))" : "")
         }
         return "the job completed but did not learn: accuracy \(o.finalAccuracy ?? 0) (need \(minAccuracy)), loss \(o.finalLoss ?? 0) vs initial \(o.initialLoss ?? 0)"
     }

@@ -115,7 +115,10 @@ public enum Shrinker {
 
     /// Shrinks `file`, whose scenario is `scenario`.
     public static func shrink(_ file: SeedFile, scenario: Scenario) -> Report {
-        let base = file.configuration(scenario: scenario)
+        // Shrinking stops every run at its first finding: the first finding of a run is the same
+        // whether it would go on or not, and stopping there is faster.
+        var base = file.configuration(scenario: scenario)
+        base.keepGoing = false
         var runs = 0
         func failsSame(_ configuration: RunConfiguration) -> (Bool, RunResult) {
             runs += 1

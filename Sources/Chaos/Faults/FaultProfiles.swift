@@ -24,6 +24,7 @@ public enum FaultProfile: String, CaseIterable, Sendable {
             options.network.latency = .uniform(min: 100 * Nanos.microsecond, max: 2 * Nanos.millisecond)
             options.network.dropProbability = Ratio(1, 200)
             options.disk.syncLatency = .uniform(min: 0, max: 5 * Nanos.millisecond)
+            guard !crashable.isEmpty else { break }  // nothing may be crashed
             let victim = crashable[random.uniform(0 ..< crashable.count)]
             options.crashes = [CrashFault(node: victim, atMs: random.uniform(1000 ... Swift.max(1000, healAtMs / 2)),
                                           restartAfterMs: random.uniform(500 ... 3000))]
@@ -38,12 +39,12 @@ public enum FaultProfile: String, CaseIterable, Sendable {
             for node in all where random.chance(Ratio(1, 3)) {
                 options.clockSkewMs[node] = random.uniform(-500 ... 500)
             }
-            for _ in 0 ..< random.uniform(0 ..< 4) {
+            for _ in 0 ..< random.uniform(0 ..< 4) where !crashable.isEmpty {
                 let victim = crashable[random.uniform(0 ..< crashable.count)]
                 options.crashes.append(CrashFault(node: victim, atMs: random.uniform(200 ... Swift.max(200, healAtMs - 1000)),
                                                   restartAfterMs: random.uniform(100 ... 4000)))
             }
-            for _ in 0 ..< random.uniform(0 ..< 4) {
+            for _ in 0 ..< random.uniform(0 ..< 4) where all.count >= 2 {
                 var shuffled = all
                 random.shuffle(&shuffled)
                 let cut = random.uniform(1 ..< shuffled.count)

@@ -106,9 +106,14 @@ public enum ScenarioRunner {
                 if sim.now >= healAt && liveness.allSatisfy({ $0.converged(sim) == true }) { sim.finish() }
                 return nil
             })
+            // At the deadline every liveness check is judged: the first that failed ends the run,
+            // the others are findings beside it.
             let deadline = (scenario.healAtSeconds + scenario.convergeWithinSeconds) * Nanos.second
-            for checker in liveness {
-                simulation.expect(type(of: checker).name, by: deadline, { checker.converged(simulation) == true }, message: { checker.livenessMessage(simulation) })
+            simulation.schedule(at: deadline) {
+                for (index, checker) in liveness.enumerated() where checker.converged(simulation) == false {
+                    let failure = Outcome.livenessTimeout(check: type(of: checker).name, message: checker.livenessMessage(simulation), at: simulation.now)
+                    if index == liveness.firstIndex(where: { $0.converged(simulation) == false }) { simulation.fail(failure) } else { simulation.addFinding(failure) }
+                }
             }
         }
         return Built(platform: platform, checkers: checkers)
@@ -155,13 +160,16 @@ public enum ScenarioRunner {
         var findings = simulation.findings
         let wall = KernelBenchmark.wallSeconds() - start
         // A run that reached its horizon without its goal has not shown liveness.
-        if outcome == .passed, let stuck = built.checkers.first(where: { $0.converged(simulation) == false }) {
-            outcome = .livenessTimeout(check: type(of: stuck).name, message: stuck.livenessMessage(simulation), at: simulation.now)
-            findings.append(outcome)
+        if outcome == .passed {
+            for stuck in built.checkers where stuck.converged(simulation) == false {
+                let failure = Outcome.livenessTimeout(check: type(of: stuck).name, message: stuck.livenessMessage(simulation), at: simulation.now)
+                if outcome == .passed { outcome = failure }
+                findings.append(failure)
+            }
         }
-        // The report shows the actors of the finding that ended the run (with keepGoing, the last:
-        // the trace's most recent events are from there).
-        let ending = findings.last ?? outcome
+        // The report shows the first finding (the outcome): its actors, and the trace's recent
+        // events as they were when it was made.
+        let ending = outcome
         let failed = ending.checker.flatMap { name in built.checkers.first { type(of: $0).name == name } }
             ?? (ending.kind == "deadlock" ? built.checkers.first { $0 is DeadlockChecker } : nil)
         let observations = simulation.training
@@ -170,7 +178,7 @@ public enum ScenarioRunner {
         let services = simulation.platformObservations.services
         return RunResult(
             outcome: outcome, findings: findings, fingerprint: simulation.trace.fingerprint, events: simulation.eventCount,
-            virtualNanoseconds: simulation.now, wallSeconds: wall, recent: simulation.trace.recent,
+            virtualNanoseconds: simulation.now, wallSeconds: wall, recent: simulation.recentAtFirstFinding ?? simulation.trace.recent,
             finalAccuracy: observations.finalAccuracy, finalLoss: observations.finalLoss, workerClocks: observations.workerClocks,
             checkpointsCommitted: observations.checkpointCommits.count, skippedMixedPrecisionSteps: observations.skippedSteps.reduce(0, +),
             stalenessHistogram: histogram, involvedActors: failed?.involved(in: ending, simulation) ?? [],

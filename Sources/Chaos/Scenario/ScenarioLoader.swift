@@ -178,6 +178,7 @@ struct ScenarioReader {
                     guard !listed.contains(where: { $0.0 == check }) else { throw fail(item, "checks[\(i)]", "'\(check)' is listed twice") }
                     listed.append((check, item))
                 }
+                guard !listed.isEmpty else { throw fail(value, key, "no checks: a scenario needs at least one (known: \(CheckerRegistry.names.joined(separator: ", ")))") }
                 checks = listed
             }
         }
@@ -200,6 +201,12 @@ struct ScenarioReader {
             for node in partition.sideA + partition.sideB where !nodeNames.contains(node) {
                 throw fail(item, "faults.partitions[\(i)]", "no node '\(node)' in the topology")
             }
+            if partition.sideA.isEmpty || partition.sideB.isEmpty {
+                throw fail(item, "faults.partitions[\(i)]", "both sides need at least one node")
+            }
+            if let both = partition.sideA.first(where: partition.sideB.contains) {
+                throw fail(item, "faults.partitions[\(i)]", "node '\(both)' is on both sides")
+            }
         }
         var scenario = Scenario(name: name, summary: summary, incident: incident, topology: topology, workloads: workloads, defects: defects.map(\.0),
                                 faultProfile: profile, explicitCrashes: crashes.map(\.0), explicitPartitions: partitions.map(\.0), healAtSeconds: healAt,
@@ -215,6 +222,9 @@ struct ScenarioReader {
             scenario.checks = checks.map(\.0)
         } else {
             scenario.checks = CheckerRegistry.all.filter { $0.whyItCannotFire(in: scenario) == nil }.map { $0.name }
+            guard !scenario.checks.isEmpty else {
+                throw fail(root, "checks", "no check can fire in this scenario (it has no workload that drives one): it would pass whatever happens")
+            }
         }
         for (index, (defect, item)) in defects.enumerated() {
             if let why = scenario.whyDefectCannotFire(defect) { throw fail(item, "defects[\(index)]", why) }

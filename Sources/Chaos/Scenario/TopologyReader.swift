@@ -32,6 +32,12 @@ struct TopologyReader {
             throw reader.fail(line, "topology", "node '\(spec.name)' is listed twice")
         }
         let topology = Topology(nodes: nodes)
+        // One node per service and infrastructure component: replicas are not modelled yet
+        // (the directory and the observations would see only the first).
+        for (spec, line) in zip(nodes, lines) where topology.nodes(role: spec.role).count > 1
+            && (Topology.services.contains(spec.role) || Topology.infrastructure.contains(where: { $0.role == spec.role })) {
+            throw reader.fail(line, "topology", "role '\(spec.role)' is played by \(topology.nodes(role: spec.role).map(\.name).joined(separator: " and ")): replicas of a service or component are not supported yet")
+        }
         for (spec, line) in zip(nodes, lines) where PlatformRoles.needsInfrastructure(spec.role) {
             if let missing = Topology.infrastructure.first(where: { !topology.has(role: $0.role) }) {
                 throw reader.fail(line, "topology", "\(spec.name) (\(spec.role)) needs the infrastructure role '\(missing.role)', which no node plays")

@@ -44,15 +44,25 @@ public struct SQLClient: Sendable {
 
 /// An interactive transaction on a SQL database service: statements one round trip each, then
 /// commit. Opened by `SQLClient.interactive`.
-public struct SQLSession: Sendable {
+public final class SQLSession: @unchecked Sendable {  // confined to its simulation's thread
     public let client: SQLClient
     public let id: String
     let context: ProcessContext
     let timeout: Int64
+    /// The sequence number of the session's last request.
+    var seq = 0
+
+    init(client: SQLClient, id: String, context: ProcessContext, timeout: Int64) {
+        self.client = client
+        self.id = id
+        self.context = context
+        self.timeout = timeout
+    }
 
     /// Runs one statement inside the transaction.
     public func execute(_ statement: SQLStatement) async -> Result<SQLRows, SQLClientError> {
-        switch await client.call(.execute(session: id, statement), context: context, timeout: timeout) {
+        seq += 1
+        switch await client.call(.execute(session: id, seq: seq, statement), context: context, timeout: timeout) {
         case .success(let rows): return .success(rows.first ?? SQLRows(columns: [], rows: [], changes: 0))
         case .failure(let error): return .failure(error)
         }
@@ -95,8 +105,9 @@ extension SQLClient {
             case .failure(let error): outcome = .failure(error)
             case .success:
                 outcome = await body(session)
-                if case .success = outcome, case .failure(let error) = await call(.commit(session: id), context: context, timeout: timeout) {
-                    outcome = .failure(error)
+                if case .success = outcome {
+                    session.seq += 1
+                    if case .failure(let error) = await call(.commit(session: id, seq: session.seq), context: context, timeout: timeout) { outcome = .failure(error) }
                 }
                 if case .failure = outcome { _ = await call(.rollback(session: id), context: context, timeout: timeout) }
             }

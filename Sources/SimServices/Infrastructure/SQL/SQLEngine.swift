@@ -135,7 +135,15 @@ public final class SQLConnection {
     }
 
     /// Closes the connection (after a crash its files are dead, so nothing reaches the disk).
-    public func close() { sqlite3_close_v2(handle) }
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        sqlite3_close_v2(handle)
+    }
+    public private(set) var isClosed = false
+
+    /// True outside any transaction.
+    var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
 
     /// Runs one statement.
     public func execute(_ statement: SQLStatement) throws(SQLError) -> SQLRows {

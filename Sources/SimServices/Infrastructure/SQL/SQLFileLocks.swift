@@ -15,7 +15,6 @@ final class SQLFileLocks {
     }
 
     var files: [String: FileState] = [:]
-    var nextHandle = 0
 
     func state(_ key: String) -> FileState {
         if let existing = files[key] { return existing }

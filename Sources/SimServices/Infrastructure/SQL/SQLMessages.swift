@@ -6,9 +6,11 @@ public enum SQLMessage: SimMessage {
     case transaction([SQLStatement])
     /// Interactive transactions: open session `id` (BEGIN), run one statement in it, commit it or
     /// roll it back. `owner` names the caller in lock waits (`training/done`, `scheduler/sweep`).
+    /// `seq` numbers a session's requests (1, 2, ...): the server answers a repeated request
+    /// (a duplicate, a retry) from its reply cache instead of running it twice.
     case begin(session: String, owner: String)
-    case execute(session: String, SQLStatement)
-    case commit(session: String)
+    case execute(session: String, seq: Int, SQLStatement)
+    case commit(session: String, seq: Int)
     case rollback(session: String)
     case result([SQLRows])
     case failed(SQLError)
@@ -16,7 +18,7 @@ public enum SQLMessage: SimMessage {
     public var wireSize: Int {
         switch self {
         case .transaction(let s): return 32 + s.reduce(0) { $0 + $1.sql.utf8.count + 16 * $1.parameters.count }
-        case .execute(_, let s): return 48 + s.sql.utf8.count + 16 * s.parameters.count
+        case .execute(_, _, let s): return 48 + s.sql.utf8.count + 16 * s.parameters.count
         case .result(let r): return 32 + r.reduce(0) { $0 + 16 * $1.rows.count * Swift.max(1, $1.columns.count) }
         case .failed, .begin, .commit, .rollback: return 64
         }
@@ -25,8 +27,8 @@ public enum SQLMessage: SimMessage {
         switch self {
         case .transaction(let s): return s.reduce(1) { mix64($0, stableHash($1.sql + $1.parameters.description)) }
         case .begin(let session, let owner): return mix64(4, stableHash(session) ^ stableHash(owner))
-        case .execute(let session, let s): return mix64(5, stableHash(session) ^ stableHash(s.sql + s.parameters.description))
-        case .commit(let session): return mix64(6, stableHash(session))
+        case .execute(let session, let seq, let s): return mix64(5, stableHash(session) ^ stableHash(s.sql + s.parameters.description) ^ UInt64(seq))
+        case .commit(let session, let seq): return mix64(6, stableHash(session) ^ UInt64(seq))
         case .rollback(let session): return mix64(7, stableHash(session))
         case .result(let r): return r.reduce(2) { mix64($0, UInt64($1.changes) ^ UInt64($1.rows.count) << 32) }
         case .failed(let e): return mix64(3, UInt64(UInt32(bitPattern: e.code)))
@@ -36,8 +38,8 @@ public enum SQLMessage: SimMessage {
         switch self {
         case .transaction(let s): return "transaction of \(s.count): " + (s.first.map { String($0.sql.prefix(40)) } ?? "")
         case .begin(let session, let owner): return "begin \(session) for \(owner)"
-        case .execute(let session, let s): return "\(session): \(s.sql.prefix(48))"
-        case .commit(let session): return "commit \(session)"
+        case .execute(let session, let seq, let s): return "\(session) #\(seq): \(s.sql.prefix(48))"
+        case .commit(let session, let seq): return "commit \(session) #\(seq)"
         case .rollback(let session): return "rollback \(session)"
         case .result(let r): return "result \(r.map(\.rows.count)) rows"
         case .failed(let e): return "failed: \(e)"

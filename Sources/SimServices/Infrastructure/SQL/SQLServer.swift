@@ -21,13 +21,19 @@ import SimKernel
 /// A crash kills every connection; the restarted process reopens the file, where SQLite's journal
 /// recovery brings back every committed transaction and none of the uncommitted.
 public enum SQLServer {
-    public static let lockTimeout: Int64 = 2 * Nanos.second
+    /// Shorter than any client's deadline (500 ms), so that a waiting request is answered (55P03)
+    /// before its client gives up and retries it.
+    public static let lockTimeout: Int64 = 300 * Nanos.millisecond
     public static let idleTimeout: Int64 = 5 * Nanos.second
 
     final class Session {
         let connection: SQLConnection
         let owner: String
         var lastUsed: Int64
+        /// The last request taken (by sequence number), whether it is still running, and its reply.
+        var lastSeq = 0
+        var running = false
+        var lastReply: SQLMessage?
         init(connection: SQLConnection, owner: String, at: Int64) {
             self.connection = connection
             self.owner = owner
@@ -43,6 +49,9 @@ public enum SQLServer {
         var idle: [SQLConnection] = []
         var all: [SQLConnection] = []
         var sessions: [String: Session] = [:]
+        /// Sessions that ended (committed or rolled back): their last request and reply, so a
+        /// repeated commit is answered with what happened, not "no such transaction".
+        var ended: [String: (seq: Int, reply: SQLMessage, at: Int64)] = [:]
         init(node: String, file: String, durability: SQLDurability) {
             self.node = node
             self.file = file
@@ -50,6 +59,7 @@ public enum SQLServer {
         }
         func connection() throws(SQLError) -> SQLConnection {
             if let reused = idle.popLast() { return reused }
+            all.removeAll { $0.isClosed }
             let opened = try SQLConnection(node: node, file: file, durability: durability)
             all.append(opened)
             return opened
@@ -78,7 +88,7 @@ public enum SQLServer {
             guard let message = envelope.payload as? SQLMessage else { continue }
             context.simulation.spawn {
                 let operationsBefore = context.disk.operationCount
-                let reply = await handle(message, state: state, context: context)
+                guard let reply = await handle(message, state: state, context: context) else { return }  // a repeat of a running request
                 guard context.isAlive else { return }
                 // The engine's disk work took no virtual time; charge the disk's latency for it.
                 if context.disk.operationCount > operationsBefore {
@@ -92,64 +102,117 @@ public enum SQLServer {
         }
     }
 
-    static func handle(_ message: SQLMessage, state: State, context: ProcessContext) async -> SQLMessage {
+    /// The reply to `message`, or nil when it repeats a request that is still running (the running
+    /// one answers).
+    static func handle(_ message: SQLMessage, state: State, context: ProcessContext) async -> SQLMessage? {
         switch message {
         case .transaction(let statements):
             return await batch(statements, state: state, context: context)
         case .begin(let id, let owner):
-            guard state.sessions[id] == nil else { return .failed(SQLError(kind: .other, message: "session \(id) already open")) }
+            if let open = state.sessions[id] {  // a repeated BEGIN of an open session
+                return open.owner == owner && open.lastSeq == 0 ? .result([]) : .failed(SQLError(kind: .other, message: "session \(id) already open"))
+            }
+            guard state.ended[id] == nil else { return .failed(SQLError(kind: .other, message: "session \(id) already ended")) }
+            let connection: SQLConnection
+            do { connection = try state.connection() } catch { return .failed(error) }
             do {
-                let connection = try state.connection()
                 _ = try connection.execute(SQLStatement("BEGIN"))
-                state.sessions[id] = Session(connection: connection, owner: owner, at: context.simulation.now)
-                return .result([])
-            } catch { return .failed(error) }
-        case .execute(let id, let statement):
-            guard let session = state.sessions[id] else { return .failed(noSession(id)) }
-            session.lastUsed = context.simulation.now
-            while true {
-                do {
-                    return .result([try session.connection.execute(statement)])
-                } catch where error.kind == .busy {
-                    // Another transaction holds the lock this statement needs.
-                    if session.connection.holdsSharedLock {
-                        let kind: SQLError.Kind = state.writerWaits(for: session) ? .deadlock : .serialization
-                        end(id, state: state, rollback: true)
-                        let why = kind == .deadlock
-                            ? "deadlock detected: \(session.owner) waits to write while a committer waits for its read lock"
-                            : "could not serialize access due to concurrent update (\(session.owner))"
-                        context.record(.sqlConflict, payload: stableHash(id), "\(id) \(kind.rawValue): \(why)")
-                        return .failed(SQLError(kind: kind, message: why))
-                    }
-                    // A committer is about to write: wait for it.
-                    if case .failed(let timeout) = await waitForLock(session, id: id, since: context.simulation.now, state: state, context: context) { return .failed(timeout) }
-                } catch {
-                    return .failed(error)
-                }
+            } catch {
+                state.idle.append(connection)
+                return .failed(error)
             }
-        case .commit(let id):
-            guard let session = state.sessions[id] else { return .failed(noSession(id)) }
-            session.lastUsed = context.simulation.now
-            let start = context.simulation.now
-            while true {
-                do {
-                    _ = try session.connection.execute(SQLStatement("COMMIT"))
-                    end(id, state: state, rollback: false)
-                    return .result([])
-                } catch where error.kind == .busy {
-                    // Readers still hold SHARED: a lock wait.
-                    if case .failed(let timeout) = await waitForLock(session, id: id, since: start, state: state, context: context) { return .failed(timeout) }
-                } catch {
-                    end(id, state: state, rollback: true)
-                    return .failed(error)
-                }
-            }
-        case .rollback(let id):
-            guard state.sessions[id] != nil else { return .result([]) }  // already ended: rolling back is idempotent
-            end(id, state: state, rollback: true)
+            state.sessions[id] = Session(connection: connection, owner: owner, at: context.simulation.now)
             return .result([])
+        case .execute(let id, let seq, let statement):
+            guard let session = state.sessions[id] else { return repeated(id, seq: seq, state: state) }
+            if let cached = takeRequest(session, seq: seq) { return cached }
+            let reply = await execute(statement, session: session, id: id, state: state, context: context)
+            return finish(session, reply: reply)
+        case .commit(let id, let seq):
+            guard let session = state.sessions[id] else { return repeated(id, seq: seq, state: state) }
+            if let cached = takeRequest(session, seq: seq) { return cached }
+            let reply = await commit(session, id: id, state: state, context: context)
+            _ = finish(session, reply: reply)
+            if state.sessions[id] === session { end(id, state: state, rollback: true, reply: reply, seq: seq) }
+            state.ended[id] = (seq, reply, context.simulation.now)
+            return reply
+        case .rollback(let id):
+            if state.sessions[id] != nil { end(id, state: state, rollback: true, reply: .result([]), seq: Int.max) }
+            return .result([])  // rolling back an ended session is idempotent
         case .result, .failed:
             return .failed(SQLError(kind: .other, message: "not a request"))
+        }
+    }
+
+    /// Takes request `seq` of `session`: nil to run it; a cached reply for a repeat of the last
+    /// one; `.failed` for an older one. (A repeat of a running request is dropped by the caller.)
+    static func takeRequest(_ session: Session, seq: Int) -> SQLMessage?? {
+        if seq == session.lastSeq {
+            return session.running ? .some(nil) : .some(session.lastReply)
+        }
+        if seq < session.lastSeq { return .some(.failed(SQLError(kind: .other, message: "request \(seq) is older than \(session.lastSeq)"))) }
+        session.lastSeq = seq
+        session.running = true
+        return nil
+    }
+
+    static func finish(_ session: Session, reply: SQLMessage) -> SQLMessage {
+        session.running = false
+        session.lastReply = reply
+        return reply
+    }
+
+    /// A request for a session that is gone: the answer it got if it was its last, else an error.
+    static func repeated(_ id: String, seq: Int, state: State) -> SQLMessage {
+        if let ended = state.ended[id], ended.seq == seq { return ended.reply }
+        return .failed(noSession(id))
+    }
+
+    static func execute(_ statement: SQLStatement, session: Session, id: String, state: State, context: ProcessContext) async -> SQLMessage {
+        session.lastUsed = context.simulation.now
+        let start = context.simulation.now
+        while true {
+            // The session may have ended while this request waited (idle timeout, a rollback).
+            guard state.sessions[id] === session else { return .failed(noSession(id)) }
+            do {
+                return .result([try session.connection.execute(statement)])
+            } catch where error.kind == .busy {
+                // Another transaction holds the lock this statement needs.
+                if session.connection.holdsSharedLock {
+                    let kind: SQLError.Kind = session.connection.anotherWriterIsWaiting ? .deadlock : .serialization
+                    let why = kind == .deadlock
+                        ? "deadlock detected: \(session.owner) waits to write while a committer waits for its read lock"
+                        : "could not serialize access due to concurrent update (\(session.owner))"
+                    let reply = SQLMessage.failed(SQLError(kind: kind, message: why))
+                    end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq)
+                    context.record(.sqlConflict, payload: stableHash(id), "\(id) \(kind.rawValue): \(why)")
+                    return reply
+                }
+                // A committer is about to write: wait for it.
+                if case .failed(let timeout) = await waitForLock(session, id: id, since: start, state: state, context: context) { return .failed(timeout) }
+            } catch {
+                return .failed(error)
+            }
+        }
+    }
+
+    static func commit(_ session: Session, id: String, state: State, context: ProcessContext) async -> SQLMessage {
+        session.lastUsed = context.simulation.now
+        let start = context.simulation.now
+        while true {
+            guard state.sessions[id] === session else { return .failed(noSession(id)) }
+            do {
+                _ = try session.connection.execute(SQLStatement("COMMIT"))
+                end(id, state: state, rollback: false, reply: .result([]), seq: session.lastSeq)
+                return .result([])
+            } catch where error.kind == .busy {
+                // Readers still hold SHARED: a lock wait.
+                if case .failed(let timeout) = await waitForLock(session, id: id, since: start, state: state, context: context) { return .failed(timeout) }
+            } catch {
+                let reply = SQLMessage.failed(error)
+                end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq)
+                return reply
+            }
         }
     }
 
@@ -180,22 +243,30 @@ public enum SQLServer {
 
     /// Sleeps one lock-wait step; fails the session with 55P03 once the wait exceeds the timeout.
     static func waitForLock(_ session: Session, id: String, since: Int64, state: State, context: ProcessContext) async -> SQLMessage {
-        // BUGGIFY: a longer lock-wait step, as a loaded server schedules its waiters late.
-        if context.simulation.buggify(Ratio(1, 4)) { await context.sleep(nanoseconds: 50 * Nanos.millisecond) }
         if context.simulation.now - since >= lockTimeout {
-            end(id, state: state, rollback: true)
-            return .failed(SQLError(kind: .lockTimeout, message: "canceling statement due to lock timeout (\(session.owner))"))
+            let reply = SQLMessage.failed(SQLError(kind: .lockTimeout, message: "canceling statement due to lock timeout (\(session.owner))"))
+            end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq)
+            return reply
         }
         if context.simulation.now == since { context.record(.sqlLockWait, payload: stableHash(id), "\(session.owner) (\(id)) waits for a lock") }
+        // BUGGIFY: a longer lock-wait step, as a loaded server schedules its waiters late.
+        if context.simulation.buggify(Ratio(1, 4)) { await context.sleep(nanoseconds: 50 * Nanos.millisecond) }
         await context.sleep(nanoseconds: 2 * Nanos.millisecond)
         session.lastUsed = context.simulation.now
         return .result([])
     }
 
-    static func end(_ id: String, state: State, rollback: Bool) {
+    /// Ends a session: rolls it back if asked, keeps its last reply for repeats, and pools its
+    /// connection only when it is cleanly outside any transaction (else closes it).
+    static func end(_ id: String, state: State, rollback: Bool, reply: SQLMessage, seq: Int) {
         guard let session = state.sessions.removeValue(forKey: id) else { return }
         if rollback { _ = try? session.connection.execute(SQLStatement("ROLLBACK")) }
-        state.idle.append(session.connection)
+        state.ended[id] = (Swift.min(seq, session.lastSeq), reply, session.lastUsed)
+        if session.connection.isAutocommit {
+            state.idle.append(session.connection)
+        } else {
+            session.connection.close()
+        }
     }
 
     static func noSession(_ id: String) -> SQLError {
@@ -207,18 +278,13 @@ public enum SQLServer {
         while true {
             await context.sleep(nanoseconds: Nanos.second)
             let now = context.simulation.now
-            for (id, session) in state.sessions.sorted(by: { $0.key < $1.key }) where now - session.lastUsed > idleTimeout {
-                end(id, state: state, rollback: true)
+            for (id, ended) in state.ended.sorted(by: { $0.key < $1.key }) where now - ended.at > idleTimeout { state.ended[id] = nil }
+            for (id, session) in state.sessions.sorted(by: { $0.key < $1.key }) where now - session.lastUsed > idleTimeout && !session.running {
+                end(id, state: state, rollback: true, reply: .failed(noSession(id)), seq: session.lastSeq)
                 context.record(.sqlConflict, payload: stableHash(id), "\(id) of \(session.owner) rolled back: idle in transaction")
             }
         }
     }
-}
-
-extension SQLServer.State {
-    /// Whether another session of this database is waiting to commit (holds PENDING) while `session`
-    /// still reads: `session` waiting for it would close a cycle.
-    func writerWaits(for session: SQLServer.Session) -> Bool { session.connection.anotherWriterIsWaiting }
 }
 
 extension TraceKind {

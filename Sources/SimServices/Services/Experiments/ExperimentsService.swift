@@ -5,8 +5,14 @@ public enum ExperimentsService {
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "experiments") { runtime, request in
             let seed = request.body["seed"] ?? "0"
+            // A run with an idempotency key (`run_key`) is created once: a retry gets the same run.
+            let key: SQLValue = request.body["run_key"].map { .text($0) } ?? .null
+            if case .text = key, case .success(let found) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key])]),
+               let existing = found[0].rows.first?.first?.integer {
+                return HTTPResponse(200, ["run": "\(existing)"])
+            }
             guard case .success(let rows) = await runtime.transaction([
-                SQLStatement("INSERT INTO runs(seed, code_version, data_digest) VALUES (?, ?, ?)", [.text(seed), .text(request.body["code"] ?? "v1"), .text(request.body["data"] ?? "d0")]),
+                SQLStatement("INSERT INTO runs(seed, code_version, data_digest, run_key) VALUES (?, ?, ?, ?)", [.text(seed), .text(request.body["code"] ?? "v1"), .text(request.body["data"] ?? "d0"), key]),
                 SQLStatement("SELECT last_insert_rowid()"),
             ]), let run = rows[1].rows.first?.first?.integer else { return .error(500, "cannot create the run") }
             _ = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', ?)", [.integer(run), .text(request.body["lr"] ?? "0.1")])])
@@ -27,6 +33,8 @@ public enum ExperimentsService {
             "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",
             "CREATE TABLE params(run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key))",
             "CREATE TABLE metrics(run INTEGER NOT NULL, key TEXT NOT NULL, value REAL NOT NULL, step INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL, PRIMARY KEY(run, key, step))",
+            "ALTER TABLE runs ADD COLUMN run_key TEXT",
+            "CREATE UNIQUE INDEX runs_by_key ON runs(run_key)",
         ]
         spec.indices = [("experiments", ["seed": .keyword])]
         spec.createsIndexMappings = !defects.contains(.L8)  // L8: no index mapping is created

@@ -4,11 +4,12 @@ import SimKernel
 /// version) as primary key, its artifact stored in the `models` bucket with its checksum.
 /// L3 orders its migrations wrongly (an index on a table a later migration creates).
 public enum RegistryService {
-    public static func spec(defects: DefectSet) -> ServiceSpec {
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "registry") { runtime, request in
             let model = request.body["model"] ?? ""
             guard !model.isEmpty else { return .error(400, "model is required") }
             var artifact = Array("weights of \(model)".utf8)
+            let trained = request.body["artifact"] != nil
             if let hex = request.body["artifact"] {
                 // A trained model: its checksum must match, and registering it again (a retry) is
                 // the same version.
@@ -16,25 +17,31 @@ public enum RegistryService {
                     return .error(400, "the artifact does not match its checksum")
                 }
                 artifact = bytes
-                if case .success(let rows) = await runtime.transaction([SQLStatement("SELECT version FROM model_versions WHERE model = ? AND checksum = ?", [.text(model), .text(request.body["checksum"]!)])]),
-                   let version = rows[0].rows.first?.first?.integer {
-                    return HTTPResponse(200, ["version": "\(version)", "checksum": request.body["checksum"]!])
-                }
             }
             let checksum = hexString(crc32(artifact))
             // Version = MAX + 1 inside one transaction: concurrent registrations of a model read
-            // the same MAX; the loser's insert fails its serialization (or the primary key) and the
-            // whole transaction is retried after the rollback, reading the new MAX.
+            // the same MAX; the loser is rolled back (40001 or 40P01) and the whole transaction
+            // is retried, reading the new MAX. A trained artifact already registered (a retry) is
+            // found inside the same transaction.
             let result = await runtime.interactive("register-\(model)") { session -> Result<Int64, SQLClientError> in
+                if trained, case .success(let found) = await session.execute("SELECT version FROM model_versions WHERE model = ? AND checksum = ?", [.text(model), .text(checksum)]),
+                   let version = found.rows.first?.first?.integer {
+                    return .success(version)
+                }
                 guard case .success(let rows) = await session.execute("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE model = ?", [.text(model)]),
                       let latest = rows.rows.first?.first?.integer else { return .failure(.sql(SQLError(kind: .other, message: "cannot read the latest version"))) }
                 return await session.execute("INSERT INTO model_versions(model, version, stage, checksum) VALUES (?, ?, 'None', ?)",
                                              [.text(model), .integer(latest + 1), .text(checksum)]).map { _ in latest + 1 }
             }
             guard case .success(let version) = result else { return .error(500, "cannot register: \(result)") }
+            // The artifact goes in after the row; a retry that found the row puts it again, and
+            // "already there" (If-None-Match) is fine.
             let stored = await runtime.objectStore.request(.put(bucket: "models", key: "\(model)/\(version)", bytes: artifact, ifNoneMatch: true), context: runtime.context)
-            guard case .success(.stored(let etag)) = stored else { return .error(500, "artifact upload failed: \(stored)") }
-            return HTTPResponse(200, ["version": "\(version)", "etag": etag, "checksum": checksum])
+            switch stored {
+            case .success(.stored(let etag)): return HTTPResponse(200, ["version": "\(version)", "etag": etag, "checksum": checksum])
+            case .failure(.server(.preconditionFailed)): return HTTPResponse(200, ["version": "\(version)", "checksum": checksum])
+            default: return .error(500, "artifact upload failed: \(stored)")
+            }
         }
         spec.database = "models_db"
         let table = "CREATE TABLE model_versions(model TEXT NOT NULL, version INTEGER NOT NULL, stage TEXT NOT NULL, PRIMARY KEY(model, version))"

@@ -44,7 +44,14 @@ public enum SchedulerService {
             context.simulation.spawn {
                 while true {
                     await context.sleep(for: .seconds(3))
-                    if let current = runtime.memory["leader.session"] { _ = await runtime.consul.request(.sessionRenew(current), context: context) }
+                    guard let current = runtime.memory["leader.session"] else { continue }
+                    if case .success(.error(.unknownSession)) = await runtime.consul.request(.sessionRenew(current), context: context) {
+                        // The session expired (a long partition from Consul): step down; the
+                        // leader's loops take leadership again before they act.
+                        runtime.memory["leader.session"] = nil
+                        runtime.memory["leader"] = nil
+                        context.record(.schedulerLostLeadership, payload: stableHash(current), "\(current) expired: stepping down")
+                    }
                 }
             }
         }
@@ -72,53 +79,24 @@ public enum SchedulerService {
         context.simulation.spawn {
             while true {
                 await context.sleep(nanoseconds: Nanos.second)
+                guard runtime.memory["leader"] == "yes" else { continue }  // only the leader sweeps
                 for job in runtime.placed { await sweep(runtime, job: job) }
             }
         }
         await consumeJobs(runtime)
     }
 
-    /// Consumes `training.jobs`: each record is handled, then its offset committed.
+    /// Consumes `training.jobs` (group `scheduler`): each job with a spec is placed, then its
+    /// offset committed. A scheduler that stepped down takes leadership again before it polls.
     static func consumeJobs(_ runtime: ServiceRuntime) async {
         let context = runtime.context
-        let member = "\(context.node.name)-\(context.epoch)"
-        var offsets: [TopicPartition: Int] = [:]
-        // Committed only when they moved, or every 2 s as a liveness probe of the membership (a
-        // failed commit means a rebalance: rejoin); an empty fetch waits 500 ms before the next
-        // poll, as fetch.max.wait.ms does.
-        var lastCommitted: [TopicPartition: Int]?
-        var lastCommitAt: Int64 = 0
-        while true {
-            guard case .success(let joined) = await runtime.kafka.join(group: "scheduler", member: member, topics: ["training.jobs"], context: context) else {
-                await context.sleep(nanoseconds: 200 * Nanos.millisecond)
-                continue
-            }
-            for partition in joined.assignment where offsets[partition] == nil {
-                offsets[partition] = (try? await runtime.kafka.committed(group: "scheduler", partition: partition, context: context).get()) ?? nil ?? 0
-            }
-            var healthy = true
-            lastCommitted = nil
-            while healthy {
-                var fetched = 0
-                for partition in joined.assignment {
-                    guard case .success(let records) = await runtime.kafka.fetch(partition, from: offsets[partition] ?? 0, max: 20, member: member, context: context) else { continue }
-                    fetched += records.count
-                    for record in records {
-                        let text = String(decoding: record.value, as: UTF8.self)
-                        if let job = TrainingService.decode(text) {
-                            context.record(.schedulerJobConsumed, payload: UInt64(record.offset), "training.jobs offset \(record.offset): \(job.name)")
-                            await place(runtime, job: job, spec: text)
-                        }
-                        offsets[partition] = record.offset + 1
-                    }
-                }
-                let owned = offsets.filter { joined.assignment.contains($0.key) }
-                if owned != lastCommitted || context.simulation.now - lastCommitAt >= 2 * Nanos.second {
-                    let commit = await runtime.kafka.commit(group: "scheduler", member: member, generation: joined.generation, offsets: owned, context: context)
-                    if case .failure = commit { healthy = false } else { lastCommitted = owned; lastCommitAt = context.simulation.now }  // failed: rebalanced, rejoin
-                }
-                await context.sleep(nanoseconds: (fetched == 0 ? 500 : 100) * Nanos.millisecond)
-            }
+        await runtime.consume(group: "scheduler", topic: "training.jobs", beforePoll: {
+            if runtime.memory["leader"] != "yes" { _ = await takeLeadership(runtime) }
+        }) { record in
+            let text = String(decoding: record.value, as: UTF8.self)
+            guard let job = TrainingService.decode(text) else { return }
+            context.record(.schedulerJobConsumed, payload: UInt64(record.offset), "training.jobs offset \(record.offset): \(job.name)")
+            await place(runtime, job: job, spec: text)
         }
     }
 
@@ -160,4 +138,5 @@ extension TraceKind {
     public static let schedulerMissedPing = TraceKind("scheduler.missed_ping")
     public static let schedulerJobConsumed = TraceKind("scheduler.job_consumed")
     public static let schedulerPlaced = TraceKind("scheduler.placed")
+    public static let schedulerLostLeadership = TraceKind("scheduler.lost_leadership")
 }

@@ -91,14 +91,25 @@ public enum TrainingService {
     /// When every trainer reported done and the job is not complete: evaluate, record, register.
     /// Retried with backoff until it gets through (a database or service may be down for a
     /// while): nothing else would call it again once every trainer's `done` was answered.
+    /// A call that arrives while an attempt runs asks for another pass once it is done (that
+    /// attempt may have counted the trainers before this call's `done` was stored).
     static func completeIfFinished(_ runtime: ServiceRuntime, _ cluster: TrainingPlatformConfiguration) async {
-        guard runtime.counters["completing"] == nil else { return }
+        guard runtime.counters["completing"] == nil else {
+            runtime.counters["completion.again"] = 1
+            return
+        }
         runtime.counters["completing"] = 1
         defer { runtime.counters["completing"] = nil }
         var backoff = 100 * Nanos.millisecond
-        while await tryToComplete(runtime, cluster) == .retry {
-            await runtime.context.sleep(nanoseconds: backoff + runtime.context.withRandom { $0.uniform(0 ... backoff / 2) })
-            backoff = Swift.min(2 * Nanos.second, backoff * 2)
+        while true {
+            runtime.counters["completion.again"] = nil
+            let outcome = await tryToComplete(runtime, cluster)
+            if outcome == .retry {
+                await runtime.context.sleep(nanoseconds: backoff + runtime.context.withRandom { $0.uniform(0 ... backoff / 2) })
+                backoff = Swift.min(2 * Nanos.second, backoff * 2)
+            } else if runtime.counters["completion.again"] == nil {
+                return
+            }
         }
     }
 
@@ -113,10 +124,10 @@ public enum TrainingService {
         var parameters = [Float](repeating: 0, count: cluster.features + 1)
         let shards = runtime.directory.parameterServers
         for (shard, address) in shards.enumerated() {
-            if case .parameters(_, _, let values) = await context.callUntilAnswered(address, .readShard) {
-                let range = shardRange(shard: shard, shards: shards.count, parameterCount: parameters.count)
-                for (offset, value) in values.enumerated() where offset < range.count { parameters[range.lowerBound + offset] = value }
-            }
+            let range = shardRange(shard: shard, shards: shards.count, parameterCount: parameters.count)
+            // A shard that answers anything but its whole slice: try again (never register zeros).
+            guard case .parameters(_, _, let values) = await context.callUntilAnswered(address, .readShard), values.count == range.count else { return .retry }
+            for (offset, value) in values.enumerated() { parameters[range.lowerBound + offset] = value }
         }
         let dataset = SyntheticDataset.cached(seed: job.datasetSeed, featureCount: cluster.features)
         let accuracy = LogisticModel.accuracy(parameters, dataset.test), loss = LogisticModel.loss(parameters, dataset.test)
@@ -124,7 +135,7 @@ public enum TrainingService {
         let checksum = hexString(crc32(artifact))
         guard let run = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs", body: [
             "seed": "\(job.datasetSeed)", "lr": "\(job.learningRate)", "code": "synapsenet-sim", "data": "synthetic-\(job.datasetSeed)",
-            "metric.accuracy": "\(accuracy)", "metric.loss": "\(loss)",
+            "metric.accuracy": "\(accuracy)", "metric.loss": "\(loss)", "run_key": "\(job.name)/\(checksum)",
         ]), attempts: 5), let version = await runtime.callThroughGateway(HTTPRequest("POST", "registry/versions", body: [
             "model": job.name, "artifact": hexBytes(artifact), "checksum": checksum,
         ]), attempts: 5) else { return .retry }

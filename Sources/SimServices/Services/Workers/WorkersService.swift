@@ -35,50 +35,17 @@ public enum WorkersService {
             } else {
                 await runtime.waitUntil("scheduler") { ((try? await runtime.consul.healthy("scheduler", context: context).get()) ?? []).isEmpty == false }
             }
-            let member = "\(context.node.name)-\(context.epoch)"
-            context.simulation.spawn { await consume(runtime, member: member) }
+            context.simulation.spawn { await consume(runtime) }
             return nil
         }
         spec.createsTopics = !defects.contains(.L4)  // L4: left to auto-creation, which is off
         return spec
     }
 
-    /// The consumer loop: join, fetch from assigned partitions, apply each task once, commit.
-    static func consume(_ runtime: ServiceRuntime, member: String) async {
-        let context = runtime.context
-        var offsets: [TopicPartition: Int] = [:]
-        // Committed only when they moved, or every 2 s as a liveness probe of the membership (a
-        // failed commit means a rebalance: rejoin); an empty fetch waits 500 ms before the next
-        // poll, as fetch.max.wait.ms does.
-        var lastCommitted: [TopicPartition: Int]?
-        var lastCommitAt: Int64 = 0
-        while true {
-            guard case .success(let joined) = await runtime.kafka.join(group: "workers", member: member, topics: ["tasks"], context: context) else {
-                await context.sleep(nanoseconds: 200 * Nanos.millisecond)
-                continue
-            }
-            for partition in joined.assignment where offsets[partition] == nil {
-                offsets[partition] = (try? await runtime.kafka.committed(group: "workers", partition: partition, context: context).get()) ?? nil ?? 0
-            }
-            var healthy = true
-            lastCommitted = nil
-            while healthy {
-                var fetched = 0
-                for partition in joined.assignment {
-                    guard case .success(let records) = await runtime.kafka.fetch(partition, from: offsets[partition] ?? 0, max: 20, member: member, context: context) else { continue }
-                    fetched += records.count
-                    for record in records {
-                        _ = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO task_effects VALUES (?, ?)", [.text(record.key), .integer(context.trueTime)])])
-                        offsets[partition] = record.offset + 1
-                    }
-                }
-                let owned = offsets.filter { joined.assignment.contains($0.key) }
-                if owned != lastCommitted || context.simulation.now - lastCommitAt >= 2 * Nanos.second {
-                    let commit = await runtime.kafka.commit(group: "workers", member: member, generation: joined.generation, offsets: owned, context: context)
-                    if case .failure = commit { healthy = false } else { lastCommitted = owned; lastCommitAt = context.simulation.now }  // failed: rebalanced, rejoin
-                }
-                await context.sleep(nanoseconds: (fetched == 0 ? 500 : 100) * Nanos.millisecond)
-            }
+    /// The consumer loop: each task applied once (its id is the key of its effect row).
+    static func consume(_ runtime: ServiceRuntime) async {
+        await runtime.consume(group: "workers", topic: "tasks") { record in
+            _ = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO task_effects VALUES (?, ?)", [.text(record.key), .integer(runtime.context.trueTime)])])
         }
     }
 }
