@@ -56,8 +56,11 @@ public final class LockManager {
     var nextToken: UInt64 = 0
     var nextWaiterID: UInt64 = 0
     var leaseTimers: [UInt64: TimerID] = [:]
+    /// Holds and waits mirrored from an external lock system (`ExternalLocks.swift`).
+    var externalHolds: [String: [ExternalHold]] = [:]
+    var externalWaits: [String: (resource: String, mode: Mode, since: Int64)] = [:]
     /// Deadlocks found so far (with `.abortRequester` the run goes on).
-    public private(set) var deadlocksDetected: [DeadlockCycle] = []
+    public internal(set) var deadlocksDetected: [DeadlockCycle] = []
 
     init(simulation: Simulation) { self.simulation = simulation }
 
@@ -69,7 +72,7 @@ public final class LockManager {
 
     /// Resources `owner` holds, sorted.
     public func resourcesHeld(by owner: String) -> [String] {
-        resources.filter { $0.value.holders.contains { $0.owner == owner } }.map(\.key).sorted()
+        (resources.filter { $0.value.holders.contains { $0.owner == owner } }.map(\.key) + externalResourcesHeld(by: owner)).sorted()
     }
 
     /// Takes the lock now if it can be granted without waiting.
@@ -164,7 +167,7 @@ public final class LockManager {
     // MARK: internals
 
     /// Records a lock event on the owner's node when the owner is named `node/...`.
-    private func record(_ kind: TraceKind, owner: String, payload: UInt64, _ detail: @autoclosure () -> String) {
+    func record(_ kind: TraceKind, owner: String, payload: UInt64, _ detail: @autoclosure () -> String) {
         let node = owner.firstIndex(of: "/").map { String(owner[..<$0]) } ?? "-"
         simulation.record(kind, node: simulation.node(named: node) == nil ? "-" : node, actor: owner, payload: payload, detail())
     }
@@ -234,6 +237,7 @@ public final class LockManager {
 
     /// The owners `owner` waits for: conflicting holders and conflicting waiters ahead of it.
     private func blockers(of owner: String) -> [String] {
+        if let external = externalBlockers(of: owner) { return external }
         guard let resource = waitingFor[owner], let state = resources[resource],
               let position = state.waiters.firstIndex(where: { $0.owner == owner }) else { return [] }
         let mode = state.waiters[position].mode
@@ -261,6 +265,10 @@ public final class LockManager {
         guard search(start) else { return nil }
         let members = path.map { owner -> DeadlockCycle.Member in
             let resource = waitingFor[owner] ?? "?"
+            if let external = externalWaits[owner], external.resource == resource {
+                return DeadlockCycle.Member(owner: owner, holds: resourcesHeld(by: owner), waitsFor: resource,
+                                            mode: external.mode.rawValue, since: external.since)
+            }
             let waiter = resources[resource]?.waiters.first { $0.owner == owner }
             return DeadlockCycle.Member(owner: owner, holds: resourcesHeld(by: owner), waitsFor: resource,
                                         mode: waiter?.mode.rawValue ?? "?", since: waiter?.since ?? 0)

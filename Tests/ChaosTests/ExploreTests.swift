@@ -118,7 +118,7 @@ final class ExploreTests: XCTestCase {
     }
 
     func testShrunkSeedFileIsSmallerAndFailsTheSameWay() throws {
-        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-7.seed").path
+        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed").path
         let original = try SeedFile.load(path: path)
         let report = Shrinker.shrink(original, scenario: Chaos05.scenario)
         XCTAssertLessThan(report.atomsAfter.count + report.stepsAfter, report.atomsBefore.count + report.stepsBefore)
@@ -136,7 +136,7 @@ final class ExploreTests: XCTestCase {
     }
 
     func testReportShowsTheCycleTheFaultsAndTheCommand() throws {
-        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-7.seed").path
+        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed").path
         let file = try SeedFile.load(path: path)
         let configuration = file.configuration(scenario: Chaos05.scenario)
         let (result, records, nodes) = ScenarioRunner.runRecorded(configuration)
@@ -145,8 +145,8 @@ final class ExploreTests: XCTestCase {
         XCTAssertTrue(html.contains("<svg id=\"failure-graph\""))
         XCTAssertTrue(html.contains(">worker-0/trainer</text>") && html.contains(">worker-1/trainer</text>"))
         XCTAssertTrue(html.contains(">ps-0/params</text>") && html.contains(">ps-1/params</text>"))
-        XCTAssertTrue(html.contains("simrun scenario 05_distributed_training_hang --seed 7 --defects A2 --faults lite"), "the command that reproduces it")
-        XCTAssertTrue(html.contains("pipeline at 10552 ms, restart after 2706 ms"), "the injected crash is listed")
+        XCTAssertTrue(html.contains("simrun scenario 05_distributed_training_hang --seed 1 --defects A2 --faults lite"), "the command that reproduces it")
+        XCTAssertTrue(html.contains("gateway at 12343 ms, restart after 565 ms"), "the injected crash is listed")
         XCTAssertTrue(html.contains("<svg id=\"timeline\"") && html.contains("id=\"failure-line\""))
         XCTAssertFalse(html.contains("<script") || html.contains("src=") || html.contains("href=\"http"), "self-contained")
     }

@@ -24,6 +24,37 @@ final class LockManagerTests: XCTestCase {
         XCTAssertEqual(log, ["s1+0", "s2+1", "s1-10", "s2-11", "x+11", "x-16", "s3+16", "s3-17"])
     }
 
+    /// A database's locks mirrored into the wait-for graph: A holds a platform lock and waits in
+    /// the database for B's read lock; B waits for A's platform lock. One cycle, both kinds named.
+    func testACycleThroughAnExternalLockAndAPlatformLockIsNamed() {
+        let simulation = Simulation(seed: 1)
+        let locks = simulation.locks
+        _ = locks.tryAcquire("worker/1", mode: .exclusive, owner: "trainer")
+        locks.noteExternalHold("sql:db", owner: "sweep", mode: .shared)
+        simulation.spawn { _ = await locks.acquire("worker/1", mode: .exclusive, owner: "sweep") }
+        simulation.schedule(at: 10) { locks.noteExternalWait("sql:db", owner: "trainer", mode: .exclusive) }
+        guard case .deadlock(let cycle) = simulation.run() else { return XCTFail("no deadlock") }
+        XCTAssertEqual(Set(cycle.members.map(\.waitsFor)), ["sql:db", "worker/1"])
+        XCTAssertEqual(cycle.members.first { $0.owner == "sweep" }?.holds, ["sql:db"])
+        XCTAssertEqual(cycle.members.first { $0.owner == "trainer" }?.holds, ["worker/1"])
+    }
+
+    /// External holds alone never make a cycle: a reader that waits for nothing, or a wait that
+    /// ended, is no edge; shared holds do not block each other.
+    func testExternalHoldsWithoutACycleAreNoDeadlock() {
+        let simulation = Simulation(seed: 1)
+        let locks = simulation.locks
+        _ = locks.tryAcquire("worker/1", mode: .exclusive, owner: "trainer")
+        locks.noteExternalHold("sql:db", owner: "reader", mode: .shared)
+        XCTAssertNil(locks.noteExternalWait("sql:db", owner: "trainer", mode: .exclusive), "the reader waits for nothing")
+        XCTAssertNil(locks.noteExternalWait("sql:db", owner: "other-reader", mode: .shared), "shared does not wait for shared")
+        locks.noteExternalWaitEnded(owner: "trainer")
+        locks.noteExternalRelease("sql:db", owner: "reader")
+        simulation.spawn { _ = await locks.acquire("worker/1", mode: .exclusive, owner: "reader", timeout: 100) }
+        XCTAssertEqual(simulation.run(), .passed)
+        XCTAssertTrue(locks.deadlocksDetected.isEmpty)
+    }
+
     func testAcquisitionTimesOut() {
         let simulation = Simulation(seed: 1)
         var result: String?

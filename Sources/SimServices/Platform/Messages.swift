@@ -30,8 +30,9 @@ public enum TrainingMessage: SimMessage {
     /// Scheduler: place a job on workers; workers: start a job.
     case place(TrainingJobSpec)
     case start(TrainingJobSpec)
-    /// Worker -> training service: progress and evaluation loss; done at the end.
-    case progress(worker: Int, clock: Int, evalLoss: Float)
+    /// Worker -> training service: progress and evaluation loss (written to the job's database
+    /// rows in a transaction that acts for `owner`, the reporting trainer); done at the end.
+    case progress(worker: Int, clock: Int, evalLoss: Float, owner: String)
     case done(worker: Int, clock: Int)
     case ping
     case ok
@@ -54,7 +55,7 @@ public enum TrainingMessage: SimMessage {
         case .pushAck(let w, let c, let v): return mix64(4, UInt64(w) << 48 | UInt64(c) << 24 | UInt64(v))
         case .saveChunk(let p, let w, let o, let b): return mix64(stableHash(p + w) ^ UInt64(o), UInt64(crc32(b)))
         case .commit(let p, let w, let l, let c): return mix64(6, stableHash(p + w) ^ UInt64(l) ^ UInt64(c) << 32)
-        case .progress(let w, let c, let loss): return mix64(7, UInt64(w) << 48 | UInt64(c) << 32 | UInt64(loss.bitPattern))
+        case .progress(let w, let c, let loss, let owner): return mix64(7, UInt64(w) << 48 | UInt64(c) << 32 | UInt64(loss.bitPattern)) ^ stableHash(owner)
         case .done(let w, let c): return mix64(8, UInt64(w) << 32 | UInt64(c))
         default: return stableHash(traceSummary)
         }
@@ -78,7 +79,7 @@ public enum TrainingMessage: SimMessage {
         case .submit(let j): return "submit \(j.name)"
         case .place(let j): return "place \(j.name)"
         case .start(let j): return "start \(j.name)"
-        case .progress(let w, let c, let l): return "progress w\(w) clock \(c) eval loss \(l)"
+        case .progress(let w, let c, let l, _): return "progress w\(w) clock \(c) eval loss \(l)"
         case .done(let w, let c): return "done w\(w) clock \(c)"
         case .ping: return "ping"
         case .ok: return "ok"

@@ -21,11 +21,12 @@ public struct SQLClient: Sendable {
     /// Runs a transaction. `retries` re-sends it after a timeout: only for idempotent work (a
     /// timed-out transaction may have committed). Busy errors are retried too, with backoff.
     public func transaction(_ statements: [SQLStatement], context: ProcessContext, timeout: Int64 = Nanos.second,
-                            retries: Int = 0) async -> Result<[SQLRows], SQLClientError> {
+                            retries: Int = 0, owner: String? = nil) async -> Result<[SQLRows], SQLClientError> {
         var attempt = 0
+        let message = owner.map { SQLMessage.ownedTransaction(statements, owner: $0) } ?? .transaction(statements)
         while true {
             attempt += 1
-            switch await context.call(address, SQLMessage.transaction(statements), timeout: timeout) {
+            switch await context.call(address, message, timeout: timeout) {
             case .success(let envelope):
                 switch envelope.payload as? SQLMessage {
                 case .result(let rows): return .success(rows)

@@ -210,6 +210,9 @@ public final class SQLConnection {
     /// This connection holds a read lock and nothing more (its transaction has read, not written).
     var holdsSharedLock: Bool { mainFile?.lockLevel == SQLITE_LOCK_SHARED }
 
+    /// This connection holds at least a read lock.
+    var holdsReadLock: Bool { (mainFile?.lockLevel ?? SQLITE_LOCK_NONE) >= SQLITE_LOCK_SHARED }
+
     /// Another connection waits to commit (PENDING) for readers such as this one.
     var anotherWriterIsWaiting: Bool { mainFile.map { $0.locks.writerWaiting($0) } ?? false }
 

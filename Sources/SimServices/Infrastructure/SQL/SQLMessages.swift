@@ -4,6 +4,9 @@ import SimKernel
 public enum SQLMessage: SimMessage {
     /// Run the statements as one transaction.
     case transaction([SQLStatement])
+    /// The same, acting for `owner`: its lock waits are mirrored into the lock manager under
+    /// that name (a caller holding platform locks while it writes).
+    case ownedTransaction([SQLStatement], owner: String)
     /// Interactive transactions: open session `id` (BEGIN), run one statement in it, commit it or
     /// roll it back. `owner` names the caller in lock waits (`training/done`, `scheduler/sweep`).
     /// `seq` numbers a session's requests (1, 2, ...): the server answers a repeated request
@@ -17,7 +20,7 @@ public enum SQLMessage: SimMessage {
 
     public var wireSize: Int {
         switch self {
-        case .transaction(let s): return 32 + s.reduce(0) { $0 + $1.sql.utf8.count + 16 * $1.parameters.count }
+        case .transaction(let s), .ownedTransaction(let s, _): return 32 + s.reduce(0) { $0 + $1.sql.utf8.count + 16 * $1.parameters.count }
         case .execute(_, _, let s): return 48 + s.sql.utf8.count + 16 * s.parameters.count
         case .result(let r): return 32 + r.reduce(0) { $0 + 16 * $1.rows.count * Swift.max(1, $1.columns.count) }
         case .failed, .begin, .commit, .rollback: return 64
@@ -26,6 +29,7 @@ public enum SQLMessage: SimMessage {
     public var traceDigest: UInt64 {
         switch self {
         case .transaction(let s): return s.reduce(1) { mix64($0, stableHash($1.sql + $1.parameters.description)) }
+        case .ownedTransaction(let s, let owner): return s.reduce(stableHash(owner)) { mix64($0, stableHash($1.sql + $1.parameters.description)) }
         case .begin(let session, let owner): return mix64(4, stableHash(session) ^ stableHash(owner))
         case .execute(let session, let seq, let s): return mix64(5, stableHash(session) ^ stableHash(s.sql + s.parameters.description) ^ UInt64(seq))
         case .commit(let session, let seq): return mix64(6, stableHash(session) ^ UInt64(seq))
@@ -37,6 +41,7 @@ public enum SQLMessage: SimMessage {
     public var traceSummary: String {
         switch self {
         case .transaction(let s): return "transaction of \(s.count): " + (s.first.map { String($0.sql.prefix(40)) } ?? "")
+        case .ownedTransaction(let s, let owner): return "transaction of \(s.count) for \(owner): " + (s.first.map { String($0.sql.prefix(40)) } ?? "")
         case .begin(let session, let owner): return "begin \(session) for \(owner)"
         case .execute(let session, let seq, let s): return "\(session) #\(seq): \(s.sql.prefix(48))"
         case .commit(let session, let seq): return "commit \(session) #\(seq)"

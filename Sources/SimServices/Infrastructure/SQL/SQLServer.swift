@@ -34,6 +34,8 @@ public enum SQLServer {
         var lastSeq = 0
         var running = false
         var lastReply: SQLMessage?
+        /// Whether its read lock is mirrored into the lock manager.
+        var mirroredHold = false
         init(connection: SQLConnection, owner: String, at: Int64) {
             self.connection = connection
             self.owner = owner
@@ -43,6 +45,12 @@ public enum SQLServer {
 
     /// The server's connections and sessions (one process's state).
     final class State {
+        /// This database's locks as the kernel's lock manager sees them (`sql:<database>`): every
+        /// session's read lock a shared hold, a commit waiting for readers an exclusive wait, each
+        /// under the session's owner. A wait cycle through these and platform locks is then one
+        /// cycle to the deadlock checker.
+        let lockResource: String
+        let lockManager: LockManager
         let node: String
         let file: String
         let durability: SQLDurability
@@ -52,7 +60,9 @@ public enum SQLServer {
         /// Sessions that ended (committed or rolled back): their last request and reply, so a
         /// repeated commit is answered with what happened, not "no such transaction".
         var ended: [String: (seq: Int, reply: SQLMessage, at: Int64)] = [:]
-        init(node: String, file: String, durability: SQLDurability) {
+        init(database: String, lockManager: LockManager, node: String, file: String, durability: SQLDurability) {
+            lockResource = "sql:\(database)"
+            self.lockManager = lockManager
             self.node = node
             self.file = file
             self.durability = durability
@@ -67,7 +77,7 @@ public enum SQLServer {
     }
 
     public static func run(database: String, durability: SQLDurability = .safe, context: ProcessContext) async {
-        let state = State(node: context.node.name, file: "\(database).db", durability: durability)
+        let state = State(database: database, lockManager: context.simulation.locks, node: context.node.name, file: "\(database).db", durability: durability)
         do {
             state.idle.append(try state.connection())
         } catch {
@@ -79,6 +89,7 @@ public enum SQLServer {
         let simulation = context.simulation, epoch = context.epoch
         context.node.onCrash { node in
             guard node.epoch == epoch + 1 else { return }
+            simulation.locks.clearExternal(state.lockResource)  // its sessions died with it
             simulation.schedule(after: 0) { for connection in state.all { connection.close() } }
         }
         context.simulation.spawn { await expireIdleSessions(state, context: context) }
@@ -107,7 +118,9 @@ public enum SQLServer {
     static func handle(_ message: SQLMessage, state: State, context: ProcessContext) async -> SQLMessage? {
         switch message {
         case .transaction(let statements):
-            return await batch(statements, state: state, context: context)
+            return await batch(statements, owner: nil, state: state, context: context)
+        case .ownedTransaction(let statements, let owner):
+            return await batch(statements, owner: owner, state: state, context: context)
         case .begin(let id, let owner):
             if let open = state.sessions[id] {  // a repeated BEGIN of an open session
                 return open.owner == owner && open.lastSeq == 0 ? .result([]) : .failed(SQLError(kind: .other, message: "session \(id) already open"))
@@ -175,7 +188,12 @@ public enum SQLServer {
             // The session may have ended while this request waited (idle timeout, a rollback).
             guard state.sessions[id] === session else { return .failed(noSession(id)) }
             do {
-                return .result([try session.connection.execute(statement)])
+                let rows = try session.connection.execute(statement)
+                if !session.mirroredHold && session.connection.holdsReadLock {
+                    session.mirroredHold = true
+                    state.lockManager.noteExternalHold(state.lockResource, owner: session.owner, mode: .shared)
+                }
+                return .result([rows])
             } catch where error.kind == .busy {
                 // Another transaction holds the lock this statement needs.
                 if session.connection.holdsSharedLock {
@@ -206,7 +224,9 @@ public enum SQLServer {
                 end(id, state: state, rollback: false, reply: .result([]), seq: session.lastSeq)
                 return .result([])
             } catch where error.kind == .busy {
-                // Readers still hold SHARED: a lock wait.
+                // Readers still hold SHARED: a lock wait, mirrored (a cycle through it and
+                // platform locks ends the run as a deadlock that names both).
+                state.lockManager.noteExternalWait(state.lockResource, owner: session.owner, mode: .exclusive)
                 if case .failed(let timeout) = await waitForLock(session, id: id, since: start, state: state, context: context) { return .failed(timeout) }
             } catch {
                 let reply = SQLMessage.failed(error)
@@ -218,8 +238,10 @@ public enum SQLServer {
 
     /// A batch: BEGIN IMMEDIATE ... COMMIT on a pooled connection, retried while another
     /// transaction holds the write lock (up to the lock timeout).
-    static func batch(_ statements: [SQLStatement], state: State, context: ProcessContext) async -> SQLMessage {
+    static func batch(_ statements: [SQLStatement], owner: String?, state: State, context: ProcessContext) async -> SQLMessage {
         let start = context.simulation.now
+        // An owned batch's lock wait is mirrored into the lock manager while it lasts.
+        defer { if let owner { state.lockManager.noteExternalWaitEnded(owner: owner) } }
         while true {
             let connection: SQLConnection
             do { connection = try state.connection() } catch { return .failed(error) }
@@ -229,6 +251,7 @@ public enum SQLServer {
                 return .result(rows)
             } catch where error.kind == .busy {
                 state.idle.append(connection)
+                if let owner { state.lockManager.noteExternalWait(state.lockResource, owner: owner, mode: .exclusive) }
                 guard context.simulation.now - start < lockTimeout else {
                     return .failed(SQLError(kind: .lockTimeout, message: "canceling statement due to lock timeout"))
                 }
@@ -261,6 +284,8 @@ public enum SQLServer {
     static func end(_ id: String, state: State, rollback: Bool, reply: SQLMessage, seq: Int) {
         guard let session = state.sessions.removeValue(forKey: id) else { return }
         if rollback { _ = try? session.connection.execute(SQLStatement("ROLLBACK")) }
+        state.lockManager.noteExternalWaitEnded(owner: session.owner)
+        if session.mirroredHold { state.lockManager.noteExternalRelease(state.lockResource, owner: session.owner) }
         state.ended[id] = (Swift.min(seq, session.lastSeq), reply, session.lastUsed)
         if session.connection.isAutocommit {
             state.idle.append(session.connection)

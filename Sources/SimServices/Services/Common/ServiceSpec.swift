@@ -67,16 +67,23 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
     public var observations: PlatformObservations { context.simulation.platformObservations }
 
     /// Runs a transaction on the service's own database.
-    public func transaction(_ statements: [SQLStatement]) async -> Result<[SQLRows], SQLClientError> {
+    /// `owner` names the caller the transaction acts for in lock waits (see `SQLClient`).
+    public func transaction(_ statements: [SQLStatement], asOwner owner: String? = nil) async -> Result<[SQLRows], SQLClientError> {
         guard let sql else { return .failure(.sql(SQLError(code: -1, message: "\(spec.name) has no database"))) }
-        return await sql.transaction(statements, context: context, timeout: 500 * Nanos.millisecond, retries: 1)
+        return await sql.transaction(statements, context: context, timeout: 500 * Nanos.millisecond, retries: 1, owner: owner)
     }
 
     /// Runs an interactive transaction on the service's own database, retried whole on a
     /// serialization failure, deadlock or lock timeout (see `SQLClient.interactive`).
     public func interactive<T: Sendable>(_ owner: String, _ body: (SQLSession) async -> Result<T, SQLClientError>) async -> Result<T, SQLClientError> {
+        await interactive(asOwner: "\(context.node.name)/\(owner)", body)
+    }
+
+    /// The same, acting for `owner` (a caller of this service, named as its platform locks are):
+    /// its database locks and waits carry that name into the lock manager's wait-for graph.
+    public func interactive<T: Sendable>(asOwner owner: String, _ body: (SQLSession) async -> Result<T, SQLClientError>) async -> Result<T, SQLClientError> {
         guard let sql else { return .failure(.sql(SQLError(kind: .other, message: "\(spec.name) has no database"))) }
-        return await sql.interactive(owner: "\(context.node.name)/\(owner)", context: context, timeout: 500 * Nanos.millisecond, body)
+        return await sql.interactive(owner: owner, context: context, timeout: 500 * Nanos.millisecond, body)
     }
 
     /// Calls another service through the gateway (so the call is routed, checked and traced like

@@ -25,6 +25,7 @@ public enum SchedulerService {
         spec.migrations = [
             "CREATE TABLE schedules(id INTEGER PRIMARY KEY, name TEXT NOT NULL, cron TEXT NOT NULL, timezone TEXT NOT NULL)",
             "CREATE TABLE placements(job TEXT PRIMARY KEY, spec TEXT NOT NULL)",
+            "ALTER TABLE placements ADD COLUMN swept_at INTEGER",
         ]
         spec.bootstrap = { runtime in await takeLeadership(runtime) }
         spec.afterReady = { runtime in await lead(runtime) }
@@ -111,26 +112,55 @@ public enum SchedulerService {
             context.simulation.locks.release(grant)
         }
         context.simulation.locks.release(jobGrant)
-        while case .failure = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO placements VALUES (?, ?)", [.text(job.name), .text(spec)])]) {
+        // Retried while the database is unreachable or busy; a statement the database refuses
+        // outright would be refused forever, so it is reported instead.
+        while case .failure(let error) = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO placements(job, spec) VALUES (?, ?)", [.text(job.name), .text(spec)])]) {
+            if case .sql(let refusal) = error, ![.busy, .serialization, .deadlock, .lockTimeout, .io].contains(refusal.kind) {
+                context.record(.serviceStartupFailed, payload: stableHash(job.name), "scheduler: cannot record the placement of \(job.name): \(refusal)")
+                break
+            }
             await context.sleep(nanoseconds: 100 * Nanos.millisecond)
         }
         if !runtime.placed.contains(where: { $0.name == job.name }) { runtime.placed.append(job) }
         context.record(.schedulerPlaced, payload: stableHash(job.name), "\(job.name) placed on \(runtime.directory.trainers.count) trainers")
     }
 
-    /// The health sweep: job lock first, then each trainer's lock while it pings that trainer.
+    /// The health sweep: the job lock first, then each trainer's lock while it pings that
+    /// trainer; then the sweep's time is written to the placement row in a short transaction: the
+    /// sweep never holds a database lock while it waits for a platform lock.
+    ///
+    /// F10 (with the trainers' reversed lock order) also breaks this: the sweep keeps one database
+    /// transaction open across the trainers' locks, holding the job's row (a read lock) while it
+    /// waits. A trainer that holds its own lock and commits progress to the same rows then closes
+    /// a cycle through a platform lock and a database lock, which the lock manager names.
     static func sweep(_ runtime: ServiceRuntime, job: TrainingJobSpec) async {
         let context = runtime.context
         let owner = "\(context.node.name)/sweep"
         let jobGrant = await context.acquireUntilGranted("job/\(job.name)", owner: owner)
+        if runtime.defects.contains(.F10) {
+            _ = await runtime.interactive(asOwner: owner) { session -> Result<Int, SQLClientError> in
+                if case .failure(let error) = await session.execute("SELECT state FROM training_jobs WHERE name = ?", [.text(job.name)]) { return .failure(error) }
+                await pingTrainers(runtime, owner: owner)
+                return (await session.execute("UPDATE placements SET swept_at = ? WHERE job = ?", [.integer(context.trueTime), .text(job.name)])).map { _ in 0 }
+            }
+        } else {
+            await pingTrainers(runtime, owner: owner)
+            _ = await runtime.transaction([SQLStatement("UPDATE placements SET swept_at = ? WHERE job = ?", [.integer(context.trueTime), .text(job.name)])])
+        }
+        context.simulation.locks.release(jobGrant)
+    }
+
+    /// Each trainer's lock in turn, while the sweep pings that trainer.
+    static func pingTrainers(_ runtime: ServiceRuntime, owner: String) async {
+        let context = runtime.context
         for (index, trainer) in runtime.directory.trainers.enumerated() {
             let grant = await context.acquireUntilGranted("worker/\(index)", owner: owner)
             let control = Address(node: trainer.node, service: "control")
-            let alive = await context.call(control, TrainingMessage.ping, timeout: 200 * Nanos.millisecond)
-            if case .failure = alive { context.record(.schedulerMissedPing, payload: UInt64(index), "worker-\(index)") }
+            if case .failure = await context.call(control, TrainingMessage.ping, timeout: 200 * Nanos.millisecond) {
+                context.record(.schedulerMissedPing, payload: UInt64(index), "worker-\(index)")
+            }
             context.simulation.locks.release(grant)
         }
-        context.simulation.locks.release(jobGrant)
     }
 }
 

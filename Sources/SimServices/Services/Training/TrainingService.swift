@@ -19,6 +19,7 @@ public enum TrainingService {
         spec.migrations = [
             "CREATE TABLE training_jobs(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, state TEXT NOT NULL, spec TEXT NOT NULL, submitted_by TEXT NOT NULL)",
             "CREATE TABLE training_job_workers(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, PRIMARY KEY(job, worker))",
+            "CREATE TABLE training_progress(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, eval_loss REAL NOT NULL, PRIMARY KEY(job, worker))",
         ]
         spec.topics = ["training.jobs"]
         spec.afterReady = { runtime in await serveCluster(runtime) }
@@ -69,8 +70,27 @@ public enum TrainingService {
             let envelope = await inbox.receive()
             guard let message = envelope.payload as? TrainingMessage else { continue }
             switch message {
-            case .progress:
-                context.reply(to: envelope, TrainingMessage.ok)
+            case .progress(let worker, let clock, let loss, let owner):
+                // A trainer reports each clock twice (under its first lock, then under both): the
+                // row is written once per clock, the repeat is answered at once.
+                guard runtime.counters["progress.\(worker)"] != clock else {
+                    context.reply(to: envelope, TrainingMessage.ok)
+                    continue
+                }
+                context.simulation.spawn {
+                    // The worker's progress row and the job's, in one transaction acting for the
+                    // trainer (its name is the lock owner): a trainer that reports while it holds
+                    // its platform locks waits for this database's locks as itself. Answered once
+                    // committed (unanswered, the trainer asks again).
+                    let written = await runtime.transaction([
+                        SQLStatement("INSERT OR REPLACE INTO training_progress VALUES (?, ?, ?, ?)",
+                                     [.text(cluster.job.name), .integer(Int64(worker)), .integer(Int64(clock)), .real(Double(loss))]),
+                        SQLStatement("UPDATE training_jobs SET state = 'running' WHERE name = ? AND state = 'queued'", [.text(cluster.job.name)]),
+                    ], asOwner: owner)
+                    guard case .success = written else { return }
+                    runtime.counters["progress.\(worker)"] = clock
+                    context.reply(to: envelope, TrainingMessage.ok)
+                }
             case .done(let worker, let clock):
                 context.simulation.spawn {
                     // Answered only once durable: an unanswered trainer asks again.

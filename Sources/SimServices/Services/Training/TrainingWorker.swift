@@ -4,8 +4,10 @@ import SimKernel
 /// data shard (micro-batches, Float16 with dynamic loss scaling, accumulation normalised once),
 /// pushes it, and persists its clock. Every `checkpointInterval` iterations it takes a consistent
 /// snapshot of all shards (holding every shard lock), evaluates it, and the chief worker saves it
-/// as a checkpoint. Every `reportInterval` iterations it reports progress under the job and worker
-/// locks. After a crash it resumes from its durable clock.
+/// as a checkpoint. Every `reportInterval` iterations (after the snapshot, when both fall on one
+/// iteration) it reports progress under the job and worker locks; the training service writes it
+/// to the job's database rows acting for this trainer. After a crash it resumes from its durable
+/// clock.
 ///
 /// Defects: A2 takes the snapshot's shard locks in reverse order on odd workers; F10 takes the
 /// worker lock before the job lock when reporting; M7 lets every worker save the checkpoint.
@@ -96,8 +98,9 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
             clock += 1
             persist(clock: clock)
             context.simulation.training.workerClocks[index] = clock
-            if clock % job.reportInterval == 0 { await report(clock: clock) }
+            // The snapshot first, so that the report carries its fresh evaluation loss.
             if clock % job.checkpointInterval == 0 { await snapshot(clock: clock) }
+            if clock % job.reportInterval == 0 { await report(clock: clock) }
         }
         _ = await context.callUntilAnswered(trainingService, .done(worker: index, clock: clock))
     }
@@ -181,8 +184,8 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
     }
 
     /// Reports progress under the job lock and this worker's lock, taken in that order (the
-    /// scheduler's order): under the first lock the job record learns that the worker reports,
-    /// under both the progress itself is written.
+    /// scheduler's order). It tells the training service under each lock; the first time the
+    /// progress is written to the database (acting as this trainer), the second is acknowledged.
     func report(clock: Int) async {
         let jobLock = "job/\(job.name)", workerLock = "worker/\(index)"
         let order = defects.contains(.F10) ? [workerLock, jobLock] : [jobLock, workerLock]
@@ -190,7 +193,7 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
         var grants: [LockManager.Grant] = []
         for lock in order {
             grants.append(await context.acquireUntilGranted(lock, owner: owner))
-            _ = await context.callUntilAnswered(trainingService, .progress(worker: index, clock: clock, evalLoss: loss))
+            _ = await context.callUntilAnswered(trainingService, .progress(worker: index, clock: clock, evalLoss: loss, owner: owner))
         }
         for grant in grants.reversed() { context.simulation.locks.release(grant) }
     }
