@@ -32,12 +32,24 @@ final class CommandLineTests: XCTestCase {
     func testBadInputIsOneLineWithExitCode2() throws {
         for arguments in [["scenario", "nope"], ["scenario", "05_distributed_training_hang", "--defects", "Z1"],
                           ["scenario", "05_distributed_training_hang", "--faults", "storm"], ["replay", "/nonexistent.seed"],
-                          ["explore", "05_distributed_training_hang", "--seeds", "9..1"], ["list", "things"]] {
+                          ["explore", "05_distributed_training_hang", "--seeds", "9..1"], ["list", "things"],
+                          // Mistakes the argument parser catches: no usage dump, exit 2, not 64.
+                          ["scenario"], ["scenario", "05_distributed_training_hang", "--seed", "abc"], ["bogus"],
+                          ["scenario", "05_distributed_training_hang", "--no-such-flag"],
+                          // A defect with no code path in the scenario, and an empty list.
+                          ["scenario", "00_cold_start", "--defects", "A1"], ["scenario", "05_distributed_training_hang", "--defects", ""]] {
             let result = try simrun(arguments)
             XCTAssertEqual(result.status, 2, "\(arguments)")
             XCTAssertTrue(result.error.hasPrefix("simrun: error: "), "\(arguments): \(result.error)")
             XCTAssertEqual(result.error.split(separator: "\n").count, 1, "\(arguments): \(result.error)")
         }
+    }
+
+    func testHelpStillPrintsUsageAndExits0() throws {
+        let result = try simrun(["scenario", "--help"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("USAGE: simrun scenario"), result.output)
+        XCTAssertTrue(result.output.contains("--stop-at-first"), "documents the keep-going default")
     }
 
     func testBenchJSONHasTheDocumentedKeys() throws {
