@@ -2,43 +2,63 @@
 /// wait-for graph so that a cycle running through both a platform lock and an external one is
 /// found and named as one deadlock. The manager grants nothing here: the external system decides;
 /// the mirror only records who holds what and who waits for what.
+///
+/// Entries are keyed by the external system's own handle (a database session, one request), so
+/// that two sessions acting for the same owner never erase each other; the graph's nodes are the
+/// owners, as for platform locks. An owner's edges are those of its platform wait, if any, and of
+/// each of its external waits.
 extension LockManager {
     struct ExternalHold: Hashable {
+        var key: String
         var owner: String
         var mode: Mode
     }
 
-    /// Records that `owner` holds `resource` in the external system.
-    public func noteExternalHold(_ resource: String, owner: String, mode: Mode) {
+    struct ExternalWait: Hashable {
+        var owner: String
+        var resource: String
+        var mode: Mode
+        var since: Int64
+    }
+
+    /// Records that `owner` holds `resource` in the external system, through handle `key`.
+    public func noteExternalHold(_ resource: String, owner: String, mode: Mode, key: String) {
         var holds = externalHolds[resource] ?? []
-        guard !holds.contains(ExternalHold(owner: owner, mode: mode)) else { return }
-        holds.append(ExternalHold(owner: owner, mode: mode))
+        guard !holds.contains(where: { $0.key == key }) else { return }
+        holds.append(ExternalHold(key: key, owner: owner, mode: mode))
         externalHolds[resource] = holds
     }
 
-    /// Records that `owner` no longer holds `resource` in the external system.
-    public func noteExternalRelease(_ resource: String, owner: String) {
-        externalHolds[resource]?.removeAll { $0.owner == owner }
+    /// Records that handle `key` no longer holds `resource`.
+    public func noteExternalRelease(_ resource: String, key: String) {
+        externalHolds[resource]?.removeAll { $0.key == key }
         if externalHolds[resource]?.isEmpty == true { externalHolds[resource] = nil }
     }
 
     /// Drops every external hold and wait on `resource` (the external system restarted).
     public func clearExternal(_ resource: String) {
         externalHolds[resource] = nil
-        for owner in externalWaits.keys.sorted() where externalWaits[owner]?.resource == resource {
-            externalWaits[owner] = nil
-            if waitingFor[owner] == resource { waitingFor[owner] = nil }
-        }
+        for key in externalWaits.keys.sorted() where externalWaits[key]?.resource == resource { externalWaits[key] = nil }
     }
 
-    /// Records that `owner` waits for `resource` in `mode` in the external system, and looks for a
-    /// cycle through it. Under `.failRun` a cycle ends the run with `Outcome.deadlock`; it is
+    /// Drops the external holds and waits of owners whose name starts with `prefix` (their node
+    /// died: what they hold in the external system is released by its own timeout, and waits for
+    /// nothing meanwhile, so it closes no cycle).
+    public func dropExternal(ownersWithPrefix prefix: String) {
+        for resource in externalHolds.keys.sorted() {
+            externalHolds[resource]?.removeAll { $0.owner.hasPrefix(prefix) }
+            if externalHolds[resource]?.isEmpty == true { externalHolds[resource] = nil }
+        }
+        for key in externalWaits.keys.sorted() where externalWaits[key]?.owner.hasPrefix(prefix) == true { externalWaits[key] = nil }
+    }
+
+    /// Records that handle `key`, acting for `owner`, waits for `resource` in `mode`, and looks for
+    /// a cycle through it. Under `.failRun` a cycle ends the run with `Outcome.deadlock`; it is
     /// returned either way (the external system may abort the waiter, as a database would).
     @discardableResult
-    public func noteExternalWait(_ resource: String, owner: String, mode: Mode) -> DeadlockCycle? {
-        if externalWaits[owner]?.resource == resource { return nil }  // already waiting (and checked)
-        externalWaits[owner] = (resource, mode, simulation.now)
-        waitingFor[owner] = resource
+    public func noteExternalWait(_ resource: String, owner: String, mode: Mode, key: String) -> DeadlockCycle? {
+        if externalWaits[key] != nil { return nil }  // already waiting (and checked)
+        externalWaits[key] = ExternalWait(owner: owner, resource: resource, mode: mode, since: simulation.now)
         record(.lockWait, owner: owner, payload: stableHash(resource), "\(resource) \(mode.rawValue) (external)")
         guard let cycle = findCycle(from: owner) else { return nil }
         deadlocksDetected.append(cycle)
@@ -47,16 +67,25 @@ extension LockManager {
         return cycle
     }
 
-    /// Records that `owner`'s external wait ended (granted, timed out or aborted).
-    public func noteExternalWaitEnded(owner: String) {
-        guard let wait = externalWaits.removeValue(forKey: owner) else { return }
-        if waitingFor[owner] == wait.resource { waitingFor[owner] = nil }
+    /// Records that handle `key`'s external wait ended (granted, timed out or aborted).
+    public func noteExternalWaitEnded(key: String) {
+        externalWaits[key] = nil
     }
 
-    /// Owners that `owner`'s external wait is blocked by: the conflicting external holders.
-    func externalBlockers(of owner: String) -> [String]? {
-        guard let wait = externalWaits[owner], waitingFor[owner] == wait.resource else { return nil }
-        return (externalHolds[wait.resource] ?? []).filter { $0.owner != owner && wait.mode.conflicts(with: $0.mode) }.map(\.owner)
+    /// The external waits of `owner`, in key order.
+    func externalWaits(of owner: String) -> [ExternalWait] {
+        externalWaits.filter { $0.value.owner == owner }.sorted { $0.key < $1.key }.map(\.value)
+    }
+
+    /// Owners that `owner`'s external waits are blocked by: the conflicting external holders.
+    func externalBlockers(of owner: String) -> [String] {
+        var result: [String] = []
+        for wait in externalWaits(of: owner) {
+            for hold in externalHolds[wait.resource] ?? [] where hold.owner != owner && wait.mode.conflicts(with: hold.mode) && !result.contains(hold.owner) {
+                result.append(hold.owner)
+            }
+        }
+        return result
     }
 
     /// External resources `owner` holds, sorted.

@@ -58,7 +58,7 @@ public final class LockManager {
     var leaseTimers: [UInt64: TimerID] = [:]
     /// Holds and waits mirrored from an external lock system (`ExternalLocks.swift`).
     var externalHolds: [String: [ExternalHold]] = [:]
-    var externalWaits: [String: (resource: String, mode: Mode, since: Int64)] = [:]
+    var externalWaits: [String: ExternalWait] = [:]
     /// Deadlocks found so far (with `.abortRequester` the run goes on).
     public internal(set) var deadlocksDetected: [DeadlockCycle] = []
 
@@ -237,11 +237,10 @@ public final class LockManager {
 
     /// The owners `owner` waits for: conflicting holders and conflicting waiters ahead of it.
     private func blockers(of owner: String) -> [String] {
-        if let external = externalBlockers(of: owner) { return external }
+        var result = externalBlockers(of: owner)
         guard let resource = waitingFor[owner], let state = resources[resource],
-              let position = state.waiters.firstIndex(where: { $0.owner == owner }) else { return [] }
+              let position = state.waiters.firstIndex(where: { $0.owner == owner }) else { return result }
         let mode = state.waiters[position].mode
-        var result: [String] = []
         for holder in state.holders where holder.owner != owner && mode.conflicts(with: holder.mode) { result.append(holder.owner) }
         for ahead in state.waiters[..<position] where ahead.owner != owner && mode.conflicts(with: ahead.mode) { result.append(ahead.owner) }
         return result
@@ -264,11 +263,13 @@ public final class LockManager {
         }
         guard search(start) else { return nil }
         let members = path.map { owner -> DeadlockCycle.Member in
-            let resource = waitingFor[owner] ?? "?"
-            if let external = externalWaits[owner], external.resource == resource {
-                return DeadlockCycle.Member(owner: owner, holds: resourcesHeld(by: owner), waitsFor: resource,
+            // Where the cycle continues: this member's wait whose blockers include the next member.
+            let next = path[(path.firstIndex(of: owner)! + 1) % path.count]
+            if let external = externalWaits(of: owner).first(where: { wait in (externalHolds[wait.resource] ?? []).contains { $0.owner == next } }) {
+                return DeadlockCycle.Member(owner: owner, holds: resourcesHeld(by: owner), waitsFor: external.resource,
                                             mode: external.mode.rawValue, since: external.since)
             }
+            let resource = waitingFor[owner] ?? "?"
             let waiter = resources[resource]?.waiters.first { $0.owner == owner }
             return DeadlockCycle.Member(owner: owner, holds: resourcesHeld(by: owner), waitsFor: resource,
                                         mode: waiter?.mode.rawValue ?? "?", since: waiter?.since ?? 0)

@@ -99,6 +99,7 @@ struct ScenarioCommand: ParsableCommand {
             print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) strategy=\(strategy) keep-going=\(configuration.keepGoing) buggify=\(configuration.buggify) faults=\(configuration.faults.summary)")
             print("  nodes (\(scenario.topology.nodes.count)): \(scenario.topology.names.joined(separator: " "))")
             print("  workloads: \(scenario.workloads.map { type(of: $0).name }.joined(separator: ", "))  checks: \(scenario.checks.joined(separator: ", "))  horizon: \(scenario.durationSeconds) s, heal at \(configuration.faults.healAtMs) ms, converge within \(scenario.convergeWithinSeconds) s")
+            for line in configuration.faults.settings { print("  \(line)") }
             for line in configuration.faults.schedule { print("  fault: \(line)") }
         }
         let result = ScenarioRunner.run(configuration, sinks: sinks)

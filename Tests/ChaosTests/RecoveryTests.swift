@@ -209,6 +209,39 @@ final class ExplorationRegressionTests: XCTestCase {
     }
 }
 
+/// Found as swarm seed 1477: the job's completion committed, but the database's answer was lost;
+/// the retried attempt found the job completed and returned without publishing the result, so the
+/// job never counted as completed. The answer is lost here on purpose: a one-way cut from
+/// experiments-db to training, just as training asks to mark the job completed.
+final class LostCompletionAnswerTests: XCTestCase {
+    func testACompletionWhoseAnswerWasLostStillCompletesTheJob() {
+        final class CutTheAnswer: TraceSink {
+            let simulation: Simulation
+            var fired = false
+            init(_ simulation: Simulation) { self.simulation = simulation }
+            func record(_ record: TraceRecord) {
+                guard !fired, record.kind == TraceKind.netSend.name, record.node == "training", record.detail.contains("UPDATE training_jobs SET state = 'comple") else { return }
+                fired = true
+                let database = simulation.node(named: "experiments-db")!.id, training = simulation.node(named: "training")!.id
+                simulation.network.partitionOneWay(from: database, to: training)
+                let simulation = self.simulation
+                simulation.schedule(after: 2 * Nanos.second) { simulation.network.healPartitions() }
+            }
+            func finish(fingerprint: UInt64) {}
+        }
+        let configuration = RunConfiguration(scenario: Chaos05.scenario, seed: 5, defects: .empty,
+                                             faults: Chaos05.scenario.faultOptions(seed: 5, profile: FaultProfile.none))
+        let simulation = Simulation(seed: 5, options: ScenarioRunner.options(for: configuration))
+        let trigger = CutTheAnswer(simulation)
+        simulation.trace.add(sink: trigger)
+        ScenarioRunner.build(simulation, configuration)
+        XCTAssertEqual(simulation.run(), .passed)
+        XCTAssertTrue(trigger.fired, "the answer was cut")
+        XCTAssertTrue(simulation.training.jobCompleted)
+        XCTAssertEqual(simulation.training.registeredVersion, "1")
+    }
+}
+
 /// BUGGIFY fault points in service and infrastructure code (Kafka partial fetches, slow object
 /// PUTs, late lock waits, straggler steps): the correct platform rides them out.
 final class BuggifyTests: XCTestCase {

@@ -30,9 +30,9 @@ final class LockManagerTests: XCTestCase {
         let simulation = Simulation(seed: 1)
         let locks = simulation.locks
         _ = locks.tryAcquire("worker/1", mode: .exclusive, owner: "trainer")
-        locks.noteExternalHold("sql:db", owner: "sweep", mode: .shared)
+        locks.noteExternalHold("sql:db", owner: "sweep", mode: .shared, key: "s1")
         simulation.spawn { _ = await locks.acquire("worker/1", mode: .exclusive, owner: "sweep") }
-        simulation.schedule(at: 10) { locks.noteExternalWait("sql:db", owner: "trainer", mode: .exclusive) }
+        simulation.schedule(at: 10) { locks.noteExternalWait("sql:db", owner: "trainer", mode: .exclusive, key: "s2") }
         guard case .deadlock(let cycle) = simulation.run() else { return XCTFail("no deadlock") }
         XCTAssertEqual(Set(cycle.members.map(\.waitsFor)), ["sql:db", "worker/1"])
         XCTAssertEqual(cycle.members.first { $0.owner == "sweep" }?.holds, ["sql:db"])
@@ -45,14 +45,28 @@ final class LockManagerTests: XCTestCase {
         let simulation = Simulation(seed: 1)
         let locks = simulation.locks
         _ = locks.tryAcquire("worker/1", mode: .exclusive, owner: "trainer")
-        locks.noteExternalHold("sql:db", owner: "reader", mode: .shared)
-        XCTAssertNil(locks.noteExternalWait("sql:db", owner: "trainer", mode: .exclusive), "the reader waits for nothing")
-        XCTAssertNil(locks.noteExternalWait("sql:db", owner: "other-reader", mode: .shared), "shared does not wait for shared")
-        locks.noteExternalWaitEnded(owner: "trainer")
-        locks.noteExternalRelease("sql:db", owner: "reader")
+        locks.noteExternalHold("sql:db", owner: "reader", mode: .shared, key: "r1")
+        XCTAssertNil(locks.noteExternalWait("sql:db", owner: "trainer", mode: .exclusive, key: "t1"), "the reader waits for nothing")
+        XCTAssertNil(locks.noteExternalWait("sql:db", owner: "other-reader", mode: .shared, key: "o1"), "shared does not wait for shared")
+        locks.noteExternalWaitEnded(key: "t1")
+        locks.noteExternalRelease("sql:db", key: "r1")
         simulation.spawn { _ = await locks.acquire("worker/1", mode: .exclusive, owner: "reader", timeout: 100) }
         XCTAssertEqual(simulation.run(), .passed)
         XCTAssertTrue(locks.deadlocksDetected.isEmpty)
+    }
+
+    /// Two handles acting for one owner are two entries: ending one leaves the other in place.
+    func testTwoSessionsOfOneOwnerDoNotEraseEachOther() {
+        let simulation = Simulation(seed: 1)
+        let locks = simulation.locks
+        _ = locks.tryAcquire("worker/1", mode: .exclusive, owner: "trainer")
+        locks.noteExternalHold("sql:db", owner: "sweep", mode: .shared, key: "a")
+        locks.noteExternalHold("sql:db", owner: "sweep", mode: .shared, key: "b")
+        locks.noteExternalRelease("sql:db", key: "a")  // one session of the sweep ended
+        simulation.spawn { _ = await locks.acquire("worker/1", mode: .exclusive, owner: "sweep") }
+        simulation.schedule(at: 10) { locks.noteExternalWait("sql:db", owner: "trainer", mode: .exclusive, key: "t") }
+        guard case .deadlock(let cycle) = simulation.run() else { return XCTFail("the other session's hold was lost") }
+        XCTAssertEqual(cycle.members.first { $0.owner == "trainer" }?.waitsFor, "sql:db")
     }
 
     func testAcquisitionTimesOut() {

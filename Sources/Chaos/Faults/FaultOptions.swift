@@ -54,6 +54,16 @@ public struct FaultOptions: Codable, Hashable, Sendable {
         return parts.joined(separator: ", ")
     }
 
+    /// The resolved network, disk and clock settings, for the header of a run.
+    public var settings: [String] {
+        var lines = ["network: latency \(network.latency), drop \(network.dropProbability), duplicate \(network.duplicateProbability), reorder \(network.reorderProbability)",
+                     "disk: torn writes \(disk.tornWriteProbability), read corruption \(disk.readCorruptionProbability), sync latency \(disk.syncLatency), io latency \(disk.ioLatency)"]
+        if !clockSkewMs.isEmpty {
+            lines.append("clock skew: " + clockSkewMs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) ms" }.joined(separator: ", "))
+        }
+        return lines
+    }
+
     /// One line per injected crash and partition, for the header of a run.
     public var schedule: [String] {
         crashes.map { "crash \($0.node) at \($0.atMs) ms, restart after \($0.restartAfterMs) ms" }

@@ -49,7 +49,12 @@ public final class Platform {
             let node = simulation.addNode(spec.name, memoryBudget: spec.memoryMiB.map { $0 << 20 } ?? 1 << 34, disk: disk)
             node.clock.offset = spec.clockOffsetMs * Nanos.millisecond
             // The lock service (Consul sessions) ends a crashed node's sessions: its locks go.
-            node.onCrash { crashed in simulation.locks.releaseAll(ownersWithPrefix: crashed.name + "/") }
+            node.onCrash { crashed in
+                simulation.locks.releaseAll(ownersWithPrefix: crashed.name + "/")
+                // What its processes held in a database stays held until the database's own
+                // timeout, but they wait for nothing now: no cycle runs through them.
+                simulation.locks.dropExternal(ownersWithPrefix: crashed.name + "/")
+            }
             ids[spec.name] = node.id
             nodesByName[spec.name] = node
             built.append((node, spec))

@@ -107,8 +107,16 @@ extension SQLClient {
             case .success:
                 outcome = await body(session)
                 if case .success = outcome {
+                    // A commit whose answer was lost is asked again (same number): the server
+                    // answers a repeat with what happened, so a commit is never reported failed
+                    // when it succeeded.
                     session.seq += 1
-                    if case .failure(let error) = await call(.commit(session: id, seq: session.seq), context: context, timeout: timeout) { outcome = .failure(error) }
+                    var committed = await call(.commit(session: id, seq: session.seq), context: context, timeout: timeout)
+                    for _ in 0 ..< 2 {
+                        guard case .failure(.timeout) = committed else { break }
+                        committed = await call(.commit(session: id, seq: session.seq), context: context, timeout: timeout)
+                    }
+                    if case .failure(let error) = committed { outcome = .failure(error) }
                 }
                 if case .failure = outcome { _ = await call(.rollback(session: id), context: context, timeout: timeout) }
             }

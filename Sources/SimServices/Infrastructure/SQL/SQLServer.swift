@@ -57,6 +57,8 @@ public enum SQLServer {
         var idle: [SQLConnection] = []
         var all: [SQLConnection] = []
         var sessions: [String: Session] = [:]
+        /// Numbers owned batches for the lock mirror.
+        var nextBatch = 0
         /// Sessions that ended (committed or rolled back): their last request and reply, so a
         /// repeated commit is answered with what happened, not "no such transaction".
         var ended: [String: (seq: Int, reply: SQLMessage, at: Int64)] = [:]
@@ -146,11 +148,11 @@ public enum SQLServer {
             if let cached = takeRequest(session, seq: seq) { return cached }
             let reply = await commit(session, id: id, state: state, context: context)
             _ = finish(session, reply: reply)
-            if state.sessions[id] === session { end(id, state: state, rollback: true, reply: reply, seq: seq) }
+            if state.sessions[id] === session { end(id, state: state, rollback: true, reply: reply, seq: seq, now: context.simulation.now) }
             state.ended[id] = (seq, reply, context.simulation.now)
             return reply
         case .rollback(let id):
-            if state.sessions[id] != nil { end(id, state: state, rollback: true, reply: .result([]), seq: Int.max) }
+            if state.sessions[id] != nil { end(id, state: state, rollback: true, reply: .result([]), seq: Int.max, now: context.simulation.now) }
             return .result([])  // rolling back an ended session is idempotent
         case .result, .failed:
             return .failed(SQLError(kind: .other, message: "not a request"))
@@ -191,7 +193,7 @@ public enum SQLServer {
                 let rows = try session.connection.execute(statement)
                 if !session.mirroredHold && session.connection.holdsReadLock {
                     session.mirroredHold = true
-                    state.lockManager.noteExternalHold(state.lockResource, owner: session.owner, mode: .shared)
+                    state.lockManager.noteExternalHold(state.lockResource, owner: session.owner, mode: .shared, key: id)
                 }
                 return .result([rows])
             } catch where error.kind == .busy {
@@ -202,7 +204,7 @@ public enum SQLServer {
                         ? "deadlock detected: \(session.owner) waits to write while a committer waits for its read lock"
                         : "could not serialize access due to concurrent update (\(session.owner))"
                     let reply = SQLMessage.failed(SQLError(kind: kind, message: why))
-                    end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq)
+                    end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq, now: context.simulation.now)
                     context.record(.sqlConflict, payload: stableHash(id), "\(id) \(kind.rawValue): \(why)")
                     return reply
                 }
@@ -221,16 +223,22 @@ public enum SQLServer {
             guard state.sessions[id] === session else { return .failed(noSession(id)) }
             do {
                 _ = try session.connection.execute(SQLStatement("COMMIT"))
-                end(id, state: state, rollback: false, reply: .result([]), seq: session.lastSeq)
+                end(id, state: state, rollback: false, reply: .result([]), seq: session.lastSeq, now: context.simulation.now)
                 return .result([])
             } catch where error.kind == .busy {
                 // Readers still hold SHARED: a lock wait, mirrored (a cycle through it and
-                // platform locks ends the run as a deadlock that names both).
-                state.lockManager.noteExternalWait(state.lockResource, owner: session.owner, mode: .exclusive)
+                // platform locks ends the run as a deadlock that names both; a manager that
+                // aborts the requester instead makes this transaction the victim, 40P01).
+                if state.lockManager.noteExternalWait(state.lockResource, owner: session.owner, mode: .exclusive, key: id) != nil,
+                   state.lockManager.deadlockPolicy == .abortRequester {
+                    let reply = SQLMessage.failed(SQLError(kind: .deadlock, message: "deadlock detected: \(session.owner) waits to commit in a cycle through platform locks"))
+                    end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq, now: context.simulation.now)
+                    return reply
+                }
                 if case .failed(let timeout) = await waitForLock(session, id: id, since: start, state: state, context: context) { return .failed(timeout) }
             } catch {
                 let reply = SQLMessage.failed(error)
-                end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq)
+                end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq, now: context.simulation.now)
                 return reply
             }
         }
@@ -241,7 +249,9 @@ public enum SQLServer {
     static func batch(_ statements: [SQLStatement], owner: String?, state: State, context: ProcessContext) async -> SQLMessage {
         let start = context.simulation.now
         // An owned batch's lock wait is mirrored into the lock manager while it lasts.
-        defer { if let owner { state.lockManager.noteExternalWaitEnded(owner: owner) } }
+        state.nextBatch += 1
+        let key = "batch#\(state.nextBatch)"
+        defer { if owner != nil { state.lockManager.noteExternalWaitEnded(key: key) } }
         while true {
             let connection: SQLConnection
             do { connection = try state.connection() } catch { return .failed(error) }
@@ -251,7 +261,7 @@ public enum SQLServer {
                 return .result(rows)
             } catch where error.kind == .busy {
                 state.idle.append(connection)
-                if let owner { state.lockManager.noteExternalWait(state.lockResource, owner: owner, mode: .exclusive) }
+                if let owner { state.lockManager.noteExternalWait(state.lockResource, owner: owner, mode: .exclusive, key: key) }
                 guard context.simulation.now - start < lockTimeout else {
                     return .failed(SQLError(kind: .lockTimeout, message: "canceling statement due to lock timeout"))
                 }
@@ -268,7 +278,7 @@ public enum SQLServer {
     static func waitForLock(_ session: Session, id: String, since: Int64, state: State, context: ProcessContext) async -> SQLMessage {
         if context.simulation.now - since >= lockTimeout {
             let reply = SQLMessage.failed(SQLError(kind: .lockTimeout, message: "canceling statement due to lock timeout (\(session.owner))"))
-            end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq)
+            end(id, state: state, rollback: true, reply: reply, seq: session.lastSeq, now: context.simulation.now)
             return reply
         }
         if context.simulation.now == since { context.record(.sqlLockWait, payload: stableHash(id), "\(session.owner) (\(id)) waits for a lock") }
@@ -281,12 +291,15 @@ public enum SQLServer {
 
     /// Ends a session: rolls it back if asked, keeps its last reply for repeats, and pools its
     /// connection only when it is cleanly outside any transaction (else closes it).
-    static func end(_ id: String, state: State, rollback: Bool, reply: SQLMessage, seq: Int) {
+    static func end(_ id: String, state: State, rollback: Bool, reply: SQLMessage, seq: Int, now: Int64) {
         guard let session = state.sessions.removeValue(forKey: id) else { return }
         if rollback { _ = try? session.connection.execute(SQLStatement("ROLLBACK")) }
-        state.lockManager.noteExternalWaitEnded(owner: session.owner)
-        if session.mirroredHold { state.lockManager.noteExternalRelease(state.lockResource, owner: session.owner) }
-        state.ended[id] = (Swift.min(seq, session.lastSeq), reply, session.lastUsed)
+        state.lockManager.noteExternalWaitEnded(key: id)
+        if session.mirroredHold { state.lockManager.noteExternalRelease(state.lockResource, key: id) }
+        // A repeat of the session's last request gets that request's answer (or, if it was
+        // still running, this ending's); kept for the idle timeout from now.
+        let last = Swift.min(seq, session.lastSeq)
+        state.ended[id] = (last, last == seq || session.running ? reply : (session.lastReply ?? reply), now)
         if session.connection.isAutocommit {
             state.idle.append(session.connection)
         } else {
@@ -305,7 +318,7 @@ public enum SQLServer {
             let now = context.simulation.now
             for (id, ended) in state.ended.sorted(by: { $0.key < $1.key }) where now - ended.at > idleTimeout { state.ended[id] = nil }
             for (id, session) in state.sessions.sorted(by: { $0.key < $1.key }) where now - session.lastUsed > idleTimeout && !session.running {
-                end(id, state: state, rollback: true, reply: .failed(noSession(id)), seq: session.lastSeq)
+                end(id, state: state, rollback: true, reply: .failed(noSession(id)), seq: session.lastSeq, now: now)
                 context.record(.sqlConflict, payload: stableHash(id), "\(id) of \(session.owner) rolled back: idle in transaction")
             }
         }

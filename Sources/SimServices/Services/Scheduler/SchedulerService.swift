@@ -116,7 +116,7 @@ public enum SchedulerService {
         // outright would be refused forever, so it is reported instead.
         while case .failure(let error) = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO placements(job, spec) VALUES (?, ?)", [.text(job.name), .text(spec)])]) {
             if case .sql(let refusal) = error, ![.busy, .serialization, .deadlock, .lockTimeout, .io].contains(refusal.kind) {
-                context.record(.serviceStartupFailed, payload: stableHash(job.name), "scheduler: cannot record the placement of \(job.name): \(refusal)")
+                context.record(.schedulerPlacementRefused, payload: stableHash(job.name), "cannot record the placement of \(job.name): \(refusal)")
                 break
             }
             await context.sleep(nanoseconds: 100 * Nanos.millisecond)
@@ -126,8 +126,9 @@ public enum SchedulerService {
     }
 
     /// The health sweep: the job lock first, then each trainer's lock while it pings that
-    /// trainer; then the sweep's time is written to the placement row in a short transaction: the
-    /// sweep never holds a database lock while it waits for a platform lock.
+    /// trainer; then, with the job lock released, the sweep's time is written to the placement row
+    /// in a short transaction: the sweep never holds a database lock while it waits for a platform
+    /// lock, nor a platform lock while it waits for the database.
     ///
     /// F10 (with the trainers' reversed lock order) also breaks this: the sweep keeps one database
     /// transaction open across the trainers' locks, holding the job's row (a read lock) while it
@@ -141,13 +142,14 @@ public enum SchedulerService {
             _ = await runtime.interactive(asOwner: owner) { session -> Result<Int, SQLClientError> in
                 if case .failure(let error) = await session.execute("SELECT state FROM training_jobs WHERE name = ?", [.text(job.name)]) { return .failure(error) }
                 await pingTrainers(runtime, owner: owner)
-                return (await session.execute("UPDATE placements SET swept_at = ? WHERE job = ?", [.integer(context.trueTime), .text(job.name)])).map { _ in 0 }
+                return (await session.execute("UPDATE placements SET swept_at = ? WHERE job = ?", [.integer(context.localTime), .text(job.name)])).map { _ in 0 }
             }
+            context.simulation.locks.release(jobGrant)
         } else {
             await pingTrainers(runtime, owner: owner)
-            _ = await runtime.transaction([SQLStatement("UPDATE placements SET swept_at = ? WHERE job = ?", [.integer(context.trueTime), .text(job.name)])])
+            context.simulation.locks.release(jobGrant)
+            _ = await runtime.transaction([SQLStatement("UPDATE placements SET swept_at = ? WHERE job = ?", [.integer(context.localTime), .text(job.name)])])
         }
-        context.simulation.locks.release(jobGrant)
     }
 
     /// Each trainer's lock in turn, while the sweep pings that trainer.
@@ -169,4 +171,5 @@ extension TraceKind {
     public static let schedulerJobConsumed = TraceKind("scheduler.job_consumed")
     public static let schedulerPlaced = TraceKind("scheduler.placed")
     public static let schedulerLostLeadership = TraceKind("scheduler.lost_leadership")
+    public static let schedulerPlacementRefused = TraceKind("scheduler.placement_refused")
 }

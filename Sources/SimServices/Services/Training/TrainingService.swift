@@ -20,6 +20,7 @@ public enum TrainingService {
             "CREATE TABLE training_jobs(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, state TEXT NOT NULL, spec TEXT NOT NULL, submitted_by TEXT NOT NULL)",
             "CREATE TABLE training_job_workers(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, PRIMARY KEY(job, worker))",
             "CREATE TABLE training_progress(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, eval_loss REAL NOT NULL, PRIMARY KEY(job, worker))",
+            "ALTER TABLE training_jobs ADD COLUMN result TEXT",
         ]
         spec.topics = ["training.jobs"]
         spec.afterReady = { runtime in await serveCluster(runtime) }
@@ -73,7 +74,7 @@ public enum TrainingService {
             case .progress(let worker, let clock, let loss, let owner):
                 // A trainer reports each clock twice (under its first lock, then under both): the
                 // row is written once per clock, the repeat is answered at once.
-                guard runtime.counters["progress.\(worker)"] != clock else {
+                guard (runtime.counters["progress.\(worker)"] ?? -1) < clock else {
                     context.reply(to: envelope, TrainingMessage.ok)
                     continue
                 }
@@ -83,12 +84,15 @@ public enum TrainingService {
                     // its platform locks waits for this database's locks as itself. Answered once
                     // committed (unanswered, the trainer asks again).
                     let written = await runtime.transaction([
-                        SQLStatement("INSERT OR REPLACE INTO training_progress VALUES (?, ?, ?, ?)",
-                                     [.text(cluster.job.name), .integer(Int64(worker)), .integer(Int64(clock)), .real(Double(loss))]),
+                        // Never backwards: a late repeat of an older report changes nothing.
+                        SQLStatement("""
+                            INSERT INTO training_progress VALUES (?, ?, ?, ?) ON CONFLICT(job, worker)
+                            DO UPDATE SET clock = excluded.clock, eval_loss = excluded.eval_loss WHERE excluded.clock > training_progress.clock
+                            """, [.text(cluster.job.name), .integer(Int64(worker)), .integer(Int64(clock)), .real(Double(loss))]),
                         SQLStatement("UPDATE training_jobs SET state = 'running' WHERE name = ? AND state = 'queued'", [.text(cluster.job.name)]),
                     ], asOwner: owner)
                     guard case .success = written else { return }
-                    runtime.counters["progress.\(worker)"] = clock
+                    runtime.counters["progress.\(worker)"] = Swift.max(clock, runtime.counters["progress.\(worker)"] ?? -1)
                     context.reply(to: envelope, TrainingMessage.ok)
                 }
             case .done(let worker, let clock):
@@ -137,10 +141,15 @@ public enum TrainingService {
         let context = runtime.context, job = cluster.job
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("SELECT COUNT(*) FROM training_job_workers WHERE job = ?", [.text(job.name)]),
-            SQLStatement("SELECT state FROM training_jobs WHERE name = ?", [.text(job.name)]),
+            SQLStatement("SELECT state, result FROM training_jobs WHERE name = ?", [.text(job.name)]),
         ]) else { return .retry }
         guard rows[0].rows.first?.first?.integer == Int64(cluster.workers), let state = rows[1].rows.first?.first?.text else { return .notFinished }
-        guard state != "completed" else { return .completed }
+        guard state != "completed" else {
+            // Completed by an earlier attempt whose answer was lost (or before a crash): the
+            // outcome is the stored result.
+            if let result = rows[1].rows.first?.last?.text { published(result, context: context) }
+            return .completed
+        }
         var parameters = [Float](repeating: 0, count: cluster.features + 1)
         let shards = runtime.directory.parameterServers
         for (shard, address) in shards.enumerated() {
@@ -159,17 +168,27 @@ public enum TrainingService {
         ]), attempts: 5), let version = await runtime.callThroughGateway(HTTPRequest("POST", "registry/versions", body: [
             "model": job.name, "artifact": hexBytes(artifact), "checksum": checksum,
         ]), attempts: 5) else { return .retry }
-        guard case .success = await runtime.transaction([SQLStatement("UPDATE training_jobs SET state = 'completed' WHERE name = ?", [.text(job.name)])]) else { return .retry }
+        // The job's result (accuracy, loss bits, registered version) is stored with its state, so
+        // that an attempt that finds the job completed knows what it completed with.
+        let result = "\(accuracy) \(loss.bitPattern) \(version.body["version"] ?? "?") \(run.body["run"] ?? "?") \(checksum)"
+        guard case .success = await runtime.transaction([SQLStatement("UPDATE training_jobs SET state = 'completed', result = ? WHERE name = ?", [.text(result), .text(job.name)])]) else { return .retry }
+        published(result, context: context)
+        return .completed
+    }
+
+    /// Makes a completed job's stored result visible to checkers and the trace, once.
+    static func published(_ result: String, context: ProcessContext) {
         let observations = context.simulation.training
-        guard !observations.jobCompleted else { return .completed }
+        let fields = result.split(separator: " ").map(String.init)
+        guard !observations.jobCompleted, fields.count == 5, let accuracy = Double(fields[0]), let bits = UInt32(fields[1]) else { return }
+        let loss = Float(bitPattern: bits)
         observations.finalAccuracy = accuracy
         observations.finalLoss = loss
         observations.jobCompleted = true
         observations.jobCompletedAt = context.simulation.now
-        observations.registeredVersion = version.body["version"]
+        observations.registeredVersion = fields[2]
         context.record(.jobCompleted, payload: UInt64(loss.bitPattern),
-                       "accuracy \(accuracy) loss \(loss); experiments run \(run.body["run"] ?? "?"), registry \(job.name) v\(version.body["version"] ?? "?") checksum \(checksum)")
-        return .completed
+                       "accuracy \(accuracy) loss \(loss); experiments run \(fields[3]), registry v\(fields[2]) checksum \(fields[4])")
     }
 }
 
