@@ -42,3 +42,33 @@ enum Chaos05 {
         return nil
     }
 }
+
+/// Runs `act` once, on the first traced message that `node` sends whose summary contains `text`:
+/// a fault placed at an exact point of a run (a crash during completion, a lost answer).
+final class OnFirstSend: TraceSink {
+    let node: String, text: String
+    let act: () -> Void
+    private(set) var fired = false
+    init(node: String, containing text: String, _ act: @escaping () -> Void) {
+        self.node = node
+        self.text = text
+        self.act = act
+    }
+    func record(_ record: TraceRecord) {
+        guard !fired, record.kind == TraceKind.netSend.name, record.node == node, record.detail.contains(text) else { return }
+        fired = true
+        act()
+    }
+    func finish(fingerprint: UInt64) {}
+}
+
+extension Chaos05 {
+    /// Scenario 05 without defects or random faults, built with `sink` on the trace.
+    static func faultFreeSimulation(seed: UInt64, sink: TraceSink) -> Simulation {
+        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: .empty, faults: scenario.faultOptions(seed: seed, profile: FaultProfile.none))
+        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: configuration))
+        simulation.trace.add(sink: sink)
+        ScenarioRunner.build(simulation, configuration)
+        return simulation
+    }
+}

@@ -182,25 +182,13 @@ final class ExplorationRegressionTests: XCTestCase {
     /// exactly there: experiments-db dies when the training service sends the run's metrics, for
     /// 2 s. Completion must retry until it gets through.
     func testTheJobCompletesWhenItsDatabaseCrashesDuringCompletion() {
-        final class CrashAtCompletion: TraceSink {
-            let simulation: Simulation
-            var fired = false
-            init(_ simulation: Simulation) { self.simulation = simulation }
-            func record(_ record: TraceRecord) {
-                guard !fired, record.kind == TraceKind.netSend.name, record.node == "training", record.detail.contains("POST /experiments/runs") else { return }
-                fired = true
-                let database = simulation.node(named: "experiments-db")!
-                simulation.schedule(after: 0) { database.crash() }
-                simulation.schedule(after: 2 * Nanos.second) { database.restart() }
-            }
-            func finish(fingerprint: UInt64) {}
+        var simulation: Simulation!
+        let trigger = OnFirstSend(node: "training", containing: "POST /experiments/runs") {
+            let database = simulation.node(named: "experiments-db")!
+            simulation.schedule(after: 0) { database.crash() }
+            simulation.schedule(after: 2 * Nanos.second) { database.restart() }
         }
-        let configuration = RunConfiguration(scenario: Chaos05.scenario, seed: 1630, defects: .empty,
-                                             faults: Chaos05.scenario.faultOptions(seed: 1630, profile: FaultProfile.none))
-        let simulation = Simulation(seed: 1630, options: ScenarioRunner.options(for: configuration))
-        let trigger = CrashAtCompletion(simulation)
-        simulation.trace.add(sink: trigger)
-        ScenarioRunner.build(simulation, configuration)
+        simulation = Chaos05.faultFreeSimulation(seed: 1630, sink: trigger)
         XCTAssertEqual(simulation.run(), .passed)
         XCTAssertTrue(trigger.fired, "the crash was injected during completion")
         XCTAssertEqual(simulation.node(named: "experiments-db")?.crashCount, 1)
@@ -215,26 +203,12 @@ final class ExplorationRegressionTests: XCTestCase {
 /// experiments-db to training, just as training asks to mark the job completed.
 final class LostCompletionAnswerTests: XCTestCase {
     func testACompletionWhoseAnswerWasLostStillCompletesTheJob() {
-        final class CutTheAnswer: TraceSink {
-            let simulation: Simulation
-            var fired = false
-            init(_ simulation: Simulation) { self.simulation = simulation }
-            func record(_ record: TraceRecord) {
-                guard !fired, record.kind == TraceKind.netSend.name, record.node == "training", record.detail.contains("UPDATE training_jobs SET state = 'comple") else { return }
-                fired = true
-                let database = simulation.node(named: "experiments-db")!.id, training = simulation.node(named: "training")!.id
-                simulation.network.partitionOneWay(from: database, to: training)
-                let simulation = self.simulation
-                simulation.schedule(after: 2 * Nanos.second) { simulation.network.healPartitions() }
-            }
-            func finish(fingerprint: UInt64) {}
+        var simulation: Simulation!
+        let trigger = OnFirstSend(node: "training", containing: "UPDATE training_jobs SET state = 'comple") {
+            simulation.network.partitionOneWay(from: simulation.node(named: "experiments-db")!.id, to: simulation.node(named: "training")!.id)
+            simulation.schedule(after: 2 * Nanos.second) { simulation.network.healPartitions() }
         }
-        let configuration = RunConfiguration(scenario: Chaos05.scenario, seed: 5, defects: .empty,
-                                             faults: Chaos05.scenario.faultOptions(seed: 5, profile: FaultProfile.none))
-        let simulation = Simulation(seed: 5, options: ScenarioRunner.options(for: configuration))
-        let trigger = CutTheAnswer(simulation)
-        simulation.trace.add(sink: trigger)
-        ScenarioRunner.build(simulation, configuration)
+        simulation = Chaos05.faultFreeSimulation(seed: 5, sink: trigger)
         XCTAssertEqual(simulation.run(), .passed)
         XCTAssertTrue(trigger.fired, "the answer was cut")
         XCTAssertTrue(simulation.training.jobCompleted)

@@ -19,7 +19,8 @@ public struct SQLClient: Sendable {
     public init(address: Address) { self.address = address }
 
     /// Runs a transaction. `retries` re-sends it after a timeout: only for idempotent work (a
-    /// timed-out transaction may have committed). Busy errors are retried too, with backoff.
+    /// timed-out transaction may have committed). Lock waits are the server's: it answers within
+    /// its lock timeout, with 55P03 if the locks never came.
     public func transaction(_ statements: [SQLStatement], context: ProcessContext, timeout: Int64 = Nanos.second,
                             retries: Int = 0, owner: String? = nil) async -> Result<[SQLRows], SQLClientError> {
         var attempt = 0
@@ -30,8 +31,6 @@ public struct SQLClient: Sendable {
             case .success(let envelope):
                 switch envelope.payload as? SQLMessage {
                 case .result(let rows): return .success(rows)
-                case .failed(let error) where error.kind == .busy && attempt <= retries + 1:
-                    await context.sleep(nanoseconds: Int64(attempt) * 10 * Nanos.millisecond)
                 case .failed(let error): return .failure(.sql(error))
                 default: return .failure(.sql(SQLError(code: -1, message: "unexpected reply")))
                 }
@@ -120,7 +119,7 @@ extension SQLClient {
                 }
                 if case .failure = outcome { _ = await call(.rollback(session: id), context: context, timeout: timeout) }
             }
-            guard case .failure(.sql(let error)) = outcome, [.serialization, .deadlock, .lockTimeout].contains(error.kind), attempt < attempts else {
+            guard case .failure(.sql(let error)) = outcome, error.isConflict, attempt < attempts else {
                 return outcome
             }
             await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff) })

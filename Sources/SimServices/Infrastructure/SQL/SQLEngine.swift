@@ -66,6 +66,12 @@ public struct SQLError: Error, Hashable, Sendable, Codable, CustomStringConverti
     public var message: String
     public var description: String { "SQL \(kind.rawValue) error \(code): \(message)" }
 
+    /// The transaction lost to a concurrent one and was rolled back: running it again may succeed.
+    public var isConflict: Bool { [.serialization, .deadlock, .lockTimeout].contains(kind) }
+
+    /// Worth retrying later: a conflict, or the database busy or failing under the engine.
+    public var isTransient: Bool { isConflict || kind == .busy || kind == .io }
+
     /// PostgreSQL's SQLSTATE for the kind, for messages and callers that speak it.
     public var sqlState: String {
         switch kind {

@@ -115,7 +115,7 @@ public enum SchedulerService {
         // Retried while the database is unreachable or busy; a statement the database refuses
         // outright would be refused forever, so it is reported instead.
         while case .failure(let error) = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO placements(job, spec) VALUES (?, ?)", [.text(job.name), .text(spec)])]) {
-            if case .sql(let refusal) = error, ![.busy, .serialization, .deadlock, .lockTimeout, .io].contains(refusal.kind) {
+            if case .sql(let refusal) = error, !refusal.isTransient {
                 context.record(.schedulerPlacementRefused, payload: stableHash(job.name), "cannot record the placement of \(job.name): \(refusal)")
                 break
             }
