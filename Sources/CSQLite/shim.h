@@ -1,6 +1,12 @@
 #ifndef SYNAPSENET_CSQLITE_SHIM_H
 #define SYNAPSENET_CSQLITE_SHIM_H
 #include <sqlite3.h>
+#include <stdio.h>
+
+// Line-buffered standard output even to a pipe (Swift 6 cannot name C's `stdout` safely).
+static inline void synapsenet_line_buffer_stdout(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
 
 // Swift cannot import SQLITE_TRANSIENT (a cast of -1 to a function pointer): bind through these.
 static inline int synapsenet_bind_text(sqlite3_stmt *statement, int index, const char *text) {

@@ -29,6 +29,29 @@ public enum DurationDistribution: Hashable, Sendable, Codable, CustomStringConve
         }
     }
 
+    /// Why this distribution cannot be used (a negative time, bounds the wrong way round, a value
+    /// above `limit` nanoseconds whose sums could overflow the clock), or nil when it can. Seed files
+    /// are input: a replay checks every distribution before it runs.
+    public func problem(limit: Int64) -> String? {
+        func outOfRange(_ name: String, _ value: Int64) -> String? {
+            (0 ... limit).contains(value) ? nil : "\(name) \(value) ns is out of range 0...\(limit)"
+        }
+        switch self {
+        case .constant(let value):
+            return outOfRange("value", value)
+        case .uniform(let lo, let hi):
+            if let problem = outOfRange("min", lo) ?? outOfRange("max", hi) { return problem }
+            return lo <= hi ? nil : "min \(lo) ns is above max \(hi) ns"
+        case .exponential(let lo, let mean, let hi):
+            if let problem = outOfRange("min", lo) ?? outOfRange("mean", mean) ?? outOfRange("max", hi) { return problem }
+            return lo <= hi ? nil : "min \(lo) ns is above max \(hi) ns"
+        case .boundedPareto(let lo, let hi, let alphaPercent):
+            if let problem = outOfRange("min", lo) ?? outOfRange("max", hi) { return problem }
+            if lo > hi { return "min \(lo) ns is above max \(hi) ns" }
+            return (1 ... 1000).contains(alphaPercent) ? nil : "alpha_percent \(alphaPercent) is out of range 1...1000"
+        }
+    }
+
     /// The largest value a draw can take.
     public var maximum: Int64 {
         switch self {

@@ -87,6 +87,23 @@ public struct Ratio: Hashable, Sendable, Codable, CustomStringConvertible {
         self.denominator = denominator
     }
 
+    /// Decodes `{"numerator": N, "denominator": D}` and refuses what `init` would trap on (a
+    /// denominator of 0, a chance above 1): a seed file is input, and input never traps.
+    public init(from decoder: Decoder) throws {
+        enum Keys: String, CodingKey { case numerator, denominator }
+        let container = try decoder.container(keyedBy: Keys.self)
+        let numerator = try container.decode(UInt64.self, forKey: .numerator)
+        let denominator = try container.decode(UInt64.self, forKey: .denominator)
+        guard denominator > 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .denominator, in: container, debugDescription: "a probability's denominator must be positive, got 0")
+        }
+        guard numerator <= denominator else {
+            throw DecodingError.dataCorruptedError(forKey: .numerator, in: container,
+                                                   debugDescription: "a probability is at most 1, got \(numerator)/\(denominator)")
+        }
+        self.init(numerator, denominator)
+    }
+
     public static let zero = Ratio(0, 1)
     public static let one = Ratio(1, 1)
     public var isZero: Bool { numerator == 0 }

@@ -280,6 +280,10 @@ public final class Simulation: @unchecked Sendable {
 
     // MARK: checks and outcome
 
+    /// Called every 65,536 events with the virtual time and the event count, for a progress display.
+    /// It must not touch the simulation: it only reports.
+    public var onProgress: ((_ now: Int64, _ events: UInt64) -> Void)?
+
     /// Adds a safety checker, run after events (see `SimulationOptions.safetyCheckInterval`).
     public func add(checker: any SafetyChecker) { safetyCheckers.append(checker) }
 
@@ -370,6 +374,7 @@ public final class Simulation: @unchecked Sendable {
         let core = self.core
         let trace = self.trace
         let checking = !safetyCheckers.isEmpty
+        let onProgress = self.onProgress
         while !core.pointee.stop {
             if core.pointee.eventCount >= maxEvents {
                 fail(.outOfEvents(limit: maxEvents, at: core.pointee.now))
@@ -405,6 +410,7 @@ public final class Simulation: @unchecked Sendable {
                 reportFaults()
             }
             if checking && core.pointee.eventCount % checkInterval == 0 { runSafetyCheckers() }
+            if let onProgress, core.pointee.eventCount & 0xFFFF == 0 { onProgress(core.pointee.now, core.pointee.eventCount) }
         }
     }
 

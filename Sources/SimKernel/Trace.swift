@@ -145,28 +145,12 @@ public func hex64(_ value: UInt64) -> String {
     return "0x" + String(repeating: "0", count: 16 - digits.count) + digits
 }
 
-/// A buffered text file written with C stdio (no Foundation needed in the kernel).
-final class TextFileWriter {
-    private let file: UnsafeMutablePointer<FILE>
-    init(path: String) throws(TraceFileError) {
-        guard let file = fopen(path, "w") else { throw TraceFileError(path: path, reason: String(cString: strerror(errno))) }
-        self.file = file
-    }
-    func write(_ text: String) { fputs(text, file) }
-    func close() { fclose(file) }
-}
-
-/// A trace file could not be opened.
-public struct TraceFileError: Error, CustomStringConvertible {
-    public var path: String
-    public var reason: String
-    public var description: String { "\(path): cannot write trace: \(reason)" }
-}
-
 /// Writes one JSON object per line: index, time, node, actor, kind, payload, detail, fingerprint.
 public final class JSONLinesTraceSink: TraceSink {
-    private let writer: TextFileWriter
-    public init(path: String) throws(TraceFileError) { writer = try TextFileWriter(path: path) }
+    private let writer: OutputFile
+    /// Why the file could not be written, after `finish` (nil: it was written in full).
+    public private(set) var error: OutputFileError?
+    public init(path: String) throws(OutputFileError) { writer = try OutputFile(path: path) }
     public func record(_ r: TraceRecord) {
         writer.write(
             "{\"i\":\(r.index),\"t_ns\":\(r.time),\"node\":\(jsonEscaped(r.node)),\"actor\":\(jsonEscaped(r.actor)),"
@@ -177,20 +161,22 @@ public final class JSONLinesTraceSink: TraceSink {
     private var records: UInt64 = 0
     public func finish(fingerprint: UInt64) {
         writer.write("{\"end\":true,\"fingerprint\":\"\(hex64(fingerprint))\",\"records\":\(records)}\n")
-        writer.close()
+        do { try writer.commit() } catch { self.error = error }
     }
 }
 
 /// Writes Chrome Trace Event JSON (the array form), which Perfetto UI and chrome://tracing open:
 /// one process per node, one thread per actor, instant events at virtual microseconds.
 public final class ChromeTraceSink: TraceSink {
-    private let writer: TextFileWriter
+    private let writer: OutputFile
+    /// Why the file could not be written, after `finish` (nil: it was written in full).
+    public private(set) var error: OutputFileError?
     private var processIDs: [String: Int] = [:]
     private var threadIDs: [String: Int] = [:]
     private var first = true
 
-    public init(path: String) throws(TraceFileError) {
-        writer = try TextFileWriter(path: path)
+    public init(path: String) throws(OutputFileError) {
+        writer = try OutputFile(path: path)
         writer.write("[\n")
     }
 
@@ -227,7 +213,7 @@ public final class ChromeTraceSink: TraceSink {
 
     public func finish(fingerprint: UInt64) {
         writer.write("\n]\n")
-        writer.close()
+        do { try writer.commit() } catch { self.error = error }
     }
 }
 

@@ -43,6 +43,9 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        guard (1 ... 1000).contains(trials) else { exitBadInput("--trials: must be 1...1000, got \(trials)") }
+        guard (1000 ... 10_000_000_000).contains(events) else { exitBadInput("--events: must be 1000...10000000000, got \(events)") }
+        guard (1 ... 100_000).contains(scenarioSeeds) else { exitBadInput("--scenario-seeds: must be 1...100000, got \(scenarioSeeds)") }
         if infra {
             let kernel = KernelBenchmark.eventChurn(pending: 1000, events: 5_000_000)
             let sql = InfrastructureBenchmark.sqlInsertCommit(count: 5000)
@@ -60,7 +63,7 @@ struct BenchCommand: ParsableCommand {
             let loaded = loadScenario(scenario)
             var virtual = 0.0, wall = 0.0, events: UInt64 = 0
             var worst = Double.infinity
-            for seed in 1 ... max(1, scenarioSeeds) {
+            for seed in 1 ... scenarioSeeds {
                 let result = ScenarioRunner.run(RunConfiguration(scenario: loaded, seed: seed))
                 virtual += Double(result.virtualNanoseconds) / 1e9
                 wall += result.wallSeconds

@@ -4,13 +4,25 @@ import Foundation
 import SimKernel
 import SimServices
 
-/// Parses `A..B` (inclusive).
+/// Parses `A..B` (inclusive, each 0...2^64-1) or a single seed `A`. The range is iterated, never
+/// materialised; only the full range of 2^64 seeds (whose count does not fit a number) is refused.
 func parseSeedRange(_ text: String) -> ClosedRange<UInt64> {
     let parts = text.components(separatedBy: "..")
+    if parts.count == 1, let seed = UInt64(parts[0]) { return seed ... seed }
     guard parts.count == 2, let low = UInt64(parts[0]), let high = UInt64(parts[1]), low <= high else {
-        exitBadInput("--seeds: expected A..B with A <= B, got '\(text)'")
+        exitBadInput("--seeds: expected A..B with 0 <= A <= B <= \(UInt64.max), got '\(text)'")
     }
+    guard high - low < UInt64.max else { exitBadInput("--seeds: \(text) is 2^64 seeds; at most 2^64-1 in one range") }
     return low ... high
+}
+
+/// Parses `--shard I/N` (0 <= I < N <= 1,000,000).
+func parseShard(_ text: String) -> (Int, Int) {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), (1 ... 1_000_000).contains(count), (0 ..< count).contains(index) else {
+        exitBadInput("--shard: expected I/N with 0 <= I < N <= 1000000, got '\(text)'")
+    }
+    return (index, count)
 }
 
 struct ExploreCommand: ParsableCommand {
@@ -57,17 +69,11 @@ struct ExploreCommand: ParsableCommand {
         let scenario = loadScenario(name)
         let range = parseSeedRange(seeds)
         guard (1 ... 256).contains(jobs) else { exitBadInput("--jobs: must be 1...256, got \(jobs)") }
-        var shardSpec: (Int, Int)?
-        if let shard {
-            let parts = shard.split(separator: "/").compactMap { Int($0) }
-            guard parts.count == 2, parts[1] >= 1, (0 ..< parts[1]).contains(parts[0]) else { exitBadInput("--shard: expected I/N with 0 <= I < N, got '\(shard)'") }
-            shardSpec = (parts[0], parts[1])
-        }
+        let shardSpec = shard.map(parseShard)
         let (defectSet, profile, strategy) = selection.resolve(scenario)
-        do { try FileManager.default.createDirectory(atPath: seedsOut, withIntermediateDirectories: true) } catch {
-            exitBadInput("--seeds-out: cannot create \(seedsOut): \(error.localizedDescription)")
-        }
         let resultsPath = results ?? "explore-\(scenario.name).sqlite"
+        checkOutputPath(resultsPath, option: "--results")
+        prepareOutputFolder(seedsOut, option: "--seeds-out")
         let identity = ResultsStore.Identity(
             scenario: scenario.name, scenarioDigest: hex64(scenario.digest), defects: defectSet.description,
             faults: profile?.rawValue ?? scenario.faultProfile.rawValue, strategy: strategy.description + (selection.buggify ? "+buggify" : ""), simulatorVersion: ScenarioRunner.simulatorVersion)
@@ -79,13 +85,25 @@ struct ExploreCommand: ParsableCommand {
         if let trapOnSeed { worker += ["--trap-on-seed", "\(trapOnSeed)"] }
         if selection.buggify { worker.append("--buggify") }
         let request = ExploreRequest(seeds: range, shard: shardSpec, jobs: jobs, resultsPath: resultsPath, workerCommand: worker)
+        let explorer = Explorer(request: request, store: store)
+        // Ctrl-C, kill or a closed terminal: stop starting seeds, kill the workers, keep what
+        // finished, close the database, and say how to resume. (Host tooling, not a simulation.)
+        var signalSources: [DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())  // determinism-ok: the explorer's host process, outside any simulation
+            source.setEventHandler { explorer.interrupt() }
+            source.resume()
+            signalSources.append(source)
+        }
         if !json {
             print("exploring \(scenario.name) seeds \(range.lowerBound)..\(range.upperBound)\(shard.map { " shard \($0)" } ?? "") with \(jobs) jobs: defects=\(defectSet) faults=\(identity.faults) strategy=\(strategy) results=\(resultsPath)")
         }
         let terminal = isatty(STDOUT_FILENO) != 0 && !json
         var lastLine = 0.0
         let start = KernelBenchmark.wallSeconds()
-        let all = try Explorer(request: request, store: store).run { progress in
+        let outcome: ExploreOutcome
+        do { outcome = try explorer.run { progress in
             guard !json else { return }
             let now = KernelBenchmark.wallSeconds()
             if terminal {
@@ -99,8 +117,17 @@ struct ExploreCommand: ParsableCommand {
                 lastLine = now
                 print("explored \(progress.done)/\(progress.total) seeds (\(String(format: "%.1f", progress.rate))/s), \(progress.failures) failures, \(progress.crashes) crashes\(progress.skipped > 0 ? ", \(progress.skipped) done before" : "")")
             }
+        } } catch {
+            store.close()
+            exitBadInput("--results: \(error)")
         }
+        store.close()
+        for source in signalSources { source.cancel() }
+        let all = outcome.results
         let wall = KernelBenchmark.wallSeconds() - start
+        for error in outcome.seedFileErrors {
+            FileHandle.standardError.write(Data("simrun: warning: no seed file for \(error)\n".utf8))
+        }
         let failures = all.filter(\.isFailure)
         var byKind: [String: Int] = [:]
         for result in all { byKind["\(result.outcome)\(result.checker.map { "/\($0)" } ?? "")", default: 0] += 1 }
@@ -114,6 +141,11 @@ struct ExploreCommand: ParsableCommand {
                 print("  seed \(failure.seed): \(failure.outcome) [\(failure.checker ?? "-")] \(failure.message?.prefix(120) ?? "")\(failure.seedFile.map { "  -> \($0)" } ?? "")")
             }
             if failures.count > 10 { print("  ... and \(failures.count - 10) more (see \(resultsPath))") }
+        }
+        if outcome.interrupted {
+            if terminal { print("") }
+            FileHandle.standardError.write(Data("simrun: interrupted after \(all.count) seeds stored in \(resultsPath): rerun the same command to resume\n".utf8))
+            throw ExitCode(130)
         }
         throw ExitCode(failures.isEmpty ? 0 : 1)
     }
@@ -152,17 +184,26 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         guard !inputs.isEmpty else { exitBadInput("merge: name at least one results database") }
+        // Every input is opened read-only and checked before the target is touched.
+        var sources: [ResultsStore] = []
+        for input in inputs {
+            do { sources.append(try ResultsStore(readingFrom: input)) } catch { exitBadInput("\(error)") }
+        }
+        checkOutputPath(into, option: "--into")
+        let target: ResultsStore
+        do { target = try ResultsStore(path: into, identity: nil) } catch { exitBadInput("--into: \(error)") }
         do {
-            let target = try ResultsStore(path: into, identity: nil)
-            for input in inputs {
-                guard FileManager.default.fileExists(atPath: input) else { exitBadInput("\(input): no such file") }
-                let added = try target.merge(from: ResultsStore(path: input, identity: nil))
+            for (input, source) in zip(inputs, sources) {
+                let added = try target.merge(from: source)
                 print("\(input): \(added) seeds added")
             }
             let all = try target.results()
             print("\(into): \(all.count) seeds, \(all.filter(\.isFailure).count) failures")
         } catch {
+            target.close()
             exitBadInput("\(error)")
         }
+        target.close()
+        for source in sources { source.close() }
     }
 }

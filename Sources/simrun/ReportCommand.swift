@@ -17,13 +17,12 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let (seedFile, scenario) = loadSeedFile(file)
+        let path = html ?? (file.hasSuffix(".seed") ? String(file.dropLast(5)) + ".html" : file + ".html")
+        checkOutputPath(path, option: "--html")
         let configuration = seedFile.configuration(scenario: scenario)
         let (result, records, nodes) = ScenarioRunner.runRecorded(configuration)
         let page = HTMLReport.render(file: seedFile, path: file, configuration: configuration, result: result, records: records, nodes: nodes)
-        let path = html ?? (file.hasSuffix(".seed") ? String(file.dropLast(5)) + ".html" : file + ".html")
-        do { try page.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            exitBadInput("--html: cannot write \(path): \(error.localizedDescription)")
-        }
+        writeOutput(Array(page.utf8), to: path, option: "--html")
         print("wrote \(path) (\(page.utf8.count) bytes): \(result.outcome.kind) [\(result.outcome.checker ?? "-")]\(hex64(result.fingerprint) == seedFile.fingerprint ? "" : "  note: the run's fingerprint differs from the file's")")
     }
 }

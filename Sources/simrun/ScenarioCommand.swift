@@ -35,15 +35,46 @@ func loadScenario(_ name: String) -> Scenario {
     do { return try ScenarioLoader.load(nameOrPath: name) } catch { exitBadInput(error.description) }
 }
 
-/// Loads a seed file and the scenario it was recorded on, refusing a scenario that changed since.
+/// Loads a seed file and the scenario it was recorded on (embedded, or shipped and unchanged),
+/// with every field checked against that scenario.
 func loadSeedFile(_ path: String) -> (SeedFile, Scenario) {
-    let seedFile: SeedFile
-    do { seedFile = try SeedFile.load(path: path) } catch { exitBadInput(error.description) }
-    let scenario = loadScenario(seedFile.scenario)
-    guard hex64(scenario.digest) == seedFile.scenarioDigest else {
-        exitBadInput("\(path): scenario_digest: the scenario file \(scenario.path) changed since this seed was recorded (\(hex64(scenario.digest)) != \(seedFile.scenarioDigest))")
+    do { return try SeedFile.resolve(path: path) } catch { exitBadInput(error.description) }
+}
+
+/// Writes a file the way every output of simrun is written (`OutputFile`: only a regular or new
+/// file is replaced, never half-written); a failure is bad input naming the option and the path.
+func writeOutput(_ bytes: [UInt8], to path: String, option: String) {
+    do { try OutputFile.write(bytes, to: path) } catch { exitBadInput("\(option): \(error)") }
+}
+
+/// Refuses an output path that could not be written, before any long work starts.
+func checkOutputPath(_ path: String, option: String) {
+    if let problem = OutputFile.problem(with: path) { exitBadInput("\(option): cannot write \(path.isEmpty ? "''" : path): \(problem)") }
+}
+
+/// Makes sure `folder` exists and takes new files (a probe file is created and removed).
+func prepareOutputFolder(_ folder: String, option: String) {
+    guard !folder.isEmpty else { exitBadInput("\(option): an empty path") }
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
+        guard isFolder.boolValue else { exitBadInput("\(option): \(folder) is not a folder") }
+    } else {
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            exitBadInput("\(option): cannot create \(folder): \(error.localizedDescription)")
+        }
     }
-    return (seedFile, scenario)
+    let probe = (folder as NSString).appendingPathComponent(".simrun-probe-\(getpid())")
+    let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644)
+    guard descriptor >= 0 else { exitBadInput("\(option): cannot write into \(folder): \(String(cString: strerror(errno)))") }
+    close(descriptor)
+    unlink(probe)
+}
+
+/// How a person names `scenario` on the command line: its name when it is a shipped one, else
+/// the path it was loaded from.
+func commandLineName(_ scenario: Scenario) -> String {
+    let shipped = (ScenarioLoader.scenariosFolder as NSString).appendingPathComponent("\(scenario.name).yaml")
+    return scenario.path == shipped && ScenarioLoader.shippedNames().contains(scenario.name) ? scenario.name : scenario.path
 }
 
 /// Three decimals without Foundation's String(format:) locale concerns.
@@ -95,6 +126,7 @@ struct ScenarioCommand: ParsableCommand {
                 sinks.append(trace.hasSuffix(".json") ? try ChromeTraceSink(path: trace) : try JSONLinesTraceSink(path: trace))
             } catch { exitBadInput("--trace: \(error)") }
         }
+        if !noSeedFile { prepareOutputFolder(seedsOut, option: "--seeds-out") }
         if !json {
             print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) strategy=\(strategy) keep-going=\(configuration.keepGoing) buggify=\(configuration.buggify) faults=\(configuration.faults.summary)")
             print("  nodes (\(scenario.topology.nodes.count)): \(scenario.topology.names.joined(separator: " "))")
@@ -102,15 +134,17 @@ struct ScenarioCommand: ParsableCommand {
             for line in configuration.faults.settings { print("  \(line)") }
             for line in configuration.faults.schedule { print("  fault: \(line)") }
         }
-        let result = ScenarioRunner.run(configuration, sinks: sinks)
+        let progress = json || isatty(STDERR_FILENO) == 0 ? nil : TerminalProgress(horizonNanoseconds: scenario.durationSeconds * Nanos.second)
+        let result = ScenarioRunner.run(configuration, sinks: sinks, progress: progress.map { meter in { meter.show(virtual: $0, events: $1) } })
+        progress?.clear()
+        for case let sink as ChromeTraceSink in sinks { if let error = sink.error { exitBadInput("--trace: \(error)") } }
+        for case let sink as JSONLinesTraceSink in sinks { if let error = sink.error { exitBadInput("--trace: \(error)") } }
         var seedPath: String?
         if result.outcome.isFailure && !noSeedFile {
             let file = SeedFile(configuration: configuration, result: result)
             let path = (seedsOut as NSString).appendingPathComponent(file.suggestedName)
-            do {
-                try file.encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
-                seedPath = path
-            } catch { exitBadInput("--seeds-out: cannot write \(path): \(error.localizedDescription)") }
+            do { writeOutput(Array(try file.encoded()), to: path, option: "--seeds-out") } catch { exitBadInput("--seeds-out: \(error)") }
+            seedPath = path
         }
         let virtualSeconds = Double(result.virtualNanoseconds) / 1e9
         if json {
@@ -159,7 +193,7 @@ struct ScenarioCommand: ParsableCommand {
             }
             print("last events before the first finding\(involved.isEmpty ? "" : " (\(involved.joined(separator: ", ")))"):")
             for record in events { print("  \(record.line)") }
-            var command = "swift run -c release simrun scenario \(configuration.scenario.name) --seed \(configuration.seed) --defects \(configuration.defects)"
+            var command = "swift run -c release simrun scenario \(commandLineName(configuration.scenario)) --seed \(configuration.seed) --defects \(configuration.defects)"
             if !configuration.keepGoing { command += " --stop-at-first" }
             if configuration.buggify { command += " --buggify" }
             if configuration.faults.profile != configuration.scenario.faultProfile.rawValue && configuration.faults.profile != "explicit" {

@@ -18,11 +18,10 @@ struct ShrinkCommand: ParsableCommand {
     func run() throws {
         let (seedFile, scenario) = loadSeedFile(file)
         guard seedFile.outcome.kind != "passed" else { exitBadInput("\(file): outcome: the run passed; there is nothing to shrink") }
-        let report = Shrinker.shrink(seedFile, scenario: scenario)
         let path = output ?? (file.hasSuffix(".seed") ? String(file.dropLast(5)) + ".shrunk.seed" : file + ".shrunk")
-        do { try report.shrunk.encoded().write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            exitBadInput("--output: cannot write \(path): \(error.localizedDescription)")
-        }
+        checkOutputPath(path, option: "--output")
+        let report = Shrinker.shrink(seedFile, scenario: scenario)
+        do { writeOutput(Array(try report.shrunk.encoded()), to: path, option: "--output") } catch { exitBadInput("--output: \(error)") }
         print("shrunk \(file) in \(report.runs) runs: outcome \(report.shrunk.outcome.kind) [\(report.shrunk.outcome.checker ?? "-")] kept")
         print("faults: \(report.atomsBefore.count) -> \(report.atomsAfter.count)" + (report.atomsAfter.isEmpty ? " (fails without any fault)" : ": " + report.atomsAfter.map(\.description).joined(separator: ", ")))
         print("workload: \(report.stepsBefore) -> \(report.stepsAfter) iterations per worker")

@@ -23,6 +23,10 @@ struct SimRun: ParsableCommand {
     /// standard error naming the problem, exit code 2 (not ArgumentParser's 64 with a usage dump).
     /// `--help` and a command's own exit codes pass through unchanged.
     static func main() {
+        // Line-buffered standard output, also to a pipe or a file (CI, a pod's log): progress and
+        // headers appear as they are printed, not when the process exits.
+        lineBufferStandardOutput()
+        refuseNegativeNumbers(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -33,6 +37,17 @@ struct SimRun: ParsableCommand {
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandle.standardError.write(Data("simrun: error: \(message) (see simrun --help)\n".utf8))
             Foundation.exit(2)
+        }
+    }
+
+    /// `--seed -1`: the parser would take `-1` for an option and say the value is missing; every
+    /// numeric option of simrun is unsigned, so say that instead.
+    static func refuseNegativeNumbers(_ arguments: [String]) {
+        for (option, value) in zip(arguments, arguments.dropFirst()) where option.hasPrefix("--") && value.count > 1 && value.hasPrefix("-") {
+            if value.dropFirst().first.map({ $0.isNumber || $0 == "." }) == true {
+                FileHandle.standardError.write(Data("simrun: error: \(option): expected a number of 0 or more, got '\(value)'\n".utf8))
+                Foundation.exit(2)
+            }
         }
     }
 }

@@ -69,7 +69,7 @@ final class ReplayTests: XCTestCase {
         }
         try Data("not json".utf8).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try SeedFile.load(path: path)) { XCTAssertTrue("\($0)".contains("document"), "\($0)") }
-        XCTAssertThrowsError(try SeedFile.load(path: "/nonexistent/x.seed")) { XCTAssertEqual("\($0)", "/nonexistent/x.seed: file: cannot read the file") }
+        XCTAssertThrowsError(try SeedFile.load(path: "/nonexistent/x.seed")) { XCTAssertEqual("\($0)", "/nonexistent/x.seed: file: no such file") }
     }
 
 }

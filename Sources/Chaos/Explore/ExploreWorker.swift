@@ -9,16 +9,19 @@ public enum ExploreWorker {
     /// Runs one seed and writes a seed file for a failure into `seedsOut`.
     public static func run(_ configuration: RunConfiguration, seedsOut: String?) -> SeedResult {
         let result = ScenarioRunner.run(configuration)
-        var seedFile: String?
+        var seedFile: String?, seedFileError: String?
         if result.outcome.isFailure, let seedsOut {
             let file = SeedFile(configuration: configuration, result: result)
             let path = (seedsOut as NSString).appendingPathComponent(file.suggestedName)
-            if (try? file.encoded().write(to: URL(fileURLWithPath: path), options: .atomic)) != nil { seedFile = path }
+            do {
+                try OutputFile.write(Array(try file.encoded()), to: path)
+                seedFile = path
+            } catch { seedFileError = "\(error)" }
         }
         return SeedResult(seed: configuration.seed, outcome: result.outcome.kind, checker: result.outcome.checker,
                           fingerprint: hex64(result.fingerprint), events: result.events,
                           virtualNanoseconds: result.virtualNanoseconds, wallSeconds: result.wallSeconds,
-                          message: result.outcome.isFailure ? result.outcome.message : nil, seedFile: seedFile)
+                          message: result.outcome.isFailure ? result.outcome.message : nil, seedFile: seedFile, seedFileError: seedFileError)
     }
 
     /// Serves seeds from standard input until it closes. `trapOnSeed` makes that seed's run trap

@@ -20,10 +20,29 @@ public struct ExploreRequest: Sendable {
         self.workerCommand = workerCommand
     }
 
-    /// The seeds of this shard, in order.
-    public var shardSeeds: [UInt64] {
-        guard let shard else { return Array(seeds) }
-        return seeds.filter { Int(($0 - seeds.lowerBound) % UInt64(shard.count)) == shard.index }
+    /// Whether `seed` belongs to this request's range and shard.
+    public func contains(_ seed: UInt64) -> Bool {
+        guard seeds.contains(seed) else { return false }
+        guard let shard else { return true }
+        return (seed - seeds.lowerBound) % UInt64(shard.count) == UInt64(shard.index)
+    }
+
+    /// How many seeds this shard has (the range's count may be up to 2^64 - 1; `nil` beyond).
+    public var shardCount: UInt64? {
+        let span = seeds.upperBound - seeds.lowerBound  // count - 1, never overflows
+        guard span < UInt64.max else { return nil }
+        guard let shard else { return span + 1 }
+        let count = UInt64(shard.count), index = UInt64(shard.index)
+        return span >= index ? (span - index) / count + 1 : 0
+    }
+
+    /// The seeds of this shard, in order, one at a time: a range of 10^11 seeds is never held in memory.
+    public var shardSeeds: StrideThrough<UInt64> {
+        let step = UInt64(shard?.count ?? 1)
+        let first = seeds.lowerBound.addingReportingOverflow(UInt64(shard?.index ?? 0))
+        // An empty shard (its first seed beyond the range): a stride that yields nothing.
+        guard !first.overflow, first.partialValue <= seeds.upperBound else { return stride(from: UInt64(1), through: 0, by: 1) }
+        return stride(from: first.partialValue, through: seeds.upperBound, by: Int(step))
     }
 }
 
@@ -38,6 +57,16 @@ public struct ExploreProgress: Sendable {
     public var rate: Double { elapsedSeconds > 0 ? Double(done) / elapsedSeconds : 0 }
 }
 
+/// What an exploration ended with.
+public struct ExploreOutcome {
+    /// Every stored result of the request's range and shard (earlier, interrupted explorations included).
+    public var results: [SeedResult]
+    /// Whether it stopped on a signal before every seed ran.
+    public var interrupted: Bool
+    /// Seeds whose failure could not be written as a seed file, with the reason (the first few).
+    public var seedFileErrors: [String]
+}
+
 /// Runs many seeds in worker processes (`jobs` at a time), storing every result in the results
 /// database as it arrives. Run again after an interruption, it skips the seeds already stored.
 ///
@@ -47,27 +76,39 @@ public final class Explorer: @unchecked Sendable {
     let request: ExploreRequest
     let store: ResultsStore
     let condition = NSCondition()
-    var pending: [UInt64] = []
+    var nextSeeds: StrideThrough<UInt64>.Iterator
+    var explored: Set<UInt64> = []
     var arrived: [SeedResult] = []
     var activeDrivers = 0
+    var interrupted = false
+    var workers: [Int: WorkerProcess] = [:]
 
     public init(request: ExploreRequest, store: ResultsStore) {
         self.request = request
         self.store = store
+        nextSeeds = request.shardSeeds.makeIterator()
     }
 
-    /// Explores; calls `progress` after each stored result. Returns every result of the range's
-    /// shard (those of earlier, interrupted explorations included).
-    public func run(progress: (ExploreProgress) -> Void) throws -> [SeedResult] {
-        let explored = try store.exploredSeeds()
-        let all = request.shardSeeds
-        pending = all.filter { !explored.contains($0) }
-        let skipped = all.count - pending.count
-        let total = pending.count
+    /// Stops the exploration: no new seed starts, running workers are killed, their seeds are not
+    /// recorded (a rerun runs them). Safe to call from a signal-handling thread.
+    public func interrupt() {
+        condition.lock()
+        interrupted = true
+        let running = Array(workers.values)
+        condition.unlock()
+        for worker in running { worker.kill() }
+    }
+
+    /// Explores; calls `progress` after each stored result.
+    public func run(progress: (ExploreProgress) -> Void) throws -> ExploreOutcome {
+        explored = Set(try store.exploredSeeds().filter(request.contains))
+        let count = request.shardCount ?? UInt64.max
+        let total = Int(clamping: count - UInt64(explored.count))
+        let skipped = explored.count
         let start = KernelBenchmark.wallSeconds()
         var done = 0, failures = 0, crashes = 0
-        activeDrivers = Swift.max(1, Swift.min(request.jobs, pending.count))
-        if pending.isEmpty { activeDrivers = 0 }
+        var seedFileErrors: [String] = []
+        activeDrivers = total == 0 ? 0 : Swift.max(1, Swift.min(request.jobs, total))
         for index in 0 ..< activeDrivers {
             let thread = Thread { [self] in drive(workerIndex: index) }
             thread.start()
@@ -84,19 +125,26 @@ public final class Explorer: @unchecked Sendable {
                 done += 1
                 if result.isFailure { failures += 1 }
                 if result.outcome == "crash" { crashes += 1 }
+                if let error = result.seedFileError, seedFileErrors.count < 5 { seedFileErrors.append("seed \(result.seed): \(error)") }
                 progress(ExploreProgress(done: done, total: total, failures: failures, crashes: crashes,
                                          elapsedSeconds: KernelBenchmark.wallSeconds() - start, skipped: skipped))
             }
             if finished && batch.isEmpty { break }
         }
-        let wanted = Set(all)
-        return try store.results().filter { wanted.contains($0.seed) }
+        let results = try store.results().filter { request.contains($0.seed) }
+        condition.lock()
+        defer { condition.unlock() }
+        return ExploreOutcome(results: results, interrupted: interrupted, seedFileErrors: seedFileErrors)
     }
 
     private func nextSeed() -> UInt64? {
         condition.lock()
         defer { condition.unlock() }
-        return pending.isEmpty ? nil : pending.removeFirst()
+        guard !interrupted else { return nil }
+        while let seed = nextSeeds.next() {
+            if !explored.contains(seed) { return seed }
+        }
+        return nil
     }
 
     private func deliver(_ result: SeedResult) {
@@ -106,22 +154,38 @@ public final class Explorer: @unchecked Sendable {
         condition.unlock()
     }
 
+    private func register(_ worker: WorkerProcess?, index: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        workers[index] = worker
+        return !interrupted
+    }
+
     /// One worker process and the seeds it runs, one at a time.
     private func drive(workerIndex: Int) {
         var worker: WorkerProcess?
         while let seed = nextSeed() {
-            if worker == nil { worker = WorkerProcess(command: request.workerCommand, index: workerIndex) }
+            if worker == nil {
+                worker = WorkerProcess(command: request.workerCommand, index: workerIndex)
+                if !register(worker, index: workerIndex) { break }
+            }
             if let line = worker?.ask("\(seed)"), let result = decode(line), result.seed == seed {
                 deliver(result)
             } else {
                 let reason = worker?.finish() ?? "the worker process could not be started"
                 worker = nil
+                _ = register(nil, index: workerIndex)
+                condition.lock()
+                let stopping = interrupted
+                condition.unlock()
+                if stopping { break }  // killed by the interrupt: the seed did not run, a rerun runs it
                 deliver(SeedResult(seed: seed, outcome: "crash", checker: "process", fingerprint: nil, events: 0,
                                    virtualNanoseconds: 0, wallSeconds: 0, message: reason, seedFile: nil))
             }
         }
         _ = worker?.finish()
         condition.lock()
+        workers[workerIndex] = nil
         activeDrivers -= 1
         condition.signal()
         condition.unlock()
@@ -167,6 +231,11 @@ final class WorkerProcess {
             if chunk.isEmpty { return nil }
             buffer.append(chunk)
         }
+    }
+
+    /// Ends the worker at once (an interrupt).
+    func kill() {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Closes the worker's input, waits for it, and says how it ended.

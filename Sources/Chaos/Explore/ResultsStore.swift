@@ -1,4 +1,5 @@
 import Foundation
+import SimKernel
 
 /// One explored seed, as the results database stores it.
 public struct SeedResult: Codable, Equatable, Sendable {
@@ -12,6 +13,8 @@ public struct SeedResult: Codable, Equatable, Sendable {
     public var wallSeconds: Double
     public var message: String?
     public var seedFile: String?
+    /// Why a failure's seed file could not be written (reported by the worker; not stored).
+    public var seedFileError: String?
 
     public var isFailure: Bool { outcome != "passed" }
 }
@@ -47,6 +50,7 @@ public final class ResultsStore {
     }
 
     public init(path: String, identity: Identity?) throws(SQLiteDatabase.Failure) {
+        if let problem = OutputFile.problem(with: path) { throw SQLiteDatabase.Failure(path: path.isEmpty ? "''" : path, message: problem) }
         database = try SQLiteDatabase(path: path)
         try database.execute("""
             PRAGMA journal_mode=WAL;
@@ -68,6 +72,25 @@ public final class ResultsStore {
                 throw SQLiteDatabase.Failure(path: path, message: "\(key): this results file holds runs of \(existing[key] ?? "?"), not \(value); use another --results file")
             }
         }
+    }
+
+    /// Opens an existing results database to read it (`merge`'s inputs): nothing in the file is
+    /// changed, and a file that is not a results database is refused.
+    public init(readingFrom path: String) throws(SQLiteDatabase.Failure) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw SQLiteDatabase.Failure(path: path, message: "no such file") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw SQLiteDatabase.Failure(path: path, message: "not a regular file") }
+        database = try SQLiteDatabase(path: path, readOnly: true)
+        let tables = Set(try database.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0[0].text })
+        guard tables.isSuperset(of: ["meta", "runs"]) else {
+            throw SQLiteDatabase.Failure(path: path, message: "not a results database of simrun explore (no meta and runs tables)")
+        }
+    }
+
+    /// Closes the database, folding its write-ahead log into the file (call on every exit).
+    public func close() {
+        _ = try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        database.close()
     }
 
     /// The stored identity, key -> value (empty for a new database).

@@ -3,7 +3,7 @@ import CSQLite
 /// A small wrapper over the system SQLite for the exploration's results database (a real file on
 /// the host, not the simulated disk).
 public final class SQLiteDatabase {
-    let handle: OpaquePointer
+    var handle: OpaquePointer?
     public let path: String
 
     public struct Failure: Error, CustomStringConvertible {
@@ -12,10 +12,12 @@ public final class SQLiteDatabase {
         public var description: String { "\(path): \(message)" }
     }
 
-    public init(path: String) throws(Failure) {
+    /// Opens `path` (created when missing unless `readOnly`).
+    public init(path: String, readOnly: Bool = false) throws(Failure) {
         var db: OpaquePointer?
         // The host's own VFS by name: the simulator registers its simulated-disk VFS as the default.
-        let status = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "unix")
+        let flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        let status = sqlite3_open_v2(path, &db, flags, "unix")
         guard status == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             if let db { sqlite3_close_v2(db) }
@@ -26,11 +28,20 @@ public final class SQLiteDatabase {
         sqlite3_busy_timeout(db, 10_000)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit { close() }
+
+    /// Closes the connection; the last connection of a WAL database folds the log into the main
+    /// file and removes it, so the `.sqlite` file alone then holds every row.
+    public func close() {
+        guard let handle else { return }
+        sqlite3_close_v2(handle)
+        self.handle = nil
+    }
 
     /// Runs one or more statements without results.
     public func execute(_ sql: String) throws(Failure) {
         var error: UnsafeMutablePointer<CChar>?
+        guard let handle else { throw Failure(path: path, message: "the database is closed") }
         if sqlite3_exec(handle, sql, nil, nil, &error) != SQLITE_OK {
             let message = error.map { String(cString: $0) } ?? "error"
             sqlite3_free(error)
@@ -59,6 +70,7 @@ public final class SQLiteDatabase {
     /// Runs a statement with bound values and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ values: [Value] = []) throws(Failure) -> [[Value]] {
+        guard let handle else { throw Failure(path: path, message: "the database is closed") }
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
             throw Failure(path: path, message: String(cString: sqlite3_errmsg(handle)))
@@ -92,3 +104,7 @@ public final class SQLiteDatabase {
         return rows
     }
 }
+
+/// Makes standard output line-buffered, also when it is a pipe or a file (CI, a pod's log), so
+/// that headers and progress lines appear as they are printed.
+public func lineBufferStandardOutput() { synapsenet_line_buffer_stdout() }

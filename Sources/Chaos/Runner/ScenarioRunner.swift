@@ -139,8 +139,10 @@ public enum ScenarioRunner {
     /// Runs keep no trace details (they cost more than the simulation itself); when a run fails, it
     /// is run again with the ring buffer on, which changes nothing but what is recorded, to give
     /// the failure report its last events.
-    public static func run(_ configuration: RunConfiguration, sinks: [TraceSink] = []) -> RunResult {
-        let first = run(configuration, sinks: sinks, ringCapacity: 0)
+    /// Runs `configuration`; `progress` is called now and then with the virtual time and the event
+    /// count (a terminal's progress line; it cannot change the run).
+    public static func run(_ configuration: RunConfiguration, sinks: [TraceSink] = [], progress: ((Int64, UInt64) -> Void)? = nil) -> RunResult {
+        let first = run(configuration, sinks: sinks, ringCapacity: 0, progress: progress)
         guard first.outcome.isFailure else { return first }
         var detailed = run(configuration, sinks: [], ringCapacity: 512)
         precondition(detailed.fingerprint == first.fingerprint,
@@ -149,12 +151,13 @@ public enum ScenarioRunner {
         return detailed
     }
 
-    static func run(_ configuration: RunConfiguration, sinks: [TraceSink], ringCapacity: Int) -> RunResult {
+    static func run(_ configuration: RunConfiguration, sinks: [TraceSink], ringCapacity: Int, progress: ((Int64, UInt64) -> Void)? = nil) -> RunResult {
         var simulationOptions = options(for: configuration)
         simulationOptions.traceRingCapacity = ringCapacity
         let start = KernelBenchmark.wallSeconds()
         let simulation = Simulation(seed: configuration.seed, options: simulationOptions)
         for sink in sinks { simulation.trace.add(sink: sink) }
+        simulation.onProgress = progress
         let built = build(simulation, configuration)
         var outcome = simulation.run()
         var findings = simulation.findings

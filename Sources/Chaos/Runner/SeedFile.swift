@@ -33,11 +33,16 @@ public struct SeedFile: Codable, Equatable, Sendable {
     public var buggify: Bool?
     /// Every finding of a run that went on, in order (the outcome is the first).
     public var findings: [RecordedOutcome]?
+    /// The scenario file's text, so that the seed replays wherever the scenario came from (a path
+    /// outside `Scenarios/`, a file since deleted or edited). Absent in files of format 1 written
+    /// before it existed: those replay the shipped scenario of that name.
+    public var scenarioText: String?
 
     public init(configuration: RunConfiguration, result: RunResult) {
         simulatorVersion = ScenarioRunner.simulatorVersion
         scenario = configuration.scenario.name
         scenarioDigest = hex64(configuration.scenario.digest)
+        scenarioText = configuration.scenario.text
         seed = configuration.seed
         defects = configuration.defects.ids
         faults = configuration.faults
@@ -70,33 +75,137 @@ public struct SeedFile: Codable, Equatable, Sendable {
         return try encoder.encode(self)
     }
 
-    /// Reads a seed file; errors name the file and what is wrong.
+    /// Longest workload a seed file may ask for, in iterations per worker.
+    public static let longestWorkload = 1_000_000
+
+    /// Reads a seed file; errors name the file, the line and the field. The JSON must be strict
+    /// (`StrictJSON`: no duplicate keys, no trailing commas) and hold only known keys, each value in
+    /// range. The faults are checked against the scenario by `resolve(path:)`.
     public static func load(path: String) throws(ScenarioError) -> SeedFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ScenarioError(file: path, line: nil, field: "file", problem: "cannot read the file")
+        let bytes: [UInt8]
+        do { bytes = try InputFile.read(path) } catch { throw ScenarioError(file: path, line: nil, field: "file", problem: error.problem) }
+        let tree: StrictJSON.Value
+        do { tree = try StrictJSON.parse(bytes) } catch {
+            throw ScenarioError(file: path, line: error.line, field: "document", problem: "not valid JSON: \(error.problem)")
         }
+        let lines = tree.lines()
+        func fail(_ field: String, _ problem: String) -> ScenarioError {
+            var key = field, line = lines[field]
+            while line == nil, let cut = key.lastIndex(where: { $0 == "." || $0 == "[" }) {
+                key = String(key[..<cut])
+                line = lines[key]
+            }
+            return ScenarioError(file: path, line: line, field: field.isEmpty ? "document" : field, problem: problem)
+        }
+        guard case .object = tree else { throw fail("", "expected a JSON object") }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let file: SeedFile
         do {
-            let file = try decoder.decode(SeedFile.self, from: data)
-            guard file.formatVersion == 1 else {
-                throw ScenarioError(file: path, line: nil, field: "format_version", problem: "unsupported version \(file.formatVersion)")
-            }
-            if let strategy = file.strategy, SchedulingStrategy(parsing: strategy) == nil {
-                throw ScenarioError(file: path, line: nil, field: "strategy", problem: "unknown strategy '\(strategy)' (random, pct, pct:D)")
-            }
-            return file
-        } catch let error as ScenarioError {
-            throw error
+            file = try decoder.decode(SeedFile.self, from: Data(bytes))
         } catch let DecodingError.keyNotFound(key, context) {
-            throw ScenarioError(file: path, line: nil, field: (context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."), problem: "missing")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw ScenarioError(file: path, line: nil, field: context.codingPath.map(\.stringValue).joined(separator: "."), problem: context.debugDescription)
+            throw fail(fieldPath(context.codingPath + [key]), "missing")
+        } catch let DecodingError.typeMismatch(type, context) {
+            throw fail(fieldPath(context.codingPath), "expected \(typeName(type))")
+        } catch let DecodingError.valueNotFound(type, context) {
+            throw fail(fieldPath(context.codingPath), "expected \(typeName(type)), got null")
         } catch let DecodingError.dataCorrupted(context) {
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ScenarioError(file: path, line: nil, field: field.isEmpty ? "document" : field, problem: "not valid: \(context.debugDescription)")
+            throw fail(fieldPath(context.codingPath), context.debugDescription)
         } catch {
-            throw ScenarioError(file: path, line: nil, field: "document", problem: "\(error)")
+            throw fail("", "\(error)")
+        }
+        // A key the format does not have (a typo, a camelCase spelling, a field of another version)
+        // would be ignored by the decoder: refuse it, so the file means what it shows.
+        if let encoded = try? file.encoded(), let again = try? StrictJSON.parse(Array(encoded)), let unknown = tree.firstPathMissing(in: again) {
+            throw fail(unknown, "unknown key")
+        }
+        guard file.formatVersion == 1 else { throw fail("format_version", "unsupported version \(file.formatVersion) (this simulator reads 1)") }
+        if let strategy = file.strategy, SchedulingStrategy(parsing: strategy) == nil {
+            throw fail("strategy", "unknown strategy '\(strategy)' (random, pct, pct:D)")
+        }
+        if let steps = file.workloadSteps, !(1 ... longestWorkload).contains(steps) {
+            throw fail("workload_steps", "\(steps) is out of range 1...\(longestWorkload)")
+        }
+        guard ScenarioLoader.isSafeName(file.scenario) else {
+            throw fail("scenario", "'\(file.scenario)' is not a scenario name (letters, digits, '_', '-' and '.')")
+        }
+        guard UInt64(file.scenarioDigest.dropFirst(2), radix: 16) != nil, file.scenarioDigest.hasPrefix("0x"), file.scenarioDigest.count == 18 else {
+            throw fail("scenario_digest", "expected 0x and 16 hex digits, got '\(file.scenarioDigest)'")
+        }
+        return file
+    }
+
+    /// Reads a seed file and the scenario it was recorded on (its embedded text, or for an older
+    /// file the shipped scenario of its name, unchanged since), and checks the file's faults,
+    /// defects and workload against that scenario.
+    public static func resolve(path: String) throws(ScenarioError) -> (SeedFile, Scenario) {
+        let file = try load(path: path)
+        let lines = (try? InputFile.read(path)).flatMap { try? StrictJSON.parse($0) }?.lines() ?? [:]
+        func fail(_ field: String, _ problem: String) -> ScenarioError {
+            var key = field, line = lines[field]
+            while line == nil, let cut = key.lastIndex(where: { $0 == "." || $0 == "[" }) {
+                key = String(key[..<cut])
+                line = lines[key]
+            }
+            return ScenarioError(file: path, line: line, field: field, problem: problem)
+        }
+        let scenario: Scenario
+        if let text = file.scenarioText {
+            scenario = try ScenarioLoader.parse(text, file: "\(path) (scenario_text)")
+            guard hex64(scenario.digest) == file.scenarioDigest else {
+                throw fail("scenario_text", "does not match scenario_digest (\(hex64(scenario.digest)) != \(file.scenarioDigest)): the text was edited")
+            }
+            guard scenario.name == file.scenario else { throw fail("scenario", "'\(file.scenario)', but the embedded scenario is named '\(scenario.name)'") }
+        } else {
+            guard ScenarioLoader.shippedNames().contains(file.scenario) else {
+                throw fail("scenario", "no shipped scenario '\(file.scenario)' and no scenario_text in the file")
+            }
+            scenario = try ScenarioLoader.load(nameOrPath: file.scenario)
+            guard hex64(scenario.digest) == file.scenarioDigest else {
+                throw fail("scenario_digest", "the scenario file \(file.scenario).yaml changed since this seed was recorded (\(hex64(scenario.digest)) != \(file.scenarioDigest))")
+            }
+        }
+        for (index, defect) in file.defects.enumerated() {
+            if let why = scenario.whyDefectCannotFire(defect) { throw fail("defects[\(index)]", why) }
+        }
+        if let (field, problem) = file.faults.problem(nodes: scenario.allNodes, crashable: scenario.crashableNodes) { throw fail(field, problem) }
+        if let steps = file.workloadSteps {
+            guard let job = scenario.trainingJob else { throw fail("workload_steps", "the scenario has no training workload to shorten") }
+            guard steps <= job.configuration.job.steps else {
+                throw fail("workload_steps", "\(steps) is more than the scenario's \(job.configuration.job.steps) steps")
+            }
+        }
+        return (file, scenario)
+    }
+
+    /// `faults.crashes[0].node` from a decoder's coding path.
+    static func fieldPath(_ path: [any CodingKey]) -> String {
+        var text = ""
+        for key in path {
+            if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + snakeCase(key.stringValue) }
+        }
+        return text
+    }
+
+    static func snakeCase(_ name: String) -> String {
+        var result = ""
+        for character in name {
+            if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
+        }
+        return result
+    }
+
+    static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        case is Int.Type, is Int64.Type, is UInt64.Type: return "an integer"
+        case is Double.Type: return "a number"
+        default:
+            let name = "\(type)"
+            if name.hasPrefix("Array") { return "a list" }
+            if name.hasPrefix("Dictionary") || name.contains("KeyedDecodingContainer") { return "an object" }
+            return name
         }
     }
 

@@ -51,20 +51,29 @@ public struct FieldReader: Sendable {
         return value
     }
 
+    /// A number or a boolean written in quotes is a string in YAML: refused, not guessed at.
+    func unquoted(_ node: Yams.Node, _ field: String, _ what: String) throws(ScenarioError) -> String? {
+        guard let scalar = node.scalar else { return nil }
+        guard scalar.style == .plain || scalar.style == .any else {
+            throw fail(node, field, "expected \(what), got the quoted string '\(scalar.string)' (remove the quotes)")
+        }
+        return scalar.string
+    }
+
     public func integer(_ node: Yams.Node, _ field: String, in range: ClosedRange<Int64>) throws(ScenarioError) -> Int64 {
-        guard let text = node.scalar?.string, let value = Int64(text) else { throw fail(node, field, "expected an integer, got '\(node.scalar?.string ?? "a collection")'") }
+        guard let text = try unquoted(node, field, "an integer"), let value = Int64(text) else { throw fail(node, field, "expected an integer, got '\(node.scalar?.string ?? "a collection")'") }
         guard range.contains(value) else { throw fail(node, field, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)") }
         return value
     }
 
     public func number(_ node: Yams.Node, _ field: String, in range: ClosedRange<Double>) throws(ScenarioError) -> Double {
-        guard let text = node.scalar?.string, let value = Double(text), value.isFinite else { throw fail(node, field, "expected a number") }
+        guard let text = try unquoted(node, field, "a number"), let value = Double(text), value.isFinite else { throw fail(node, field, "expected a number") }
         guard range.contains(value) else { throw fail(node, field, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)") }
         return value
     }
 
     public func boolean(_ node: Yams.Node, _ field: String) throws(ScenarioError) -> Bool {
-        switch node.scalar?.string {
+        switch try unquoted(node, field, "true or false") {
         case "true": return true
         case "false": return false
         default: throw fail(node, field, "expected true or false")

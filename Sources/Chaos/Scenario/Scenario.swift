@@ -31,6 +31,8 @@ public struct Scenario: Sendable {
     public var digest: UInt64
     /// Where it was loaded from.
     public var path: String
+    /// The file's text (seed files embed it, so they replay wherever the scenario came from).
+    public var text = ""
 
     /// The training job workload, if the scenario has one.
     public var trainingJob: TrainingJobWorkload? { workloads.lazy.compactMap { $0 as? TrainingJobWorkload }.first }

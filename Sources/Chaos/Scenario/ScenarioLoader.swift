@@ -32,10 +32,20 @@ public enum ScenarioLoader {
                 throw ScenarioError(file: nameOrPath, line: nil, field: "name", problem: "no such scenario (shipped: \(known))")
             }
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ScenarioError(file: path, line: nil, field: "file", problem: "cannot read the file")
+        let bytes: [UInt8]
+        do { bytes = try InputFile.read(path) } catch { throw ScenarioError(file: path, line: nil, field: "file", problem: error.problem) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            let offset = StrictJSON.firstInvalidUTF8Offset(bytes)
+            throw ScenarioError(file: path, line: bytes[..<offset].filter { $0 == 10 }.count + 1, field: "document", problem: "not UTF-8 text (byte \(offset))")
         }
         return try parse(text, file: path)
+    }
+
+    /// Whether `name` may name a scenario: it becomes part of seed-file names, so letters, digits,
+    /// `_`, `-` and `.` only, not starting with a dot (no path can be smuggled in).
+    public static func isSafeName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 128 && !name.hasPrefix(".")
+            && name.unicodeScalars.allSatisfy { ("a" ... "z").contains($0) || ("A" ... "Z").contains($0) || ("0" ... "9").contains($0) || "_-.".unicodeScalars.contains($0) }
     }
 
     public static func parse(_ text: String, file: String) throws(ScenarioError) -> Scenario {
@@ -52,7 +62,9 @@ public enum ScenarioLoader {
         } catch {
             throw ScenarioError(file: file, line: nil, field: "document", problem: "not valid YAML: \(error)")
         }
-        return try ScenarioReader(reader: FieldReader(file: file)).scenario(root, digest: stableHash(text))
+        var scenario = try ScenarioReader(reader: FieldReader(file: file)).scenario(root, digest: stableHash(text))
+        scenario.text = text
+        return scenario
     }
 
     static func yamlLine(_ error: YamlError) -> Int? {
@@ -62,11 +74,16 @@ public enum ScenarioLoader {
         }
     }
 
+    /// The problem in one line (Yams quotes the whole document for some errors, such as a
+    /// duplicate key).
     static func yamlProblem(_ error: YamlError) -> String {
+        let text: String
         switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): return problem
-        default: return "\(error)"
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): text = problem
+        default: text = "\(error)"
         }
+        let first = text.split(separator: "\n").first.map(String.init) ?? text
+        return first.replacingOccurrences(of: "Parser: ", with: "")
     }
 }
 
@@ -92,8 +109,8 @@ struct ScenarioReader {
             switch key {
             case "name":
                 name = try reader.string(value, key)
-                guard let name, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }), !name.hasPrefix(".") else {
-                    throw fail(value, key, "a scenario name is letters, digits, '_', '-' and '.' (it names seed files)")
+                guard let name, ScenarioLoader.isSafeName(name) else {
+                    throw fail(value, key, "a scenario name is 1-128 ASCII letters, digits, '_', '-' and '.', not starting with '.' (it names seed files)")
                 }
             case "summary": summary = try reader.string(value, key)
             case "incident": incident = try reader.string(value, key)
@@ -194,8 +211,16 @@ struct ScenarioReader {
             }
         }
         let nodeNames = Set(topology.names)
-        for (i, (crash, item)) in crashes.enumerated() where !nodeNames.contains(crash.node) {
-            throw fail(item, "faults.crashes[\(i)].node", "no node '\(crash.node)' in the topology")
+        // Faults belong to the safety phase: a crash or partition starting at or after the heal
+        // would never be healed and end in a liveness failure that is no bug.
+        for (i, (crash, item)) in crashes.enumerated() {
+            guard nodeNames.contains(crash.node) else { throw fail(item, "faults.crashes[\(i)].node", "no node '\(crash.node)' in the topology") }
+            guard topology.crashable.contains(crash.node) else {
+                throw fail(item, "faults.crashes[\(i)].node", "node '\(crash.node)' is not crashable (crashable: false in the topology)")
+            }
+            guard crash.atMs < healAt * 1000 else {
+                throw fail(item, "faults.crashes[\(i)].at_ms", "\(crash.atMs) ms is not before liveness.heal_at_s (\(healAt) s): faults happen in the safety phase")
+            }
         }
         for (i, (partition, item)) in partitions.enumerated() {
             for node in partition.sideA + partition.sideB where !nodeNames.contains(node) {
@@ -206,6 +231,9 @@ struct ScenarioReader {
             }
             if let both = partition.sideA.first(where: partition.sideB.contains) {
                 throw fail(item, "faults.partitions[\(i)]", "node '\(both)' is on both sides")
+            }
+            guard partition.atMs < healAt * 1000 else {
+                throw fail(item, "faults.partitions[\(i)].at_ms", "\(partition.atMs) ms is not before liveness.heal_at_s (\(healAt) s): faults happen in the safety phase")
             }
         }
         var scenario = Scenario(name: name, summary: summary, incident: incident, topology: topology, workloads: workloads, defects: defects.map(\.0),
