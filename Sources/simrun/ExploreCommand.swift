@@ -64,8 +64,18 @@ struct ExploreCommand: ParsableCommand {
     @Flag(help: "Print one JSON object at the end instead of the summary.")
     var json = false
 
+    /// SIGINT, SIGTERM and SIGHUP, blocked while exploring and taken by one waiting thread.
+    static var interruptSignals: sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, number) }
+        return set
+    }
+
     func run() throws {
         signal(SIGPIPE, SIG_IGN)  // a worker that dies must not take the explorer with it
+        var blocked = Self.interruptSignals
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
         let scenario = loadScenario(name)
         let range = parseSeedRange(seeds)
         guard (1 ... 256).contains(jobs) else { exitBadInput("--jobs: must be 1...256, got \(jobs)") }
@@ -87,15 +97,15 @@ struct ExploreCommand: ParsableCommand {
         let request = ExploreRequest(seeds: range, shard: shardSpec, jobs: jobs, resultsPath: resultsPath, workerCommand: worker)
         let explorer = Explorer(request: request, store: store)
         // Ctrl-C, kill or a closed terminal: stop starting seeds, kill the workers, keep what
-        // finished, close the database, and say how to resume. (Host tooling, not a simulation.)
-        var signalSources: [DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())  // determinism-ok: the explorer's host process, outside any simulation
-            source.setEventHandler { explorer.interrupt() }
-            source.resume()
-            signalSources.append(source)
+        // finished, close the database, and say how to resume. The signals were blocked at the
+        // start of `run` (so one arriving at any moment stays pending, none is lost), and one
+        // thread takes them with sigwait. (Host tooling, not a simulation.)
+        let waiter = Thread {  // determinism-ok: the explorer's host process, outside any simulation
+            var signals = Self.interruptSignals
+            var number: Int32 = 0
+            if sigwait(&signals, &number) == 0 { explorer.interrupt() }
         }
+        waiter.start()
         if !json {
             print("exploring \(scenario.name) seeds \(range.lowerBound)..\(range.upperBound)\(shard.map { " shard \($0)" } ?? "") with \(jobs) jobs: defects=\(defectSet) faults=\(identity.faults) strategy=\(strategy) results=\(resultsPath)")
         }
@@ -122,7 +132,6 @@ struct ExploreCommand: ParsableCommand {
             exitBadInput("--results: \(error)")
         }
         store.close()
-        for source in signalSources { source.cancel() }
         let all = outcome.results
         let wall = KernelBenchmark.wallSeconds() - start
         for error in outcome.seedFileErrors {

@@ -73,8 +73,26 @@ final class TraceTests: XCTestCase {
 
     func testUnwritableTracePathIsATypedError() {
         XCTAssertThrowsError(try JSONLinesTraceSink(path: "/nonexistent-dir/trace.jsonl")) { error in
-            XCTAssertTrue("\(error)".hasPrefix("/nonexistent-dir/trace.jsonl: cannot write trace"), "\(error)")
+            XCTAssertEqual("\(error)", "cannot write /nonexistent-dir/trace.jsonl: no folder /nonexistent-dir")
+            XCTAssertTrue(error is OutputFileError)
         }
+    }
+
+    func testATraceIsWrittenWholeOrNotAtAllAndNeverThroughALink() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trace-\(getpid())")
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("t.jsonl").path
+        let sink = try JSONLinesTraceSink(path: path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "nothing at the target until the run ends")
+        sink.finish(fingerprint: 7)
+        XCTAssertNil(sink.error)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "{\"end\":true,\"fingerprint\":\"0x0000000000000007\",\"records\":0}\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["t.jsonl"], "no temporary file left")
+        let link = folder.appendingPathComponent("link.jsonl").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        XCTAssertThrowsError(try JSONLinesTraceSink(path: link)) { XCTAssertTrue("\($0)".contains("symbolic link"), "\($0)") }
     }
 
     func testJSONEscaping() {

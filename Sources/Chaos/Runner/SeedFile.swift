@@ -129,8 +129,10 @@ public struct SeedFile: Codable, Equatable, Sendable {
         guard ScenarioLoader.isSafeName(file.scenario) else {
             throw fail("scenario", "'\(file.scenario)' is not a scenario name (letters, digits, '_', '-' and '.')")
         }
-        guard UInt64(file.scenarioDigest.dropFirst(2), radix: 16) != nil, file.scenarioDigest.hasPrefix("0x"), file.scenarioDigest.count == 18 else {
-            throw fail("scenario_digest", "expected 0x and 16 hex digits, got '\(file.scenarioDigest)'")
+        for (field, value) in [("scenario_digest", file.scenarioDigest), ("fingerprint", file.fingerprint)] {
+            guard value.count == 18, value.hasPrefix("0x"), UInt64(value.dropFirst(2), radix: 16) != nil else {
+                throw fail(field, "expected 0x and 16 hex digits, got '\(value.prefix(40))'")
+            }
         }
         return file
     }
