@@ -280,6 +280,17 @@ public final class Simulation: @unchecked Sendable {
 
     // MARK: checks and outcome
 
+    /// Runs `body` synchronously as if inside this simulation (code that looks up the simulation
+    /// of the calling thread, such as the SQL engine's simulated files, finds this one). For
+    /// inspections after `run()` has returned: nothing may be scheduled from it.
+    public func inspect<T>(_ body: () -> T) -> T {
+        precondition(!core.pointee.running, "inspect is for a simulation that is not running")
+        let previous = CurrentSimulation.get()
+        CurrentSimulation.set(self)
+        defer { CurrentSimulation.set(previous) }
+        return body()
+    }
+
     /// Called every 65,536 events with the virtual time and the event count, for a progress display.
     /// It must not touch the simulation: it only reports.
     public var onProgress: ((_ now: Int64, _ events: UInt64) -> Void)?

@@ -21,14 +21,14 @@ final class PlatformTests: XCTestCase {
             let first = await SchedulerService.takeLeadership(runtime)
             XCTAssertNil(first)
             leaderAt.append(simulation.now)
-            sessions.append(runtime.memory["leader.session"])
+            sessions.append(await runtime.state(SchedulerService.State.self).session)
             // The attempt fails after this point (say, its Consul registration); the supervisor
             // waits and retries the whole start-up in the same process.
             await context.sleep(for: .seconds(5))
             let second = await SchedulerService.takeLeadership(runtime)
             XCTAssertNil(second)
             leaderAt.append(simulation.now)
-            sessions.append(runtime.memory["leader.session"])
+            sessions.append(await runtime.state(SchedulerService.State.self).session)
         }
         XCTAssertEqual(simulation.run(), .passed)
         XCTAssertEqual(leaderAt.count, 2, "the retried start-up never regained leadership")

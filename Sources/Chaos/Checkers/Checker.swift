@@ -19,19 +19,22 @@ public protocol Checker: AnyObject {
     func livenessMessage(_ simulation: Simulation) -> String
     /// Nodes and actors a failure report of this checker should show.
     func involved(in outcome: Outcome, _ simulation: Simulation) -> [String]
+    /// An invariant of the state the run left behind, judged once after it ended (nil: holds).
+    func finalViolation(_ simulation: Simulation) -> String?
 }
 
 extension Checker {
     public func converged(_ simulation: Simulation) -> Bool? { nil }
     public func livenessMessage(_ simulation: Simulation) -> String { "" }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { [] }
+    public func finalViolation(_ simulation: Simulation) -> String? { nil }
 }
 
 /// The checks, by name.
 public enum CheckerRegistry {
     public static let all: [any Checker.Type] = [
         DeadlockChecker.self, ParameterServerConsistencyChecker.self, StalenessChecker.self, CheckpointIntegrityChecker.self,
-        ProgressChecker.self, RoutingChecker.self, ColdStartChecker.self,
+        ProgressChecker.self, RoutingChecker.self, ColdStartChecker.self, ServiceInvariantsChecker.self,
     ]
     public static func type(named name: String) -> (any Checker.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }

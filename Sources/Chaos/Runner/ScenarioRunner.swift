@@ -162,6 +162,16 @@ public enum ScenarioRunner {
         var outcome = simulation.run()
         var findings = simulation.findings
         let wall = KernelBenchmark.wallSeconds() - start
+        // Invariants of what the run left behind (the services' stores), judged once it ended:
+        // after a run that stopped at a safety violation they would only repeat it.
+        if outcome == .passed || configuration.keepGoing {
+            for checker in built.checkers {
+                guard let message = checker.finalViolation(simulation) else { continue }
+                let violation = Outcome.violation(checker: type(of: checker).name, message: message, at: simulation.now)
+                if outcome == .passed { outcome = violation }
+                findings.append(violation)
+            }
+        }
         // A run that reached its horizon without its goal has not shown liveness.
         if outcome == .passed {
             for stuck in built.checkers where stuck.converged(simulation) == false {

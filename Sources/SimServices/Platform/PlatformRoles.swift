@@ -47,7 +47,7 @@ public enum PlatformRoles {
         let service = spec.role
         let serviceSpec = ServiceCatalogue.spec(service, defects: platform.defects)
         var configuration = ServiceCatalogue.configuration(service, defects: platform.defects)
-        configuration["node.accelerator"] = spec.accelerator ? "yes" : "no"
+        configuration.nodeHasAccelerator = spec.accelerator
         let delay = platform.startDelay(spec.name), directory = platform.directory, defects = platform.defects
         node.addProcess(service) { context in
             await ServiceHost.run(serviceSpec, directory: directory, defects: defects, configuration: configuration, startDelay: delay, context: context)
@@ -98,12 +98,12 @@ public enum ServiceCatalogue {
     }
 
     /// The configuration a service starts with (what a config file or environment would give).
-    public static func configuration(_ service: String, defects: DefectSet) -> [String: String] {
-        var configuration = ["logging.handler": "console", "node.accelerator": "no"]
-        if service == "workers" { configuration["broker.url"] = defects.contains(.L10) ? "amqp://kafka:9092" : "kafka://kafka:9092" }
-        if service == "monitoring" && defects.contains(.L12) { configuration["logging.handler"] = "rotating_file_handler_v2" }
-        if service == "inference" && defects.contains(.L2) { configuration["accelerator.required"] = "yes" }
-        if service == "features" && defects.contains(.L7) { configuration["redis.cluster"] = "yes" }
+    public static func configuration(_ service: String, defects: DefectSet) -> ServiceConfiguration {
+        var configuration = ServiceConfiguration()
+        if service == "workers" { configuration.brokerURL = defects.contains(.L10) ? "amqp://kafka:9092" : "kafka://kafka:9092" }
+        if service == "monitoring" && defects.contains(.L12) { configuration.loggingHandler = "rotating_file_handler_v2" }
+        if service == "inference" && defects.contains(.L2) { configuration.acceleratorRequired = true }
+        if service == "features" && defects.contains(.L7) { configuration.redisClusterMode = true }
         return configuration
     }
 }

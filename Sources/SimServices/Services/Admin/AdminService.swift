@@ -2,20 +2,38 @@ import SimKernel
 
 /// Tenants and quotas: usage is checked and reserved in one transaction (integer units), so
 /// usage never exceeds the quota. Its dashboard calls through the gateway from the admin origin.
+///
+/// Route: `POST admin/tenants` (ReserveRequest -> Usage). Stateless: tenants live in users_db.
 public enum AdminService {
+    public struct ReserveRequest: Codable, Sendable, Equatable {
+        public var tenant: String?
+        /// The tenant's quota when it is created (integer units; default 100).
+        public var quota: Int64?
+        /// Units to reserve (default 10).
+        public var reserve: Int64?
+    }
+    public struct Usage: Codable, Sendable, Equatable {
+        public var used: Int64
+        public var quota: Int64
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "admin") { runtime, request in
-            let tenant = request.body["tenant"] ?? "t1"
-            let quota = Int64(request.body["quota"] ?? "100") ?? 100, reserve = Int64(request.body["reserve"] ?? "10") ?? 10
-            let result = await runtime.transaction([
-                SQLStatement("INSERT OR IGNORE INTO tenants(name, quota, used) VALUES (?, ?, 0)", [.text(tenant), .integer(quota)]),
-                SQLStatement("UPDATE tenants SET used = used + ? WHERE name = ? AND used + ? <= quota", [.integer(reserve), .text(tenant), .integer(reserve)]),
-                SQLStatement("SELECT used, quota FROM tenants WHERE name = ?", [.text(tenant)]),
-            ])
-            guard case .success(let rows) = result, let row = rows[2].rows.first else { return .error(500, "cannot reserve") }
-            guard rows[1].changes == 1 else { return .error(429, "quota exceeded") }
-            return HTTPResponse(200, ["used": "\(row[0])", "quota": "\(row[1])"])
-        }
+        var spec = ServiceSpec(name: "admin", routes: [
+            Route("POST", "admin/tenants", ReserveRequest.self, Usage.self) { runtime, request, _ throws(ServiceError) in
+                let tenant = request.tenant ?? "t1", quota = request.quota ?? 100, reserve = request.reserve ?? 10
+                guard quota >= 0, reserve >= 0 else { throw .badRequest("quota and reserve are never negative") }
+                let result = await runtime.transaction([
+                    SQLStatement("INSERT OR IGNORE INTO tenants(name, quota, used) VALUES (?, ?, 0)", [.text(tenant), .integer(quota)]),
+                    SQLStatement("UPDATE tenants SET used = used + ? WHERE name = ? AND used + ? <= quota", [.integer(reserve), .text(tenant), .integer(reserve)]),
+                    SQLStatement("SELECT used, quota FROM tenants WHERE name = ?", [.text(tenant)]),
+                ])
+                guard case .success(let rows) = result, let row = rows[2].rows.first, let used = row[0].integer, let limit = row[1].integer else {
+                    throw .internalError("cannot reserve")
+                }
+                guard rows[1].changes == 1 else { throw ServiceError(429, "quota exceeded") }
+                return Usage(used: used, quota: limit)
+            },
+        ])
         spec.database = "users_db"
         spec.migrations = ["CREATE TABLE tenants(name TEXT PRIMARY KEY, quota INTEGER NOT NULL, used INTEGER NOT NULL CHECK(used >= 0))"]
         spec.dependsOn = ["auth"]

@@ -8,10 +8,9 @@ struct StartupFailure: Error { var message: String }
 /// step, Consul registration with a TTL health check), then serving. A failed start-up is
 /// retried by the supervisor with backoff, as an orchestrator restarts a crashed container.
 public enum ServiceHost {
-    public static func run(_ spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: [String: String],
+    public static func run(_ spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: ServiceConfiguration,
                            startDelay: Int64, context: ProcessContext) async {
-        let runtime = ServiceRuntime(context: context, spec: spec, directory: directory, defects: defects)
-        runtime.memory = configuration
+        let runtime = ServiceRuntime(context: context, spec: spec, directory: directory, defects: defects, configuration: configuration)
         let observations = runtime.observations
         observations.update(spec.name) { $0.ready = false; $0.waitingFor = [] }
         await context.sleep(nanoseconds: startDelay)
@@ -36,7 +35,7 @@ public enum ServiceHost {
             let envelope = await inbox.receive()
             guard case .request(let request) = envelope.payload as? HTTPMessage else { continue }
             context.simulation.spawn {
-                let response = await spec.handle(runtime, request)
+                let response = await spec.respond(runtime, request)
                 context.reply(to: envelope, HTTPMessage.response(response))
             }
         }
@@ -45,15 +44,7 @@ public enum ServiceHost {
     static func start(_ runtime: ServiceRuntime) async throws {
         let spec = runtime.spec, context = runtime.context
         // 1. Configuration.
-        if let handler = runtime.memory["logging.handler"], !["console", "json", "syslog"].contains(handler) {
-            throw StartupFailure(message: "\(spec.name): logging configuration names handler '\(handler)', which does not exist")
-        }
-        if let url = runtime.memory["broker.url"], !url.hasPrefix("kafka://") {
-            throw StartupFailure(message: "\(spec.name): broker URL '\(url)' uses the wrong protocol (expected kafka://)")
-        }
-        if runtime.memory["accelerator.required"] == "yes" && runtime.memory["node.accelerator"] != "yes" {
-            throw StartupFailure(message: "\(spec.name): no accelerator on this node and no CPU fallback")
-        }
+        if let problem = runtime.configuration.problem(service: spec.name) { throw StartupFailure(message: problem) }
         let registerEarly = spec.registersBeforeDependencies
         if registerEarly { try await register(runtime, early: true) }
         // 2. Infrastructure, then the services this one needs.

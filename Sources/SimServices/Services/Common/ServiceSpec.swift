@@ -31,12 +31,50 @@ public struct ServiceSpec: Sendable {
     /// Work the service runs for as long as it lives once it is ready (consumers, sweeps, the
     /// training cluster's endpoints).
     public var afterReady: (@Sendable (ServiceRuntime) async -> Void)?
-    /// The request handler.
-    public var handle: @Sendable (ServiceRuntime, HTTPRequest) async -> HTTPResponse
+    /// The HTTP API: method and path to a typed handler.
+    public var routes: RouteTable
+    /// Requests for other services' paths (the gateway's proxying); nil: such a path is 404.
+    public var forward: (@Sendable (ServiceRuntime, HTTPRequest) async -> HTTPResponse)?
+    /// The service's in-memory state, made anew for each start of its process (so a crash loses
+    /// it and nothing else: what must survive lives in the service's stores). An actor: the
+    /// service's requests, consumers and sweeps run concurrently.
+    public var makeState: @Sendable () -> any Sendable = { Empty() }
 
-    public init(name: String, handle: @escaping @Sendable (ServiceRuntime, HTTPRequest) async -> HTTPResponse) {
+    public init(name: String, routes: [Route]) {
         self.name = name
-        self.handle = handle
+        self.routes = RouteTable(routes)
+    }
+
+    /// Answers a request: a route of this service, or the forwarder for another service's path.
+    func respond(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse {
+        if request.service != name, let forward { return await forward(runtime, request) }
+        return await routes.respond(runtime, request)
+    }
+}
+
+/// A service's start-up configuration (what its config file and environment would give it),
+/// checked at start-up: a bad value fails the start, and the supervisor retries it.
+public struct ServiceConfiguration: Sendable, Equatable {
+    /// The logging handler named in its logging configuration (L12 names one that does not exist).
+    public var loggingHandler = "console"
+    /// The message broker's URL, for services that take one (L10 uses the wrong protocol).
+    public var brokerURL: String?
+    /// Whether the service refuses to start without an accelerator (L2: no CPU fallback).
+    public var acceleratorRequired = false
+    /// Whether its node has an accelerator (from the topology).
+    public var nodeHasAccelerator = false
+    /// Whether its Redis client runs in cluster mode (L7, against a standalone Redis).
+    public var redisClusterMode = false
+    public init() {}
+
+    /// Why start-up must fail with this configuration, or nil.
+    public func problem(service: String) -> String? {
+        if !["console", "json", "syslog"].contains(loggingHandler) {
+            return "\(service): logging configuration names handler '\(loggingHandler)', which does not exist"
+        }
+        if let url = brokerURL, !url.hasPrefix("kafka://") { return "\(service): broker URL '\(url)' uses the wrong protocol (expected kafka://)" }
+        if acceleratorRequired && !nodeHasAccelerator { return "\(service): no accelerator on this node and no CPU fallback" }
+        return nil
     }
 }
 
@@ -46,21 +84,28 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
     public let spec: ServiceSpec
     public let directory: PlatformDirectory
     public let defects: DefectSet
-    public var memory: [String: String] = [:]
-    public var counters: [String: Int] = [:]
-    /// The scheduler's placed training jobs (restored from its database at start).
-    public var placed: [TrainingJobSpec] = []
+    public let configuration: ServiceConfiguration
+    /// The service's state (`ServiceSpec.makeState`), for this start of its process.
+    let state: any Sendable
 
-    init(context: ProcessContext, spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet) {
+    init(context: ProcessContext, spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: ServiceConfiguration = ServiceConfiguration()) {
         self.context = context
         self.spec = spec
         self.directory = directory
         self.defects = defects
+        self.configuration = configuration
+        state = spec.makeState()
+    }
+
+    /// The service's state, as its own type.
+    public func state<State>(_ type: State.Type) -> State {
+        guard let typed = state as? State else { preconditionFailure("\(spec.name)'s state is \(Swift.type(of: state)), not \(State.self)") }
+        return typed
     }
 
     public var consul: ConsulClient { ConsulClient(server: directory.consul) }
     public var kafka: KafkaClient { KafkaClient(broker: directory.kafka) }
-    public var redis: RedisClient { RedisClient(server: directory.redis, clusterMode: memory["redis.cluster"] == "yes") }
+    public var redis: RedisClient { RedisClient(server: directory.redis, clusterMode: configuration.redisClusterMode) }
     public var objectStore: ObjectStoreClient { ObjectStoreClient(server: directory.objectStore) }
     public var search: SearchClient { SearchClient(server: directory.search) }
     public var sql: SQLClient? { spec.database.flatMap { directory.databases[$0] }.map { SQLClient(address: $0) } }

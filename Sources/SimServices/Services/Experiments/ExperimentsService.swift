@@ -1,33 +1,52 @@
 import SimKernel
 
 /// Experiment tracking: runs record seed, code version and data digest; params are write-once.
+///
+/// Route: `POST experiments/runs` (CreateRun -> RunCreated). Stateless: runs, params and metrics
+/// live in experiments_db, a search document per run in the `experiments` index.
 public enum ExperimentsService {
+    public struct CreateRun: Codable, Sendable, Equatable {
+        public var seed: UInt64?
+        /// The learning rate, recorded as the write-once parameter `lr`.
+        public var lr: Double?
+        /// The code version and the dataset digest the run used.
+        public var code: String?
+        public var data: String?
+        /// An idempotency key: a retried creation with the same key is the same run.
+        public var runKey: String?
+        /// Metrics of the run (`metric.NAME` on the wire), stored at step 0 with the node's UTC time.
+        public var metric: [String: Double]?
+    }
+    public struct RunCreated: Codable, Sendable, Equatable {
+        public var run: Int64
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "experiments") { runtime, request in
-            let seed = request.body["seed"] ?? "0"
-            // A run with an idempotency key (`run_key`) is created once: a retry gets the same run.
-            let key: SQLValue = request.body["run_key"].map { .text($0) } ?? .null
-            if case .text = key, case .success(let found) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key])]),
-               let existing = found[0].rows.first?.first?.integer {
-                return HTTPResponse(200, ["run": "\(existing)"])
-            }
-            guard case .success(let rows) = await runtime.transaction([
-                SQLStatement("INSERT INTO runs(seed, code_version, data_digest, run_key) VALUES (?, ?, ?, ?)", [.text(seed), .text(request.body["code"] ?? "v1"), .text(request.body["data"] ?? "d0"), key]),
-                SQLStatement("SELECT last_insert_rowid()"),
-            ]), let run = rows[1].rows.first?.first?.integer else { return .error(500, "cannot create the run") }
-            _ = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', ?)", [.integer(run), .text(request.body["lr"] ?? "0.1")])])
-            // Write-once: a second write of the same param must fail.
-            let again = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', '9')", [.integer(run)])])
-            guard case .failure(.sql(let error)) = again, error.kind == .constraint else { return .error(500, "a param was overwritten") }
-            // Metrics given with the run (`metric.NAME`), stored at step 0 with the node's UTC time.
-            for (key, value) in request.body.sorted(by: { $0.key < $1.key }) where key.hasPrefix("metric.") {
-                guard let number = Double(value) else { return .error(400, "\(key) is not a number") }
-                _ = await runtime.transaction([SQLStatement("INSERT OR REPLACE INTO metrics(run, key, value, step, timestamp_ms) VALUES (?, ?, ?, 0, ?)",
-                                                            [.integer(run), .text(String(key.dropFirst(7))), .real(number), .integer(runtime.context.localTime / Nanos.millisecond)])])
-            }
-            _ = await runtime.search.request(.index("experiments", id: "\(run)", document: ["seed": seed], ifSeqNo: nil, ifPrimaryTerm: nil), context: runtime.context)
-            return HTTPResponse(200, ["run": "\(run)"])
-        }
+        var spec = ServiceSpec(name: "experiments", routes: [
+            Route("POST", "experiments/runs", CreateRun.self, RunCreated.self) { runtime, request, _ throws(ServiceError) in
+                let seed = "\(request.seed ?? 0)"
+                let key: SQLValue = request.runKey.map { .text($0) } ?? .null
+                if case .text = key, case .success(let found) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key])]),
+                   let existing = found[0].rows.first?.first?.integer {
+                    return RunCreated(run: existing)
+                }
+                guard case .success(let rows) = await runtime.transaction([
+                    SQLStatement("INSERT INTO runs(seed, code_version, data_digest, run_key) VALUES (?, ?, ?, ?)",
+                                 [.text(seed), .text(request.code ?? "v1"), .text(request.data ?? "d0"), key]),
+                    SQLStatement("SELECT last_insert_rowid()"),
+                ]), let run = rows[1].rows.first?.first?.integer else { throw .internalError("cannot create the run") }
+                _ = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', ?)", [.integer(run), .text("\(request.lr ?? 0.1)")])])
+                // Write-once: a second write of the same param must fail.
+                let again = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', '9')", [.integer(run)])])
+                guard case .failure(.sql(let error)) = again, error.kind == .constraint else { throw .internalError("a param was overwritten") }
+                for (name, value) in (request.metric ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    _ = await runtime.transaction([SQLStatement("INSERT OR REPLACE INTO metrics(run, key, value, step, timestamp_ms) VALUES (?, ?, ?, 0, ?)",
+                                                                [.integer(run), .text(name), .real(value), .integer(runtime.context.localTime / Nanos.millisecond)])])
+                }
+                _ = await runtime.search.request(.index("experiments", id: "\(run)", document: ["seed": seed], ifSeqNo: nil, ifPrimaryTerm: nil), context: runtime.context)
+                return RunCreated(run: run)
+            },
+        ])
         spec.database = "experiments_db"
         spec.migrations = [
             "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",

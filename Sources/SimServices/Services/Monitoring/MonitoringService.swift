@@ -2,6 +2,8 @@ import SimKernel
 
 /// Drift monitoring: population stability index between a reference and a current sample over
 /// 10 equal-width bins with epsilon smoothing; the verdict is stored in metrics_db.
+///
+/// Route: `POST monitoring/drift` (DriftRequest -> DriftReport). Stateless: reports live in metrics_db.
 public enum MonitoringService {
     public static func psi(reference: [Double], current: [Double], bins: Int = 10) -> Double {
         let all = reference + current
@@ -15,18 +17,29 @@ public enum MonitoringService {
         return zip(actual, expected).reduce(0) { $0 + ($1.0 - $1.1) * logarithm($1.0 / $1.1) }
     }
 
+    public struct DriftRequest: Codable, Sendable, Equatable {
+        public var feature: String?
+        public var reference: [Double]
+        public var current: [Double]
+    }
+    public struct DriftReport: Codable, Sendable, Equatable {
+        public var psi: Double
+        public var drift: Bool
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "monitoring") { runtime, request in
-            let reference = (request.body["reference"] ?? "").split(separator: ",").compactMap { Double($0) }
-            let current = (request.body["current"] ?? "").split(separator: ",").compactMap { Double($0) }
-            guard !reference.isEmpty, !current.isEmpty else { return .error(400, "two samples are required") }
-            let value = psi(reference: reference, current: current)
-            let drift = value >= 0.2
-            guard case .success = await runtime.transaction([SQLStatement("INSERT INTO drift_reports(feature, psi, drift) VALUES (?, ?, ?)", [.text(request.body["feature"] ?? "f"), .real(value), .integer(drift ? 1 : 0)])]) else {
-                return .error(500, "cannot store the report")
-            }
-            return HTTPResponse(200, ["psi": "\(value)", "drift": "\(drift)"])
-        }
+        var spec = ServiceSpec(name: "monitoring", routes: [
+            Route("POST", "monitoring/drift", DriftRequest.self, DriftReport.self) { runtime, request, _ throws(ServiceError) in
+                guard !request.reference.isEmpty, !request.current.isEmpty else { throw .badRequest("two samples are required") }
+                let value = psi(reference: request.reference, current: request.current)
+                let drift = value >= 0.2
+                guard case .success = await runtime.transaction([SQLStatement("INSERT INTO drift_reports(feature, psi, drift) VALUES (?, ?, ?)",
+                                                                              [.text(request.feature ?? "f"), .real(value), .integer(drift ? 1 : 0)])]) else {
+                    throw .internalError("cannot store the report")
+                }
+                return DriftReport(psi: value, drift: drift)
+            },
+        ])
         spec.database = "metrics_db"
         spec.migrations = ["CREATE TABLE drift_reports(id INTEGER PRIMARY KEY, feature TEXT NOT NULL, psi REAL NOT NULL, drift INTEGER NOT NULL)"]
         spec.registersWithHealthCheck = !defects.contains(.L6)  // L6: passing whatever its state

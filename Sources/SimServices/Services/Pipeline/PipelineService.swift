@@ -4,6 +4,8 @@ import SimKernel
 /// in progress is a cycle), then stored in experiments_db. At start-up it validates its own
 /// request schema, which refers to itself (a step's `next` is a step); L13's validator has no
 /// visited set and walks that reference forever.
+///
+/// Route: `POST pipeline/dags` (SubmitDAG -> AcceptedDAG). DAGs live in experiments_db.
 public enum PipelineService {
     /// Three-colour DFS over `edges` (from -> to). Returns a cycle's node, or nil.
     public static func findCycle(_ edges: [(String, String)]) -> String? {
@@ -25,20 +27,42 @@ public enum PipelineService {
         return nil
     }
 
+    public struct SubmitDAG: Codable, Sendable, Equatable {
+        public var name: String?
+        /// Edges `from>to`.
+        public var edges: [String]
+    }
+    public struct AcceptedDAG: Codable, Sendable, Equatable {
+        /// The number of distinct tasks.
+        public var tasks: Int
+    }
+
+    /// What the pipeline service keeps in memory: how many steps its start-up schema validation took.
+    public actor State {
+        public var schemaSteps: Int?
+        func recordSchemaSteps(_ steps: Int) { schemaSteps = steps }
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "pipeline") { runtime, request in
-            let edges = (request.body["edges"] ?? "").split(separator: ",").compactMap { pair -> (String, String)? in
-                let ends = pair.split(separator: ">").map(String.init)
-                return ends.count == 2 ? (ends[0], ends[1]) : nil
-            }
-            if let node = findCycle(edges) { return .error(422, "the DAG has a cycle through \(node)") }
-            guard case .success = await runtime.transaction([SQLStatement("INSERT INTO dags(name, edges) VALUES (?, ?)", [.text(request.body["name"] ?? "dag"), .text(request.body["edges"] ?? "")])]) else {
-                return .error(500, "cannot store the DAG")
-            }
-            return HTTPResponse(200, ["tasks": "\(Set(edges.flatMap { [$0.0, $0.1] }).count)"])
-        }
+        var spec = ServiceSpec(name: "pipeline", routes: [
+            Route("POST", "pipeline/dags", SubmitDAG.self, AcceptedDAG.self) { runtime, request, _ throws(ServiceError) in
+                var edges: [(String, String)] = []
+                for edge in request.edges {
+                    let ends = edge.split(separator: ">").map(String.init)
+                    guard ends.count == 2 else { throw .badRequest("edges: '\(edge)' is not from>to") }
+                    edges.append((ends[0], ends[1]))
+                }
+                if let node = findCycle(edges) { throw ServiceError(422, "the DAG has a cycle through \(node)") }
+                guard case .success = await runtime.transaction([SQLStatement("INSERT INTO dags(name, edges) VALUES (?, ?)",
+                                                                              [.text(request.name ?? "dag"), .text(request.edges.joined(separator: ","))])]) else {
+                    throw .internalError("cannot store the DAG")
+                }
+                return AcceptedDAG(tasks: Set(edges.flatMap { [$0.0, $0.1] }).count)
+            },
+        ])
         spec.database = "experiments_db"
         spec.migrations = ["CREATE TABLE dags(id INTEGER PRIMARY KEY, name TEXT NOT NULL, edges TEXT NOT NULL)"]
+        spec.makeState = { State() }
         spec.bootstrap = { runtime in
             // The request schema: step -> next -> step (a self-reference).
             let schema = ["step": ["next": "step", "name": "string"]]
@@ -57,7 +81,7 @@ public enum PipelineService {
                 }
                 for (_, fieldType) in (schema[type] ?? [:]).sorted(by: { $0.key < $1.key }) where schema[fieldType] != nil { stack.append(fieldType) }
             }
-            runtime.memory["schema.steps"] = "\(steps)"
+            await runtime.state(State.self).recordSchemaSteps(steps)
             return nil
         }
         return spec

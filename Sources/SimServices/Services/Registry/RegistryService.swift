@@ -3,46 +3,64 @@ import SimKernel
 /// The model registry: a new version is MAX(version)+1 inside one transaction with (model,
 /// version) as primary key, its artifact stored in the `models` bucket with its checksum.
 /// L3 orders its migrations wrongly (an index on a table a later migration creates).
+///
+/// Route: `POST registry/versions` (RegisterVersion -> RegisteredVersion). Stateless: versions
+/// live in models_db, artifacts in the `models` bucket.
 public enum RegistryService {
+    public struct RegisterVersion: Codable, Sendable, Equatable {
+        public var model: String
+        /// A trained artifact, hex-encoded, and its CRC-32 (hex); absent: a placeholder artifact.
+        public var artifact: String?
+        public var checksum: String?
+    }
+    public struct RegisteredVersion: Codable, Sendable, Equatable {
+        public var version: Int64
+        /// The object store's ETag of the artifact (absent when an earlier try stored it).
+        public var etag: String?
+        public var checksum: String
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "registry") { runtime, request in
-            let model = request.body["model"] ?? ""
-            guard !model.isEmpty else { return .error(400, "model is required") }
-            var artifact = Array("weights of \(model)".utf8)
-            let trained = request.body["artifact"] != nil
-            if let hex = request.body["artifact"] {
-                // A trained model: its checksum must match, and registering it again (a retry) is
-                // the same version.
-                guard let bytes = bytesFromHex(hex), hexString(crc32(bytes)) == request.body["checksum"] else {
-                    return .error(400, "the artifact does not match its checksum")
+        var spec = ServiceSpec(name: "registry", routes: [
+            Route("POST", "registry/versions", RegisterVersion.self, RegisteredVersion.self) { runtime, request, _ throws(ServiceError) in
+                let model = request.model
+                guard !model.isEmpty else { throw .badRequest("model is required") }
+                var artifact = Array("weights of \(model)".utf8)
+                let trained = request.artifact != nil
+                if let hex = request.artifact {
+                    // A trained model: its checksum must match, and registering it again (a retry)
+                    // is the same version.
+                    guard let bytes = bytesFromHex(hex), hexString(crc32(bytes)) == request.checksum else {
+                        throw .badRequest("the artifact does not match its checksum")
+                    }
+                    artifact = bytes
                 }
-                artifact = bytes
-            }
-            let checksum = hexString(crc32(artifact))
-            // Version = MAX + 1 inside one transaction: concurrent registrations of a model read
-            // the same MAX; the loser is rolled back (40001 or 40P01) and the whole transaction
-            // is retried, reading the new MAX. A trained artifact already registered (a retry) is
-            // found inside the same transaction.
-            let result = await runtime.interactive("register-\(model)") { session -> Result<Int64, SQLClientError> in
-                if trained, case .success(let found) = await session.execute("SELECT version FROM model_versions WHERE model = ? AND checksum = ?", [.text(model), .text(checksum)]),
-                   let version = found.rows.first?.first?.integer {
-                    return .success(version)
+                let checksum = hexString(crc32(artifact))
+                // Version = MAX + 1 inside one transaction: concurrent registrations of a model
+                // read the same MAX; the loser is rolled back (40001 or 40P01) and the whole
+                // transaction is retried, reading the new MAX. A trained artifact already
+                // registered (a retry) is found inside the same transaction.
+                let result = await runtime.interactive("register-\(model)") { session -> Result<Int64, SQLClientError> in
+                    if trained, case .success(let found) = await session.execute("SELECT version FROM model_versions WHERE model = ? AND checksum = ?", [.text(model), .text(checksum)]),
+                       let version = found.rows.first?.first?.integer {
+                        return .success(version)
+                    }
+                    guard case .success(let rows) = await session.execute("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE model = ?", [.text(model)]),
+                          let latest = rows.rows.first?.first?.integer else { return .failure(.sql(SQLError(kind: .other, message: "cannot read the latest version"))) }
+                    return await session.execute("INSERT INTO model_versions(model, version, stage, checksum) VALUES (?, ?, 'None', ?)",
+                                                 [.text(model), .integer(latest + 1), .text(checksum)]).map { _ in latest + 1 }
                 }
-                guard case .success(let rows) = await session.execute("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE model = ?", [.text(model)]),
-                      let latest = rows.rows.first?.first?.integer else { return .failure(.sql(SQLError(kind: .other, message: "cannot read the latest version"))) }
-                return await session.execute("INSERT INTO model_versions(model, version, stage, checksum) VALUES (?, ?, 'None', ?)",
-                                             [.text(model), .integer(latest + 1), .text(checksum)]).map { _ in latest + 1 }
-            }
-            guard case .success(let version) = result else { return .error(500, "cannot register: \(result)") }
-            // The artifact goes in after the row; a retry that found the row puts it again, and
-            // "already there" (If-None-Match) is fine.
-            let stored = await runtime.objectStore.request(.put(bucket: "models", key: "\(model)/\(version)", bytes: artifact, ifNoneMatch: true), context: runtime.context)
-            switch stored {
-            case .success(.stored(let etag)): return HTTPResponse(200, ["version": "\(version)", "etag": etag, "checksum": checksum])
-            case .failure(.server(.preconditionFailed)): return HTTPResponse(200, ["version": "\(version)", "checksum": checksum])
-            default: return .error(500, "artifact upload failed: \(stored)")
-            }
-        }
+                guard case .success(let version) = result else { throw .internalError("cannot register: \(result)") }
+                // The artifact goes in after the row; a retry that found the row puts it again,
+                // and "already there" (If-None-Match) is fine.
+                let stored = await runtime.objectStore.request(.put(bucket: "models", key: "\(model)/\(version)", bytes: artifact, ifNoneMatch: true), context: runtime.context)
+                switch stored {
+                case .success(.stored(let etag)): return RegisteredVersion(version: version, etag: etag, checksum: checksum)
+                case .failure(.server(.preconditionFailed)): return RegisteredVersion(version: version, etag: nil, checksum: checksum)
+                default: throw .internalError("artifact upload failed: \(stored)")
+                }
+            },
+        ])
         spec.database = "models_db"
         let table = "CREATE TABLE model_versions(model TEXT NOT NULL, version INTEGER NOT NULL, stage TEXT NOT NULL, PRIMARY KEY(model, version))"
         let index = "CREATE INDEX model_versions_stage ON model_versions(stage)"

@@ -9,18 +9,58 @@ import SimKernel
 /// sweeps the trainers' health every second under the same lock order. A restarted scheduler
 /// resumes from its committed offset and its recorded placements (placing twice is harmless:
 /// trainers answer `start` at any time).
+///
+/// Route: `POST scheduler/schedules` (AddSchedule -> Schedules). In memory (`State`): whether it
+/// leads, its Consul session, and the placed jobs it sweeps (restored from its database).
 public enum SchedulerService {
-    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "scheduler") { runtime, request in
-            guard runtime.memory["leader"] == "yes" else { return .error(503, "not the leader") }
-            let cron = request.body["cron"] ?? "0 * * * *"
-            guard cron.split(separator: " ").count == 5 else { return .error(400, "cron needs 5 fields") }
-            guard case .success(let rows) = await runtime.transaction([
-                SQLStatement("INSERT INTO schedules(name, cron, timezone) VALUES (?, ?, ?)", [.text(request.body["name"] ?? "nightly"), .text(cron), .text(request.body["tz"] ?? "UTC")]),
-                SQLStatement("SELECT COUNT(*) FROM schedules"),
-            ]) else { return .error(500, "cannot store the schedule") }
-            return HTTPResponse(200, ["schedules": "\(rows[1].rows.first?.first?.integer ?? 0)"])
+    public struct AddSchedule: Codable, Sendable, Equatable {
+        public var name: String?
+        /// Five cron fields (default `0 * * * *`).
+        public var cron: String?
+        /// The schedule's time zone (default UTC).
+        public var tz: String?
+    }
+    public struct Schedules: Codable, Sendable, Equatable {
+        /// How many schedules are stored.
+        public var schedules: Int64
+    }
+
+    /// The scheduler's in-memory state. The session and its renewal belong to the process, not
+    /// to one start-up attempt (see `takeLeadership`).
+    public actor State {
+        public private(set) var isLeader = false
+        public private(set) var session: String?
+        var renewing = false
+        public private(set) var placed: [TrainingJobSpec] = []
+
+        func lead(_ leading: Bool) { isLeader = leading }
+        func use(session: String?) { self.session = session }
+        /// Starts the renewal task once per process: true the first time.
+        func startRenewing() -> Bool {
+            defer { renewing = true }
+            return !renewing
         }
+        func stepDown() {
+            session = nil
+            isLeader = false
+        }
+        func remember(_ job: TrainingJobSpec) { if !placed.contains(where: { $0.name == job.name }) { placed.append(job) } }
+    }
+
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
+        var spec = ServiceSpec(name: "scheduler", routes: [
+            Route("POST", "scheduler/schedules", AddSchedule.self, Schedules.self) { runtime, request, _ throws(ServiceError) in
+                guard await runtime.state(State.self).isLeader else { throw .unavailable("not the leader") }
+                let cron = request.cron ?? "0 * * * *"
+                guard cron.split(separator: " ").count == 5 else { throw .badRequest("cron needs 5 fields") }
+                guard case .success(let rows) = await runtime.transaction([
+                    SQLStatement("INSERT INTO schedules(name, cron, timezone) VALUES (?, ?, ?)", [.text(request.name ?? "nightly"), .text(cron), .text(request.tz ?? "UTC")]),
+                    SQLStatement("SELECT COUNT(*) FROM schedules"),
+                ]) else { throw .internalError("cannot store the schedule") }
+                return Schedules(schedules: rows[1].rows.first?.first?.integer ?? 0)
+            },
+        ])
+        spec.makeState = { State() }
         spec.database = "experiments_db"
         spec.migrations = [
             "CREATE TABLE schedules(id INTEGER PRIMARY KEY, name TEXT NOT NULL, cron TEXT NOT NULL, timezone TEXT NOT NULL)",
@@ -39,49 +79,48 @@ public enum SchedulerService {
     /// per attempt, as before, waited forever for a key held by the previous attempt's session,
     /// which a leftover task kept renewing.) A session that expired anyway is replaced.
     static func takeLeadership(_ runtime: ServiceRuntime) async -> String? {
-        let context = runtime.context
-        if runtime.memory["leader.renewing"] == nil {
-            runtime.memory["leader.renewing"] = "yes"
+        let context = runtime.context, state = runtime.state(State.self)
+        if await state.startRenewing() {
             context.simulation.spawn {
                 while true {
                     await context.sleep(for: .seconds(3))
-                    guard let current = runtime.memory["leader.session"] else { continue }
+                    guard let current = await state.session else { continue }
                     if case .success(.error(.unknownSession)) = await runtime.consul.request(.sessionRenew(current), context: context) {
                         // The session expired (a long partition from Consul): step down; the
                         // leader's loops take leadership again before they act.
-                        runtime.memory["leader.session"] = nil
-                        runtime.memory["leader"] = nil
+                        await state.stepDown()
                         context.record(.schedulerLostLeadership, payload: stableHash(current), "\(current) expired: stepping down")
                     }
                 }
             }
         }
         await runtime.waitUntil("scheduler leadership") {
-            if runtime.memory["leader.session"] == nil {
+            if await state.session == nil {
                 guard case .success(.session(let created)) = await runtime.consul.request(.sessionCreate(checks: [], ttl: 10 * Nanos.second, lockDelay: Nanos.second), context: context) else { return false }
-                runtime.memory["leader.session"] = created
+                await state.use(session: created)
             }
-            switch await runtime.consul.request(.kvAcquire("scheduler/leader", context.node.name, session: runtime.memory["leader.session"]!), context: context) {
+            guard let session = await state.session else { return false }
+            switch await runtime.consul.request(.kvAcquire("scheduler/leader", context.node.name, session: session), context: context) {
             case .success(.bool(true)): return true
-            case .success(.error(.unknownSession)): runtime.memory["leader.session"] = nil; return false
+            case .success(.error(.unknownSession)): await state.use(session: nil); return false
             default: return false
             }
         }
-        runtime.memory["leader"] = "yes"
+        await state.lead(true)
         return nil
     }
 
     /// The leader's work: the health sweep of placed jobs, and the `training.jobs` consumer.
     static func lead(_ runtime: ServiceRuntime) async {
-        let context = runtime.context
+        let context = runtime.context, state = runtime.state(State.self)
         if case .success(let rows) = await runtime.transaction([SQLStatement("SELECT spec FROM placements ORDER BY job")]) {
-            for row in rows[0].rows { if let text = row.first?.text, let job = TrainingService.decode(text) { runtime.placed.append(job) } }
+            for row in rows[0].rows { if let text = row.first?.text, let job = TrainingService.decode(text) { await state.remember(job) } }
         }
         context.simulation.spawn {
             while true {
                 await context.sleep(nanoseconds: Nanos.second)
-                guard runtime.memory["leader"] == "yes" else { continue }  // only the leader sweeps
-                for job in runtime.placed { await sweep(runtime, job: job) }
+                guard await state.isLeader else { continue }  // only the leader sweeps
+                for job in await state.placed { await sweep(runtime, job: job) }
             }
         }
         await consumeJobs(runtime)
@@ -92,7 +131,7 @@ public enum SchedulerService {
     static func consumeJobs(_ runtime: ServiceRuntime) async {
         let context = runtime.context
         await runtime.consume(group: "scheduler", topic: "training.jobs", beforePoll: {
-            if runtime.memory["leader"] != "yes" { _ = await takeLeadership(runtime) }
+            if await !runtime.state(State.self).isLeader { _ = await takeLeadership(runtime) }
         }) { record in
             let text = String(decoding: record.value, as: UTF8.self)
             guard let job = TrainingService.decode(text) else { return }
@@ -121,7 +160,7 @@ public enum SchedulerService {
             }
             await context.sleep(nanoseconds: 100 * Nanos.millisecond)
         }
-        if !runtime.placed.contains(where: { $0.name == job.name }) { runtime.placed.append(job) }
+        await runtime.state(State.self).remember(job)
         context.record(.schedulerPlaced, payload: stableHash(job.name), "\(job.name) placed on \(runtime.directory.trainers.count) trainers")
     }
 

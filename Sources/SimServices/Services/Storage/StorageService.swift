@@ -9,20 +9,33 @@ import SimKernel
 ///
 /// L9 creates its buckets under an invalid name and ignores the failure. M7 (checkpoint
 /// corruption) shares one staging file per path among all writers and publishes it unverified.
+///
+/// Route: `PUT storage/artifacts` (PutArtifact -> StoredArtifact); the checkpoint endpoint is the
+/// mailbox `storage`. Stateless in memory: staging files are on its disk, objects in the store.
 public enum StorageService {
     public static let checkpointBucket = "checkpoints"
 
+    public struct PutArtifact: Codable, Sendable, Equatable {
+        public var key: String?
+        public var content: String?
+    }
+    public struct StoredArtifact: Codable, Sendable, Equatable {
+        public var etag: String
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "storage") { runtime, request in
-            let key = request.body["key"] ?? "artifact", content = Array((request.body["content"] ?? "").utf8)
-            let context = runtime.context
-            guard case .success(.stored(let etag)) = await runtime.objectStore.request(.put(bucket: "artifacts", key: key, bytes: content, ifNoneMatch: false), context: context) else {
-                return .error(500, "cannot store \(key)")
-            }
-            guard case .success(.object(let back, let readTag)) = await runtime.objectStore.request(.get(bucket: "artifacts", key: key), context: context),
-                  back == content, readTag == etag else { return .error(500, "read-back mismatch") }
-            return HTTPResponse(200, ["etag": etag])
-        }
+        var spec = ServiceSpec(name: "storage", routes: [
+            Route("PUT", "storage/artifacts", PutArtifact.self, StoredArtifact.self) { runtime, request, _ throws(ServiceError) in
+                let key = request.key ?? "artifact", content = Array((request.content ?? "").utf8)
+                let context = runtime.context
+                guard case .success(.stored(let etag)) = await runtime.objectStore.request(.put(bucket: "artifacts", key: key, bytes: content, ifNoneMatch: false), context: context) else {
+                    throw .internalError("cannot store \(key)")
+                }
+                guard case .success(.object(let back, let readTag)) = await runtime.objectStore.request(.get(bucket: "artifacts", key: key), context: context),
+                      back == content, readTag == etag else { throw .internalError("read-back mismatch") }
+                return StoredArtifact(etag: etag)
+            },
+        ])
         spec.buckets = ["artifacts", checkpointBucket]
         spec.afterReady = { runtime in await serveCheckpoints(runtime) }
         // L9: its buckets under an invalid name, the failure ignored.

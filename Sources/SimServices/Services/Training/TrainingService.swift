@@ -9,12 +9,54 @@ import SimKernel
 /// parameter servers, records the run's metrics in experiments and registers the model as a new
 /// version in the registry, all through the gateway. A restart finishes what a crash interrupted.
 /// L4 leaves its topic to broker auto-creation, which is off.
+///
+/// Route: `POST training/jobs` (SubmitJob -> JobAccepted). In memory (`State`): the clock each
+/// trainer's progress row was last written at, and whether a completion attempt is running; both
+/// rebuilt from experiments_db's rows after a crash (a repeat report is answered from the row).
 public enum TrainingService {
-    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "training") { runtime, request in
-            guard request.method == "POST", request.path == "training/jobs" else { return .error(404, "no route \(request.method) /\(request.path)") }
-            return await submit(runtime, request)
+    public struct SubmitJob: Codable, Sendable, Equatable {
+        /// The job's unique name (a resubmission with the same name is the same job).
+        public var job: String?
+        /// The job as JSON (`TrainingJobSpec`); absent for a job without a spec (a probe).
+        public var spec: String?
+    }
+    public struct JobAccepted: Codable, Sendable, Equatable {
+        public var jobId: Int64
+    }
+
+    /// The training service's in-memory state.
+    public actor State {
+        var progress: [Int: Int] = [:]
+        var completing = false
+        var completionAgain = false
+
+        /// The last clock whose progress row was written for `worker` (-1: none since start).
+        func lastProgress(_ worker: Int) -> Int { progress[worker] ?? -1 }
+        func wroteProgress(_ worker: Int, clock: Int) { progress[worker] = Swift.max(clock, progress[worker] ?? -1) }
+        /// Starts a completion attempt unless one runs; when one runs, asks it for another pass.
+        func beginCompletion() -> Bool {
+            if completing {
+                completionAgain = true
+                return false
+            }
+            completing = true
+            return true
         }
+        func endCompletion() { completing = false }
+        /// Whether another pass was asked for since the last call.
+        func takeAgain() -> Bool {
+            defer { completionAgain = false }
+            return completionAgain
+        }
+    }
+
+    public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
+        var spec = ServiceSpec(name: "training", routes: [
+            Route("POST", "training/jobs", SubmitJob.self, JobAccepted.self) { runtime, request, info throws(ServiceError) in
+                try await submit(runtime, request, info)
+            },
+        ])
+        spec.makeState = { State() }
         spec.database = "experiments_db"
         spec.migrations = [
             "CREATE TABLE training_jobs(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, state TEXT NOT NULL, spec TEXT NOT NULL, submitted_by TEXT NOT NULL)",
@@ -37,12 +79,12 @@ public enum TrainingService {
 
     public static func decode(_ text: String) -> TrainingJobSpec? { try? JSONDecoder().decode(TrainingJobSpec.self, from: Data(text.utf8)) }
 
-    static func submit(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse {
-        let name = request.body["job"] ?? "job"
-        let specText = request.body["spec"] ?? ""
+    static func submit(_ runtime: ServiceRuntime, _ request: SubmitJob, _ info: RequestInfo) async throws(ServiceError) -> JobAccepted {
+        let name = request.job ?? "job"
+        let specText = request.spec ?? ""
         if !specText.isEmpty {
-            guard let user = request.headers["x-user"], !user.isEmpty else { return .error(401, "a training job needs an authenticated caller") }
-            guard let job = decode(specText), job.name == name else { return .error(400, "spec is not a training job named \(name)") }
+            guard info.user != nil else { throw ServiceError(401, "a training job needs an authenticated caller") }
+            guard let job = decode(specText), job.name == name else { throw .badRequest("spec is not a training job named \(name)") }
             if let cluster = runtime.directory.training, runtime.context.simulation.training.initialLoss == nil {
                 let dataset = SyntheticDataset.cached(seed: job.datasetSeed, featureCount: cluster.features)
                 runtime.context.simulation.training.initialLoss = LogisticModel.loss([Float](repeating: 0, count: cluster.features + 1), dataset.test)
@@ -50,20 +92,20 @@ public enum TrainingService {
         }
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("INSERT OR IGNORE INTO training_jobs(name, state, spec, submitted_by) VALUES (?, 'queued', ?, ?)",
-                         [.text(name), .text(specText), .text(request.headers["x-user"] ?? "")]),
+                         [.text(name), .text(specText), .text(info.user ?? "")]),
             SQLStatement("SELECT id FROM training_jobs WHERE name = ?", [.text(name)]),
-        ]), let id = rows[1].rows.first?.first?.integer else { return .error(500, "cannot store the job") }
+        ]), let id = rows[1].rows.first?.first?.integer else { throw .internalError("cannot store the job") }
         // Published on every (re)submission: the scheduler's placement is idempotent, and a crash
         // between the row and the event must not lose the event.
         let event = await runtime.kafka.produce("training.jobs", key: name, value: Array(specText.utf8), context: runtime.context)
-        if case .failure(let error) = event { return .error(500, "cannot publish the job: \(error)") }
+        if case .failure(let error) = event { throw .internalError("cannot publish the job: \(error)") }
         runtime.context.record(.trainingJobAccepted, payload: UInt64(id), "job \(name) (id \(id)) -> training.jobs")
-        return HTTPResponse(200, ["job_id": "\(id)"])
+        return JobAccepted(jobId: id)
     }
 
     /// The cluster endpoint: progress and completion reports from trainers.
     static func serveCluster(_ runtime: ServiceRuntime) async {
-        let context = runtime.context
+        let context = runtime.context, state = runtime.state(State.self)
         guard let cluster = runtime.directory.training else { return }
         let inbox = context.mailbox("training")
         context.simulation.spawn { await completeIfFinished(runtime, cluster) }  // what a crash interrupted
@@ -74,7 +116,7 @@ public enum TrainingService {
             case .progress(let worker, let clock, let loss, let owner):
                 // A trainer reports each clock twice (under its first lock, then under both): the
                 // row is written once per clock, the repeat is answered at once.
-                guard (runtime.counters["progress.\(worker)"] ?? -1) < clock else {
+                guard await state.lastProgress(worker) < clock else {
                     context.reply(to: envelope, TrainingMessage.ok)
                     continue
                 }
@@ -92,7 +134,7 @@ public enum TrainingService {
                         SQLStatement("UPDATE training_jobs SET state = 'running' WHERE name = ? AND state = 'queued'", [.text(cluster.job.name)]),
                     ], asOwner: owner)
                     guard case .success = written else { return }
-                    runtime.counters["progress.\(worker)"] = Swift.max(clock, runtime.counters["progress.\(worker)"] ?? -1)
+                    await state.wroteProgress(worker, clock: clock)
                     context.reply(to: envelope, TrainingMessage.ok)
                 }
             case .done(let worker, let clock):
@@ -118,20 +160,17 @@ public enum TrainingService {
     /// A call that arrives while an attempt runs asks for another pass once it is done (that
     /// attempt may have counted the trainers before this call's `done` was stored).
     static func completeIfFinished(_ runtime: ServiceRuntime, _ cluster: TrainingPlatformConfiguration) async {
-        guard runtime.counters["completing"] == nil else {
-            runtime.counters["completion.again"] = 1
-            return
-        }
-        runtime.counters["completing"] = 1
-        defer { runtime.counters["completing"] = nil }
+        let state = runtime.state(State.self)
+        guard await state.beginCompletion() else { return }
         var backoff = 100 * Nanos.millisecond
         while true {
-            runtime.counters["completion.again"] = nil
+            _ = await state.takeAgain()
             let outcome = await tryToComplete(runtime, cluster)
             if outcome == .retry {
                 await runtime.context.sleep(nanoseconds: backoff + runtime.context.withRandom { $0.uniform(0 ... backoff / 2) })
                 backoff = Swift.min(2 * Nanos.second, backoff * 2)
-            } else if runtime.counters["completion.again"] == nil {
+            } else if await !state.takeAgain() {
+                await state.endCompletion()
                 return
             }
         }
@@ -162,12 +201,12 @@ public enum TrainingService {
         let accuracy = LogisticModel.accuracy(parameters, dataset.test), loss = LogisticModel.loss(parameters, dataset.test)
         let artifact = Checkpoint(step: job.steps, workerClocks: [job.steps], parameters: parameters).encoded()
         let checksum = hexString(crc32(artifact))
-        guard let run = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs", body: [
-            "seed": "\(job.datasetSeed)", "lr": "\(job.learningRate)", "code": "synapsenet-sim", "data": "synthetic-\(job.datasetSeed)",
-            "metric.accuracy": "\(accuracy)", "metric.loss": "\(loss)", "run_key": "\(job.name)/\(checksum)",
-        ]), attempts: 5), let version = await runtime.callThroughGateway(HTTPRequest("POST", "registry/versions", body: [
-            "model": job.name, "artifact": hexBytes(artifact), "checksum": checksum,
-        ]), attempts: 5) else { return .retry }
+        let runRequest = ExperimentsService.CreateRun(seed: job.datasetSeed, lr: Double("\(job.learningRate)"), code: "synapsenet-sim", data: "synthetic-\(job.datasetSeed)",
+                                                      runKey: "\(job.name)/\(checksum)", metric: ["accuracy": accuracy, "loss": Double(loss)])
+        let versionRequest = RegistryService.RegisterVersion(model: job.name, artifact: hexBytes(artifact), checksum: checksum)
+        guard let run = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs", body: FormEncoder.encode(runRequest)), attempts: 5),
+              let version = await runtime.callThroughGateway(HTTPRequest("POST", "registry/versions", body: FormEncoder.encode(versionRequest)), attempts: 5)
+        else { return .retry }
         // The job's result (accuracy, loss bits, registered version) is stored with its state, so
         // that an attempt that finds the job completed knows what it completed with.
         let result = "\(accuracy) \(loss.bitPattern) \(version.body["version"] ?? "?") \(run.body["run"] ?? "?") \(checksum)"

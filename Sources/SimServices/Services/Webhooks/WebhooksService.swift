@@ -3,7 +3,17 @@ import SimKernel
 /// Webhooks: endpoints stored in users_db; payloads signed `t=<ts>,v1=HMAC-SHA256(secret, "t.body")`
 /// and verified with a constant-time compare and a 300 s tolerance; private and loopback targets
 /// refused (SSRF).
+///
+/// Route: `POST webhooks/endpoints` (Subscribe -> Subscribed). Stateless: endpoints live in users_db.
 public enum WebhooksService {
+    public struct Subscribe: Codable, Sendable, Equatable {
+        public var url: String
+    }
+    public struct Subscribed: Codable, Sendable, Equatable {
+        /// The signature header of a test delivery (`t=...,v1=...`).
+        public var signature: String
+    }
+
     public static func signature(secret: String, timestamp: Int64, body: String) -> String {
         SHA256.hex(SHA256.hmac(key: Array(secret.utf8), message: Array("\(timestamp).\(body)".utf8)))
     }
@@ -14,18 +24,18 @@ public enum WebhooksService {
     }
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "webhooks") { runtime, request in
-            let url = request.body["url"] ?? ""
-            guard url.hasPrefix("https://") else { return .error(400, "https URL required") }
-            guard !isPrivate(url) else { return .error(400, "private or loopback targets are refused") }
-            let secret = "whsec-\(runtime.context.withRandom { $0.next() % 1_000_000 })"
-            guard case .success = await runtime.transaction([SQLStatement("INSERT INTO endpoints(url, secret) VALUES (?, ?)", [.text(url), .text(secret)])]) else {
-                return .error(500, "cannot store the endpoint")
-            }
-            let timestamp = runtime.context.localTime / Nanos.second
-            let header = "t=\(timestamp),v1=\(signature(secret: secret, timestamp: timestamp, body: "{\"event\":\"ping\"}"))"
-            return HTTPResponse(200, ["signature": header])
-        }
+        var spec = ServiceSpec(name: "webhooks", routes: [
+            Route("POST", "webhooks/endpoints", Subscribe.self, Subscribed.self) { runtime, request, _ throws(ServiceError) in
+                guard request.url.hasPrefix("https://") else { throw .badRequest("https URL required") }
+                guard !isPrivate(request.url) else { throw .badRequest("private or loopback targets are refused") }
+                let secret = "whsec-\(runtime.context.withRandom { $0.next() % 1_000_000 })"
+                guard case .success = await runtime.transaction([SQLStatement("INSERT INTO endpoints(url, secret) VALUES (?, ?)", [.text(request.url), .text(secret)])]) else {
+                    throw .internalError("cannot store the endpoint")
+                }
+                let timestamp = runtime.context.localTime / Nanos.second
+                return Subscribed(signature: "t=\(timestamp),v1=\(signature(secret: secret, timestamp: timestamp, body: "{\"event\":\"ping\"}"))")
+            },
+        ])
         spec.database = "users_db"
         spec.migrations = ["CREATE TABLE endpoints(id INTEGER PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL)"]
         return spec

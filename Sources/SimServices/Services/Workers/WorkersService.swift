@@ -3,24 +3,38 @@ import SimKernel
 /// Task workers on the full platform: at start-up they register with the scheduler (waiting for
 /// it; L15 asks once and fails), join the `tasks` consumer group and process tasks at least once,
 /// recording each task id once in metrics_db (idempotent effects).
+///
+/// Route: `POST workers/tasks` (EnqueueTask -> TaskDone). Stateless: tasks travel on Kafka, their
+/// effects live in metrics_db.
 public enum WorkersService {
+    public struct EnqueueTask: Codable, Sendable, Equatable {
+        public var task: String?
+    }
+    public struct TaskDone: Codable, Sendable, Equatable {
+        public var task: String
+        /// The task's offset on the `tasks` topic.
+        public var offset: Int64
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "workers") { runtime, request in
-            let context = runtime.context
-            let task = request.body["task"] ?? "t"
-            guard case .success(let produced) = await runtime.kafka.produce("tasks", key: task, value: Array(task.utf8), context: context) else {
-                return .error(500, "cannot enqueue")
-            }
-            // Wait (bounded) for the consumer loop to have processed it.
-            for _ in 0 ..< 50 {
-                if case .success(let rows) = await runtime.transaction([SQLStatement("SELECT COUNT(*) FROM task_effects WHERE task = ?", [.text(task)])]),
-                   rows[0].rows.first?.first?.integer == 1 {
-                    return HTTPResponse(200, ["task": task, "offset": "\(produced.offset)"])
+        var spec = ServiceSpec(name: "workers", routes: [
+            Route("POST", "workers/tasks", EnqueueTask.self, TaskDone.self) { runtime, request, _ throws(ServiceError) in
+                let context = runtime.context
+                let task = request.task ?? "t"
+                guard case .success(let produced) = await runtime.kafka.produce("tasks", key: task, value: Array(task.utf8), context: context) else {
+                    throw .internalError("cannot enqueue")
                 }
-                await context.sleep(nanoseconds: 50 * Nanos.millisecond)
-            }
-            return .error(504, "task \(task) not processed in time")
-        }
+                // Wait (bounded) for the consumer loop to have processed it.
+                for _ in 0 ..< 50 {
+                    if case .success(let rows) = await runtime.transaction([SQLStatement("SELECT COUNT(*) FROM task_effects WHERE task = ?", [.text(task)])]),
+                       rows[0].rows.first?.first?.integer == 1 {
+                        return TaskDone(task: task, offset: Int64(produced.offset))
+                    }
+                    await context.sleep(nanoseconds: 50 * Nanos.millisecond)
+                }
+                throw ServiceError(504, "task \(task) not processed in time")
+            },
+        ])
         spec.database = "metrics_db"
         spec.migrations = ["CREATE TABLE task_effects(task TEXT PRIMARY KEY, processed_at INTEGER NOT NULL)"]
         spec.topics = ["tasks"]

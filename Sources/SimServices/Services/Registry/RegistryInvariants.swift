@@ -1,0 +1,28 @@
+extension RegistryService {
+    /// Each model's versions are 1, 2, ... n with no gap and no duplicate (MAX+1 under
+    /// concurrency), each with a checksum, and each version's artifact in the `models` bucket
+    /// verifies and matches the recorded checksum.
+    public static func invariants(_ view: ServiceStateView) -> [String] {
+        guard view.hasTable("models_db", "model_versions"), let rows = view.rows("models_db", "SELECT model, version, checksum FROM model_versions ORDER BY model, version") else { return [] }
+        var violations: [String] = []
+        var versions: [String: [Int64]] = [:]
+        var order: [String] = []
+        for row in rows {
+            let model = row[0].text ?? "?"
+            if versions[model] == nil { order.append(model) }
+            versions[model, default: []].append(row[1].integer ?? -1)
+            let checksum = row[2].text ?? ""
+            if checksum.isEmpty {
+                violations.append("registry: \(model) v\(row[1]) has no checksum")
+            } else if case .failure(let problem)? = view.object(bucket: "models", key: "\(model)/\(row[1])"), problem == .corrupt {
+                violations.append("registry: the artifact of \(model) v\(row[1]) fails its checksum")
+            } else if case .success(let bytes)? = view.object(bucket: "models", key: "\(model)/\(row[1])"), hexString(crc32(bytes)) != checksum {
+                violations.append("registry: the artifact of \(model) v\(row[1]) has CRC-32 \(hexString(crc32(bytes))), recorded \(checksum)")
+            }
+        }
+        for model in order where versions[model] != (1 ... Int64(versions[model]!.count)).map({ $0 }) {
+            violations.append("registry: \(model) has versions \(versions[model]!), not 1...\(versions[model]!.count)")
+        }
+        return violations
+    }
+}
