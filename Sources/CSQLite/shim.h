@@ -16,6 +16,11 @@ static inline int synapsenet_bind_blob(sqlite3_stmt *statement, int index, const
     return sqlite3_bind_blob(statement, index, bytes, count, SQLITE_TRANSIENT);
 }
 
+// Flushes standard output and says whether any write to it failed (a full disk, a closed pipe).
+static inline int synapsenet_stdout_failed(void) {
+    return fflush(stdout) != 0 || ferror(stdout);
+}
+
 // The simulated VFS's file: SQLite's base struct, then a pointer to the Swift handle object.
 typedef struct synapsenet_file {
     sqlite3_file base;

@@ -83,14 +83,16 @@ struct ExploreCommand: ParsableCommand {
         let (defectSet, profile, strategy) = selection.resolve(scenario)
         let resultsPath = results ?? "explore-\(scenario.name).sqlite"
         checkOutputPath(resultsPath, option: "--results")
-        prepareOutputFolder(seedsOut, option: "--seeds-out")
         let identity = ResultsStore.Identity(
             scenario: scenario.name, scenarioDigest: hex64(scenario.digest), defects: defectSet.description,
             faults: profile?.rawValue ?? scenario.faultProfile.rawValue, strategy: strategy.description + (selection.buggify ? "+buggify" : ""), simulatorVersion: ScenarioRunner.simulatorVersion)
         let store: ResultsStore
         do { store = try ResultsStore(path: resultsPath, identity: identity) } catch { exitBadInput("--results: \(error)") }
+        prepareOutputFolder(seedsOut, option: "--seeds-out")  // after the database was accepted: a refusal creates nothing
 
-        var worker = [executablePath(), "explore-worker", scenario.path, "--defects", defectSet.description,
+        // The workers read the scenario file again: they check it is still the one whose digest
+        // the database records (a file replaced meanwhile is refused, never explored half-and-half).
+        var worker = [executablePath(), "explore-worker", scenario.path, "--scenario-digest", hex64(scenario.digest), "--defects", defectSet.description,
                       "--faults", identity.faults, "--strategy", selection.strategy, "--seeds-out", seedsOut]
         if let trapOnSeed { worker += ["--trap-on-seed", "\(trapOnSeed)"] }
         if selection.buggify { worker.append("--buggify") }
@@ -135,7 +137,7 @@ struct ExploreCommand: ParsableCommand {
         let all = outcome.results
         let wall = KernelBenchmark.wallSeconds() - start
         for error in outcome.seedFileErrors {
-            FileHandle.standardError.write(Data("simrun: warning: no seed file for \(error)\n".utf8))
+            FileHandle.standardError.write(Data("simrun: warning: no seed file for \(oneLine(error))\n".utf8))
         }
         let failures = all.filter(\.isFailure)
         var byKind: [String: Int] = [:]
@@ -153,7 +155,7 @@ struct ExploreCommand: ParsableCommand {
         }
         if outcome.interrupted {
             if terminal { print("") }
-            FileHandle.standardError.write(Data("simrun: interrupted after \(all.count) seeds stored in \(resultsPath): rerun the same command to resume\n".utf8))
+            FileHandle.standardError.write(Data("simrun: interrupted after \(all.count) seeds stored in \(oneLine(resultsPath)): rerun the same command to resume\n".utf8))
             throw ExitCode(130)
         }
         throw ExitCode(failures.isEmpty ? 0 : 1)
@@ -173,9 +175,14 @@ struct ExploreWorkerCommand: ParsableCommand {
     @OptionGroup var selection: RunSelection
     @Option var seedsOut: String?
     @Option var trapOnSeed: UInt64?
+    @Option var scenarioDigest: String?
 
     func run() throws {
+        signal(SIGPIPE, SIG_IGN)  // an explorer that died: its pipe's writes fail, and the worker ends quietly
         let scenario = loadScenario(name)
+        if let scenarioDigest, hex64(scenario.digest) != scenarioDigest {
+            exitBadInput("\(name): the scenario file changed while exploring (\(hex64(scenario.digest)) != \(scenarioDigest))")
+        }
         _ = selection.resolve(scenario)  // bad options fail before the first seed arrives
         ExploreWorker.serve(make: { seed in selection.configuration(scenario, seed: seed) }, seedsOut: seedsOut, trapOnSeed: trapOnSeed)
     }
@@ -193,23 +200,34 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         guard !inputs.isEmpty else { exitBadInput("merge: name at least one results database") }
-        // Every input is opened read-only and checked before the target is touched.
+        // Every input is opened read-only (immutable: nothing is created beside it) and checked
+        // before the target is touched; the target is never one of the inputs; the rows go in
+        // all or nothing, and a target made by a failed merge is removed.
         var sources: [ResultsStore] = []
         for input in inputs {
             do { sources.append(try ResultsStore(readingFrom: input)) } catch { exitBadInput("\(error)") }
         }
         checkOutputPath(into, option: "--into")
+        var targetStatus = stat()
+        let targetExisted = stat(into, &targetStatus) == 0
+        if targetExisted {
+            for input in inputs {
+                var inputStatus = stat()
+                if stat(input, &inputStatus) == 0 && inputStatus.st_dev == targetStatus.st_dev && inputStatus.st_ino == targetStatus.st_ino {
+                    exitBadInput("--into: \(into) is also an input (\(input)); merge into another file")
+                }
+            }
+        }
         let target: ResultsStore
         do { target = try ResultsStore(path: into, identity: nil) } catch { exitBadInput("--into: \(error)") }
         do {
-            for (input, source) in zip(inputs, sources) {
-                let added = try target.merge(from: source)
-                print("\(input): \(added) seeds added")
-            }
+            let added = try target.merge(from: sources)
+            for (input, count) in zip(inputs, added) { print("\(input): \(count) seeds added") }
             let all = try target.results()
             print("\(into): \(all.count) seeds, \(all.filter(\.isFailure).count) failures")
         } catch {
             target.close()
+            if !targetExisted { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(into + suffix) } }
             exitBadInput("\(error)")
         }
         target.close()

@@ -4,10 +4,30 @@ import Foundation
 import SimKernel
 import SimServices
 
-/// A one-line error for bad input; exits with code 2.
+/// A one-line error for bad input; exits with code 2. Control characters from the input (a
+/// newline in a field, a NUL in a path) are escaped, so the message stays one line.
 func exitBadInput(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("simrun: error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("simrun: error: \(oneLine(message))\n".utf8))
     exit(2)
+}
+
+/// `message` with control characters escaped (`\n`, `\u{0}`...).
+func oneLine(_ message: String) -> String {
+    var out = ""
+    for scalar in message.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80 ..< 0xA0).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out
 }
 
 /// Parses `--defects`: comma-separated catalogue IDs, or `none`.

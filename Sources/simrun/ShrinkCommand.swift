@@ -24,7 +24,7 @@ struct ShrinkCommand: ParsableCommand {
         do { writeOutput(Array(try report.shrunk.encoded()), to: path, option: "--output") } catch { exitBadInput("--output: \(error)") }
         print("shrunk \(file) in \(report.runs) runs: outcome \(report.shrunk.outcome.kind) [\(report.shrunk.outcome.checker ?? "-")] kept")
         print("faults: \(report.atomsBefore.count) -> \(report.atomsAfter.count)" + (report.atomsAfter.isEmpty ? " (fails without any fault)" : ": " + report.atomsAfter.map(\.description).joined(separator: ", ")))
-        print("workload: \(report.stepsBefore) -> \(report.stepsAfter) iterations per worker")
+        if report.stepsBefore > 0 { print("workload: \(report.stepsBefore) -> \(report.stepsAfter) iterations per worker") }
         print("events: \(report.original.events) -> \(report.shrunk.events)")
         print("wrote \(path)   (replay: swift run -c release simrun replay \(path))")
     }

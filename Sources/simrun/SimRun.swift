@@ -30,14 +30,25 @@ struct SimRun: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            exitCheckingOutput(0)
         } catch let exit as ExitCode {
-            Foundation.exit(exit.rawValue)
+            exitCheckingOutput(exit.rawValue)
         } catch {
             guard exitCode(for: error) == .validationFailure else { self.exit(withError: error) }
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("simrun: error: \(message) (see simrun --help)\n".utf8))
+            FileHandle.standardError.write(Data("simrun: error: \(oneLine(message)) (see simrun --help)\n".utf8))
             Foundation.exit(2)
         }
+    }
+
+    /// Exits with `code`, unless what was printed could not be written (a full disk, a closed
+    /// pipe): that is reported, exit code 2.
+    static func exitCheckingOutput(_ code: Int32) -> Never {
+        if standardOutputFailed() {
+            FileHandle.standardError.write(Data("simrun: error: cannot write to standard output (\(String(cString: strerror(errno))))\n".utf8))
+            Foundation.exit(2)
+        }
+        Foundation.exit(code)
     }
 
     /// `--seed -1`: the parser would take `-1` for an option and say the value is missing; every
@@ -45,7 +56,7 @@ struct SimRun: ParsableCommand {
     static func refuseNegativeNumbers(_ arguments: [String]) {
         for (option, value) in zip(arguments, arguments.dropFirst()) where option.hasPrefix("--") && value.count > 1 && value.hasPrefix("-") {
             if value.dropFirst().first.map({ $0.isNumber || $0 == "." }) == true {
-                FileHandle.standardError.write(Data("simrun: error: \(option): expected a number of 0 or more, got '\(value)'\n".utf8))
+                FileHandle.standardError.write(Data("simrun: error: \(oneLine(option)): expected a number of 0 or more, got '\(oneLine(value))'\n".utf8))
                 Foundation.exit(2)
             }
         }

@@ -400,4 +400,89 @@ final class HostileInputTests: XCTestCase {
             return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
         }
     }
+
+    // MARK: found by a hostile review of the first fixes
+
+    /// A shrunk seed of a scenario without a training workload replays (no workload_steps).
+    func testAShrunkColdStartSeedReplays() throws {
+        let seed = folder.appendingPathComponent("l5.seed")
+        try FileManager.default.copyItem(at: Chaos05.packageRoot.appendingPathComponent("Seeds/00_cold_start-L5-routing-1.seed"), to: seed)
+        let shrink = try simrun(["shrink", seed.path, "--output", "l5.shrunk.seed"])
+        XCTAssertEqual(shrink.status, 0, shrink.error)
+        XCTAssertFalse(try String(contentsOf: folder.appendingPathComponent("l5.shrunk.seed"), encoding: .utf8).contains("workload_steps"))
+        let replay = try simrun(["replay", "l5.shrunk.seed"])
+        XCTAssertEqual(replay.status, 0, replay.output + replay.error)
+    }
+
+    /// merge: nothing created beside its inputs, all or nothing, never into one of its inputs;
+    /// explore refuses a database that is not its own before writing anything.
+    func testMergeIsAllOrNothingAndResultsFilesMustBeResultsDatabases() throws {
+        for (name, defects) in [("a.sqlite", "none"), ("c.sqlite", "L1")] {
+            let run = try simrun(["explore", "00_cold_start", "--seeds", "1..2", "--defects", defects, "--faults", "none", "--results", name])
+            XCTAssertNotEqual(run.status, 2, run.error)
+        }
+        let before = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        try assertBadInput(["merge", "a.sqlite", "c.sqlite", "--into", "m.sqlite"], mentions: "defects")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), before, "no target left, nothing beside the inputs")
+        try assertBadInput(["merge", "a.sqlite", "--into", "a.sqlite"], mentions: "also an input")
+        let merged = try simrun(["merge", "a.sqlite", "--into", "m.sqlite"])
+        XCTAssertEqual(merged.status, 0, merged.error)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(), (before + ["m.sqlite"]).sorted())
+        let foreign = folder.appendingPathComponent("foreign.sqlite").path
+        let database = try SQLiteDatabase(path: foreign)
+        try database.execute("CREATE TABLE foo(x)")
+        database.close()
+        let foreignBefore = try Data(contentsOf: URL(fileURLWithPath: foreign))
+        try assertBadInput(["explore", "00_cold_start", "--seeds", "1..2", "--results", foreign, "--seeds-out", "never-made"], mentions: "not a results database")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: foreign)), foreignBefore, "the foreign database is untouched")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("never-made").path), "no seed folder made for a refused run")
+    }
+
+    /// Input that carries newlines or NULs cannot make an error span lines.
+    func testErrorsStayOneLineWhateverTheInputHolds() throws {
+        let newline = try damagedSeed { $0["scenario"] = "a\nsimrun: error: fake" }
+        try assertBadInput(["replay", newline], mentions: "\\n")
+        let nul = try damagedSeed { $0["scenario"] = "mine\u{0}" }
+        try assertBadInput(["replay", nul], mentions: "\\u{0}")
+    }
+
+    /// Seed-file values found accepted: each is refused with its field.
+    func testMoreDamagedSeedValuesAreRefused() throws {
+        let cases: [(String, (inout [String: Any]) -> Void)] = [
+            ("outcome.virtual_nanoseconds", { t in var o = t["outcome"] as! [String: Any]; o["virtual_nanoseconds"] = -1; t["outcome"] = o }),
+            ("outcome.kind", { t in var o = t["outcome"] as! [String: Any]; o["kind"] = "whatever"; t["outcome"] = o }),
+            ("outcome.checker", { t in var o = t["outcome"] as! [String: Any]; o["checker"] = "nope"; t["outcome"] = o }),
+            ("simulator_version", { t in t["simulator_version"] = "" }),
+            ("defects[1]", { t in t["defects"] = ["A2", "A2"] }),
+            ("side_a", { t in self.faults(&t) { f in f["partitions"] = [["side_a": ["ps-0", "ps-0"], "side_b": ["ps-1"], "at_ms": 5, "duration_ms": 5]] } }),
+            ("duration_ms", { t in self.faults(&t) { f in f["partitions"] = [["side_a": ["ps-0"], "side_b": ["ps-1"], "at_ms": 5, "duration_ms": 0]] } }),
+            ("faults.heal_at_ms", { t in self.faults(&t) { f in f["heal_at_ms"] = 86_400_000 } }),
+            ("faults.disk.sector_size", { t in self.faults(&t) { f in var d = f["disk"] as! [String: Any]; d["sector_size"] = 3; f["disk"] = d } }),
+            ("seed", { t in t["seed"] = -1 }),
+            ("numerator", { t in self.faults(&t) { f in var n = f["network"] as! [String: Any]; n["drop_probability"] = ["numerator": -1, "denominator": 2]; f["network"] = n } }),
+        ]
+        for (field, change) in cases { try assertBadInput(["replay", try damagedSeed(change)], mentions: field) }
+        // Numbers with a fraction or an exponent, and integers beyond 64 bits, at their line.
+        let text = try String(contentsOf: Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed"), encoding: .utf8)
+        for replacement in ["\"events\" : 4760.0", "\"events\" : 4.76e3", "\"events\" : 18446744073709551616"] {
+            let path = folder.appendingPathComponent("n-\(UInt32.random(in: 0 ... .max)).seed").path
+            try text.replacingOccurrences(of: "\"events\" : 4760", with: replacement).write(toFile: path, atomically: true, encoding: .utf8)
+            try assertBadInput(["replay", path], mentions: ":5: document")
+        }
+    }
+
+    /// A write to standard output that fails is reported (exit 2), not lost.
+    func testAFailedWriteToStandardOutputIsReported() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ExploreTests.simrun)
+        process.arguments = ["list", "defects"]
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 2, message)
+        XCTAssertTrue(message.hasPrefix("simrun: error: cannot write to standard output"), message)
+    }
 }

@@ -34,7 +34,11 @@ public enum ExploreWorker {
             if seed == trapOnSeed { fatalError("trap requested for seed \(seed) (--trap-on-seed)") }
             let result = run(make(seed), seedsOut: seedsOut)
             let data = (try? encoder.encode(result)) ?? Data("{}".utf8)
-            FileHandle.standardOutput.write(data + Data("\n".utf8))
+            // The explorer gone (killed): the write fails; end quietly rather than trap.
+            guard (try? FileHandle.standardOutput.write(contentsOf: data + Data("\n".utf8))) != nil else { break }
         }
+        // A clean end (input closed, or the explorer gone): the error file the explorer made for
+        // this worker holds nothing worth keeping.
+        if let errors = ProcessInfo.processInfo.environment["SIMRUN_WORKER_ERRORS"] { try? FileManager.default.removeItem(atPath: errors) }
     }
 }

@@ -213,8 +213,11 @@ final class WorkerProcess {
         process.standardInput = input
         process.standardOutput = output
         errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("simrun-worker-\(getpid())-\(index).err")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.standardError = try? FileHandle(forWritingTo: errorFile)
+        var environment = ProcessInfo.processInfo.environment
+        environment["SIMRUN_WORKER_ERRORS"] = errorFile.path  // the worker removes it when it ends cleanly
+        process.environment = environment
         do { try process.run() } catch { return nil }
     }
 

@@ -52,6 +52,20 @@ public final class ResultsStore {
     public init(path: String, identity: Identity?) throws(SQLiteDatabase.Failure) {
         if let problem = OutputFile.problem(with: path) { throw SQLiteDatabase.Failure(path: path.isEmpty ? "''" : path, message: problem) }
         database = try SQLiteDatabase(path: path)
+        // An existing file must be a results database (or empty): nothing is written into
+        // another database, or into a file that is not one.
+        let tables = Set(try database.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0[0].text })
+        if !tables.isEmpty {
+            guard tables == ["meta", "runs"] else {
+                database.close()
+                throw SQLiteDatabase.Failure(path: path, message: "not a results database of simrun explore (it has tables \(tables.sorted().joined(separator: ", ")))")
+            }
+            let columns = try database.query("PRAGMA table_info(runs)").compactMap { $0[1].text }
+            guard columns == Self.runColumns else {
+                database.close()
+                throw SQLiteDatabase.Failure(path: path, message: "not a results database of simrun explore (its runs table has columns \(columns.joined(separator: ", ")))")
+            }
+        }
         try database.execute("""
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
@@ -74,13 +88,17 @@ public final class ResultsStore {
         }
     }
 
+    static let runColumns = ["seed", "outcome", "checker", "fingerprint", "events", "virtual_ns", "wall_s", "message", "seed_file"]
+
     /// Opens an existing results database to read it (`merge`'s inputs): nothing in the file is
     /// changed, and a file that is not a results database is refused.
     public init(readingFrom path: String) throws(SQLiteDatabase.Failure) {
         var status = stat()
         guard stat(path, &status) == 0 else { throw SQLiteDatabase.Failure(path: path, message: "no such file") }
         guard status.st_mode & S_IFMT == S_IFREG else { throw SQLiteDatabase.Failure(path: path, message: "not a regular file") }
-        database = try SQLiteDatabase(path: path, readOnly: true)
+        // Immutable: no lock, no -wal or -shm beside the input (explore closes its databases with
+        // the log folded in, so the file alone holds every row).
+        database = try SQLiteDatabase(path: path, readOnly: true, immutable: true)
         let tables = Set(try database.query("SELECT name FROM sqlite_master WHERE type = 'table'").compactMap { $0[0].text })
         guard tables.isSuperset(of: ["meta", "runs"]) else {
             throw SQLiteDatabase.Failure(path: path, message: "not a results database of simrun explore (no meta and runs tables)")
@@ -128,19 +146,41 @@ public final class ResultsStore {
     /// Copies every row of `other` in (seeds present here are kept), after checking both hold
     /// runs of the same thing. Returns the number of rows added.
     public func merge(from other: ResultsStore) throws(SQLiteDatabase.Failure) -> Int {
-        let mine = try identity(), theirs = try other.identity()
-        if mine.isEmpty {
-            for (key, value) in theirs.sorted(by: { $0.key < $1.key }) {
-                try database.query("INSERT INTO meta(key, value) VALUES (?, ?)", [.text(key), .text(value)])
+        try merge(from: [other])[0]
+    }
+
+    /// Copies every row of each of `others` in, all or nothing: every identity is checked first
+    /// (each must hold runs of the same thing as the others and as this database), then the rows
+    /// go in in one transaction. Returns the rows added from each.
+    public func merge(from others: [ResultsStore]) throws(SQLiteDatabase.Failure) -> [Int] {
+        var mine = try identity()
+        for other in others {
+            let theirs = try other.identity()
+            if mine.isEmpty { mine = theirs; continue }
+            if mine != theirs {
+                let key = (Set(mine.keys).union(theirs.keys)).sorted().first { mine[$0] != theirs[$0] } ?? "meta"
+                throw SQLiteDatabase.Failure(path: other.database.path, message: "\(key): holds runs of \(theirs[key] ?? "?"), the others hold \(mine[key] ?? "?")")
             }
-        } else if mine != theirs {
-            let key = (Set(mine.keys).union(theirs.keys)).sorted().first { mine[$0] != theirs[$0] } ?? "meta"
-            throw SQLiteDatabase.Failure(path: other.database.path, message: "\(key): holds runs of \(theirs[key] ?? "?"), the target holds \(mine[key] ?? "?")")
         }
-        let before = try exploredSeeds().count
-        try database.execute("BEGIN")
-        for result in try other.results() { try record(result) }
-        try database.execute("COMMIT")
-        return try exploredSeeds().count - before
+        try database.execute("BEGIN IMMEDIATE")
+        do {
+            if try identity().isEmpty {
+                for (key, value) in mine.sorted(by: { $0.key < $1.key }) {
+                    try database.query("INSERT INTO meta(key, value) VALUES (?, ?)", [.text(key), .text(value)])
+                }
+            }
+            var added: [Int] = []
+            for other in others {
+                let before = try database.query("SELECT COUNT(*) FROM runs").first?.first?.integer ?? 0
+                for result in try other.results() { try record(result) }
+                let after = try database.query("SELECT COUNT(*) FROM runs").first?.first?.integer ?? 0
+                added.append(Int(after - before))
+            }
+            try database.execute("COMMIT")
+            return added
+        } catch {
+            _ = try? database.execute("ROLLBACK")
+            throw error
+        }
     }
 }

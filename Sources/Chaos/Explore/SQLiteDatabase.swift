@@ -1,3 +1,4 @@
+import Foundation
 import CSQLite
 
 /// A small wrapper over the system SQLite for the exploration's results database (a real file on
@@ -13,11 +14,21 @@ public final class SQLiteDatabase {
     }
 
     /// Opens `path` (created when missing unless `readOnly`).
-    public init(path: String, readOnly: Bool = false) throws(Failure) {
+    public init(path: String, readOnly: Bool = false, immutable: Bool = false) throws(Failure) {
         var db: OpaquePointer?
         // The host's own VFS by name: the simulator registers its simulated-disk VFS as the default.
-        let flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-        let status = sqlite3_open_v2(path, &db, flags, "unix")
+        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        var name = path
+        if immutable {
+            // A URI, so that `immutable=1` applies: SQLite then takes no lock and makes no file.
+            flags |= SQLITE_OPEN_URI
+            let escaped = path.unicodeScalars.map { scalar -> String in
+                ("a" ... "z").contains(scalar) || ("A" ... "Z").contains(scalar) || ("0" ... "9").contains(scalar) || "/._-".unicodeScalars.contains(scalar)
+                    ? String(scalar) : String(scalar).utf8.map { String(format: "%%%02X", $0) }.joined()
+            }.joined()
+            name = "file:\(escaped)?immutable=1"
+        }
+        let status = sqlite3_open_v2(name, &db, flags, "unix")
         guard status == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             if let db { sqlite3_close_v2(db) }
@@ -108,3 +119,6 @@ public final class SQLiteDatabase {
 /// Makes standard output line-buffered, also when it is a pipe or a file (CI, a pod's log), so
 /// that headers and progress lines appear as they are printed.
 public func lineBufferStandardOutput() { synapsenet_line_buffer_stdout() }
+
+/// Flushes standard output; true when a write to it failed (a full disk, a closed pipe).
+public func standardOutputFailed() -> Bool { synapsenet_stdout_failed() != 0 }

@@ -133,18 +133,20 @@ public enum Shrinker {
         }
         var best = base
         best.faults = faults(file.faults, keeping: kept)
-        // Then the workload: the fewest iterations per worker that still fail the same way.
-        let stepsBefore = base.effectiveScenario.platform.job.steps
+        // Then the workload: the fewest iterations per worker that still fail the same way (only
+        // a scenario with a training workload has iterations to shorten).
+        let hasWorkload = scenario.trainingJob != nil
+        let stepsBefore = hasWorkload ? base.effectiveScenario.platform.job.steps : 0
         var low = 1, high = stepsBefore
-        while low < high {
+        while hasWorkload && low < high {
             let middle = (low + high) / 2
             var candidate = best
             candidate.workloadSteps = middle
             if failsSame(candidate).0 { high = middle } else { low = middle + 1 }
         }
-        if high < stepsBefore { best.workloadSteps = high }
+        if hasWorkload && high < stepsBefore { best.workloadSteps = high }
         let (_, result) = failsSame(best)
         return Report(original: file, shrunk: SeedFile(configuration: best, result: result), atomsBefore: atoms, atomsAfter: kept,
-                      stepsBefore: stepsBefore, stepsAfter: best.effectiveScenario.platform.job.steps, runs: runs)
+                      stepsBefore: stepsBefore, stepsAfter: hasWorkload ? best.effectiveScenario.platform.job.steps : 0, runs: runs)
     }
 }

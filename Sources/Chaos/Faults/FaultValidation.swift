@@ -31,8 +31,8 @@ extension FaultOptions {
         if network.reorderProbability.isZero && network.reorderDelay != NetworkOptions().reorderDelay {
             return ("faults.network.reorder_delay", "has no effect while reorder_probability is 0 (leave it at its default)")
         }
-        guard (1 ... 1 << 20).contains(disk.sectorSize) else {
-            return ("faults.disk.sector_size", "\(disk.sectorSize) is out of range 1...\(1 << 20)")
+        guard (1 ... 1 << 20).contains(disk.sectorSize), disk.sectorSize & (disk.sectorSize - 1) == 0 else {
+            return ("faults.disk.sector_size", "\(disk.sectorSize) is not a power of two in 1...\(1 << 20)")
         }
         guard (1 ... 1 << 50).contains(disk.capacityBytes) else {
             return ("faults.disk.capacity_bytes", "\(disk.capacityBytes) is out of range 1...\(1 << 50)")
@@ -58,6 +58,12 @@ extension FaultOptions {
                 return (field, "no node '\(unknown)' in the scenario's topology")
             }
             if let both = partition.sideA.first(where: partition.sideB.contains) { return (field, "node '\(both)' is on both sides") }
+            for (side, nodes) in [("side_a", partition.sideA), ("side_b", partition.sideB)] {
+                if let twice = nodes.enumerated().first(where: { nodes[..<$0.offset].contains($0.element) }) {
+                    return ("\(field).\(side)", "node '\(twice.element)' is listed twice")
+                }
+            }
+            if partition.durationMs < 1 { return ("\(field).duration_ms", "a partition lasts at least 1 ms") }
             if let problem = time(partition.atMs, "\(field).at_ms") ?? time(partition.durationMs, "\(field).duration_ms") { return problem }
             if partition.atMs >= healAtMs {
                 return ("\(field).at_ms", "\(partition.atMs) ms is not before heal_at_ms \(healAtMs) (faults happen in the safety phase)")

@@ -85,7 +85,7 @@ public struct SeedFile: Codable, Equatable, Sendable {
         let bytes: [UInt8]
         do { bytes = try InputFile.read(path) } catch { throw ScenarioError(file: path, line: nil, field: "file", problem: error.problem) }
         let tree: StrictJSON.Value
-        do { tree = try StrictJSON.parse(bytes) } catch {
+        do { tree = try StrictJSON.parse(bytes, integersOnly: true) } catch {
             throw ScenarioError(file: path, line: error.line, field: "document", problem: "not valid JSON: \(error.problem)")
         }
         let lines = tree.lines()
@@ -98,6 +98,9 @@ public struct SeedFile: Codable, Equatable, Sendable {
             return ScenarioError(file: path, line: line, field: field.isEmpty ? "document" : field, problem: problem)
         }
         guard case .object = tree else { throw fail("", "expected a JSON object") }
+        if let negative = tree.negativeNumber(under: ["seed", "events", "numerator", "denominator", "format_version"]) {
+            throw fail(negative, "expected an integer of 0 or more")
+        }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let file: SeedFile
@@ -122,6 +125,15 @@ public struct SeedFile: Codable, Equatable, Sendable {
         guard file.formatVersion == 1 else { throw fail("format_version", "unsupported version \(file.formatVersion) (this simulator reads 1)") }
         if let strategy = file.strategy, SchedulingStrategy(parsing: strategy) == nil {
             throw fail("strategy", "unknown strategy '\(strategy)' (random, pct, pct:D)")
+        }
+        guard !file.simulatorVersion.isEmpty else { throw fail("simulator_version", "empty") }
+        let kinds = ["passed", "violation", "deadlock", "liveness_timeout", "out_of_events", "simulator_fault"]
+        for (field, outcome) in [("outcome", file.outcome)] + (file.findings ?? []).enumerated().map { ("findings[\($0.offset)]", $0.element) } {
+            guard kinds.contains(outcome.kind) else { throw fail("\(field).kind", "unknown outcome '\(outcome.kind)' (\(kinds.joined(separator: ", ")))") }
+            if let time = outcome.virtualNanoseconds, time < 0 { throw fail("\(field).virtual_nanoseconds", "\(time) is negative") }
+        }
+        if let duplicate = file.defects.enumerated().first(where: { file.defects[..<$0.offset].contains($0.element) }) {
+            throw fail("defects[\(duplicate.offset)]", "\(duplicate.element.rawValue) is listed twice")
         }
         if let steps = file.workloadSteps, !(1 ... longestWorkload).contains(steps) {
             throw fail("workload_steps", "\(steps) is out of range 1...\(longestWorkload)")
@@ -171,6 +183,15 @@ public struct SeedFile: Codable, Equatable, Sendable {
             if let why = scenario.whyDefectCannotFire(defect) { throw fail("defects[\(index)]", why) }
         }
         if let (field, problem) = file.faults.problem(nodes: scenario.allNodes, crashable: scenario.crashableNodes) { throw fail(field, problem) }
+        if file.faults.healAtMs > scenario.durationSeconds * 1000 {
+            throw fail("faults.heal_at_ms", "\(file.faults.healAtMs) ms is after the scenario's horizon of \(scenario.durationSeconds) s")
+        }
+        let checks = Set(scenario.checks + ["deadlock", "event-budget", "simulator"])
+        for (field, outcome) in [("outcome", file.outcome)] + (file.findings ?? []).enumerated().map({ ("findings[\($0.offset)]", $0.element) }) {
+            if let checker = outcome.checker, !checks.contains(checker) {
+                throw fail("\(field).checker", "'\(checker)' is not a check of scenario \(scenario.name) (\(scenario.checks.joined(separator: ", ")))")
+            }
+        }
         if let steps = file.workloadSteps {
             guard let job = scenario.trainingJob else { throw fail("workload_steps", "the scenario has no training workload to shorten") }
             guard steps <= job.configuration.job.steps else {

@@ -35,14 +35,18 @@ public struct StrictJSON {
     let bytes: [UInt8]
     var index = 0
     var line = 1
+    var integersOnly = false
 
-    /// Parses a whole document.
-    public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> Value {
+    /// Parses a whole document. With `integersOnly` (seed files hold no fractions), a number with
+    /// a fraction or an exponent is an error at its line, and so is an integer outside Int64 and
+    /// UInt64 (which a decoder would otherwise reject without saying where).
+    public static func parse(_ bytes: [UInt8], integersOnly: Bool = false) throws(SyntaxError) -> Value {
         guard String(validating: bytes, as: UTF8.self) != nil else {
             let bad = firstInvalidUTF8Offset(bytes)
             throw SyntaxError(line: bytes[..<bad].filter { $0 == 10 }.count + 1, problem: "not UTF-8 text (byte \(bad))")
         }
         var parser = StrictJSON(bytes: bytes)
+        parser.integersOnly = integersOnly
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -145,30 +149,26 @@ public struct StrictJSON {
 
     mutating func string() throws(SyntaxError) -> String {
         index += 1
-        var scalars = String.UnicodeScalarView()
-        var raw: [UInt8] = []
-        func flush() { if !raw.isEmpty { scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars); raw.removeAll() } }
+        // UTF-8 bytes, escapes decoded into them: one buffer, so a long string costs linear time.
+        var out: [UInt8] = []
+        func append(_ scalar: Unicode.Scalar) { out.append(contentsOf: Array(String(scalar).utf8)) }
         while index < bytes.count {
             let byte = bytes[index]
             index += 1
             switch byte {
             case UInt8(ascii: "\""):
-                flush()
-                return String(scalars)
+                return String(decoding: out, as: UTF8.self)
             case UInt8(ascii: "\\"):
-                flush()
                 guard index < bytes.count else { break }
                 let escape = bytes[index]
                 index += 1
                 switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(escape)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     var code = try hex4()
                     if (0xD800 ..< 0xDC00).contains(code) {
@@ -178,13 +178,13 @@ public struct StrictJSON {
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw fail("a broken surrogate pair in a string") }
-                    scalars.append(scalar)
+                    append(scalar)
                 default: throw fail("unknown escape '\\\(Character(Unicode.Scalar(escape)))' in a string")
                 }
             case 0x00 ..< 0x20:
                 throw fail("a control character in a string (escape it)")
             default:
-                raw.append(byte)
+                out.append(byte)
             }
         }
         throw fail("the document ends inside a string")
@@ -209,6 +209,13 @@ public struct StrictJSON {
         let integerStart = index
         guard digits() > 0 else { throw fail("a number needs digits") }
         if bytes[integerStart] == UInt8(ascii: "0") && index - integerStart > 1 { throw fail("a number with a leading zero") }
+        if integersOnly, index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
+            throw fail("expected an integer, got a number with a fraction or an exponent")
+        }
+        if integersOnly {
+            let text = String(decoding: bytes[start ..< index], as: UTF8.self)
+            guard Int64(text) != nil || UInt64(text) != nil else { throw fail("the integer \(text.prefix(30)) is out of range") }
+        }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             guard digits() > 0 else { throw fail("a number needs digits after '.'") }
@@ -238,6 +245,25 @@ extension StrictJSON.Value {
         default: break
         }
         return result
+    }
+
+    /// The first member path (with its line) whose key is in `keys` and whose value is a negative
+    /// number: fields that hold unsigned integers.
+    public func negativeNumber(under keys: Set<String>, prefix: String = "") -> String? {
+        switch self {
+        case .object(let members):
+            for member in members {
+                let path = prefix.isEmpty ? member.key : "\(prefix).\(member.key)"
+                if keys.contains(member.key), case .number(let text) = member.value, text.hasPrefix("-") { return path }
+                if let found = member.value.negativeNumber(under: keys, prefix: path) { return found }
+            }
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = item.negativeNumber(under: keys, prefix: "\(prefix)[\(index)]") { return found }
+            }
+        default: break
+        }
+        return nil
     }
 
     /// The first member path of `self` that `other` lacks (members whose value is null excepted).

@@ -47,17 +47,27 @@ public struct FieldReader: Sendable {
     }
 
     public func string(_ node: Yams.Node, _ field: String) throws(ScenarioError) -> String {
+        try checkTag(node, field)
         guard let value = node.scalar?.string else { throw fail(node, field, "expected a string") }
         return value
     }
 
-    /// A number or a boolean written in quotes is a string in YAML: refused, not guessed at.
+    /// A number or a boolean written in quotes (or tagged `!!str`) is a string in YAML: refused,
+    /// not guessed at. Tags other than YAML's own are refused everywhere.
     func unquoted(_ node: Yams.Node, _ field: String, _ what: String) throws(ScenarioError) -> String? {
         guard let scalar = node.scalar else { return nil }
-        guard scalar.style == .plain || scalar.style == .any else {
-            throw fail(node, field, "expected \(what), got the quoted string '\(scalar.string)' (remove the quotes)")
+        try checkTag(node, field)
+        guard scalar.style == .plain || scalar.style == .any, scalar.tag.rawValue != Tag.Name.str.rawValue else {
+            throw fail(node, field, "expected \(what), got the string '\(scalar.string)' (remove the quotes or the tag)")
         }
         return scalar.string
+    }
+
+    func checkTag(_ node: Yams.Node, _ field: String) throws(ScenarioError) {
+        let tag = node.tag.rawValue
+        guard tag.hasPrefix("tag:yaml.org,2002:") || tag == "?" || tag == "!" || tag.isEmpty else {
+            throw fail(node, field, "YAML tag '\(tag)' is not supported")
+        }
     }
 
     public func integer(_ node: Yams.Node, _ field: String, in range: ClosedRange<Int64>) throws(ScenarioError) -> Int64 {

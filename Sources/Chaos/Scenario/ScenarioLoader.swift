@@ -69,7 +69,8 @@ public enum ScenarioLoader {
 
     static func yamlLine(_ error: YamlError) -> Int? {
         switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        case .duplicatedKeysInMapping(_, let context): return context.mark.line
         default: return nil
         }
     }
@@ -79,7 +80,8 @@ public enum ScenarioLoader {
     static func yamlProblem(_ error: YamlError) -> String {
         let text: String
         switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): text = problem
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): text = problem
+        case .duplicatedKeysInMapping(let duplicates, _): text = "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))"
         default: text = "\(error)"
         }
         let first = text.split(separator: "\n").first.map(String.init) ?? text

@@ -46,7 +46,7 @@ public enum PlatformRoles {
     static func installService(_ node: Node, _ spec: NodeSpec, _ platform: Platform) {
         let service = spec.role
         let serviceSpec = ServiceCatalogue.spec(service, defects: platform.defects)
-        var configuration = ServiceCatalogue.configuration(service, defects: platform.defects)
+        var configuration = serviceSpec.configuration
         configuration.nodeHasAccelerator = spec.accelerator
         let delay = platform.startDelay(spec.name), directory = platform.directory, defects = platform.defects
         node.addProcess(service) { context in
@@ -95,15 +95,5 @@ public enum ServiceCatalogue {
         case "admin": return AdminService.spec(defects: defects)
         default: preconditionFailure("no service '\(service)'")
         }
-    }
-
-    /// The configuration a service starts with (what a config file or environment would give).
-    public static func configuration(_ service: String, defects: DefectSet) -> ServiceConfiguration {
-        var configuration = ServiceConfiguration()
-        if service == "workers" { configuration.brokerURL = defects.contains(.L10) ? "amqp://kafka:9092" : "kafka://kafka:9092" }
-        if service == "monitoring" && defects.contains(.L12) { configuration.loggingHandler = "rotating_file_handler_v2" }
-        if service == "inference" && defects.contains(.L2) { configuration.acceleratorRequired = true }
-        if service == "features" && defects.contains(.L7) { configuration.redisClusterMode = true }
-        return configuration
     }
 }

@@ -61,3 +61,8 @@ public enum ServiceInvariants {
         ("inference", InferenceService.invariants), ("features", FeaturesService.invariants), ("storage", StorageService.invariants),
     ]
 }
+
+extension SQLValue {
+    /// The value as a message shows it: text as it is, numbers in decimal.
+    public var plain: String { text ?? description }
+}

@@ -31,6 +31,9 @@ public struct ServiceSpec: Sendable {
     /// Work the service runs for as long as it lives once it is ready (consumers, sweeps, the
     /// training cluster's endpoints).
     public var afterReady: (@Sendable (ServiceRuntime) async -> Void)?
+    /// What its configuration file and environment give it (the L2, L7, L10 and L12 defects
+    /// set wrong values here, in the service they break).
+    public var configuration = ServiceConfiguration()
     /// The HTTP API: method and path to a typed handler.
     public var routes: RouteTable
     /// Requests for other services' paths (the gateway's proxying); nil: such a path is 404.

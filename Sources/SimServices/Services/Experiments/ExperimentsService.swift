@@ -30,19 +30,27 @@ public enum ExperimentsService {
                    let existing = found[0].rows.first?.first?.integer {
                     return RunCreated(run: existing)
                 }
-                guard case .success(let rows) = await runtime.transaction([
+                // The run, its write-once parameter and its metrics in one transaction: a crash
+                // between them would leave a run without its parameter, which a retry (finding the
+                // run by its key) would never add. The transaction holds the write lock from its
+                // first insert, so MAX(id) is this run's id.
+                let now = runtime.context.localTime / Nanos.millisecond
+                var statements = [
                     SQLStatement("INSERT INTO runs(seed, code_version, data_digest, run_key) VALUES (?, ?, ?, ?)",
                                  [.text(seed), .text(request.code ?? "v1"), .text(request.data ?? "d0"), key]),
-                    SQLStatement("SELECT last_insert_rowid()"),
-                ]), let run = rows[1].rows.first?.first?.integer else { throw .internalError("cannot create the run") }
-                _ = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', ?)", [.integer(run), .text("\(request.lr ?? 0.1)")])])
+                    SQLStatement("SELECT MAX(id) FROM runs"),
+                    SQLStatement("INSERT INTO params(run, key, value) VALUES ((SELECT MAX(id) FROM runs), 'lr', ?)", [.text("\(request.lr ?? 0.1)")]),
+                ]
+                for (name, value) in (request.metric ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    statements.append(SQLStatement("INSERT OR REPLACE INTO metrics(run, key, value, step, timestamp_ms) VALUES ((SELECT MAX(id) FROM runs), ?, ?, 0, ?)",
+                                                   [.text(name), .real(value), .integer(now)]))
+                }
+                guard case .success(let rows) = await runtime.transaction(statements), let run = rows[1].rows.first?.first?.integer else {
+                    throw .internalError("cannot create the run")
+                }
                 // Write-once: a second write of the same param must fail.
                 let again = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', '9')", [.integer(run)])])
                 guard case .failure(.sql(let error)) = again, error.kind == .constraint else { throw .internalError("a param was overwritten") }
-                for (name, value) in (request.metric ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    _ = await runtime.transaction([SQLStatement("INSERT OR REPLACE INTO metrics(run, key, value, step, timestamp_ms) VALUES (?, ?, ?, 0, ?)",
-                                                                [.integer(run), .text(name), .real(value), .integer(runtime.context.localTime / Nanos.millisecond)])])
-                }
                 _ = await runtime.search.request(.index("experiments", id: "\(run)", document: ["seed": seed], ifSeqNo: nil, ifPrimaryTerm: nil), context: runtime.context)
                 return RunCreated(run: run)
             },

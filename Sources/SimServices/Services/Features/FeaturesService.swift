@@ -40,6 +40,7 @@ public enum FeaturesService {
             },
         ])
         spec.usesRedis = true
+        spec.configuration.redisClusterMode = defects.contains(.L7)  // L7: a cluster-mode client on a standalone Redis
         spec.makeState = { State() }
         spec.bootstrap = { runtime in
             guard runtime.defects.contains(.L14) else { return nil }

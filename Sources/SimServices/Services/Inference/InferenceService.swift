@@ -39,6 +39,7 @@ public enum InferenceService {
             },
         ])
         spec.buckets = ["models"]
+        spec.configuration.acceleratorRequired = defects.contains(.L2)  // L2: no CPU fallback
         spec.makeState = { State() }
         spec.bootstrap = { runtime in
             let context = runtime.context

@@ -4,12 +4,12 @@ extension ModelsService {
         guard view.hasTable("models_db", "models") else { return [] }
         var violations: [String] = []
         for row in view.rows("models_db", "SELECT tenant, name, COUNT(*) FROM models GROUP BY tenant, name HAVING COUNT(*) > 1") ?? [] {
-            violations.append("models: \(row[2]) models named \(row[1]) for tenant \(row[0])")
+            violations.append("models: \(row[2].plain) models named \(row[1].plain) for tenant \(row[0].plain)")
         }
         for row in view.rows("models_db", "SELECT id, signature FROM models ORDER BY id") ?? [] {
             let pairs = (row[1].text ?? "").split(separator: ",")
             if pairs.isEmpty || pairs.contains(where: { $0.split(separator: ":").count != 2 }) {
-                violations.append("models: model \(row[0]) has signature '\(row[1])', not name:type pairs")
+                violations.append("models: model \(row[0].plain) has signature '\(row[1].plain)', not name:type pairs")
             }
         }
         return violations

@@ -41,6 +41,7 @@ public enum MonitoringService {
             },
         ])
         spec.database = "metrics_db"
+        if defects.contains(.L12) { spec.configuration.loggingHandler = "rotating_file_handler_v2" }  // L12: a handler that does not exist
         spec.migrations = ["CREATE TABLE drift_reports(id INTEGER PRIMARY KEY, feature TEXT NOT NULL, psi REAL NOT NULL, drift INTEGER NOT NULL)"]
         spec.registersWithHealthCheck = !defects.contains(.L6)  // L6: passing whatever its state
         return spec

@@ -7,7 +7,7 @@ extension PipelineService {
                 let ends = pair.split(separator: ">").map(String.init)
                 return ends.count == 2 ? (ends[0], ends[1]) : nil
             }
-            return findCycle(edges).map { "pipeline: stored DAG \(row[1]) (id \(row[0])) has a cycle through \($0)" }
+            return findCycle(edges).map { "pipeline: stored DAG \(row[1].plain) (id \(row[0].plain)) has a cycle through \($0)" }
         }
     }
 }

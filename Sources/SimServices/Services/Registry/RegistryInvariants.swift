@@ -13,11 +13,11 @@ extension RegistryService {
             versions[model, default: []].append(row[1].integer ?? -1)
             let checksum = row[2].text ?? ""
             if checksum.isEmpty {
-                violations.append("registry: \(model) v\(row[1]) has no checksum")
-            } else if case .failure(let problem)? = view.object(bucket: "models", key: "\(model)/\(row[1])"), problem == .corrupt {
-                violations.append("registry: the artifact of \(model) v\(row[1]) fails its checksum")
-            } else if case .success(let bytes)? = view.object(bucket: "models", key: "\(model)/\(row[1])"), hexString(crc32(bytes)) != checksum {
-                violations.append("registry: the artifact of \(model) v\(row[1]) has CRC-32 \(hexString(crc32(bytes))), recorded \(checksum)")
+                violations.append("registry: \(model) v\(row[1].plain) has no checksum")
+            } else if case .failure(let problem)? = view.object(bucket: "models", key: "\(model)/\(row[1].plain)"), problem == .corrupt {
+                violations.append("registry: the artifact of \(model) v\(row[1].plain) fails its checksum")
+            } else if case .success(let bytes)? = view.object(bucket: "models", key: "\(model)/\(row[1].plain)"), hexString(crc32(bytes)) != checksum {
+                violations.append("registry: the artifact of \(model) v\(row[1].plain) has CRC-32 \(hexString(crc32(bytes))), recorded \(checksum)")
             }
         }
         for model in order where versions[model] != (1 ... Int64(versions[model]!.count)).map({ $0 }) {

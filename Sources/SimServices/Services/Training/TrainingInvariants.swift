@@ -17,7 +17,7 @@ extension TrainingService {
             }
             if let steps {
                 for progress in view.rows("experiments_db", "SELECT worker, clock FROM training_progress WHERE job = ? AND clock > ?", [.text(name), .integer(Int64(steps))]) ?? [] {
-                    violations.append("training: trainer \(progress[0]) of \(name) reported clock \(progress[1]) beyond \(steps) steps")
+                    violations.append("training: trainer \(progress[0].plain) of \(name) reported clock \(progress[1].plain) beyond \(steps) steps")
                 }
             }
         }

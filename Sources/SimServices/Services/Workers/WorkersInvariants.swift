@@ -5,10 +5,10 @@ extension WorkersService {
         guard view.hasTable("metrics_db", "task_effects") else { return [] }
         var violations: [String] = []
         for row in view.rows("metrics_db", "SELECT task, COUNT(*) FROM task_effects GROUP BY task HAVING COUNT(*) > 1") ?? [] {
-            violations.append("workers: task \(row[0]) applied \(row[1]) times")
+            violations.append("workers: task \(row[0].plain) applied \(row[1].plain) times")
         }
         for row in view.rows("metrics_db", "SELECT task, processed_at FROM task_effects WHERE processed_at > ?", [.integer(view.simulation.now)]) ?? [] {
-            violations.append("workers: task \(row[0]) processed at \(row[1]) ns, after the end of the run")
+            violations.append("workers: task \(row[0].plain) processed at \(row[1].plain) ns, after the end of the run")
         }
         return violations
     }

@@ -36,6 +36,7 @@ public enum WorkersService {
             },
         ])
         spec.database = "metrics_db"
+        spec.configuration.brokerURL = defects.contains(.L10) ? "amqp://kafka:9092" : "kafka://kafka:9092"  // L10: the wrong protocol
         spec.migrations = ["CREATE TABLE task_effects(task TEXT PRIMARY KEY, processed_at INTEGER NOT NULL)"]
         spec.topics = ["tasks"]
         spec.bootstrap = { runtime in

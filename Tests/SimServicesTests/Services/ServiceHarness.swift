@@ -1,0 +1,53 @@
+import XCTest
+@testable import SimKernel
+@testable import SimServices
+
+/// Runs the standard platform (nine infrastructure nodes, fifteen services) and a client that,
+/// once `service` is ready, sends it `requests` one after another, straight to its HTTP address
+/// (or through the gateway). Returns the answers, and the simulation for inspecting its stores.
+enum ServiceHarness {
+    struct Outcome {
+        let simulation: Simulation
+        let platform: Platform
+        let responses: [HTTPResponse?]
+        var view: ServiceStateView { ServiceStateView(simulation: simulation, topology: platform.topology) }
+    }
+
+    static func run(_ service: String, seed: UInt64 = 1, defects: DefectSet = .empty, throughGateway: Bool = false,
+                    seconds: Int64 = 30, _ requests: [HTTPRequest]) -> Outcome {
+        var options = SimulationOptions()
+        options.maxTime = seconds * Nanos.second
+        let simulation = Simulation(seed: seed, options: options)
+        let topology = Topology(nodes: Topology.standard.nodes + [NodeSpec(name: "client", role: "client")])
+        let platform = Platform(on: simulation, topology: topology, defects: defects)
+        var responses: [HTTPResponse?] = []
+        let target = platform.directory.services[throughGateway ? "gateway" : service]!
+        platform.node("client")!.addProcess("harness") { context in
+            let observations = simulation.platformObservations
+            while observations.services[service]?.ready != true || (throughGateway && observations.services["gateway"]?.ready != true) {
+                await context.sleep(nanoseconds: 100 * Nanos.millisecond)
+            }
+            await context.sleep(for: .seconds(2))  // registered and passing its check
+            for request in requests {
+                if case .success(let envelope) = await context.call(target, HTTPMessage.request(request), timeout: 5 * Nanos.second),
+                   case .response(let response) = envelope.payload as? HTTPMessage {
+                    responses.append(response)
+                } else {
+                    responses.append(nil)
+                }
+            }
+        }
+        simulation.run()
+        return Outcome(simulation: simulation, platform: platform, responses: responses)
+    }
+
+    /// Runs `sql` on `database` after the run (to plant a violation an invariant must find).
+    static func write(_ outcome: Outcome, _ database: String, _ sql: String) {
+        let node = outcome.platform.topology.nodes(role: database).first!.name
+        outcome.simulation.inspect {
+            let connection = try! SQLConnection(node: node, file: "\(database).db")
+            _ = try! connection.execute(SQLStatement(sql))
+            connection.close()
+        }
+    }
+}
