@@ -21,6 +21,9 @@ struct ShrinkCommand: ParsableCommand {
         let path = output ?? (file.hasSuffix(".seed") ? String(file.dropLast(5)) + ".shrunk.seed" : file + ".shrunk")
         checkOutputPath(path, option: "--output")
         let report = Shrinker.shrink(seedFile, scenario: scenario)
+        guard report.shrunk.outcome.kind == seedFile.outcome.kind, report.shrunk.outcome.checker == seedFile.outcome.checker else {
+            exitBadInput("\(file): outcome: the recorded \(seedFile.outcome.kind) [\(seedFile.outcome.checker ?? "-")] does not reproduce (the run now ends \(report.shrunk.outcome.kind)); nothing was written")
+        }
         do { writeOutput(Array(try report.shrunk.encoded()), to: path, option: "--output") } catch { exitBadInput("--output: \(error)") }
         print("shrunk \(file) in \(report.runs) runs: outcome \(report.shrunk.outcome.kind) [\(report.shrunk.outcome.checker ?? "-")] kept")
         print("faults: \(report.atomsBefore.count) -> \(report.atomsAfter.count)" + (report.atomsAfter.isEmpty ? " (fails without any fault)" : ": " + report.atomsAfter.map(\.description).joined(separator: ", ")))

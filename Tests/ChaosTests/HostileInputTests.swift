@@ -311,7 +311,7 @@ final class HostileInputTests: XCTestCase {
         let unknownNode = minimal.replacingOccurrences(of: "  profile: lite", with: "  profile: lite\n  crashes:\n    - {node: ghost, at_ms: 500}")
         let unknownResult = try simrun(["scenario", try write(unknownNode)])
         XCTAssertTrue(unknownResult.error.contains(":19: faults.crashes[0].node"), "names the entry's line: \(unknownResult.error)")
-        try assertBadInput(["scenario", try write(minimal.replacingOccurrences(of: "checks: [routing, cold-start]", with: "checks: [routing, cold-start, progress]"))],
+        try assertBadInput(["scenario", try write(minimal.replacingOccurrences(of: "checks: [routing, cold-start, service-invariants]", with: "checks: [routing, cold-start, service-invariants, progress]"))],
                            mentions: "progress")
     }
 
@@ -464,10 +464,14 @@ final class HostileInputTests: XCTestCase {
         for (field, change) in cases { try assertBadInput(["replay", try damagedSeed(change)], mentions: field) }
         // Numbers with a fraction or an exponent, and integers beyond 64 bits, at their line.
         let text = try String(contentsOf: Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed"), encoding: .utf8)
-        for replacement in ["\"events\" : 4760.0", "\"events\" : 4.76e3", "\"events\" : 18446744073709551616"] {
+        let lines = text.components(separatedBy: "\n")
+        let eventsLine = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("  \"events\" : ") })
+        for replacement in ["  \"events\" : 4760.0,", "  \"events\" : 4.76e3,", "  \"events\" : 18446744073709551616,"] {
+            var changed = lines
+            changed[eventsLine] = replacement
             let path = folder.appendingPathComponent("n-\(UInt32.random(in: 0 ... .max)).seed").path
-            try text.replacingOccurrences(of: "\"events\" : 4760", with: replacement).write(toFile: path, atomically: true, encoding: .utf8)
-            try assertBadInput(["replay", path], mentions: ":5: document")
+            try changed.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            try assertBadInput(["replay", path], mentions: ":\(eventsLine + 1): document")
         }
     }
 

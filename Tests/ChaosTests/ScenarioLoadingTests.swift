@@ -31,7 +31,7 @@ final class ScenarioLoadingTests: XCTestCase {
         XCTAssertEqual(scenario.platform.job.staleness, 2)
         XCTAssertEqual(scenario.platform.workerSpeedPercent, [100, 100, 250])
         XCTAssertEqual(scenario.faultProfile, .lite)
-        XCTAssertEqual(scenario.checks, ["deadlock", "ps-consistency", "staleness", "checkpoint-integrity", "routing", "cold-start", "progress"])
+        XCTAssertEqual(scenario.checks, ["deadlock", "ps-consistency", "staleness", "checkpoint-integrity", "routing", "cold-start", "progress", "service-invariants"])
         XCTAssertEqual(scenario.topology.nodes.count, 30)
         XCTAssertEqual(scenario.topology.nodes(role: "trainer").map(\.name), ["worker-0", "worker-1", "worker-2"])
         XCTAssertTrue(scenario.incident.contains("checkpoint boundary"))
@@ -141,7 +141,7 @@ final class ScenarioLoadingTests: XCTestCase {
         let e = error(coldStart + "\nchecks: [routing, deadlock]")
         XCTAssertEqual(e?.field, "checks[1]")
         XCTAssertTrue(e?.problem.contains("can never fire") ?? false, e?.description ?? "no error")
-        XCTAssertEqual(try ScenarioLoader.parse(coldStart, file: "boot.yaml").checks, ["routing", "cold-start"])
+        XCTAssertEqual(try ScenarioLoader.parse(coldStart, file: "boot.yaml").checks, ["routing", "cold-start", "service-invariants"])
     }
 
     func testExplicitFaultsAreAppliedOnTopOfTheProfile() throws {

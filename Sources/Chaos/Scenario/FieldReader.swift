@@ -57,7 +57,11 @@ public struct FieldReader: Sendable {
     func unquoted(_ node: Yams.Node, _ field: String, _ what: String) throws(ScenarioError) -> String? {
         guard let scalar = node.scalar else { return nil }
         try checkTag(node, field)
-        guard scalar.style == .plain || scalar.style == .any, scalar.tag.rawValue != Tag.Name.str.rawValue else {
+        // A plain scalar that reads as a number or a boolean but carries the string tag was
+        // tagged `!!str` explicitly (the resolver would have tagged it int, float or bool).
+        let text = scalar.string
+        let taggedString = scalar.tag.rawValue == Tag.Name.str.rawValue && (Int64(text) != nil || Double(text) != nil || text == "true" || text == "false")
+        guard scalar.style == .plain || scalar.style == .any, !taggedString else {
             throw fail(node, field, "expected \(what), got the string '\(scalar.string)' (remove the quotes or the tag)")
         }
         return scalar.string
