@@ -102,14 +102,19 @@ final class ScenarioLoadingTests: XCTestCase {
         XCTAssertEqual(error(minimal.replacingOccurrences(of: "name: worker-1", with: "name: worker-0"))?.problem, "node 'worker-0' is listed twice")
     }
 
-    func testNoChecksBadPartitionsAndReplicatedServicesAreRefused() {
+    func testNoChecksBadPartitionsAndReplicatedGatewaysOrInfrastructureAreRefused() {
         XCTAssertEqual(error(minimal + "\nchecks: []")?.field, "checks")
         XCTAssertEqual(error("name: idle\ntopology: {nodes: [{name: solo, role: consul}]}")?.problem.hasPrefix("no check can fire"), true)
         let overlapping = error(minimal + "\nfaults:\n  partitions:\n    - {side_a: [ps-0, worker-0], side_b: [worker-0], at_ms: 10}")
         XCTAssertEqual(overlapping?.problem, "node 'worker-0' is on both sides")
         XCTAssertEqual(error(minimal + "\nfaults:\n  partitions:\n    - {side_a: [ps-0], side_b: [], at_ms: 10}")?.problem, "both sides need at least one node")
-        let twice = error(minimal.replacingOccurrences(of: "{name: client, role: client}", with: "{name: client, role: client}, {name: scheduler-2, role: scheduler}"))
-        XCTAssertTrue(twice?.problem.contains("replicas") ?? false, twice?.description ?? "no error")
+        let gateways = error(minimal.replacingOccurrences(of: "{name: client, role: client}", with: "{name: client, role: client}, {name: gateway-2, role: gateway}"))
+        XCTAssertTrue(gateways?.problem.contains("one entry point") ?? false, gateways?.description ?? "no error")
+        let databases = error(minimal.replacingOccurrences(of: "{name: client, role: client}", with: "{name: client, role: client}, {name: models-db-2, role: models_db}"))
+        XCTAssertTrue(databases?.problem.contains("one node") ?? false, databases?.description ?? "no error")
+        // A service's replicas are accepted: nodes of one service role.
+        let replicas = try? ScenarioLoader.parse(minimal.replacingOccurrences(of: "{name: client, role: client}", with: "{name: client, role: client}, {name: scheduler-2, role: scheduler}"), file: "r.yaml")
+        XCTAssertEqual(replicas?.topology.nodes(role: "scheduler").map(\.name), ["scheduler", "scheduler-2"])
     }
 
     /// Fault profiles draw only what the topology allows: a lite or swarm profile over a

@@ -13,9 +13,16 @@ public final class ColdStartChecker: Checker {
     public init(scenario: Scenario) { services = scenario.topology.presentServices }
     public func install(on platform: Platform) {}
 
+    /// Once every service answered, it stays so (first answers are never taken back): the
+    /// runner asks after every batch of events, so the answer is kept rather than recomputed.
+    var allAnswered = false
+
     public func converged(_ simulation: Simulation) -> Bool? {
+        if allAnswered { return true }
         let succeeded = simulation.platformObservations.firstRequestSucceeded
-        return services.allSatisfy { succeeded[$0] != nil }
+        guard succeeded.count >= services.count else { return false }  // cheap: no lookups until it can hold
+        allAnswered = services.allSatisfy { succeeded[$0] != nil }
+        return allAnswered
     }
 
     public func livenessMessage(_ simulation: Simulation) -> String {

@@ -32,11 +32,12 @@ struct TopologyReader {
             throw reader.fail(line, "topology", "node '\(spec.name)' is listed twice")
         }
         let topology = Topology(nodes: nodes)
-        // One node per service and infrastructure component: replicas are not modelled yet
-        // (the directory and the observations would see only the first).
+        // Services may have replicas (several nodes of one service role: each registers in Consul
+        // as its own instance and the gateway spreads requests over the passing ones); the
+        // gateway, the clients' entry point, and each infrastructure component have one node.
         for (spec, line) in zip(nodes, lines) where topology.nodes(role: spec.role).count > 1
-            && (Topology.services.contains(spec.role) || Topology.infrastructure.contains(where: { $0.role == spec.role })) {
-            throw reader.fail(line, "topology", "role '\(spec.role)' is played by \(topology.nodes(role: spec.role).map(\.name).joined(separator: " and ")): replicas of a service or component are not supported yet")
+            && (spec.role == "gateway" || Topology.infrastructure.contains(where: { $0.role == spec.role })) {
+            throw reader.fail(line, "topology", "role '\(spec.role)' is played by \(topology.nodes(role: spec.role).map(\.name).joined(separator: " and ")): \(spec.role == "gateway" ? "the gateway is the clients' one entry point" : "an infrastructure component has one node")")
         }
         for (spec, line) in zip(nodes, lines) where PlatformRoles.needsInfrastructure(spec.role) {
             if let missing = Topology.infrastructure.first(where: { !topology.has(role: $0.role) }) {

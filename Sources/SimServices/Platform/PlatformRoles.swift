@@ -49,8 +49,11 @@ public enum PlatformRoles {
         var configuration = serviceSpec.configuration
         configuration.nodeHasAccelerator = spec.accelerator
         let delay = platform.startDelay(spec.name), directory = platform.directory, defects = platform.defects
+        // Replicas are numbered in topology order: the instance ids are `models-1`, `models-2`...
+        let replica = (platform.topology.nodes(role: service).firstIndex { $0.name == spec.name } ?? 0) + 1
         node.addProcess(service) { context in
-            await ServiceHost.run(serviceSpec, directory: directory, defects: defects, configuration: configuration, startDelay: delay, context: context)
+            await ServiceHost.run(serviceSpec, directory: directory, defects: defects, configuration: configuration, startDelay: delay,
+                                  replica: replica, context: context)
         }
     }
 

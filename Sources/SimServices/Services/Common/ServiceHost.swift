@@ -8,9 +8,11 @@ struct StartupFailure: Error { var message: String }
 /// step, Consul registration with a TTL health check), then serving. A failed start-up is
 /// retried by the supervisor with backoff, as an orchestrator restarts a crashed container.
 public enum ServiceHost {
+    /// `replica` numbers this node among the service's nodes (1 for the first): its Consul instance
+    /// is `<service>-<replica>`.
     public static func run(_ spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: ServiceConfiguration,
-                           startDelay: Int64, context: ProcessContext) async {
-        let runtime = ServiceRuntime(context: context, spec: spec, directory: directory, defects: defects, configuration: configuration)
+                           startDelay: Int64, replica: Int = 1, context: ProcessContext) async {
+        let runtime = ServiceRuntime(context: context, spec: spec, directory: directory, defects: defects, configuration: configuration, replica: replica)
         let observations = runtime.observations
         observations.update(spec.name) { $0.ready = false; $0.waitingFor = [] }
         await context.sleep(nanoseconds: startDelay)
@@ -119,7 +121,7 @@ public enum ServiceHost {
     static func register(_ runtime: ServiceRuntime, early: Bool) async throws {
         let spec = runtime.spec, context = runtime.context
         let name = spec.registrationName ?? spec.name
-        let id = "\(spec.name)-1"
+        let id = "\(spec.name)-\(runtime.replica)"
         let noCheck = !spec.registersWithHealthCheck
         let instance = ServiceInstance(id: id, service: name, address: context.address("http"), check: noCheck ? nil : .ttl(2 * Nanos.second))
         // Observed before the request goes out: Consul may list the instance (and the gateway

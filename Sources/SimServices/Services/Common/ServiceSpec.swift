@@ -91,7 +91,12 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
     /// The service's state (`ServiceSpec.makeState`), for this start of its process.
     let state: any Sendable
 
-    init(context: ProcessContext, spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: ServiceConfiguration = ServiceConfiguration()) {
+    /// This node's number among the service's replicas (1 for the first).
+    public let replica: Int
+
+    init(context: ProcessContext, spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: ServiceConfiguration = ServiceConfiguration(),
+         replica: Int = 1) {
+        self.replica = replica
         self.context = context
         self.spec = spec
         self.directory = directory
