@@ -107,10 +107,24 @@ struct FormDecoding: Decoder {
     }
 }
 
+/// Whether `Key` is the standard library's key of a `Dictionary` (its keys are data, kept as they
+/// are, not property names to convert). Asked once per container, not per key.
+func isDictionaryKey<Key: CodingKey>(_ type: Key.Type) -> Bool {
+    type is FormKey.Type || String(describing: type).contains("DictionaryCodingKey")
+}
+
 struct FormKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let state: FormDecodingState
     let prefix: String
     var codingPath: [any CodingKey]
+    let dictionaryKeys: Bool
+
+    init(state: FormDecodingState, prefix: String, codingPath: [any CodingKey]) {
+        self.state = state
+        self.prefix = prefix
+        self.codingPath = codingPath
+        dictionaryKeys = isDictionaryKey(Key.self)
+    }
 
     /// Keys present under this prefix (for dictionaries): the next path component of each field.
     var allKeys: [Key] {
@@ -126,9 +140,7 @@ struct FormKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func path(_ key: Key) -> String {
         // Dictionary keys are data, not property names: kept as they are.
-        if key is FormKey || String(describing: Key.self).contains("DictionaryCodingKey") {
-            return prefix.isEmpty ? key.stringValue : "\(prefix).\(key.stringValue)"
-        }
+        if dictionaryKeys { return prefix.isEmpty ? key.stringValue : "\(prefix).\(key.stringValue)" }
         return joined(prefix, key)
     }
 
@@ -256,9 +268,17 @@ struct FormKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let state: FormEncodingState
     let prefix: String
     var codingPath: [any CodingKey]
+    let dictionaryKeys: Bool
+
+    init(state: FormEncodingState, prefix: String, codingPath: [any CodingKey]) {
+        self.state = state
+        self.prefix = prefix
+        self.codingPath = codingPath
+        dictionaryKeys = isDictionaryKey(Key.self)
+    }
 
     func path(_ key: Key) -> String {
-        if String(describing: Key.self).contains("DictionaryCodingKey") { return prefix.isEmpty ? key.stringValue : "\(prefix).\(key.stringValue)" }
+        if dictionaryKeys { return prefix.isEmpty ? key.stringValue : "\(prefix).\(key.stringValue)" }
         return joined(prefix, key)
     }
 
