@@ -35,9 +35,14 @@ struct TopologyReader {
         // Services may have replicas (several nodes of one service role: each registers in Consul
         // as its own instance and the gateway spreads requests over the passing ones); the
         // gateway, the clients' entry point, and each infrastructure component have one node.
-        for (spec, line) in zip(nodes, lines) where topology.nodes(role: spec.role).count > 1
-            && (spec.role == "gateway" || Topology.infrastructure.contains(where: { $0.role == spec.role })) {
-            throw reader.fail(line, "topology", "role '\(spec.role)' is played by \(topology.nodes(role: spec.role).map(\.name).joined(separator: " and ")): \(spec.role == "gateway" ? "the gateway is the clients' one entry point" : "an infrastructure component has one node")")
+        for (spec, line) in zip(nodes, lines) where topology.nodes(role: spec.role).count > 1 {
+            let names = topology.nodes(role: spec.role).map(\.name).joined(separator: " and ")
+            if Topology.infrastructure.contains(where: { $0.role == spec.role }) {
+                throw reader.fail(line, "topology", "role '\(spec.role)' is played by \(names): an infrastructure component has one node")
+            }
+            if let why = PlatformRoles.singleNodeServices[spec.role] {
+                throw reader.fail(line, "topology", "role '\(spec.role)' is played by \(names): \(why)")
+            }
         }
         for (spec, line) in zip(nodes, lines) where PlatformRoles.needsInfrastructure(spec.role) {
             if let missing = Topology.infrastructure.first(where: { !topology.has(role: $0.role) }) {

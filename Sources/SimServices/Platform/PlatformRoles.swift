@@ -43,6 +43,16 @@ public enum PlatformRoles {
         }
     }
 
+    /// Services that cannot have replicas yet, and why: their callers reach the first node
+    /// directly, not through Consul, so a second node would never be used (and a crash of the
+    /// first would not be routed around).
+    public static let singleNodeServices: [String: String] = [
+        "gateway": "the gateway is the clients' one entry point",
+        "auth": "the gateway reaches auth directly, not through Consul",
+        "training": "trainers report to the first training node's cluster endpoint",
+        "storage": "trainers save checkpoints through the first storage node's endpoint",
+    ]
+
     static func installService(_ node: Node, _ spec: NodeSpec, _ platform: Platform) {
         let service = spec.role
         let serviceSpec = ServiceCatalogue.spec(service, defects: platform.defects)

@@ -51,6 +51,21 @@ final class FormCodingTests: XCTestCase {
         }
     }
 
+    func testSmallIntegersEmptyDictionariesAndDottedKeysRoundTrip() throws {
+        struct Small: Codable, Equatable {
+            var a: Int8
+            var b: UInt16
+            var c: UInt32
+            var scores: [String: Double]
+        }
+        let value = Small(a: -5, b: 60000, c: 7, scores: ["val.acc": 0.5])
+        XCTAssertEqual(FormEncoder.encode(value), ["a": "-5", "b": "60000", "c": "7", "scores.val.acc": "0.5"])
+        XCTAssertEqual(try FormDecoder.decode(Small.self, from: FormEncoder.encode(value)), value)
+        let empty = Small(a: 0, b: 0, c: 0, scores: [:])
+        XCTAssertEqual(try FormDecoder.decode(Small.self, from: FormEncoder.encode(empty)), empty, "an empty dictionary has no fields and comes back empty")
+        XCTAssertThrowsError(try FormDecoder.decode(Small.self, from: ["a": "300", "b": "1", "c": "1"])) { XCTAssertEqual(($0 as? FormError)?.field, "a") }
+    }
+
     func testAnEmptyListAndAnAbsentOptionalDecode() throws {
         let value = try FormDecoder.decode(Sample.self, from: ["job_name": "j", "steps": "1", "rate": "1", "enabled": "false", "x": ""])
         XCTAssertEqual(value.x, [])
@@ -109,7 +124,7 @@ final class RouteTableTests: XCTestCase {
         XCTAssertEqual(answer(HTTPRequest("POST", "echo/words", body: ["word": "forbidden"])), HTTPResponse.error(403, "not that word"))
     }
 
-    func testEveryServiceDeclaresTypedRoutesForItsFirstRequestPath() {
+    func testEveryServiceDeclaresTypedRoutesUnderItsOwnPath() {
         for service in Topology.services {
             let spec = ServiceCatalogue.spec(service, defects: .empty)
             XCTAssertFalse(spec.routes.routes.isEmpty, "\(service) has no routes")

@@ -40,7 +40,9 @@ public enum FormEncoder {
     /// Encodes `value` as flat fields.
     public static func encode<T: Encodable>(_ value: T) -> [String: String] {
         let state = FormEncodingState()
-        try? value.encode(to: FormEncoding(state: state, prefix: "", codingPath: []))
+        do { try value.encode(to: FormEncoding(state: state, prefix: "", codingPath: [])) } catch {
+            preconditionFailure("\(T.self) cannot be encoded as form fields: \(error)")  // a route type's shape, not input
+        }
         return state.fields
     }
 }
@@ -132,7 +134,9 @@ struct FormKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
         var names: [String] = []
         for field in state.fields.keys.sorted() where field.hasPrefix(start) && field.count > start.count {
             let rest = field.dropFirst(start.count)
-            let name = String(rest.split(separator: ".", maxSplits: 1).first ?? rest)
+            // A dictionary's key is the whole rest (it may hold dots: `metric.val.acc` is the key
+            // `val.acc`); a structure's is the next path component.
+            let name = dictionaryKeys ? String(rest) : String(rest.split(separator: ".", maxSplits: 1).first ?? rest)
             if names.last != name { names.append(name) }
         }
         return names.compactMap { Key(stringValue: $0) }
@@ -153,7 +157,8 @@ struct FormKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let field = path(key)
-        guard contains(key) else { throw FormError(field: field, problem: "missing") }
+        // An empty dictionary has no fields on the wire: absent is empty, not missing.
+        guard contains(key) || String(describing: T.self).hasPrefix("Dictionary<") else { throw FormError(field: field, problem: "missing") }
         return try T(from: FormDecoding(state: state, prefix: field, codingPath: codingPath + [key]))
     }
 
@@ -178,7 +183,12 @@ func parseScalar<T>(_ text: String, as type: T.Type, field: String) throws(FormE
     case is Int.Type: value = Int(text)
     case is Int64.Type: value = Int64(text)
     case is Int32.Type: value = Int32(text)
+    case is Int16.Type: value = Int16(text)
+    case is Int8.Type: value = Int8(text)
     case is UInt64.Type: value = UInt64(text)
+    case is UInt32.Type: value = UInt32(text)
+    case is UInt16.Type: value = UInt16(text)
+    case is UInt8.Type: value = UInt8(text)
     case is UInt.Type: value = UInt(text)
     case is Double.Type: value = Double(text).flatMap { $0.isFinite ? $0 : nil }
     case is Float.Type: value = Float(text).flatMap { $0.isFinite ? $0 : nil }
@@ -186,6 +196,13 @@ func parseScalar<T>(_ text: String, as type: T.Type, field: String) throws(FormE
     }
     guard let typed = value as? T else { throw FormError(field: field, problem: "'\(text.prefix(40))' is not \(describe(type))") }
     return typed
+}
+
+/// The types a single form field holds.
+func isScalar(_ type: Any.Type) -> Bool {
+    type is String.Type || type is Bool.Type || type is Int.Type || type is Int64.Type || type is Int32.Type || type is Int16.Type
+        || type is Int8.Type || type is UInt64.Type || type is UInt32.Type || type is UInt16.Type || type is UInt8.Type || type is UInt.Type
+        || type is Double.Type || type is Float.Type
 }
 
 func describe(_ type: Any.Type) -> String {
@@ -208,10 +225,7 @@ struct FormScalarDecoding: SingleValueDecodingContainer {
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         guard let text else { throw FormError(field: field, problem: "missing") }
         state.read.insert(field)
-        if type is String.Type || type is Bool.Type || type is Int.Type || type is Int64.Type || type is Int32.Type || type is UInt64.Type
-            || type is UInt.Type || type is Double.Type || type is Float.Type {
-            return try parseScalar(text, as: type, field: field)
-        }
+        if isScalar(type) { return try parseScalar(text, as: type, field: field) }
         // A RawRepresentable enum or another single-value type: through its own init(from:).
         return try T(from: FormDecoding(state: state, prefix: field, codingPath: codingPath))
     }
@@ -309,7 +323,12 @@ struct FormScalarEncoding: SingleValueEncodingContainer {
         case let number as Int: state.fields[field] = "\(number)"
         case let number as Int64: state.fields[field] = "\(number)"
         case let number as Int32: state.fields[field] = "\(number)"
+        case let number as Int16: state.fields[field] = "\(number)"
+        case let number as Int8: state.fields[field] = "\(number)"
         case let number as UInt64: state.fields[field] = "\(number)"
+        case let number as UInt32: state.fields[field] = "\(number)"
+        case let number as UInt16: state.fields[field] = "\(number)"
+        case let number as UInt8: state.fields[field] = "\(number)"
         case let number as UInt: state.fields[field] = "\(number)"
         case let number as Double: state.fields[field] = "\(number)"
         case let number as Float: state.fields[field] = "\(number)"
@@ -330,14 +349,19 @@ struct FormListEncoding: UnkeyedEncodingContainer {
     }
     mutating func encodeNil() throws {}
     mutating func encode<T: Encodable>(_ value: T) throws {
+        // Route types are fixed at compile time: a list of anything but scalars, or an element
+        // that holds the separator, is a programming error, not input.
+        precondition(isScalar(T.self), "form field \(field): a list of \(T.self) cannot be a form field (scalars only)")
         let scratch = FormEncodingState()
         var single = FormScalarEncoding(state: scratch, field: "item", codingPath: codingPath)
         try single.encode(value)
-        append(scratch.fields["item"] ?? "")
+        let text = scratch.fields["item"] ?? ""
+        precondition(!text.contains(","), "form field \(field): list element '\(text)' contains the separator ','")
+        append(text)
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        KeyedEncodingContainer(FormKeyedEncoding<NestedKey>(state: FormEncodingState(), prefix: field, codingPath: codingPath))
+        preconditionFailure("form field \(field): a list of structures cannot be a form field")
     }
-    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { FormListEncoding(state: FormEncodingState(), field: field, codingPath: codingPath) }
-    mutating func superEncoder() -> any Encoder { FormEncoding(state: FormEncodingState(), prefix: field, codingPath: codingPath) }
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { preconditionFailure("form field \(field): a list of lists cannot be a form field") }
+    mutating func superEncoder() -> any Encoder { preconditionFailure("form field \(field): unsupported") }
 }

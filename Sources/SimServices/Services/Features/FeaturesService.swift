@@ -34,7 +34,11 @@ public enum FeaturesService {
                 if case .failure(let error) = await runtime.redis.run(.set("feature:\(entity)", request.value, onlyIfAbsent: false, expireMs: 60_000), context: context, idempotent: true) {
                     throw .internalError("\(error)")
                 }
-                _ = await runtime.redis.run(.incr("feature:\(entity):version"), context: context, idempotent: false)
+                // The version moves with every value: a value whose version write failed is not
+                // answered 200 (the client writes it again).
+                if case .failure(let error) = await runtime.redis.run(.incr("feature:\(entity):version"), context: context, idempotent: false) {
+                    throw .internalError("\(entity): the value was written but not its version: \(error)")
+                }
                 guard case .success(.string(let read)) = await runtime.redis.run(.get("feature:\(entity)"), context: context) else { throw .internalError("value missing") }
                 return FeatureValue(value: read)
             },

@@ -21,8 +21,13 @@ public enum ModelsService {
             Route("POST", "models/create", CreateModel.self, ModelRecord.self) { runtime, request, _ throws(ServiceError) in
                 let tenant = request.tenant ?? "t1", name = request.name
                 guard !name.isEmpty else { throw .badRequest("name is required") }
+                let signature = request.signature ?? "f0:float"
+                let pairs = signature.split(separator: ",", omittingEmptySubsequences: false)
+                guard pairs.allSatisfy({ $0.split(separator: ":", omittingEmptySubsequences: false).count == 2 && !$0.hasPrefix(":") && !$0.hasSuffix(":") }) else {
+                    throw .badRequest("signature: '\(signature)' is not name:type pairs")
+                }
                 _ = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO models(tenant, name, signature) VALUES (?, ?, ?)",
-                                                            [.text(tenant), .text(name), .text(request.signature ?? "f0:float")])])
+                                                            [.text(tenant), .text(name), .text(signature)])])
                 guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT id, signature FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)])]),
                       let row = rows[0].rows.first, let id = row[0].integer else { throw .internalError("model row missing") }
                 let indexed = await runtime.search.request(.index("models", id: "\(id)", document: ["name": name, "tenant": tenant], ifSeqNo: nil, ifPrimaryTerm: nil),

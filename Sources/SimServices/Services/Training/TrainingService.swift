@@ -42,11 +42,17 @@ public enum TrainingService {
             completing = true
             return true
         }
-        func endCompletion() { completing = false }
-        /// Whether another pass was asked for since the last call.
-        func takeAgain() -> Bool {
-            defer { completionAgain = false }
-            return completionAgain
+        /// Starts a pass: clears any request for another one.
+        func beginPass() { completionAgain = false }
+        /// Ends a pass, in one step (no other task runs between the check and the clear): true
+        /// when another pass was asked for meanwhile (run it), false when the attempt is over.
+        func finishPass() -> Bool {
+            if completionAgain {
+                completionAgain = false
+                return true
+            }
+            completing = false
+            return false
         }
     }
 
@@ -164,13 +170,12 @@ public enum TrainingService {
         guard await state.beginCompletion() else { return }
         var backoff = 100 * Nanos.millisecond
         while true {
-            _ = await state.takeAgain()
+            await state.beginPass()
             let outcome = await tryToComplete(runtime, cluster)
             if outcome == .retry {
                 await runtime.context.sleep(nanoseconds: backoff + runtime.context.withRandom { $0.uniform(0 ... backoff / 2) })
                 backoff = Swift.min(2 * Nanos.second, backoff * 2)
-            } else if await !state.takeAgain() {
-                await state.endCompletion()
+            } else if await !state.finishPass() {
                 return
             }
         }

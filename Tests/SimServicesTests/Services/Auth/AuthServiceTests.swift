@@ -14,6 +14,15 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(AuthService.verify(token, now: now + 3600 + 10), .failure(ServiceError(401, "token expired")), "an hour and the leeway later")
     }
 
+    /// The verify route answers the identity of a valid token and 401 for a forged one.
+    func testTheVerifyRouteAnswersTheTokensIdentity() {
+        let payload = "alice.t1.999999999"
+        let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/verify", body: ["token": payload + "." + AuthService.sign(payload)]),
+                                                  HTTPRequest("POST", "auth/verify", body: ["token": payload + ".00"])])
+        XCTAssertEqual(outcome.responses[0]?.body, ["user": "alice", "tenant": "t1"])
+        XCTAssertEqual(outcome.responses[1], HTTPResponse.error(401, "bad signature"))
+    }
+
     /// The API key is stored as its SHA-256 digest, never in the clear; a wrong key gets 401.
     func testKeysAreStoredHashedAndAWrongKeyIsRefused() {
         let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"]),

@@ -22,3 +22,32 @@ final class SchedulerServiceTests: XCTestCase {
                                                                     "scheduler: the placement of ghost holds a spec of another job"])
     }
 }
+
+final class SchedulerReplicaTests: XCTestCase {
+    /// With two scheduler replicas one leads and serves; the other waits in its start-up for
+    /// leadership (not registered, so the gateway never routes to it). When the leader's node
+    /// crashes, its Consul session expires and the standby takes over and answers.
+    func testAStandbySchedulerTakesOverWhenTheLeaderCrashes() {
+        var options = SimulationOptions()
+        options.maxTime = 60 * Nanos.second
+        let simulation = Simulation(seed: 2, options: options)
+        let topology = Topology(nodes: Topology.standard.nodes + [NodeSpec(name: "scheduler-b", role: "scheduler"), NodeSpec(name: "client", role: "client")])
+        let platform = Platform(on: simulation, topology: topology, defects: .empty)
+        var rounds: [[String]] = [[], []]
+        platform.node("client")!.addProcess("ask-both") { context in
+            for (round, at) in [Int64(15), 45].enumerated() {
+                await context.sleep(nanoseconds: at * Nanos.second - simulation.now)
+                for node in ["scheduler", "scheduler-b"] {
+                    let address = Address(node: platform.node(node)!.id, service: "http")
+                    if case .success(let envelope) = await context.call(address, HTTPMessage.request(HTTPRequest("POST", "scheduler/schedules", body: ["cron": "0 2 * * *"])), timeout: 2 * Nanos.second),
+                       case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200 { rounds[round].append(node) }
+                }
+                if round == 0, let leader = rounds[0].first { simulation.schedule(after: 0) { platform.node(leader)!.crash() } }
+            }
+        }
+        simulation.run()
+        XCTAssertEqual(rounds[0].count, 1, "one leader answers, the standby does not: \(rounds)")
+        XCTAssertEqual(rounds[1].count, 1, "after the leader's crash, one answers: \(rounds)")
+        XCTAssertNotEqual(rounds[0], rounds[1], "the standby took over: \(rounds)")
+    }
+}
