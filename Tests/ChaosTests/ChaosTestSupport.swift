@@ -72,3 +72,19 @@ extension Chaos05 {
         return simulation
     }
 }
+
+/// Runs the simrun executable built beside the tests in `directory`; returns its exit status,
+/// standard output and standard error.
+func runSimrun(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String, error: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: ExploreTests.simrun)
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let out = output.fileHandleForReading.readDataToEndOfFile(), err = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}

@@ -5,17 +5,7 @@ import XCTest
 /// The command line's contract: exit codes, one-line errors, the JSON keys scripts rely on.
 final class CommandLineTests: XCTestCase {
     private func simrun(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ExploreTests.simrun)
-        process.arguments = arguments
-        process.currentDirectoryURL = Chaos05.packageRoot
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile(), err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        try runSimrun(arguments, in: Chaos05.packageRoot)
     }
 
     func testScenarioJSONHasTheDocumentedKeysAndExitCodes() throws {

@@ -174,17 +174,7 @@ final class HostileInputTests: XCTestCase {
     // MARK: the reported cases, through the command line
 
     private func simrun(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ExploreTests.simrun)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory ?? folder
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile(), err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        try runSimrun(arguments, in: directory ?? folder)
     }
 
     private func assertBadInput(_ arguments: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
