@@ -3,6 +3,13 @@ import PackageDescription
 
 let testSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
+// Release builds of the platform (services, checkers, runner) skip Swift's dynamic exclusivity
+// checks: they were an eighth of a run's instructions (swift_beginAccess on every class property
+// access). Debug builds, which the tests use, keep them, so an overlapping access still traps
+// there. SimKernel, the library product others depend on, carries no unsafe flag: its hot state
+// sits behind pointers instead (see Simulation.core).
+let platformSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 // Dependencies point one way: simrun -> Chaos -> SimServices -> SimKernel.
 let package = Package(
     name: "SynapseNetSim",
@@ -18,8 +25,8 @@ let package = Package(
         .target(name: "SimKernel"),
         // The system SQLite (libsqlite3-dev): results databases now, the simulated SQL databases later.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
-        .target(name: "SimServices", dependencies: ["SimKernel", "CSQLite"]),
-        .target(name: "Chaos", dependencies: ["SimServices", "SimKernel", "CSQLite", .product(name: "Yams", package: "Yams")]),
+        .target(name: "SimServices", dependencies: ["SimKernel", "CSQLite"], swiftSettings: platformSettings),
+        .target(name: "Chaos", dependencies: ["SimServices", "SimKernel", "CSQLite", .product(name: "Yams", package: "Yams")], swiftSettings: platformSettings),
         .executableTarget(
             name: "simrun",
             dependencies: [

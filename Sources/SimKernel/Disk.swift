@@ -34,10 +34,10 @@ public enum DiskError: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// File contents, durable and volatile, plus which sectors changed since the last `fsync`.
 final class Inode {
-    var volatile: [UInt8] = []
-    var durable: [UInt8] = []
-    var dirtySectors: Set<Int> = []
-    var sizeChanged = false
+    @exclusivity(unchecked) var volatile: [UInt8] = []
+    @exclusivity(unchecked) var durable: [UInt8] = []
+    @exclusivity(unchecked) var dirtySectors: Set<Int> = []
+    @exclusivity(unchecked) var sizeChanged = false
 }
 
 /// What a crash did to a disk.
@@ -63,17 +63,17 @@ public struct DiskCrashReport: Hashable, Sendable, CustomStringConvertible {
 /// Reads always see the latest writes while the node is up.
 public final class SimDisk {
     /// The disk's fault settings; the nemesis clears them when faults heal.
-    public var options: DiskOptions
-    var names: [String: Inode] = [:]
-    var durableNames: [String: Inode] = [:]
+    @exclusivity(unchecked) public var options: DiskOptions
+    @exclusivity(unchecked) var names: [String: Inode] = [:]
+    @exclusivity(unchecked) var durableNames: [String: Inode] = [:]
     /// Bit flips injected into reads so far.
-    public private(set) var corruptedReads = 0
-    var corruption = SimRandom(seed: 0)
+    @exclusivity(unchecked) public private(set) var corruptedReads = 0
+    @exclusivity(unchecked) var corruption = SimRandom(seed: 0)
     /// Mutating operations so far (write, truncate, fsync, delete, rename, directory sync).
-    public private(set) var operationCount = 0
+    @exclusivity(unchecked) public private(set) var operationCount = 0
     /// Called after every mutating operation with the new count: fault injection ("crash the node
     /// after the k-th disk operation") hooks in here.
-    public var afterOperation: ((Int) -> Void)?
+    @exclusivity(unchecked) public var afterOperation: ((Int) -> Void)?
 
     init(options: DiskOptions) { self.options = options }
 
@@ -110,14 +110,21 @@ public final class SimDisk {
         let inode = names[path] ?? Inode()
         let end = offset + bytes.count
         let growth = Swift.max(0, end - inode.volatile.count)
-        let free = options.capacityBytes - usedBytes
-        if growth > free { throw .full(path: path, needed: growth, free: free) }
+        if growth > 0 {  // the sum over all files is only needed when the file grows
+            let free = options.capacityBytes - usedBytes
+            if growth > free { throw .full(path: path, needed: growth, free: free) }
+        }
         names[path] = inode
         if end > inode.volatile.count {
             inode.volatile.append(contentsOf: repeatElement(0, count: end - inode.volatile.count))
             inode.sizeChanged = true
         }
-        inode.volatile.replaceSubrange(offset ..< end, with: bytes)
+        inode.volatile.withUnsafeMutableBufferPointer { target in
+            bytes.withUnsafeBufferPointer { source in
+                guard let from = source.baseAddress, let to = target.baseAddress else { return }
+                (to + offset).update(from: from, count: source.count)
+            }
+        }
         if !bytes.isEmpty {
             for sector in (offset / options.sectorSize) ... ((end - 1) / options.sectorSize) { inode.dirtySectors.insert(sector) }
         }
@@ -177,8 +184,26 @@ public final class SimDisk {
     /// Makes the file's data durable (not its name: see `syncDirectory`).
     public func fsync(_ path: String) throws(DiskError) {
         guard let inode = names[path] else { throw .fileNotFound(path: path) }
-        inode.durable = inode.volatile
-        inode.dirtySectors.removeAll()
+        // Copy only what changed: `durable = volatile` would share the buffer, and the next write
+        // would then copy the whole file (copy on write), which made every SQLite commit after an
+        // fsync cost the database's size.
+        let length = inode.volatile.count
+        if inode.durable.count > length { inode.durable.removeSubrange(length...) }
+        if inode.durable.count < length { inode.durable.append(contentsOf: repeatElement(0, count: length - inode.durable.count)) }
+        let sectorSize = options.sectorSize
+        inode.volatile.withUnsafeBufferPointer { source in
+            inode.durable.withUnsafeMutableBufferPointer { target in
+                guard let from = source.baseAddress, let to = target.baseAddress else { return }
+                // determinism-ok: copying disjoint sectors commutes, so the set's order cannot matter
+                for sector in inode.dirtySectors {
+                    let start = sector * sectorSize
+                    guard start < length else { continue }
+                    (to + start).update(from: from + start, count: Swift.min(sectorSize, length - start))
+                }
+            }
+        }
+        assert(inode.durable.count == inode.volatile.count, "fsync of \(path): durable \(inode.durable.count) bytes, volatile \(inode.volatile.count)")
+        inode.dirtySectors.removeAll(keepingCapacity: true)
         inode.sizeChanged = false
         counted()
     }

@@ -5,9 +5,9 @@ public final class Mailbox {
     public let address: Address
     let node: Node
     let epoch: UInt64
-    var queue = RingQueue<Envelope>(capacity: 16)
-    var waiters: [(id: UInt64, continuation: UnsafeContinuation<Envelope?, Never>, timer: TimerID?)] = []
-    var nextWaiterID: UInt64 = 0
+    @exclusivity(unchecked) var queue = RingQueue<Envelope>(capacity: 16)
+    @exclusivity(unchecked) var waiters: [(id: UInt64, continuation: UnsafeContinuation<Envelope?, Never>, timer: TimerID?)] = []
+    @exclusivity(unchecked) var nextWaiterID: UInt64 = 0
     unowned let simulation: Simulation
 
     init(address: Address, node: Node, epoch: UInt64, simulation: Simulation) {

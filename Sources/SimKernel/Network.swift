@@ -1,3 +1,4 @@
+import Synchronization
 /// Where a message goes: a service (a named mailbox) on a node.
 public struct Address: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var node: NodeID
@@ -21,8 +22,22 @@ public protocol SimMessage: Sendable {
 
 extension SimMessage {
     public var wireSize: Int { 64 }
-    public var traceDigest: UInt64 { stableHash(String(describing: Self.self)) }
+    public var traceDigest: UInt64 { typeNameDigest(Self.self) }
     public var traceSummary: String { String(describing: Self.self) }
+}
+
+/// Digests of type names, computed once per type: formatting a type's name on every send was a
+/// measurable share of a run. The digest depends on the name only, so sharing the cache between
+/// simulations (and threads) cannot change a fingerprint.
+private let typeNameDigests = Mutex<[ObjectIdentifier: UInt64]>([:])
+
+/// The stable hash of `type`'s name (as `String(describing:)` writes it), cached per type.
+public func typeNameDigest(_ type: Any.Type) -> UInt64 {
+    let key = ObjectIdentifier(type)
+    if let digest = typeNameDigests.withLock({ $0[key] }) { return digest }
+    let digest = stableHash(String(describing: type))
+    typeNameDigests.withLock { $0[key] = digest }
+    return digest
 }
 
 extension String: SimMessage {
@@ -90,22 +105,22 @@ struct Link: Hashable, Comparable {
 /// Every decision draws from the run's `network` stream.
 public final class Network {
     unowned let simulation: Simulation
-    public var options: NetworkOptions
-    public private(set) var statistics = NetworkStatistics()
-    var random: SimRandom
-    var nextMessageID: UInt64 = 0
-    var partitioned: Set<Link> = []
+    @exclusivity(unchecked) public var options: NetworkOptions
+    @exclusivity(unchecked) public private(set) var statistics = NetworkStatistics()
+    @exclusivity(unchecked) var random: SimRandom
+    @exclusivity(unchecked) var nextMessageID: UInt64 = 0
+    @exclusivity(unchecked) var partitioned: Set<Link> = []
     /// How many partitions cut each link: overlapping partitions heal one at a time.
-    var partitionCuts: [Link: Int] = [:]
-    var clogged: [Link: Int64] = [:]
-    var heldLinks: Set<Link> = []
-    var heldMessages: [Link: [Envelope]] = [:]
-    var linkLatency: [Link: DurationDistribution] = [:]
-    var mailboxes: [Address: Mailbox] = [:]
-    var pendingCalls: [UInt64: PendingCall] = [:]
-    var nextCorrelation: UInt64 = 0
+    @exclusivity(unchecked) var partitionCuts: [Link: Int] = [:]
+    @exclusivity(unchecked) var clogged: [Link: Int64] = [:]
+    @exclusivity(unchecked) var heldLinks: Set<Link> = []
+    @exclusivity(unchecked) var heldMessages: [Link: [Envelope]] = [:]
+    @exclusivity(unchecked) var linkLatency: [Link: DurationDistribution] = [:]
+    @exclusivity(unchecked) var mailboxes: [Address: Mailbox] = [:]
+    @exclusivity(unchecked) var pendingCalls: [UInt64: PendingCall] = [:]
+    @exclusivity(unchecked) var nextCorrelation: UInt64 = 0
     /// When a pair's messages were last scheduled to arrive: FIFO per link unless reordered.
-    var lastArrival: [Link: Int64] = [:]
+    @exclusivity(unchecked) var lastArrival: [Link: Int64] = [:]
 
     init(simulation: Simulation) {
         self.simulation = simulation
@@ -202,7 +217,7 @@ public final class Network {
         let node = simulation.node(from.node).name
         simulation.record(.netSend, node: node, actor: from.service, payload: payload.traceDigest ^ envelope.id,
                           "#\(envelope.id) to \(to) \(payload.traceSummary)")
-        if partitioned.contains(link) {
+        if !partitioned.isEmpty && partitioned.contains(link) {  // most runs have no partition: skip the hash
             statistics.blockedByPartition += 1
             simulation.record(.netDrop, node: node, actor: from.service, payload: envelope.id, "#\(envelope.id) partitioned")
             return envelope.id
@@ -212,7 +227,7 @@ public final class Network {
             simulation.record(.netDrop, node: node, actor: from.service, payload: envelope.id, "#\(envelope.id) dropped")
             return envelope.id
         }
-        if heldLinks.contains(link) {
+        if !heldLinks.isEmpty && heldLinks.contains(link) {
             statistics.held += 1
             heldMessages[link, default: []].append(envelope)
             return envelope.id
@@ -228,10 +243,10 @@ public final class Network {
     }
 
     private func arrivalTime(_ link: Link) -> Int64 {
-        let distribution = linkLatency[link] ?? options.latency
+        let distribution = linkLatency.isEmpty ? options.latency : linkLatency[link] ?? options.latency
         var arrival = simulation.now &+ distribution.sample(&random)
         if let pct = simulation.pct { arrival &+= pct.delay(for: NodeID(link.from)) }
-        if let until = clogged[link] {
+        if !clogged.isEmpty, let until = clogged[link] {
             if until > simulation.now { arrival = Swift.max(arrival, until) } else { clogged[link] = nil }
         }
         if random.chance(options.reorderProbability) {
@@ -251,7 +266,7 @@ public final class Network {
     private func arrive(_ envelope: Envelope) {
         let destination = simulation.node(envelope.to.node)
         let link = Link(from: envelope.from.node.index, to: envelope.to.node.index)
-        if partitioned.contains(link) {
+        if !partitioned.isEmpty && partitioned.contains(link) {  // most runs have no partition: skip the hash
             statistics.blockedByPartition += 1
             simulation.record(.netDrop, node: destination.name, actor: envelope.to.service, payload: envelope.id, "#\(envelope.id) partitioned in flight")
             return

@@ -47,20 +47,20 @@ public final class Node: @unchecked Sendable {
     public let id: NodeID
     public let name: String
     unowned let simulation: Simulation
-    public private(set) var state: NodeState = .up
+    @exclusivity(unchecked) public private(set) var state: NodeState = .up
     /// Increments on every crash; contexts of an older epoch are dead.
-    public private(set) var epoch: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var epoch: UInt64 = 0
     /// Bytes the node may use before it is killed for running out of memory.
-    public var memoryBudget: Int
+    @exclusivity(unchecked) public var memoryBudget: Int
     /// Bytes currently allocated by the node's processes.
-    public private(set) var memoryUsed: Int = 0
-    public var clock: NodeClock
+    @exclusivity(unchecked) public private(set) var memoryUsed: Int = 0
+    @exclusivity(unchecked) public var clock: NodeClock
     public let disk: SimDisk
-    public private(set) var crashCount = 0
-    public private(set) var lastCrashReason: CrashReason?
-    var processes: [(name: String, body: (ProcessContext) async -> Void)] = []
-    var pausedWork: [() -> Void] = []
-    var crashHooks: [(Node) -> Void] = []
+    @exclusivity(unchecked) public private(set) var crashCount = 0
+    @exclusivity(unchecked) public private(set) var lastCrashReason: CrashReason?
+    @exclusivity(unchecked) var processes: [(name: String, body: (ProcessContext) async -> Void)] = []
+    @exclusivity(unchecked) var pausedWork: [() -> Void] = []
+    @exclusivity(unchecked) var crashHooks: [(Node) -> Void] = []
 
     init(id: NodeID, name: String, simulation: Simulation, memoryBudget: Int, disk: DiskOptions) {
         self.id = id
@@ -240,8 +240,8 @@ public struct ProcessContext: @unchecked Sendable {
 
 /// The nodes of a simulation, in creation order.
 final class NodeRegistry {
-    var nodes: [Node] = []
-    var byName: [String: Int] = [:]
+    @exclusivity(unchecked) var nodes: [Node] = []
+    @exclusivity(unchecked) var byName: [String: Int] = [:]
 }
 
 extension Simulation {

@@ -51,15 +51,15 @@ public final class Simulation: @unchecked Sendable {
     /// exclusivity checks, which otherwise cost more than the heap operations themselves.
     @usableFromInline let core: UnsafeMutablePointer<KernelCore>
     /// Strong references to the handlers; the run loop dispatches through `core.handlers`.
-    var handlerBoxes: [EventHandler] = []
-    var pendingRoots: [UncheckedBox<() async -> Void>] = []
-    var safetyCheckers: [any SafetyChecker] = []
+    @exclusivity(unchecked) var handlerBoxes: [EventHandler] = []
+    @exclusivity(unchecked) var pendingRoots: [UncheckedBox<() async -> Void>] = []
+    @exclusivity(unchecked) var safetyCheckers: [any SafetyChecker] = []
     let foreignCalls = Atomic<Int>(0)
-    var faultMessages: [String] = []
-    var streams: [String: SimRandom] = [:]
-    var router: SimulationRouter
+    @exclusivity(unchecked) var faultMessages: [String] = []
+    @exclusivity(unchecked) var streams: [String: SimRandom] = [:]
+    @exclusivity(unchecked) var router: SimulationRouter
     /// Components attached to this run (network, nodes, locks, buggify), by type name.
-    var components: [ObjectIdentifier: AnyObject] = [:]
+    @exclusivity(unchecked) var components: [ObjectIdentifier: AnyObject] = [:]
     static let slotHandler = 0
 
     /// A simulation with the given root seed. Nothing runs until `run()`.

@@ -53,15 +53,15 @@ public final class Trace {
     /// Folded on every event: kept behind a pointer so the fold carries no exclusivity check.
     let hot: UnsafeMutablePointer<(fingerprint: UInt64, logging: Bool)>
     /// Number of traced (described) events.
-    public private(set) var recordCount: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var recordCount: UInt64 = 0
     /// Capacity of the ring of recent records; 0 turns it off.
     public let ringCapacity: Int
-    private var ring: [TraceRecord] = []
-    private var ringNext = 0
-    private var sinks: [TraceSink] = []
+    @exclusivity(unchecked) private var ring: [TraceRecord] = []
+    @exclusivity(unchecked) private var ringNext = 0
+    @exclusivity(unchecked) private var sinks: [TraceSink] = []
     /// Per-event fingerprints, kept only by the determinism self-check.
     var digestLog: [UInt64]? { didSet { hot.pointee.logging = digestLog != nil } }
-    var recordLog: [TraceRecord]?
+    @exclusivity(unchecked) var recordLog: [TraceRecord]?
 
     init(ringCapacity: Int) {
         self.ringCapacity = ringCapacity

@@ -78,6 +78,24 @@ final class RedisTests: XCTestCase {
         XCTAssertEqual(survivors(.no), "success(SimServices.RedisReply.null) success(SimServices.RedisReply.null)")
     }
 
+    /// Every write the server logs comes back from its append-only record unchanged, separators
+    /// and escape bytes in keys and values included; reads are never logged.
+    func testAppendOnlyRecordsRoundTripEveryLoggedWrite() {
+        let aof = RedisAppendOnlyFile()
+        let odd = "a\u{1F}b\u{1B}c é"
+        let writes: [RedisCommand] = [
+            .set(odd, odd, onlyIfAbsent: false, expireMs: nil), .del(odd), .incr("n"),
+            .hset("h", field: odd, value: ""), .setFenced("lock", odd, token: UInt64.max),
+        ]
+        for command in writes {
+            guard let record = aof.encode(command) else { return XCTFail("\(command) has no record") }
+            XCTAssertEqual(aof.decode(record), command)
+        }
+        XCTAssertNil(aof.encode(.get("k")))
+        XCTAssertNil(aof.encode(.set("k", "v", onlyIfAbsent: true, expireMs: 5)), "only the normalized SET (absolute expiry logged apart) is written")
+        XCTAssertNil(aof.decode(Array("SET\u{1F}only-key".utf8)), "a record with the wrong field count is refused")
+    }
+
     func testPublishSubscribe() {
         var received: [String] = []
         _ = runInfra(serverName: "redis", server: { await RedisServer.run(context: $0) }) { context, node in

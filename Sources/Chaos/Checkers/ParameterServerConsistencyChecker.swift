@@ -13,6 +13,7 @@ public final class ParameterServerConsistencyChecker: Checker, SafetyChecker {
     /// (epoch, updates applied) of each shard when last compared: a shard's parameters change only
     /// when it applies an update or restarts, so only then is the comparison repeated.
     var lastSeen: [(UInt64, Int)] = []
+    var checkedRevision = UInt64.max
     /// The run's observations, looked up once (a component look-up per event costs more than the check).
     var observations: TrainingObservations?
     public init(scenario: Scenario) {}
@@ -24,6 +25,8 @@ public final class ParameterServerConsistencyChecker: Checker, SafetyChecker {
 
     public func check(_ simulation: Simulation) -> String? {
         let training = observations ?? simulation.training
+        if training.revision == checkedRevision { return nil }  // no shard changed since the last look
+        checkedRevision = training.revision
         let shards = training.shards
         if lastSeen.count != shards.count { lastSeen = Array(repeating: (UInt64.max, -1), count: shards.count) }
         for (index, shard) in shards.enumerated() {

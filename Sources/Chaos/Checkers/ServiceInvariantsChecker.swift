@@ -16,7 +16,8 @@ public final class ServiceInvariantsChecker: Checker {
     public func install(on platform: Platform) {}
 
     public func finalViolation(_ simulation: Simulation) -> String? {
-        let view = ServiceStateView(simulation: simulation, topology: topology)
+        let view = ServiceStateView(simulation: simulation, topology: topology, reusingConnections: true)
+        defer { view.close() }
         let present = Set(topology.presentServices)
         let violations = ServiceInvariants.all.filter { present.contains($0.service) }.flatMap { $0.check(view) }
         guard !violations.isEmpty else { return nil }

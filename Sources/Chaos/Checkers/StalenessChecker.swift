@@ -12,6 +12,7 @@ public final class StalenessChecker: Checker, SafetyChecker {
     }
     let bound: Int?
     var checked: [Int] = []
+    var checkedRevision = UInt64.max
     public init(scenario: Scenario) { bound = scenario.platform.job.stalenessBound }
     public init(bound: Int?) { self.bound = bound }
     var observations: TrainingObservations?
@@ -23,7 +24,10 @@ public final class StalenessChecker: Checker, SafetyChecker {
 
     public func check(_ simulation: Simulation) -> String? {
         guard let bound else { return nil }
-        let shards = (observations ?? simulation.training).shards
+        let training = observations ?? simulation.training
+        if training.revision == checkedRevision { return nil }  // nothing served since the last look
+        checkedRevision = training.revision
+        let shards = training.shards
         if checked.count != shards.count { checked = [Int](repeating: 0, count: shards.count) }
         for (index, shard) in shards.enumerated() {
             while checked[index] < shard.servedPulls.count {

@@ -8,7 +8,10 @@ import SimServices
 public enum ExploreWorker {
     /// Runs one seed and writes a seed file for a failure into `seedsOut`.
     public static func run(_ configuration: RunConfiguration, seedsOut: String?) -> SeedResult {
-        let result = ScenarioRunner.run(configuration)
+        // One run per seed: the seed file carries no events, and its replay re-runs the seed with
+        // details and checks this run's fingerprint (a detailed second run here doubled the cost
+        // of every failing seed).
+        let result = ScenarioRunner.runWithoutDetails(configuration)
         var seedFile: String?, seedFileError: String?
         if result.outcome.isFailure, let seedsOut {
             let file = SeedFile(configuration: configuration, result: result)

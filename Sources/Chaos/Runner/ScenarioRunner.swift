@@ -201,6 +201,14 @@ public enum ScenarioRunner {
 }
 
 extension ScenarioRunner {
+    /// Runs `configuration` once, without trace details: the outcome, fingerprint and figures of
+    /// `run`, but no recent events (`recent` is empty) and no second run. `explore` uses it, since
+    /// it stores no events: a failing seed's details come from replaying its seed file, which
+    /// runs it again and checks the fingerprint recorded here.
+    public static func runWithoutDetails(_ configuration: RunConfiguration) -> RunResult {
+        run(configuration, sinks: [], ringCapacity: 0)
+    }
+
     /// Runs `configuration` recording every trace record (for reports).
     public static func runRecorded(_ configuration: RunConfiguration) -> (RunResult, [TraceRecord], [String]) {
         let recorder = RecordingTraceSink()

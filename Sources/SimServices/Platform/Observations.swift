@@ -20,6 +20,10 @@ public final class TrainingObservations {
     }
 
     public var shards: [Shard] = []
+    /// Bumped by the parameter servers whenever a shard's observations change (a pull served, a
+    /// push accepted, an update applied, a restart): checkers that run after every event skip
+    /// their work while it stands still.
+    public var revision: UInt64 = 0
     /// Completed iterations per worker (from their durable clocks).
     public var workerClocks: [Int] = []
     /// Evaluation losses reported by workers, in order.

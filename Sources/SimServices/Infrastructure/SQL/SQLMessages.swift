@@ -28,10 +28,10 @@ public enum SQLMessage: SimMessage {
     }
     public var traceDigest: UInt64 {
         switch self {
-        case .transaction(let s): return s.reduce(1) { mix64($0, stableHash($1.sql + $1.parameters.description)) }
-        case .ownedTransaction(let s, let owner): return s.reduce(stableHash(owner)) { mix64($0, stableHash($1.sql + $1.parameters.description)) }
+        case .transaction(let s): return s.reduce(1) { mix64($0, $1.digest) }
+        case .ownedTransaction(let s, let owner): return s.reduce(stableHash(owner)) { mix64($0, $1.digest) }
         case .begin(let session, let owner): return mix64(4, stableHash(session) ^ stableHash(owner))
-        case .execute(let session, let seq, let s): return mix64(5, stableHash(session) ^ stableHash(s.sql + s.parameters.description) ^ UInt64(seq))
+        case .execute(let session, let seq, let s): return mix64(5, stableHash(session) ^ s.digest ^ UInt64(seq))
         case .commit(let session, let seq): return mix64(6, stableHash(session) ^ UInt64(seq))
         case .rollback(let session): return mix64(7, stableHash(session))
         case .result(let r): return r.reduce(2) { mix64($0, UInt64($1.changes) ^ UInt64($1.rows.count) << 32) }
@@ -48,6 +48,25 @@ public enum SQLMessage: SimMessage {
         case .rollback(let session): return "rollback \(session)"
         case .result(let r): return "result \(r.map(\.rows.count)) rows"
         case .failed(let e): return "failed: \(e)"
+        }
+    }
+}
+
+extension SQLStatement {
+    /// A digest of the statement and its parameters for the trace fingerprint. Hashes the values
+    /// themselves: formatting them as text first (`description`) cost 2% of a run.
+    var digest: UInt64 { parameters.reduce(stableHash(sql)) { mix64($0, $1.digest) } }
+}
+
+extension SQLValue {
+    /// A digest of the value, distinct per case.
+    var digest: UInt64 {
+        switch self {
+        case .integer(let v): return mix64(1, UInt64(bitPattern: v))
+        case .real(let v): return mix64(2, v.bitPattern)
+        case .text(let v): return mix64(3, stableHash(v))
+        case .blob(let v): return mix64(4, stableHash(v))
+        case .null: return 5
         }
     }
 }

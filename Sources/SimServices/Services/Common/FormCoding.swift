@@ -1,3 +1,4 @@
+import Synchronization
 /// The wire form of request and response bodies: a flat map of string fields, as an HTML form or
 /// a query string carries them. Route handlers never touch it: `FormDecoder` turns it into the
 /// route's `Codable` request type and `FormEncoder` turns the response type back.
@@ -112,8 +113,17 @@ struct FormDecoding: Decoder {
 /// Whether `Key` is the standard library's key of a `Dictionary` (its keys are data, kept as they
 /// are, not property names to convert). Asked once per container, not per key.
 func isDictionaryKey<Key: CodingKey>(_ type: Key.Type) -> Bool {
-    type is FormKey.Type || String(describing: type).contains("DictionaryCodingKey")
+    let key = ObjectIdentifier(type)
+    if let known = dictionaryKeyTypes.withLock({ $0[key] }) { return known }
+    // `_typeName`, not `String(describing:)`: the latter looks the metatype up in every protocol
+    // conformance table first, which cost milliseconds per new type in a fresh process.
+    let answer = type == FormKey.self || _typeName(type, qualified: true).contains("DictionaryCodingKey")
+    dictionaryKeyTypes.withLock { $0[key] = answer }
+    return answer
 }
+
+/// `isDictionaryKey`'s answers by type (a property of the type, the same in every run).
+private let dictionaryKeyTypes = Mutex<[ObjectIdentifier: Bool]>([:])
 
 struct FormKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let state: FormDecodingState

@@ -6,10 +6,37 @@ import SimKernel
 public struct ServiceStateView {
     public let simulation: Simulation
     let topology: Topology
+    /// Connections kept open between queries when the owner will `close()` the view: opening a
+    /// database (its pragmas, its schema) cost more than the invariants' queries themselves.
+    let connections: ConnectionCache?
 
-    public init(simulation: Simulation, topology: Topology) {
+    /// A view; with `reusingConnections`, each database is opened once and kept open until
+    /// `close()`, which the owner must call before the simulation goes away.
+    public init(simulation: Simulation, topology: Topology, reusingConnections: Bool = false) {
         self.simulation = simulation
         self.topology = topology
+        connections = reusingConnections ? ConnectionCache() : nil
+    }
+
+    /// Closes the connections this view kept open.
+    public func close() {
+        guard let connections else { return }
+        simulation.inspect {
+            for name in connections.open.keys.sorted() { connections.open[name]?.close() }
+            connections.open.removeAll()
+        }
+    }
+
+    final class ConnectionCache {
+        var open: [String: SQLConnection] = [:]
+    }
+
+    private func connection(node: String, database: String) -> SQLConnection? {
+        let key = "\(node)/\(database)"
+        if let kept = connections?.open[key] { return kept }
+        guard let fresh = try? SQLConnection(node: node, file: "\(database).db") else { return nil }
+        connections?.open[key] = fresh
+        return fresh
     }
 
     /// The rows of `sql` on `database`, or nil when the database cannot be read now (no such
@@ -17,8 +44,8 @@ public struct ServiceStateView {
     public func rows(_ database: String, _ sql: String, _ parameters: [SQLValue] = []) -> [[SQLValue]]? {
         guard let node = topology.nodes(role: database).first?.name, simulation.node(named: node)?.disk.exists("\(database).db") == true else { return nil }
         return simulation.inspect { () -> [[SQLValue]]? in
-            guard let connection = try? SQLConnection(node: node, file: "\(database).db") else { return nil }
-            defer { connection.close() }
+            guard let connection = connection(node: node, database: database) else { return nil }
+            defer { if connections == nil { connection.close() } }
             return try? connection.execute(SQLStatement(sql, parameters)).rows
         }
     }

@@ -9,7 +9,7 @@ extension FeaturesService {
         var written: Set<String> = []
         var violations: [String] = []
         for payload in RecordLog.decodeAll(log) {
-            guard let command = JSONDecoderLite().decode(payload) else { continue }
+            guard let command = RedisAppendOnlyFile().decode(payload) else { continue }
             switch command {
             case .set(let key, _, _, _) where key.hasPrefix("feature:") && !key.hasSuffix(":version"):
                 written.insert(key)

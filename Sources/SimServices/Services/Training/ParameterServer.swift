@@ -13,6 +13,8 @@ public final class ParameterServer {
     let storage: Address
     let context: ProcessContext
     let observation: TrainingObservations.Shard
+    /// The run's observations, to bump their revision when this shard's change.
+    let observations: TrainingObservations
     let range: Range<Int>
     var parameters: [Float]
     /// Completed-iteration clock of each worker, as far as this shard knows.
@@ -33,7 +35,8 @@ public final class ParameterServer {
         parameters = [Float](repeating: 0, count: range.count)
         clocks = [Int](repeating: 0, count: configuration.workers)
         nextPush = clocks
-        observation = context.simulation.training.shards[shard]
+        observations = context.simulation.training
+        observation = observations.shards[shard]
     }
 
     var lockName: String { "ps-\(shard)/params" }
@@ -79,6 +82,7 @@ public final class ParameterServer {
         observation.pushesAccepted = 0
         observation.updatesApplied = 0
         observation.restoredFromStep = restoredStep
+        observations.revision &+= 1
     }
 
     func durableClocks() -> [Int] {
@@ -125,6 +129,7 @@ public final class ParameterServer {
             let open = bound == nil || defects.contains(.A9) || slowest >= pull.clock - bound!
             if open {
                 observation.servedPulls.append((pull.worker, pull.clock, slowest, context.simulation.now))
+                observations.revision &+= 1
                 context.reply(to: pull.envelope, TrainingMessage.parameters(shard: shard, version: version, values: parameters))
             } else {
                 waiting.append(pull)
@@ -143,6 +148,7 @@ public final class ParameterServer {
         guard !inProgress.contains(worker) else { return }  // the original will answer
         inProgress.insert(worker)
         observation.pushesAccepted += 1
+        observations.revision &+= 1
         if !gradient.isEmpty {
             if defects.contains(.A1) {
                 // A1: read, compute, write back without the shard lock. Another push applied in
@@ -173,7 +179,7 @@ public final class ParameterServer {
         for j in parameters.indices {
             parameters[j] = read[j] - rate * gradient[j]
             observation.replay[j] -= rate * gradient[j]
-            if !parameters[j].isFinite { context.simulation.training.nonFiniteParameters += 1 }
+            if !parameters[j].isFinite { observations.nonFiniteParameters += 1 }
         }
         let staleness = Swift.max(0, version - readVersion)
         observation.stalenessHistogram[staleness, default: 0] += 1
@@ -181,6 +187,7 @@ public final class ParameterServer {
         observation.version = version
         observation.parameters = parameters
         observation.updatesApplied += 1
+        observations.revision &+= 1
         context.record(.psApply, payload: UInt64(version), "shard \(shard) v\(version) tau \(staleness)")
     }
 }
