@@ -86,7 +86,9 @@ final class DefectDetectionTests: XCTestCase {
         XCTAssertEqual(DefectSet.empty.ids, [])
         for entry in DefectCatalogue.entries {
             XCTAssertNotNil(CheckerRegistry.type(named: entry.checker), "\(entry.id) names unknown checker \(entry.checker)")
-            XCTAssertEqual(entry.scenario, entry.id.rawValue.hasPrefix("L") ? "00_cold_start" : "05_distributed_training_hang")
+            let scenario = try? ScenarioLoader.load(nameOrPath: Chaos05.packageRoot.appendingPathComponent("Scenarios/\(entry.scenario).yaml").path)
+            XCTAssertNotNil(scenario, "\(entry.id)'s scenario \(entry.scenario) does not load")
+            XCTAssertEqual(scenario?.whyDefectCannotFire(entry.id), nil, "\(entry.id) cannot fire in its own scenario")
         }
     }
 }

@@ -84,9 +84,13 @@ public enum ScenarioRunner {
             delays[node.name] = order.uniform(0 ... 5 * Nanos.second)
         }
         var training: TrainingPlatformConfiguration?
-        for workload in scenario.workloads { workload.configure(training: &training) }
+        var serving = ServingConfiguration()
+        for workload in scenario.workloads {
+            workload.configure(training: &training)
+            workload.configure(serving: &serving)
+        }
         let platform = Platform(on: simulation, topology: scenario.topology, defects: configuration.defects, disk: configuration.faults.disk,
-                                startDelays: delays, training: training)
+                                startDelays: delays, training: training, serving: serving)
         Nemesis.apply(configuration.faults, to: simulation)
         for workload in scenario.workloads { workload.install(on: platform) }
         simulation.locks.deadlockPolicy = .failRun

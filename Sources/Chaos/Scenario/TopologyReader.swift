@@ -12,16 +12,26 @@ struct TopologyReader {
     func topology(_ node: Yams.Node) throws(ScenarioError) -> Topology {
         var nodes: [NodeSpec] = []
         var lines: [Yams.Node] = []
+        var standardNames: Set<String> = [], overridden: Set<String> = []
         for (key, value, _) in try reader.mapping(node, "topology", allowed: ["platform", "nodes"]) {
             switch key {
             case "platform":
                 let text = try reader.string(value, "topology.platform")
                 guard text == "standard" else { throw reader.fail(value, "topology.platform", "unknown platform '\(text)' (standard)") }
                 nodes += Topology.standard.nodes
+                standardNames.formUnion(Topology.standard.names)
                 lines += Array(repeating: value, count: Topology.standard.nodes.count)
             default:
                 for (i, item) in try reader.list(value, "topology.nodes").enumerated() {
-                    nodes.append(try nodeSpec(item, field: "topology.nodes[\(i)]"))
+                    let spec = try nodeSpec(item, field: "topology.nodes[\(i)]")
+                    // A node of the standard platform listed again with the same role sets its
+                    // machine's options (`{name: inference, role: inference, memory_mib: 32768}`).
+                    if let standard = nodes.firstIndex(where: { $0.name == spec.name }), standardNames.contains(spec.name),
+                       Topology.standard.node(spec.name)?.role == spec.role, overridden.insert(spec.name).inserted {
+                        nodes[standard] = spec
+                        continue
+                    }
+                    nodes.append(spec)
                     lines.append(item)
                 }
             }

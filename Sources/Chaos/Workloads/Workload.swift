@@ -14,17 +14,20 @@ public protocol Workload: Sendable {
     init(reading node: Yams.Node?, field: String, reader: FieldReader) throws(ScenarioError)
     /// Adjusts the platform's training cluster before the platform is built.
     func configure(training: inout TrainingPlatformConfiguration?)
+    /// Adjusts how the inference replicas serve before the platform is built.
+    func configure(serving: inout ServingConfiguration)
     /// Installs the workload's processes on the built platform.
     func install(on platform: Platform)
 }
 
 extension Workload {
     public func configure(training: inout TrainingPlatformConfiguration?) {}
+    public func configure(serving: inout ServingConfiguration) {}
 }
 
 /// The workloads, by name.
 public enum WorkloadRegistry {
-    public static let all: [any Workload.Type] = [FirstRequestsWorkload.self, TrainingJobWorkload.self]
+    public static let all: [any Workload.Type] = [FirstRequestsWorkload.self, TrainingJobWorkload.self, ModelDeploymentsWorkload.self]
     public static func type(named name: String) -> (any Workload.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }
 }

@@ -2,6 +2,7 @@
 /// correct one in service code, switched on per run.
 public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case A1, A2, A9, F10, M7
+    case B1, H1
     case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
@@ -17,7 +18,11 @@ public struct DefectEntry: Sendable {
     public var checker: String
     /// The workload that drives its code path (`training_job`, `first_requests`).
     public var workload: String {
-        ["A1", "A2", "A9", "F10", "M7"].contains(id.rawValue) ? "training_job" : "first_requests"
+        switch id {
+        case .A1, .A2, .A9, .F10, .M7: return "training_job"
+        case .B1, .H1: return "model_deployments"
+        default: return "first_requests"
+        }
     }
 }
 
@@ -44,6 +49,14 @@ public enum DefectCatalogue {
                     services: ["trainer", "storage"],
                     symptom: "a committed checkpoint fails its checksum (interleaved chunks of two writers); resume falls back further",
                     scenario: "05_distributed_training_hang", checker: "checkpoint-integrity"),
+        DefectEntry(id: .B1, title: "model loading leaks memory: an evicted model version stays referenced (kept for a quick rollback), so its memory is never returned",
+                    services: ["inference"],
+                    symptom: "a replica's resident memory grows by a model's size with each deployment past the cache's size, until the out-of-memory kill",
+                    scenario: "01_model_memory_crisis", checker: "model-memory"),
+        DefectEntry(id: .H1, title: "the model cache evicts a model in use: eviction takes the oldest loaded version, pinned by requests or not",
+                    services: ["inference"],
+                    symptom: "a request fails mid-prediction: its model version was unloaded under it",
+                    scenario: "01_model_memory_crisis", checker: "serving"),
         DefectEntry(id: .L1, title: "circular start-up dependency: models waits for registry, which waits for models",
                     services: ["models", "registry"], symptom: "both wait forever at start-up (a start-up deadlock)",
                     scenario: "00_cold_start", checker: "cold-start"),

@@ -68,7 +68,8 @@ public struct Checkpoint: Sendable, Hashable {
     }
 }
 
-func hexString(_ v: UInt32) -> String {
+/// A CRC-32 as the platform writes it: `0x` and eight hex digits.
+public func hexString(_ v: UInt32) -> String {
     let digits = String(v, radix: 16)
     return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
 }

@@ -20,6 +20,8 @@ public struct PlatformDirectory: Sendable {
     public var trainingCluster: Address
     /// The training cluster's configuration, when the topology has trainers.
     public var training: TrainingPlatformConfiguration?
+    /// How the inference replicas serve (cache size, memory, prediction time).
+    public var serving = ServingConfiguration()
 }
 
 /// One platform for every scenario: the topology's nodes on a simulation, each running the role
@@ -38,7 +40,8 @@ public final class Platform {
     /// Builds every node of `topology` and installs its role. `training` configures the training
     /// cluster (parameter servers and trainers) when the topology has one.
     public init(on simulation: Simulation, topology: Topology, defects: DefectSet, disk: DiskOptions = DiskOptions(),
-                startDelays: [String: Int64] = [:], training: TrainingPlatformConfiguration? = nil) {
+                startDelays: [String: Int64] = [:], training: TrainingPlatformConfiguration? = nil,
+                serving: ServingConfiguration = ServingConfiguration()) {
         self.simulation = simulation
         self.topology = topology
         self.defects = defects
@@ -81,7 +84,7 @@ public final class Platform {
             parameterServers: shardSpecs.map { Address(node: ids[$0.name]!, service: "ps") },
             trainers: trainerSpecs.map { Address(node: ids[$0.name]!, service: "worker") },
             checkpointStore: address(role: "storage", service: "storage"), trainingCluster: address(role: "training", service: "training"),
-            training: training)
+            training: training, serving: serving)
         if let training {
             let observations = simulation.training
             observations.shards = (0 ..< training.parameterServers).map { _ in TrainingObservations.Shard() }

@@ -13,13 +13,16 @@ enum ServiceHarness {
         var view: ServiceStateView { ServiceStateView(simulation: simulation, topology: platform.topology) }
     }
 
+    /// A pseudo-request: the client waits `milliseconds` before the next request (its answer is nil).
+    static func pause(milliseconds: Int64) -> HTTPRequest { HTTPRequest("PAUSE", "\(milliseconds)") }
+
     static func run(_ service: String, seed: UInt64 = 1, defects: DefectSet = .empty, throughGateway: Bool = false,
-                    seconds: Int64 = 30, _ requests: [HTTPRequest]) -> Outcome {
+                    seconds: Int64 = 30, serving: ServingConfiguration = ServingConfiguration(), _ requests: [HTTPRequest]) -> Outcome {
         var options = SimulationOptions()
         options.maxTime = seconds * Nanos.second
         let simulation = Simulation(seed: seed, options: options)
         let topology = Topology(nodes: Topology.standard.nodes + [NodeSpec(name: "client", role: "client")])
-        let platform = Platform(on: simulation, topology: topology, defects: defects)
+        let platform = Platform(on: simulation, topology: topology, defects: defects, serving: serving)
         var responses: [HTTPResponse?] = []
         let target = platform.directory.services[throughGateway ? "gateway" : service]!
         platform.node("client")!.addProcess("harness") { context in
@@ -29,6 +32,11 @@ enum ServiceHarness {
             }
             await context.sleep(for: .seconds(2))  // registered and passing its check
             for request in requests {
+                if request.method == "PAUSE" {
+                    await context.sleep(nanoseconds: (Int64(request.path) ?? 0) * Nanos.millisecond)
+                    responses.append(nil)
+                    continue
+                }
                 if case .success(let envelope) = await context.call(target, HTTPMessage.request(request), timeout: 5 * Nanos.second),
                    case .response(let response) = envelope.payload as? HTTPMessage {
                     responses.append(response)

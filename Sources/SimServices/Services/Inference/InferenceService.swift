@@ -1,46 +1,172 @@
 import SimKernel
 
-/// Model serving: at start-up loads the default model's weights from the `models` bucket (the
-/// checksum verified by the store) and validates requests against the model's input signature.
-/// Without an accelerator it falls back to the CPU; L2 crashes instead.
+/// Model serving. At start-up a replica loads the default model's weights from the `models` bucket
+/// (checksum verified by the store) and charges its base memory to its node; without an
+/// accelerator it falls back to the CPU (L2 crashes instead). It then consumes
+/// `model.deployments` in a consumer group of its own (`inference-<replica>`), loading each version
+/// the registry promotes to Production. Loaded versions live in a `ModelCache` (at most
+/// `ServingConfiguration.cacheSize`, least recently used evicted first, never one in use); each
+/// costs its artifact's resident size of the node's memory, returned when it is evicted, and
+/// beyond the node's budget the kernel kills the node (out of memory).
 ///
-/// Route: `POST inference/predict` (Predict -> Prediction). In memory: the loaded model (lost on a
-/// crash, loaded again by its start-up from the object store).
+/// Routes: `POST inference/predict` (Predict -> Prediction): the default model when `model` is
+/// absent; else `model` at `version` (absent: the newest version deployed to this replica), loaded
+/// on a miss and pinned for the prediction. In memory only: the cache and what was deployed
+/// (a restarted replica reads the deployments topic again from its committed offset, and loads
+/// older versions on demand).
+///
+/// Defects: B1 (an evicted version stays referenced: its memory is never returned), H1 (eviction
+/// takes the oldest loaded version even while a request uses it: the request fails mid-prediction).
 public enum InferenceService {
     static let weights: [Float] = [0.8, -0.5, 0.3, 0.1]
+    public static let deploymentsTopic = "model.deployments"
 
     public struct Predict: Codable, Sendable, Equatable {
         /// The features, in the model's signature order.
         public var x: [Float]
+        public var model: String?
+        public var version: Int64?
     }
     public struct Prediction: Codable, Sendable, Equatable {
         public var p: Float
         /// Where it ran: `gpu` or `cpu`.
         public var device: String
+        /// The version that answered (absent for the default model) and the replica's node.
+        public var model: String?
+        public var version: Int64?
+        public var replica: String?
     }
 
-    /// The model this replica has loaded.
+    /// What this replica has loaded.
     public actor State {
         public private(set) var parameters: [Float]?
         public private(set) var device = "cpu"
+        /// Loaded versions; B1's evicted versions that stay referenced.
+        public private(set) var cache: ModelCache
+        public private(set) var retired: [ModelCache.Entry] = []
+        /// The newest version of each model deployed to this replica.
+        public private(set) var deployed: [String: Int64] = [:]
+        var loading: Set<ModelKey> = []
+        var baseBytes = 0
+        var evictions = 0, loads = 0
+        let keepsEvicted: Bool
+
+        init(configuration: ServingConfiguration, defects: DefectSet) {
+            cache = ModelCache(capacity: configuration.cacheSize)
+            cache.evictsInUse = defects.contains(.H1)
+            keepsEvicted = defects.contains(.B1)
+        }
+
+        /// Takes the platform's serving configuration (the cache's capacity), before anything is loaded.
+        func configure(_ configuration: ServingConfiguration) {
+            guard cache.count == 0, cache.capacity != configuration.cacheSize else { return }
+            let evictsInUse = cache.evictsInUse
+            cache = ModelCache(capacity: configuration.cacheSize)
+            cache.evictsInUse = evictsInUse
+        }
+
         func loaded(_ parameters: [Float], device: String) {
             self.parameters = parameters
             self.device = device
+        }
+
+        /// Charges the replica's base memory (once per process).
+        func chargeBase(_ bytes: Int, node: Node, context: ProcessContext) -> Bool {
+            if baseBytes == 0 && bytes > 0 {
+                do { try node.allocate(bytes: bytes, by: "inference") } catch { return false }
+                baseBytes = bytes
+            }
+            observe(node: node, context: context)
+            return true
+        }
+
+        func deployed(_ key: ModelKey) {
+            if (deployed[key.model] ?? 0) < key.version { deployed[key.model] = key.version }
+        }
+
+        /// Starts loading `key` unless it is loaded or loading: true when the caller must load it.
+        func beginLoad(_ key: ModelKey) -> Bool {
+            guard !cache.contains(key), !loading.contains(key) else { return false }
+            loading.insert(key)
+            return true
+        }
+        func isLoading(_ key: ModelKey) -> Bool { loading.contains(key) }
+        func abandonLoad(_ key: ModelKey) { loading.remove(key) }
+
+        /// Charges a loaded artifact's memory, caches it and returns the memory of what it evicts,
+        /// in one step (no event between them sees the memory and the cache disagree). False when
+        /// the node ran out of memory (the kernel killed it).
+        func finishLoad(_ artifact: ModelArtifact, node: Node, context: ProcessContext) -> Bool {
+            let key = ModelKey(artifact.model, artifact.version)
+            loading.remove(key)
+            do { try node.allocate(bytes: artifact.residentBytes, by: "inference") } catch { return false }
+            loads += 1
+            context.record(.modelLoaded, payload: stableHash(key.description), "\(key) loaded (\(artifact.residentMiB) MiB)")
+            release(cache.insert(artifact), node: node, context: context)
+            observe(node: node, context: context)
+            return true
+        }
+
+        /// Pins `key` for a request; false when it is not loaded.
+        func pin(_ key: ModelKey) -> Bool { cache.pin(key) }
+
+        /// Admits a request on `key`: pins it and returns its weights (nil: not loaded).
+        func admit(_ key: ModelKey) -> ModelArtifact? {
+            guard cache.pin(key) else { return nil }
+            return cache.artifact(key)
+        }
+
+        /// Ends a request on `key`: the weights it computes with (nil when the version was
+        /// unloaded under it, H1) and the device, then the unpin.
+        func release(_ key: ModelKey, node: Node, context: ProcessContext) -> (ModelArtifact, String)? {
+            let artifact = cache.artifact(key)
+            unpin(key, node: node, context: context)
+            return artifact.map { ($0, device) }
+        }
+
+        /// The weights of a pinned version now (nil: evicted under the request, H1).
+        func artifact(_ key: ModelKey) -> ModelArtifact? { cache.artifact(key) }
+
+        func unpin(_ key: ModelKey, node: Node, context: ProcessContext) {
+            release(cache.unpin(key), node: node, context: context)
+            observe(node: node, context: context)
+        }
+
+        private func release(_ evicted: [ModelCache.Entry], node: Node, context: ProcessContext) {
+            for entry in evicted {
+                evictions += 1
+                let key = ModelKey(entry.artifact.model, entry.artifact.version)
+                context.record(.modelEvicted, payload: stableHash(key.description), "evicted \(key)" + (entry.pins > 0 ? " while \(entry.pins) request(s) use it" : ""))
+                if keepsEvicted {
+                    // B1: the evicted version stays referenced (a list of retired models kept
+                    // "for a quick rollback"), so its memory is never returned.
+                    retired.append(entry)
+                } else {
+                    node.free(bytes: entry.artifact.residentBytes)
+                }
+            }
+        }
+
+        /// Publishes what the cache accounts for, for the memory checker.
+        private func observe(node: Node, context: ProcessContext) {
+            let serving = context.simulation.serving
+            serving.replicas[node.name] = ServingObservations.Replica(
+                epoch: context.epoch, baseBytes: baseBytes, cachedBytes: cache.residentBytes,
+                cached: cache.keys.map { ($0, cache.pins($0)) }, capacity: cache.capacity, evictions: evictions, loads: loads)
+            serving.revision &+= 1
         }
     }
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "inference", routes: [
             Route("POST", "inference/predict", Predict.self, Prediction.self) { runtime, request, _ throws(ServiceError) in
-                guard request.x.count == weights.count - 1 else { throw ServiceError(422, "expected \(weights.count - 1) features, got \(request.x.count)") }
-                let state = runtime.state(State.self)
-                guard let parameters = await state.parameters, parameters.count == weights.count else { throw .unavailable("model not loaded") }
-                return Prediction(p: LogisticModel.sigmoid(LogisticModel.score(parameters, request.x)), device: await state.device)
+                guard let model = request.model else { return try await predictDefault(runtime, request) }
+                return try await predict(runtime, model: model, version: request.version, x: request.x)
             },
         ])
         spec.buckets = ["models"]
         spec.configuration.acceleratorRequired = defects.contains(.L2)  // L2: no CPU fallback
-        spec.makeState = { State() }
+        spec.makeState = { [defects] in State(configuration: ServingConfiguration(), defects: defects) }
         spec.bootstrap = { runtime in
             let context = runtime.context
             let bytes = Array(weights.map { "\($0)" }.joined(separator: ",").utf8)
@@ -49,8 +175,22 @@ public enum InferenceService {
                 return "cannot load the default model"
             }
             let parameters = String(decoding: loaded, as: UTF8.self).split(separator: ",").compactMap { Float($0) }
-            await runtime.state(State.self).loaded(parameters, device: runtime.configuration.nodeHasAccelerator ? "gpu" : "cpu")
+            let state = runtime.state(State.self)
+            await state.configure(runtime.directory.serving)
+            await state.loaded(parameters, device: runtime.configuration.nodeHasAccelerator ? "gpu" : "cpu")
+            guard await state.chargeBase(runtime.directory.serving.baseMiB << 20, node: context.node, context: context) else {
+                return "out of memory charging the base memory"
+            }
             return nil
+        }
+        spec.afterReady = { runtime in
+            // Each replica reads every deployment: a consumer group of its own.
+            await runtime.consume(group: "inference-\(runtime.replica)", topic: deploymentsTopic) { record in
+                guard let version = Int64(String(decoding: record.value, as: UTF8.self)) else { return }
+                let key = ModelKey(record.key, version)
+                await runtime.state(State.self).deployed(key)
+                _ = await load(runtime, key)
+            }
         }
         // L9: its buckets under an invalid name, the failure ignored.
         if defects.contains(.L9) {
@@ -59,4 +199,66 @@ public enum InferenceService {
         }
         return spec
     }
+
+    static func predictDefault(_ runtime: ServiceRuntime, _ request: Predict) async throws(ServiceError) -> Prediction {
+        guard request.x.count == weights.count - 1 else { throw ServiceError(422, "expected \(weights.count - 1) features, got \(request.x.count)") }
+        let state = runtime.state(State.self)
+        guard let parameters = await state.parameters, parameters.count == weights.count else { throw .unavailable("model not loaded") }
+        return Prediction(p: LogisticModel.sigmoid(LogisticModel.score(parameters, request.x)), device: await state.device)
+    }
+
+    /// A prediction on `model` at `version`: pinned from admission to answer, loaded on a miss.
+    static func predict(_ runtime: ServiceRuntime, model: String, version: Int64?, x: [Float]) async throws(ServiceError) -> Prediction {
+        let state = runtime.state(State.self), context = runtime.context
+        let newest = await state.deployed[model]
+        guard let version = version ?? newest else { throw ServiceError(404, "no version of \(model) is deployed") }
+        let key = ModelKey(model, version)
+        var admitted = await state.admit(key)
+        if admitted == nil {
+            guard await load(runtime, key) else { throw .unavailable("cannot load \(key)") }
+            admitted = await state.admit(key)
+            guard admitted != nil else { throw .unavailable("\(key) was evicted before it could be used") }
+        }
+        guard x.count == admitted!.weights.count - 1 else {
+            await state.unpin(key, node: context.node, context: context)
+            throw ServiceError(422, "\(key) expects \(admitted!.weights.count - 1) features, got \(x.count)")
+        }
+        let range = runtime.directory.serving.predictionMillis
+        let millis = context.simulation.withRandom(stream: "inference/\(context.node.name)") { $0.uniform(Int64(range.lowerBound) ... Int64(range.upperBound)) }
+        await context.sleep(nanoseconds: millis * Nanos.millisecond)
+        // The weights are read again after the compute: a version evicted under the request (H1)
+        // is gone now.
+        guard let (artifact, device) = await state.release(key, node: context.node, context: context) else {
+            throw .internalError("\(key) was unloaded during the prediction on \(context.node.name)")
+        }
+        let p = LogisticModel.sigmoid(LogisticModel.score(artifact.weights, x))
+        return Prediction(p: p, device: device, model: model, version: version, replica: context.node.name)
+    }
+
+    /// Loads `key` from the object store into the cache (one loader at a time; others wait for
+    /// it). False when it cannot be loaded (missing, failing its checksum, or out of memory).
+    static func load(_ runtime: ServiceRuntime, _ key: ModelKey) async -> Bool {
+        let state = runtime.state(State.self), context = runtime.context
+        if await state.pin(key) {
+            await state.unpin(key, node: context.node, context: context)
+            return true
+        }
+        guard await state.beginLoad(key) else {
+            // Another request loads it: wait for that load to end.
+            while await state.isLoading(key) { await context.sleep(nanoseconds: Nanos.millisecond) }
+            return await state.artifact(key) != nil
+        }
+        let fetched = await runtime.objectStore.request(.get(bucket: "models", key: "\(key.model)/\(key.version)"), context: context)
+        guard case .success(.object(let bytes, _)) = fetched, let artifact = ModelArtifact(decoding: bytes),
+              artifact.model == key.model, artifact.version == key.version else {
+            await state.abandonLoad(key)
+            return false
+        }
+        return await state.finishLoad(artifact, node: context.node, context: context)
+    }
+}
+
+extension TraceKind {
+    public static let modelLoaded = TraceKind("inference.load")
+    public static let modelEvicted = TraceKind("inference.evict")
 }

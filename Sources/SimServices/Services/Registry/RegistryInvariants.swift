@@ -1,16 +1,20 @@
 extension RegistryService {
     /// Each model's versions are 1, 2, ... n with no gap and no duplicate (MAX+1 under
     /// concurrency), each with a checksum, and each version's artifact in the `models` bucket
-    /// verifies and matches the recorded checksum.
+    /// verifies and matches the recorded checksum; every stage is one of the life cycle's, and a
+    /// model has at most one Production version (archive-on-promote).
     public static func invariants(_ view: ServiceStateView) -> [String] {
-        guard view.hasTable("models_db", "model_versions"), let rows = view.rows("models_db", "SELECT model, version, checksum FROM model_versions ORDER BY model, version") else { return [] }
+        guard view.hasTable("models_db", "model_versions"), let rows = view.rows("models_db", "SELECT model, version, checksum, stage FROM model_versions ORDER BY model, version") else { return [] }
         var violations: [String] = []
         var versions: [String: [Int64]] = [:]
         var order: [String] = []
+        var production: [String: [Int64]] = [:]
         for row in rows {
             let model = row[0].text ?? "?"
             if versions[model] == nil { order.append(model) }
             versions[model, default: []].append(row[1].integer ?? -1)
+            if ModelStage(rawValue: row[3].text ?? "") == nil { violations.append("registry: \(model) v\(row[1].plain) has stage '\(row[3].plain)', not one of the life cycle's") }
+            if row[3].text == ModelStage.production.rawValue { production[model, default: []].append(row[1].integer ?? -1) }
             let checksum = row[2].text ?? ""
             if checksum.isEmpty {
                 violations.append("registry: \(model) v\(row[1].plain) has no checksum")
@@ -22,6 +26,9 @@ extension RegistryService {
         }
         for model in order where versions[model] != (1 ... Int64(versions[model]!.count)).map({ $0 }) {
             violations.append("registry: \(model) has versions \(versions[model]!), not 1...\(versions[model]!.count)")
+        }
+        for model in order where (production[model]?.count ?? 0) > 1 {
+            violations.append("registry: \(model) has \(production[model]!.count) Production versions \(production[model]!)")
         }
         return violations
     }

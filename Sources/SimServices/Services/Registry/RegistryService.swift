@@ -4,8 +4,12 @@ import SimKernel
 /// version) as primary key, its artifact stored in the `models` bucket with its checksum.
 /// L3 orders its migrations wrongly (an index on a table a later migration creates).
 ///
-/// Route: `POST registry/versions` (RegisterVersion -> RegisteredVersion). Stateless: versions
-/// live in models_db, artifacts in the `models` bucket.
+/// Routes: `POST registry/versions` (RegisterVersion -> RegisteredVersion); `POST registry/stages`
+/// (SetStage -> StageSet): moves a version through its life cycle (`ModelStage`), archiving the
+/// model's Production version when another is promoted, in one transaction; a promotion to
+/// Production is then published on `model.deployments` (key: the model, value: the version), which
+/// every inference replica consumes. Stateless: versions live in models_db, artifacts in the
+/// `models` bucket.
 public enum RegistryService {
     public struct RegisterVersion: Codable, Sendable, Equatable {
         public var model: String
@@ -20,8 +24,65 @@ public enum RegistryService {
         public var checksum: String
     }
 
+    public struct SetStage: Codable, Sendable, Equatable {
+        public var model: String
+        public var version: Int64
+        /// `None`, `Staging`, `Production` or `Archived`.
+        public var stage: String
+    }
+    public struct StageSet: Codable, Sendable, Equatable {
+        public var stage: String
+        /// The version archived by this promotion, if any.
+        public var archived: Int64?
+    }
+
+    /// Moves `model` at `version` to `stage` (archive-on-promote) in one transaction.
+    static func setStage(_ runtime: ServiceRuntime, _ request: SetStage) async throws(ServiceError) -> StageSet {
+        guard let target = ModelStage(rawValue: request.stage) else {
+            throw .badRequest("stage: '\(request.stage)' is not one of \(ModelStage.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        enum Moved: Sendable { case moved(archived: Int64?), missing, refused(ModelStage) }
+        let model = request.model, version = request.version
+        let result = await runtime.interactive("stage-\(model)") { session -> Result<Moved, SQLClientError> in
+            guard case .success(let found) = await session.execute("SELECT stage FROM model_versions WHERE model = ? AND version = ?", [.text(model), .integer(version)]) else {
+                return .failure(.sql(SQLError(kind: .other, message: "cannot read the version's stage")))
+            }
+            guard let text = found.rows.first?.first?.text, let current = ModelStage(rawValue: text) else { return .success(.missing) }
+            guard current.canMove(to: target) else { return .success(.refused(current)) }
+            var archived: Int64?
+            if target == .production && current != .production {
+                guard case .success(let production) = await session.execute("SELECT version FROM model_versions WHERE model = ? AND stage = 'Production'", [.text(model)]) else {
+                    return .failure(.sql(SQLError(kind: .other, message: "cannot read the Production version")))
+                }
+                archived = production.rows.first?.first?.integer
+                if case .failure(let error) = await session.execute("UPDATE model_versions SET stage = 'Archived' WHERE model = ? AND stage = 'Production'", [.text(model)]) {
+                    return .failure(error)
+                }
+            }
+            return await session.execute("UPDATE model_versions SET stage = ? WHERE model = ? AND version = ?", [.text(target.rawValue), .text(model), .integer(version)])
+                .map { _ in .moved(archived: archived) }
+        }
+        switch result {
+        case .success(.missing): throw ServiceError(404, "\(model) has no version \(version)")
+        case .success(.refused(let current)):
+            throw ServiceError(409, "\(model) v\(version) is \(current.rawValue): it can move to \(current.next.map(\.rawValue).joined(separator: ", ")), not \(target.rawValue)")
+        case .success(.moved(let archived)):
+            if target == .production {
+                // Published after the commit; a failed publish fails the request, and its retry
+                // (Production -> Production) publishes again. Consumers load idempotently.
+                let published = await runtime.kafka.produce(InferenceService.deploymentsTopic, key: model, value: Array("\(version)".utf8), context: runtime.context, retries: 2)
+                if case .failure(let error) = published { throw .unavailable("promoted, but the deployment was not published: \(error)") }
+            }
+            return StageSet(stage: target.rawValue, archived: archived)
+        case .failure(let error): throw .internalError("cannot set the stage: \(error)")
+        }
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "registry", routes: [
+            Route("POST", "registry/stages", SetStage.self, StageSet.self) { runtime, request, _ throws(ServiceError) in
+                try await setStage(runtime, request)
+            },
             Route("POST", "registry/versions", RegisterVersion.self, RegisteredVersion.self) { runtime, request, _ throws(ServiceError) in
                 let model = request.model
                 guard !model.isEmpty else { throw .badRequest("model is required") }
@@ -66,6 +127,7 @@ public enum RegistryService {
         let index = "CREATE INDEX model_versions_stage ON model_versions(stage)"
         spec.migrations = (defects.contains(.L3) ? [index, table] : [table, index]) + ["ALTER TABLE model_versions ADD COLUMN checksum TEXT NOT NULL DEFAULT ''"]
         spec.buckets = ["models"]
+        spec.topics = [InferenceService.deploymentsTopic]
         spec.dependsOn = ["models"]
         // L9: its buckets under an invalid name, the failure ignored.
         if defects.contains(.L9) {

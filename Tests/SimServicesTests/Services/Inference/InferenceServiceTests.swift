@@ -24,3 +24,87 @@ final class InferenceServiceTests: XCTestCase {
         XCTAssertEqual(InferenceService.invariants(outcome.view), ["inference: the default model's weights fail their checksum"])
     }
 }
+
+/// Model versions on an inference replica: loaded from the registry's artifacts, charged to the
+/// node's memory, evicted least recently used first, deployed from the deployments topic.
+final class InferenceModelServingTests: XCTestCase {
+    static let model = "fraud"
+
+    static func artifact(_ version: Int64, mib: Int) -> ModelArtifact {
+        ModelArtifact(model: model, version: version, residentMiB: mib, weights: [Float(version) / 10, -0.5, 0.3, 0.1])
+    }
+
+    /// Creates the model and registers versions 1...n through the gateway (optionally promoting each).
+    static func register(_ count: Int64, mib: Int, promote: Bool = false) -> [HTTPRequest] {
+        [HTTPRequest("POST", "models/create", body: ["name": model, "signature": "a:float,b:float,c:float"])] + (1 ... count).flatMap { version -> [HTTPRequest] in
+            let bytes = artifact(version, mib: mib).encoded
+            let register = HTTPRequest("POST", "registry/versions", body: ["model": model, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes))])
+            return promote ? [register, HTTPRequest("POST", "registry/stages", body: ["model": model, "version": "\(version)", "stage": "Production"])] : [register]
+        }
+    }
+
+    static func predict(_ version: Int64?, x: String = "1,2,3") -> HTTPRequest {
+        var body = ["model": model, "x": x]
+        if let version { body["version"] = "\(version)" }
+        return HTTPRequest("POST", "inference/predict", body: body)
+    }
+
+    static func serving(cache: Int, baseMiB: Int) -> ServingConfiguration {
+        var serving = ServingConfiguration()
+        serving.cacheSize = cache
+        serving.baseMiB = baseMiB
+        return serving
+    }
+
+    func testOnDemandLoadsChargeMemoryAndEvictionsReturnIt() throws {
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving(cache: 2, baseMiB: 1000),
+                                         Self.register(3, mib: 100) + [Self.predict(1), Self.predict(2), Self.predict(3)])
+        XCTAssertEqual(outcome.responses.suffix(3).map { $0?.status }, [200, 200, 200])
+        XCTAssertEqual(outcome.responses.suffix(3).map { $0?.body["version"] }, ["1", "2", "3"])
+        let expected = LogisticModel.sigmoid(LogisticModel.score(Self.artifact(3, mib: 100).weights, [1, 2, 3]))
+        XCTAssertEqual(try XCTUnwrap(Float(outcome.responses.last??.body["p"] ?? "")), expected, "v3's own weights answer")
+        let node = try XCTUnwrap(outcome.simulation.node(named: "inference"))
+        XCTAssertEqual(node.memoryUsed, (1000 + 2 * 100) << 20, "base + the two cached versions")
+        let replica = try XCTUnwrap(outcome.simulation.serving.replicas["inference"])
+        XCTAssertEqual(replica.cached.map(\.key), [ModelKey(Self.model, 2), ModelKey(Self.model, 3)])
+        XCTAssertEqual(replica.evictions, 1)
+        XCTAssertEqual(replica.cached.map(\.pins), [0, 0], "no request holds a pin after its answer")
+    }
+
+    func testB1KeepsEvictedVersionsResident() throws {
+        let outcome = ServiceHarness.run("inference", defects: DefectSet([.B1]), throughGateway: true, serving: Self.serving(cache: 2, baseMiB: 1000),
+                                         Self.register(4, mib: 100) + [Self.predict(1), Self.predict(2), Self.predict(3), Self.predict(4)])
+        let node = try XCTUnwrap(outcome.simulation.node(named: "inference"))
+        let replica = try XCTUnwrap(outcome.simulation.serving.replicas["inference"])
+        XCTAssertEqual(replica.cachedBytes, 200 << 20)
+        XCTAssertEqual(replica.evictions, 2)
+        XCTAssertEqual(node.memoryUsed, (1000 + 4 * 100) << 20, "the two evicted versions' memory is never returned")
+    }
+
+    func testVersionsBeyondTheNodesBudgetKillItForRunningOutOfMemory() throws {
+        // 16 GiB nodes: 8 GiB of base memory and versions of 6 GiB each, a cache of 10.
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving(cache: 10, baseMiB: 8192),
+                                         Self.register(2, mib: 6144) + [Self.predict(1), Self.predict(2)])
+        let node = try XCTUnwrap(outcome.simulation.node(named: "inference"))
+        XCTAssertGreaterThanOrEqual(node.crashCount, 1)
+        XCTAssertEqual(node.lastCrashReason, .outOfMemory)
+        XCTAssertEqual(outcome.responses.last??.status, 504, "the killed replica never answered the request that needed the second version: the gateway timed out")
+    }
+
+    func testPromotedVersionsArriveFromTheDeploymentsTopicAndAnswerUnversionedRequests() throws {
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving(cache: 10, baseMiB: 0),
+                                         Self.register(2, mib: 10, promote: true) + [ServiceHarness.pause(milliseconds: 3000), Self.predict(nil)])
+        XCTAssertEqual(outcome.responses.last??.status, 200)
+        XCTAssertEqual(outcome.responses.last??.body["version"], "2", "the newest Production version answers a request that names none")
+        let replica = try XCTUnwrap(outcome.simulation.serving.replicas["inference"])
+        XCTAssertEqual(replica.cached.map(\.key), [ModelKey(Self.model, 1), ModelKey(Self.model, 2)], "both promotions were loaded from the topic")
+        XCTAssertEqual(replica.loads, 2, "each version loaded once")
+    }
+
+    func testRequestsAreValidatedAgainstTheVersionAndUnknownModelsAre404() {
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving(cache: 2, baseMiB: 0),
+                                         Self.register(1, mib: 10) + [Self.predict(1, x: "1,2"), Self.predict(nil), Self.predict(7)])
+        XCTAssertEqual(outcome.responses.suffix(3).map { $0?.status }, [422, 404, 503])
+        XCTAssertTrue(outcome.responses.suffix(3).first??.body["error"]?.contains("expects 3 features, got 2") ?? false)
+    }
+}

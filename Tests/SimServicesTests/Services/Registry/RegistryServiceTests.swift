@@ -30,3 +30,44 @@ final class RegistryServiceTests: XCTestCase {
         XCTAssertTrue(RegistryService.invariants(outcome.view)[0].hasSuffix("recorded 00000000"))
     }
 }
+
+/// The model life cycle through `POST registry/stages`.
+final class RegistryStageTests: XCTestCase {
+    static func stage(_ version: Int, _ stage: String, model: String = "m") -> HTTPRequest {
+        HTTPRequest("POST", "registry/stages", body: ["model": model, "version": "\(version)", "stage": stage])
+    }
+    static let register = HTTPRequest("POST", "registry/versions", body: ["model": "m"])
+
+    func testPromotingAVersionArchivesThePreviousProductionVersion() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.register, Self.stage(1, "Production"), Self.stage(2, "Staging"), Self.stage(2, "Production")])
+        XCTAssertEqual(outcome.responses.suffix(3).map { $0?.status }, [200, 200, 200])
+        XCTAssertEqual(outcome.responses[2]?.body["archived"], nil, "nothing was in Production before v1")
+        XCTAssertEqual(outcome.responses[4]?.body["archived"], "1")
+        XCTAssertEqual(outcome.view.rows("models_db", "SELECT version, stage FROM model_versions ORDER BY version")?.map { $0.map(\.plain) },
+                       [["1", "Archived"], ["2", "Production"]])
+        XCTAssertEqual(RegistryService.invariants(outcome.view), [])
+    }
+
+    func testTransitionsTheLifeCycleForbidsAreRefused() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.stage(1, "Archived"), Self.stage(1, "Production"), Self.stage(1, "Live"), Self.stage(9, "Staging")])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 409, 400, 404])
+        XCTAssertEqual(outcome.responses[2]?.body["error"], "m v1 is Archived: it can move to Staging, not Production")
+        XCTAssertEqual(outcome.view.rows("models_db", "SELECT stage FROM model_versions")?.map { $0.map(\.plain) }, [["Archived"]], "a refused move changes nothing")
+    }
+
+    func testARepeatedPromotionIsAcceptedAndPublishedAgain() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.stage(1, "Production"), Self.stage(1, "Production")])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200])
+        // The topic's partition logs on the broker's disk: one record per promotion, keyed by the model.
+        let kafka = outcome.simulation.node(named: "kafka")!
+        let records = kafka.disk.list(prefix: "kafka/").filter { $0.contains(InferenceService.deploymentsTopic) }
+            .flatMap { RecordLog.decodeAll((try? kafka.disk.readAll($0)) ?? []) }.map { Fields.split($0).map { String(decoding: $0, as: UTF8.self) } }
+        XCTAssertEqual(records.map { Array($0.dropFirst()) }, [["m", "1"], ["m", "1"]], "both promotions of v1 were published")
+    }
+
+    func testTheInvariantFindsTwoProductionVersionsOfAModel() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.register])
+        ServiceHarness.write(outcome, "models_db", "UPDATE model_versions SET stage = 'Production'")
+        XCTAssertTrue(RegistryService.invariants(outcome.view).contains("registry: m has 2 Production versions [1, 2]"), "\(RegistryService.invariants(outcome.view))")
+    }
+}

@@ -1,0 +1,39 @@
+import SimKernel
+import SimServices
+
+/// Serving: every prediction a client sent and got an answer to was answered by the version it
+/// asked for, or refused with a client error or an unavailability (503) — never an internal
+/// error. A model version unloaded while a request used it (H1) fails that request mid-prediction
+/// with an internal error.
+public final class ServingChecker: Checker, SafetyChecker {
+    public static let name = "serving"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? {
+        scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
+            ? nil : "no predictions are sent to model versions in this scenario"
+    }
+    var checked = 0
+    var serving: ServingObservations?
+    public init(scenario: Scenario) {}
+    public func install(on platform: Platform) {
+        serving = platform.simulation.serving
+        platform.simulation.add(checker: self)
+    }
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["gateway"] + nodesMentioned(in: outcome.message, simulation) }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let serving else { return nil }
+        while checked < serving.answers.count {
+            let answer = serving.answers[checked]
+            checked += 1
+            let asked = "\(answer.model) v\(answer.version.map(String.init) ?? "newest")"
+            if answer.status >= 500 && answer.status != 503 && answer.status != 502 && answer.status != 504 {
+                return "a prediction on \(asked) sent at \(formatNanoseconds(answer.sentAt)) failed with HTTP \(answer.status): \(answer.error ?? "no reason given")"
+            }
+            if answer.status == 200, let replica = answer.replica, serving.replicas[replica] == nil {
+                return "a prediction on \(asked) was answered by \(replica), which is not an inference replica"
+            }
+        }
+        return nil
+    }
+}

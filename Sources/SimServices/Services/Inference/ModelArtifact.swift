@@ -1,0 +1,48 @@
+/// A model version's artifact as the registry stores it in the object store (`models/<model>/<version>`):
+/// a small text file naming the model's resident size once loaded and its weights. The weights are
+/// real (a logistic model's); the resident size is what loading it costs a replica's memory (the
+/// incident's ~500 MB per version), charged to the node's budget by the inference service.
+public struct ModelArtifact: Hashable, Sendable {
+    public var model: String
+    public var version: Int64
+    /// Memory a replica spends on it while it is loaded, in MiB.
+    public var residentMiB: Int
+    public var weights: [Float]
+
+    public init(model: String, version: Int64, residentMiB: Int, weights: [Float]) {
+        self.model = model
+        self.version = version
+        self.residentMiB = residentMiB
+        self.weights = weights
+    }
+
+    /// Bytes of memory a loaded copy costs.
+    public var residentBytes: Int { residentMiB << 20 }
+
+    /// The file's text: a header line, then one `key: value` line each.
+    public var encoded: [UInt8] {
+        Array("synapsenet-model 1\nmodel: \(model)\nversion: \(version)\nresident_mib: \(residentMiB)\nweights: \(weights.map { "\($0)" }.joined(separator: ","))\n".utf8)
+    }
+
+    /// Parses a file written by `encoded`; nil for anything else.
+    public init?(decoding bytes: [UInt8]) {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.first == "synapsenet-model 1" else { return nil }
+        var fields: [String: String] = [:]
+        for line in lines.dropFirst() where !line.isEmpty {
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            fields[String(line[..<colon])] = String(line[line.index(after: colon)...]).trimmingCharacters(in: " ")
+        }
+        guard let model = fields["model"], !model.isEmpty, let version = fields["version"].flatMap({ Int64($0) }),
+              let resident = fields["resident_mib"].flatMap({ Int($0) }), resident >= 0, let weightText = fields["weights"] else { return nil }
+        let weights = weightText.split(separator: ",").compactMap { Float($0) }
+        guard !weights.isEmpty, weights.count == weightText.split(separator: ",").count, weights.allSatisfy(\.isFinite) else { return nil }
+        self.init(model: model, version: version, residentMiB: resident, weights: weights)
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
+        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+    }
+}

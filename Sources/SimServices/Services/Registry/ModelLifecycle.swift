@@ -1,0 +1,23 @@
+/// A model version's life cycle, one copy for the platform (the brief's "model lifecycle
+/// consolidation"): None -> Staging -> Production -> Archived, with promotion straight from None or
+/// Staging to Production, archive-on-promote (promoting a version archives the model's current
+/// Production version in the same transaction), and a way back from Archived to Staging (a
+/// rollback re-stages an old version first). Production -> Production is allowed as a repeat of
+/// the same promotion (a retried request).
+public enum ModelStage: String, CaseIterable, Codable, Sendable {
+    case none = "None", staging = "Staging", production = "Production", archived = "Archived"
+
+    /// Whether a version may move from this stage to `next`.
+    public func canMove(to next: ModelStage) -> Bool {
+        switch (self, next) {
+        case (.none, .staging), (.none, .production), (.staging, .production), (.staging, .archived),
+             (.production, .archived), (.production, .production), (.archived, .staging), (.none, .archived):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The stages a version may move to from this one, for error messages.
+    public var next: [ModelStage] { ModelStage.allCases.filter { canMove(to: $0) } }
+}
