@@ -182,6 +182,7 @@ struct ScenarioCommand: ParsableCommand {
                 "\"registered_version\":\(result.registeredVersion.map(jsonEscaped) ?? "null")",
                 "\"nodes\":[\(result.nodes.map(jsonEscaped).joined(separator: ","))]",
                 "\"services_up\":[\(result.servicesUp.map(jsonEscaped).joined(separator: ","))]",
+                "\"serving\":\(result.serving.map(servingJSON) ?? "null")",
                 "\"findings\":[\(result.findings.map { "{\"outcome\":\(jsonEscaped($0.kind)),\"checker\":\($0.checker.map(jsonEscaped) ?? "null"),\"virtual_ns\":\($0.time.map { "\($0)" } ?? "null"),\"message\":\(jsonEscaped($0.message))}" }.joined(separator: ","))]",
                 "\"seed_file\":\(seedPath.map(jsonEscaped) ?? "null")",
             ]
@@ -192,8 +193,22 @@ struct ScenarioCommand: ParsableCommand {
         throw ExitCode(result.outcome.exitCode)
     }
 
+    func servingJSON(_ serving: ServingSummary) -> String {
+        let replicas = serving.replicas.map {
+            "{\"node\":\(jsonEscaped($0.node)),\"resident_bytes\":\($0.residentBytes),\"peak_bytes\":\($0.peakBytes),\"budget_bytes\":\($0.budgetBytes),\"base_bytes\":\($0.baseBytes),\"cached_versions\":\($0.cachedVersions),\"evictions\":\($0.evictions),\"out_of_memory_kills\":\($0.outOfMemoryKills)}"
+        }
+        return "{\"deployments\":\(serving.deployments),\"predictions\":\(serving.predictions),\"failed_predictions\":\(serving.failedPredictions),\"replicas\":[\(replicas.joined(separator: ","))]}"
+    }
+
     func printSummary(_ result: RunResult, configuration: RunConfiguration, seedPath: String?) {
         print("services up: \(result.servicesUp.count) of \(configuration.scenario.topology.presentServices.count)")
+        if let serving = result.serving {
+            func gib(_ bytes: Int) -> String { "\((Double(bytes) / Double(1 << 30) * 10).rounded() / 10) GiB" }
+            print("serving: \(serving.deployments) versions deployed, \(serving.predictions) predictions answered, \(serving.failedPredictions) failed")
+            for replica in serving.replicas {
+                print("  \(replica.node): \(gib(replica.residentBytes)) resident (peak \(gib(replica.peakBytes)) of \(gib(replica.budgetBytes))), base \(gib(replica.baseBytes)) + \(replica.cachedVersions) cached versions, \(replica.evictions) evictions, \(replica.outOfMemoryKills) out-of-memory kills")
+            }
+        }
         if result.findings.count > 1 {
             print("findings, in order:")
             for (index, finding) in result.findings.enumerated() {

@@ -35,7 +35,7 @@ public enum CheckerRegistry {
     public static let all: [any Checker.Type] = [
         DeadlockChecker.self, ParameterServerConsistencyChecker.self, StalenessChecker.self, CheckpointIntegrityChecker.self,
         ProgressChecker.self, RoutingChecker.self, ColdStartChecker.self, ServiceInvariantsChecker.self,
-        ModelMemoryChecker.self, ServingChecker.self,
+        ModelMemoryChecker.self, ServingChecker.self, ABAssignmentChecker.self, LatencyChecker.self, SchemaChecker.self,
     ]
     public static func type(named name: String) -> (any Checker.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }

@@ -9,7 +9,7 @@ public final class ServingChecker: Checker, SafetyChecker {
     public static let name = "serving"
     public var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
-        scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
+        scenario.topology.has(role: "inference") && (scenario.has(workload: ModelDeploymentsWorkload.name) || scenario.has(workload: ABTestWorkload.name))
             ? nil : "no predictions are sent to model versions in this scenario"
     }
     var checked = 0

@@ -57,6 +57,41 @@ public struct RunResult: Sendable {
     public var nodes: [String]
     /// The registry version of the trained model, when the job completed.
     public var registeredVersion: String?
+    /// What the inference replicas did, when the scenario deploys model versions.
+    public var serving: ServingSummary?
+}
+
+/// Model serving at the end of a run: deployments, predictions, and each replica's memory.
+public struct ServingSummary: Sendable, Equatable {
+    public struct Replica: Sendable, Equatable {
+        public var node: String
+        public var residentBytes: Int
+        public var peakBytes: Int
+        public var budgetBytes: Int
+        public var baseBytes: Int
+        public var cachedVersions: Int
+        public var evictions: Int
+        public var outOfMemoryKills: Int
+    }
+    public var deployments: Int
+    public var predictions: Int
+    /// Predictions answered with an internal error (5xx other than unavailability and gateway timeouts).
+    public var failedPredictions: Int
+    public var replicas: [Replica]
+
+    static func of(_ simulation: Simulation, topology: Topology) -> ServingSummary? {
+        let serving = simulation.serving
+        guard topology.has(role: "inference"), !serving.deployments.isEmpty else { return nil }
+        let replicas = topology.nodes(role: "inference").compactMap { spec -> Replica? in
+            guard let node = simulation.node(named: spec.name) else { return nil }
+            let observed = serving.replicas[spec.name]
+            return Replica(node: spec.name, residentBytes: node.memoryUsed, peakBytes: observed?.peakBytes ?? node.memoryUsed, budgetBytes: node.memoryBudget,
+                           baseBytes: observed?.baseBytes ?? 0, cachedVersions: observed?.cached.count ?? 0, evictions: observed?.evictions ?? 0,
+                           outOfMemoryKills: serving.outOfMemoryKills.filter { $0.node == spec.name }.count)
+        }
+        return ServingSummary(deployments: serving.deployments.count, predictions: serving.answers.count,
+                              failedPredictions: serving.answers.filter { $0.status >= 500 && ![502, 503, 504].contains($0.status) }.count, replicas: replicas)
+    }
 }
 
 /// Builds and runs a scenario on a fresh simulation, the same way for every scenario: the
@@ -200,7 +235,8 @@ public enum ScenarioRunner {
             checkpointsCommitted: observations.checkpointCommits.count, skippedMixedPrecisionSteps: observations.skippedSteps.reduce(0, +),
             stalenessHistogram: histogram, involvedActors: failed?.involved(in: ending, simulation) ?? [],
             servicesUp: configuration.scenario.topology.presentServices.filter { services[$0]?.ready == true },
-            nodes: configuration.scenario.topology.names, registeredVersion: observations.registeredVersion)
+            nodes: configuration.scenario.topology.names, registeredVersion: observations.registeredVersion,
+            serving: ServingSummary.of(simulation, topology: configuration.scenario.topology))
     }
 }
 

@@ -2,7 +2,7 @@
 /// correct one in service code, switched on per run.
 public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case A1, A2, A9, F10, M7
-    case B1, H1
+    case B1, B3, B5, B7, H1
     case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
@@ -21,6 +21,7 @@ public struct DefectEntry: Sendable {
         switch id {
         case .A1, .A2, .A9, .F10, .M7: return "training_job"
         case .B1, .H1: return "model_deployments"
+        case .B3, .B5, .B7: return "ab_test"
         default: return "first_requests"
         }
     }
@@ -53,6 +54,18 @@ public enum DefectCatalogue {
                     services: ["inference"],
                     symptom: "a replica's resident memory grows by a model's size with each deployment past the cache's size, until the out-of-memory kill",
                     scenario: "01_model_memory_crisis", checker: "model-memory"),
+        DefectEntry(id: .B3, title: "A/B split by whole percentages with an inclusive bound: buckets on a cumulative boundary go to the earlier arm",
+                    services: ["inference"],
+                    symptom: "users served by an arm their bucket does not fall in; a 50/25/25 split drifts to 51/25/24, toward control",
+                    scenario: "04_ab_test_disaster", checker: "ab-assignment"),
+        DefectEntry(id: .B5, title: "no warm-up: a deployed version takes traffic before its first (cold) prediction has built its compute graph",
+                    services: ["inference"],
+                    symptom: "a version's first request on a replica computes for orders of magnitude longer than steady state",
+                    scenario: "04_ab_test_disaster", checker: "latency"),
+        DefectEntry(id: .B7, title: "schema drift: requests are validated against the model's first signature, and features a later version added are defaulted to 0",
+                    services: ["inference"],
+                    symptom: "a request missing a feature of the serving version's signature is accepted (and predicted with a default)",
+                    scenario: "04_ab_test_disaster", checker: "schema"),
         DefectEntry(id: .H1, title: "the model cache evicts a model in use: eviction takes the oldest loaded version, pinned by requests or not",
                     services: ["inference"],
                     symptom: "a request fails mid-prediction: its model version was unloaded under it",

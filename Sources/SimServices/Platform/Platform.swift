@@ -53,6 +53,7 @@ public final class Platform {
             node.clock.offset = spec.clockOffsetMs * Nanos.millisecond
             // The lock service (Consul sessions) ends a crashed node's sessions: its locks go.
             node.onCrash { crashed in
+                if crashed.lastCrashReason == .outOfMemory { simulation.serving.outOfMemoryKills.append((simulation.now, crashed.name)) }
                 simulation.locks.releaseAll(ownersWithPrefix: crashed.name + "/")
                 // What its processes held in a database stays held until the database's own
                 // timeout, but they wait for nothing now: no cycle runs through them.

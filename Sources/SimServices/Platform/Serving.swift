@@ -8,6 +8,9 @@ public struct ServingConfiguration: Hashable, Sendable, Codable {
     public var baseMiB = 0
     /// A prediction's compute time, drawn uniformly from this range, in ms.
     public var predictionMillis: ClosedRange<Int> = 2 ... 10
+    /// What a version's first prediction on a replica costs on top (building its compute graph),
+    /// in ms; a warm-up request pays it before the version takes traffic. 0: no cold start.
+    public var coldStartMillis = 0
 
     public init() {}
 }
@@ -25,6 +28,8 @@ public final class ServingObservations {
         /// Versions evicted so far, and loaded so far.
         public var evictions: Int
         public var loads: Int
+        /// The node's resident memory at its highest, as seen at the replica's cache changes.
+        public var peakBytes: Int
     }
     /// By node name.
     public var replicas: [String: Replica] = [:]
@@ -37,7 +42,14 @@ public final class ServingObservations {
         public var status: Int
         public var replica: String?
         public var error: String?
-        public init(sentAt: Int64, answeredAt: Int64, model: String, version: Int64?, status: Int, replica: String?, error: String?) {
+        /// The A/B user the request was for, the version that answered, the named features the
+        /// request carried, and the replica's compute time in ms (admission to answer).
+        public var user: String?
+        public var servedVersion: Int64?
+        public var features: [String]?
+        public var computeMillis: Int?
+        public init(sentAt: Int64, answeredAt: Int64, model: String, version: Int64?, status: Int, replica: String?, error: String?,
+                    user: String? = nil, servedVersion: Int64? = nil, features: [String]? = nil, computeMillis: Int? = nil) {
             self.sentAt = sentAt
             self.answeredAt = answeredAt
             self.model = model
@@ -45,11 +57,22 @@ public final class ServingObservations {
             self.status = status
             self.replica = replica
             self.error = error
+            self.user = user
+            self.servedVersion = servedVersion
+            self.features = features
+            self.computeMillis = computeMillis
         }
     }
     public var answers: [Answer] = []
     /// Versions promoted to Production by the deployments workload: (time, model, version).
     public var deployments: [(time: Int64, model: String, version: Int64)] = []
+    /// Every prediction's compute time as its replica measured it (admission to answer), as a
+    /// latency histogram would record it: (time, replica, model, version, ms).
+    public var computed: [(time: Int64, replica: String, model: String, version: Int64, millis: Int64)] = []
+    /// When the A/B experiment started taking traffic.
+    public var experimentStartedAt: Int64?
+    /// Nodes the kernel killed for running out of memory: (time, node).
+    public var outOfMemoryKills: [(time: Int64, node: String)] = []
     /// Bumped on every change, so checkers that run after every event can skip the others.
     public var revision: UInt64 = 0
 

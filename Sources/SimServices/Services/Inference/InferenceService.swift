@@ -22,10 +22,22 @@ public enum InferenceService {
     public static let deploymentsTopic = "model.deployments"
 
     public struct Predict: Codable, Sendable, Equatable {
-        /// The features, in the model's signature order.
-        public var x: [Float]
+        /// The features, in the model's signature order (or `features`, by name).
+        public var x: [Float]?
+        /// Named features, `age=31,income=52000`: mapped onto the serving version's signature.
+        public var features: String?
         public var model: String?
         public var version: Int64?
+        /// The caller, for an A/B experiment on the model: assigned to an arm by its bucket.
+        public var user: String?
+    }
+    public struct DefineExperiment: Codable, Sendable, Equatable {
+        public var model: String
+        /// `version:weight` pairs, weights in basis points summing to 10,000 (`1:5000,2:2500,3:2500`).
+        public var arms: String
+    }
+    public struct ExperimentDefined: Codable, Sendable, Equatable {
+        public var arms: String
     }
     public struct Prediction: Codable, Sendable, Equatable {
         public var p: Float
@@ -35,6 +47,8 @@ public enum InferenceService {
         public var model: String?
         public var version: Int64?
         public var replica: String?
+        /// Time from admission to answer on the replica, in ms.
+        public var computeMs: Int64?
     }
 
     /// What this replica has loaded.
@@ -47,6 +61,12 @@ public enum InferenceService {
         /// The newest version of each model deployed to this replica.
         public private(set) var deployed: [String: Int64] = [:]
         var loading: Set<ModelKey> = []
+        /// Loaded versions that have not answered yet and were not warmed up (B5).
+        var cold: Set<ModelKey> = []
+        /// The signature of the first version of each model this replica loaded.
+        public private(set) var firstSignature: [String: [String]] = [:]
+        /// A/B experiments by model, as read from Redis, and when they were read.
+        var experiments: [String: (arms: [(version: Int64, weight: Int)], readAt: Int64)] = [:]
         var baseBytes = 0
         var evictions = 0, loads = 0
         let keepsEvicted: Bool
@@ -96,9 +116,11 @@ public enum InferenceService {
         /// Charges a loaded artifact's memory, caches it and returns the memory of what it evicts,
         /// in one step (no event between them sees the memory and the cache disagree). False when
         /// the node ran out of memory (the kernel killed it).
-        func finishLoad(_ artifact: ModelArtifact, node: Node, context: ProcessContext) -> Bool {
+        func finishLoad(_ artifact: ModelArtifact, warm: Bool = true, node: Node, context: ProcessContext) -> Bool {
             let key = ModelKey(artifact.model, artifact.version)
             loading.remove(key)
+            if firstSignature[artifact.model] == nil { firstSignature[artifact.model] = artifact.features }
+            if !warm { cold.insert(key) }
             do { try node.allocate(bytes: artifact.residentBytes, by: "inference") } catch { return false }
             loads += 1
             context.record(.modelLoaded, payload: stableHash(key.description), "\(key) loaded (\(artifact.residentMiB) MiB)")
@@ -106,6 +128,15 @@ public enum InferenceService {
             observe(node: node, context: context)
             return true
         }
+
+        /// Whether this request is the first on a version that was not warmed up (and pays for it).
+        func takeColdStart(_ key: ModelKey) -> Bool { cold.remove(key) != nil }
+
+        func experiment(_ model: String, at now: Int64) -> [(version: Int64, weight: Int)]? {
+            guard let known = experiments[model], now - known.readAt < Nanos.second else { return nil }
+            return known.arms
+        }
+        func remember(_ model: String, arms: [(version: Int64, weight: Int)], at now: Int64) { experiments[model] = (arms, now) }
 
         /// Pins `key` for a request; false when it is not loaded.
         func pin(_ key: ModelKey) -> Bool { cache.pin(key) }
@@ -136,6 +167,7 @@ public enum InferenceService {
             for entry in evicted {
                 evictions += 1
                 let key = ModelKey(entry.artifact.model, entry.artifact.version)
+                cold.remove(key)
                 context.record(.modelEvicted, payload: stableHash(key.description), "evicted \(key)" + (entry.pins > 0 ? " while \(entry.pins) request(s) use it" : ""))
                 if keepsEvicted {
                     // B1: the evicted version stays referenced (a list of retired models kept
@@ -150,9 +182,10 @@ public enum InferenceService {
         /// Publishes what the cache accounts for, for the memory checker.
         private func observe(node: Node, context: ProcessContext) {
             let serving = context.simulation.serving
+            let peak = Swift.max(serving.replicas[node.name]?.peakBytes ?? 0, node.memoryUsed)
             serving.replicas[node.name] = ServingObservations.Replica(
                 epoch: context.epoch, baseBytes: baseBytes, cachedBytes: cache.residentBytes,
-                cached: cache.keys.map { ($0, cache.pins($0)) }, capacity: cache.capacity, evictions: evictions, loads: loads)
+                cached: cache.keys.map { ($0, cache.pins($0)) }, capacity: cache.capacity, evictions: evictions, loads: loads, peakBytes: peak)
             serving.revision &+= 1
         }
     }
@@ -161,7 +194,12 @@ public enum InferenceService {
         var spec = ServiceSpec(name: "inference", routes: [
             Route("POST", "inference/predict", Predict.self, Prediction.self) { runtime, request, _ throws(ServiceError) in
                 guard let model = request.model else { return try await predictDefault(runtime, request) }
-                return try await predict(runtime, model: model, version: request.version, x: request.x)
+                var version = request.version
+                if version == nil, let user = request.user { version = try await ABSplit.arm(runtime, model: model, user: user) }
+                return try await predict(runtime, model: model, version: version, x: request.x, features: request.features)
+            },
+            Route("POST", "inference/experiments", DefineExperiment.self, ExperimentDefined.self) { runtime, request, _ throws(ServiceError) in
+                try await ABSplit.define(runtime, model: request.model, arms: request.arms)
             },
         ])
         spec.buckets = ["models"]
@@ -181,6 +219,7 @@ public enum InferenceService {
             guard await state.chargeBase(runtime.directory.serving.baseMiB << 20, node: context.node, context: context) else {
                 return "out of memory charging the base memory"
             }
+            await loadDeployed(runtime)
             return nil
         }
         spec.afterReady = { runtime in
@@ -201,30 +240,39 @@ public enum InferenceService {
     }
 
     static func predictDefault(_ runtime: ServiceRuntime, _ request: Predict) async throws(ServiceError) -> Prediction {
-        guard request.x.count == weights.count - 1 else { throw ServiceError(422, "expected \(weights.count - 1) features, got \(request.x.count)") }
+        let x = request.x ?? []
+        guard x.count == weights.count - 1 else { throw ServiceError(422, "expected \(weights.count - 1) features, got \(x.count)") }
         let state = runtime.state(State.self)
         guard let parameters = await state.parameters, parameters.count == weights.count else { throw .unavailable("model not loaded") }
-        return Prediction(p: LogisticModel.sigmoid(LogisticModel.score(parameters, request.x)), device: await state.device)
+        return Prediction(p: LogisticModel.sigmoid(LogisticModel.score(parameters, x)), device: await state.device)
     }
 
     /// A prediction on `model` at `version`: pinned from admission to answer, loaded on a miss.
-    static func predict(_ runtime: ServiceRuntime, model: String, version: Int64?, x: [Float]) async throws(ServiceError) -> Prediction {
+    static func predict(_ runtime: ServiceRuntime, model: String, version: Int64?, x positional: [Float]?, features named: String?) async throws(ServiceError) -> Prediction {
         let state = runtime.state(State.self), context = runtime.context
         let newest = await state.deployed[model]
         guard let version = version ?? newest else { throw ServiceError(404, "no version of \(model) is deployed") }
         let key = ModelKey(model, version)
         var admitted = await state.admit(key)
+        var admittedAt = context.simulation.now
         if admitted == nil {
             guard await load(runtime, key) else { throw .unavailable("cannot load \(key)") }
             admitted = await state.admit(key)
+            admittedAt = context.simulation.now
             guard admitted != nil else { throw .unavailable("\(key) was evicted before it could be used") }
         }
-        guard x.count == admitted!.weights.count - 1 else {
+        let x: [Float]
+        do throws(ServiceError) {
+            x = try await inputs(runtime, admitted!, positional: positional, named: named)
+        } catch {
             await state.unpin(key, node: context.node, context: context)
-            throw ServiceError(422, "\(key) expects \(admitted!.weights.count - 1) features, got \(x.count)")
+            throw error
         }
         let range = runtime.directory.serving.predictionMillis
-        let millis = context.simulation.withRandom(stream: "inference/\(context.node.name)") { $0.uniform(Int64(range.lowerBound) ... Int64(range.upperBound)) }
+        var millis = context.simulation.withRandom(stream: "inference/\(context.node.name)") { $0.uniform(Int64(range.lowerBound) ... Int64(range.upperBound)) }
+        // A version's first prediction on a replica builds its compute graph (the cold start);
+        // the loader's warm-up pays it before the version takes traffic, unless B5 skipped it.
+        if await state.takeColdStart(key) { millis += Int64(runtime.directory.serving.coldStartMillis) }
         await context.sleep(nanoseconds: millis * Nanos.millisecond)
         // The weights are read again after the compute: a version evicted under the request (H1)
         // is gone now.
@@ -232,7 +280,68 @@ public enum InferenceService {
             throw .internalError("\(key) was unloaded during the prediction on \(context.node.name)")
         }
         let p = LogisticModel.sigmoid(LogisticModel.score(artifact.weights, x))
-        return Prediction(p: p, device: device, model: model, version: version, replica: context.node.name)
+        let computeMs = (context.simulation.now - admittedAt) / Nanos.millisecond
+        let serving = context.simulation.serving
+        serving.computed.append((context.simulation.now, context.node.name, model, version, computeMs))
+        serving.revision &+= 1
+        return Prediction(p: p, device: device, model: model, version: version, replica: context.node.name, computeMs: computeMs)
+    }
+
+    /// Readiness: before a (re)started replica takes traffic, it reads the deployments topic from
+    /// its start and loads (and warms up) the newest versions that fit its cache, so no request
+    /// meets a version cold. A topic that is missing or unreachable means nothing to load now:
+    /// the consumer picks up deployments once the replica runs, and other versions load on demand.
+    static func loadDeployed(_ runtime: ServiceRuntime) async {
+        let context = runtime.context, state = runtime.state(State.self)
+        var deployed: [ModelKey] = []
+        var partition = 0
+        while partition < 64 {
+            let topicPartition = TopicPartition(deploymentsTopic, partition)
+            var offset = 0, reachable = true
+            while true {
+                guard case .success(let records) = await runtime.kafka.fetch(topicPartition, from: offset, max: 100, context: context) else {
+                    reachable = false
+                    break
+                }
+                if records.isEmpty { break }
+                for record in records {
+                    if let version = Int64(String(decoding: record.value, as: UTF8.self)) { deployed.append(ModelKey(record.key, version)) }
+                    offset = record.offset + 1
+                }
+            }
+            if !reachable { break }
+            partition += 1
+        }
+        var newest: [ModelKey] = []
+        for key in deployed.reversed() where !newest.contains(key) && newest.count < runtime.directory.serving.cacheSize { newest.append(key) }
+        for key in deployed { await state.deployed(key) }
+        for key in newest.reversed() { _ = await load(runtime, key) }
+    }
+
+    /// The request's inputs in the version's signature order: positional values must match its
+    /// length; named values must name every feature of its signature (extra names are ignored),
+    /// never reordered, cast or defaulted. B7 validates against the signature of the first version
+    /// this replica loaded instead (the schema does not follow the version) and defaults the
+    /// features a later version added to 0.
+    static func inputs(_ runtime: ServiceRuntime, _ artifact: ModelArtifact, positional: [Float]?, named: String?) async throws(ServiceError) -> [Float] {
+        let key = ModelKey(artifact.model, artifact.version)
+        guard let named else {
+            let x = positional ?? []
+            guard x.count == artifact.features.count else { throw ServiceError(422, "\(key) expects \(artifact.features.count) features, got \(x.count)") }
+            return x
+        }
+        var values: [String: Float] = [:]
+        for pair in named.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let value = Float(parts[1]), value.isFinite else { throw .badRequest("features: '\(pair)' is not name=number") }
+            values[parts[0]] = value
+        }
+        var validated = artifact.features
+        if runtime.defects.contains(.B7), let first = await runtime.state(State.self).firstSignature[artifact.model] { validated = first }
+        if let missing = validated.first(where: { values[$0] == nil }) {
+            throw ServiceError(422, "\(key) needs feature '\(missing)' (signature \(artifact.features.joined(separator: ",")))")
+        }
+        return artifact.features.map { values[$0] ?? 0 }
     }
 
     /// Loads `key` from the object store into the cache (one loader at a time; others wait for
@@ -245,7 +354,7 @@ public enum InferenceService {
         }
         guard await state.beginLoad(key) else {
             // Another request loads it: wait for that load to end.
-            while await state.isLoading(key) { await context.sleep(nanoseconds: Nanos.millisecond) }
+            while await state.isLoading(key) { await context.sleep(nanoseconds: 10 * Nanos.millisecond) }
             return await state.artifact(key) != nil
         }
         let fetched = await runtime.objectStore.request(.get(bucket: "models", key: "\(key.model)/\(key.version)"), context: context)
@@ -254,7 +363,14 @@ public enum InferenceService {
             await state.abandonLoad(key)
             return false
         }
-        return await state.finishLoad(artifact, node: context.node, context: context)
+        let cold = runtime.directory.serving.coldStartMillis
+        let warmsUp = cold > 0 && !runtime.defects.contains(.B5)
+        if warmsUp {
+            // Warm-up: a representative request through the fresh version builds its compute
+            // graph before the version is visible to traffic.
+            await context.sleep(nanoseconds: Int64(cold) * Nanos.millisecond)
+        }
+        return await state.finishLoad(artifact, warm: warmsUp || cold == 0, node: context.node, context: context)
     }
 }
 

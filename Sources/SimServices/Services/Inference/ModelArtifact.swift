@@ -8,12 +8,16 @@ public struct ModelArtifact: Hashable, Sendable {
     /// Memory a replica spends on it while it is loaded, in MiB.
     public var residentMiB: Int
     public var weights: [Float]
+    /// The input signature: feature names in the order the weights expect them (one per weight
+    /// but the bias). Default `f0`, `f1`, ...
+    public var features: [String]
 
-    public init(model: String, version: Int64, residentMiB: Int, weights: [Float]) {
+    public init(model: String, version: Int64, residentMiB: Int, weights: [Float], features: [String]? = nil) {
         self.model = model
         self.version = version
         self.residentMiB = residentMiB
         self.weights = weights
+        self.features = features ?? (0 ..< Swift.max(0, weights.count - 1)).map { "f\($0)" }
     }
 
     /// Bytes of memory a loaded copy costs.
@@ -21,7 +25,8 @@ public struct ModelArtifact: Hashable, Sendable {
 
     /// The file's text: a header line, then one `key: value` line each.
     public var encoded: [UInt8] {
-        Array("synapsenet-model 1\nmodel: \(model)\nversion: \(version)\nresident_mib: \(residentMiB)\nweights: \(weights.map { "\($0)" }.joined(separator: ","))\n".utf8)
+        Array(("synapsenet-model 1\nmodel: \(model)\nversion: \(version)\nresident_mib: \(residentMiB)\nweights: \(weights.map { "\($0)" }.joined(separator: ","))\n"
+            + "features: \(features.joined(separator: ","))\n").utf8)
     }
 
     /// Parses a file written by `encoded`; nil for anything else.
@@ -37,7 +42,9 @@ public struct ModelArtifact: Hashable, Sendable {
               let resident = fields["resident_mib"].flatMap({ Int($0) }), resident >= 0, let weightText = fields["weights"] else { return nil }
         let weights = weightText.split(separator: ",").compactMap { Float($0) }
         guard !weights.isEmpty, weights.count == weightText.split(separator: ",").count, weights.allSatisfy(\.isFinite) else { return nil }
-        self.init(model: model, version: version, residentMiB: resident, weights: weights)
+        let features = fields["features"].map { $0.split(separator: ",").map(String.init) }
+        if let features, features.count != weights.count - 1 || Set(features).count != features.count { return nil }
+        self.init(model: model, version: version, residentMiB: resident, weights: weights, features: features)
     }
 }
 

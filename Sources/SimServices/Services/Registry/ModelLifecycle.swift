@@ -2,8 +2,8 @@
 /// consolidation"): None -> Staging -> Production -> Archived, with promotion straight from None or
 /// Staging to Production, archive-on-promote (promoting a version archives the model's current
 /// Production version in the same transaction), and a way back from Archived to Staging (a
-/// rollback re-stages an old version first). Production -> Production is allowed as a repeat of
-/// the same promotion (a retried request).
+/// rollback re-stages an old version first). Staging -> Staging and Production -> Production are
+/// allowed as repeats of the same move (a retried request, which publishes the deployment again).
 public enum ModelStage: String, CaseIterable, Codable, Sendable {
     case none = "None", staging = "Staging", production = "Production", archived = "Archived"
 
@@ -11,7 +11,7 @@ public enum ModelStage: String, CaseIterable, Codable, Sendable {
     public func canMove(to next: ModelStage) -> Bool {
         switch (self, next) {
         case (.none, .staging), (.none, .production), (.staging, .production), (.staging, .archived),
-             (.production, .archived), (.production, .production), (.archived, .staging), (.none, .archived):
+             (.production, .archived), (.production, .production), (.staging, .staging), (.archived, .staging), (.none, .archived):
             return true
         default:
             return false

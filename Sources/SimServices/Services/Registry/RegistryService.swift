@@ -6,7 +6,7 @@ import SimKernel
 ///
 /// Routes: `POST registry/versions` (RegisterVersion -> RegisteredVersion); `POST registry/stages`
 /// (SetStage -> StageSet): moves a version through its life cycle (`ModelStage`), archiving the
-/// model's Production version when another is promoted, in one transaction; a promotion to
+/// model's Production version when another is promoted, in one transaction; a move to Staging or
 /// Production is then published on `model.deployments` (key: the model, value: the version), which
 /// every inference replica consumes. Stateless: versions live in models_db, artifacts in the
 /// `models` bucket.
@@ -67,9 +67,11 @@ public enum RegistryService {
         case .success(.refused(let current)):
             throw ServiceError(409, "\(model) v\(version) is \(current.rawValue): it can move to \(current.next.map(\.rawValue).joined(separator: ", ")), not \(target.rawValue)")
         case .success(.moved(let archived)):
-            if target == .production {
-                // Published after the commit; a failed publish fails the request, and its retry
-                // (Production -> Production) publishes again. Consumers load idempotently.
+            if target == .production || target == .staging {
+                // A version in Production or Staging (a canary or an A/B arm) is deployed to the
+                // inference replicas. Published after the commit; a failed publish fails the
+                // request, and its retry (Production -> Production) publishes again. Consumers
+                // load idempotently.
                 let published = await runtime.kafka.produce(InferenceService.deploymentsTopic, key: model, value: Array("\(version)".utf8), context: runtime.context, retries: 2)
                 if case .failure(let error) = published { throw .unavailable("promoted, but the deployment was not published: \(error)") }
             }
@@ -101,15 +103,23 @@ public enum RegistryService {
                 // read the same MAX; the loser is rolled back (40001 or 40P01) and the whole
                 // transaction is retried, reading the new MAX. A trained artifact already
                 // registered (a retry) is found inside the same transaction.
-                let result = await runtime.interactive("register-\(model)") { session -> Result<Int64, SQLClientError> in
-                    if trained, case .success(let found) = await session.execute("SELECT version FROM model_versions WHERE model = ? AND checksum = ?", [.text(model), .text(checksum)]),
+                var result = await runtime.interactive("register-\(model)") { session -> Result<Int64, SQLClientError> in
+                    if trained, case .success(let found) = await session.execute("SELECT version FROM model_versions WHERE model = ? AND checksum = ? AND trained = 1", [.text(model), .text(checksum)]),
                        let version = found.rows.first?.first?.integer {
                         return .success(version)
                     }
                     guard case .success(let rows) = await session.execute("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE model = ?", [.text(model)]),
                           let latest = rows.rows.first?.first?.integer else { return .failure(.sql(SQLError(kind: .other, message: "cannot read the latest version"))) }
-                    return await session.execute("INSERT INTO model_versions(model, version, stage, checksum) VALUES (?, ?, 'None', ?)",
-                                                 [.text(model), .integer(latest + 1), .text(checksum)]).map { _ in latest + 1 }
+                    return await session.execute("INSERT INTO model_versions(model, version, stage, checksum, trained) VALUES (?, ?, 'None', ?, ?)",
+                                                 [.text(model), .integer(latest + 1), .text(checksum), .integer(trained ? 1 : 0)]).map { _ in latest + 1 }
+                }
+                // Two registrations of one trained artifact at once (a retry racing its original)
+                // both miss the look-up under snapshot isolation; the unique index on (model,
+                // checksum) of trained artifacts refuses the second insert, whose caller then reads
+                // the version the first one made.
+                if trained, case .failure(.sql(let error)) = result, error.kind == .constraint {
+                    result = await runtime.transaction([SQLStatement("SELECT version FROM model_versions WHERE model = ? AND checksum = ? AND trained = 1", [.text(model), .text(checksum)])])
+                        .flatMap { rows in rows[0].rows.first?.first?.integer.map { .success($0) } ?? .failure(.sql(error)) }
                 }
                 guard case .success(let version) = result else { throw .internalError("cannot register: \(result)") }
                 // The artifact goes in after the row; a retry that found the row puts it again,
@@ -125,7 +135,12 @@ public enum RegistryService {
         spec.database = "models_db"
         let table = "CREATE TABLE model_versions(model TEXT NOT NULL, version INTEGER NOT NULL, stage TEXT NOT NULL, PRIMARY KEY(model, version))"
         let index = "CREATE INDEX model_versions_stage ON model_versions(stage)"
-        spec.migrations = (defects.contains(.L3) ? [index, table] : [table, index]) + ["ALTER TABLE model_versions ADD COLUMN checksum TEXT NOT NULL DEFAULT ''"]
+        spec.migrations = (defects.contains(.L3) ? [index, table] : [table, index]) + [
+            "ALTER TABLE model_versions ADD COLUMN checksum TEXT NOT NULL DEFAULT ''",
+            // A trained artifact is one version, however many requests register it at once.
+            "ALTER TABLE model_versions ADD COLUMN trained INTEGER NOT NULL DEFAULT 0",
+            "CREATE UNIQUE INDEX model_versions_artifact ON model_versions(model, checksum) WHERE trained = 1",
+        ]
         spec.buckets = ["models"]
         spec.topics = [InferenceService.deploymentsTopic]
         spec.dependsOn = ["models"]

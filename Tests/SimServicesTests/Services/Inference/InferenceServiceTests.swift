@@ -108,3 +108,63 @@ final class InferenceModelServingTests: XCTestCase {
         XCTAssertTrue(outcome.responses.suffix(3).first??.body["error"]?.contains("expects 3 features, got 2") ?? false)
     }
 }
+
+/// Warm-up before traffic, and requests validated against the serving version's own signature.
+final class InferenceWarmUpAndSchemaTests: XCTestCase {
+    static let model = "ranker"
+
+    static func deploy(_ version: Int64, features: [String], stage: String = "Production") -> [HTTPRequest] {
+        let weights = [Float](repeating: 0.1, count: features.count + 1)
+        let bytes = ModelArtifact(model: model, version: version, residentMiB: 10, weights: weights, features: features).encoded
+        return [HTTPRequest("POST", "registry/versions", body: ["model": model, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes))]),
+                HTTPRequest("POST", "registry/stages", body: ["model": model, "version": "\(version)", "stage": stage])]
+    }
+
+    static func predict(_ version: Int64, _ features: String) -> HTTPRequest {
+        HTTPRequest("POST", "inference/predict", body: ["model": model, "version": "\(version)", "features": features])
+    }
+
+    static var serving: ServingConfiguration {
+        var serving = ServingConfiguration()
+        serving.coldStartMillis = 1000
+        serving.predictionMillis = 10 ... 10
+        return serving
+    }
+
+    static let create = HTTPRequest("POST", "models/create", body: ["name": model, "signature": "age:float,income:float"])
+
+    func testADeployedVersionIsWarmedUpBeforeItsFirstRequest() {
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving,
+                                         [Self.create] + Self.deploy(1, features: ["age", "income"]) + [ServiceHarness.pause(milliseconds: 4000), Self.predict(1, "age=30,income=2")])
+        XCTAssertEqual(outcome.responses.last??.status, 200)
+        XCTAssertEqual(outcome.responses.last??.body["compute_ms"], "10", "the warm-up paid the cold start before traffic")
+    }
+
+    func testB5FirstRequestPaysTheColdStart() {
+        let outcome = ServiceHarness.run("inference", defects: DefectSet([.B5]), throughGateway: true, serving: Self.serving,
+                                         [Self.create] + Self.deploy(1, features: ["age", "income"]) + [ServiceHarness.pause(milliseconds: 4000)]
+                                            + [Self.predict(1, "age=30,income=2"), Self.predict(1, "age=30,income=2")])
+        XCTAssertEqual(outcome.simulation.serving.computed.map(\.millis), [1010, 10], "the first request built the graph; the second is steady")
+    }
+
+    func testNamedFeaturesMustCoverTheServingVersionsSignature() {
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving,
+                                         [Self.create] + Self.deploy(1, features: ["age", "income"]) + Self.deploy(2, features: ["age", "income", "segment"], stage: "Staging")
+                                            + [ServiceHarness.pause(milliseconds: 6000), Self.predict(2, "age=30,income=2"), Self.predict(2, "income=2,age=30,segment=1,extra=9"),
+                                               Self.predict(1, "age=30,income=x")])
+        let answers = outcome.responses.suffix(3)
+        XCTAssertEqual(answers.map { $0?.status }, [422, 200, 400])
+        XCTAssertEqual(answers.first??.body["error"], "ranker v2 needs feature 'segment' (signature age,income,segment)")
+        let expected = LogisticModel.sigmoid(LogisticModel.score([0.1, 0.1, 0.1, 0.1], [30, 2, 1]))
+        XCTAssertEqual(Float(answers.dropFirst().first??.body["p"] ?? ""), expected, "named values placed in the signature's order; extra names ignored")
+    }
+
+    func testB7AcceptsARequestMissingAFeatureTheVersionAdded() {
+        let outcome = ServiceHarness.run("inference", defects: DefectSet([.B7]), throughGateway: true, serving: Self.serving,
+                                         [Self.create] + Self.deploy(1, features: ["age", "income"]) + Self.deploy(2, features: ["age", "income", "segment"], stage: "Staging")
+                                            + [ServiceHarness.pause(milliseconds: 6000), Self.predict(2, "age=30,income=2")])
+        XCTAssertEqual(outcome.responses.last??.status, 200, "validated against v1's signature, segment defaulted")
+        let defaulted = LogisticModel.sigmoid(LogisticModel.score([0.1, 0.1, 0.1, 0.1], [30, 2, 0]))
+        XCTAssertEqual(Float(outcome.responses.last??.body["p"] ?? ""), defaulted)
+    }
+}

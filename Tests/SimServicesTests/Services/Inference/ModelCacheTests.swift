@@ -94,6 +94,9 @@ final class ModelArtifactTests: XCTestCase {
         let artifact = ModelArtifact(model: "fraud-detector", version: 12, residentMiB: 500, weights: [0.8, -0.5, 0.25, 1e-3])
         XCTAssertEqual(ModelArtifact(decoding: artifact.encoded), artifact)
         XCTAssertEqual(artifact.residentBytes, 500 << 20)
+        XCTAssertEqual(artifact.features, ["f0", "f1", "f2"], "one feature per weight but the bias, named by position by default")
+        let named = ModelArtifact(model: "ranker", version: 3, residentMiB: 50, weights: [1, 2, 3, 4, 5], features: ["age", "income", "score", "segment"])
+        XCTAssertEqual(ModelArtifact(decoding: named.encoded)?.features, ["age", "income", "score", "segment"])
     }
 
     func testMalformedFilesAreRefused() {
@@ -105,6 +108,8 @@ final class ModelArtifactTests: XCTestCase {
             good.replacingOccurrences(of: "weights: 1.0,2.0", with: "weights: nan,1.0"),
             good.replacingOccurrences(of: "resident_mib: 5", with: "resident_mib: -5"),
             good.replacingOccurrences(of: "model: m\n", with: ""),
+            good.replacingOccurrences(of: "features: f0", with: "features: f0,f9"),
+            good.replacingOccurrences(of: "features: f0", with: "features: a,a"),
         ]
         for text in broken { XCTAssertNil(ModelArtifact(decoding: Array(text.utf8)), text) }
     }
@@ -113,12 +118,13 @@ final class ModelArtifactTests: XCTestCase {
 final class ModelStageTests: XCTestCase {
     func testTheLifeCycleAllowsExactlyItsTransitions() {
         let allowed: Set<String> = ["None>Staging", "None>Production", "None>Archived", "Staging>Production", "Staging>Archived",
-                                    "Production>Archived", "Production>Production", "Archived>Staging"]
+                                    "Production>Archived", "Production>Production", "Staging>Staging", "Archived>Staging"]
         for from in ModelStage.allCases {
             for to in ModelStage.allCases {
                 XCTAssertEqual(from.canMove(to: to), allowed.contains("\(from.rawValue)>\(to.rawValue)"), "\(from.rawValue) -> \(to.rawValue)")
             }
         }
         XCTAssertEqual(ModelStage.archived.next, [.staging], "an archived version comes back only through Staging")
+        XCTAssertTrue(ModelStage.staging.canMove(to: .staging) && ModelStage.production.canMove(to: .production), "a retried move is accepted")
     }
 }

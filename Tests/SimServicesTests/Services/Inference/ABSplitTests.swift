@@ -1,0 +1,48 @@
+import XCTest
+@testable import SimServices
+
+final class ABSplitTests: XCTestCase {
+    private func arms(_ text: String) -> ABSplit.Arms {
+        guard case .success(let arms) = ABSplit.parse(text) else { XCTFail("\(text) refused"); return [] }
+        return arms
+    }
+
+    func testIntegerWeightsGiveEachArmExactlyItsShareOfTheBuckets() {
+        let split = arms("1:5000,2:2500,3:2500")
+        var counts: [Int64: Int] = [:]
+        for bucket in 0 ..< 10_000 { counts[ABSplit.arm(bucket: bucket, arms: split), default: 0] += 1 }
+        XCTAssertEqual(counts, [1: 5000, 2: 2500, 3: 2500])
+    }
+
+    func testB3WholePercentagesDriftTowardControl() {
+        let split = arms("1:5000,2:2500,3:2500")
+        var counts: [Int64: Int] = [:]
+        for bucket in 0 ..< 10_000 { counts[ABSplit.arm(bucket: bucket, arms: split, wholePercent: true), default: 0] += 1 }
+        XCTAssertEqual(counts, [1: 5100, 2: 2500, 3: 2400], "boundary percentages go to the earlier arm: 51/25/24")
+        XCTAssertEqual(ABSplit.arm(bucket: 5050, arms: split, wholePercent: true), 1)
+        XCTAssertEqual(ABSplit.arm(bucket: 5050, arms: split), 2)
+    }
+
+    func testAUserAlwaysLandsInTheSameBucketAndModelsBucketIndependently() {
+        XCTAssertEqual(ABSplit.bucket(model: "ranker", user: "u42"), ABSplit.bucket(model: "ranker", user: "u42"))
+        XCTAssertTrue((0 ..< 10_000).contains(ABSplit.bucket(model: "ranker", user: "u42")))
+        let differing = (1 ... 50).filter { ABSplit.bucket(model: "ranker", user: "u\($0)") != ABSplit.bucket(model: "other", user: "u\($0)") }
+        XCTAssertGreaterThan(differing.count, 45, "the model is part of the bucket's hash")
+    }
+
+    func testWeightsThatDoNotSumTo10000AndMalformedArmsAreRefused() {
+        let refused: [(String, String)] = [
+            ("1:4000,2:3000,3:2000", "weights sum to 9000 basis points, not 10000"),
+            ("1:10000", "an experiment needs at least two arms"),
+            ("1:5000,1:5000", "version 1 is listed twice"),
+            ("1:5000,2:x", "'2:x' is not version:weight"),
+            ("0:5000,2:5000", "'0:5000' is not version:weight"),
+            ("1:5000,2:-1,3:5001", "'2:-1' is not version:weight"),
+        ]
+        for (text, problem) in refused {
+            guard case .failure(let error) = ABSplit.parse(text) else { XCTFail("\(text) accepted"); continue }
+            XCTAssertEqual(error.status, 400)
+            XCTAssertTrue(error.message.contains(problem), "\(text): \(error.message)")
+        }
+    }
+}
