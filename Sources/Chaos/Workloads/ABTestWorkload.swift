@@ -1,9 +1,6 @@
 import SimKernel
 import SimServices
 import Yams
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Scenario 04's A/B test, driven by the `client` node through the gateway: a model with three
 /// versions (control and A on the signature `age,income,score`, B adding `segment`), control
@@ -64,11 +61,8 @@ public struct ABTestWorkload: Workload {
             default: maximum = (Int(try reader.integer(value, path, in: 0 ... 60_000)), value)
             }
         }
-        let low = minimum?.0 ?? serving.predictionMillis.lowerBound, high = maximum?.0 ?? Swift.max(low, serving.predictionMillis.upperBound)
-        guard low <= high else {
-            throw reader.fail(maximum?.1 ?? minimum?.1 ?? node, "\(field).prediction_ms_max", "\(high) is below prediction_ms_min (\(low))")
-        }
-        serving.predictionMillis = low ... high
+        serving.predictionMillis = try ServingClient.predictionRange(minimum: minimum, maximum: maximum, current: serving.predictionMillis,
+                                                                     node: node, field: field, reader: reader)
     }
 
     public func configure(serving: inout ServingConfiguration) {
@@ -92,29 +86,20 @@ public struct ABTestWorkload: Workload {
               let gateway = platform.directory.services["gateway"] else { return }
         let simulation = platform.simulation, workload = self
         let arms = parsedArms
-        func untilAccepted(_ context: ProcessContext, _ request: HTTPRequest) async -> [String: String] {
-            var backoff = 100 * Nanos.millisecond
-            while true {
-                if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
-                   case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200 { return response.body }
-                await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
-                backoff = Swift.min(2 * Nanos.second, backoff * 2)
-            }
-        }
         client.addProcess("experimenter") { context in
-            _ = await untilAccepted(context, HTTPRequest("POST", "models/create", body: ["name": workload.model, "signature": Self.baseFeatures.map { "\($0):float" }.joined(separator: ",")]))
+            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "models/create", body: ["name": workload.model, "signature": Self.baseFeatures.map { "\($0):float" }.joined(separator: ",")]))
             for arm in arms {
                 let bytes = workload.artifact(version: arm.version).encoded
-                _ = await untilAccepted(context, HTTPRequest("POST", "registry/versions", body: [
+                _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/versions", body: [
                     "model": workload.model, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes)),
                 ]))
                 let stage = arm.version == 1 ? "Production" : "Staging"
-                _ = await untilAccepted(context, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(arm.version)", "stage": stage]))
+                _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(arm.version)", "stage": stage]))
                 simulation.serving.deployments.append((simulation.now, workload.model, arm.version))
             }
             // The replicas load and warm the versions from the deployments topic.
             await context.sleep(nanoseconds: Int64(workload.settleMillis) * Nanos.millisecond)
-            _ = await untilAccepted(context, HTTPRequest("POST", "inference/experiments", body: ["model": workload.model, "arms": workload.arms]))
+            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "inference/experiments", body: ["model": workload.model, "arms": workload.arms]))
             simulation.serving.experimentStartedAt = simulation.now
             context.record(.experimentStarted, payload: stableHash(workload.arms), "A/B experiment on \(workload.model): \(workload.arms)")
         }
@@ -123,11 +108,7 @@ public struct ABTestWorkload: Workload {
             let serving = simulation.serving
             let gap = Nanos.second / Int64(workload.requestsPerSecond)
             while true {
-                let wait = context.withRandom { random -> Int64 in
-                    let u = Double(random.uniform(1 ... 1_000_000)) / 1_000_001
-                    return Int64(-Double(gap) * log(u))
-                }
-                await context.sleep(nanoseconds: Swift.max(1, wait))
+                await context.sleep(nanoseconds: ServingClient.poissonGap(context, mean: gap))
                 guard serving.experimentStartedAt != nil else { continue }
                 let (user, legacy, age) = context.withRandom { random in
                     ("u\(random.uniform(1 ..< workload.users + 1))", random.uniform(0 ..< 100) < workload.legacySharePercent, random.uniform(18 ..< 81))

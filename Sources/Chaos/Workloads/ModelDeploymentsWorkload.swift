@@ -1,9 +1,6 @@
 import SimKernel
 import SimServices
 import Yams
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Scenario 01's night of deployments, sent by the `client` node through the gateway: a model is
 /// created, then `deploys` versions are registered (each artifact a real set of weights with a
@@ -50,11 +47,8 @@ public struct ModelDeploymentsWorkload: Workload {
             default: maximum = (Int(try reader.integer(value, path, in: 0 ... 60_000)), value)
             }
         }
-        let low = minimum?.0 ?? serving.predictionMillis.lowerBound, high = maximum?.0 ?? Swift.max(low, serving.predictionMillis.upperBound)
-        guard low <= high else {
-            throw reader.fail(maximum?.1 ?? minimum?.1 ?? node, "\(field).prediction_ms_max", "\(high) is below prediction_ms_min (\(low))")
-        }
-        serving.predictionMillis = low ... high
+        serving.predictionMillis = try ServingClient.predictionRange(minimum: minimum, maximum: maximum, current: serving.predictionMillis,
+                                                                     node: node, field: field, reader: reader)
     }
 
     public func configure(serving: inout ServingConfiguration) {
@@ -71,26 +65,16 @@ public struct ModelDeploymentsWorkload: Workload {
         guard let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
               let gateway = platform.directory.services["gateway"] else { return }
         let simulation = platform.simulation, workload = self
-        /// Sends `request` until it answers 200 (backing off), and returns the answer's body.
-        func untilAccepted(_ context: ProcessContext, _ request: HTTPRequest) async -> [String: String] {
-            var backoff = 100 * Nanos.millisecond
-            while true {
-                if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
-                   case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200 { return response.body }
-                await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
-                backoff = Swift.min(2 * Nanos.second, backoff * 2)
-            }
-        }
         client.addProcess("deployer") { context in
-            _ = await untilAccepted(context, HTTPRequest("POST", "models/create", body: ["name": workload.model, "signature": "f0:float,f1:float,f2:float"]))
+            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "models/create", body: ["name": workload.model, "signature": "f0:float,f1:float,f2:float"]))
             for _ in 1 ... workload.deploys {
                 let next = (simulation.serving.deployments.last?.version ?? 0) + 1
                 let bytes = workload.artifact(version: next).encoded
-                let registered = await untilAccepted(context, HTTPRequest("POST", "registry/versions", body: [
+                let registered = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/versions", body: [
                     "model": workload.model, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes)),
                 ]))
                 guard let version = registered["version"].flatMap({ Int64($0) }) else { continue }
-                _ = await untilAccepted(context, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(version)", "stage": "Production"]))
+                _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(version)", "stage": "Production"]))
                 simulation.serving.deployments.append((simulation.now, workload.model, version))
                 context.record(.modelDeployed, payload: UInt64(version), "\(workload.model) v\(version) promoted to Production")
                 await context.sleep(nanoseconds: Int64(workload.deployIntervalMillis) * Nanos.millisecond)
@@ -102,11 +86,7 @@ public struct ModelDeploymentsWorkload: Workload {
             let gap = Nanos.second / Int64(workload.requestsPerSecond)
             while true {
                 // Poisson arrivals: exponential gaps with the configured mean.
-                let wait = context.withRandom { random -> Int64 in
-                    let u = Double(random.uniform(1 ... 1_000_000)) / 1_000_001
-                    return Int64(-Double(gap) * log(u))
-                }
-                await context.sleep(nanoseconds: Swift.max(1, wait))
+                await context.sleep(nanoseconds: ServingClient.poissonGap(context, mean: gap))
                 guard let newest = serving.deployments.last?.version else { continue }
                 let hot = context.withRandom { $0.uniform(0 ..< 100) } < workload.hotSharePercent
                 let version: Int64 = hot ? 1 : newest
