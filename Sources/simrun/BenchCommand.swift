@@ -39,6 +39,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Measure the infrastructure instead: a SQL insert-and-commit loop and a Kafka produce-and-consume loop, beside the kernel's raw event rate.")
     var infra = false
 
+    @Flag(help: "Measure model serving instead: scenarios 01 and 04 without defects or faults over --scenario-seeds seeds, predictions answered through gateway -> inference per wall second, beside the kernel's raw event rate.")
+    var serving = false
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -46,6 +49,10 @@ struct BenchCommand: ParsableCommand {
         guard (1 ... 1000).contains(trials) else { exitBadInput("--trials: must be 1...1000, got \(trials)") }
         guard (1000 ... 10_000_000_000).contains(events) else { exitBadInput("--events: must be 1000...10000000000, got \(events)") }
         guard (1 ... 100_000).contains(scenarioSeeds) else { exitBadInput("--scenario-seeds: must be 1...100000, got \(scenarioSeeds)") }
+        if serving {
+            try runServing()
+            return
+        }
         if infra {
             let kernel = KernelBenchmark.eventChurn(pending: 1000, events: 5_000_000)
             let sql = InfrastructureBenchmark.sqlInsertCommit(count: 5000)
@@ -202,5 +209,38 @@ struct CReference {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { return nil }
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension BenchCommand {
+    /// Predictions per wall second through the whole platform (client -> gateway -> inference
+    /// replica -> back) in the serving scenarios, one run per seed, without defects or faults.
+    func runServing() throws {
+        var rows: [String] = [], lines: [String] = []
+        for name in ["01_model_memory_crisis", "04_ab_test_disaster"] {
+            let loaded = loadScenario(name)
+            var virtual = 0.0, wall = 0.0, events: UInt64 = 0, predictions = 0
+            var perSeed: [Double] = []
+            for seed in 1 ... scenarioSeeds {
+                let faults = loaded.faultOptions(seed: seed, profile: FaultProfile.none)
+                let result = ScenarioRunner.runWithoutDetails(RunConfiguration(scenario: loaded, seed: seed, defects: .empty, faults: faults))
+                virtual += Double(result.virtualNanoseconds) / 1e9
+                wall += result.wallSeconds
+                events += result.events
+                predictions += result.serving?.predictions ?? 0
+                perSeed.append(Double(result.virtualNanoseconds) / 1e9 / result.wallSeconds)
+            }
+            let sorted = perSeed.sorted()
+            let median = sorted[sorted.count / 2]
+            rows.append("{\"scenario\":\(jsonEscaped(name)),\"seeds\":\(scenarioSeeds),\"predictions\":\(predictions),\"predictions_per_wall_s\":\(Double(predictions) / wall),\"median_seed_speedup\":\(median),\"events_per_s\":\(Double(events) / wall)}")
+            lines.append("\(name): \(predictions) predictions in \(format3(wall)) wall s = \(Int(Double(predictions) / wall)) predictions/s through gateway -> inference; median seed \(Int(median))x real time; \(Int(Double(events) / wall)) events/s")
+        }
+        let kernel = KernelBenchmark.eventChurn(pending: 1000, events: 2_000_000)
+        if json {
+            print("{\"serving\":[\(rows.joined(separator: ","))],\"kernel_events_per_s\":\(kernel.perSecond),\"batching\":null}")
+        } else {
+            lines.forEach { print($0) }
+            print("kernel raw churn in the same invocation: \(Int(kernel.perSecond)) events/s (request batching is not built yet: no with/without comparison)")
+        }
     }
 }
