@@ -119,7 +119,7 @@ final class ExploreTests: XCTestCase {
     }
 
     func testShrunkSeedFileIsSmallerAndFailsTheSameWay() throws {
-        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-2.seed").path
+        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed").path
         let original = try SeedFile.load(path: path)
         let report = Shrinker.shrink(original, scenario: Chaos05.scenario)
         XCTAssertLessThan(report.atomsAfter.count + report.stepsAfter, report.atomsBefore.count + report.stepsBefore)
@@ -137,7 +137,7 @@ final class ExploreTests: XCTestCase {
     }
 
     func testReportShowsTheCycleTheFaultsAndTheCommand() throws {
-        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-2.seed").path
+        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed").path
         let file = try SeedFile.load(path: path)
         let configuration = file.configuration(scenario: Chaos05.scenario)
         let (result, records, nodes) = ScenarioRunner.runRecorded(configuration)
@@ -146,8 +146,8 @@ final class ExploreTests: XCTestCase {
         XCTAssertTrue(html.contains("<svg id=\"failure-graph\""))
         XCTAssertTrue(html.contains(">worker-0/trainer</text>") && html.contains(">worker-1/trainer</text>"))
         XCTAssertTrue(html.contains(">ps-0/params</text>") && html.contains(">ps-1/params</text>"))
-        XCTAssertTrue(html.contains("simrun scenario 05_distributed_training_hang --seed 2 --defects A2 --faults lite"), "the command that reproduces it")
-        XCTAssertTrue(html.contains("webhooks at 3636 ms, restart after 1495 ms"), "the injected crash is listed")
+        XCTAssertTrue(html.contains("simrun scenario 05_distributed_training_hang --seed 1 --defects A2 --faults lite"), "the command that reproduces it")
+        XCTAssertTrue(html.contains("gateway at 12343 ms, restart after 565 ms"), "the injected crash is listed")
         XCTAssertTrue(html.contains("<svg id=\"timeline\"") && html.contains("id=\"failure-line\""))
         XCTAssertFalse(html.contains("<script") || html.contains("src=") || html.contains("href=\"http"), "self-contained")
     }
@@ -155,7 +155,7 @@ final class ExploreTests: XCTestCase {
     func testReportRendersInHeadlessChromium() throws {
         let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let browser else { throw XCTSkip("no Chromium on this machine (apt-get install chromium)") }
-        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-F10-deadlock-3.seed").path
+        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-F10-deadlock-1.seed").path
         let file = try SeedFile.load(path: path)
         let configuration = file.configuration(scenario: Chaos05.scenario)
         let (result, records, nodes) = ScenarioRunner.runRecorded(configuration)

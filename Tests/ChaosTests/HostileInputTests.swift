@@ -187,7 +187,7 @@ final class HostileInputTests: XCTestCase {
 
     /// A shipped seed file with one change made through its JSON tree.
     private func damagedSeed(_ change: (inout [String: Any]) -> Void) throws -> String {
-        let source = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-2.seed")
+        let source = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed")
         var tree = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any])
         change(&tree)
         let path = folder.appendingPathComponent("damaged-\(UInt32.random(in: 0 ... .max)).seed").path
@@ -453,7 +453,7 @@ final class HostileInputTests: XCTestCase {
         ]
         for (field, change) in cases { try assertBadInput(["replay", try damagedSeed(change)], mentions: field) }
         // Numbers with a fraction or an exponent, and integers beyond 64 bits, at their line.
-        let text = try String(contentsOf: Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-2.seed"), encoding: .utf8)
+        let text = try String(contentsOf: Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed"), encoding: .utf8)
         let lines = text.components(separatedBy: "\n")
         let eventsLine = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("  \"events\" : ") })
         for replacement in ["  \"events\" : 4760.0,", "  \"events\" : 4.76e3,", "  \"events\" : 18446744073709551616,"] {

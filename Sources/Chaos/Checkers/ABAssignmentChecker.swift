@@ -50,8 +50,6 @@ public final class ABAssignmentChecker: Checker, SafetyChecker {
             let bucket = ABSplit.bucket(model: model, user: user)
             let expected = ABSplit.arm(bucket: bucket, arms: arms)
             if served != expected {
-                var start = 0
-                for arm in arms where arm.version != expected { start += arm.weight }
                 let range = bucketRange(of: expected)
                 return "user \(user) (bucket \(bucket)) was answered by v\(served) on \(answer.replica ?? "?"), but its arm is v\(expected) (buckets \(range.lowerBound)-\(range.upperBound))"
             }

@@ -68,7 +68,7 @@ public final class ModelMemoryChecker: Checker, SafetyChecker {
                 return "\(node.name) holds \(mib(node.memoryUsed)) but its cache accounts for \(mib(accounted)) (base \(mib(replica.baseBytes)) + \(replica.cached.count) versions): "
                     + "\(mib(node.memoryUsed - accounted)) of evicted model versions is still referenced after \(replica.evictions) evictions"
             }
-            if replica.cached.count > replica.capacity, let idle = replica.cached.first(where: { $0.pins == 0 }) {
+            if replica.cached.count > replica.capacity, let idle = replica.cached.first(where: { $0.pins == 0 && $0.key != replica.spared }) {
                 return "\(node.name) caches \(replica.cached.count) versions, above its capacity \(replica.capacity), while \(idle.key) is not in use and could be evicted"
             }
         }

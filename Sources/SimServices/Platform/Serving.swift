@@ -24,6 +24,8 @@ public final class ServingObservations {
         /// Bytes of the versions the cache holds, and the versions with their pins.
         public var cachedBytes: Int
         public var cached: [(key: ModelKey, pins: Int)]
+        /// The version just loaded while every other one was in use (kept over capacity until an unpin).
+        public var spared: ModelKey?
         public var capacity: Int
         /// Versions evicted so far, and loaded so far.
         public var evictions: Int

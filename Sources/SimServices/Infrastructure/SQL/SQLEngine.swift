@@ -192,11 +192,17 @@ public final class SQLConnection {
             case .null: sqlite3_bind_null(prepared, index)
             }
         }
-        let columnCount = sqlite3_column_count(prepared)
-        let columns = (0 ..< columnCount).map { String(cString: sqlite3_column_name(prepared, $0)) }
         var rows: [[SQLValue]] = []
+        var columnCount: Int32 = 0
+        var columns: [String]?
         while true {
             let step = sqlite3_step(prepared)
+            // Column names after the first step: a reused statement is prepared again inside
+            // `step` when the schema changed since, and its columns with it.
+            if columns == nil {
+                columnCount = sqlite3_column_count(prepared)
+                columns = (0 ..< columnCount).map { String(cString: sqlite3_column_name(prepared, $0)) }
+            }
             if step == SQLITE_DONE { break }
             guard step == SQLITE_ROW else { throw error(step) }
             rows.append((0 ..< columnCount).map { column -> SQLValue in
@@ -212,7 +218,7 @@ public final class SQLConnection {
                 }
             })
         }
-        return SQLRows(columns: columns, rows: rows, changes: Int(sqlite3_changes(handle)))
+        return SQLRows(columns: columns ?? [], rows: rows, changes: Int(sqlite3_changes(handle)))
     }
 
     /// Runs statements as one transaction: all of them or none.

@@ -1,22 +1,26 @@
 import SimKernel
 
 /// Model serving. At start-up a replica loads the default model's weights from the `models` bucket
-/// (checksum verified by the store) and charges its base memory to its node; without an
-/// accelerator it falls back to the CPU (L2 crashes instead). It then consumes
+/// (checksum verified by the store), charges its base memory to its node, and loads (and warms
+/// up) the newest versions deployed so far, read from the start of `model.deployments`; without
+/// an accelerator it falls back to the CPU (L2 crashes instead). Once ready it consumes
 /// `model.deployments` in a consumer group of its own (`inference-<replica>`), loading each version
-/// the registry promotes to Production. Loaded versions live in a `ModelCache` (at most
+/// the registry stages or promotes. Loaded versions live in a `ModelCache` (at most
 /// `ServingConfiguration.cacheSize`, least recently used evicted first, never one in use); each
 /// costs its artifact's resident size of the node's memory, returned when it is evicted, and
 /// beyond the node's budget the kernel kills the node (out of memory).
 ///
 /// Routes: `POST inference/predict` (Predict -> Prediction): the default model when `model` is
-/// absent; else `model` at `version` (absent: the newest version deployed to this replica), loaded
-/// on a miss and pinned for the prediction. In memory only: the cache and what was deployed
-/// (a restarted replica reads the deployments topic again from its committed offset, and loads
-/// older versions on demand).
+/// absent; else `model` at `version` (absent: the arm of `user` in the model's A/B experiment, or
+/// the model's Production version), loaded on a miss and pinned for the prediction;
+/// `POST inference/experiments` (an A/B experiment, see `ABSplit`). In memory only: the cache and
+/// the Production pointers (a restarted replica rebuilds both from the deployments topic, and
+/// loads older versions on demand).
 ///
 /// Defects: B1 (an evicted version stays referenced: its memory is never returned), H1 (eviction
-/// takes the oldest loaded version even while a request uses it: the request fails mid-prediction).
+/// takes the oldest loaded version even while a request uses it: the request fails mid-prediction),
+/// B3 (the A/B split by whole percentages), B5 (no warm-up), B7 (validation against the first
+/// signature, added features defaulted).
 public enum InferenceService {
     static let weights: [Float] = [0.8, -0.5, 0.3, 0.1]
     public static let deploymentsTopic = "model.deployments"
@@ -58,8 +62,9 @@ public enum InferenceService {
         /// Loaded versions; B1's evicted versions that stay referenced.
         public private(set) var cache: ModelCache
         public private(set) var retired: [ModelCache.Entry] = []
-        /// The newest version of each model deployed to this replica.
-        public private(set) var deployed: [String: Int64] = [:]
+        /// Each model's Production version, as the last Production deployment named it (a rollback
+        /// names an older one).
+        public private(set) var production: [String: Int64] = [:]
         var loading: Set<ModelKey> = []
         /// Loaded versions that have not answered yet and were not warmed up (B5).
         var cold: Set<ModelKey> = []
@@ -100,8 +105,8 @@ public enum InferenceService {
             return true
         }
 
-        func deployed(_ key: ModelKey) {
-            if (deployed[key.model] ?? 0) < key.version { deployed[key.model] = key.version }
+        func deployed(_ deployment: Deployment) {
+            if deployment.stage == .production { production[deployment.key.model] = deployment.key.version }
         }
 
         /// Starts loading `key` unless it is loaded or loading: true when the caller must load it.
@@ -116,7 +121,7 @@ public enum InferenceService {
         /// Charges a loaded artifact's memory, caches it and returns the memory of what it evicts,
         /// in one step (no event between them sees the memory and the cache disagree). False when
         /// the node ran out of memory (the kernel killed it).
-        func finishLoad(_ artifact: ModelArtifact, warm: Bool = true, node: Node, context: ProcessContext) -> Bool {
+        func finishLoad(_ artifact: ModelArtifact, warm: Bool = true, pinned: Bool = false, node: Node, context: ProcessContext) -> Bool {
             let key = ModelKey(artifact.model, artifact.version)
             loading.remove(key)
             if firstSignature[artifact.model] == nil { firstSignature[artifact.model] = artifact.features }
@@ -124,7 +129,7 @@ public enum InferenceService {
             do { try node.allocate(bytes: artifact.residentBytes, by: "inference") } catch { return false }
             loads += 1
             context.record(.modelLoaded, payload: stableHash(key.description), "\(key) loaded (\(artifact.residentMiB) MiB)")
-            release(cache.insert(artifact), node: node, context: context)
+            release(cache.insert(artifact, pinned: pinned), node: node, context: context)
             observe(node: node, context: context)
             return true
         }
@@ -185,7 +190,7 @@ public enum InferenceService {
             let peak = Swift.max(serving.replicas[node.name]?.peakBytes ?? 0, node.memoryUsed)
             serving.replicas[node.name] = ServingObservations.Replica(
                 epoch: context.epoch, baseBytes: baseBytes, cachedBytes: cache.residentBytes,
-                cached: cache.keys.map { ($0, cache.pins($0)) }, capacity: cache.capacity, evictions: evictions, loads: loads, peakBytes: peak)
+                cached: cache.keys.map { ($0, cache.pins($0)) }, spared: cache.spared, capacity: cache.capacity, evictions: evictions, loads: loads, peakBytes: peak)
             serving.revision &+= 1
         }
     }
@@ -225,10 +230,9 @@ public enum InferenceService {
         spec.afterReady = { runtime in
             // Each replica reads every deployment: a consumer group of its own.
             await runtime.consume(group: "inference-\(runtime.replica)", topic: deploymentsTopic) { record in
-                guard let version = Int64(String(decoding: record.value, as: UTF8.self)) else { return }
-                let key = ModelKey(record.key, version)
-                await runtime.state(State.self).deployed(key)
-                _ = await load(runtime, key)
+                guard let deployment = Deployment(record: record) else { return }
+                await runtime.state(State.self).deployed(deployment)
+                await load(runtime, deployment.key)
             }
         }
         // L9: its buckets under an invalid name, the failure ignored.
@@ -250,16 +254,17 @@ public enum InferenceService {
     /// A prediction on `model` at `version`: pinned from admission to answer, loaded on a miss.
     static func predict(_ runtime: ServiceRuntime, model: String, version: Int64?, x positional: [Float]?, features named: String?) async throws(ServiceError) -> Prediction {
         let state = runtime.state(State.self), context = runtime.context
-        let newest = await state.deployed[model]
-        guard let version = version ?? newest else { throw ServiceError(404, "no version of \(model) is deployed") }
+        let current = await state.production[model]
+        guard let version = version ?? current else { throw ServiceError(404, "no version of \(model) is in Production") }
         let key = ModelKey(model, version)
         var admitted = await state.admit(key)
         var admittedAt = context.simulation.now
         if admitted == nil {
-            guard await load(runtime, key) else { throw .unavailable("cannot load \(key)") }
-            admitted = await state.admit(key)
+            // Loaded for this request: it comes into the cache pinned for it, so no eviction can
+            // take it between the load and the request's use.
+            guard let loaded = await load(runtime, key, pinnedForRequest: true) else { throw .unavailable("cannot load \(key)") }
+            admitted = loaded
             admittedAt = context.simulation.now
-            guard admitted != nil else { throw .unavailable("\(key) was evicted before it could be used") }
         }
         let x: [Float]
         do throws(ServiceError) {
@@ -293,29 +298,35 @@ public enum InferenceService {
     /// the consumer picks up deployments once the replica runs, and other versions load on demand.
     static func loadDeployed(_ runtime: ServiceRuntime) async {
         let context = runtime.context, state = runtime.state(State.self)
-        var deployed: [ModelKey] = []
-        var partition = 0
-        while partition < 64 {
+        var deployments: [Deployment] = []
+        scan: for partition in 0 ..< 64 {
             let topicPartition = TopicPartition(deploymentsTopic, partition)
-            var offset = 0, reachable = true
+            var offset = 0, failures = 0
             while true {
-                guard case .success(let records) = await runtime.kafka.fetch(topicPartition, from: offset, max: 100, context: context) else {
-                    reachable = false
-                    break
-                }
-                if records.isEmpty { break }
-                for record in records {
-                    if let version = Int64(String(decoding: record.value, as: UTF8.self)) { deployed.append(ModelKey(record.key, version)) }
-                    offset = record.offset + 1
+                switch await runtime.kafka.fetch(topicPartition, from: offset, max: 100, context: context) {
+                case .success(let records):
+                    if records.isEmpty { continue scan }
+                    for record in records {
+                        if let deployment = Deployment(record: record) { deployments.append(deployment) }
+                        offset = record.offset + 1
+                    }
+                case .failure(.server(.invalidPartition)), .failure(.server(.unknownTopic)):
+                    break scan  // past the topic's last partition, or nothing deployed yet
+                case .failure:
+                    // A lost request is asked again; a broker down for long leaves the rest to
+                    // the consumer and to loads on demand.
+                    failures += 1
+                    if failures > 5 { break scan }
+                    await context.sleep(nanoseconds: 200 * Nanos.millisecond)
                 }
             }
-            if !reachable { break }
-            partition += 1
         }
         var newest: [ModelKey] = []
-        for key in deployed.reversed() where !newest.contains(key) && newest.count < runtime.directory.serving.cacheSize { newest.append(key) }
-        for key in deployed { await state.deployed(key) }
-        for key in newest.reversed() { _ = await load(runtime, key) }
+        for deployment in deployments.reversed() where !newest.contains(deployment.key) && newest.count < runtime.directory.serving.cacheSize {
+            newest.append(deployment.key)
+        }
+        for deployment in deployments { await state.deployed(deployment) }
+        for key in newest.reversed() { await load(runtime, key) }
     }
 
     /// The request's inputs in the version's signature order: positional values must match its
@@ -345,23 +356,28 @@ public enum InferenceService {
     }
 
     /// Loads `key` from the object store into the cache (one loader at a time; others wait for
-    /// it). False when it cannot be loaded (missing, failing its checksum, or out of memory).
-    static func load(_ runtime: ServiceRuntime, _ key: ModelKey) async -> Bool {
+    /// it), warming it up first. With `pinnedForRequest`, returns the version pinned for the
+    /// caller (nil when it cannot be loaded: missing, failing its checksum, out of memory, or
+    /// evicted while another loader had it); without, returns it unpinned once it is cached.
+    @discardableResult
+    static func load(_ runtime: ServiceRuntime, _ key: ModelKey, pinnedForRequest: Bool = false) async -> ModelArtifact? {
         let state = runtime.state(State.self), context = runtime.context
-        if await state.pin(key) {
-            await state.unpin(key, node: context.node, context: context)
-            return true
+        if let cached = await state.admit(key) {
+            if !pinnedForRequest { await state.unpin(key, node: context.node, context: context) }
+            return cached
         }
         guard await state.beginLoad(key) else {
             // Another request loads it: wait for that load to end.
             while await state.isLoading(key) { await context.sleep(nanoseconds: 10 * Nanos.millisecond) }
-            return await state.artifact(key) != nil
+            guard let cached = await state.admit(key) else { return nil }
+            if !pinnedForRequest { await state.unpin(key, node: context.node, context: context) }
+            return cached
         }
         let fetched = await runtime.objectStore.request(.get(bucket: "models", key: "\(key.model)/\(key.version)"), context: context)
         guard case .success(.object(let bytes, _)) = fetched, let artifact = ModelArtifact(decoding: bytes),
               artifact.model == key.model, artifact.version == key.version else {
             await state.abandonLoad(key)
-            return false
+            return nil
         }
         let cold = runtime.directory.serving.coldStartMillis
         let warmsUp = cold > 0 && !runtime.defects.contains(.B5)
@@ -370,7 +386,28 @@ public enum InferenceService {
             // graph before the version is visible to traffic.
             await context.sleep(nanoseconds: Int64(cold) * Nanos.millisecond)
         }
-        return await state.finishLoad(artifact, warm: warmsUp || cold == 0, node: context.node, context: context)
+        guard await state.finishLoad(artifact, warm: warmsUp || cold == 0, pinned: pinnedForRequest, node: context.node, context: context) else { return nil }
+        return artifact
+    }
+}
+
+/// A record of the deployments topic: a version moved to Staging or Production (value
+/// `<version> <stage>`, keyed by the model).
+public struct Deployment: Hashable, Sendable {
+    public var key: ModelKey
+    public var stage: ModelStage
+
+    public init(_ key: ModelKey, stage: ModelStage) {
+        self.key = key
+        self.stage = stage
+    }
+
+    public var value: [UInt8] { Array("\(key.version) \(stage.rawValue)".utf8) }
+
+    public init?(record: KafkaRecord) {
+        let parts = String(decoding: record.value, as: UTF8.self).split(separator: " ")
+        guard parts.count == 2, let version = Int64(parts[0]), let stage = ModelStage(rawValue: String(parts[1])) else { return nil }
+        self.init(ModelKey(record.key, version), stage: stage)
     }
 }
 

@@ -30,6 +30,9 @@ public struct ModelCache: Sendable {
     public let capacity: Int
     public var evictsInUse = false
     public private(set) var entries: [ModelKey: Entry] = [:]
+    /// The version just inserted while every other one is in use: over capacity, it stays until
+    /// the next unpin lets an eviction happen (nil when within capacity).
+    public private(set) var spared: ModelKey?
     private var clock: UInt64 = 0
 
     public init(capacity: Int) {
@@ -57,7 +60,9 @@ public struct ModelCache: Sendable {
     /// Ends a use of `key`; returns what can be evicted now (an eviction that waited for it).
     public mutating func unpin(_ key: ModelKey) -> [Entry] {
         if entries[key] != nil, entries[key]!.pins > 0 { entries[key]!.pins -= 1 }
-        return evictions()
+        let evicted = evictions()
+        spared = nil
+        return evicted
     }
 
     /// The weights of a loaded version (nil once it is evicted).
@@ -71,7 +76,9 @@ public struct ModelCache: Sendable {
         if entries[key] == nil { entries[key] = Entry(artifact: artifact, pins: 0, lastUse: clock, loadedAt: clock) }
         entries[key]!.lastUse = clock
         if pinned { entries[key]!.pins += 1 }
-        return evictions(sparing: key)
+        let evicted = evictions(sparing: key)
+        spared = entries.count > capacity && entries[key]!.pins == 0 ? key : nil
+        return evicted
     }
 
     /// Evicts down to the capacity: the least recently used unpinned version each time (H1: the

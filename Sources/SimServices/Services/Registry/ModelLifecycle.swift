@@ -1,6 +1,7 @@
 /// A model version's life cycle, one copy for the platform (the brief's "model lifecycle
 /// consolidation"): None -> Staging -> Production -> Archived, with promotion straight from None or
-/// Staging to Production, archive-on-promote (promoting a version archives the model's current
+/// Staging to Production, archiving a version that never served (None -> Archived),
+/// archive-on-promote (promoting a version archives the model's current
 /// Production version in the same transaction), and a way back from Archived to Staging (a
 /// rollback re-stages an old version first). Staging -> Staging and Production -> Production are
 /// allowed as repeats of the same move (a retried request, which publishes the deployment again).

@@ -72,7 +72,8 @@ public enum RegistryService {
                 // inference replicas. Published after the commit; a failed publish fails the
                 // request, and its retry (Production -> Production) publishes again. Consumers
                 // load idempotently.
-                let published = await runtime.kafka.produce(InferenceService.deploymentsTopic, key: model, value: Array("\(version)".utf8), context: runtime.context, retries: 2)
+                let published = await runtime.kafka.produce(InferenceService.deploymentsTopic, key: model, value: Deployment(ModelKey(model, version), stage: target).value,
+                                                            context: runtime.context, retries: 2)
                 if case .failure(let error) = published { throw .unavailable("promoted, but the deployment was not published: \(error)") }
             }
             return StageSet(stage: target.rawValue, archived: archived)

@@ -101,11 +101,28 @@ final class InferenceModelServingTests: XCTestCase {
         XCTAssertEqual(replica.loads, 2, "each version loaded once")
     }
 
-    func testRequestsAreValidatedAgainstTheVersionAndUnknownModelsAre404() {
+    /// A request with the wrong number of features is 422; a request naming no version needs a
+    /// Production version (404 without one); a version that was never registered cannot be loaded (503).
+    func testRequestsAreValidatedAndUnversionedRequestsNeedAProductionVersion() {
         let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving(cache: 2, baseMiB: 0),
                                          Self.register(1, mib: 10) + [Self.predict(1, x: "1,2"), Self.predict(nil), Self.predict(7)])
         XCTAssertEqual(outcome.responses.suffix(3).map { $0?.status }, [422, 404, 503])
-        XCTAssertTrue(outcome.responses.suffix(3).first??.body["error"]?.contains("expects 3 features, got 2") ?? false)
+        XCTAssertEqual(outcome.responses.suffix(3).map { $0?.body["error"] }, [
+            "fraud v1 expects 3 features, got 2", "no version of fraud is in Production", "cannot load fraud v7",
+        ])
+    }
+
+    /// Rolling back (the newer version archived, the older one staged and promoted again) moves
+    /// the requests that name no version back to the older version on every replica.
+    func testARollbackMovesUnversionedRequestsBackToTheOlderVersion() {
+        func stage(_ version: Int, _ stage: String) -> HTTPRequest {
+            HTTPRequest("POST", "registry/stages", body: ["model": Self.model, "version": "\(version)", "stage": stage])
+        }
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving(cache: 10, baseMiB: 0),
+                                         Self.register(2, mib: 10, promote: true) + [ServiceHarness.pause(milliseconds: 3000), Self.predict(nil),
+                                                                                     stage(1, "Staging"), stage(1, "Production"), ServiceHarness.pause(milliseconds: 3000), Self.predict(nil)])
+        XCTAssertEqual(outcome.responses[outcome.responses.count - 5]?.body["version"], "2")
+        XCTAssertEqual(outcome.responses.last??.body["version"], "1", "after the rollback")
     }
 }
 

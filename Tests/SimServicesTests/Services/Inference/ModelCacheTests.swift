@@ -25,8 +25,10 @@ final class ModelCacheTests: XCTestCase {
         XCTAssertTrue(cache.pin(key(1)))
         XCTAssertTrue(cache.insert(artifact(2)).isEmpty, "v1 is in use and v2 was just loaded: nothing can go yet")
         XCTAssertEqual(cache.count, 2)
+        XCTAssertEqual(cache.spared, key(2), "v2 is kept over capacity until the next unpin")
         XCTAssertEqual(cache.unpin(key(1)).map(\.artifact.version), [2], "over capacity, the one version not in use goes (v1 is still in use)")
         XCTAssertEqual(cache.keys, [key(1)])
+        XCTAssertNil(cache.spared)
         XCTAssertTrue(cache.unpin(key(1)).isEmpty, "within capacity: the last unpin evicts nothing")
         XCTAssertEqual(cache.pins(key(1)), 0)
     }
@@ -37,6 +39,7 @@ final class ModelCacheTests: XCTestCase {
         XCTAssertTrue(cache.pin(key(1)))
         _ = cache.insert(artifact(2), pinned: true)  // a request loaded v2 and uses it
         XCTAssertEqual(cache.count, 2, "both in use: over capacity until one is released")
+        XCTAssertNil(cache.spared, "v2 is in use: nothing idle is kept over capacity")
         XCTAssertEqual(cache.unpin(key(1)).map(\.artifact.version), [1], "v1's last use ends: it goes")
         XCTAssertEqual(cache.keys, [key(2)])
     }
