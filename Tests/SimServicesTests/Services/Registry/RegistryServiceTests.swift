@@ -62,7 +62,7 @@ final class RegistryStageTests: XCTestCase {
         let kafka = outcome.simulation.node(named: "kafka")!
         let records = kafka.disk.list(prefix: "kafka/").filter { $0.contains(InferenceService.deploymentsTopic) }
             .flatMap { RecordLog.decodeAll((try? kafka.disk.readAll($0)) ?? []) }.map { Fields.split($0).map { String(decoding: $0, as: UTF8.self) } }
-        XCTAssertEqual(records.map { Array($0.dropFirst()) }, [["m", "1"], ["m", "1"]], "both promotions of v1 were published")
+        XCTAssertEqual(records.map { Array($0.dropFirst()) }, [["m", "1 Production"], ["m", "1 Production"]], "both promotions of v1 were published, with their stage")
     }
 
     func testTheInvariantFindsTwoProductionVersionsOfAModel() {
