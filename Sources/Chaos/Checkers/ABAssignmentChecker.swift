@@ -26,12 +26,21 @@ public final class ABAssignmentChecker: Checker, SafetyChecker {
     }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["gateway"] + nodesMentioned(in: outcome.message, simulation) }
 
+    /// Arms that answered since the experiment started, and how many answers were looked at
+    /// (the runner asks for convergence after every event: it must not rescan every answer).
+    var answeredArms: Set<Int64> = []
+    var convergenceScanned = 0
+
     /// Liveness: the experiment started and every arm answered predictions.
     public func converged(_ simulation: Simulation) -> Bool? {
         let serving = simulation.serving
         guard let started = serving.experimentStartedAt else { return false }
-        let answered = Set(serving.answers.lazy.filter { $0.status == 200 && $0.sentAt >= started }.compactMap(\.servedVersion))
-        return arms.allSatisfy { answered.contains($0.version) }
+        while convergenceScanned < serving.answers.count {
+            let answer = serving.answers[convergenceScanned]
+            convergenceScanned += 1
+            if answer.status == 200, answer.sentAt >= started, let version = answer.servedVersion { answeredArms.insert(version) }
+        }
+        return arms.allSatisfy { answeredArms.contains($0.version) }
     }
 
     public func livenessMessage(_ simulation: Simulation) -> String {

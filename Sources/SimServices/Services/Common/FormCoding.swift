@@ -50,6 +50,9 @@ public enum FormEncoder {
 
 /// `jobId` -> `job_id`.
 func snakeCase(_ name: String) -> String {
+    // Most property names are already lower case: nothing to convert (Character's case tests
+    // were 5 % of a serving run).
+    if name.utf8.allSatisfy({ !(65 ... 90).contains($0) }) { return name }
     var result = ""
     for character in name {
         if character.isUppercase {

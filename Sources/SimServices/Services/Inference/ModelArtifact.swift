@@ -36,7 +36,7 @@ public struct ModelArtifact: Hashable, Sendable {
         var fields: [String: String] = [:]
         for line in lines.dropFirst() where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else { return nil }
-            fields[String(line[..<colon])] = String(line[line.index(after: colon)...]).trimmingCharacters(in: " ")
+            fields[String(line[..<colon])] = String(line[line.index(after: colon)...].drop { $0 == " " })
         }
         guard let model = fields["model"], !model.isEmpty, let version = fields["version"].flatMap({ Int64($0) }),
               let resident = fields["resident_mib"].flatMap({ Int($0) }), resident >= 0, let weightText = fields["weights"] else { return nil }
@@ -45,11 +45,5 @@ public struct ModelArtifact: Hashable, Sendable {
         let features = fields["features"].map { $0.split(separator: ",").map(String.init) }
         if let features, features.count != weights.count - 1 || Set(features).count != features.count { return nil }
         self.init(model: model, version: version, residentMiB: resident, weights: weights, features: features)
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
     }
 }
