@@ -362,7 +362,7 @@ final class HostileInputTests: XCTestCase {
             stored = (try? SQLiteDatabase(path: database, readOnly: true).query("SELECT COUNT(*) FROM runs").first?.first?.integer).flatMap { $0 }.map(Int.init) ?? 0
         }
         XCTAssertGreaterThanOrEqual(stored, 4, "the exploration got going")
-        let workersBefore = Self.processes(containing: "explore-worker")
+        let workersBefore = Self.processes(containing: "explore-worker", parent: process.processIdentifier)
         XCTAssertFalse(workersBefore.isEmpty, "workers were running")
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
@@ -383,11 +383,19 @@ final class HostileInputTests: XCTestCase {
     }
 
     /// Process IDs whose command line contains `text` (from /proc).
-    static func processes(containing text: String) -> [Int32] {
+    /// Processes whose command line contains `text`; with `parent`, only its children (other
+    /// explorations on the machine are not this test's workers).
+    static func processes(containing text: String, parent: Int32? = nil) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { Int32($0) }.filter { pid in
-            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                  String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text) else { return false }
+            guard let parent else { return true }
+            // /proc/PID/stat: "pid (comm) state ppid ...", comm may hold spaces: read after the last ')'.
+            guard let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat").map({ String(decoding: $0, as: UTF8.self) }),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent
         }
     }
 
