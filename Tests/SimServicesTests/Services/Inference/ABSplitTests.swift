@@ -46,3 +46,24 @@ final class ABSplitTests: XCTestCase {
         }
     }
 }
+
+final class DeploymentRecordTests: XCTestCase {
+    func testADeploymentRecordRoundTripsThroughTheTopic() {
+        let deployment = Deployment(ModelKey("ranker", 3), stage: .staging)
+        XCTAssertEqual(String(decoding: deployment.value, as: UTF8.self), "3 Staging")
+        XCTAssertEqual(Deployment(record: KafkaRecord(offset: 0, key: "ranker", value: deployment.value)), deployment)
+    }
+
+    func testMalformedDeploymentRecordsAreIgnored() {
+        for value in ["3", "x Production", "3 Live", "3 Production extra", ""] {
+            XCTAssertNil(Deployment(record: KafkaRecord(offset: 0, key: "m", value: Array(value.utf8))), value)
+        }
+    }
+
+    func testTwoArmsSplitTheBucketsByTheirWeights() {
+        guard case .success(let arms) = ABSplit.parse("7:9000,8:1000") else { return XCTFail("refused") }
+        var counts: [Int64: Int] = [:]
+        for bucket in 0 ..< 10_000 { counts[ABSplit.arm(bucket: bucket, arms: arms), default: 0] += 1 }
+        XCTAssertEqual(counts, [7: 9000, 8: 1000])
+    }
+}
