@@ -5,15 +5,7 @@ import XCTest
 @testable import SimServices
 
 /// Scenario 04, the A/B test disaster.
-enum AB04 {
-    static let scenario: Scenario = {
-        try! ScenarioLoader.load(nameOrPath: Chaos05.packageRoot.appendingPathComponent("Scenarios/04_ab_test_disaster.yaml").path)
-    }()
-
-    static func configuration(seed: UInt64, defects: [DefectID], profile: FaultProfile? = nil) -> RunConfiguration {
-        RunConfiguration(scenario: scenario, seed: seed, defects: DefectSet(defects), faults: scenario.faultOptions(seed: seed, profile: profile))
-    }
-}
+let AB04 = ShippedScenario("04_ab_test_disaster")
 
 final class ABTestDisasterTests: XCTestCase {
     func testTheScenarioLoadsWithItsStatedValues() throws {
@@ -51,29 +43,18 @@ final class ABTestDisasterTests: XCTestCase {
         }
     }
 
-    private func assertFound(_ defect: DefectID, checker: String, within seeds: UInt64, messageContains phrase: String) {
-        for seed in 1 ... seeds {
-            let result = ScenarioRunner.run(AB04.configuration(seed: seed, defects: [defect]))
-            guard result.outcome.isFailure else { continue }
-            XCTAssertEqual(result.outcome.checker, checker, "\(defect) seed \(seed): \(result.outcome)")
-            XCTAssertTrue(result.outcome.message.contains(phrase), "\(defect) seed \(seed): \(result.outcome.message)")
-            return
-        }
-        XCTFail("\(defect) not found within \(seeds) seeds")
-    }
-
     // Measured over 200 seeds (lite profile): B3, B5 and B7 each 200 of 200, first failing seed 1.
     // The bound of 5 seeds leaves room for changes that shift the interleavings.
     func testB3SplitDriftIsFoundByTheAssignmentCheckWithin5Seeds() {
-        assertFound(.B3, checker: "ab-assignment", within: 5, messageContains: "but its arm is")
+        AB04.assertFound(.B3, checker: "ab-assignment", within: 5, messageContains: "but its arm is")
     }
 
     func testB5MissingWarmUpIsFoundByTheLatencyCheckWithin5Seeds() {
-        assertFound(.B5, checker: "latency", within: 5, messageContains: "before it was warmed up")
+        AB04.assertFound(.B5, checker: "latency", within: 5, messageContains: "before it was warmed up")
     }
 
     func testB7SchemaDriftIsFoundByTheSchemaCheckWithin5Seeds() {
-        assertFound(.B7, checker: "schema", within: 5, messageContains: "accepted a request without 'segment'")
+        AB04.assertFound(.B7, checker: "schema", within: 5, messageContains: "accepted a request without 'segment'")
     }
 
     func testEveryABDefectHasASeedFileThatReplays() throws {

@@ -43,6 +43,37 @@ enum Chaos05 {
     }
 }
 
+/// A shipped scenario (Scenarios/NAME.yaml) for the tests: its configurations and the assertion
+/// that a defect is found within a number of seeds by its checker.
+struct ShippedScenario {
+    let scenario: Scenario
+
+    init(_ name: String) {
+        scenario = try! ScenarioLoader.load(nameOrPath: Chaos05.packageRoot.appendingPathComponent("Scenarios/\(name).yaml").path)
+    }
+
+    func configuration(seed: UInt64, defects: [DefectID], profile: FaultProfile? = nil) -> RunConfiguration {
+        RunConfiguration(scenario: scenario, seed: seed, defects: DefectSet(defects), faults: scenario.faultOptions(seed: seed, profile: profile))
+    }
+
+    func run(seed: UInt64, defects: [DefectID] = [], profile: FaultProfile? = nil) -> RunResult {
+        ScenarioRunner.run(configuration(seed: seed, defects: defects, profile: profile))
+    }
+
+    /// Asserts that `defect` fails a run within seeds 1...`seeds`, by `checker`, with `phrase` in its message.
+    func assertFound(_ defect: DefectID, checker: String, within seeds: UInt64, messageContains phrase: String,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        for seed in 1 ... seeds {
+            let result = run(seed: seed, defects: [defect])
+            guard result.outcome.isFailure else { continue }
+            XCTAssertEqual(result.outcome.checker, checker, "\(defect) seed \(seed): \(result.outcome)", file: file, line: line)
+            XCTAssertTrue(result.outcome.message.contains(phrase), "\(defect) seed \(seed): \(result.outcome.message)", file: file, line: line)
+            return
+        }
+        XCTFail("\(defect) not found within \(seeds) seeds", file: file, line: line)
+    }
+}
+
 /// Runs `act` once, on the first traced message that `node` sends whose summary contains `text`:
 /// a fault placed at an exact point of a run (a crash during completion, a lost answer).
 final class OnFirstSend: TraceSink {

@@ -38,11 +38,7 @@ public struct ABTestWorkload: Workload {
         for (key, value, _) in try reader.mapping(node, field, allowed: Self.keys) {
             let path = "\(field).\(key)"
             switch key {
-            case "model":
-                model = try reader.string(value, path)
-                guard !model.isEmpty, model.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                    throw reader.fail(value, path, "'\(model)' is not a model name (letters, digits and '-')")
-                }
+            case "model": model = try ServingClient.modelName(value, path, reader: reader)
             case "arms":
                 arms = try reader.string(value, path)
                 guard case .success(let parsed) = ABSplit.parse(arms) else {

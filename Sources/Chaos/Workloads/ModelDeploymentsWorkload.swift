@@ -31,11 +31,7 @@ public struct ModelDeploymentsWorkload: Workload {
         for (key, value, _) in try reader.mapping(node, field, allowed: Self.keys) {
             let path = "\(field).\(key)"
             switch key {
-            case "model":
-                model = try reader.string(value, path)
-                guard !model.isEmpty, model.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                    throw reader.fail(value, path, "'\(model)' is not a model name (letters, digits and '-')")
-                }
+            case "model": model = try ServingClient.modelName(value, path, reader: reader)
             case "deploys": deploys = Int(try reader.integer(value, path, in: 1 ... 10_000))
             case "deploy_interval_ms": deployIntervalMillis = Int(try reader.integer(value, path, in: 1 ... 3_600_000))
             case "resident_mib": residentMiB = Int(try reader.integer(value, path, in: 0 ... 1 << 20))

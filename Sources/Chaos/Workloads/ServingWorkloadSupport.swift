@@ -30,6 +30,15 @@ enum ServingClient {
         return Swift.max(1, wait)
     }
 
+    /// A model name from the scenario file: letters, digits and '-'.
+    static func modelName(_ value: Yams.Node, _ path: String, reader: FieldReader) throws(ScenarioError) -> String {
+        let model = try reader.string(value, path)
+        guard !model.isEmpty, model.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+            throw reader.fail(value, path, "'\(model)' is not a model name (letters, digits and '-')")
+        }
+        return model
+    }
+
     /// The prediction-time range from `prediction_ms_min` / `prediction_ms_max` (either may be
     /// absent: `current` supplies it), refused when upside down.
     static func predictionRange(minimum: (Int, Yams.Node)?, maximum: (Int, Yams.Node)?, current: ClosedRange<Int>,

@@ -71,7 +71,7 @@ public enum InferenceService {
         /// The signature of the first version of each model this replica loaded.
         public private(set) var firstSignature: [String: [String]] = [:]
         /// A/B experiments by model, as read from Redis, and when they were read.
-        var experiments: [String: (arms: [(version: Int64, weight: Int)], readAt: Int64)] = [:]
+        var experiments: [String: (arms: ABSplit.Arms, readAt: Int64)] = [:]
         var baseBytes = 0
         var evictions = 0, loads = 0
         let keepsEvicted: Bool
@@ -129,7 +129,7 @@ public enum InferenceService {
             do { try node.allocate(bytes: artifact.residentBytes, by: "inference") } catch { return false }
             loads += 1
             context.record(.modelLoaded, payload: stableHash(key.description), "\(key) loaded (\(artifact.residentMiB) MiB)")
-            release(cache.insert(artifact, pinned: pinned), node: node, context: context)
+            returnMemory(of: cache.insert(artifact, pinned: pinned), node: node, context: context)
             observe(node: node, context: context)
             return true
         }
@@ -137,14 +137,11 @@ public enum InferenceService {
         /// Whether this request is the first on a version that was not warmed up (and pays for it).
         func takeColdStart(_ key: ModelKey) -> Bool { cold.remove(key) != nil }
 
-        func experiment(_ model: String, at now: Int64) -> [(version: Int64, weight: Int)]? {
+        func experiment(_ model: String, at now: Int64) -> ABSplit.Arms? {
             guard let known = experiments[model], now - known.readAt < Nanos.second else { return nil }
             return known.arms
         }
-        func remember(_ model: String, arms: [(version: Int64, weight: Int)], at now: Int64) { experiments[model] = (arms, now) }
-
-        /// Pins `key` for a request; false when it is not loaded.
-        func pin(_ key: ModelKey) -> Bool { cache.pin(key) }
+        func remember(_ model: String, arms: ABSplit.Arms, at now: Int64) { experiments[model] = (arms, now) }
 
         /// Admits a request on `key`: pins it and returns its weights (nil: not loaded).
         func admit(_ key: ModelKey) -> ModelArtifact? {
@@ -160,15 +157,12 @@ public enum InferenceService {
             return artifact.map { ($0, device) }
         }
 
-        /// The weights of a pinned version now (nil: evicted under the request, H1).
-        func artifact(_ key: ModelKey) -> ModelArtifact? { cache.artifact(key) }
-
         func unpin(_ key: ModelKey, node: Node, context: ProcessContext) {
-            release(cache.unpin(key), node: node, context: context)
+            returnMemory(of: cache.unpin(key), node: node, context: context)
             observe(node: node, context: context)
         }
 
-        private func release(_ evicted: [ModelCache.Entry], node: Node, context: ProcessContext) {
+        private func returnMemory(of evicted: [ModelCache.Entry], node: Node, context: ProcessContext) {
             for entry in evicted {
                 evictions += 1
                 let key = ModelKey(entry.artifact.model, entry.artifact.version)
