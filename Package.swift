@@ -7,7 +7,8 @@ let testSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 // checks: they were an eighth of a run's instructions (swift_beginAccess on every class property
 // access). Debug builds, which the tests use, keep them, so an overlapping access still traps
 // there. SimKernel, the library product others depend on, carries no unsafe flag: its hot state
-// sits behind pointers instead (see Simulation.core).
+// sits behind pointers (see Simulation.core) and its run-time classes' properties are marked
+// @exclusivity(unchecked) (docs/architecture.md, "Speed").
 let platformSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 // Dependencies point one way: simrun -> Chaos -> SimServices -> SimKernel.

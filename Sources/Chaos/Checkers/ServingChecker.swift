@@ -27,7 +27,7 @@ public final class ServingChecker: Checker, SafetyChecker {
             let answer = serving.answers[checked]
             checked += 1
             let asked = "\(answer.model) v\(answer.version.map(String.init) ?? "newest")"
-            if answer.status >= 500 && answer.status != 503 && answer.status != 502 && answer.status != 504 {
+            if answer.isInternalError {
                 return "a prediction on \(asked) sent at \(formatNanoseconds(answer.sentAt)) failed with HTTP \(answer.status): \(answer.error ?? "no reason given")"
             }
             if answer.status == 200, let replica = answer.replica, serving.replicas[replica] == nil {

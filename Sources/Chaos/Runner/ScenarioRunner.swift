@@ -90,7 +90,7 @@ public struct ServingSummary: Sendable, Equatable {
                            outOfMemoryKills: serving.outOfMemoryKills.filter { $0.node == spec.name }.count)
         }
         return ServingSummary(deployments: serving.deployments.count, predictions: serving.answers.count,
-                              failedPredictions: serving.answers.filter { $0.status >= 500 && ![502, 503, 504].contains($0.status) }.count, replicas: replicas)
+                              failedPredictions: serving.answers.filter(\.isInternalError).count, replicas: replicas)
     }
 }
 

@@ -50,6 +50,9 @@ public final class ServingObservations {
         public var servedVersion: Int64?
         public var features: [String]?
         public var computeMillis: Int?
+        /// Answered with an internal error: a 5xx other than an unavailability (503) or the
+        /// gateway's bad answer or timeout (502, 504), which faults may cause.
+        public var isInternalError: Bool { status >= 500 && ![502, 503, 504].contains(status) }
         public init(sentAt: Int64, answeredAt: Int64, model: String, version: Int64?, status: Int, replica: String?, error: String?,
                     user: String? = nil, servedVersion: Int64? = nil, features: [String]? = nil, computeMillis: Int? = nil) {
             self.sentAt = sentAt
