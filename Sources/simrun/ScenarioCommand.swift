@@ -197,7 +197,9 @@ struct ScenarioCommand: ParsableCommand {
         let replicas = serving.replicas.map {
             "{\"node\":\(jsonEscaped($0.node)),\"resident_bytes\":\($0.residentBytes),\"peak_bytes\":\($0.peakBytes),\"budget_bytes\":\($0.budgetBytes),\"base_bytes\":\($0.baseBytes),\"cached_versions\":\($0.cachedVersions),\"evictions\":\($0.evictions),\"out_of_memory_kills\":\($0.outOfMemoryKills)}"
         }
-        return "{\"deployments\":\(serving.deployments),\"predictions\":\(serving.predictions),\"failed_predictions\":\(serving.failedPredictions),\"replicas\":[\(replicas.joined(separator: ","))]}"
+        let verdict = serving.verdict.map { ",\"ab_verdict\":{\"arms\":\(jsonEscaped($0.arms)),\"comparisons\":\(jsonEscaped($0.comparisons))}" } ?? ""
+        let batches = serving.batches.map { ",\"batches\":\($0.count),\"batched_requests\":\($0.requests)" } ?? ""
+        return "{\"deployments\":\(serving.deployments),\"predictions\":\(serving.predictions),\"failed_predictions\":\(serving.failedPredictions)\(batches)\(verdict),\"replicas\":[\(replicas.joined(separator: ","))]}"
     }
 
     func printSummary(_ result: RunResult, configuration: RunConfiguration, seedPath: String?) {
@@ -205,6 +207,8 @@ struct ScenarioCommand: ParsableCommand {
         if let serving = result.serving {
             func gib(_ bytes: Int) -> String { "\((Double(bytes) / Double(1 << 30) * 10).rounded() / 10) GiB" }
             print("serving: \(serving.deployments) versions deployed, \(serving.predictions) predictions answered, \(serving.failedPredictions) failed")
+            if let batches = serving.batches { print("  batching: \(batches.requests) requests in \(batches.count) batches") }
+            if let verdict = serving.verdict { print("  A/B verdict: arms (version:outcomes:conversions) \(verdict.arms); against control (version:z:significant) \(verdict.comparisons)") }
             for replica in serving.replicas {
                 print("  \(replica.node): \(gib(replica.residentBytes)) resident (peak \(gib(replica.peakBytes)) of \(gib(replica.budgetBytes))), base \(gib(replica.baseBytes)) + \(replica.cachedVersions) cached versions, \(replica.evictions) evictions, \(replica.outOfMemoryKills) out-of-memory kills")
             }

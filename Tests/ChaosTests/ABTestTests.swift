@@ -10,14 +10,17 @@ let AB04 = ShippedScenario("04_ab_test_disaster")
 final class ABTestDisasterTests: XCTestCase {
     func testTheScenarioLoadsWithItsStatedValues() throws {
         let scenario = AB04.scenario
-        XCTAssertEqual(scenario.defects, [.B3, .B5, .B7])
+        XCTAssertEqual(scenario.defects, [.B3, .B5, .B7, .B2, .B8])
         let workload = try XCTUnwrap(scenario.workloads.compactMap { $0 as? ABTestWorkload }.first)
         XCTAssertEqual(workload.parsedArms.map(\.version), [1, 2, 3])
         XCTAssertEqual(workload.parsedArms.map(\.weight), [5000, 2500, 2500])
         XCTAssertEqual(workload.serving.coldStartMillis, 2340)
         XCTAssertEqual(workload.serving.predictionMillis, 40 ... 48)
         XCTAssertEqual(workload.features(version: 3), ["age", "income", "score", "segment"])
-        XCTAssertEqual(scenario.checks, ["ab-assignment", "latency", "schema", "serving", "routing", "cold-start", "service-invariants"])
+        XCTAssertEqual(workload.artifact(version: 3).output, .label, "variant B answers a class label")
+        XCTAssertEqual(workload.serving.batchMaxSize, 8)
+        XCTAssertEqual(workload.serving.batchMaxWaitMillis, 10)
+        XCTAssertEqual(scenario.checks, ["ab-assignment", "ab-verdict", "latency", "schema", "batch-answers", "output-type", "serving", "routing", "rate-limit", "cold-start", "service-invariants"])
     }
 
     /// Without defects: every user is answered by its bucket's arm, every arm answers, no
@@ -36,7 +39,13 @@ final class ABTestDisasterTests: XCTestCase {
                 XCTAssertEqual(answer.servedVersion, ABSplit.arm(bucket: ABSplit.bucket(model: "ranker", user: answer.user!), arms: arms), "seed \(seed) \(answer.user!)")
             }
             XCTAssertEqual(Set(served.compactMap(\.servedVersion)), [1, 2, 3])
-            XCTAssertLessThanOrEqual(serving.computed.map(\.millis).max() ?? 0, 48, "seed \(seed): no cold prediction")
+            // Steady compute is at most 48 ms, plus a batch's 10 ms wait and 0.5 ms a row beyond the first.
+            XCTAssertLessThanOrEqual(serving.computed.map(\.millis).max() ?? 0, 48 + 10 + 4, "seed \(seed): no cold prediction")
+            XCTAssertTrue(serving.batchWaiting.isEmpty || serving.batchWaiting.values.allSatisfy { simulation.now - $0.admittedAt < 3 * Nanos.second },
+                          "seed \(seed): every batched request was answered")
+            XCTAssertGreaterThan(serving.batchSizes.filter { $0.key > 1 }.values.reduce(0, +), 0, "seed \(seed): some batches held several requests")
+            let labelled = served.filter { $0.servedVersion == 3 }
+            XCTAssertTrue(labelled.allSatisfy { $0.label == "0" || $0.label == "1" }, "seed \(seed): v3 answers integer labels")
             let legacyOnV3 = serving.answers.filter { $0.features?.contains("segment") == false && $0.status == 422 }
             XCTAssertFalse(legacyOnV3.isEmpty, "seed \(seed): an old client's request reached v3 and was refused")
             XCTAssertTrue(legacyOnV3.allSatisfy { $0.error?.contains("needs feature 'segment'") == true })
@@ -57,11 +66,19 @@ final class ABTestDisasterTests: XCTestCase {
         AB04.assertFound(.B7, checker: "schema", within: 5, messageContains: "accepted a request without 'segment'")
     }
 
+    func testB2DroppedPartialBatchIsFoundByTheBatchCheckWithin5Seeds() {
+        AB04.assertFound(.B2, checker: "batch-answers", within: 5, messageContains: "longer than a batch can live")
+    }
+
+    func testB8FloatLabelIsFoundByTheOutputTypeCheckWithin5Seeds() {
+        AB04.assertFound(.B8, checker: "output-type", within: 5, messageContains: "declares an integer class label, but answered label '1.0'")
+    }
+
     func testEveryABDefectHasASeedFileThatReplays() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("04_ab_test_disaster-") }.sorted()
         let covered = Set(try files.flatMap { try SeedFile.load(path: folder.appendingPathComponent($0).path).defects })
-        XCTAssertEqual(covered, [.B3, .B5, .B7])
+        XCTAssertEqual(covered, [.B2, .B3, .B5, .B7, .B8])
         for name in files {
             let verdict = Replay.run(try SeedFile.load(path: folder.appendingPathComponent(name).path), scenario: AB04.scenario)
             XCTAssertTrue(verdict.matches, "\(name): \(verdict.differences)")

@@ -72,6 +72,17 @@ struct ShippedScenario {
         }
         XCTFail("\(defect) not found within \(seeds) seeds", file: file, line: line)
     }
+
+    /// Asserts that `defect`, within seeds 1...`seeds`, yields a finding of `checker` whose message
+    /// contains `phrase` (first or not: the run keeps going after its first finding).
+    func assertFinding(_ defect: DefectID, checker: String, within seeds: UInt64, messageContains phrase: String,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        for seed in 1 ... seeds {
+            let result = run(seed: seed, defects: [defect])
+            if ([result.outcome] + result.findings).contains(where: { $0.checker == checker && $0.message.contains(phrase) }) { return }
+        }
+        XCTFail("\(defect): no \(checker) finding within \(seeds) seeds", file: file, line: line)
+    }
 }
 
 /// Runs `act` once, on the first traced message that `node` sends whose summary contains `text`:

@@ -146,7 +146,7 @@ final class ScenarioLoadingTests: XCTestCase {
         let e = error(coldStart + "\nchecks: [routing, deadlock]")
         XCTAssertEqual(e?.field, "checks[1]")
         XCTAssertTrue(e?.problem.contains("can never fire") ?? false, e?.description ?? "no error")
-        XCTAssertEqual(try ScenarioLoader.parse(coldStart, file: "boot.yaml").checks, ["routing", "cold-start", "service-invariants"])
+        XCTAssertEqual(try ScenarioLoader.parse(coldStart, file: "boot.yaml").checks, ["routing", "cold-start", "service-invariants", "rate-limit"])
     }
 
     func testExplicitFaultsAreAppliedOnTopOfTheProfile() throws {

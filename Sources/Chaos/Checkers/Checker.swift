@@ -36,6 +36,8 @@ public enum CheckerRegistry {
         DeadlockChecker.self, ParameterServerConsistencyChecker.self, StalenessChecker.self, CheckpointIntegrityChecker.self,
         ProgressChecker.self, RoutingChecker.self, ColdStartChecker.self, ServiceInvariantsChecker.self,
         ModelMemoryChecker.self, ServingChecker.self, ABAssignmentChecker.self, LatencyChecker.self, SchemaChecker.self,
+        ServedWeightsChecker.self, ProductionVersionChecker.self, CacheEvictionChecker.self, ArtifactReadsChecker.self,
+        BatchAnswersChecker.self, OutputTypeChecker.self, RateLimitChecker.self, CanaryRollbackChecker.self, AutoscalingChecker.self, ABVerdictChecker.self,
     ]
     public static func type(named name: String) -> (any Checker.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }

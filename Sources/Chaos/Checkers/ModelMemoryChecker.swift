@@ -25,7 +25,7 @@ public final class ModelMemoryChecker: Checker, SafetyChecker {
 
     public func converged(_ simulation: Simulation) -> Bool? {
         let serving = simulation.serving
-        guard serving.deployments.count >= deploys, let newest = serving.deployments.last else { return false }
+        guard serving.deployments.count + serving.canaryRollbacks.count >= deploys, let newest = serving.deployments.last else { return false }
         let key = ModelKey(newest.model, newest.version)
         return replicas.allSatisfy { node in
             node.state != .up || (serving.replicas[node.name].map { $0.epoch == node.epoch && $0.cached.contains { $0.key == key } } ?? false)
@@ -34,8 +34,8 @@ public final class ModelMemoryChecker: Checker, SafetyChecker {
 
     public func livenessMessage(_ simulation: Simulation) -> String {
         let serving = simulation.serving
-        guard serving.deployments.count >= deploys, let newest = serving.deployments.last else {
-            return "\(serving.deployments.count) of \(deploys) model versions were deployed"
+        guard serving.deployments.count + serving.canaryRollbacks.count >= deploys, let newest = serving.deployments.last else {
+            return "\(serving.deployments.count + serving.canaryRollbacks.count) of \(deploys) model versions were deployed (or rolled back as canaries)"
         }
         let key = ModelKey(newest.model, newest.version)
         let missing = replicas.filter { node in node.state == .up && !(serving.replicas[node.name]?.cached.contains { $0.key == key } ?? false) }.map(\.name)

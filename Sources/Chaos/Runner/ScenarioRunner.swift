@@ -78,6 +78,16 @@ public struct ServingSummary: Sendable, Equatable {
     /// Predictions answered with an internal error (5xx other than unavailability and gateway timeouts).
     public var failedPredictions: Int
     public var replicas: [Replica]
+    /// The A/B experiment's last verdict (`arms` as version:samples:conversions, comparisons as
+    /// version:z:significant), or nil when none was given.
+    public var verdict: (arms: String, comparisons: String)?
+    /// Batches computed and the requests they held (nil: no batching).
+    public var batches: (count: Int, requests: Int)?
+    public static func == (a: ServingSummary, b: ServingSummary) -> Bool {
+        a.deployments == b.deployments && a.predictions == b.predictions && a.failedPredictions == b.failedPredictions && a.replicas == b.replicas
+            && a.verdict?.arms == b.verdict?.arms && a.verdict?.comparisons == b.verdict?.comparisons
+            && a.batches?.count == b.batches?.count && a.batches?.requests == b.batches?.requests
+    }
 
     static func of(_ simulation: Simulation, topology: Topology) -> ServingSummary? {
         let serving = simulation.serving
@@ -89,8 +99,10 @@ public struct ServingSummary: Sendable, Equatable {
                            baseBytes: observed?.baseBytes ?? 0, cachedVersions: observed?.cached.count ?? 0, evictions: observed?.evictions ?? 0,
                            outOfMemoryKills: serving.outOfMemoryKills.filter { $0.node == spec.name }.count)
         }
+        let verdict = serving.abVerdicts.last { $0.status == 200 }.flatMap { found in found.arms.flatMap { arms in found.comparisons.map { (arms, $0) } } }
+        let batches = serving.batchSizes.isEmpty ? nil : (serving.batchSizes.values.reduce(0, +), serving.batchSizes.reduce(0) { $0 + $1.key * $1.value })
         return ServingSummary(deployments: serving.deployments.count, predictions: serving.answers.count,
-                              failedPredictions: serving.answers.filter(\.isInternalError).count, replicas: replicas)
+                              failedPredictions: serving.answers.filter(\.isInternalError).count, replicas: replicas, verdict: verdict, batches: batches)
     }
 }
 

@@ -7,12 +7,20 @@ import Yams
 /// promoted to Production and A and B staged (deployed to every replica), an experiment splitting
 /// users over them (`arms`, basis points), then prediction traffic from `users` users, each
 /// request carrying its user and named features; `legacy_share_percent` of the requests come
-/// from an old client that does not send `segment`. Every answer is recorded for the checks.
+/// from an old client that does not send `segment`. Version B also answers a class label (its
+/// declared output). `batch_max_size` above 1 turns on the replicas' request batching (closed at
+/// `batch_max_wait_ms`); `rate_limit_per_s` and `rate_limit_burst` set the gateway's limit per
+/// caller. The client reports the outcome (converted or not, at each arm's `conversion_percent`)
+/// of `outcome_share_percent` of the answered predictions, once each, and asks for the verdict
+/// every two seconds (the experiment plans `sample` outcomes per arm). Every answer, outcome and
+/// verdict is recorded for the checks.
 public struct ABTestWorkload: Workload {
     public static let name = "ab_test"
     public static let requiredRoles = ["client", "gateway", "models", "registry", "inference"]
     public static let keys = ["model", "arms", "users", "requests_per_s", "legacy_share_percent", "cold_start_ms",
-                              "prediction_ms_min", "prediction_ms_max", "settle_ms"]
+                              "prediction_ms_min", "prediction_ms_max", "settle_ms", "batch_max_size", "batch_max_wait_ms",
+                              "rate_limit_per_s", "rate_limit_burst",
+                              "outcome_share_percent", "sample", "conversion_percent"]
 
     public var model = "ranker"
     public var arms = "1:5000,2:2500,3:2500"
@@ -20,6 +28,11 @@ public struct ABTestWorkload: Workload {
     public var requestsPerSecond = 60
     public var legacySharePercent = 10
     public var settleMillis = 5000
+    /// The share of answered predictions whose outcome the client reports, the sample each arm
+    /// needs before the verdict, and each arm's true conversion rate in percent (by arm order).
+    public var outcomeSharePercent = 25
+    public var sample = 100
+    public var conversionPercent: [Int] = [10, 14, 10]
     public var serving = ServingConfiguration()
 
     /// The versions' signatures: control and A as the model was created, B with `segment`.
@@ -53,6 +66,19 @@ public struct ABTestWorkload: Workload {
             case "legacy_share_percent": legacySharePercent = Int(try reader.integer(value, path, in: 0 ... 100))
             case "cold_start_ms": serving.coldStartMillis = Int(try reader.integer(value, path, in: 0 ... 600_000))
             case "settle_ms": settleMillis = Int(try reader.integer(value, path, in: 0 ... 600_000))
+            case "batch_max_size": serving.batchMaxSize = Int(try reader.integer(value, path, in: 1 ... 4096))
+            case "batch_max_wait_ms": serving.batchMaxWaitMillis = Int(try reader.integer(value, path, in: 0 ... 60_000))
+            case "outcome_share_percent": outcomeSharePercent = Int(try reader.integer(value, path, in: 0 ... 100))
+            case "sample": sample = Int(try reader.integer(value, path, in: 1 ... 1_000_000))
+            case "conversion_percent":
+                let text = try reader.string(value, path)
+                let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+                guard !parts.isEmpty, parts.allSatisfy({ $0.map { (0 ... 100).contains($0) } ?? false }) else {
+                    throw reader.fail(value, path, "'\(text)' is not a comma-separated list of percentages (0-100), one per arm")
+                }
+                conversionPercent = parts.map { $0! }
+            case "rate_limit_per_s": serving.rateLimitPerSecond = Int(try reader.integer(value, path, in: 1 ... 1_000_000_000))
+            case "rate_limit_burst": serving.rateLimitBurst = Int(try reader.integer(value, path, in: 1 ... 1_000_000))
             case "prediction_ms_min": minimum = (Int(try reader.integer(value, path, in: 0 ... 60_000)), value)
             default: maximum = (Int(try reader.integer(value, path, in: 0 ... 60_000)), value)
             }
@@ -74,7 +100,7 @@ public struct ABTestWorkload: Workload {
     public func artifact(version: Int64) -> ModelArtifact {
         let names = features(version: version)
         let weights: [Float] = [0.02, 0.00001, 0.5] + (names.count > 3 ? [0.8] : []) + [-1.5 + Float(version) * 0.1]
-        return ModelArtifact(model: model, version: version, residentMiB: 50, weights: weights, features: names)
+        return ModelArtifact(model: model, version: version, residentMiB: 50, weights: weights, features: names, output: version >= 3 ? .label : .probability)
     }
 
     public func install(on platform: Platform) {
@@ -95,9 +121,18 @@ public struct ABTestWorkload: Workload {
             }
             // The replicas load and warm the versions from the deployments topic.
             await context.sleep(nanoseconds: Int64(workload.settleMillis) * Nanos.millisecond)
-            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "inference/experiments", body: ["model": workload.model, "arms": workload.arms]))
+            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "inference/experiments", body: ["model": workload.model, "arms": workload.arms, "sample": "\(workload.sample)"]))
             simulation.serving.experimentStartedAt = simulation.now
             context.record(.experimentStarted, payload: stableHash(workload.arms), "A/B experiment on \(workload.model): \(workload.arms)")
+            guard workload.outcomeSharePercent > 0 else { return }
+            while true {
+                await context.sleep(nanoseconds: 2 * Nanos.second)
+                let sent = simulation.now
+                let asked = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "inference/experiments/verdict", body: ["model": workload.model])), timeout: 3 * Nanos.second)
+                guard case .success(let envelope) = asked, case .response(let response) = envelope.payload as? HTTPMessage else { continue }
+                simulation.serving.abVerdicts.append((sent, simulation.now, response.status, response.body["arms"], response.body["comparisons"]))
+                simulation.serving.revision &+= 1
+            }
         }
         guard workload.requestsPerSecond > 0 else { return }
         client.addProcess("ab-traffic") { context in
@@ -121,7 +156,25 @@ public struct ABTestWorkload: Workload {
                         sentAt: start, answeredAt: simulation.now, model: workload.model, version: nil, status: response.status, replica: response.body["replica"],
                         error: response.body["error"], user: user, servedVersion: response.body["version"].flatMap { Int64($0) }, features: sent,
                         computeMillis: response.body["compute_ms"].flatMap { Int($0) }))
+                    serving.answers[serving.answers.count - 1].p = response.body["p"].flatMap { Float($0) }
+                    serving.answers[serving.answers.count - 1].label = response.body["label"]
+                    serving.answers[serving.answers.count - 1].pinned = false
                     serving.revision &+= 1
+                    guard response.status == 200, let version = response.body["version"].flatMap({ Int64($0) }),
+                          let arm = arms.firstIndex(where: { $0.version == version }) else { return }
+                    let (reports, converted) = context.withRandom { random in
+                        (random.uniform(0 ..< 100) < workload.outcomeSharePercent,
+                         random.uniform(0 ..< 100) < (arm < workload.conversionPercent.count ? workload.conversionPercent[arm] : 0))
+                    }
+                    guard reports else { return }
+                    // One try (a retry would be safe: the id makes the report idempotent).
+                    let index = serving.abOutcomes.count
+                    serving.abOutcomes.append((simulation.now, version, nil))
+                    let counted = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "inference/experiments/outcomes", body: [
+                        "model": workload.model, "user": user, "id": "o\(index)", "converted": converted ? "1" : "0"])), timeout: 3 * Nanos.second)
+                    if case .success(let envelope) = counted, case .response(let answer) = envelope.payload as? HTTPMessage, answer.status == 200 {
+                        serving.abOutcomes[index].acknowledgedAt = simulation.now
+                    }
                 }
             }
         }

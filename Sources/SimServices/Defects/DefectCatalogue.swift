@@ -2,7 +2,7 @@
 /// correct one in service code, switched on per run.
 public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case A1, A2, A9, F10, M7
-    case B1, B3, B5, B7, H1
+    case B1, B2, B3, B4, B5, B6, B7, B8, B9, B10, H1, H3, H4, H5, H6, H8, M1
     case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
@@ -20,8 +20,8 @@ public struct DefectEntry: Sendable {
     public var workload: String {
         switch id {
         case .A1, .A2, .A9, .F10, .M7: return "training_job"
-        case .B1, .H1: return "model_deployments"
-        case .B3, .B5, .B7: return "ab_test"
+        case .B1, .H1, .B4, .B6, .B10, .B9, .H3, .H4, .H5, .H6, .H8, .M1: return "model_deployments"
+        case .B2, .B3, .B5, .B7, .B8: return "ab_test"
         default: return "first_requests"
         }
     }
@@ -70,6 +70,54 @@ public enum DefectCatalogue {
                     services: ["inference"],
                     symptom: "a request fails mid-prediction: its model version was unloaded under it",
                     scenario: "01_model_memory_crisis", checker: "serving"),
+        DefectEntry(id: .B2, title: "batching timeout too short: a batch whose wait ends before it is full is dropped instead of computed",
+                    services: ["inference"],
+                    symptom: "a request admitted to a batch never gets an answer (its caller times out)",
+                    scenario: "04_ab_test_disaster", checker: "batch-answers"),
+        DefectEntry(id: .B8, title: "post-processing type mismatch: a class label is formatted as the float it was computed from (1.0, not 1)",
+                    services: ["inference"],
+                    symptom: "a label's type differs from the model's declared output (a float where the signature says an integer label)",
+                    scenario: "04_ab_test_disaster", checker: "output-type"),
+        DefectEntry(id: .B4, title: "canary rollback race: a canary step writes its percentage unconditionally (an upsert), bringing back a canary rolled back meanwhile",
+                    services: ["registry", "inference"],
+                    symptom: "after a canary's rollback completed, requests are still served by the canary version: both versions serve",
+                    scenario: "01_model_memory_crisis", checker: "canary-rollback"),
+        DefectEntry(id: .B6, title: "prediction cache key without the version: a cached result of one version is returned for another (wrong fallback)",
+                    services: ["inference", "redis"],
+                    symptom: "a prediction whose probability is not its version's weights applied to its input (computed by another version)",
+                    scenario: "01_model_memory_crisis", checker: "served-weights"),
+        DefectEntry(id: .B9, title: "concurrent model swap race: a prediction reads the model's Production slot after computing, swapped in place by a deployment",
+                    services: ["inference"],
+                    symptom: "a prediction admitted on one version is computed with another version's weights",
+                    scenario: "01_model_memory_crisis", checker: "served-weights"),
+        DefectEntry(id: .B10, title: "autoscaling acts on stale metrics: the autoscaler keeps the replicas' samples it read for ten seconds and decides on them whatever their age",
+                    services: ["scheduler", "inference", "redis"],
+                    symptom: "inference is scaled on a replica's metrics older than their three-second window",
+                    scenario: "01_model_memory_crisis", checker: "autoscaling"),
+        DefectEntry(id: .H3, title: "prediction cache key hash collision: the inputs hashed into 16 bits by their sum",
+                    services: ["inference", "redis"],
+                    symptom: "a prediction returns the result cached for another input with the same hash",
+                    scenario: "01_model_memory_crisis", checker: "served-weights"),
+        DefectEntry(id: .H4, title: "cache stampede on deploy: the Production pointer moves before the version is loaded, and every request that misses reads the artifact itself (no single flight)",
+                    services: ["inference", "minio"],
+                    symptom: "several reads of one version's artifact at once on a replica (reads >> distinct versions)",
+                    scenario: "01_model_memory_crisis", checker: "artifact-reads"),
+        DefectEntry(id: .H5, title: "replicas disagree on the cached model: a replica keeps its Production pointer while the version it names is still cached",
+                    services: ["inference"],
+                    symptom: "past convergence, a replica serves a version that is no longer in Production",
+                    scenario: "01_model_memory_crisis", checker: "production-version"),
+        DefectEntry(id: .H6, title: "cache-aside keeps stale data for ever: predictions without a version are cached under the alias `production`, with no time to live",
+                    services: ["inference", "redis"],
+                    symptom: "after a promotion, predictions computed by the old Production version are served for ever",
+                    scenario: "01_model_memory_crisis", checker: "served-weights"),
+        DefectEntry(id: .H8, title: "the model cache evicts the frequently used model: first in, first out instead of least recently used",
+                    services: ["inference"],
+                    symptom: "an eviction takes a version used more recently than another cached one; the hit rate falls below LRU's on the same trace",
+                    scenario: "01_model_memory_crisis", checker: "cache-eviction"),
+        DefectEntry(id: .M1, title: "rollback loads the wrong version's weights: a rollback reloads the old version from the artifact of the version it replaces",
+                    services: ["inference", "registry"],
+                    symptom: "after a rollback, the Production version serves the rolled-back version's weights (served weights != its artifact)",
+                    scenario: "01_model_memory_crisis", checker: "served-weights"),
         DefectEntry(id: .L1, title: "circular start-up dependency: models waits for registry, which waits for models",
                     services: ["models", "registry"], symptom: "both wait forever at start-up (a start-up deadlock)",
                     scenario: "00_cold_start", checker: "cold-start"),

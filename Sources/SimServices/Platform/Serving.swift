@@ -1,7 +1,18 @@
 import SimKernel
 
-/// How the inference replicas serve, set by a scenario's serving workload (defaults otherwise).
+/// How the serving path (the gateway's traffic control and the inference replicas) behaves, set
+/// by a scenario's serving workload (defaults otherwise).
 public struct ServingConfiguration: Hashable, Sendable, Codable {
+    /// The gateway's rate limit per caller (tenant and key): requests a second and burst.
+    public var rateLimitPerSecond = 5000
+    public var rateLimitBurst = 500
+    /// Retries may add this many percent to the requests (plus 10 a second).
+    public var retryBudgetPercent = 20
+    /// A breaker opens after this many failures of an instance in a row, for this long (ms).
+    public var breakerThreshold = 5
+    public var breakerCooldownMillis = 2000
+    /// Autoscaling: predictions a second one inference replica should take (0: no autoscaling).
+    public var autoscaleTargetPerReplica = 0
     /// Model versions a replica keeps loaded (the incident's `max_size = 10`).
     public var cacheSize = 10
     /// Memory a replica uses besides its models (runtime, libraries), in MiB.
@@ -11,6 +22,18 @@ public struct ServingConfiguration: Hashable, Sendable, Codable {
     /// What a version's first prediction on a replica costs on top (building its compute graph),
     /// in ms; a warm-up request pays it before the version takes traffic. 0: no cold start.
     public var coldStartMillis = 0
+    /// How long a cached prediction lives in the shared prediction cache (Redis), in ms. 0: no
+    /// prediction cache.
+    public var predictionCacheMillis = 0
+    /// How long reading an artifact into memory takes, in ms per GiB of its resident size (a
+    /// 500 MiB version: 100 ms).
+    public var loadMillisPerGiB = 200
+    /// Request batching: at most this many requests a batch (1: no batching), closed at the
+    /// latest this long after its first request joined; each row beyond the first adds this much
+    /// compute, in microseconds.
+    public var batchMaxSize = 1
+    public var batchMaxWaitMillis = 10
+    public var batchRowMicros = 500
 
     public init() {}
 }
@@ -50,6 +73,14 @@ public final class ServingObservations {
         public var servedVersion: Int64?
         public var features: [String]?
         public var computeMillis: Int?
+        /// The probability answered, and the request's inputs in the served version's signature
+        /// order (nil when the workload cannot say them): what an offline replay recomputes.
+        public var p: Float?
+        public var inputs: [Float]?
+        /// Whether the request named its version (false: the model's Production version serves).
+        public var pinned = true
+        /// The class label answered, as the replica wrote it (nil when the version answers a probability).
+        public var label: String?
         /// Answered with an internal error: a 5xx other than an unavailability (503) or the
         /// gateway's bad answer or timeout (502, 504), which faults may cause.
         public var isInternalError: Bool { status >= 500 && ![502, 503, 504].contains(status) }
@@ -74,6 +105,45 @@ public final class ServingObservations {
     /// Every prediction's compute time as its replica measured it (admission to answer), as a
     /// latency histogram would record it: (time, replica, model, version, ms).
     public var computed: [(time: Int64, replica: String, model: String, version: Int64, millis: Int64)] = []
+    /// Metric samples each inference instance published: (sequence, time), by instance id.
+    public var metricSamples: [String: [(sequence: Int, time: Int64)]] = [:]
+    /// The autoscaler's decisions: (time, replicas, the samples used as (instance, sequence)).
+    public var scalingDecisions: [(time: Int64, replicas: Int, samples: [(instance: String, sequence: Int)])] = []
+    /// Canary changes the registry committed, in order: (time, model, version, percentage; 0: ended).
+    public var canaryChanges: [(time: Int64, model: String, version: Int64, percent: Int)] = []
+    /// Canary rollbacks the rollout completed (its client got the answer): (time, model, version).
+    public var canaryRollbacks: [(time: Int64, model: String, version: Int64)] = []
+    /// Each replica's canary per model (version and percentage; absent: none), by node name.
+    public var canaries: [String: [String: (version: Int64, percent: Int)]] = [:]
+    /// Each replica's Production pointer per model, as it last moved (by node name).
+    public var pointers: [String: [String: Int64]] = [:]
+    /// Production moves the registry committed: (time, model, version), in commit order.
+    public var promotions: [(time: Int64, model: String, version: Int64)] = []
+    /// Each replica's model-cache trace, in order (by node name): what an offline LRU replays.
+    public var cacheTraces: [String: [CacheEvent]] = [:]
+    public enum CacheEvent: Sendable, Equatable {
+        /// A request used `key` (hit: it was loaded) and pinned it; a request ended its use.
+        case use(ModelKey, hit: Bool), unpin(ModelKey)
+        /// `key` was loaded into the cache (pinned for its request or not); `key` was evicted.
+        case insert(ModelKey, pinned: Bool), evict(ModelKey)
+        /// The replica restarted: its cache is empty.
+        case restart
+    }
+    /// Reads of a version's artifact from the object store in flight on each replica, and the
+    /// most at once seen: (time, replica, version, reads).
+    public var artifactReadsInFlight: [String: Int] = [:]
+    public var concurrentArtifactReads: [(time: Int64, replica: String, key: ModelKey, reads: Int)] = []
+    /// Requests waiting in a batch for their answer, by ticket: (admitted at, replica, its epoch,
+    /// batch id). An answered (or failed) request leaves; one left behind by a live replica past
+    /// the batch's deadline was dropped.
+    public var batchWaiting: [UInt64: (admittedAt: Int64, replica: String, epoch: UInt64, batch: UInt64)] = [:]
+    public var nextTicket: UInt64 = 0
+    /// Sizes of the batches computed (size -> batches), for the benchmark.
+    public var batchSizes: [Int: Int] = [:]
+    /// A/B outcomes the clients sent, in order: (sent at, arm's version, acknowledged at or nil).
+    public var abOutcomes: [(sentAt: Int64, version: Int64, acknowledgedAt: Int64?)] = []
+    /// Verdicts asked for: (sent at, answered at, status, arms `version:n:c,...`, comparisons).
+    public var abVerdicts: [(sentAt: Int64, answeredAt: Int64, status: Int, arms: String?, comparisons: String?)] = []
     /// When the A/B experiment started taking traffic.
     public var experimentStartedAt: Int64?
     /// Nodes the kernel killed for running out of memory: (time, node).

@@ -11,6 +11,8 @@ public enum RedisCommand: Hashable, Sendable, Codable {
     case incr(String)
     case hset(String, field: String, value: String)
     case hget(String, field: String)
+    /// `HLEN key`: the number of fields of a hash (0 when absent).
+    case hlen(String)
     case pttl(String)
     /// Write `value` to `key` only with a fencing token at least as new as any seen for the key.
     case setFenced(String, String, token: UInt64)
@@ -70,6 +72,7 @@ public enum RedisMessage: SimMessage {
             case .incr(let k): return "INCR \(k)"
             case .hset(let k, let f, let v): return "HSET \(k) \(f) \(v.prefix(32))"
             case .hget(let k, let f): return "HGET \(k) \(f)"
+            case .hlen(let k): return "HLEN \(k)"
             case .pttl(let k): return "PTTL \(k)"
             case .setFenced(let k, let v, let t): return "SETFENCED \(k) \(v.prefix(32)) token \(t)"
             case .publish(let c, let m): return "PUBLISH \(c) \(m.prefix(32))"
@@ -219,6 +222,10 @@ public final class RedisServer {
             _ = expired(key)
             if strings[key] != nil { return .error(.wrongType(key)) }
             return hashes[key]?[field].map { .string($0) } ?? .null
+        case .hlen(let key):
+            _ = expired(key)
+            if strings[key] != nil { return .error(.wrongType(key)) }
+            return .integer(Int64(hashes[key]?.count ?? 0))
         case .pttl(let key):
             _ = expired(key)
             guard strings[key] != nil || hashes[key] != nil else { return .integer(-2) }

@@ -17,6 +17,13 @@ public final class PlatformObservations {
     public var services: [String: ServiceState] = [:]
     /// Requests the gateway routed: (time, service, instance id).
     public var routings: [(time: Int64, service: String, instance: String)] = []
+    /// Requests the gateway's rate limiter admitted, by caller (`tenant/key`): their times, in order.
+    public var admissions: [String: [Int64]] = [:]
+    /// Requests it refused with 429, retries it sent and refused for want of budget, and the
+    /// times a circuit breaker opened.
+    public var rateLimited = 0, retries = 0, retriesRefused = 0, breakersOpened = 0
+    /// Bumped on every admission, so the rate-limit check can skip the other events.
+    public var admissionsRevision: UInt64 = 0
     /// When each service first answered its first request through the gateway.
     public var firstRequestSucceeded: [String: Int64] = [:]
     /// The last failure of each service's first request.

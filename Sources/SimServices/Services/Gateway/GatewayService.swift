@@ -2,11 +2,16 @@ import SimKernel
 
 /// The API gateway: checks the request's origin against its CORS rule, has auth verify the
 /// caller's token and forwards the identity it names (`x-user`, `x-tenant`; never the caller's
-/// own), finds a passing instance of the target service through Consul (fresh for every request),
-/// routes to it round-robin, and records every routing decision for the routing checker.
+/// own), rate-limits each caller (GCRA per tenant and key, `RateLimiter`: 429 with Retry-After
+/// beyond it), finds a passing instance of the target service through Consul (a listing at most
+/// 100 ms old, as a watch keeps it), routes round-robin among those whose circuit breaker is closed (`CircuitBreaker`),
+/// and retries a refused (503) or, for an idempotent request, an unanswered one once on another
+/// instance while the retry budget allows (`RetryBudget`). Every routing decision and admission
+/// is recorded for the routing and rate-limit checkers.
 ///
 /// Route: `GET gateway/routes` (Empty -> RoutesServed); every other service's path is forwarded.
-/// In memory: the round-robin positions (lost on a crash: routing starts over, which is harmless).
+/// In memory: the round-robin positions, the limiter's arrival times, the breakers and the
+/// budget (lost on a crash: a restarted gateway starts them over, which only forgives callers).
 public enum GatewayService {
     public struct RoutesServed: Codable, Sendable, Equatable {
         /// How many times this gateway process answered `gateway/routes`.
@@ -17,6 +22,46 @@ public enum GatewayService {
     public actor State {
         var turns: [String: Int] = [:]
         var routesAnswered = 0
+        var limiter: RateLimiter?
+        var breaker: CircuitBreaker?
+        var budget: RetryBudget?
+
+        func configure(_ configuration: ServingConfiguration) {
+            guard limiter == nil else { return }
+            limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
+            breaker = CircuitBreaker(threshold: configuration.breakerThreshold, cooldown: Int64(configuration.breakerCooldownMillis) * 1_000_000)
+            budget = RetryBudget(percent: configuration.retryBudgetPercent, minimumPerSecond: 10)
+        }
+        func admit(_ caller: String, at now: Int64) -> Result<Void, RateLimiter.RetryAfter> { limiter!.admit(caller, at: now) }
+        /// The instances a request may go to now (breaker closed, or open past its cool-down: a probe).
+        /// (`probing: false` only looks: an open breaker's probe is not taken.)
+        func allowed(_ instances: [ServiceInstance], at now: Int64, probing: Bool = true) -> [ServiceInstance] {
+            var passing: [ServiceInstance] = []
+            for instance in instances {
+                if probing ? breaker!.allows(instance.id, at: now) : breaker!.wouldAllow(instance.id, at: now) { passing.append(instance) }
+            }
+            return passing
+        }
+        /// Records an upstream's outcome; true when it opened the instance's breaker.
+        func record(_ instance: String, success: Bool, at now: Int64) -> Bool {
+            let before = breaker!.opened
+            breaker!.record(instance, success: success, at: now)
+            return breaker!.opened > before
+        }
+        /// Each service's passing instances as Consul last listed them, and when (a short-lived
+        /// view, as a Consul watch would keep: a failed instance is also caught by its breaker).
+        var healthy: [String: (instances: [ServiceInstance], at: Int64)] = [:]
+        func cachedHealthy(_ service: String, at now: Int64) -> [ServiceInstance]? {
+            healthy[service].flatMap { now - $0.at < GatewayService.healthViewNanos ? $0.instances : nil }
+        }
+        func remember(healthy instances: [ServiceInstance], of service: String, at now: Int64) { healthy[service] = (instances, now) }
+
+        /// The autoscaler's replica count for inference, as last read (and when).
+        var scale: (replicas: Int, readAt: Int64)?
+        func scaled(at now: Int64) -> Int? { scale.flatMap { now - $0.readAt < 1_000_000_000 ? $0.replicas : nil } }
+        func remember(scale replicas: Int, at now: Int64) { scale = (replicas, now) }
+        func deposit(at now: Int64) { budget!.deposit(at: now) }
+        func withdraw(at now: Int64) -> Bool { budget!.withdraw(at: now) }
         /// The next round-robin position for `service`.
         func nextTurn(for service: String) -> Int {
             let turn = turns[service, default: 0]
@@ -28,6 +73,9 @@ public enum GatewayService {
             return routesAnswered
         }
     }
+
+    /// How long the gateway routes on one listing of a service's passing instances: 100 ms.
+    static let healthViewNanos: Int64 = 100_000_000
 
     /// Origins allowed to call the platform; L11 forgot the admin dashboard's.
     static func allowedOrigins(_ defects: DefectSet) -> [String] {
@@ -67,23 +115,79 @@ public enum GatewayService {
             request.headers["x-user"] = identity.user
             request.headers["x-tenant"] = identity.tenant
         }
-        let target = request.service
-        guard case .success(let instances) = await runtime.consul.healthy(target, context: context), !instances.isEmpty else {
-            return .error(503, "no passing instance of \(target)")
+        let state = runtime.state(State.self), observations = runtime.observations, now = context.simulation.now
+        await state.configure(runtime.directory.serving)
+        // Rate limit per caller, on the simulation's monotonic time (never the node's skewable clock).
+        let caller = "\(request.headers["x-tenant"] ?? "anonymous")/\(request.headers["x-api-key"] ?? request.headers["x-user"] ?? "anonymous")"
+        if case .failure(let wait) = await state.admit(caller, at: now) {
+            observations.rateLimited += 1
+            var refused = HTTPResponse.error(429, "rate limited: \(caller) is over its limit")
+            refused.body["retry_after_ms"] = "\((wait.nanoseconds + Nanos.millisecond - 1) / Nanos.millisecond)"
+            return refused
         }
-        let instance = instances[await runtime.state(State.self).nextTurn(for: target) % instances.count]
-        runtime.observations.routings.append((context.simulation.now, target, instance.id))
-        context.record(.gatewayRoute, payload: stableHash(instance.id), "\(request.method) /\(request.path) -> \(instance.id)")
-        switch await context.call(instance.address, HTTPMessage.request(request), timeout: 2 * Nanos.second) {
-        case .success(let envelope):
-            if case .response(let response) = envelope.payload as? HTTPMessage { return response }
-            return .error(502, "bad answer from \(instance.id)")
-        case .failure(let error):
-            return .error(504, "\(instance.id): \(error)")
+        observations.admissions[caller, default: []].append(now)
+        observations.admissionsRevision &+= 1
+        await state.deposit(at: now)
+        let target = request.service
+        var instances: [ServiceInstance]
+        if let cached = await state.cachedHealthy(target, at: now) {
+            instances = cached
+        } else {
+            guard case .success(let listed) = await runtime.consul.healthy(target, context: context) else { return .error(503, "Consul did not answer") }
+            instances = listed
+            await state.remember(healthy: listed, of: target, at: context.simulation.now)
+        }
+        guard !instances.isEmpty else { return .error(503, "no passing instance of \(target)") }
+        if target == "inference", runtime.directory.serving.autoscaleTargetPerReplica > 0 {
+            // Autoscaling: inference traffic goes to the first N passing instances (N read from
+            // Redis at most once a second; unknown: all of them).
+            var replicas = await state.scaled(at: now)
+            if replicas == nil, case .success(.string(let text)) = await runtime.redis.run(.get("autoscale:inference"), context: context), let count = Int(text) {
+                replicas = count
+                await state.remember(scale: count, at: now)
+            }
+            if let replicas { instances = Array(instances.sorted { $0.id < $1.id }.prefix(Swift.max(1, replicas))) }
+        }
+        let idempotent = request.method == "GET" || request.path == "inference/predict"
+        var tried: [String] = []
+        while true {
+            let open = await state.allowed(instances.filter { !tried.contains($0.id) }, at: context.simulation.now)
+            guard !open.isEmpty else {
+                return .error(503, "every instance of \(target) has its circuit open")
+            }
+            let instance = open[await state.nextTurn(for: target) % open.count]
+            tried.append(instance.id)
+            observations.routings.append((context.simulation.now, target, instance.id))
+            context.record(.gatewayRoute, payload: stableHash(instance.id), "\(request.method) /\(request.path) -> \(instance.id)")
+            let answer: HTTPResponse
+            var retryable: Bool
+            switch await context.call(instance.address, HTTPMessage.request(request), timeout: 2 * Nanos.second) {
+            case .success(let envelope):
+                guard case .response(let response) = envelope.payload as? HTTPMessage else { return .error(502, "bad answer from \(instance.id)") }
+                answer = response
+                retryable = response.status == 503  // refused before it did anything
+            case .failure(let error):
+                answer = .error(504, "\(instance.id): \(error)")
+                retryable = idempotent  // it may have been applied: only an idempotent request goes again
+            }
+            // A refusal (503: not ready, or unavailable) is an answer; a missing or bad one counts against the instance.
+            if await state.record(instance.id, success: answer.status != 502 && answer.status != 504, at: context.simulation.now) {
+                observations.breakersOpened += 1
+                context.record(.gatewayBreakerOpened, payload: stableHash(instance.id), "circuit opened for \(instance.id)")
+            }
+            guard retryable, tried.count < 2, !(await state.allowed(instances.filter { !tried.contains($0.id) }, at: context.simulation.now, probing: false)).isEmpty else {
+                return answer  // no retry, or nowhere else to go: the upstream's own answer
+            }
+            guard await state.withdraw(at: context.simulation.now) else {
+                observations.retriesRefused += 1
+                return answer
+            }
+            observations.retries += 1
         }
     }
 }
 
 extension TraceKind {
     public static let gatewayRoute = TraceKind("gateway.route")
+    public static let gatewayBreakerOpened = TraceKind("gateway.breaker-open")
 }

@@ -48,8 +48,12 @@ public enum ABSplit {
         return arms[0].version  // unreachable with weights summing to 10,000
     }
 
-    static func define(_ runtime: ServiceRuntime, model: String, arms text: String) async throws(ServiceError) -> InferenceService.ExperimentDefined {
+    static func define(_ runtime: ServiceRuntime, model: String, arms text: String, sample: Int) async throws(ServiceError) -> InferenceService.ExperimentDefined {
         guard !model.isEmpty else { throw .badRequest("model is required") }
+        guard sample >= 1 else { throw .badRequest("sample: \(sample) outcomes per arm is not a sample size") }
+        guard case .success = await runtime.redis.run(.set("ab:\(model):planned", "\(sample)", onlyIfAbsent: false, expireMs: nil), context: runtime.context) else {
+            throw .unavailable("cannot store the experiment's sample size")
+        }
         let arms: Arms
         switch parse(text) {
         case .success(let parsed): arms = parsed

@@ -39,6 +39,8 @@ public enum InferenceService {
         public var model: String
         /// `version:weight` pairs, weights in basis points summing to 10,000 (`1:5000,2:2500,3:2500`).
         public var arms: String
+        /// The outcomes each arm needs before the verdict (default 1,000).
+        public var sample: Int?
     }
     public struct ExperimentDefined: Codable, Sendable, Equatable {
         public var arms: String
@@ -53,6 +55,8 @@ public enum InferenceService {
         public var replica: String?
         /// Time from admission to answer on the replica, in ms.
         public var computeMs: Int64?
+        /// The class label, for a version whose declared output is a label: `0` or `1`.
+        public var label: String?
     }
 
     /// What this replica has loaded.
@@ -74,20 +78,48 @@ public enum InferenceService {
         var experiments: [String: (arms: ABSplit.Arms, readAt: Int64)] = [:]
         var baseBytes = 0
         var evictions = 0, loads = 0
+        /// Predictions answered by this process (the autoscaler's metric).
+        var answered = 0
+        func countAnswer() { answered += 1 }
         let keepsEvicted: Bool
 
+        /// Where the cache's trace goes (set when the process charges its base memory).
+        var serving: ServingObservations?
+        var replica = ""
+        let defects: DefectSet
+
         init(configuration: ServingConfiguration, defects: DefectSet) {
+            self.defects = defects
             cache = ModelCache(capacity: configuration.cacheSize)
-            cache.evictsInUse = defects.contains(.H1)
+            cache.eviction = Self.eviction(defects)
             keepsEvicted = defects.contains(.B1)
         }
 
-        /// Takes the platform's serving configuration (the cache's capacity), before anything is loaded.
+        static func eviction(_ defects: DefectSet) -> ModelCache.Eviction {
+            defects.contains(.H1) ? .oldestLoadedEvenInUse : defects.contains(.H8) ? .oldestLoaded : .leastRecentlyUsed
+        }
+
+        /// Forming batches (nil: no batching).
+        var batcher: PredictionBatcher?
+        func joinBatch(_ key: ModelKey, inputs: [Float], ticket: UInt64) -> (batch: PredictionBatch, row: Int, opened: Bool, filled: Bool)? {
+            batcher?.join(key, inputs: inputs, ticket: ticket)
+        }
+        func batchWaitEnded(_ batch: PredictionBatch) { batcher?.waitEnded(batch) }
+
+        /// Takes the platform's serving configuration (the cache's capacity, batching), before anything is loaded.
         func configure(_ configuration: ServingConfiguration) {
+            if configuration.batchMaxSize > 1, batcher == nil {
+                batcher = PredictionBatcher(maxSize: configuration.batchMaxSize, maxWaitMillis: configuration.batchMaxWaitMillis)
+            }
             guard cache.count == 0, cache.capacity != configuration.cacheSize else { return }
-            let evictsInUse = cache.evictsInUse
             cache = ModelCache(capacity: configuration.cacheSize)
-            cache.evictsInUse = evictsInUse
+            cache.eviction = Self.eviction(defects)
+        }
+
+        /// Appends to this replica's cache trace (what the eviction checker replays).
+        func trace(_ event: ServingObservations.CacheEvent) {
+            guard let serving else { return }
+            serving.cacheTraces[replica, default: []].append(event)
         }
 
         func loaded(_ parameters: [Float], device: String) {
@@ -97,6 +129,13 @@ public enum InferenceService {
 
         /// Charges the replica's base memory (once per process).
         func chargeBase(_ bytes: Int, node: Node, context: ProcessContext) -> Bool {
+            if serving == nil {
+                serving = context.simulation.serving
+                replica = node.name
+                trace(.restart)
+                serving?.pointers[replica] = nil
+                serving?.canaries[replica] = nil
+            }
             if baseBytes == 0 && bytes > 0 {
                 do { try node.allocate(bytes: bytes, by: "inference") } catch { return false }
                 baseBytes = bytes
@@ -105,8 +144,32 @@ public enum InferenceService {
             return true
         }
 
+        /// Each model's canary: its version and percentage of the traffic without a version.
+        public private(set) var canaries: [String: (version: Int64, percent: Int)] = [:]
+        var canaryGenerations: [String: Int64] = [:]
+
+        /// The offset of each model's deployments (one partition per model) that readiness read up to.
+        var readThrough: [String: Int] = [:]
+        func caughtUp(_ model: String, through offset: Int) { readThrough[model] = Swift.max(offset, readThrough[model] ?? -1) }
+        func isNew(_ model: String, offset: Int) -> Bool { offset > readThrough[model] ?? -1 }
+
+        /// Follows a deployment: a Production one moves the model's Production pointer. H5 keeps
+        /// the pointer while the version it names is still loaded (the replica trusts its cache,
+        /// so replicas that loaded at different times disagree on the model for good).
         func deployed(_ deployment: Deployment) {
-            if deployment.stage == .production { production[deployment.key.model] = deployment.key.version }
+            if let percent = deployment.canaryPercent {
+                // Only a newer change of the canary applies (records may arrive out of order).
+                guard deployment.generation > canaryGenerations[deployment.key.model] ?? 0 else { return }
+                canaryGenerations[deployment.key.model] = deployment.generation
+                canaries[deployment.key.model] = percent > 0 ? (deployment.key.version, percent) : nil
+                serving?.canaries[replica, default: [:]][deployment.key.model] = percent > 0 ? (deployment.key.version, percent) : nil
+                return
+            }
+            guard deployment.stage == .production else { return }
+            let model = deployment.key.model
+            if defects.contains(.H5), let current = production[model], cache.contains(ModelKey(model, current)) { return }
+            production[model] = deployment.key.version
+            serving?.pointers[replica, default: [:]][model] = deployment.key.version
         }
 
         /// Starts loading `key` unless it is loaded or loading: true when the caller must load it.
@@ -125,10 +188,22 @@ public enum InferenceService {
             let key = ModelKey(artifact.model, artifact.version)
             loading.remove(key)
             if firstSignature[artifact.model] == nil { firstSignature[artifact.model] = artifact.features }
-            if !warm { cold.insert(key) }
             do { try node.allocate(bytes: artifact.residentBytes, by: "inference") } catch { return false }
+            if cache.contains(key) {
+                // H4's duplicate read (no single flight): the copy read is dropped (it cost its
+                // memory while it was read) and the one cached serves.
+                node.free(bytes: artifact.residentBytes)
+                if pinned {
+                    _ = cache.pin(key)
+                    trace(.use(key, hit: true))
+                }
+                observe(node: node, context: context)
+                return true
+            }
+            if !warm { cold.insert(key) }
             loads += 1
             context.record(.modelLoaded, payload: stableHash(key.description), "\(key) loaded (\(artifact.residentMiB) MiB)")
+            trace(.insert(key, pinned: pinned))
             returnMemory(of: cache.insert(artifact, pinned: pinned), node: node, context: context)
             observe(node: node, context: context)
             return true
@@ -146,7 +221,22 @@ public enum InferenceService {
         /// Admits a request on `key`: pins it and returns its weights (nil: not loaded).
         func admit(_ key: ModelKey) -> ModelArtifact? {
             guard cache.pin(key) else { return nil }
+            trace(.use(key, hit: true))
             return cache.artifact(key)
+        }
+
+        /// Records a request's miss on `key` (it loads the version next).
+        func missed(_ key: ModelKey) { trace(.use(key, hit: false)) }
+
+        /// The weights loaded for `model`'s Production version now (B9 reads them at the end of a
+        /// prediction instead of the admitted version's).
+        func productionWeights(_ model: String) -> ModelArtifact? {
+            production[model].flatMap { cache.artifact(ModelKey(model, $0)) }
+        }
+
+        /// M1's rollback reload: `artifact` takes the place of the loaded version `key`.
+        func replace(_ key: ModelKey, with artifact: ModelArtifact) {
+            _ = cache.replace(key, with: artifact)
         }
 
         /// Ends a request on `key`: the weights it computes with (nil when the version was
@@ -158,6 +248,7 @@ public enum InferenceService {
         }
 
         func unpin(_ key: ModelKey, node: Node, context: ProcessContext) {
+            trace(.unpin(key))
             returnMemory(of: cache.unpin(key), node: node, context: context)
             observe(node: node, context: context)
         }
@@ -167,6 +258,7 @@ public enum InferenceService {
                 evictions += 1
                 let key = ModelKey(entry.artifact.model, entry.artifact.version)
                 cold.remove(key)
+                trace(.evict(key))
                 context.record(.modelEvicted, payload: stableHash(key.description), "evicted \(key)" + (entry.pins > 0 ? " while \(entry.pins) request(s) use it" : ""))
                 if keepsEvicted {
                     // B1: the evicted version stays referenced (a list of retired models kept
@@ -193,12 +285,24 @@ public enum InferenceService {
         var spec = ServiceSpec(name: "inference", routes: [
             Route("POST", "inference/predict", Predict.self, Prediction.self) { runtime, request, _ throws(ServiceError) in
                 guard let model = request.model else { return try await predictDefault(runtime, request) }
+                await runtime.state(State.self).countAnswer()
                 var version = request.version
                 if version == nil, let user = request.user { version = try await ABSplit.arm(runtime, model: model, user: user) }
+                if version == nil, let canary = await runtime.state(State.self).canaries[model] {
+                    // A canary takes its percentage of the buckets (by user, else by input).
+                    let bucket = ABSplit.bucket(model: model, user: request.user ?? request.features ?? (request.x ?? []).map { "\($0)" }.joined(separator: ","))
+                    if bucket < canary.percent * 100 { version = canary.version }
+                }
                 return try await predict(runtime, model: model, version: version, x: request.x, features: request.features)
             },
             Route("POST", "inference/experiments", DefineExperiment.self, ExperimentDefined.self) { runtime, request, _ throws(ServiceError) in
-                try await ABSplit.define(runtime, model: request.model, arms: request.arms)
+                try await ABSplit.define(runtime, model: request.model, arms: request.arms, sample: request.sample ?? 1000)
+            },
+            Route("POST", "inference/experiments/outcomes", ABVerdict.Outcome.self, ABVerdict.Counted.self) { runtime, request, _ throws(ServiceError) in
+                try await ABVerdict.record(runtime, request)
+            },
+            Route("POST", "inference/experiments/verdict", ABVerdict.VerdictRequest.self, ABVerdict.Verdict.self) { runtime, request, _ throws(ServiceError) in
+                try await ABVerdict.verdict(runtime, model: request.model)
             },
         ])
         spec.buckets = ["models"]
@@ -222,11 +326,15 @@ public enum InferenceService {
             return nil
         }
         spec.afterReady = { runtime in
+            if runtime.directory.serving.autoscaleTargetPerReplica > 0 {
+                runtime.context.simulation.spawn {
+                    await Autoscaler.publish(runtime, instance: "inference-\(runtime.replica)") { await runtime.state(State.self).answered }
+                }
+            }
             // Each replica reads every deployment: a consumer group of its own.
             await runtime.consume(group: "inference-\(runtime.replica)", topic: deploymentsTopic) { record in
                 guard let deployment = Deployment(record: record) else { return }
-                await runtime.state(State.self).deployed(deployment)
-                await load(runtime, deployment.key)
+                await follow(runtime, deployment, offset: record.offset)
             }
         }
         // L9: its buckets under an invalid name, the failure ignored.
@@ -245,9 +353,11 @@ public enum InferenceService {
         return Prediction(p: LogisticModel.sigmoid(LogisticModel.score(parameters, x)), device: await state.device)
     }
 
-    /// A prediction on `model` at `version`: pinned from admission to answer, loaded on a miss.
+    /// A prediction on `model` at `version` (nil: its Production version): pinned from admission
+    /// to answer, loaded on a miss, looked up in the prediction cache before it is computed.
     static func predict(_ runtime: ServiceRuntime, model: String, version: Int64?, x positional: [Float]?, features named: String?) async throws(ServiceError) -> Prediction {
         let state = runtime.state(State.self), context = runtime.context
+        let pinned = version != nil
         let current = await state.production[model]
         guard let version = version ?? current else { throw ServiceError(404, "no version of \(model) is in Production") }
         let key = ModelKey(model, version)
@@ -256,6 +366,7 @@ public enum InferenceService {
         if admitted == nil {
             // Loaded for this request: it comes into the cache pinned for it, so no eviction can
             // take it between the load and the request's use.
+            await state.missed(key)
             guard let loaded = await load(runtime, key, pinnedForRequest: true) else { throw .unavailable("cannot load \(key)") }
             admitted = loaded
             admittedAt = context.simulation.now
@@ -267,60 +378,121 @@ public enum InferenceService {
             await state.unpin(key, node: context.node, context: context)
             throw error
         }
-        let range = runtime.directory.serving.predictionMillis
+        let configuration = runtime.directory.serving
+        var cacheKey: String?
+        if configuration.predictionCacheMillis > 0 {
+            let candidate = PredictionCache.key(model: model, resolved: version, pinned: pinned, inputs: x, defects: runtime.defects)
+            if let p = await PredictionCache.lookup(runtime, candidate) {
+                await state.unpin(key, node: context.node, context: context)
+                return Prediction(p: p, device: await state.device, model: model, version: version, replica: context.node.name,
+                                  computeMs: (context.simulation.now - admittedAt) / Nanos.millisecond, label: label(p, of: admitted!, defects: runtime.defects))
+            }
+            cacheKey = candidate
+        }
+        if configuration.batchMaxSize > 1 {
+            let p = try await predictInBatch(runtime, key: key, x: x)
+            if let cacheKey {
+                await PredictionCache.store(runtime, cacheKey, p: p, timeToLive: PredictionCache.timeToLive(milliseconds: configuration.predictionCacheMillis, pinned: pinned, defects: runtime.defects))
+            }
+            let computeMs = (context.simulation.now - admittedAt) / Nanos.millisecond
+            context.simulation.serving.computed.append((context.simulation.now, context.node.name, model, version, computeMs))
+            context.simulation.serving.revision &+= 1
+            return Prediction(p: p, device: await state.device, model: model, version: version, replica: context.node.name, computeMs: computeMs,
+                              label: label(p, of: admitted!, defects: runtime.defects))
+        }
+        let range = configuration.predictionMillis
         var millis = context.simulation.withRandom(stream: "inference/\(context.node.name)") { $0.uniform(Int64(range.lowerBound) ... Int64(range.upperBound)) }
         // A version's first prediction on a replica builds its compute graph (the cold start);
         // the loader's warm-up pays it before the version takes traffic, unless B5 skipped it.
-        if await state.takeColdStart(key) { millis += Int64(runtime.directory.serving.coldStartMillis) }
+        if await state.takeColdStart(key) { millis += Int64(configuration.coldStartMillis) }
         await context.sleep(nanoseconds: millis * Nanos.millisecond)
+        // B9: the weights are read from the model's Production slot, which a deployment swapped in
+        // place during the prediction: the request was admitted on one version and computed with
+        // another.
+        let swapped = runtime.defects.contains(.B9) && !pinned ? await state.productionWeights(model) : nil
         // The weights are read again after the compute: a version evicted under the request (H1)
         // is gone now.
-        guard let (artifact, device) = await state.release(key, node: context.node, context: context) else {
+        guard let (admittedWeights, device) = await state.release(key, node: context.node, context: context) else {
             throw .internalError("\(key) was unloaded during the prediction on \(context.node.name)")
         }
+        let artifact = swapped ?? admittedWeights
         let p = LogisticModel.sigmoid(LogisticModel.score(artifact.weights, x))
+        if let cacheKey {
+            await PredictionCache.store(runtime, cacheKey, p: p, timeToLive: PredictionCache.timeToLive(milliseconds: configuration.predictionCacheMillis, pinned: pinned, defects: runtime.defects))
+        }
         let computeMs = (context.simulation.now - admittedAt) / Nanos.millisecond
         let serving = context.simulation.serving
         serving.computed.append((context.simulation.now, context.node.name, model, version, computeMs))
         serving.revision &+= 1
-        return Prediction(p: p, device: device, model: model, version: version, replica: context.node.name, computeMs: computeMs)
+        return Prediction(p: p, device: device, model: model, version: version, replica: context.node.name, computeMs: computeMs,
+                          label: label(p, of: artifact, defects: runtime.defects))
     }
 
-    /// Readiness: before a (re)started replica takes traffic, it reads the deployments topic from
-    /// its start and loads (and warms up) the newest versions that fit its cache, so no request
-    /// meets a version cold. A topic that is missing or unreachable means nothing to load now:
-    /// the consumer picks up deployments once the replica runs, and other versions load on demand.
-    static func loadDeployed(_ runtime: ServiceRuntime) async {
-        let context = runtime.context, state = runtime.state(State.self)
-        var deployments: [Deployment] = []
-        scan: for partition in 0 ..< 64 {
-            let topicPartition = TopicPartition(deploymentsTopic, partition)
-            var offset = 0, failures = 0
-            while true {
-                switch await runtime.kafka.fetch(topicPartition, from: offset, max: 100, context: context) {
-                case .success(let records):
-                    if records.isEmpty { continue scan }
-                    for record in records {
-                        if let deployment = Deployment(record: record) { deployments.append(deployment) }
-                        offset = record.offset + 1
-                    }
-                case .failure(.server(.invalidPartition)), .failure(.server(.unknownTopic)):
-                    break scan  // past the topic's last partition, or nothing deployed yet
-                case .failure:
-                    // A lost request is asked again; a broker down for long leaves the rest to
-                    // the consumer and to loads on demand.
-                    failures += 1
-                    if failures > 5 { break scan }
-                    await context.sleep(nanoseconds: 200 * Nanos.millisecond)
+    /// Post-processing: a version that declares a class label answers 0 or 1 (an integer) beside
+    /// the probability. B8 formats the label as the float it computed it from (`1.0`): the label's
+    /// type no longer matches the model's declared output.
+    static func label(_ p: Float, of artifact: ModelArtifact, defects: DefectSet) -> String? {
+        guard artifact.output == .label else { return nil }
+        let positive = p >= 0.5
+        return defects.contains(.B8) ? "\(positive ? Float(1) : Float(0))" : (positive ? "1" : "0")
+    }
+
+    /// A prediction through the replica's batcher: joins the version's forming batch, then either
+    /// computes the batch (it filled it, or its wait ended) or waits for whoever does.
+    static func predictInBatch(_ runtime: ServiceRuntime, key: ModelKey, x: [Float]) async throws(ServiceError) -> Float {
+        let state = runtime.state(State.self), context = runtime.context, serving = context.simulation.serving
+        serving.nextTicket += 1
+        let ticket = serving.nextTicket
+        guard let (batch, row, opened, filled) = await state.joinBatch(key, inputs: x, ticket: ticket) else {
+            throw .internalError("batching is configured but this replica has no batcher")
+        }
+        serving.batchWaiting[ticket] = (context.simulation.now, context.node.name, context.epoch, batch.id)
+        if filled {
+            _ = batch.close()
+            await computeBatch(runtime, batch)
+        } else if opened {
+            await context.sleep(nanoseconds: Int64(runtime.directory.serving.batchMaxWaitMillis) * Nanos.millisecond)
+            await state.batchWaitEnded(batch)
+            if batch.close() {
+                if runtime.defects.contains(.B2) {
+                    // B2: the wait ended on a partial batch, which is dropped: its requests are
+                    // released but never answered.
+                    context.record(.batchDropped, payload: batch.id, "dropped batch \(batch.id) of \(key): \(batch.inputs.count) request(s)")
+                    for _ in batch.tickets { await state.unpin(key, node: context.node, context: context) }
+                } else {
+                    await computeBatch(runtime, batch)
                 }
             }
         }
-        var newest: [ModelKey] = []
-        for deployment in deployments.reversed() where !newest.contains(deployment.key) && newest.count < runtime.directory.serving.cacheSize {
-            newest.append(deployment.key)
+        do throws(ServiceError) {
+            let p = try await batch.answer(row)
+            serving.batchWaiting[ticket] = nil
+            return p
+        } catch {
+            serving.batchWaiting[ticket] = nil
+            throw error
         }
-        for deployment in deployments { await state.deployed(deployment) }
-        for key in newest.reversed() { await load(runtime, key) }
+    }
+
+    /// Computes a closed batch: one pass over its rows with the weights read after the compute
+    /// (as a single prediction does), then each member's pin released.
+    static func computeBatch(_ runtime: ServiceRuntime, _ batch: PredictionBatch) async {
+        let state = runtime.state(State.self), context = runtime.context, configuration = runtime.directory.serving
+        let range = configuration.predictionMillis
+        var nanos = context.simulation.withRandom(stream: "inference/\(context.node.name)") { $0.uniform(Int64(range.lowerBound) ... Int64(range.upperBound)) } * Nanos.millisecond
+        nanos += Int64(batch.inputs.count - 1) * Int64(configuration.batchRowMicros) * 1000
+        if await state.takeColdStart(batch.key) { nanos += Int64(configuration.coldStartMillis) * Nanos.millisecond }
+        await context.sleep(nanoseconds: nanos)
+        var weights: ModelArtifact?, lost = false
+        for _ in batch.tickets {
+            if let (artifact, _) = await state.release(batch.key, node: context.node, context: context) { weights = artifact } else { lost = true }
+        }
+        context.simulation.serving.batchSizes[batch.inputs.count, default: 0] += 1
+        guard let weights, !lost else {
+            batch.finish(results: nil, failure: .internalError("\(batch.key) was unloaded during batch \(batch.id) on \(context.node.name)"))
+            return
+        }
+        batch.finish(results: batch.inputs.map { LogisticModel.sigmoid(LogisticModel.score(weights.weights, $0)) }, failure: nil)
     }
 
     /// The request's inputs in the version's signature order: positional values must match its
@@ -348,59 +520,38 @@ public enum InferenceService {
         }
         return artifact.features.map { values[$0] ?? 0 }
     }
-
-    /// Loads `key` from the object store into the cache (one loader at a time; others wait for
-    /// it), warming it up first. With `pinnedForRequest`, returns the version pinned for the
-    /// caller (nil when it cannot be loaded: missing, failing its checksum, out of memory, or
-    /// evicted while another loader had it); without, returns it unpinned once it is cached.
-    @discardableResult
-    static func load(_ runtime: ServiceRuntime, _ key: ModelKey, pinnedForRequest: Bool = false) async -> ModelArtifact? {
-        let state = runtime.state(State.self), context = runtime.context
-        if let cached = await state.admit(key) {
-            if !pinnedForRequest { await state.unpin(key, node: context.node, context: context) }
-            return cached
-        }
-        guard await state.beginLoad(key) else {
-            // Another request loads it: wait for that load to end.
-            while await state.isLoading(key) { await context.sleep(nanoseconds: 10 * Nanos.millisecond) }
-            guard let cached = await state.admit(key) else { return nil }
-            if !pinnedForRequest { await state.unpin(key, node: context.node, context: context) }
-            return cached
-        }
-        let fetched = await runtime.objectStore.request(.get(bucket: "models", key: "\(key.model)/\(key.version)"), context: context)
-        guard case .success(.object(let bytes, _)) = fetched, let artifact = ModelArtifact(decoding: bytes),
-              artifact.model == key.model, artifact.version == key.version else {
-            await state.abandonLoad(key)
-            return nil
-        }
-        let cold = runtime.directory.serving.coldStartMillis
-        let warmsUp = cold > 0 && !runtime.defects.contains(.B5)
-        if warmsUp {
-            // Warm-up: a representative request through the fresh version builds its compute
-            // graph before the version is visible to traffic.
-            await context.sleep(nanoseconds: Int64(cold) * Nanos.millisecond)
-        }
-        guard await state.finishLoad(artifact, warm: warmsUp || cold == 0, pinned: pinnedForRequest, node: context.node, context: context) else { return nil }
-        return artifact
-    }
 }
 
 /// A record of the deployments topic: a version moved to Staging or Production (value
-/// `<version> <stage>`, keyed by the model).
+/// `<version> <stage>`), or a canary's share of traffic changed (`<version> Canary <percent>`, 0:
+/// the canary ended), keyed by the model.
 public struct Deployment: Hashable, Sendable {
     public var key: ModelKey
     public var stage: ModelStage
+    /// The canary's percentage of the model's traffic (nil: a stage move).
+    public var canaryPercent: Int?
+    /// A canary record's generation (the registry's count of the canary's changes).
+    public var generation: Int64 = 0
 
-    public init(_ key: ModelKey, stage: ModelStage) {
+    public init(_ key: ModelKey, stage: ModelStage, canaryPercent: Int? = nil, generation: Int64 = 0) {
         self.key = key
         self.stage = stage
+        self.canaryPercent = canaryPercent
+        self.generation = generation
     }
 
-    public var value: [UInt8] { Array("\(key.version) \(stage.rawValue)".utf8) }
+    public var value: [UInt8] {
+        Array((canaryPercent.map { "\(key.version) Canary \($0) \(generation)" } ?? "\(key.version) \(stage.rawValue)").utf8)
+    }
 
     public init?(record: KafkaRecord) {
         let parts = String(decoding: record.value, as: UTF8.self).split(separator: " ")
-        guard parts.count == 2, let version = Int64(parts[0]), let stage = ModelStage(rawValue: String(parts[1])) else { return nil }
+        guard let version = parts.first.flatMap({ Int64($0) }) else { return nil }
+        if parts.count == 4, parts[1] == "Canary", let percent = Int(parts[2]), (0 ... 100).contains(percent), let generation = Int64(parts[3]) {
+            self.init(ModelKey(record.key, version), stage: .staging, canaryPercent: percent, generation: generation)
+            return
+        }
+        guard parts.count == 2, let stage = ModelStage(rawValue: String(parts[1])) else { return nil }
         self.init(ModelKey(record.key, version), stage: stage)
     }
 }
@@ -408,4 +559,5 @@ public struct Deployment: Hashable, Sendable {
 extension TraceKind {
     public static let modelLoaded = TraceKind("inference.load")
     public static let modelEvicted = TraceKind("inference.evict")
+    public static let batchDropped = TraceKind("inference.batch-dropped")
 }

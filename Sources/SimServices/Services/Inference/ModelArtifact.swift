@@ -11,13 +11,20 @@ public struct ModelArtifact: Hashable, Sendable {
     /// The input signature: feature names in the order the weights expect them (one per weight
     /// but the bias). Default `f0`, `f1`, ...
     public var features: [String]
+    /// What a prediction answers: the probability, or a class label (0 or 1, an integer) beside it.
+    public var output: Output
 
-    public init(model: String, version: Int64, residentMiB: Int, weights: [Float], features: [String]? = nil) {
+    public enum Output: String, Sendable, Hashable, CaseIterable {
+        case probability, label
+    }
+
+    public init(model: String, version: Int64, residentMiB: Int, weights: [Float], features: [String]? = nil, output: Output = .probability) {
         self.model = model
         self.version = version
         self.residentMiB = residentMiB
         self.weights = weights
         self.features = features ?? (0 ..< Swift.max(0, weights.count - 1)).map { "f\($0)" }
+        self.output = output
     }
 
     /// Bytes of memory a loaded copy costs.
@@ -26,7 +33,7 @@ public struct ModelArtifact: Hashable, Sendable {
     /// The file's text: a header line, then one `key: value` line each.
     public var encoded: [UInt8] {
         Array(("synapsenet-model 1\nmodel: \(model)\nversion: \(version)\nresident_mib: \(residentMiB)\nweights: \(weights.map { "\($0)" }.joined(separator: ","))\n"
-            + "features: \(features.joined(separator: ","))\n").utf8)
+            + "features: \(features.joined(separator: ","))\n" + (output == .probability ? "" : "output: \(output.rawValue)\n")).utf8)
     }
 
     /// Parses a file written by `encoded`; nil for anything else.
@@ -44,6 +51,11 @@ public struct ModelArtifact: Hashable, Sendable {
         guard !weights.isEmpty, weights.count == weightText.split(separator: ",").count, weights.allSatisfy(\.isFinite) else { return nil }
         let features = fields["features"].map { $0.split(separator: ",").map(String.init) }
         if let features, features.count != weights.count - 1 || Set(features).count != features.count { return nil }
-        self.init(model: model, version: version, residentMiB: resident, weights: weights, features: features)
+        var output = Output.probability
+        if let text = fields["output"] {
+            guard let declared = Output(rawValue: text) else { return nil }
+            output = declared
+        }
+        self.init(model: model, version: version, residentMiB: resident, weights: weights, features: features, output: output)
     }
 }

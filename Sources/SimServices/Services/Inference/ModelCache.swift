@@ -15,8 +15,10 @@ public struct ModelKey: Hashable, Comparable, Sendable, CustomStringConvertible 
 /// admission and unpins it when it answers; an eviction due while every candidate is pinned waits
 /// for the next unpin. The cache only decides: its owner loads weights, charges and returns memory.
 ///
-/// `evictsInUse` is defect H1's eviction: it takes the oldest loaded version, used or not, so a
-/// request can lose its model mid-prediction.
+/// `eviction` picks the victim: the least recently used (correct); H8's oldest loaded (first in,
+/// first out: a version every request uses is evicted as soon as it is the oldest, so the hit rate
+/// falls below LRU's on the same trace); H1's oldest loaded even while a request uses it (a request
+/// can lose its model mid-prediction).
 public struct ModelCache: Sendable {
     public struct Entry: Sendable {
         public var artifact: ModelArtifact
@@ -27,8 +29,22 @@ public struct ModelCache: Sendable {
         var loadedAt: UInt64
     }
 
+    /// How the cache picks the version to evict.
+    public enum Eviction: Sendable {
+        case leastRecentlyUsed
+        /// H8: the oldest loaded, ignoring use (pinned versions are still spared).
+        case oldestLoaded
+        /// H1: the oldest loaded, pinned or not.
+        case oldestLoadedEvenInUse
+    }
+
     public let capacity: Int
-    public var evictsInUse = false
+    public var eviction = Eviction.leastRecentlyUsed
+    /// Whether H1's eviction is on (a version in use can be evicted).
+    public var evictsInUse: Bool {
+        get { eviction == .oldestLoadedEvenInUse }
+        set { eviction = newValue ? .oldestLoadedEvenInUse : .leastRecentlyUsed }
+    }
     public private(set) var entries: [ModelKey: Entry] = [:]
     /// The version just inserted while every other one is in use: over capacity, it stays until
     /// the next unpin lets an eviction happen (nil when within capacity).
@@ -65,6 +81,14 @@ public struct ModelCache: Sendable {
         return evicted
     }
 
+    /// Puts `artifact`'s weights in the place of the loaded version `key` (M1's rollback reload),
+    /// keeping its pins and use; returns the artifact replaced (nil: `key` is not loaded).
+    public mutating func replace(_ key: ModelKey, with artifact: ModelArtifact) -> ModelArtifact? {
+        guard let old = entries[key]?.artifact else { return nil }
+        entries[key]!.artifact = artifact
+        return old
+    }
+
     /// The weights of a loaded version (nil once it is evicted).
     public func artifact(_ key: ModelKey) -> ModelArtifact? { entries[key]?.artifact }
 
@@ -81,13 +105,13 @@ public struct ModelCache: Sendable {
         return evicted
     }
 
-    /// Evicts down to the capacity: the least recently used unpinned version each time (H1: the
-    /// oldest loaded, pinned or not). `sparing` (the version just inserted) is never the victim.
+    /// Evicts down to the capacity: the least recently used unpinned version each time (H8: the
+    /// oldest loaded unpinned; H1: the oldest loaded, pinned or not). `sparing` (the version just inserted) is never the victim.
     private mutating func evictions(sparing: ModelKey? = nil) -> [Entry] {
         var evicted: [Entry] = []
         while entries.count > capacity {
             let candidates = entries.filter { $0.key != sparing && (evictsInUse || $0.value.pins == 0) }
-            let victim = evictsInUse
+            let victim = eviction != .leastRecentlyUsed
                 ? candidates.min { ($0.value.loadedAt, $0.key) < ($1.value.loadedAt, $1.key) }
                 : candidates.min { ($0.value.lastUse, $0.key) < ($1.value.lastUse, $1.key) }
             guard let victim else { break }  // every other version is in use: evict at the next unpin

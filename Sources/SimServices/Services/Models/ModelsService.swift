@@ -1,9 +1,14 @@
 import SimKernel
 
 /// Model metadata: create-if-absent in models_db (unique per tenant; a duplicate re-reads the row),
-/// mirrored into the `models` search index.
+/// mirrored into the `models` search index with optimistic concurrency (`ModelMirror`: never
+/// behind the row's revision).
 ///
-/// Route: `POST models/create` (CreateModel -> ModelRecord). Stateless: models live in models_db.
+/// Routes: `POST models/create` (CreateModel -> ModelRecord); `POST models/describe` (Describe ->
+/// ModelRecord: a new description, revision + 1, mirrored); `POST models/status` (ModelName ->
+/// ModelStatus: the model's life-cycle stage from its versions' stages, `ModelStage.ofModel`);
+/// `POST models/archive` (ModelName -> ModelStatus: every version to Archived, by the registry's
+/// own transition rules). Stateless: models and versions live in models_db (shared with registry).
 public enum ModelsService {
     public struct CreateModel: Codable, Sendable, Equatable {
         public var name: String
@@ -14,6 +19,28 @@ public enum ModelsService {
     public struct ModelRecord: Codable, Sendable, Equatable {
         public var id: Int64
         public var signature: String
+        public var revision: Int64?
+    }
+    public struct Describe: Codable, Sendable, Equatable {
+        public var name: String
+        public var tenant: String?
+        public var description: String
+    }
+    public struct ModelName: Codable, Sendable, Equatable {
+        public var name: String
+    }
+    public struct ModelStatus: Codable, Sendable, Equatable {
+        public var stage: String
+        /// Its versions, `version:stage` in order.
+        public var versions: String
+    }
+
+    static func status(_ runtime: ServiceRuntime, name: String) async throws(ServiceError) -> ModelStatus {
+        guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT version, stage FROM model_versions WHERE model = ? ORDER BY version", [.text(name)])]) else {
+            throw .unavailable("cannot read the versions")
+        }
+        let versions = rows[0].rows.compactMap { row in row[0].integer.flatMap { version in row[1].text.flatMap(ModelStage.init(rawValue:)).map { (version, $0) } } }
+        return ModelStatus(stage: ModelStage.ofModel(versions: versions.map(\.1)).rawValue, versions: versions.map { "\($0.0):\($0.1.rawValue)" }.joined(separator: ","))
     }
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
@@ -30,15 +57,48 @@ public enum ModelsService {
                                                             [.text(tenant), .text(name), .text(signature)])])
                 guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT id, signature FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)])]),
                       let row = rows[0].rows.first, let id = row[0].integer else { throw .internalError("model row missing") }
-                let indexed = await runtime.search.request(.index("models", id: "\(id)", document: ["name": name, "tenant": tenant], ifSeqNo: nil, ifPrimaryTerm: nil),
-                                                           context: runtime.context)
-                if case .failure(let error) = indexed { throw .internalError("search mirror failed: \(error)") }
-                return ModelRecord(id: id, signature: row[1].text ?? "")
+                try await ModelMirror.write(runtime, id: id, document: ["name": name, "tenant": tenant], revision: 0)
+                return ModelRecord(id: id, signature: row[1].text ?? "", revision: 0)
+            },
+            Route("POST", "models/describe", Describe.self, ModelRecord.self) { runtime, request, _ throws(ServiceError) in
+                let tenant = request.tenant ?? "t1"
+                guard case .success(let rows) = await runtime.transaction([
+                    SQLStatement("UPDATE models SET description = ?, revision = revision + 1 WHERE tenant = ? AND name = ?", [.text(request.description), .text(tenant), .text(request.name)]),
+                    SQLStatement("SELECT id, signature, revision FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(request.name)]),
+                ]) else { throw .unavailable("cannot describe the model") }
+                guard let row = rows[1].rows.first, let id = row[0].integer, let revision = row[2].integer else { throw ServiceError(404, "no model \(request.name)") }
+                try await ModelMirror.write(runtime, id: id, document: ["name": request.name, "tenant": tenant, "description": request.description], revision: revision)
+                return ModelRecord(id: id, signature: row[1].text ?? "", revision: revision)
+            },
+            Route("POST", "models/status", ModelName.self, ModelStatus.self) { runtime, request, _ throws(ServiceError) in
+                try await status(runtime, name: request.name)
+            },
+            Route("POST", "models/archive", ModelName.self, ModelStatus.self) { runtime, request, _ throws(ServiceError) in
+                let name = request.name
+                let moved = await runtime.interactive("archive-\(name)") { session -> Result<Void, SQLClientError> in
+                    guard case .success(let rows) = await session.execute("SELECT version, stage FROM model_versions WHERE model = ?", [.text(name)]) else {
+                        return .failure(.sql(SQLError(kind: .other, message: "cannot read the versions")))
+                    }
+                    for row in rows.rows {
+                        guard let version = row[0].integer, let stage = row[1].text.flatMap(ModelStage.init(rawValue:)), stage != .archived else { continue }
+                        guard stage.canMove(to: .archived) else { continue }
+                        if case .failure(let error) = await session.execute("UPDATE model_versions SET stage = 'Archived' WHERE model = ? AND version = ?", [.text(name), .integer(version)]) {
+                            return .failure(error)
+                        }
+                    }
+                    return .success(())
+                }
+                guard case .success = moved else { throw .unavailable("cannot archive \(name)") }
+                return try await status(runtime, name: name)
             },
         ])
         spec.database = "models_db"
-        spec.migrations = ["CREATE TABLE models(id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, signature TEXT, UNIQUE(tenant, name))"]
-        spec.indices = [("models", ["name": .keyword, "tenant": .keyword, "description": .text])]
+        spec.migrations = [
+            "CREATE TABLE models(id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, signature TEXT, UNIQUE(tenant, name))",
+            "ALTER TABLE models ADD COLUMN description TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE models ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        ]
+        spec.indices = [("models", ["name": .keyword, "tenant": .keyword, "description": .text, "revision": .integer])]
         spec.createsIndexMappings = !defects.contains(.L8)  // L8: the mapping is never created
         if defects.contains(.L1) { spec.dependsOn.append("registry") }  // L1: registry already needs models
         return spec

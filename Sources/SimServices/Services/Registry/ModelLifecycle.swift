@@ -22,3 +22,15 @@ public enum ModelStage: String, CaseIterable, Codable, Sendable {
     /// The stages a version may move to from this one, for error messages.
     public var next: [ModelStage] { ModelStage.allCases.filter { canMove(to: $0) } }
 }
+
+extension ModelStage {
+    /// A model's place in the life cycle, seen from the model (the models service's status): the
+    /// most advanced stage of its versions (Production, else Staging, else None; Archived once
+    /// every version is).
+    public static func ofModel(versions: [ModelStage]) -> ModelStage {
+        if versions.contains(.production) { return .production }
+        if versions.contains(.staging) { return .staging }
+        if !versions.isEmpty, versions.allSatisfy({ $0 == .archived }) { return .archived }
+        return .none
+    }
+}

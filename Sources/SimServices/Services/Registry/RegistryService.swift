@@ -41,7 +41,7 @@ public enum RegistryService {
         guard let target = ModelStage(rawValue: request.stage) else {
             throw .badRequest("stage: '\(request.stage)' is not one of \(ModelStage.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        enum Moved: Sendable { case moved(archived: Int64?), missing, refused(ModelStage) }
+        enum Moved: Sendable { case moved(archived: Int64?, endedCanary: Int64?), missing, refused(ModelStage) }
         let model = request.model, version = request.version
         let result = await runtime.interactive("stage-\(model)") { session -> Result<Moved, SQLClientError> in
             guard case .success(let found) = await session.execute("SELECT stage FROM model_versions WHERE model = ? AND version = ?", [.text(model), .integer(version)]) else {
@@ -59,14 +59,28 @@ public enum RegistryService {
                     return .failure(error)
                 }
             }
-            return await session.execute("UPDATE model_versions SET stage = ? WHERE model = ? AND version = ?", [.text(target.rawValue), .text(model), .integer(version)])
-                .map { _ in .moved(archived: archived) }
+            if case .failure(let error) = await session.execute("UPDATE model_versions SET stage = ? WHERE model = ? AND version = ?", [.text(target.rawValue), .text(model), .integer(version)]) {
+                return .failure(error)
+            }
+            // A promoted canary is no longer a canary: its share becomes all of the traffic.
+            guard target == .production else { return .success(.moved(archived: archived, endedCanary: nil)) }
+            return await CanaryRollout.endOnPromotion(session, model: model, version: version).map { .moved(archived: archived, endedCanary: $0) }
         }
         switch result {
         case .success(.missing): throw ServiceError(404, "\(model) has no version \(version)")
         case .success(.refused(let current)):
             throw ServiceError(409, "\(model) v\(version) is \(current.rawValue): it can move to \(current.next.map(\.rawValue).joined(separator: ", ")), not \(target.rawValue)")
-        case .success(.moved(let archived)):
+        case .success(.moved(let archived, let endedCanary)):
+            if let generation = endedCanary {
+                CanaryRollout.committed(runtime, model: model, version: version, percent: 0)
+                try await CanaryRollout.publish(runtime, model: model, version: version, percent: 0, generation: generation)
+            }
+            if target == .production {
+                // Committed: the truth the serving checks compare the replicas' pointers with.
+                let serving = runtime.context.simulation.serving
+                serving.promotions.append((runtime.context.simulation.now, model, version))
+                serving.revision &+= 1
+            }
             if target == .production || target == .staging {
                 // A version in Production or Staging (a canary or an A/B arm) is deployed to the
                 // inference replicas. Published after the commit; a failed publish fails the
@@ -85,6 +99,12 @@ public enum RegistryService {
         var spec = ServiceSpec(name: "registry", routes: [
             Route("POST", "registry/stages", SetStage.self, StageSet.self) { runtime, request, _ throws(ServiceError) in
                 try await setStage(runtime, request)
+            },
+            Route("POST", "registry/canary", CanaryRollout.CanaryStep.self, CanaryRollout.CanaryState.self) { runtime, request, _ throws(ServiceError) in
+                try await CanaryRollout.step(runtime, request)
+            },
+            Route("POST", "registry/canary/rollback", CanaryRollout.CanaryEnd.self, CanaryRollout.CanaryState.self) { runtime, request, _ throws(ServiceError) in
+                try await CanaryRollout.rollBack(runtime, request)
             },
             Route("POST", "registry/versions", RegisterVersion.self, RegisteredVersion.self) { runtime, request, _ throws(ServiceError) in
                 let model = request.model
@@ -141,6 +161,7 @@ public enum RegistryService {
             // A trained artifact is one version, however many requests register it at once.
             "ALTER TABLE model_versions ADD COLUMN trained INTEGER NOT NULL DEFAULT 0",
             "CREATE UNIQUE INDEX model_versions_artifact ON model_versions(model, checksum) WHERE trained = 1",
+            CanaryRollout.migration,
         ]
         spec.buckets = ["models"]
         spec.topics = [InferenceService.deploymentsTopic]

@@ -68,7 +68,12 @@ public enum SchedulerService {
             "ALTER TABLE placements ADD COLUMN swept_at INTEGER",
         ]
         spec.bootstrap = { runtime in await takeLeadership(runtime) }
-        spec.afterReady = { runtime in await lead(runtime) }
+        spec.afterReady = { runtime in
+            if runtime.directory.serving.autoscaleTargetPerReplica > 0 {
+                runtime.context.simulation.spawn { await Autoscaler.run(runtime) { await runtime.state(State.self).isLeader } }
+            }
+            await lead(runtime)
+        }
         return spec
     }
 

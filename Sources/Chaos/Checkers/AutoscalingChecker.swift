@@ -1,0 +1,42 @@
+import SimKernel
+import SimServices
+
+/// Autoscaling: every scaling decision rests on samples no older than the metrics' window (three
+/// seconds) when it was made, as the replicas' own record of when they published each sample
+/// says. An autoscaler that keeps deciding on an old read (B10) scales on stale metrics.
+public final class AutoscalingChecker: Checker, SafetyChecker {
+    public static let name = "autoscaling"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? {
+        var serving = ServingConfiguration()
+        for workload in scenario.workloads { workload.configure(serving: &serving) }
+        return scenario.topology.has(role: "inference") && scenario.topology.has(role: "scheduler") && serving.autoscaleTargetPerReplica > 0
+            ? nil : "inference is not autoscaled in this scenario (autoscale_target_rps)"
+    }
+    static let window = 3 * Nanos.second
+    var checked = 0
+    var serving: ServingObservations?
+    public init(scenario: Scenario) {}
+    public func install(on platform: Platform) {
+        serving = platform.simulation.serving
+        platform.simulation.add(checker: self)
+    }
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["scheduler", "redis"] + nodesMentioned(in: outcome.message, simulation) }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let serving else { return nil }
+        while checked < serving.scalingDecisions.count {
+            let decision = serving.scalingDecisions[checked]
+            checked += 1
+            for used in decision.samples {
+                guard let published = serving.metricSamples[used.instance]?.first(where: { $0.sequence == used.sequence })?.time else { continue }
+                let age = decision.time - published
+                if age > Self.window {
+                    return "the autoscaler scaled inference to \(decision.replicas) at \(formatNanoseconds(decision.time)) on \(used.instance)'s sample \(used.sequence), "
+                        + "published at \(formatNanoseconds(published)): \(age / Nanos.millisecond) ms old, beyond the \(Self.window / Nanos.millisecond) ms window"
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,77 @@
+import SimKernel
+import SimServices
+
+/// Canary rollback: once a canary's rollback has completed (the rollout got the answer), its
+/// version stops serving the model's traffic without a version. Safety: the registry never
+/// commits a canary version active again after it committed its end (rolled back or promoted);
+/// and, once the faults healed and
+/// the replicas had `settle` to catch up: no such request sent `window` after the rollback is
+/// answered by the rolled-back version. Liveness: by heal + converge, no running replica holds a
+/// rolled-back version as its canary. A step that races the rollback and brings the canary back
+/// (B4) leaves both versions serving.
+public final class CanaryRollbackChecker: Checker, SafetyChecker {
+    public static let name = "canary-rollback"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? {
+        guard scenario.topology.has(role: "inference"), let workload = scenario.workloads.compactMap({ $0 as? ModelDeploymentsWorkload }).first else {
+            return "no model versions are deployed to inference replicas in this scenario"
+        }
+        return workload.canaryPercent > 0 && workload.canaryRollbackEvery > 0 && workload.canaryRollbackEvery <= workload.deploys
+            ? nil : "no canary is rolled back in this scenario (canary_percent and canary_rollback_every)"
+    }
+    static let settle = 5 * Nanos.second, window = 2 * Nanos.second
+    let healAt: Int64
+    var checked = 0, checkedChanges = 0
+    var serving: ServingObservations?
+    var replicas: [Node] = []
+    public init(scenario: Scenario) { healAt = scenario.healAtSeconds * Nanos.second }
+    public func install(on platform: Platform) {
+        replicas = platform.topology.nodes(role: "inference").compactMap { platform.node($0.name) }
+        serving = platform.simulation.serving
+        platform.simulation.add(checker: self)
+    }
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["registry"] + nodesMentioned(in: outcome.message, simulation) }
+
+    /// Replicas that still route to a rolled-back canary: (replica, model, version, rolled back at).
+    func stale(_ simulation: Simulation) -> [(replica: String, model: String, version: Int64, at: Int64)] {
+        let serving = simulation.serving
+        var found: [(String, String, Int64, Int64)] = []
+        for node in replicas where node.state == .up {
+            for (model, canary) in (serving.canaries[node.name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if let rollback = serving.canaryRollbacks.first(where: { $0.model == model && $0.version == canary.version }) {
+                    found.append((node.name, model, canary.version, rollback.time))
+                }
+            }
+        }
+        return found
+    }
+
+    public func converged(_ simulation: Simulation) -> Bool? { stale(simulation).isEmpty }
+
+    public func livenessMessage(_ simulation: Simulation) -> String {
+        stale(simulation).map { "\($0.replica) still sends canary traffic of \($0.model) to v\($0.version), rolled back at \(formatNanoseconds($0.at))" }
+            .joined(separator: "; ") + " (both versions serve after the rollback completed)"
+    }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let serving else { return nil }
+        while checkedChanges < serving.canaryChanges.count {
+            let change = serving.canaryChanges[checkedChanges]
+            checkedChanges += 1
+            guard change.percent > 0,
+                  let ended = serving.canaryChanges[..<(checkedChanges - 1)].last(where: { $0.model == change.model && $0.version == change.version && $0.percent == 0 }) else { continue }
+            return "the registry made \(change.model) v\(change.version) the canary again (\(change.percent) %) at \(formatNanoseconds(change.time)), "
+                + "after its rollback committed at \(formatNanoseconds(ended.time)): both versions serve after the rollback completed"
+        }
+        while checked < serving.answers.count {
+            let answer = serving.answers[checked]
+            checked += 1
+            guard !answer.pinned, answer.status == 200, answer.sentAt >= healAt + Self.settle, let served = answer.servedVersion,
+                  let rollback = serving.canaryRollbacks.first(where: { $0.model == answer.model && $0.version == served }),
+                  answer.sentAt > rollback.time + Self.window else { continue }
+            return "\(answer.replica ?? "?") answered a request for \(answer.model) sent at \(formatNanoseconds(answer.sentAt)) with canary v\(served), "
+                + "whose rollback completed at \(formatNanoseconds(rollback.time)): both versions serve"
+        }
+        return nil
+    }
+}

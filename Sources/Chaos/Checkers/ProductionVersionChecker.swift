@@ -1,0 +1,90 @@
+import SimKernel
+import SimServices
+
+/// Production version: once the faults have healed and the replicas had `settle` to catch up, a
+/// prediction that did not name a version is served by a version that was in Production (as the
+/// registry committed it) at some time between `window` before it was sent and its answer. A
+/// replica that keeps its own idea of the model (H5) serves a version no longer in Production while
+/// the others serve the new one. Liveness: by heal + converge, every running replica's Production
+/// pointer names the version the registry last committed to Production.
+public final class ProductionVersionChecker: Checker, SafetyChecker {
+    public static let name = "production-version"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? {
+        scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
+            ? nil : "no predictions on a model's Production version are sent in this scenario"
+    }
+    /// How long after the heal the replicas may still catch up, and how far back before a request
+    /// a promotion may still be in flight to the replicas.
+    static let settle = 5 * Nanos.second, window = 2 * Nanos.second
+    let healAt: Int64
+    var checked = 0
+    var serving: ServingObservations?
+    var replicas: [Node] = []
+    public init(scenario: Scenario) { healAt = scenario.healAtSeconds * Nanos.second }
+    public func install(on platform: Platform) {
+        replicas = platform.topology.nodes(role: "inference").compactMap { platform.node($0.name) }
+        serving = platform.simulation.serving
+        platform.simulation.add(checker: self)
+    }
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["registry"] + nodesMentioned(in: outcome.message, simulation) }
+
+    /// Running replicas whose pointer differs from the registry's last Production version of a
+    /// model: (replica, model, its version or nil, the registry's).
+    func disagreements(_ simulation: Simulation) -> [(replica: String, model: String, pointer: Int64?, production: Int64)] {
+        let serving = simulation.serving
+        var latest: [(model: String, version: Int64)] = []
+        for promotion in serving.promotions {
+            if let index = latest.firstIndex(where: { $0.model == promotion.model }) { latest[index].version = promotion.version } else { latest.append((promotion.model, promotion.version)) }
+        }
+        var found: [(String, String, Int64?, Int64)] = []
+        for node in replicas where node.state == .up {
+            for (model, version) in latest where serving.pointers[node.name]?[model] != version {
+                found.append((node.name, model, serving.pointers[node.name]?[model], version))
+            }
+        }
+        return found
+    }
+
+    public func converged(_ simulation: Simulation) -> Bool? { disagreements(simulation).isEmpty }
+
+    public func livenessMessage(_ simulation: Simulation) -> String {
+        disagreements(simulation).map { "\($0.replica) serves \($0.model) v\($0.pointer.map(String.init) ?? "none") as Production, the registry v\($0.production)" }
+            .joined(separator: "; ") + " (the replicas disagree on the model)"
+    }
+
+    /// The versions of `model` in Production at some time in `from ... to`.
+    func productionVersions(_ serving: ServingObservations, model: String, from: Int64, to: Int64) -> [Int64] {
+        var versions: [Int64] = []
+        var current: Int64?
+        for promotion in serving.promotions where promotion.model == model {
+            if promotion.time <= from { current = promotion.version; continue }
+            if promotion.time > to { break }
+            versions.append(promotion.version)
+        }
+        // A canary active in the window may serve it too.
+        var canary: Int64?
+        for change in serving.canaryChanges where change.model == model {
+            if change.time <= from { canary = change.percent > 0 ? change.version : nil; continue }
+            if change.time > to { break }
+            if change.percent > 0 { versions.append(change.version) }
+        }
+        return (current.map { [$0] } ?? []) + versions + (canary.map { [$0] } ?? [])
+    }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let serving else { return nil }
+        while checked < serving.answers.count {
+            let answer = serving.answers[checked]
+            checked += 1
+            guard !answer.pinned, answer.status == 200, answer.sentAt >= healAt + Self.settle, let served = answer.servedVersion else { continue }
+            let allowed = productionVersions(serving, model: answer.model, from: answer.sentAt - Self.window, to: answer.answeredAt)
+            guard !allowed.isEmpty, !allowed.contains(served) else { continue }
+            let others = serving.answers[..<checked].reversed().first { !$0.pinned && $0.status == 200 && $0.replica != answer.replica && $0.servedVersion.map(allowed.contains) == true }
+            let production = serving.promotions.last { $0.model == answer.model && $0.time <= answer.answeredAt }?.version ?? allowed[0]
+            return "\(answer.replica ?? "?") served \(answer.model) v\(served) at \(formatNanoseconds(answer.sentAt)), past convergence, while v\(production) is in Production"
+                + (others.map { " (\($0.replica ?? "?") serves v\($0.servedVersion!): the replicas disagree on the model)" } ?? "")
+        }
+        return nil
+    }
+}
