@@ -186,7 +186,7 @@ final class ServingChaosTests: XCTestCase {
         XCTAssertGreaterThan(simulation.platformObservations.rateLimited, 0)
     }
 
-    func testAGatewayCrashForgetsItsLimiterButKeepsTheBoundPerProcess() {
+    func testAGatewayCrashUnderRateLimitedTrafficKeepsEveryCheck() {
         let (outcome, _) = run(AB04, crashes: [CrashFault(node: "gateway", atMs: 14_000, restartAfterMs: 400)]) { scenario, _ in limited(&scenario) }
         XCTAssertEqual(outcome, .passed)
     }

@@ -8,8 +8,7 @@ public final class AutoscalingChecker: Checker, SafetyChecker {
     public static let name = "autoscaling"
     public var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
-        var serving = ServingConfiguration()
-        for workload in scenario.workloads { workload.configure(serving: &serving) }
+        let serving = scenario.servingConfiguration
         return scenario.topology.has(role: "inference") && scenario.topology.has(role: "scheduler") && serving.autoscaleTargetPerReplica > 0
             ? nil : "inference is not autoscaled in this scenario (autoscale_target_rps)"
     }

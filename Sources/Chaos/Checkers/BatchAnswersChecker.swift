@@ -9,8 +9,7 @@ public final class BatchAnswersChecker: Checker, SafetyChecker {
     public var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard scenario.topology.has(role: "inference") else { return "no inference replicas in this scenario" }
-        var serving = ServingConfiguration()
-        for workload in scenario.workloads { workload.configure(serving: &serving) }
+        let serving = scenario.servingConfiguration
         return serving.batchMaxSize > 1 ? nil : "request batching is off in this scenario (batch_max_size 1)"
     }
     let deadline: Int64
@@ -18,8 +17,7 @@ public final class BatchAnswersChecker: Checker, SafetyChecker {
     var nodes: [String: Node] = [:]
     var nextLook: Int64 = 0
     public init(scenario: Scenario) {
-        var serving = ServingConfiguration()
-        for workload in scenario.workloads { workload.configure(serving: &serving) }
+        let serving = scenario.servingConfiguration
         deadline = Int64(serving.batchMaxWaitMillis + serving.coldStartMillis + serving.predictionMillis.upperBound + 1000) * Nanos.millisecond
             + Int64(serving.batchMaxSize) * Int64(serving.batchRowMicros) * 1000
     }

@@ -18,8 +18,7 @@ public final class RateLimitChecker: Checker, SafetyChecker {
     var observations: PlatformObservations?
     var checkedRevision = UInt64.max
     public init(scenario: Scenario) {
-        var serving = ServingConfiguration()
-        for workload in scenario.workloads { workload.configure(serving: &serving) }
+        let serving = scenario.servingConfiguration
         interval = 1_000_000_000 / Int64(serving.rateLimitPerSecond)
         burst = serving.rateLimitBurst
     }

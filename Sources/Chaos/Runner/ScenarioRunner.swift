@@ -131,11 +131,8 @@ public enum ScenarioRunner {
             delays[node.name] = order.uniform(0 ... 5 * Nanos.second)
         }
         var training: TrainingPlatformConfiguration?
-        var serving = ServingConfiguration()
-        for workload in scenario.workloads {
-            workload.configure(training: &training)
-            workload.configure(serving: &serving)
-        }
+        for workload in scenario.workloads { workload.configure(training: &training) }
+        let serving = scenario.servingConfiguration
         let platform = Platform(on: simulation, topology: scenario.topology, defects: configuration.defects, disk: configuration.faults.disk,
                                 startDelays: delays, training: training, serving: serving)
         Nemesis.apply(configuration.faults, to: simulation)
