@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Measure the infrastructure instead: a SQL insert-and-commit loop and a Kafka produce-and-consume loop, beside the kernel's raw event rate.")
     var infra = false
 
-    @Flag(help: "Measure model serving instead: scenarios 01 and 04 without defects or faults over --scenario-seeds seeds, predictions answered through gateway -> inference per wall second, beside the kernel's raw event rate.")
+    @Flag(help: "Measure model serving instead: scenarios 01 and 04 without defects or faults over --scenario-seeds seeds, each without and with request batching (8 requests or 10 ms): predictions per wall second through gateway -> inference, x real time, events per prediction and virtual latency p50/p99, beside the kernel's raw event rate.")
     var serving = false
 
     @Flag(help: "Print one JSON object.")
@@ -214,33 +214,51 @@ struct CReference {
 
 extension BenchCommand {
     /// Predictions per wall second through the whole platform (client -> gateway -> inference
-    /// replica -> back) in the serving scenarios, one run per seed, without defects or faults.
+    /// replica -> back) in the serving scenarios, one run per seed, without defects or faults,
+    /// each without request batching and with it (8 requests or 10 ms), beside the kernel's raw
+    /// event rate. Latency percentiles are virtual (what a client of the platform sees).
     func runServing() throws {
+        let modes: [(name: String, maxSize: Int, maxWaitMillis: Int)] = [("no batching", 1, 10), ("batching 8 / 10 ms", 8, 10)]
         var rows: [String] = [], lines: [String] = []
         for name in ["01_model_memory_crisis", "04_ab_test_disaster"] {
-            let loaded = loadScenario(name)
-            var virtual = 0.0, wall = 0.0, events: UInt64 = 0, predictions = 0
-            var perSeed: [Double] = []
-            for seed in 1 ... scenarioSeeds {
-                let faults = loaded.faultOptions(seed: seed, profile: FaultProfile.none)
-                let result = ScenarioRunner.runWithoutDetails(RunConfiguration(scenario: loaded, seed: seed, defects: .empty, faults: faults))
-                virtual += Double(result.virtualNanoseconds) / 1e9
-                wall += result.wallSeconds
-                events += result.events
-                predictions += result.serving?.predictions ?? 0
-                perSeed.append(Double(result.virtualNanoseconds) / 1e9 / result.wallSeconds)
+            let shipped = loadScenario(name)
+            for mode in modes {
+                let scenario = shipped.withRequestBatching(maxSize: mode.maxSize, maxWaitMillis: mode.maxWaitMillis)
+                var virtual = 0.0, wall = 0.0, events: UInt64 = 0, predictions = 0, batches = 0, batched = 0
+                var speedups: [Double] = [], p50s: [Int64] = [], p99s: [Int64] = []
+                for seed in 1 ... scenarioSeeds {
+                    let faults = scenario.faultOptions(seed: seed, profile: FaultProfile.none)
+                    let result = ScenarioRunner.runWithoutDetails(RunConfiguration(scenario: scenario, seed: seed, defects: .empty, faults: faults))
+                    virtual += Double(result.virtualNanoseconds) / 1e9
+                    wall += result.wallSeconds
+                    events += result.events
+                    predictions += result.serving?.predictions ?? 0
+                    batches += result.serving?.batches?.count ?? 0
+                    batched += result.serving?.batches?.requests ?? 0
+                    speedups.append(Double(result.virtualNanoseconds) / 1e9 / result.wallSeconds)
+                    if let latency = result.serving?.latency {
+                        p50s.append(latency.p50)
+                        p99s.append(latency.p99)
+                    }
+                }
+                func median<T: Comparable>(_ values: [T]) -> T? { values.isEmpty ? nil : values.sorted()[values.count / 2] }
+                let speedup = median(speedups)!, p50 = Double(median(p50s) ?? 0) / 1e6, p99 = Double(median(p99s) ?? 0) / 1e6
+                let perBatch = batches > 0 ? Double(batched) / Double(batches) : 1
+                rows.append("{\"scenario\":\(jsonEscaped(name)),\"mode\":\(jsonEscaped(mode.name)),\"batch_max_size\":\(mode.maxSize),\"seeds\":\(scenarioSeeds),"
+                    + "\"predictions\":\(predictions),\"predictions_per_wall_s\":\(Double(predictions) / wall),\"median_seed_speedup\":\(speedup),"
+                    + "\"events_per_s\":\(Double(events) / wall),\"events_per_prediction\":\(Double(events) / Double(Swift.max(1, predictions))),"
+                    + "\"requests_per_batch\":\(perBatch),\"latency_p50_ms\":\(p50),\"latency_p99_ms\":\(p99)}")
+                lines.append("\(name), \(mode.name): \(predictions) predictions in \(format3(wall)) wall s = \(Int(Double(predictions) / wall)) predictions/s through gateway -> inference; "
+                    + "median seed \(Int(speedup))x real time; \(Int(Double(events) / wall)) events/s; \(String(format: "%.1f", perBatch)) requests a compute; "
+                    + "latency p50 \(String(format: "%.1f", p50)) ms, p99 \(String(format: "%.1f", p99)) ms (virtual, median over seeds)")
             }
-            let sorted = perSeed.sorted()
-            let median = sorted[sorted.count / 2]
-            rows.append("{\"scenario\":\(jsonEscaped(name)),\"seeds\":\(scenarioSeeds),\"predictions\":\(predictions),\"predictions_per_wall_s\":\(Double(predictions) / wall),\"median_seed_speedup\":\(median),\"events_per_s\":\(Double(events) / wall)}")
-            lines.append("\(name): \(predictions) predictions in \(format3(wall)) wall s = \(Int(Double(predictions) / wall)) predictions/s through gateway -> inference; median seed \(Int(median))x real time; \(Int(Double(events) / wall)) events/s")
         }
         let kernel = KernelBenchmark.eventChurn(pending: 1000, events: 2_000_000)
         if json {
-            print("{\"serving\":[\(rows.joined(separator: ","))],\"kernel_events_per_s\":\(kernel.perSecond),\"batching\":null}")
+            print("{\"serving\":[\(rows.joined(separator: ","))],\"kernel_events_per_s\":\(kernel.perSecond)}")
         } else {
             lines.forEach { print($0) }
-            print("kernel raw churn in the same invocation: \(Int(kernel.perSecond)) events/s (request batching is not built yet: no with/without comparison)")
+            print("kernel raw churn in the same invocation: \(Int(kernel.perSecond)) events/s")
         }
     }
 }

@@ -104,7 +104,7 @@ final class ModelMemoryCrisisTests: XCTestCase {
     }
 
     func testB4CanaryResurrectedIsFoundByTheCanaryCheckWithin10Seeds() {
-        Serving01.assertFound(.B4, checker: "canary-rollback", within: 10, messageContains: "after its rollback committed")
+        Serving01.assertFound(.B4, checker: "canary-rollback", within: 10, messageContains: "the canary again")
     }
 
     func testB10StaleMetricsAreFoundByTheAutoscalingCheckWithin5Seeds() {

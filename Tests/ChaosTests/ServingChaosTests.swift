@@ -78,6 +78,23 @@ final class ServingChaosTests: XCTestCase {
         XCTAssertFalse(during.contains { $0.status == 200 && $0.replica == "inference-b" }, "nothing reaches inference-b through the cut")
     }
 
+    func testACrashedReplicaGetsNoRequestOnceConsulHeldItCriticalForTheHealthView() {
+        let (outcome, simulation) = run(Serving01, crashes: [CrashFault(node: "inference-b", atMs: 9000, restartAfterMs: 5000)])
+        XCTAssertEqual(outcome, .passed, "routing: no route to an instance critical for longer than the gateway's view")
+        let observations = simulation.platformObservations
+        // The crashed replica's TTL check went critical while it was down.
+        let critical = observations.consulHealth.compactMap { id, history in
+            history.first { $0.critical && $0.at > 9000 * Nanos.millisecond && $0.at < 14_000 * Nanos.millisecond }.map { (id, $0.at) }
+        }
+        XCTAssertEqual(critical.count, 1, "\(critical)")
+        guard let (instance, since) = critical.first else { return }
+        let routed = observations.routings.filter { $0.instance == instance }
+        XCTAssertFalse(routed.contains { $0.time >= since + GatewayService.healthViewNanos && $0.time < 14_000 * Nanos.millisecond },
+                       "routed to \(instance) after it was critical at \(formatNanoseconds(since))")
+        XCTAssertTrue(routed.contains { $0.time < 9000 * Nanos.millisecond }, "it took traffic before the crash")
+        XCTAssertEqual(observations.consulHealth[instance]?.last?.critical, false, "and passed again once it was back")
+    }
+
     func testAllReplicasCutFromTheGatewayGiveTimeoutsNotInternalErrors() {
         let cut = PartitionFault(sideA: ["gateway"], sideB: ["inference", "inference-b", "inference-c"], atMs: 9000, durationMs: 3000)
         let (outcome, simulation) = run(Serving01, partitions: [cut])

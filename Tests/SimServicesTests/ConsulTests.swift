@@ -80,4 +80,49 @@ final class ConsulTests: XCTestCase {
         }
         XCTAssertEqual(results.map { $0.hasSuffix("bool(true))") }, [true, false, true, false])
     }
+
+    func testHealthChangesAreRecordedWhenTheyHappen() {
+        var wentCritical: Int64 = 0, passedAgain: Int64 = 0
+        let simulation = runInfra(serverName: "consul", server: { await ConsulServer.run(context: $0) }) { context, node in
+            let consul = ConsulClient(server: Address(node: node.id, service: "consul"))
+            _ = await consul.request(.register(ServiceInstance(id: "inference-1", service: "inference", address: context.address("http"), check: .ttl(300 * Nanos.millisecond))), context: context)
+            await context.sleep(for: .seconds(1))  // no pass: the sweep marks it critical
+            wentCritical = context.simulation.platformObservations.consulHealth["inference-1"]?.last?.at ?? -1
+            _ = await consul.request(.pass(id: "inference-1"), context: context)
+            passedAgain = context.simulation.now
+        }
+        // (It goes critical again later: nobody passes it once the client is done.)
+        let history = Array((simulation.platformObservations.consulHealth["inference-1"] ?? []).prefix(2))
+        XCTAssertEqual(history.map(\.critical), [true, false])
+        // The TTL of 300 ms ran out; the sweep runs every 100 ms.
+        XCTAssertGreaterThan(wentCritical, 300 * Nanos.millisecond)
+        XCTAssertLessThanOrEqual(wentCritical, 500 * Nanos.millisecond)
+        XCTAssertLessThanOrEqual(history.last!.at, passedAgain)
+    }
+
+    func testARestartedConsulRecordsTheHealthItRestoredNotWhatItLost() {
+        var restartedAt: Int64 = -1
+        let simulation = runInfra(serverName: "consul", server: { await ConsulServer.run(context: $0) }) { context, node in
+            let consul = ConsulClient(server: Address(node: node.id, service: "consul"))
+            for id in ["inference-1", "inference-2"] {
+                _ = await consul.request(.register(ServiceInstance(id: id, service: "inference", address: context.address("http"), check: .ttl(300 * Nanos.millisecond))), context: context)
+            }
+            for _ in 0 ..< 6 {  // inference-1 keeps passing, inference-2 goes critical (persisted by the sweep)
+                await context.sleep(nanoseconds: 100 * Nanos.millisecond)
+                _ = await consul.request(.pass(id: "inference-1"), context: context)
+            }
+            // A change the server had not persisted when it crashed: the record says critical, the
+            // restarted server holds it passing, and says so.
+            context.simulation.platformObservations.consul("inference-1", critical: true, at: context.simulation.now)
+            node.crash()
+            node.restart()
+            restartedAt = context.simulation.now
+            _ = await consul.healthy("inference", context: context)
+        }
+        let health = simulation.platformObservations.consulHealth
+        // (Later its TTL runs out too: nobody passes it once the client is done.)
+        XCTAssertEqual(health["inference-1"]?.prefix(2).map(\.critical), [true, false])
+        XCTAssertEqual(health["inference-1"]?[1].at, restartedAt, "recorded when the server restored its state")
+        XCTAssertEqual(health["inference-2"]?.map(\.critical), [true], "restored critical: no change to record")
+    }
 }

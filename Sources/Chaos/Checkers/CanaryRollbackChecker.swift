@@ -3,7 +3,8 @@ import SimServices
 
 /// Canary rollback: once a canary's rollback has completed (the rollout got the answer), its
 /// version stops serving the model's traffic without a version. Safety: the registry never
-/// commits a canary version active again after it committed its end (rolled back or promoted);
+/// commits a canary version active again after it committed its end (rolled back or promoted),
+/// in the database's commit order (the change's generation);
 /// and, once the faults healed and
 /// the replicas had `settle` to catch up: no such request sent `window` after the rollback is
 /// answered by the rolled-back version. Liveness: by heal + converge, no running replica holds a
@@ -58,10 +59,16 @@ public final class CanaryRollbackChecker: Checker, SafetyChecker {
         while checkedChanges < serving.canaryChanges.count {
             let change = serving.canaryChanges[checkedChanges]
             checkedChanges += 1
-            guard change.percent > 0,
-                  let ended = serving.canaryChanges[..<(checkedChanges - 1)].last(where: { $0.model == change.model && $0.version == change.version && $0.percent == 0 }) else { continue }
-            return "the registry made \(change.model) v\(change.version) the canary again (\(change.percent) %) at \(formatNanoseconds(change.time)), "
-                + "after its rollback committed at \(formatNanoseconds(ended.time)): both versions serve after the rollback completed"
+            // Ordered by generation, not by when the registry heard of the commit: a step that
+            // committed before the rollback but whose answer came after it did not bring it back
+            // (and one heard of before the end may still have committed after it).
+            let earlier = serving.canaryChanges[..<(checkedChanges - 1)].filter { $0.model == change.model && $0.version == change.version }
+            let pair = change.percent > 0
+                ? earlier.last { $0.percent == 0 && $0.generation < change.generation }.map { (end: $0, again: change) }
+                : earlier.last { $0.percent > 0 && $0.generation > change.generation }.map { (end: change, again: $0) }
+            guard let pair else { continue }
+            return "the registry made \(change.model) v\(change.version) the canary again (\(pair.again.percent) %, generation \(pair.again.generation)), "
+                + "after its end committed (generation \(pair.end.generation), heard of at \(formatNanoseconds(pair.end.time))): both versions serve after the rollback completed"
         }
         while checked < serving.answers.count {
             let answer = serving.answers[checked]

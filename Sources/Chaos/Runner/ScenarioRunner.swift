@@ -83,10 +83,21 @@ public struct ServingSummary: Sendable, Equatable {
     public var verdict: (arms: String, comparisons: String)?
     /// Batches computed and the requests they held (nil: no batching).
     public var batches: (count: Int, requests: Int)?
+    /// Virtual latency (sent to answered) of the predictions answered 200, in ns: the 50th, 95th
+    /// and 99th percentiles (nearest rank), nil when none was.
+    public var latency: (p50: Int64, p95: Int64, p99: Int64)?
+    /// The 50th, 95th and 99th percentiles of `values` by nearest rank (nil when empty).
+    public static func percentiles(of values: [Int64]) -> (p50: Int64, p95: Int64, p99: Int64)? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        func rank(_ percent: Int) -> Int64 { sorted[Swift.max(0, (sorted.count * percent + 99) / 100 - 1)] }
+        return (rank(50), rank(95), rank(99))
+    }
     public static func == (a: ServingSummary, b: ServingSummary) -> Bool {
         a.deployments == b.deployments && a.predictions == b.predictions && a.failedPredictions == b.failedPredictions && a.replicas == b.replicas
             && a.verdict?.arms == b.verdict?.arms && a.verdict?.comparisons == b.verdict?.comparisons
             && a.batches?.count == b.batches?.count && a.batches?.requests == b.batches?.requests
+            && a.latency?.p50 == b.latency?.p50 && a.latency?.p95 == b.latency?.p95 && a.latency?.p99 == b.latency?.p99
     }
 
     static func of(_ simulation: Simulation, topology: Topology) -> ServingSummary? {
@@ -102,7 +113,8 @@ public struct ServingSummary: Sendable, Equatable {
         let verdict = serving.abVerdicts.last { $0.status == 200 }.flatMap { found in found.arms.flatMap { arms in found.comparisons.map { (arms, $0) } } }
         let batches = serving.batchSizes.isEmpty ? nil : (serving.batchSizes.values.reduce(0, +), serving.batchSizes.reduce(0) { $0 + $1.key * $1.value })
         return ServingSummary(deployments: serving.deployments.count, predictions: serving.answers.count,
-                              failedPredictions: serving.answers.filter(\.isInternalError).count, replicas: replicas, verdict: verdict, batches: batches)
+                              failedPredictions: serving.answers.filter(\.isInternalError).count, replicas: replicas, verdict: verdict, batches: batches,
+                              latency: ServingSummary.percentiles(of: serving.answers.filter { $0.status == 200 }.map { $0.answeredAt - $0.sentAt }))
     }
 }
 
@@ -150,8 +162,13 @@ public enum ScenarioRunner {
             // The run's goal: once faults have healed and every liveness check has converged,
             // nothing is left to show, so the run ends there instead of idling to its horizon.
             let healAt = configuration.faults.healAtMs * Nanos.millisecond
+            // Judged once a virtual millisecond, not after every event: the liveness checks walk
+            // the replicas and the logs, and the goal need not be seen the event it is reached.
+            var judgedAt: Int64 = -Nanos.second
             simulation.add(checker: ClosureChecker("converged") { sim in
-                if sim.now >= healAt && liveness.allSatisfy({ $0.converged(sim) == true }) { sim.finish() }
+                guard sim.now >= healAt, sim.now - judgedAt >= Nanos.millisecond else { return nil }
+                judgedAt = sim.now
+                if liveness.allSatisfy({ $0.converged(sim) == true }) { sim.finish() }
                 return nil
             })
             // At the deadline every liveness check is judged: the first that failed ends the run,

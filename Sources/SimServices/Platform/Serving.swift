@@ -109,8 +109,9 @@ public final class ServingObservations {
     public var metricSamples: [String: [(sequence: Int, time: Int64)]] = [:]
     /// The autoscaler's decisions: (time, replicas, the samples used as (instance, sequence)).
     public var scalingDecisions: [(time: Int64, replicas: Int, samples: [(instance: String, sequence: Int)])] = []
-    /// Canary changes the registry committed, in order: (time, model, version, percentage; 0: ended).
-    public var canaryChanges: [(time: Int64, model: String, version: Int64, percent: Int)] = []
+    /// Canary changes the registry committed, as it learned of them: (time, model, version,
+    /// percentage (0: ended), generation: the database's order of the model's changes).
+    public var canaryChanges: [(time: Int64, model: String, version: Int64, percent: Int, generation: Int64)] = []
     /// Canary rollbacks the rollout completed (its client got the answer): (time, model, version).
     public var canaryRollbacks: [(time: Int64, model: String, version: Int64)] = []
     /// Each replica's canary per model (version and percentage; absent: none), by node name.

@@ -17,7 +17,13 @@ public final class ConsulServer {
     /// Set by every change of the durable state; the change is persisted before the answer.
     var changed = false
 
-    init(context: ProcessContext) { self.context = context }
+    /// Where each health transition is recorded for the routing check.
+    let observations: PlatformObservations
+
+    init(context: ProcessContext) {
+        self.context = context
+        observations = context.simulation.platformObservations
+    }
 
     /// Writes the durable state as checksummed records (`RecordLog`, fields joined by `Fields`) to
     /// a temp file, fsyncs it and renames it into place. Written by hand: JSON encoding of the
@@ -76,6 +82,8 @@ public final class ConsulServer {
         for (id, instance) in instances.sorted(by: { $0.key < $1.key }) {
             if case .probe(let interval, let timeout) = instance.check { startProbe(id, interval: interval, timeout: timeout) }
         }
+        // What the restarted server holds is the truth now (a change it had not persisted is gone).
+        for id in observations.consulHealth.keys.sorted() { observations.consul(id, critical: critical.contains(id), at: now) }
     }
 
     public static func run(context: ProcessContext) async {
@@ -109,6 +117,7 @@ public final class ConsulServer {
             changed = true
             lastPass[instance.id] = now
             critical.remove(instance.id)
+            observations.consul(instance.id, critical: false, at: now)
             if case .probe(let interval, let timeout) = instance.check { startProbe(instance.id, interval: interval, timeout: timeout) }
             context.record(.consulRegister, payload: stableHash(instance.id), "\(instance.service)/\(instance.id) at \(instance.address)")
             return .ok
@@ -122,6 +131,7 @@ public final class ConsulServer {
             lastPass[id] = now
             if critical.remove(id) != nil {
                 changed = true
+                observations.consul(id, critical: false, at: now)
                 context.record(.consulCheck, payload: stableHash(id), "\(id) passing")
             }
             return .ok
@@ -170,6 +180,7 @@ public final class ConsulServer {
     func markCritical(_ id: String, reason: String) {
         guard critical.insert(id).inserted else { return }
         changed = true
+        observations.consul(id, critical: true, at: context.simulation.now)
         context.record(.consulCheck, payload: stableHash(id), "\(id) critical: \(reason)")
         for (session, state) in sessions.sorted(by: { $0.key < $1.key }) where state.checks.contains(id) {
             invalidate(session, reason: "check \(id) critical")
@@ -210,7 +221,10 @@ public final class ConsulServer {
                 let control = Address(node: instance.address.node, service: "control")
                 if case .success = await context.call(control, ProbePing(), timeout: timeout) {
                     self.lastPass[id] = context.simulation.now
-                    if self.critical.remove(id) != nil { context.record(.consulCheck, payload: stableHash(id), "\(id) passing (probe)") }
+                    if self.critical.remove(id) != nil {
+                        self.observations.consul(id, critical: false, at: context.simulation.now)
+                        context.record(.consulCheck, payload: stableHash(id), "\(id) passing (probe)")
+                    }
                 } else {
                     self.markCritical(id, reason: "probe got no answer within \(formatNanoseconds(timeout))")
                 }

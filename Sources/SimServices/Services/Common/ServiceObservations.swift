@@ -29,7 +29,31 @@ public final class PlatformObservations {
     /// The last failure of each service's first request.
     public var firstRequestError: [String: String] = [:]
 
+    /// Consul's health transitions of each instance, in time order: when its check went critical
+    /// (`critical: true`) or passing again. The routing check reads it against the gateway's routes.
+    public var consulHealth: [String: [(at: Int64, critical: Bool)]] = [:]
+
     public init() {}
+
+    /// Records that Consul now holds `instance` critical or passing (only changes are kept).
+    public func consul(_ instance: String, critical: Bool, at time: Int64) {
+        guard consulHealth[instance]?.last?.critical ?? false != critical else { return }
+        consulHealth[instance, default: []].append((time, critical))
+    }
+
+    /// Whether Consul held `instance` critical throughout `[from, to]`.
+    public func consulHeldCritical(_ instance: String, from: Int64, to: Int64) -> Bool {
+        guard let transitions = consulHealth[instance] else { return false }
+        var criticalAtStart = false
+        for transition in transitions {
+            if transition.at <= from {
+                criticalAtStart = transition.critical
+            } else if transition.at <= to, !transition.critical {
+                return false  // passing again within the window
+            }
+        }
+        return criticalAtStart
+    }
 
     public func update(_ service: String, _ change: (inout ServiceState) -> Void) {
         var state = services[service] ?? ServiceState()

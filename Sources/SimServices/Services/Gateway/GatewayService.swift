@@ -18,8 +18,10 @@ public enum GatewayService {
         public var routes: Int
     }
 
-    /// The gateway's in-memory state.
-    public actor State {
+    /// The gateway's in-memory state. A class confined to its simulation's thread, not an actor:
+    /// none of its operations awaits, so each is atomic as it stands, and an actor's two hops per
+    /// call were a third of a serving run's scheduler events (eight calls a request).
+    public final class State: @unchecked Sendable {  // confined to its simulation's thread
         var turns: [String: Int] = [:]
         var routesAnswered = 0
         var limiter: RateLimiter?
@@ -75,7 +77,7 @@ public enum GatewayService {
     }
 
     /// How long the gateway routes on one listing of a service's passing instances: 100 ms.
-    static let healthViewNanos: Int64 = 100_000_000
+    public static let healthViewNanos: Int64 = 100_000_000
 
     /// Origins allowed to call the platform; L11 forgot the admin dashboard's.
     static func allowedOrigins(_ defects: DefectSet) -> [String] {
@@ -86,7 +88,7 @@ public enum GatewayService {
         var spec = ServiceSpec(name: "gateway", routes: [
             Route("GET", "gateway/routes", Empty.self, RoutesServed.self) { runtime, _, request throws(ServiceError) in
                 guard allowedOrigins(runtime.defects).contains(request.origin) else { throw ServiceError(403, "CORS: origin \(request.origin) is not allowed") }
-                return RoutesServed(routes: await runtime.state(State.self).answeredRoutes())
+                return RoutesServed(routes: runtime.state(State.self).answeredRoutes())
             },
         ])
         spec.makeState = { State() }
@@ -116,10 +118,10 @@ public enum GatewayService {
             request.headers["x-tenant"] = identity.tenant
         }
         let state = runtime.state(State.self), observations = runtime.observations, now = context.simulation.now
-        await state.configure(runtime.directory.serving)
+        state.configure(runtime.directory.serving)
         // Rate limit per caller, on the simulation's monotonic time (never the node's skewable clock).
         let caller = "\(request.headers["x-tenant"] ?? "anonymous")/\(request.headers["x-api-key"] ?? request.headers["x-user"] ?? "anonymous")"
-        if case .failure(let wait) = await state.admit(caller, at: now) {
+        if case .failure(let wait) = state.admit(caller, at: now) {
             observations.rateLimited += 1
             var refused = HTTPResponse.error(429, "rate limited: \(caller) is over its limit")
             refused.body["retry_after_ms"] = "\((wait.nanoseconds + Nanos.millisecond - 1) / Nanos.millisecond)"
@@ -127,35 +129,18 @@ public enum GatewayService {
         }
         observations.admissions[caller, default: []].append(now)
         observations.admissionsRevision &+= 1
-        await state.deposit(at: now)
+        state.deposit(at: now)
         let target = request.service
-        var instances: [ServiceInstance]
-        if let cached = await state.cachedHealthy(target, at: now) {
-            instances = cached
-        } else {
-            guard case .success(let listed) = await runtime.consul.healthy(target, context: context) else { return .error(503, "Consul did not answer") }
-            instances = listed
-            await state.remember(healthy: listed, of: target, at: context.simulation.now)
-        }
+        guard var instances = await passingInstances(of: target, runtime, state) else { return .error(503, "Consul did not answer") }
         guard !instances.isEmpty else { return .error(503, "no passing instance of \(target)") }
-        if target == "inference", runtime.directory.serving.autoscaleTargetPerReplica > 0 {
-            // Autoscaling: inference traffic goes to the first N passing instances (N read from
-            // Redis at most once a second; unknown: all of them).
-            var replicas = await state.scaled(at: now)
-            if replicas == nil, case .success(.string(let text)) = await runtime.redis.run(.get("autoscale:inference"), context: context), let count = Int(text) {
-                replicas = count
-                await state.remember(scale: count, at: now)
-            }
-            if let replicas { instances = Array(instances.sorted { $0.id < $1.id }.prefix(Swift.max(1, replicas))) }
-        }
         let idempotent = request.method == "GET" || request.path == "inference/predict"
         var tried: [String] = []
         while true {
-            let open = await state.allowed(instances.filter { !tried.contains($0.id) }, at: context.simulation.now)
+            let open = state.allowed(instances.filter { !tried.contains($0.id) }, at: context.simulation.now)
             guard !open.isEmpty else {
                 return .error(503, "every instance of \(target) has its circuit open")
             }
-            let instance = open[await state.nextTurn(for: target) % open.count]
+            let instance = open[state.nextTurn(for: target) % open.count]
             tried.append(instance.id)
             observations.routings.append((context.simulation.now, target, instance.id))
             context.record(.gatewayRoute, payload: stableHash(instance.id), "\(request.method) /\(request.path) -> \(instance.id)")
@@ -171,19 +156,52 @@ public enum GatewayService {
                 retryable = idempotent  // it may have been applied: only an idempotent request goes again
             }
             // A refusal (503: not ready, or unavailable) is an answer; a missing or bad one counts against the instance.
-            if await state.record(instance.id, success: answer.status != 502 && answer.status != 504, at: context.simulation.now) {
+            if state.record(instance.id, success: answer.status != 502 && answer.status != 504, at: context.simulation.now) {
                 observations.breakersOpened += 1
                 context.record(.gatewayBreakerOpened, payload: stableHash(instance.id), "circuit opened for \(instance.id)")
             }
-            guard retryable, tried.count < 2, !(await state.allowed(instances.filter { !tried.contains($0.id) }, at: context.simulation.now, probing: false)).isEmpty else {
+            guard retryable, tried.count < 2, !(state.allowed(instances.filter { !tried.contains($0.id) }, at: context.simulation.now, probing: false)).isEmpty else {
                 return answer  // no retry, or nowhere else to go: the upstream's own answer
             }
-            guard await state.withdraw(at: context.simulation.now) else {
+            guard state.withdraw(at: context.simulation.now) else {
                 observations.retriesRefused += 1
                 return answer
             }
             observations.retries += 1
+            // The retry may come up to a timeout later: route it on a view at most 100 ms old too.
+            guard let fresh = await passingInstances(of: target, runtime, state) else { return answer }
+            instances = fresh
         }
+    }
+
+    /// The passing instances of `target` the gateway may route to now: Consul's listing, at most
+    /// `healthViewNanos` old (stamped when it was asked, so the view is never older than that),
+    /// narrowed to the autoscaler's replica count for inference. Nil when Consul did not answer.
+    static func passingInstances(of target: String, _ runtime: ServiceRuntime, _ state: State) async -> [ServiceInstance]? {
+        let context = runtime.context
+        // Autoscaling: inference traffic goes to the first N passing instances (N read from Redis
+        // at most once a second; unknown: all of them). Read before the listing: a slow Redis
+        // must not age the listing the request is routed on.
+        var replicas: Int?
+        if target == "inference", runtime.directory.serving.autoscaleTargetPerReplica > 0 {
+            let now = context.simulation.now
+            replicas = state.scaled(at: now)
+            if replicas == nil, case .success(.string(let text)) = await runtime.redis.run(.get("autoscale:inference"), context: context), let count = Int(text) {
+                replicas = count
+                state.remember(scale: count, at: now)
+            }
+        }
+        var instances: [ServiceInstance]
+        if let cached = state.cachedHealthy(target, at: context.simulation.now) {
+            instances = cached
+        } else {
+            let asked = context.simulation.now
+            guard case .success(let listed) = await runtime.consul.healthy(target, context: context) else { return nil }
+            instances = listed
+            state.remember(healthy: listed, of: target, at: asked)
+        }
+        if let replicas, !instances.isEmpty { instances = Array(instances.sorted { $0.id < $1.id }.prefix(Swift.max(1, replicas))) }
+        return instances
     }
 }
 

@@ -64,7 +64,7 @@ enum CanaryRollout {
         case .success(let written) where written.changes == 0: throw ServiceError(409, "\(model) v\(version) is not the active canary (rolled back or promoted)")
         case .success(let written):
             generation = written.generation
-            committed(runtime, model: model, version: version, percent: percent)
+            committed(runtime, model: model, version: version, percent: percent, generation: generation)
         case .failure(let error): throw .internalError("cannot step the canary: \(error)")
         }
         try await publish(runtime, model: model, version: version, percent: percent, generation: generation)
@@ -85,7 +85,7 @@ enum CanaryRollout {
         }
         switch result {
         case .success(.now(let version, let generation)):
-            committed(runtime, model: model, version: version, percent: 0)
+            committed(runtime, model: model, version: version, percent: 0, generation: generation)
             try await publish(runtime, model: model, version: version, percent: 0, generation: generation)
             return CanaryState(version: version, percent: 0, state: "rolled_back")
         case .success(.already(let version, let generation)):
@@ -98,10 +98,12 @@ enum CanaryRollout {
         }
     }
 
-    /// Records a committed change for the checks (the registry's truth).
-    static func committed(_ runtime: ServiceRuntime, model: String, version: Int64, percent: Int) {
+    /// Records a committed change for the checks (the registry's truth). The time is when the
+    /// registry learned of the commit (a commit's answer may come late, after a retry); the
+    /// generation is the order the database committed them in.
+    static func committed(_ runtime: ServiceRuntime, model: String, version: Int64, percent: Int, generation: Int64) {
         let serving = runtime.context.simulation.serving
-        serving.canaryChanges.append((runtime.context.simulation.now, model, version, percent))
+        serving.canaryChanges.append((runtime.context.simulation.now, model, version, percent, generation))
         serving.revision &+= 1
     }
 

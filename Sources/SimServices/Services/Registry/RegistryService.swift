@@ -72,7 +72,7 @@ public enum RegistryService {
             throw ServiceError(409, "\(model) v\(version) is \(current.rawValue): it can move to \(current.next.map(\.rawValue).joined(separator: ", ")), not \(target.rawValue)")
         case .success(.moved(let archived, let endedCanary)):
             if let generation = endedCanary {
-                CanaryRollout.committed(runtime, model: model, version: version, percent: 0)
+                CanaryRollout.committed(runtime, model: model, version: version, percent: 0, generation: generation)
                 try await CanaryRollout.publish(runtime, model: model, version: version, percent: 0, generation: generation)
             }
             if target == .production {
