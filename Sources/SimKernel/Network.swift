@@ -12,8 +12,10 @@ public struct Address: Hashable, Comparable, Sendable, Codable, CustomStringConv
 }
 
 /// A message payload. Messages are typed values, never encoded bytes; `wireSize` stands for the
-/// encoded size, and `traceDigest`/`traceSummary` describe the message to the trace. The defaults
-/// use the type name only; override them so the fingerprint sees the content.
+/// encoded size, and `traceDigest`/`traceSummary` describe the message to the trace. The default
+/// digest covers the content (`contentDigest`: two messages of one type that differ in any field
+/// differ in the fingerprint); override it with a hand-written digest where sends are frequent,
+/// since reflection is slow.
 public protocol SimMessage: Sendable {
     var wireSize: Int { get }
     var traceDigest: UInt64 { get }
@@ -22,8 +24,31 @@ public protocol SimMessage: Sendable {
 
 extension SimMessage {
     public var wireSize: Int { 64 }
-    public var traceDigest: UInt64 { typeNameDigest(Self.self) }
+    public var traceDigest: UInt64 { contentDigest(self) }
     public var traceSummary: String { String(describing: Self.self) }
+}
+
+/// A digest of `value`'s content that is the same in every process: its type's name, then its
+/// fields by reflection in declaration order with their labels; the elements of a dictionary or
+/// a set combined without regard to order (their iteration order differs between processes);
+/// values without fields (numbers, strings, enum cases without payload) by their description.
+/// Classes are walked like structures, `depth` levels deep at most (a cycle ends there).
+public func contentDigest(_ value: Any, depth: Int = 16) -> UInt64 {
+    let mirror = Mirror(reflecting: value)
+    let typeDigest = typeNameDigest(type(of: value))
+    guard depth > 0, !mirror.children.isEmpty else { return mix64(typeDigest, stableHash(String(describing: value))) }
+    switch mirror.displayStyle {
+    case .dictionary?, .set?:
+        var sum: UInt64 = 0
+        for child in mirror.children { sum &+= mix64(contentDigest(child.value, depth: depth - 1), 0x5E7) }
+        return mix64(typeDigest, sum)
+    default:
+        var hash = typeDigest
+        for child in mirror.children {
+            hash = mix64(hash, stableHash(child.label ?? "") ^ contentDigest(child.value, depth: depth - 1))
+        }
+        return hash
+    }
 }
 
 /// Digests of type names, computed once per type: formatting a type's name on every send was a

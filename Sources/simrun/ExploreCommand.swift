@@ -195,6 +195,9 @@ struct MergeCommand: ParsableCommand {
     @Argument(help: "Results databases to merge.")
     var inputs: [String]
 
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
     @Option(help: "The database to merge into (created if missing).")
     var into: String
 
@@ -222,9 +225,13 @@ struct MergeCommand: ParsableCommand {
         do { target = try ResultsStore(path: into, identity: nil) } catch { exitBadInput("--into: \(error)") }
         do {
             let added = try target.merge(from: sources)
-            for (input, count) in zip(inputs, added) { print("\(input): \(count) seeds added") }
             let all = try target.results()
-            print("\(into): \(all.count) seeds, \(all.filter(\.isFailure).count) failures")
+            if json {
+                print("{\"into\":\(jsonEscaped(into)),\"added\":{\(zip(inputs, added).map { "\(jsonEscaped($0.0)):\($0.1)" }.joined(separator: ","))},\"seeds\":\(all.count),\"failures\":\(all.filter(\.isFailure).count)}")
+            } else {
+                for (input, count) in zip(inputs, added) { print("\(input): \(count) seeds added") }
+                print("\(into): \(all.count) seeds, \(all.filter(\.isFailure).count) failures")
+            }
         } catch {
             target.close()
             if !targetExisted { for suffix in ["", "-wal", "-shm", "-journal"] { unlink(into + suffix) } }

@@ -13,15 +13,20 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: "Path of a seed file.")
     var file: String
 
+    @Option(help: "Write the replayed run's trace to FILE: Chrome Trace Event JSON if it ends in .json (opens in Perfetto UI), else JSON lines.")
+    var trace: String?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() throws {
         let (seedFile, scenario) = loadSeedFile(file)
+        let sinks = traceSinks(trace)
         if seedFile.simulatorVersion != ScenarioRunner.simulatorVersion && !json {
             print("note: recorded with simulator \(seedFile.simulatorVersion), replaying with \(ScenarioRunner.simulatorVersion)")
         }
-        let verdict = Replay.run(seedFile, scenario: scenario)
+        let verdict = Replay.run(seedFile, scenario: scenario, sinks: sinks)
+        checkTraceSinks(sinks)
         if json {
             print("{\"matches\":\(verdict.matches),\"outcome\":\(jsonEscaped(verdict.result.outcome.kind)),\"fingerprint\":\"\(hex64(verdict.result.fingerprint))\",\"recorded_fingerprint\":\"\(seedFile.fingerprint)\",\"wall_seconds\":\(verdict.result.wallSeconds)}")
         } else {
@@ -41,7 +46,29 @@ struct ListCommand: ParsableCommand {
     @Argument(help: "What to list: scenarios or defects.")
     var what: String
 
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
     func run() throws {
+        if json {
+            switch what {
+            case "scenarios":
+                let rows = ScenarioLoader.shippedNames().map { name -> String in
+                    let scenario = try? ScenarioLoader.load(nameOrPath: name)
+                    return "{\"name\":\(jsonEscaped(name)),\"loads\":\(scenario != nil),\"defects\":[\((scenario?.defects ?? []).map { jsonEscaped($0.rawValue) }.joined(separator: ","))],"
+                        + "\"checks\":[\((scenario?.checks ?? []).map(jsonEscaped).joined(separator: ","))],\"summary\":\(jsonEscaped(scenario?.summary ?? ""))}"
+                }
+                print("[\(rows.joined(separator: ","))]")
+            case "defects":
+                let rows = DefectCatalogue.entries.map { entry in
+                    "{\"id\":\(jsonEscaped(entry.id.rawValue)),\"title\":\(jsonEscaped(entry.title)),\"symptom\":\(jsonEscaped(entry.symptom)),\"scenario\":\(jsonEscaped(entry.scenario)),\"checker\":\(jsonEscaped(entry.checker))}"
+                }
+                print("[\(rows.joined(separator: ","))]")
+            default:
+                exitBadInput("list: unknown subject '\(what)' (use scenarios or defects)")
+            }
+            return
+        }
         switch what {
         case "scenarios":
             for name in ScenarioLoader.shippedNames() {
@@ -71,6 +98,9 @@ struct CheckDeterminismCommand: ParsableCommand {
 
     @OptionGroup var selection: RunSelection
 
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
     @Flag(help: "Also run the seed in two fresh processes (each with its own hash seed: SWIFT_DETERMINISTIC_HASHING removed) and compare their fingerprints with this one's.")
     var acrossProcesses = false
 
@@ -79,8 +109,9 @@ struct CheckDeterminismCommand: ParsableCommand {
         let configuration = selection.configuration(scenario, seed: seed)
         let defectSet = configuration.defects
         let report = DeterminismCheck.run(seed: seed, options: ScenarioRunner.options(for: configuration)) { ScenarioRunner.build($0, configuration) }
-        print(report.description)
+        if !json { print(report.description) }
         var deterministic = report.isDeterministic
+        var processFingerprints: [String]?
         if acrossProcesses {
             let arguments = ["scenario", scenario.path, "--seed", "\(seed)", "--defects", defectSet.description,
                              "--faults", selection.faults ?? scenario.faultProfile.rawValue,
@@ -104,8 +135,14 @@ struct CheckDeterminismCommand: ParsableCommand {
             }
             let here = hex64(report.fingerprints.0)
             let same = fingerprints.allSatisfy { $0 == here }
-            print("across processes: \(fingerprints.joined(separator: ", ")) vs this process \(here): \(same ? "identical" : "DIFFERENT")")
+            if !json { print("across processes: \(fingerprints.joined(separator: ", ")) vs this process \(here): \(same ? "identical" : "DIFFERENT")") }
             deterministic = deterministic && same
+            processFingerprints = fingerprints
+        }
+        if json {
+            print("{\"deterministic\":\(deterministic),\"seed\":\(seed),\"fingerprints\":[\"\(hex64(report.fingerprints.0))\",\"\(hex64(report.fingerprints.1))\"],"
+                + "\"events\":[\(report.eventCounts.0),\(report.eventCounts.1)],\"first_divergent_event\":\(report.firstDivergentEvent.map(String.init) ?? "null"),"
+                + "\"process_fingerprints\":\(processFingerprints.map { "[" + $0.map(jsonEscaped).joined(separator: ",") + "]" } ?? "null")}")
         }
         throw ExitCode(deterministic ? 0 : 3)
     }

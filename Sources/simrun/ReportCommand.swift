@@ -15,6 +15,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Output HTML file (default: FILE with .html in place of .seed).")
     var html: String?
 
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
     func run() throws {
         let (seedFile, scenario) = loadSeedFile(file)
         let path = html ?? (file.hasSuffix(".seed") ? String(file.dropLast(5)) + ".html" : file + ".html")
@@ -23,6 +26,11 @@ struct ReportCommand: ParsableCommand {
         let (result, records, nodes) = ScenarioRunner.runRecorded(configuration)
         let page = HTMLReport.render(file: seedFile, path: file, configuration: configuration, result: result, records: records, nodes: nodes)
         writeOutput(Array(page.utf8), to: path, option: "--html")
+        if json {
+            print("{\"html\":\(jsonEscaped(path)),\"bytes\":\(page.utf8.count),\"outcome\":\(jsonEscaped(result.outcome.kind)),\"checker\":\(jsonEscaped(result.outcome.checker ?? "")),"
+                + "\"fingerprint\":\"\(hex64(result.fingerprint))\",\"matches_seed_file\":\(hex64(result.fingerprint) == seedFile.fingerprint)}")
+            return
+        }
         print("wrote \(path) (\(page.utf8.count) bytes): \(result.outcome.kind) [\(result.outcome.checker ?? "-")]\(hex64(result.fingerprint) == seedFile.fingerprint ? "" : "  note: the run's fingerprint differs from the file's")")
     }
 }

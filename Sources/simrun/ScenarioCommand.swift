@@ -51,6 +51,21 @@ func parseDefects(_ text: String?, scenario: Scenario) -> DefectSet {
     return DefectSet(ids)
 }
 
+/// The trace sink `--trace FILE` asks for (Chrome Trace Event JSON for `.json`, JSON lines else),
+/// or none.
+func traceSinks(_ path: String?) -> [TraceSink] {
+    guard let path else { return [] }
+    do {
+        return [path.hasSuffix(".json") ? try ChromeTraceSink(path: path) : try JSONLinesTraceSink(path: path)]
+    } catch { exitBadInput("--trace: \(error)") }
+}
+
+/// Exits with a one-line error if a trace sink failed to write its file.
+func checkTraceSinks(_ sinks: [TraceSink]) {
+    for case let sink as ChromeTraceSink in sinks { if let error = sink.error { exitBadInput("--trace: \(error)") } }
+    for case let sink as JSONLinesTraceSink in sinks { if let error = sink.error { exitBadInput("--trace: \(error)") } }
+}
+
 func loadScenario(_ name: String) -> Scenario {
     do { return try ScenarioLoader.load(nameOrPath: name) } catch { exitBadInput(error.description) }
 }
@@ -115,8 +130,8 @@ struct ScenarioCommand: ParsableCommand {
     @Argument(help: "Scenario name or path of a scenario file.")
     var name: String
 
-    @Option(help: "Root seed of the run.")
-    var seed: UInt64 = 42
+    @Option(help: "Root seed of the run (default: a new seed each run, printed first, so repeated runs add coverage; pass it back to reproduce).")
+    var seed: UInt64?
 
     @OptionGroup var selection: RunSelection
 
@@ -137,15 +152,12 @@ struct ScenarioCommand: ParsableCommand {
 
     func run() throws {
         let scenario = loadScenario(name)
+        // determinism-ok: the root seed is chosen before the run, outside it, and printed.
+        let seed = self.seed ?? UInt64.random(in: 1 ... 999_999_999)
         var configuration = selection.configuration(scenario, seed: seed)
         configuration.keepGoing = !stopAtFirst
         let defectSet = configuration.defects, strategy = configuration.strategy
-        var sinks: [TraceSink] = []
-        if let trace {
-            do {
-                sinks.append(trace.hasSuffix(".json") ? try ChromeTraceSink(path: trace) : try JSONLinesTraceSink(path: trace))
-            } catch { exitBadInput("--trace: \(error)") }
-        }
+        let sinks = traceSinks(trace)
         if !noSeedFile { prepareOutputFolder(seedsOut, option: "--seeds-out") }
         if !json {
             print("SEED=\(seed) scenario=\(scenario.name) defects=\(defectSet) strategy=\(strategy) keep-going=\(configuration.keepGoing) buggify=\(configuration.buggify) faults=\(configuration.faults.summary)")
@@ -157,8 +169,7 @@ struct ScenarioCommand: ParsableCommand {
         let progress = json || isatty(STDERR_FILENO) == 0 ? nil : TerminalProgress(horizonNanoseconds: scenario.durationSeconds * Nanos.second)
         let result = ScenarioRunner.run(configuration, sinks: sinks, progress: progress.map { meter in { meter.show(virtual: $0, events: $1) } })
         progress?.clear()
-        for case let sink as ChromeTraceSink in sinks { if let error = sink.error { exitBadInput("--trace: \(error)") } }
-        for case let sink as JSONLinesTraceSink in sinks { if let error = sink.error { exitBadInput("--trace: \(error)") } }
+        checkTraceSinks(sinks)
         var seedPath: String?
         if result.outcome.isFailure && !noSeedFile {
             let file = SeedFile(configuration: configuration, result: result)

@@ -15,6 +15,7 @@ struct SimRun: ParsableCommand {
 
             Exit codes: 0 passed; 1 the run found a failure; 2 bad input; 3 the simulator itself broke.
             """,
+        version: "simrun \(ScenarioRunner.simulatorVersion)",
         subcommands: [ScenarioCommand.self, ReplayCommand.self, ExploreCommand.self, MergeCommand.self, ShrinkCommand.self, ReportCommand.self, ListCommand.self,
                       CheckDeterminismCommand.self, BenchCommand.self, ExploreWorkerCommand.self]
     )
@@ -27,6 +28,7 @@ struct SimRun: ParsableCommand {
         // headers appear as they are printed, not when the process exits.
         lineBufferStandardOutput()
         refuseNegativeNumbers(Array(CommandLine.arguments.dropFirst()))
+        suggestSubcommand(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -49,6 +51,34 @@ struct SimRun: ParsableCommand {
             Foundation.exit(2)
         }
         Foundation.exit(code)
+    }
+
+    /// `simrun scenari ...`: the parser would only say the argument is unexpected; name the
+    /// subcommand that was meant when one is within two edits (or starts with what was typed).
+    static func suggestSubcommand(_ arguments: [String]) {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return }
+        let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }.filter { !$0.isEmpty && $0 != "explore-worker" }
+        guard first != "help", !configuration.subcommands.contains(where: { $0.configuration.commandName == first }) else { return }
+        let typed = first.lowercased()
+        let close = names.map { ($0, editDistance(typed, $0)) }.filter { $0.1 <= 2 || $0.0.hasPrefix(typed) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+        let hint = close.first.map { ". Did you mean '\($0.0)'?" } ?? " (subcommands: \(names.joined(separator: ", ")))"
+        FileHandle.standardError.write(Data("simrun: error: unknown subcommand '\(oneLine(first))'\(hint) (see simrun --help)\n".utf8))
+        Foundation.exit(2)
+    }
+
+    /// Levenshtein distance (insertions, deletions, substitutions).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty, !b.isEmpty else { return a.count + b.count }
+        var previous = Array(0 ... b.count)
+        for i in 1 ... a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1 ... b.count {
+                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 
     /// `--seed -1`: the parser would take `-1` for an option and say the value is missing; every

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Chaos
+import SimServices
 
 /// The command line's contract: exit codes, one-line errors, the JSON keys scripts rely on.
 final class CommandLineTests: XCTestCase {
@@ -48,5 +49,67 @@ final class CommandLineTests: XCTestCase {
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         for key in ["kernel_events_per_s", "c_events_per_s", "ratio_to_c", "async_roundtrips_per_s"] { XCTAssertNotNil(object[key], key) }
         XCTAssertGreaterThan(object["kernel_events_per_s"] as? Double ?? 0, 0)
+    }
+
+    func testWithoutASeedEachScenarioRunPicksOneAndPrintsItFirst() throws {
+        var seeds: [String] = []
+        for _ in 0 ..< 2 {
+            let result = try simrun(["scenario", "05_distributed_training_hang", "--defects", "none", "--faults", "none", "--no-seed-file"])
+            XCTAssertEqual(result.status, 0, result.error)
+            let first = try XCTUnwrap(result.output.split(separator: "\n").first)
+            XCTAssertTrue(first.hasPrefix("SEED="), String(first))
+            seeds.append(String(first.prefix { $0 != " " }))
+        }
+        // Drawn from 1...999,999,999: two equal draws have a chance of one in a billion.
+        XCTAssertNotEqual(seeds[0], seeds[1])
+    }
+
+    func testAMistypedSubcommandIsNamedWithTheOneMeant() throws {
+        let result = try simrun(["scenari", "05_distributed_training_hang"])
+        XCTAssertEqual(result.status, 2)
+        XCTAssertEqual(result.error, "simrun: error: unknown subcommand 'scenari'. Did you mean 'scenario'? (see simrun --help)\n")
+        let unlike = try simrun(["frobnicate"])
+        XCTAssertTrue(unlike.error.contains("subcommands: scenario, replay, explore"), unlike.error)
+        XCTAssertEqual(try simrun(["help", "list"]).status, 0, "help is not a mistyped subcommand")
+    }
+
+    func testVersionPrintsTheSimulatorVersion() throws {
+        let result = try simrun(["--version"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(result.output, "simrun \(ScenarioRunner.simulatorVersion)\n")
+    }
+
+    func testListAndCheckDeterminismSpeakJSON() throws {
+        let defects = try simrun(["list", "defects", "--json"])
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(defects.output.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.count, DefectCatalogue.entries.count)
+        XCTAssertEqual(rows.first?["id"] as? String, DefectCatalogue.entries.first?.id.rawValue)
+        let scenarios = try simrun(["list", "scenarios", "--json"])
+        let names = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(scenarios.output.utf8)) as? [[String: Any]]).compactMap { $0["name"] as? String }
+        XCTAssertEqual(names, ScenarioLoader.shippedNames())
+        let check = try simrun(["check-determinism", "05_distributed_training_hang", "--seed", "3", "--faults", "none", "--json"])
+        XCTAssertEqual(check.status, 0, check.error)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(check.output.utf8)) as? [String: Any])
+        XCTAssertEqual(object["deterministic"] as? Bool, true)
+        let fingerprints = try XCTUnwrap(object["fingerprints"] as? [String])
+        XCTAssertEqual(fingerprints.count, 2)
+        XCTAssertEqual(fingerprints[0], fingerprints[1])
+    }
+
+    func testReplayWritesTheTraceOfTheRecordedRun() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("replay-trace-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let seed = Chaos05.packageRoot.appendingPathComponent("Seeds/04_ab_test_disaster-B8-output-type-1.seed").path
+        let trace = folder.appendingPathComponent("replay.jsonl").path
+        let result = try simrun(["replay", seed, "--trace", trace, "--json"])
+        XCTAssertEqual(result.status, 0, result.error)
+        let replay = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 1000)
+        // The trace's last line carries the run's fingerprint: the recorded one.
+        let last = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as? [String: Any])
+        XCTAssertEqual(last["fingerprint"] as? String, replay["recorded_fingerprint"] as? String)
+        XCTAssertEqual(try simrun(["replay", seed, "--trace", folder.appendingPathComponent("no/such/dir/t.json").path]).status, 2)
     }
 }

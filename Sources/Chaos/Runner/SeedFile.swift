@@ -247,8 +247,10 @@ public enum Replay {
         public var differences: [String]
     }
 
-    public static func run(_ file: SeedFile, scenario: Scenario) -> Verdict {
-        let result = ScenarioRunner.run(file.configuration(scenario: scenario))
+    /// Re-runs `file`; `sinks` receive the run's trace (a replay is the same run, so its trace is
+    /// the recorded run's).
+    public static func run(_ file: SeedFile, scenario: Scenario, sinks: [TraceSink] = []) -> Verdict {
+        let result = ScenarioRunner.run(file.configuration(scenario: scenario), sinks: sinks)
         var differences: [String] = []
         if result.outcome.kind != file.outcome.kind { differences.append("outcome \(result.outcome.kind), recorded \(file.outcome.kind)") }
         if result.outcome.checker != file.outcome.checker {

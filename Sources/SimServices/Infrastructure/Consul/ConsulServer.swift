@@ -235,7 +235,10 @@ public final class ConsulServer {
 }
 
 /// The probe Consul sends to an instance's `control` mailbox; any reply passes.
-public struct ProbePing: SimMessage {}
+public struct ProbePing: SimMessage {
+    /// It has no content: its type is all there is to digest (and a probe is frequent).
+    public var traceDigest: UInt64 { typeNameDigest(Self.self) }
+}
 
 extension TraceKind {
     public static let consulRegister = TraceKind("consul.register")
