@@ -58,6 +58,8 @@ public final class Node: @unchecked Sendable {
     public let disk: SimDisk
     @exclusivity(unchecked) public private(set) var crashCount = 0
     @exclusivity(unchecked) public private(set) var lastCrashReason: CrashReason?
+    /// When the node last came up (0: it has run since the start).
+    @exclusivity(unchecked) public private(set) var restartedAt: Int64 = 0
     @exclusivity(unchecked) var processes: [(name: String, body: (ProcessContext) async -> Void)] = []
     @exclusivity(unchecked) var pausedWork: [() -> Void] = []
     @exclusivity(unchecked) var crashHooks: [(Node) -> Void] = []
@@ -112,6 +114,7 @@ public final class Node: @unchecked Sendable {
     public func restart() {
         guard state == .crashed else { return }
         state = .up
+        restartedAt = simulation.now
         simulation.record(.nodeRestart, node: name, actor: "kernel", payload: epoch, "epoch \(epoch)")
         for index in processes.indices { start(processAt: index) }
     }

@@ -80,12 +80,13 @@ struct ExploreCommand: ParsableCommand {
         let range = parseSeedRange(seeds)
         guard (1 ... 256).contains(jobs) else { exitBadInput("--jobs: must be 1...256, got \(jobs)") }
         let shardSpec = shard.map(parseShard)
-        let (defectSet, profile, strategy) = selection.resolve(scenario)
+        let (defectSet, profile, resolved) = selection.resolve(scenario)
+        let strategy = selection.strategy == "portfolio" ? "portfolio" : resolved.description  // a portfolio picks per seed
         let resultsPath = results ?? "explore-\(scenario.name).sqlite"
         checkOutputPath(resultsPath, option: "--results")
         let identity = ResultsStore.Identity(
             scenario: scenario.name, scenarioDigest: hex64(scenario.digest), defects: defectSet.description,
-            faults: profile?.rawValue ?? scenario.faultProfile.rawValue, strategy: strategy.description + (selection.buggify ? "+buggify" : ""), simulatorVersion: ScenarioRunner.simulatorVersion)
+            faults: profile?.rawValue ?? scenario.faultProfile.rawValue, strategy: strategy + (selection.buggify ? "+buggify" : ""), simulatorVersion: ScenarioRunner.simulatorVersion)
         let store: ResultsStore
         do { store = try ResultsStore(path: resultsPath, identity: identity) } catch { exitBadInput("--results: \(error)") }
         prepareOutputFolder(seedsOut, option: "--seeds-out")  // after the database was accepted: a refusal creates nothing

@@ -32,13 +32,13 @@ struct ShrinkCommand: ParsableCommand {
             print("{\"file\":\(jsonEscaped(path)),\"runs\":\(report.runs),\"outcome\":\(jsonEscaped(report.shrunk.outcome.kind)),\"checker\":\(jsonEscaped(report.shrunk.outcome.checker ?? "")),"
                 + "\"faults_before\":\(report.atomsBefore.count),\"faults_after\":[\(report.atomsAfter.map { jsonEscaped($0.description) }.joined(separator: ","))],"
                 + "\"workload_steps_before\":\(report.stepsBefore),\"workload_steps_after\":\(report.stepsAfter),"
-                + "\"events_before\":\(report.original.events),\"events_after\":\(report.shrunk.events),\"fingerprint\":\(jsonEscaped(report.shrunk.fingerprint))}")
+                + "\"events_before\":\(report.eventsBefore),\"events_after\":\(report.shrunk.events),\"fingerprint\":\(jsonEscaped(report.shrunk.fingerprint))}")
             return
         }
         print("shrunk \(file) in \(report.runs) runs: outcome \(report.shrunk.outcome.kind) [\(report.shrunk.outcome.checker ?? "-")] kept")
         print("faults: \(report.atomsBefore.count) -> \(report.atomsAfter.count)" + (report.atomsAfter.isEmpty ? " (fails without any fault)" : ": " + report.atomsAfter.map(\.description).joined(separator: ", ")))
         if report.stepsBefore > 0 { print("workload: \(report.stepsBefore) -> \(report.stepsAfter) iterations per worker") }
-        print("events: \(report.original.events) -> \(report.shrunk.events)")
+        print("events to the first finding: \(report.eventsBefore) -> \(report.shrunk.events)")
         print("wrote \(path)   (replay: swift run -c release simrun replay \(path))")
     }
 }

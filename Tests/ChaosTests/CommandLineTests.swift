@@ -112,4 +112,15 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(last["fingerprint"] as? String, replay["recorded_fingerprint"] as? String)
         XCTAssertEqual(try simrun(["replay", seed, "--trace", folder.appendingPathComponent("no/such/dir/t.json").path]).status, 2)
     }
+
+    func testAPortfolioRunsOddSeedsRandomAndEvenSeedsPCT() throws {
+        XCTAssertEqual(RunConfiguration.portfolioStrategy(seed: 1), .random)
+        XCTAssertEqual(RunConfiguration.portfolioStrategy(seed: 2), .pct(depth: 3))
+        for (seed, expected) in [("3", "strategy=random"), ("4", "strategy=pct(depth 3)")] {
+            let result = try simrun(["scenario", "05_distributed_training_hang", "--seed", seed, "--strategy", "portfolio", "--defects", "none", "--faults", "none", "--no-seed-file"])
+            XCTAssertEqual(result.status, 0, result.error)
+            XCTAssertTrue(result.output.hasPrefix("SEED=\(seed) ") && result.output.split(separator: "\n")[0].contains(expected), result.output)
+        }
+        XCTAssertEqual(try simrun(["scenario", "05_distributed_training_hang", "--strategy", "portfolios"]).status, 2)
+    }
 }

@@ -129,6 +129,17 @@ final class ExploreTests: XCTestCase {
         XCTAssertTrue(verdict.matches, "\(verdict.differences)")
     }
 
+    func testShrinkingNeverLengthensTheRunToItsFirstFinding() throws {
+        for name in ["A1-ps-consistency-1", "A9-staleness-1", "M7-checkpoint-integrity-1"] {
+            let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-\(name).seed").path
+            let original = try SeedFile.load(path: path)
+            let report = Shrinker.shrink(original, scenario: Chaos05.scenario)
+            XCTAssertLessThanOrEqual(report.shrunk.events, report.eventsBefore, name)
+            XCTAssertLessThanOrEqual(report.atomsAfter.count, report.atomsBefore.count, name)
+            XCTAssertEqual(report.shrunk.outcome.checker, original.outcome.checker, name)
+        }
+    }
+
     func testDDMinFindsAOneMinimalSubset() {
         // Fails when both 3 and 7 are present.
         let result = Shrinker.ddmin(Array(0 ..< 10)) { $0.contains(3) && $0.contains(7) }

@@ -101,6 +101,38 @@ final class ServingCheckerTests: XCTestCase {
         XCTAssertNil(canaryCheck([(100 * ms, "m", 5, 10, 1), (300 * ms, "m", 5, 0, 2), (400 * ms, "m", 6, 10, 3)]))
     }
 
+    // MARK: production version after a restart
+
+    /// A replica restarted at 31 s (after the heal at 30 s) answers with v1 while v2 has been in
+    /// Production since 10 s; the check judges that only `settle` (10 s) after the restart.
+    func productionCheck(answerSentAt sentAt: Int64) -> String? {
+        let simulation = Simulation(seed: 1)
+        let node = simulation.addNode("inference")
+        simulation.schedule(at: 31 * Nanos.second) {
+            node.crash()
+            node.restart()
+        }
+        simulation.run()
+        XCTAssertEqual(node.restartedAt, 31 * Nanos.second)
+        let checker = ProductionVersionChecker(scenario: Serving01.scenario)
+        XCTAssertEqual(Serving01.scenario.healAtSeconds, 30, "the premise: faults heal at 30 s")
+        let serving = ServingObservations()
+        serving.promotions = [(1 * Nanos.second, "m", 1), (10 * Nanos.second, "m", 2)]
+        var answer = ServingObservations.Answer(sentAt: sentAt, answeredAt: sentAt + 40 * ms, model: "m", version: nil, status: 200, replica: "inference", error: nil, servedVersion: 1)
+        answer.pinned = false
+        serving.answers = [answer]
+        checker.serving = serving
+        checker.replicas = [node]
+        return checker.check(simulation)
+    }
+
+    func testARestartAfterTheHealPutsOffTheJudgementBySettle() {
+        XCTAssertEqual(ProductionVersionChecker.settle, 10 * Nanos.second)
+        XCTAssertNil(productionCheck(answerSentAt: 40_500 * ms), "heal + 10 s has passed, but not restart + 10 s")
+        let message = productionCheck(answerSentAt: 41_500 * ms)
+        XCTAssertTrue(message?.contains("inference served m v1 at 41.500s, past convergence, while v2 is in Production") ?? false, message ?? "nil")
+    }
+
     // MARK: the serving benchmark's knobs and figures
 
     func testRequestBatchingIsSetOnTheServingWorkloadsOnly() {

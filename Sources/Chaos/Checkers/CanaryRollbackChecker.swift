@@ -6,7 +6,7 @@ import SimServices
 /// commits a canary version active again after it committed its end (rolled back or promoted),
 /// in the database's commit order (the change's generation);
 /// and, once the faults healed and
-/// the replicas had `settle` to catch up: no such request sent `window` after the rollback is
+/// the replicas had `settle` to catch up (after the heal, or the last node's restart when later): no such request sent `window` after the rollback is
 /// answered by the rolled-back version. Liveness: by heal + converge, no running replica holds a
 /// rolled-back version as its canary. A step that races the rollback and brings the canary back
 /// (B4) leaves both versions serving.
@@ -20,7 +20,10 @@ public final class CanaryRollbackChecker: Checker, SafetyChecker {
         return workload.canaryPercent > 0 && workload.canaryRollbackEvery > 0 && workload.canaryRollbackEvery <= workload.deploys
             ? nil : "no canary is rolled back in this scenario (canary_percent and canary_rollback_every)"
     }
-    static let settle = 5 * Nanos.second, window = 2 * Nanos.second
+    /// A restarted replica is ready after its readiness scan and loads (about 2 s), gets its
+    /// partition once the dead member's poll interval ran out (Kafka's `maxPollInterval`, 5 s),
+    /// then works off its backlog: 10 s covers the three.
+    static let settle = 10 * Nanos.second, window = 2 * Nanos.second
     let healAt: Int64
     var checked = 0, checkedChanges = 0
     var serving: ServingObservations?
@@ -73,7 +76,7 @@ public final class CanaryRollbackChecker: Checker, SafetyChecker {
         while checked < serving.answers.count {
             let answer = serving.answers[checked]
             checked += 1
-            guard !answer.pinned, answer.status == 200, answer.sentAt >= healAt + Self.settle, let served = answer.servedVersion,
+            guard !answer.pinned, answer.status == 200, answer.sentAt >= simulation.settled(healAt: healAt, settle: Self.settle), let served = answer.servedVersion,
                   let rollback = serving.canaryRollbacks.first(where: { $0.model == answer.model && $0.version == served }),
                   answer.sentAt > rollback.time + Self.window else { continue }
             return "\(answer.replica ?? "?") answered a request for \(answer.model) sent at \(formatNanoseconds(answer.sentAt)) with canary v\(served), "

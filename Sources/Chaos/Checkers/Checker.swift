@@ -52,3 +52,12 @@ func nodesMentioned(in message: String, _ simulation: Simulation) -> [String] {
     }
     return seen
 }
+
+extension Simulation {
+    /// When the platform may be expected to have caught up after its faults: `settle` after the
+    /// heal, or after the last restart of any node when that came later (a crash's restart may
+    /// come after the heal, and what depends on the node catches up after it).
+    func settled(healAt: Int64, settle: Int64) -> Int64 {
+        Swift.max(healAt, nodes.map(\.restartedAt).max() ?? 0) + settle
+    }
+}

@@ -1,7 +1,8 @@
 import SimKernel
 import SimServices
 
-/// Production version: once the faults have healed and the replicas had `settle` to catch up, a
+/// Production version: once the faults have healed and the replicas had `settle` to catch up
+/// (after the heal, or after the last node's restart when that came later), a
 /// prediction that did not name a version is served by a version that was in Production (as the
 /// registry committed it) at some time between `window` before it was sent and its answer. A
 /// replica that keeps its own idea of the model (H5) serves a version no longer in Production while
@@ -16,7 +17,10 @@ public final class ProductionVersionChecker: Checker, SafetyChecker {
     }
     /// How long after the heal the replicas may still catch up, and how far back before a request
     /// a promotion may still be in flight to the replicas.
-    static let settle = 5 * Nanos.second, window = 2 * Nanos.second
+    /// A restarted replica is ready after its readiness scan and loads (about 2 s), gets its
+    /// partition once the dead member's poll interval ran out (Kafka's `maxPollInterval`, 5 s),
+    /// then works off its backlog: 10 s covers the three.
+    static let settle = 10 * Nanos.second, window = 2 * Nanos.second
     let healAt: Int64
     var checked = 0
     var serving: ServingObservations?
@@ -77,7 +81,7 @@ public final class ProductionVersionChecker: Checker, SafetyChecker {
         while checked < serving.answers.count {
             let answer = serving.answers[checked]
             checked += 1
-            guard !answer.pinned, answer.status == 200, answer.sentAt >= healAt + Self.settle, let served = answer.servedVersion else { continue }
+            guard !answer.pinned, answer.status == 200, answer.sentAt >= simulation.settled(healAt: healAt, settle: Self.settle), let served = answer.servedVersion else { continue }
             let allowed = productionVersions(serving, model: answer.model, from: answer.sentAt - Self.window, to: answer.answeredAt)
             guard !allowed.isEmpty, !allowed.contains(served) else { continue }
             let others = serving.answers[..<checked].reversed().first { !$0.pinned && $0.status == 200 && $0.replica != answer.replica && $0.servedVersion.map(allowed.contains) == true }

@@ -3,7 +3,8 @@ import SimServices
 
 /// Delta debugging (Zeller's ddmin) over what a seed file's run decided: the faults it injected
 /// and the workload's length. The result fails with the same outcome kind and checker, with as few
-/// faults and as short a workload as the search finds.
+/// faults and as short a workload as the search finds, and never in more events than the
+/// original run.
 public enum Shrinker {
     /// One removable decision of a run.
     public enum Atom: Hashable, Sendable, CustomStringConvertible {
@@ -110,6 +111,8 @@ public enum Shrinker {
         public var atomsAfter: [Atom]
         public var stepsBefore: Int
         public var stepsAfter: Int
+        /// Events of the original run and of the shrunk one, each stopped at its first finding.
+        public var eventsBefore: UInt64
         public var runs: Int
     }
 
@@ -125,11 +128,23 @@ public enum Shrinker {
             let result = ScenarioRunner.run(configuration)
             return (result.outcome.kind == file.outcome.kind && result.outcome.checker == file.outcome.checker, result)
         }
+        // A candidate is kept only if it fails the same way in no more events than the smallest
+        // run kept so far: fewer faults must not buy a longer run (without a fault the failure
+        // often takes longer to come, and a shrunk seed is for a person to read).
+        // The baseline is the original run stopped at its first finding, as every candidate is.
+        let eventsBefore = failsSame(base).1.events
+        var fewestEvents = eventsBefore
+        func smaller(_ configuration: RunConfiguration) -> Bool {
+            let (same, result) = failsSame(configuration)
+            guard same, result.events <= fewestEvents else { return false }
+            fewestEvents = result.events
+            return true
+        }
         let atoms = atoms(of: file.faults)
         let kept = ddmin(atoms) { subset in
             var configuration = base
             configuration.faults = faults(file.faults, keeping: subset)
-            return failsSame(configuration).0
+            return smaller(configuration)
         }
         var best = base
         best.faults = faults(file.faults, keeping: kept)
@@ -142,11 +157,11 @@ public enum Shrinker {
             let middle = (low + high) / 2
             var candidate = best
             candidate.workloadSteps = middle
-            if failsSame(candidate).0 { high = middle } else { low = middle + 1 }
+            if smaller(candidate) { high = middle } else { low = middle + 1 }
         }
         if hasWorkload && high < stepsBefore { best.workloadSteps = high }
         let (_, result) = failsSame(best)
         return Report(original: file, shrunk: SeedFile(configuration: best, result: result), atomsBefore: atoms, atomsAfter: kept,
-                      stepsBefore: stepsBefore, stepsAfter: hasWorkload ? best.effectiveScenario.platform.job.steps : 0, runs: runs)
+                      stepsBefore: stepsBefore, stepsAfter: hasWorkload ? best.effectiveScenario.platform.job.steps : 0, eventsBefore: eventsBefore, runs: runs)
     }
 }

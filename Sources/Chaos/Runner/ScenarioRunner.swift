@@ -25,6 +25,14 @@ public struct RunConfiguration: Sendable {
         self.keepGoing = keepGoing
     }
 
+    /// The strategy a portfolio (`--strategy portfolio`, as Coyote alternates its strategies)
+    /// runs `seed` with: odd seeds random scheduling, even seeds PCT of depth 3. Each strategy
+    /// finds some bugs more often than the other (PCT the ordering bugs of few steps, random the
+    /// races that need many interleavings), so alternating them never costs more than half the
+    /// better one's rate. The choice depends on the seed alone: a seed file records the strategy
+    /// its seed ran with, and replays it.
+    public static func portfolioStrategy(seed: UInt64) -> SchedulingStrategy { seed % 2 == 1 ? .random : .pct(depth: 3) }
+
     /// The scenario with the workload override applied.
     public var effectiveScenario: Scenario {
         var scenario = self.scenario

@@ -8,7 +8,11 @@ extension ServiceRuntime {
     /// again); an empty fetch waits 500 ms before the next poll, as `fetch.max.wait.ms` does.
     /// `beforePoll` runs before every poll (the scheduler re-takes leadership there). Records are
     /// handled at least once: a crash between `handle` and the commit hands them out again.
-    func consume(group: String, topic: String, beforePoll: () async -> Void = {}, handle: (KafkaRecord) async -> Void) async {
+    /// `coalesce` may drop records of a fetched batch that later records of the same batch make
+    /// moot (the consumer still moves past them): a consumer catching up on a backlog then does
+    /// the work of the newest state only.
+    func consume(group: String, topic: String, beforePoll: () async -> Void = {}, coalesce: ([KafkaRecord]) -> [KafkaRecord] = { $0 },
+                 handle: (KafkaRecord) async -> Void) async {
         let member = "\(context.node.name)-\(context.epoch)"
         var offsets: [TopicPartition: Int] = [:]
         var lastCommitted: [TopicPartition: Int]?
@@ -29,10 +33,11 @@ extension ServiceRuntime {
                 for partition in joined.assignment {
                     guard case .success(let records) = await kafka.fetch(partition, from: offsets[partition] ?? 0, max: 20, member: member, context: context) else { continue }
                     fetched += records.count
-                    for record in records {
+                    for record in coalesce(records) {
                         await handle(record)
                         offsets[partition] = record.offset + 1
                     }
+                    if let last = records.last { offsets[partition] = last.offset + 1 }
                 }
                 let owned = offsets.filter { joined.assignment.contains($0.key) }
                 if owned != lastCommitted || context.simulation.now - lastCommitAt >= 2 * Nanos.second {

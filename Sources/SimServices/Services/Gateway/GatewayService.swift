@@ -35,14 +35,16 @@ public enum GatewayService {
             budget = RetryBudget(percent: configuration.retryBudgetPercent, minimumPerSecond: 10)
         }
         func admit(_ caller: String, at now: Int64) -> Result<Void, RateLimiter.RetryAfter> { limiter!.admit(caller, at: now) }
-        /// The instances a request may go to now (breaker closed, or open past its cool-down: a probe).
-        /// (`probing: false` only looks: an open breaker's probe is not taken.)
-        func allowed(_ instances: [ServiceInstance], at now: Int64, probing: Bool = true) -> [ServiceInstance] {
-            var passing: [ServiceInstance] = []
-            for instance in instances {
-                if probing ? breaker!.allows(instance.id, at: now) : breaker!.wouldAllow(instance.id, at: now) { passing.append(instance) }
-            }
-            return passing
+        /// The instances a request may go to now: breaker closed, or open past its cool-down (the
+        /// request that goes there is its probe: `takeProbe`). Only looks: taking every open
+        /// breaker's probe here left all but the chosen one half-open for ever, with no probe in
+        /// flight (swarm seed 1106 of scenario 01: inference unreachable after 25 s).
+        func allowed(_ instances: [ServiceInstance], at now: Int64) -> [ServiceInstance] {
+            instances.filter { breaker!.wouldAllow($0.id, at: now) }
+        }
+        /// Marks the request going to `instance` as its breaker's probe when the breaker is open.
+        func takeProbe(_ instance: String, at now: Int64) {
+            _ = breaker!.allows(instance, at: now)
         }
         /// Records an upstream's outcome; true when it opened the instance's breaker.
         func record(_ instance: String, success: Bool, at now: Int64) -> Bool {
@@ -141,6 +143,7 @@ public enum GatewayService {
                 return .error(503, "every instance of \(target) has its circuit open")
             }
             let instance = open[state.nextTurn(for: target) % open.count]
+            state.takeProbe(instance.id, at: context.simulation.now)
             tried.append(instance.id)
             observations.routings.append((context.simulation.now, target, instance.id))
             context.record(.gatewayRoute, payload: stableHash(instance.id), "\(request.method) /\(request.path) -> \(instance.id)")
@@ -160,7 +163,7 @@ public enum GatewayService {
                 observations.breakersOpened += 1
                 context.record(.gatewayBreakerOpened, payload: stableHash(instance.id), "circuit opened for \(instance.id)")
             }
-            guard retryable, tried.count < 2, !(state.allowed(instances.filter { !tried.contains($0.id) }, at: context.simulation.now, probing: false)).isEmpty else {
+            guard retryable, tried.count < 2, !state.allowed(instances.filter { !tried.contains($0.id) }, at: context.simulation.now).isEmpty else {
                 return answer  // no retry, or nowhere else to go: the upstream's own answer
             }
             guard state.withdraw(at: context.simulation.now) else {

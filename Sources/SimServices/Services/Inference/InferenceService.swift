@@ -332,7 +332,7 @@ public enum InferenceService {
                 }
             }
             // Each replica reads every deployment: a consumer group of its own.
-            await runtime.consume(group: "inference-\(runtime.replica)", topic: deploymentsTopic) { record in
+            await runtime.consume(group: "inference-\(runtime.replica)", topic: deploymentsTopic, coalesce: newestProduction) { record in
                 guard let deployment = Deployment(record: record) else { return }
                 await follow(runtime, deployment, offset: record.offset)
             }

@@ -43,6 +43,24 @@ extension InferenceService {
         for deployment in deployments { await state.deployed(deployment) }
     }
 
+    /// A fetched batch of deployment records without the Production moves a later Production
+    /// move of the same model in the batch supersedes: a replica catching up on a backlog (after
+    /// a restart, or a partition from Kafka) loads the version Production names now, not every
+    /// version it named meanwhile (each a load of 500 MiB, while Production moves on). Canary
+    /// records and the other stages are all kept. Malformed records pass through to be ignored.
+    static func newestProduction(_ records: [KafkaRecord]) -> [KafkaRecord] {
+        var latest: [String: Int] = [:]  // model -> index of its last Production move
+        for (index, record) in records.enumerated() {
+            if let deployment = Deployment(record: record), deployment.stage == .production, deployment.canaryPercent == nil {
+                latest[deployment.key.model] = index
+            }
+        }
+        return records.enumerated().filter { index, record in
+            guard let deployment = Deployment(record: record), deployment.stage == .production, deployment.canaryPercent == nil else { return true }
+            return latest[deployment.key.model] == index
+        }.map(\.element)
+    }
+
     /// Follows one deployment from the topic. Hot swap: the version is loaded and warmed up before
     /// the Production pointer moves to it, so no request meets it cold or waits for its load, and
     /// the old version stays loaded (pinned by the requests admitted on it) until they drain.

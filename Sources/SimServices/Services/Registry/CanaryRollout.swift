@@ -10,6 +10,9 @@ import SimKernel
 /// steps its percentage; `POST registry/canary/rollback` (CanaryEnd -> CanaryState) ends it.
 /// A step changes the row only while it is still the active canary of that version
 /// (`UPDATE ... WHERE state = 'active'`): a step that arrives after the rollback is refused (409).
+/// A start replaces an older version's canary but is refused (409) for a version whose canary
+/// ended or that is older than the current canary's, so a late duplicate of the start cannot
+/// resurrect it either.
 /// B4 writes the step unconditionally (an upsert), so a step racing the rollback brings the
 /// rolled-back canary back: both versions serve after the rollback completed.
 enum CanaryRollout {
@@ -45,30 +48,52 @@ enum CanaryRollout {
         guard (0 ... 100).contains(request.percent) else { throw .badRequest("percent: \(request.percent) is not 0-100") }
         let model = request.model, version = request.version, percent = request.percent
         let b4 = runtime.defects.contains(.B4)
-        let result = await runtime.interactive("canary-\(model)") { session -> Result<(changes: Int, generation: Int64), SQLClientError> in
+        /// What the transaction did: changed the row (at that generation), found nothing to
+        /// change (the canary ended, or is another version's), or found this start already done.
+        enum Written: Sendable { case changed(Int64), refused, repeated(percent: Int, generation: Int64) }
+        let result = await runtime.interactive("canary-\(model)") { session -> Result<Written, SQLClientError> in
             let generation: Int64
             switch await nextGeneration(session, model) {
             case .success(let next): generation = next
             case .failure(let error): return .failure(error)
             }
+            func written(_ changes: Int) -> Written { changes > 0 ? .changed(generation) : .refused }
             let upsert = "INSERT OR REPLACE INTO canaries(model, version, percent, state, generation) VALUES (?, ?, ?, 'active', ?)"
             // B4: a step trusts what the rollout controller last saw and writes it back as an upsert.
-            if request.start == true || b4 {
-                return await session.execute(upsert, [.text(model), .integer(version), .integer(Int64(percent)), .integer(generation)]).map { ($0.changes, generation) }
+            if b4 {
+                return await session.execute(upsert, [.text(model), .integer(version), .integer(Int64(percent)), .integer(generation)]).map { written($0.changes) }
+            }
+            if request.start == true {
+                // A start replaces an older version's canary, but never brings back this version's
+                // ended one, nor goes back to an older version: a start delivered late (a
+                // duplicate, or a retry whose first try got through) after the rollback, or after
+                // the next version's start, would resurrect it. Versions only count up, so
+                // canaries only move forward. A start of the active canary is a repeat: it changes
+                // nothing.
+                guard case .success(let rows) = await session.execute("SELECT version, state, percent, generation FROM canaries WHERE model = ?", [.text(model)]) else {
+                    return .failure(.sql(SQLError(kind: .other, message: "cannot read the canary")))
+                }
+                if let row = rows.rows.first, let current = row[0].integer, current >= version {
+                    guard current == version, row[1].text == "active", let percent = row[2].integer, let at = row[3].integer else { return .success(.refused) }
+                    return .success(.repeated(percent: Int(percent), generation: at))
+                }
+                return await session.execute(upsert, [.text(model), .integer(version), .integer(Int64(percent)), .integer(generation)]).map { written($0.changes) }
             }
             return await session.execute("UPDATE canaries SET percent = ?, generation = ? WHERE model = ? AND version = ? AND state = 'active'",
-                                         [.integer(Int64(percent)), .integer(generation), .text(model), .integer(version)]).map { ($0.changes, generation) }
+                                         [.integer(Int64(percent)), .integer(generation), .text(model), .integer(version)]).map { written($0.changes) }
         }
-        let generation: Int64
         switch result {
-        case .success(let written) where written.changes == 0: throw ServiceError(409, "\(model) v\(version) is not the active canary (rolled back or promoted)")
-        case .success(let written):
-            generation = written.generation
+        case .success(.refused): throw ServiceError(409, "\(model) v\(version) is not the active canary (rolled back, promoted, or older than the current one)")
+        case .success(.repeated(let current, let generation)):
+            // Published again: the first try's record may be the one that was lost.
+            try await publish(runtime, model: model, version: version, percent: current, generation: generation)
+            return CanaryState(version: version, percent: current, state: "active")
+        case .success(.changed(let generation)):
             committed(runtime, model: model, version: version, percent: percent, generation: generation)
+            try await publish(runtime, model: model, version: version, percent: percent, generation: generation)
+            return CanaryState(version: version, percent: percent, state: "active")
         case .failure(let error): throw .internalError("cannot step the canary: \(error)")
         }
-        try await publish(runtime, model: model, version: version, percent: percent, generation: generation)
-        return CanaryState(version: version, percent: percent, state: "active")
     }
 
     static func rollBack(_ runtime: ServiceRuntime, _ request: CanaryEnd) async throws(ServiceError) -> CanaryState {

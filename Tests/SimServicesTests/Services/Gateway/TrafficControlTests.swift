@@ -135,5 +135,25 @@ final class CircuitBreakerTests: XCTestCase {
         XCTAssertFalse(breaker.allows("a", at: 1))
         XCTAssertTrue(breaker.allows("b", at: 1))
     }
-}
 
+    /// The gateway's use of its breakers: looking at which instances may take a request takes no
+    /// probe; only the instance the request goes to does. (Taking every open breaker's probe while
+    /// looking left the others half-open for ever: an upstream unreachable after one bad spell.)
+    func testOnlyTheInstanceARequestGoesToTakesItsBreakersProbe() {
+        let state = GatewayService.State()
+        var configuration = ServingConfiguration()
+        configuration.breakerThreshold = 1
+        configuration.breakerCooldownMillis = 2000
+        state.configure(configuration)
+        let instances = ["inference-1", "inference-2"].map { ServiceInstance(id: $0, service: "inference", address: Address(node: NodeID(1), service: "http"), check: nil) }
+        for instance in instances { _ = state.record(instance.id, success: false, at: 0) }
+        XCTAssertEqual(state.allowed(instances, at: Nanos.second).map(\.id), [], "both open, cooling down")
+        let second = 2 * Nanos.second
+        XCTAssertEqual(state.allowed(instances, at: second).map(\.id), ["inference-1", "inference-2"])
+        XCTAssertEqual(state.allowed(instances, at: second).map(\.id), ["inference-1", "inference-2"], "looking again takes nothing")
+        state.takeProbe("inference-1", at: second)
+        XCTAssertEqual(state.allowed(instances, at: second).map(\.id), ["inference-2"], "inference-1's probe is in flight; inference-2 may still be probed")
+        _ = state.record("inference-1", success: true, at: second + 1)
+        XCTAssertEqual(state.allowed(instances, at: second + 1).map(\.id), ["inference-1", "inference-2"])
+    }
+}

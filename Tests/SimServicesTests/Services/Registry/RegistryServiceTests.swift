@@ -71,3 +71,70 @@ final class RegistryStageTests: XCTestCase {
         XCTAssertTrue(RegistryService.invariants(outcome.view).contains("registry: m has 2 Production versions [1, 2]"), "\(RegistryService.invariants(outcome.view))")
     }
 }
+
+/// Canary rollouts through `POST registry/canary` and `registry/canary/rollback`: the row the
+/// registry keeps, and which changes it refuses.
+final class RegistryCanaryTests: XCTestCase {
+    static func start(_ version: Int, _ percent: Int) -> HTTPRequest {
+        HTTPRequest("POST", "registry/canary", body: ["model": "m", "version": "\(version)", "percent": "\(percent)", "start": "true"])
+    }
+    static func step(_ version: Int, _ percent: Int) -> HTTPRequest {
+        HTTPRequest("POST", "registry/canary", body: ["model": "m", "version": "\(version)", "percent": "\(percent)"])
+    }
+    static let rollback = HTTPRequest("POST", "registry/canary/rollback", body: ["model": "m"])
+    static let register = RegistryStageTests.register
+
+    func row(_ outcome: ServiceHarness.Outcome) -> [String]? {
+        outcome.view.rows("models_db", "SELECT version, percent, state, generation FROM canaries WHERE model = 'm'")?.first?.map(\.plain)
+    }
+
+    func testAStartMakesTheVersionTheCanaryAndAStepChangesItsShare() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.start(1, 10), Self.step(1, 50)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200])
+        XCTAssertEqual(row(outcome), ["1", "50", "active", "2"])
+    }
+
+    func testAStepAfterTheRollbackIsRefusedAndChangesNothing() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.start(1, 10), Self.rollback, Self.step(1, 50)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 409])
+        XCTAssertEqual(row(outcome), ["1", "0", "rolled_back", "2"])
+    }
+
+    func testALateStartOfARolledBackCanaryIsRefused() {
+        // A start delivered again after the rollback (a duplicate, or a retry) must not resurrect it.
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.start(1, 10), Self.rollback, Self.start(1, 10)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 409])
+        XCTAssertEqual(row(outcome), ["1", "0", "rolled_back", "2"])
+    }
+
+    func testARepeatedStartOfTheActiveCanaryChangesNothing() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.start(1, 10), Self.step(1, 50), Self.start(1, 10)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 200])
+        XCTAssertEqual(outcome.responses[3]?.body["percent"], "50", "it answers the canary as it is")
+        XCTAssertEqual(row(outcome), ["1", "50", "active", "2"])
+    }
+
+    func testAStartOfAnotherVersionReplacesTheCanary() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.register, Self.start(1, 10), Self.rollback, Self.start(2, 20)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 200, 200])
+        XCTAssertEqual(row(outcome), ["2", "20", "active", "3"])
+    }
+
+    func testALateStartOfAnOlderVersionAfterTheNextOnesStartIsRefused() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.register, Self.start(1, 10), Self.rollback, Self.start(2, 10), Self.start(1, 10)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 200, 200, 409])
+        XCTAssertEqual(row(outcome), ["2", "10", "active", "3"])
+    }
+
+    func testPromotingTheCanaryEndsIt() {
+        let outcome = ServiceHarness.run("registry", [Self.register, Self.start(1, 10), RegistryStageTests.stage(1, "Production"), Self.step(1, 50)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 409])
+        XCTAssertEqual(row(outcome), ["1", "0", "promoted", "2"])
+    }
+
+    func testB4AStepAfterTheRollbackBringsTheCanaryBack() {
+        let outcome = ServiceHarness.run("registry", defects: DefectSet([.B4]), [Self.register, Self.start(1, 10), Self.rollback, Self.step(1, 50)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 200])
+        XCTAssertEqual(row(outcome), ["1", "50", "active", "3"], "the upsert wrote the rolled-back canary back")
+    }
+}
