@@ -91,14 +91,30 @@ final class InferenceModelServingTests: XCTestCase {
         XCTAssertEqual(outcome.responses.last??.status, 504, "the killed replica never answered the request that needed the second version: the gateway timed out")
     }
 
-    func testPromotedVersionsArriveFromTheDeploymentsTopicAndAnswerUnversionedRequests() throws {
+    func testPromotedVersionsArriveFromTheDeploymentsTopicAndTheNewestAnswersUnversionedRequests() throws {
         let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving(cache: 10, baseMiB: 0),
                                          Self.register(2, mib: 10, promote: true) + [ServiceHarness.pause(milliseconds: 3000), Self.predict(nil)])
         XCTAssertEqual(outcome.responses.last??.status, 200)
         XCTAssertEqual(outcome.responses.last??.body["version"], "2", "the newest Production version answers a request that names none")
         let replica = try XCTUnwrap(outcome.simulation.serving.replicas["inference"])
-        XCTAssertEqual(replica.cached.map(\.key), [ModelKey(Self.model, 1), ModelKey(Self.model, 2)], "both promotions were loaded from the topic")
-        XCTAssertEqual(replica.loads, 2, "each version loaded once")
+        // Both promotions came in one fetch: v1's move was superseded by v2's and never loaded.
+        XCTAssertEqual(replica.cached.map(\.key), [ModelKey(Self.model, 2)])
+        XCTAssertEqual(replica.loads, 1)
+    }
+
+    func testABatchKeepsOnlyTheLastProductionMoveOfEachModel() {
+        func record(_ offset: Int, _ model: String, _ deployment: Deployment) -> KafkaRecord { KafkaRecord(offset: offset, key: model, value: deployment.value) }
+        let batch = [
+            record(0, "a", Deployment(ModelKey("a", 1), stage: .production)),
+            record(1, "a", Deployment(ModelKey("a", 2), stage: .staging)),
+            record(2, "b", Deployment(ModelKey("b", 1), stage: .production)),
+            record(3, "a", Deployment(ModelKey("a", 2), stage: .staging, canaryPercent: 10, generation: 1)),
+            record(4, "a", Deployment(ModelKey("a", 2), stage: .production)),
+            KafkaRecord(offset: 5, key: "a", value: Array("garbage".utf8)),
+            record(6, "a", Deployment(ModelKey("a", 1), stage: .production)),  // a rollback: the last move wins
+        ]
+        XCTAssertEqual(InferenceService.newestProduction(batch).map(\.offset), [1, 2, 3, 5, 6])
+        XCTAssertEqual(InferenceService.newestProduction([]), [])
     }
 
     /// A request with the wrong number of features is 422; a request naming no version needs a
