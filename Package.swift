@@ -38,6 +38,9 @@ let package = Package(
         // Tests deliberately create tasks that capture non-Sendable state: inside a simulation
         // everything runs on one thread. Swift 5 mode reports those captures as warnings.
         .testTarget(name: "SimKernelTests", dependencies: ["SimKernel"], swiftSettings: testSettings),
+        // docs/library.md's example: a user's own system on SimKernel alone, built and tested by CI.
+        .target(name: "FirstSimulation", dependencies: ["SimKernel"], path: "Examples/FirstSimulation", swiftSettings: testSettings),
+        .testTarget(name: "FirstSimulationTests", dependencies: ["FirstSimulation", "SimKernel"], swiftSettings: testSettings),
         .testTarget(name: "SimServicesTests", dependencies: ["SimServices", "SimKernel"], swiftSettings: testSettings),
         // ChaosTests also drive the simrun executable (exploration workers run in processes).
         .testTarget(name: "ChaosTests", dependencies: ["Chaos", "SimServices", "SimKernel", "simrun"], swiftSettings: testSettings),
