@@ -16,6 +16,8 @@ let package = Package(
     name: "SynapseNetSim",
     products: [
         .library(name: "SimKernel", targets: ["SimKernel"]),
+        // Seeds for tests of a user's own simulation (XCTest and Swift Testing): docs/library.md.
+        .library(name: "SimTesting", targets: ["SimTesting"]),
         .executable(name: "simrun", targets: ["simrun"]),
     ],
     dependencies: [
@@ -24,6 +26,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "SimKernel"),
+        .target(name: "SimTesting", dependencies: ["SimKernel"]),
         // The system SQLite (libsqlite3-dev): results databases now, the simulated SQL databases later.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .target(name: "SimServices", dependencies: ["SimKernel", "CSQLite"], swiftSettings: platformSettings),
@@ -40,7 +43,7 @@ let package = Package(
         .testTarget(name: "SimKernelTests", dependencies: ["SimKernel"], swiftSettings: testSettings),
         // docs/library.md's example: a user's own system on SimKernel alone, built and tested by CI.
         .target(name: "FirstSimulation", dependencies: ["SimKernel"], path: "Examples/FirstSimulation", swiftSettings: testSettings),
-        .testTarget(name: "FirstSimulationTests", dependencies: ["FirstSimulation", "SimKernel"], swiftSettings: testSettings),
+        .testTarget(name: "FirstSimulationTests", dependencies: ["FirstSimulation", "SimKernel", "SimTesting"], swiftSettings: testSettings),
         .testTarget(name: "SimServicesTests", dependencies: ["SimServices", "SimKernel"], swiftSettings: testSettings),
         // ChaosTests also drive the simrun executable (exploration workers run in processes).
         .testTarget(name: "ChaosTests", dependencies: ["Chaos", "SimServices", "SimKernel", "simrun"], swiftSettings: testSettings),
