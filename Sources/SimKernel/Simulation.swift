@@ -300,7 +300,10 @@ public final class Simulation: @unchecked Sendable {
 
     /// Ends the run with `outcome` after the current event. The first failure wins.
     public func fail(_ outcome: Outcome) {
-        if self.outcome == nil && outcome.isFailure { findings.append(outcome) }
+        if self.outcome == nil && outcome.isFailure {
+            findings.append(outcome)
+            trace.noteFailure(outcome, at: now)
+        }
         if self.outcome == nil {
             self.outcome = outcome
             core.pointee.stop = true
@@ -312,6 +315,7 @@ public final class Simulation: @unchecked Sendable {
     public func addFinding(_ finding: Outcome) {
         guard finding.isFailure, !findings.contains(finding) else { return }
         findings.append(finding)
+        trace.noteFailure(finding, at: now)
     }
 
     /// Ends the run after the current event with `.passed` (unless it already has an outcome):
@@ -432,6 +436,7 @@ public final class Simulation: @unchecked Sendable {
                 if options.keepGoing {
                     // Keep the first violation of this checker, silence it, and go on.
                     findings.append(violation)
+                    trace.noteFailure(violation, at: now)
                     safetyCheckers.remove(at: index)
                     return
                 }

@@ -41,8 +41,15 @@ public struct TraceRecord: Sendable, Hashable {
 /// never feed anything back into it.
 public protocol TraceSink: AnyObject {
     func record(_ record: TraceRecord)
+    /// Called for each failure the run finds (the one that ends it, and those found beside it),
+    /// when it is found. Not part of the fingerprint.
+    func failure(_ outcome: Outcome, at time: Int64)
     /// Called once when the run ends.
     func finish(fingerprint: UInt64)
+}
+
+extension TraceSink {
+    public func failure(_ outcome: Outcome, at time: Int64) {}
 }
 
 /// The trace of one run: the rolling 64-bit fingerprint, a ring buffer of recent events for
@@ -117,6 +124,11 @@ public final class Trace {
 
     func finish() {
         for sink in sinks { sink.finish(fingerprint: fingerprint) }
+    }
+
+    /// Tells the sinks of a failure found at `time`.
+    func noteFailure(_ outcome: Outcome, at time: Int64) {
+        for sink in sinks { sink.failure(outcome, at: time) }
     }
 }
 
@@ -202,13 +214,50 @@ public final class ChromeTraceSink: TraceSink {
         return id
     }
 
+    /// The envelope number a network record starts with (`#123 ...`).
+    private func envelopeID(_ detail: String) -> Int? {
+        guard detail.hasPrefix("#") else { return nil }
+        return Int(detail.dropFirst().prefix { $0.isNumber })
+    }
+
+    private func timestamp(_ time: Int64) -> String {
+        let micros = time / 1000, fraction = time % 1000
+        return "\(micros).\(fraction < 10 ? "00\(fraction)" : (fraction < 100 ? "0\(fraction)" : "\(fraction)"))"
+    }
+
     public func record(_ r: TraceRecord) {
         let pid = processID(r.node)
-        let tid = threadID(r.actor, pid: pid)
-        let micros = r.time / 1000, fraction = r.time % 1000
-        let fractionText = fraction < 10 ? "00\(fraction)" : (fraction < 100 ? "0\(fraction)" : "\(fraction)")
-        emit("{\"name\":\(jsonEscaped(r.kind)),\"cat\":\"sim\",\"ph\":\"i\",\"s\":\"t\",\"ts\":\(micros).\(fractionText),"
-            + "\"pid\":\(pid),\"tid\":\(tid),\"args\":{\"detail\":\(jsonEscaped(r.detail)),\"i\":\(r.index)}}")
+        let ts = timestamp(r.time)
+        let args = "\"args\":{\"detail\":\(jsonEscaped(r.detail)),\"i\":\(r.index)}"
+        switch r.kind {
+        case "net.send", "net.deliver":
+            // A 1 ns slice with a flow arrow from the send to its delivery (flows bind to slices).
+            let tid = threadID(r.actor, pid: pid)
+            emit("{\"name\":\(jsonEscaped(r.kind)),\"cat\":\"net\",\"ph\":\"X\",\"dur\":0.001,\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid),\(args)}")
+            if let id = envelopeID(r.detail) {
+                let phase = r.kind == "net.send" ? "\"ph\":\"s\"" : "\"ph\":\"f\",\"bp\":\"e\""
+                emit("{\"name\":\"message\",\"cat\":\"flow\",\(phase),\"id\":\(id),\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid)}")
+            }
+        case "lock.acquire", "lock.release":
+            // One "locks" track per node (lock owners are often one-shot tasks), and each hold as
+            // a span from its grant to its release, keyed by the grant's token.
+            let tid = threadID("locks", pid: pid)
+            let resource = r.detail.split(separator: " ").first.map(String.init) ?? "?"
+            emit("{\"name\":\(jsonEscaped(r.kind)),\"cat\":\"lock\",\"ph\":\"i\",\"s\":\"t\",\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid),"
+                + "\"args\":{\"owner\":\(jsonEscaped(r.actor)),\"detail\":\(jsonEscaped(r.detail)),\"i\":\(r.index)}}")
+            emit("{\"name\":\(jsonEscaped("hold " + resource)),\"cat\":\"lock\",\"ph\":\"\(r.kind == "lock.acquire" ? "b" : "e")\",\"id\":\(r.payload),"
+                + "\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid),\"args\":{\"owner\":\(jsonEscaped(r.actor))}}")
+        default:
+            let tid = threadID(r.actor, pid: pid)
+            emit("{\"name\":\(jsonEscaped(r.kind)),\"cat\":\"sim\",\"ph\":\"i\",\"s\":\"t\",\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid),\(args)}")
+        }
+    }
+
+    /// The failure as a global event, a line across every track at the moment it was found.
+    public func failure(_ outcome: Outcome, at time: Int64) {
+        let name = "failure: \(outcome.kind)" + (outcome.checker.map { " [\($0)]" } ?? "")
+        emit("{\"name\":\(jsonEscaped(name)),\"cat\":\"failure\",\"ph\":\"i\",\"s\":\"g\",\"ts\":\(timestamp(time)),\"pid\":0,\"tid\":0,"
+            + "\"args\":{\"outcome\":\(jsonEscaped(String(describing: outcome)))}}")
     }
 
     public func finish(fingerprint: UInt64) {

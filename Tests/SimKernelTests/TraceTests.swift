@@ -65,10 +65,56 @@ final class TraceTests: XCTestCase {
         let events = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [[String: Any]]
         let names = events.filter { $0["name"] as? String == "process_name" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }
         XCTAssertEqual(Set(names), ["alpha", "beta"])
-        let instants = events.filter { $0["ph"] as? String == "i" }
-        XCTAssertEqual(UInt64(instants.count), simulation.trace.recordCount)
-        XCTAssertTrue(instants.allSatisfy { $0["ts"] is Double || $0["ts"] is Int })
-        XCTAssertTrue(instants.contains { ($0["args"] as? [String: Any])?["detail"] as? String == "#2 to n0/client pong \"quoted\"\n" })
+        // One event a record: network records as 1 ns slices (for their flow arrows), the others instants.
+        let recorded = events.filter { ["sim", "net", "lock"].contains($0["cat"] as? String ?? "") && ["i", "X"].contains($0["ph"] as? String ?? "") }
+        XCTAssertEqual(UInt64(recorded.count), simulation.trace.recordCount)
+        XCTAssertTrue(recorded.allSatisfy { $0["ts"] is Double || $0["ts"] is Int })
+        XCTAssertTrue(recorded.contains { ($0["args"] as? [String: Any])?["detail"] as? String == "#2 to n0/client pong \"quoted\"\n" })
+    }
+
+    /// What a person opening the trace in Perfetto relies on: an arrow from each send to its
+    /// delivery, each lock hold as a span on its node's "locks" track, and the failure itself as
+    /// an event across every track.
+    func testChromeTraceHasFlowsLockSpansAndTheFailure() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trace-flows-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let simulation = Simulation(seed: 4)
+        simulation.trace.add(sink: try ChromeTraceSink(path: path))
+        let a = simulation.addNode("alpha"), b = simulation.addNode("beta")
+        b.addProcess("server") { context in
+            let inbox = context.mailbox("s")
+            while true { let e = await inbox.receive(); context.reply(to: e, "pong") }
+        }
+        var done = false
+        a.addProcess("client") { context in
+            for i in 0 ..< 3 {
+                _ = await context.acquire("table-\(i)", owner: "alpha/tx-\(i)")
+                _ = await context.call(Address(node: b.id, service: "s"), i, timeout: Nanos.second)
+                _ = context.simulation.locks.release("table-\(i)", owner: "alpha/tx-\(i)")
+            }
+            done = true
+        }
+        simulation.add(checker: ClosureChecker("three-pongs") { _ in done ? "all three answered" : nil })
+        XCTAssertEqual(simulation.run().checker, "three-pongs", "the premise: the run fails")
+        let events = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [[String: Any]]
+        // Flows: every arrow's start has its end, and the sends' arrows are the ones the deliveries close.
+        let starts = Set(events.filter { $0["cat"] as? String == "flow" && $0["ph"] as? String == "s" }.compactMap { $0["id"] as? Int })
+        let ends = Set(events.filter { $0["cat"] as? String == "flow" && $0["ph"] as? String == "f" }.compactMap { $0["id"] as? Int })
+        XCTAssertGreaterThanOrEqual(starts.count, 4)
+        XCTAssertEqual(starts, ends, "no message was lost: every send's arrow ends at a delivery")
+        // Lock holds: a begin and an end per grant, all on one "locks" track of alpha.
+        let holds = events.filter { $0["cat"] as? String == "lock" && ["b", "e"].contains($0["ph"] as? String ?? "") }
+        XCTAssertEqual(holds.filter { $0["ph"] as? String == "b" }.count, 3)
+        XCTAssertEqual(Set(holds.compactMap { $0["id"] as? Int }).count, 3, "begin and end share the grant's token")
+        XCTAssertEqual(Set(holds.compactMap { $0["name"] as? String }), ["hold table-0", "hold table-1", "hold table-2"])
+        let threads = events.filter { $0["name"] as? String == "thread_name" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }
+        XCTAssertEqual(threads.filter { $0 == "locks" }.count, 1)
+        XCTAssertFalse(threads.contains { $0.hasPrefix("alpha/tx-") }, "one-shot lock owners get no track of their own")
+        // The failure, once, as a global instant.
+        let failures = events.filter { $0["cat"] as? String == "failure" }
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertEqual(failures.first?["name"] as? String, "failure: violation [three-pongs]")
+        XCTAssertEqual(failures.first?["s"] as? String, "g")
     }
 
     func testUnwritableTracePathIsATypedError() {
