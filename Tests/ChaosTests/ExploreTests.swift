@@ -163,6 +163,18 @@ final class ExploreTests: XCTestCase {
         XCTAssertFalse(html.contains("<script") || html.contains("src=") || html.contains("href=\"http"), "self-contained")
     }
 
+    func testTheTimelineHasALegendAndSaysWhenItIsCut() {
+        func records(_ count: Int) -> [TraceRecord] {
+            (0 ..< count).map { TraceRecord(index: UInt64($0), time: Int64($0) * Nanos.millisecond, kind: "net.send", node: "alpha", actor: "a", payload: 0, detail: "", fingerprint: 0) }
+        }
+        let whole = HTMLReport.timeline(records: records(4000), nodes: ["alpha"], faults: FaultOptions(), end: 5 * Nanos.second, failureAt: nil)
+        XCTAssertTrue(whole.contains("id=\"legend\"") && whole.contains("locks (lock.*)") && whole.contains("dropped messages (net.drop)"))
+        XCTAssertFalse(whole.contains("timeline-cut"), "4,000 events are all drawn")
+        let cut = HTMLReport.timeline(records: records(6000), nodes: ["alpha"], faults: FaultOptions(), end: 6 * Nanos.second, failureAt: nil)
+        XCTAssertTrue(cut.contains("Only the last 5000 of 6000 events are drawn, from 1.000s on"), cut.prefix(2000).description)
+        XCTAssertEqual(cut.components(separatedBy: "<rect x=").count - 1, 5000)
+    }
+
     func testReportRendersInHeadlessChromium() throws {
         let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let browser else { throw XCTSkip("no Chromium on this machine (apt-get install chromium)") }

@@ -145,7 +145,28 @@ public enum HTMLReport {
 
     /// One lane per node; ticks for events (coloured by kind), shaded spans while a node was down,
     /// a red line at the failure.
+    /// The legend of the timeline's colours, in the order `color(kind:)` tests them.
+    static let legend: [(label: String, kinds: String, color: String)] = [
+        ("locks", "lock.*", "#f9a825"), ("crashes and restarts", "node.*", "#c62828"), ("dropped messages", "net.drop", "#9e9e9e"),
+        ("messages", "net.*", "#90caf9"), ("parameter servers", "ps.*", "#2e7d32"), ("workers", "worker.*", "#6a1b9a"),
+        ("storage and checkpoints", "storage.*, checkpoint.*", "#ef6c00"), ("everything else", "", "#607d8b"),
+    ]
+    /// At most this many events are drawn (the last ones); the page says when it cut.
+    static let timelineLimit = 5000
+
     static func timeline(records: [TraceRecord], nodes: [String], faults: FaultOptions, end: Int64, failureAt: Int64?) -> String {
+        var prefix = "<p id=\"legend\" class=\"muted\">" + legend.map { entry in
+            "<span style=\"display:inline-block;width:10px;height:10px;background:\(entry.color)\"></span> \(escape(entry.label))"
+                + (entry.kinds.isEmpty ? "" : " (\(escape(entry.kinds)))")
+        }.joined(separator: " &nbsp; ") + "; shaded: a node down; red line: the failure</p>\n"
+        if records.count > timelineLimit {
+            let from = records[records.count - timelineLimit].time
+            prefix += "<p id=\"timeline-cut\" class=\"muted\">Only the last \(timelineLimit) of \(records.count) events are drawn, from \(formatNanoseconds(from)) on; the earlier ones are in the trace (<code>simrun replay FILE --trace t.json</code>).</p>\n"
+        }
+        return prefix + timelineSVG(records: records, nodes: nodes, faults: faults, end: end, failureAt: failureAt)
+    }
+
+    static func timelineSVG(records: [TraceRecord], nodes: [String], faults: FaultOptions, end: Int64, failureAt: Int64?) -> String {
         let lanes = nodes + ["-"]
         let width = 1100.0, left = 110.0, laneHeight = 26.0
         let height = Double(lanes.count) * laneHeight + 40
@@ -162,7 +183,7 @@ public enum HTMLReport {
             }
         }
         let laneIndex = Dictionary(uniqueKeysWithValues: lanes.enumerated().map { ($1, $0) })  // lookups only
-        for record in records.suffix(5000) {
+        for record in records.suffix(timelineLimit) {
             guard let index = laneIndex[record.node] else { continue }
             let y = 20 + Double(index) * laneHeight
             svg += "<rect x=\"\(x(record.time))\" y=\"\(y + 5)\" width=\"1.5\" height=\"\(laneHeight - 10)\" fill=\"\(color(kind: record.kind))\"><title>\(formatNanoseconds(record.time)) \(escape(record.kind)) \(escape(record.detail))</title></rect>\n"
