@@ -163,6 +163,24 @@ final class ExploreTests: XCTestCase {
         XCTAssertFalse(html.contains("<script") || html.contains("src=") || html.contains("href=\"http"), "self-contained")
     }
 
+    /// The report's command reproduces the file's run: the same fingerprint (and a shrunk file's
+    /// report says only replay does).
+    func testTheReportsReproduceCommandGivesTheFilesFingerprint() throws {
+        for name in ["05_distributed_training_hang-A2-deadlock-1", "04_ab_test_disaster-B8-output-type-1"] {
+            let path = Chaos05.packageRoot.appendingPathComponent("Seeds/\(name).seed").path
+            let (file, scenario) = try SeedFile.resolve(path: path)
+            let configuration = file.configuration(scenario: scenario)
+            let command = HTMLReport.reproduceCommand(file, configuration: configuration, defects: file.defects.isEmpty ? "none" : file.defects.map(\.rawValue).joined(separator: ","))
+            let arguments = try XCTUnwrap(command.components(separatedBy: "simrun ").last).split(separator: " ").map(String.init)
+            let run = try runSimrun(arguments + ["--json", "--no-seed-file"], in: Chaos05.packageRoot.appendingPathComponent("Scenarios"))
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], run.error)
+            XCTAssertEqual(object["fingerprint"] as? String, file.fingerprint, "\(name): \(command)")
+        }
+        var shrunk = try SeedFile.load(path: Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed").path)
+        shrunk.faults.crashes = []
+        XCTAssertTrue(HTMLReport.reproduceCommand(shrunk, configuration: shrunk.configuration(scenario: Chaos05.scenario), defects: "A2").hasPrefix("# shrunk"))
+    }
+
     func testTheTimelineHasALegendAndSaysWhenItIsCut() {
         func records(_ count: Int) -> [TraceRecord] {
             (0 ..< count).map { TraceRecord(index: UInt64($0), time: Int64($0) * Nanos.millisecond, kind: "net.send", node: "alpha", actor: "a", payload: 0, detail: "", fingerprint: 0) }
