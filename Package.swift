@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let testSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
@@ -12,6 +12,12 @@ let testSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 let platformSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 // Dependencies point one way: simrun -> Chaos -> SimServices -> SimKernel.
+//
+// The trait "Tools" (on by default) brings the simulator's own dependencies: Yams for scenario
+// files and swift-argument-parser for simrun. A package that wants SimKernel (or SimTesting)
+// alone depends on this one with `traits: []` and resolves no other package (docs/library.md).
+// A trait rather than a second package: SwiftPM cannot depend on a package in a subfolder of a
+// repository, and the README's `swift run simrun` must keep working at the root.
 let package = Package(
     name: "SynapseNetSim",
     products: [
@@ -19,6 +25,10 @@ let package = Package(
         // Seeds for tests of a user's own simulation (XCTest and Swift Testing): docs/library.md.
         .library(name: "SimTesting", targets: ["SimTesting"]),
         .executable(name: "simrun", targets: ["simrun"]),
+    ],
+    traits: [
+        .trait(name: "Tools", description: "The simulator's scenarios and command line (Yams, swift-argument-parser)."),
+        .default(enabledTraits: ["Tools"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,12 +40,12 @@ let package = Package(
         // The system SQLite (libsqlite3-dev): results databases now, the simulated SQL databases later.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .target(name: "SimServices", dependencies: ["SimKernel", "CSQLite"], swiftSettings: platformSettings),
-        .target(name: "Chaos", dependencies: ["SimServices", "SimKernel", "CSQLite", .product(name: "Yams", package: "Yams")], swiftSettings: platformSettings),
+        .target(name: "Chaos", dependencies: ["SimServices", "SimKernel", "CSQLite", .product(name: "Yams", package: "Yams", condition: .when(traits: ["Tools"]))], swiftSettings: platformSettings),
         .executableTarget(
             name: "simrun",
             dependencies: [
                 "Chaos", "SimServices", "SimKernel",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
             ]
         ),
         // Tests deliberately create tasks that capture non-Sendable state: inside a simulation
