@@ -42,6 +42,12 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Measure model serving instead: scenarios 01 and 04 without defects or faults over --scenario-seeds seeds, each without and with request batching (8 requests or 10 ms): predictions per wall second through gateway -> inference, x real time, events per prediction and virtual latency p50/p99, beside the kernel's raw event rate.")
     var serving = false
 
+    @Flag(help: "Measure an M/M/1 queue written as SimPy writes it (a process per customer, a FIFO resource of capacity 1; arrival rate 0.9, service rate 1.0): customers per wall second and the mean time in system (10 s in theory), beside SimPy running the same model in the same invocation when python3 has simpy.")
+    var mm1 = false
+
+    @Option(help: "Customers of the M/M/1 benchmark.")
+    var customers: Int = 2_000_000
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -51,6 +57,10 @@ struct BenchCommand: ParsableCommand {
         guard (1 ... 100_000).contains(scenarioSeeds) else { exitBadInput("--scenario-seeds: must be 1...100000, got \(scenarioSeeds)") }
         if serving {
             try runServing()
+            return
+        }
+        if mm1 {
+            runMM1()
             return
         }
         if infra {
@@ -259,6 +269,55 @@ extension BenchCommand {
         } else {
             lines.forEach { print($0) }
             print("kernel raw churn in the same invocation: \(Int(kernel.perSecond)) events/s")
+        }
+    }
+}
+
+extension BenchCommand {
+    /// The SimPy model the Swift one is written after, for a reference in the same invocation.
+    static let simpyMM1 = """
+        import random, sys, time, simpy
+        def run(n):
+            env = simpy.Environment(); server = simpy.Resource(env, capacity=1); rng = random.Random(1)
+            stats = [0.0, 0]
+            def customer(env):
+                arrived = env.now
+                with server.request() as request:
+                    yield request
+                    yield env.timeout(rng.expovariate(1.0))
+                stats[0] += env.now - arrived; stats[1] += 1
+            def arrivals(env):
+                for _ in range(n):
+                    yield env.timeout(rng.expovariate(0.9))
+                    env.process(customer(env))
+            env.process(arrivals(env))
+            start = time.perf_counter(); env.run(); seconds = time.perf_counter() - start
+            print(stats[1] / seconds, stats[0] / stats[1])
+        run(int(sys.argv[1]))
+        """
+
+    /// Runs the M/M/1 benchmark (`--mm1`), and SimPy's when it is installed.
+    func runMM1() {
+        guard (1000 ... 100_000_000).contains(customers) else { exitBadInput("--customers: must be 1000...100000000, got \(customers)") }
+        let swift = KernelBenchmark.mm1(customers: customers)
+        // SimPy on a tenth of the customers (it is about thirty times slower), same model.
+        var simpy: (perSecond: Double, mean: Double)?
+        if let python = CReference.which("python3"),
+           let output = CReference.execute(python, ["-c", Self.simpyMM1, "\(Swift.max(1000, customers / 10))"]) {
+            let numbers = output.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
+            if numbers.count == 2 { simpy = (numbers[0], numbers[1]) }
+        }
+        if json {
+            print("{\"customers\":\(swift.served),\"customers_per_s\":\(swift.customersPerSecond),\"mean_time_in_system\":\(swift.meanTimeInSystem),"
+                + "\"simpy_customers_per_s\":\(simpy.map { "\($0.perSecond)" } ?? "null"),\"ratio_to_simpy\":\(simpy.map { "\(swift.customersPerSecond / $0.perSecond)" } ?? "null")}")
+        } else {
+            print("M/M/1 (arrival 0.9, service 1.0), a process per customer, a FIFO resource of capacity 1:")
+            print("  \(swift.served) customers at \(Int(swift.customersPerSecond)) customers/s; mean time in system \(String(format: "%.3f", swift.meanTimeInSystem)) s (theory 10)")
+            if let simpy {
+                print("  SimPy, same model, same invocation: \(Int(simpy.perSecond)) customers/s (mean \(String(format: "%.3f", simpy.mean)) s); ratio \(String(format: "%.1f", swift.customersPerSecond / simpy.perSecond))x")
+            } else {
+                print("  SimPy not found (pip install simpy): no reference in this invocation")
+            }
         }
     }
 }

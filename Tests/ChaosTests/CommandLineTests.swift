@@ -123,4 +123,15 @@ final class CommandLineTests: XCTestCase {
         }
         XCTAssertEqual(try simrun(["scenario", "05_distributed_training_hang", "--strategy", "portfolios"]).status, 2)
     }
+
+    func testTheMM1BenchPrintsCustomersPerSecondAndTheMeanTimeInSystem() throws {
+        let result = try simrun(["bench", "--mm1", "--customers", "20000", "--json"])
+        XCTAssertEqual(result.status, 0, result.error)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        XCTAssertGreaterThan(object["customers_per_s"] as? Double ?? 0, 0)
+        XCTAssertEqual(object["customers"] as? Int, 20000)
+        XCTAssertGreaterThan(object["mean_time_in_system"] as? Double ?? 0, 0)
+        XCTAssertNotNil(object["ratio_to_simpy"], "present, null without SimPy")
+        XCTAssertEqual(try simrun(["bench", "--mm1", "--customers", "5"]).status, 2)
+    }
 }
