@@ -146,7 +146,11 @@ struct ExploreCommand: ParsableCommand {
         if json {
             let counts = byKind.sorted { $0.key < $1.key }.map { "\(jsonEscaped($0.key)):\($0.value)" }.joined(separator: ",")
             let firstFailure = failures.first.map { "\($0.seed)" } ?? "null"
-            print("{\"scenario\":\(jsonEscaped(scenario.name)),\"seeds\":\(all.count),\"failures\":\(failures.count),\"first_failure_seed\":\(firstFailure),\"outcomes\":{\(counts)},\"wall_seconds\":\(wall),\"seeds_per_second\":\(Double(all.count) / max(wall, 1e-9)),\"results\":\(jsonEscaped(resultsPath))}")
+            let failing = failures.map { failure in
+                "{\"seed\":\(failure.seed),\"outcome\":\(jsonEscaped(failure.outcome)),\"checker\":\(failure.checker.map(jsonEscaped) ?? "null"),"
+                    + "\"message\":\(failure.message.map(jsonEscaped) ?? "null"),\"seed_file\":\(failure.seedFile.map(jsonEscaped) ?? "null")}"
+            }.joined(separator: ",")
+            print("{\"scenario\":\(jsonEscaped(scenario.name)),\"seeds\":\(all.count),\"failures\":\(failures.count),\"first_failure_seed\":\(firstFailure),\"outcomes\":{\(counts)},\"failing_seeds\":[\(failing)],\"wall_seconds\":\(wall),\"seeds_per_second\":\(Double(all.count) / max(wall, 1e-9)),\"results\":\(jsonEscaped(resultsPath))}")
         } else {
             print("outcomes: " + byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             for failure in failures.prefix(10) {

@@ -60,6 +60,14 @@ func traceSinks(_ path: String?) -> [TraceSink] {
     } catch { exitBadInput("--trace: \(error)") }
 }
 
+/// `value` as one JSON object with sorted keys (for scripts), or null if it cannot be encoded.
+func structuredJSON<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    guard let data = try? encoder.encode(value) else { return "null" }
+    return String(decoding: data, as: UTF8.self)
+}
+
 /// Exits with a one-line error if a trace sink failed to write its file.
 func checkTraceSinks(_ sinks: [TraceSink]) {
     for case let sink as ChromeTraceSink in sinks { if let error = sink.error { exitBadInput("--trace: \(error)") } }
@@ -183,6 +191,7 @@ struct ScenarioCommand: ParsableCommand {
                 "\"scenario\":\(jsonEscaped(scenario.name))", "\"seed\":\(seed)",
                 "\"defects\":[\(defectSet.ids.map { jsonEscaped($0.rawValue) }.joined(separator: ","))]",
                 "\"faults\":\(jsonEscaped(configuration.faults.summary))",
+                "\"fault_options\":\(structuredJSON(configuration.faults))",
                 "\"outcome\":\(jsonEscaped(result.outcome.kind))",
                 "\"checker\":\(result.outcome.checker.map(jsonEscaped) ?? "null")",
                 "\"message\":\(result.outcome.isFailure ? jsonEscaped(result.outcome.message) : "null")",

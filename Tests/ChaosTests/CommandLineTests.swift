@@ -16,6 +16,8 @@ final class CommandLineTests: XCTestCase {
         for key in ["outcome", "fingerprint", "events", "virtual_seconds", "wall_seconds", "seed_file"] { XCTAssertNotNil(object[key], key) }
         XCTAssertEqual(object["outcome"] as? String, "violation")
         XCTAssertTrue(object["seed_file"] is NSNull)
+        let faults = try XCTUnwrap(object["fault_options"] as? [String: Any], "the faults as a structure, not only a summary")
+        for key in ["profile", "network", "disk", "crashes", "partitions", "clockSkewMs", "healAtMs"] { XCTAssertNotNil(faults[key], key) }
         let passing = try simrun(["scenario", "05_distributed_training_hang", "--seed", "1", "--defects", "none", "--faults", "none", "--json"])
         XCTAssertEqual(passing.status, 0)
     }
@@ -133,5 +135,18 @@ final class CommandLineTests: XCTestCase {
         XCTAssertGreaterThan(object["mean_time_in_system"] as? Double ?? 0, 0)
         XCTAssertNotNil(object["ratio_to_simpy"], "present, null without SimPy")
         XCTAssertEqual(try simrun(["bench", "--mm1", "--customers", "5"]).status, 2)
+    }
+
+    func testExploreJSONListsItsFailingSeeds() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("explore-json-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try simrun(["explore", "05_distributed_training_hang", "--defects", "A9", "--seeds", "1..3", "--jobs", "1", "--json",
+                                 "--results", folder.appendingPathComponent("r.sqlite").path, "--seeds-out", folder.appendingPathComponent("seeds").path])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8)) as? [String: Any], result.output)
+        let failing = try XCTUnwrap(object["failing_seeds"] as? [[String: Any]])
+        XCTAssertEqual(failing.count, object["failures"] as? Int)
+        XCTAssertEqual(failing.compactMap { $0["seed"] as? Int }, [1, 2, 3], "A9 fails every seed")
+        XCTAssertTrue(failing.allSatisfy { ($0["seed_file"] as? String).map { FileManager.default.fileExists(atPath: $0) } ?? false })
     }
 }
