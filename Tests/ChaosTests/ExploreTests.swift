@@ -160,6 +160,16 @@ final class ExploreTests: XCTestCase {
         XCTAssertTrue(html.contains("simrun scenario 05_distributed_training_hang --seed 1 --defects A2 --faults lite"), "the command that reproduces it")
         XCTAssertTrue(html.contains("gateway at 12343 ms, restart after 565 ms"), "the injected crash is listed")
         XCTAssertTrue(html.contains("<svg id=\"timeline\"") && html.contains("id=\"failure-line\""))
+        // The last events are the involved actors' only.
+        XCTAssertFalse(result.involvedActors.isEmpty)
+        XCTAssertTrue(html.contains("the actors the failure involves: \(HTMLReport.escape(result.involvedActors.joined(separator: ", ")))"))
+        let table = String(html[html.range(of: "<table id=\"events\">")!.lowerBound...])
+        let rows = table.components(separatedBy: "<tr><td>").dropFirst()
+        XCTAssertFalse(rows.isEmpty)
+        for row in rows {
+            let cells = row.components(separatedBy: "</td><td>")
+            XCTAssertTrue(result.involvedActors.contains { cells[1] == $0 || cells[2] == $0 || cells[2].hasPrefix($0 + "/") }, "\(cells.prefix(3))")
+        }
         XCTAssertFalse(html.contains("<script") || html.contains("src=") || html.contains("href=\"http"), "self-contained")
     }
 

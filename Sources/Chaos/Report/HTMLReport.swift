@@ -37,8 +37,13 @@ public enum HTMLReport {
         html += "<h2>The failure</h2>\n" + failureGraph(outcome) + "\n"
         html += "<h2>Faults injected</h2>\n" + faultsTable(file.faults) + "\n"
         html += "<h2>Timeline per node</h2>\n" + timeline(records: records, nodes: nodes, faults: file.faults, end: result.virtualNanoseconds, failureAt: outcome.time) + "\n"
-        html += "<h2>Last events</h2>\n<table id=\"events\"><tr><th>time</th><th>node</th><th>actor</th><th>kind</th><th>detail</th></tr>\n"
-        for record in records.suffix(40) {
+        // The last events of the actors the failure involves (all actors when it names none).
+        let involved = result.involvedActors
+        let relevant = involved.isEmpty ? records : records.filter { r in involved.contains { r.node == $0 || r.actor == $0 || r.actor.hasPrefix($0 + "/") } }
+        html += "<h2>Last events</h2>\n"
+        html += "<p id=\"events-filter\" class=\"muted\">" + (involved.isEmpty ? "all actors" : "the actors the failure involves: " + escape(involved.joined(separator: ", "))) + "</p>\n"
+        html += "<table id=\"events\"><tr><th>time</th><th>node</th><th>actor</th><th>kind</th><th>detail</th></tr>\n"
+        for record in relevant.suffix(40) {
             html += "<tr><td>\(formatNanoseconds(record.time))</td><td>\(escape(record.node))</td><td>\(escape(record.actor))</td><td>\(escape(record.kind))</td><td>\(escape(record.detail))</td></tr>\n"
         }
         html += "</table>\n</body></html>\n"
