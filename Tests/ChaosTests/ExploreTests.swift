@@ -191,6 +191,20 @@ final class ExploreTests: XCTestCase {
         XCTAssertTrue(HTMLReport.reproduceCommand(shrunk, configuration: shrunk.configuration(scenario: Chaos05.scenario), defects: "A2").hasPrefix("# shrunk"))
     }
 
+    func testAStartUpDependencyCycleIsDrawnLikeALockCycle() throws {
+        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/00_cold_start-L1-cold-start-1.seed").path
+        let (file, scenario) = try SeedFile.resolve(path: path)
+        let configuration = file.configuration(scenario: scenario)
+        let (result, records, nodes) = ScenarioRunner.runRecorded(configuration)
+        let services = try XCTUnwrap(HTMLReport.startupCycle(in: result.outcome.message), "L1's failure names a start-up cycle: \(result.outcome.message)")
+        let html = HTMLReport.render(file: file, path: path, configuration: configuration, result: result, records: records, nodes: nodes)
+        let svg = String(try XCTUnwrap(html.range(of: "<svg id=\"startup-cycle\"").map { html[$0.lowerBound...] }))
+        for service in services { XCTAssertTrue(svg.contains(">\(service)</text></g>"), service) }
+        XCTAssertEqual(svg.prefix(while: { _ in true }).components(separatedBy: "</svg>").first?.components(separatedBy: "<title>waits for</title>").count, services.count + 1)
+        XCTAssertEqual(HTMLReport.startupCycle(in: "x; start-up deadlock: a waits for b waits for a; y"), ["a", "b"])
+        XCTAssertNil(HTMLReport.startupCycle(in: "no cycle here"))
+    }
+
     func testTheTimelineHasALegendAndSaysWhenItIsCut() {
         func records(_ count: Int) -> [TraceRecord] {
             (0 ..< count).map { TraceRecord(index: UInt64($0), time: Int64($0) * Nanos.millisecond, kind: "net.send", node: "alpha", actor: "a", payload: 0, detail: "", fingerprint: 0) }

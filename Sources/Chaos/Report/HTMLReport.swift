@@ -101,7 +101,7 @@ public enum HTMLReport {
                 <text x="20" y="32" font-size="14" font-weight="bold" fill="#c62828">invariant \(escape(outcome.checker ?? outcome.kind)) violated</text>
                 \(text)
                 </svg>
-                """
+                """ + (startupCycle(in: outcome.message).map(startupCycleGraph) ?? "")
         }
         let count = cycle.members.count
         let size = 520.0, center = size / 2, radius = size / 2 - 90
@@ -126,6 +126,39 @@ public enum HTMLReport {
             "<tr><td><b>\(escape($0.owner))</b></td><td>holds \(escape($0.holds.joined(separator: ", ")))</td><td>waits for <b>\(escape($0.waitsFor))</b> (\($0.mode)) since \(formatNanoseconds($0.since))</td></tr>"
         }.joined(separator: "\n") + "</table>"
         return svg
+    }
+
+    /// The services of a start-up dependency cycle the cold-start check names
+    /// ("start-up deadlock: a waits for b waits for a"), without the repeated first one.
+    static func startupCycle(in message: String) -> [String]? {
+        guard let range = message.range(of: "start-up deadlock: ") else { return nil }
+        let text = message[range.upperBound...].prefix { $0 != ";" }
+        var services = text.components(separatedBy: " waits for ").map { $0.trimmingCharacters(in: .whitespaces) }
+        if services.count >= 2, services.first == services.last { services.removeLast() }
+        return services.count >= 2 ? services : nil
+    }
+
+    /// A start-up dependency cycle drawn like a lock cycle: the services on a ring, each with a
+    /// "waits for" arrow to the next.
+    static func startupCycleGraph(_ services: [String]) -> String {
+        let count = services.count
+        let size = 460.0, center = size / 2, radius = size / 2 - 80
+        func point(_ index: Int) -> (Double, Double) {
+            let angle = 2 * Double.pi * Double(index) / Double(count) - Double.pi / 2
+            return (center + radius * cosine(angle), center + radius * sine(angle))
+        }
+        var svg = "\n<svg id=\"startup-cycle\" width=\"\(Int(size))\" height=\"\(Int(size))\" viewBox=\"0 0 \(Int(size)) \(Int(size))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        svg += "<defs><marker id=\"arrow-startup\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#c62828\"/></marker></defs>\n"
+        for index in services.indices {
+            let (x1, y1) = point(index), (x2, y2) = point((index + 1) % count)
+            svg += line(x1, y1, x2, y2, label: "waits for", color: "#c62828", dashed: true).replacingOccurrences(of: "url(#arrow)", with: "url(#arrow-startup)")
+        }
+        for (index, service) in services.enumerated() {
+            let (x, y) = point(index)
+            svg += "<g class=\"service\"><circle cx=\"\(x)\" cy=\"\(y)\" r=\"34\" fill=\"#e3f2fd\" stroke=\"#1565c0\"/>"
+            svg += "<text x=\"\(x)\" y=\"\(y + 4)\" font-size=\"11\" text-anchor=\"middle\">\(escape(service))</text></g>\n"
+        }
+        return svg + "</svg>"
     }
 
     static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, label: String, color: String, dashed: Bool) -> String {
