@@ -185,6 +185,8 @@ public final class ChromeTraceSink: TraceSink {
     public private(set) var error: OutputFileError?
     private var processIDs: [String: Int] = [:]
     private var threadIDs: [String: Int] = [:]
+    /// The processes started on each node, in order (from `process.start` records).
+    private var processesByNode: [String: [String]] = [:]
     private var first = true
 
     public init(path: String) throws(OutputFileError) {
@@ -232,7 +234,10 @@ public final class ChromeTraceSink: TraceSink {
         switch r.kind {
         case "net.send", "net.deliver":
             // A 1 ns slice with a flow arrow from the send to its delivery (flows bind to slices).
-            let tid = threadID(r.actor, pid: pid)
+            // A delivery (and a reply's send) is recorded under its mailbox's name (`http`); on a
+            // node that runs one process it goes on that process's track, so one actor is one track.
+            let only = processesByNode[r.node].flatMap { $0.count == 1 ? $0.first : nil }
+            let tid = threadID(only ?? r.actor, pid: pid)
             emit("{\"name\":\(jsonEscaped(r.kind)),\"cat\":\"net\",\"ph\":\"X\",\"dur\":0.001,\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid),\(args)}")
             if let id = envelopeID(r.detail) {
                 let phase = r.kind == "net.send" ? "\"ph\":\"s\"" : "\"ph\":\"f\",\"bp\":\"e\""
@@ -248,6 +253,7 @@ public final class ChromeTraceSink: TraceSink {
             emit("{\"name\":\(jsonEscaped("hold " + resource)),\"cat\":\"lock\",\"ph\":\"\(r.kind == "lock.acquire" ? "b" : "e")\",\"id\":\(r.payload),"
                 + "\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid),\"args\":{\"owner\":\(jsonEscaped(r.actor))}}")
         default:
+            if r.kind == "process.start", !(processesByNode[r.node]?.contains(r.actor) ?? false) { processesByNode[r.node, default: []].append(r.actor) }
             let tid = threadID(r.actor, pid: pid)
             emit("{\"name\":\(jsonEscaped(r.kind)),\"cat\":\"sim\",\"ph\":\"i\",\"s\":\"t\",\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid),\(args)}")
         }

@@ -65,6 +65,10 @@ final class TraceTests: XCTestCase {
         let events = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [[String: Any]]
         let names = events.filter { $0["name"] as? String == "process_name" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }
         XCTAssertEqual(Set(names), ["alpha", "beta"])
+        // One actor, one track: each node runs one process, and its deliveries (recorded under the
+        // mailbox's name) go on that process's track.
+        let threads = events.filter { $0["name"] as? String == "thread_name" }.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }
+        XCTAssertEqual(threads.sorted(), ["client", "server"])
         // One event a record: network records as 1 ns slices (for their flow arrows), the others instants.
         let recorded = events.filter { ["sim", "net", "lock"].contains($0["cat"] as? String ?? "") && ["i", "X"].contains($0["ph"] as? String ?? "") }
         XCTAssertEqual(UInt64(recorded.count), simulation.trace.recordCount)
