@@ -302,6 +302,95 @@ final class ServingChaosTests: XCTestCase {
         }
     }
 
+    // MARK: more faults: clocks, the network's own faults, control-plane crashes
+
+    func testClockSkewOnTheReplicasChangesNoAnswer() {
+        let (outcome, simulation) = run(Serving01) { _, faults in
+            faults.clockSkewMs = ["inference": 800, "inference-b": -800, "inference-c": 300]
+        }
+        XCTAssertEqual(outcome, .passed)
+        XCTAssertGreaterThan(simulation.serving.answers.filter { $0.status == 200 }.count, 500)
+        assertAnswersMatchTheirWeights(simulation)
+    }
+
+    func testDuplicatedMessagesRegisterNoVersionTwice() {
+        let (outcome, simulation) = run(Serving01) { _, faults in faults.network.duplicateProbability = Ratio(1, 10) }
+        XCTAssertEqual(outcome, .passed)
+        let numbered = (simulation.serving.deployments.map(\.version) + simulation.serving.canaryRollbacks.map(\.version)).sorted()
+        XCTAssertEqual(numbered, Array(1 ... 60), "every deploy is one version, numbered without gaps or repeats")
+    }
+
+    func testReorderedMessagesNeverMoveAProductionPointerBack() {
+        let (outcome, simulation) = run(Serving01) { _, faults in
+            faults.network.reorderProbability = Ratio(1, 10)
+            faults.network.reorderDelay = .uniform(min: Nanos.millisecond, max: 50 * Nanos.millisecond)
+        }
+        XCTAssertEqual(outcome, .passed, "production-version: past convergence only Production versions serve")
+        for replica in ["inference", "inference-b", "inference-c"] {
+            XCTAssertEqual(simulation.serving.pointers[replica]?["fraud-detector"], production(simulation), replica)
+        }
+    }
+
+    func testAConsulCrashLeavesTheGatewayRefusingNotMisrouting() {
+        let (outcome, simulation) = run(Serving01, crashes: [CrashFault(node: "consul", atMs: 9000, restartAfterMs: 1500)])
+        XCTAssertEqual(outcome, .passed, "routing: nothing routed to an instance Consul held critical")
+        let during = simulation.serving.answers.filter { $0.sentAt > 9200 * Nanos.millisecond && $0.sentAt < 10_400 * Nanos.millisecond }
+        XCTAssertTrue(during.contains { $0.status == 503 }, "without Consul and past its 100 ms view the gateway refuses: \(Set(during.map(\.status)))")
+        XCTAssertTrue(simulation.serving.answers.contains { $0.status == 200 && $0.sentAt > 11_000 * Nanos.millisecond }, "and routes again once Consul is back")
+    }
+
+    func testAGatewayCutFromConsulRoutesOnlyOnItsLastListing() {
+        let cut = PartitionFault(sideA: ["gateway"], sideB: ["consul"], atMs: 9000, durationMs: 2000)
+        let (outcome, simulation) = run(Serving01, partitions: [cut])
+        XCTAssertEqual(outcome, .passed)
+        let routed = simulation.platformObservations.routings.filter { $0.time > 9200 * Nanos.millisecond && $0.time < 11_000 * Nanos.millisecond }
+        XCTAssertTrue(routed.isEmpty, "no fresh listing, no route: \(routed.count) routed during the cut")
+        XCTAssertTrue(simulation.platformObservations.routings.contains { $0.time > 11_500 * Nanos.millisecond })
+    }
+
+    func testASchedulerCrashPausesAutoscalingUntilItIsBack() {
+        let (outcome, simulation) = run(Serving01, crashes: [CrashFault(node: "scheduler", atMs: 10_000, restartAfterMs: 4000)])
+        XCTAssertEqual(outcome, .passed)
+        let decisions = simulation.serving.scalingDecisions.map(\.time)
+        XCTAssertFalse(decisions.contains { $0 > 10_000 * Nanos.millisecond && $0 < 14_000 * Nanos.millisecond }, "no leader, no decision")
+        XCTAssertTrue(decisions.contains { $0 > 14_000 * Nanos.millisecond }, "the restarted scheduler decides again")
+    }
+
+    func testARegistryCutFromItsDatabaseDelaysPromotionsAndLosesNone() {
+        let cut = PartitionFault(sideA: ["registry"], sideB: ["models-db"], atMs: 9000, durationMs: 2500)
+        let (outcome, simulation) = run(Serving01, partitions: [cut])
+        XCTAssertEqual(outcome, .passed)
+        XCTAssertFalse(simulation.serving.promotions.contains { $0.time > 9100 * Nanos.millisecond && $0.time < 11_500 * Nanos.millisecond },
+                       "nothing is committed while the registry cannot reach its database")
+        XCTAssertEqual(simulation.serving.deployments.count + simulation.serving.canaryRollbacks.count, 60)
+    }
+
+    func testTornWritesAndACrashOfRedisCostOnlyCachedPredictions() {
+        let (outcome, simulation) = run(Serving01, crashes: [CrashFault(node: "redis", atMs: 9000, restartAfterMs: 800)]) { _, faults in
+            faults.disk.tornWriteProbability = Ratio(1, 2)
+        }
+        XCTAssertEqual(outcome, .passed)
+        XCTAssertTrue(simulation.serving.answers.contains { $0.status == 200 && $0.sentAt > 10_000 * Nanos.millisecond })
+        assertAnswersMatchTheirWeights(simulation)
+    }
+
+    func testAReplicaCrashDuringAnABTestLosesNoOutcomeAlreadyCounted() {
+        let (outcome, simulation) = run(AB04, crashes: [CrashFault(node: "inference-b", atMs: 14_000, restartAfterMs: 700)])
+        XCTAssertEqual(outcome, .passed, "ab-verdict: the counts the verdict uses are the outcomes reported, once each")
+        XCTAssertTrue(simulation.serving.abVerdicts.contains { $0.status == 200 }, "the verdict is still given")
+    }
+
+    func testDroppedMessagesBetweenGatewayAndReplicasAreRetriedOnAnotherReplica() {
+        let (outcome, simulation) = run(Serving01) { _, faults in
+            faults.network.dropProbability = Ratio(1, 50)
+            faults.profile = "explicit"  // so the heal at 25 s ends the drops and the deploys can finish
+            faults.healAtMs = 25_000
+        }
+        XCTAssertEqual(outcome, .passed)
+        XCTAssertGreaterThan(simulation.platformObservations.retries, 0, "an unanswered prediction (idempotent) goes once to another replica")
+        assertAnswersMatchTheirWeights(simulation)
+    }
+
     // MARK: swarm
 
     func testSwarmFaultsOn01PassWithoutDefects() {
