@@ -113,13 +113,6 @@ func prepareOutputFolder(_ folder: String, option: String) {
     unlink(probe)
 }
 
-/// How a person names `scenario` on the command line: its name when it is a shipped one, else
-/// the path it was loaded from.
-func commandLineName(_ scenario: Scenario) -> String {
-    let shipped = (ScenarioLoader.scenariosFolder as NSString).appendingPathComponent("\(scenario.name).yaml")
-    return scenario.path == shipped && ScenarioLoader.shippedNames().contains(scenario.name) ? scenario.name : scenario.path
-}
-
 /// Three decimals without Foundation's String(format:) locale concerns.
 func format3(_ value: Double) -> String { String(format: "%.3f", value) }
 
@@ -252,14 +245,7 @@ struct ScenarioCommand: ParsableCommand {
             }
             print("last events before the first finding\(involved.isEmpty ? "" : " (\(involved.joined(separator: ", ")))"):")
             for record in events { print("  \(record.line)") }
-            var command = "swift run -c release simrun scenario \(commandLineName(configuration.scenario)) --seed \(configuration.seed) --defects \(configuration.defects)"
-            if !configuration.keepGoing { command += " --stop-at-first" }
-            if configuration.buggify { command += " --buggify" }
-            if configuration.faults.profile != configuration.scenario.faultProfile.rawValue && configuration.faults.profile != "explicit" {
-                command += " --faults \(configuration.faults.profile)"
-            }
-            if case .pct(let depth) = configuration.strategy { command += " --strategy pct:\(depth)" }
-            print("reproduce: \(command)")
+            print("reproduce: \(configuration.reproduceCommand ?? "only the seed file (its faults are not the profile's for this seed): simrun replay FILE")")
             if let seedPath { print("seed file: \(seedPath)   (replay: swift run -c release simrun replay \(seedPath))") }
         } else if let accuracy = result.finalAccuracy {
             print("job: completed, held-out accuracy \(format3(accuracy)), loss \(result.finalLoss ?? 0), worker clocks \(result.workerClocks), registered as version \(result.registeredVersion ?? "?")")

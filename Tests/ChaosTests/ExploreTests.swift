@@ -180,7 +180,7 @@ final class ExploreTests: XCTestCase {
             let path = Chaos05.packageRoot.appendingPathComponent("Seeds/\(name).seed").path
             let (file, scenario) = try SeedFile.resolve(path: path)
             let configuration = file.configuration(scenario: scenario)
-            let command = HTMLReport.reproduceCommand(file, configuration: configuration, defects: file.defects.isEmpty ? "none" : file.defects.map(\.rawValue).joined(separator: ","))
+            let command = try XCTUnwrap(configuration.reproduceCommand, name)
             let arguments = try XCTUnwrap(command.components(separatedBy: "simrun ").last).split(separator: " ").map(String.init)
             let run = try runSimrun(arguments + ["--json", "--no-seed-file"], in: Chaos05.packageRoot.appendingPathComponent("Scenarios"))
             let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], run.error)
@@ -188,7 +188,9 @@ final class ExploreTests: XCTestCase {
         }
         var shrunk = try SeedFile.load(path: Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-A2-deadlock-1.seed").path)
         shrunk.faults.crashes = []
-        XCTAssertTrue(HTMLReport.reproduceCommand(shrunk, configuration: shrunk.configuration(scenario: Chaos05.scenario), defects: "A2").hasPrefix("# shrunk"))
+        XCTAssertNil(shrunk.configuration(scenario: Chaos05.scenario).reproduceCommand)
+        let page = HTMLReport.render(file: shrunk, path: "a2.seed", configuration: shrunk.configuration(scenario: Chaos05.scenario), result: ScenarioRunner.run(shrunk.configuration(scenario: Chaos05.scenario)), records: [], nodes: [])
+        XCTAssertTrue(page.contains("only the seed file reproduces this run"))
     }
 
     func testAStartUpDependencyCycleIsDrawnLikeALockCycle() throws {

@@ -127,7 +127,7 @@ final class ServingCheckerTests: XCTestCase {
     }
 
     func testARestartAfterTheHealPutsOffTheJudgementBySettle() {
-        XCTAssertEqual(ProductionVersionChecker.settle, 10 * Nanos.second)
+        XCTAssertEqual(Convergence.settle, 10 * Nanos.second)
         XCTAssertNil(productionCheck(answerSentAt: 40_500 * ms), "heal + 10 s has passed, but not restart + 10 s")
         let message = productionCheck(answerSentAt: 41_500 * ms)
         XCTAssertTrue(message?.contains("inference served m v1 at 41.500s, past convergence, while v2 is in Production") ?? false, message ?? "nil")

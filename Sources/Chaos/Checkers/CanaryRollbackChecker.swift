@@ -20,10 +20,6 @@ public final class CanaryRollbackChecker: Checker, SafetyChecker {
         return workload.canaryPercent > 0 && workload.canaryRollbackEvery > 0 && workload.canaryRollbackEvery <= workload.deploys
             ? nil : "no canary is rolled back in this scenario (canary_percent and canary_rollback_every)"
     }
-    /// A restarted replica is ready after its readiness scan and loads (about 2 s), gets its
-    /// partition once the dead member's poll interval ran out (Kafka's `maxPollInterval`, 5 s),
-    /// then works off its backlog: 10 s covers the three.
-    static let settle = 10 * Nanos.second, window = 2 * Nanos.second
     let healAt: Int64
     var checked = 0, checkedChanges = 0
     var serving: ServingObservations?
@@ -73,12 +69,13 @@ public final class CanaryRollbackChecker: Checker, SafetyChecker {
             return "the registry made \(change.model) v\(change.version) the canary again (\(pair.again.percent) %, generation \(pair.again.generation)), "
                 + "after its end committed (generation \(pair.end.generation), heard of at \(formatNanoseconds(pair.end.time))): both versions serve after the rollback completed"
         }
+        let settledAt = checked < serving.answers.count ? simulation.settled(healAt: healAt) : 0  // only when there are answers to judge
         while checked < serving.answers.count {
             let answer = serving.answers[checked]
             checked += 1
-            guard !answer.pinned, answer.status == 200, answer.sentAt >= simulation.settled(healAt: healAt, settle: Self.settle), let served = answer.servedVersion,
+            guard !answer.pinned, answer.status == 200, answer.sentAt >= settledAt, let served = answer.servedVersion,
                   let rollback = serving.canaryRollbacks.first(where: { $0.model == answer.model && $0.version == served }),
-                  answer.sentAt > rollback.time + Self.window else { continue }
+                  answer.sentAt > rollback.time + Convergence.window else { continue }
             return "\(answer.replica ?? "?") answered a request for \(answer.model) sent at \(formatNanoseconds(answer.sentAt)) with canary v\(served), "
                 + "whose rollback completed at \(formatNanoseconds(rollback.time)): both versions serve"
         }

@@ -53,11 +53,23 @@ func nodesMentioned(in message: String, _ simulation: Simulation) -> [String] {
     return seen
 }
 
+/// When serving checks judge answers "past convergence" (`production-version`,
+/// `canary-rollback`).
+enum Convergence {
+    /// How long after the heal, or after the last restart of any node when that came later, the
+    /// replicas may still catch up: a restarted replica is ready after its readiness scan and loads
+    /// (about 2 s), gets its partition once the dead member's poll interval ran out (Kafka's
+    /// `maxPollInterval`, 5 s), then works off its backlog. 10 s covers the three.
+    static let settle = 10 * Nanos.second
+    /// How far back before a request a change may still be in flight to the replicas.
+    static let window = 2 * Nanos.second
+}
+
 extension Simulation {
     /// When the platform may be expected to have caught up after its faults: `settle` after the
     /// heal, or after the last restart of any node when that came later (a crash's restart may
     /// come after the heal, and what depends on the node catches up after it).
-    func settled(healAt: Int64, settle: Int64) -> Int64 {
+    func settled(healAt: Int64, settle: Int64 = Convergence.settle) -> Int64 {
         Swift.max(healAt, nodes.map(\.restartedAt).max() ?? 0) + settle
     }
 }

@@ -15,12 +15,6 @@ public final class ProductionVersionChecker: Checker, SafetyChecker {
         scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
             ? nil : "no predictions on a model's Production version are sent in this scenario"
     }
-    /// How long after the heal the replicas may still catch up, and how far back before a request
-    /// a promotion may still be in flight to the replicas.
-    /// A restarted replica is ready after its readiness scan and loads (about 2 s), gets its
-    /// partition once the dead member's poll interval ran out (Kafka's `maxPollInterval`, 5 s),
-    /// then works off its backlog: 10 s covers the three.
-    static let settle = 10 * Nanos.second, window = 2 * Nanos.second
     let healAt: Int64
     var checked = 0
     var serving: ServingObservations?
@@ -78,11 +72,12 @@ public final class ProductionVersionChecker: Checker, SafetyChecker {
 
     public func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
+        let settledAt = checked < serving.answers.count ? simulation.settled(healAt: healAt) : 0  // only when there are answers to judge
         while checked < serving.answers.count {
             let answer = serving.answers[checked]
             checked += 1
-            guard !answer.pinned, answer.status == 200, answer.sentAt >= simulation.settled(healAt: healAt, settle: Self.settle), let served = answer.servedVersion else { continue }
-            let allowed = productionVersions(serving, model: answer.model, from: answer.sentAt - Self.window, to: answer.answeredAt)
+            guard !answer.pinned, answer.status == 200, answer.sentAt >= settledAt, let served = answer.servedVersion else { continue }
+            let allowed = productionVersions(serving, model: answer.model, from: answer.sentAt - Convergence.window, to: answer.answeredAt)
             guard !allowed.isEmpty, !allowed.contains(served) else { continue }
             let others = serving.answers[..<checked].reversed().first { !$0.pinned && $0.status == 200 && $0.replica != answer.replica && $0.servedVersion.map(allowed.contains) == true }
             let production = serving.promotions.last { $0.model == answer.model && $0.time <= answer.answeredAt }?.version ?? allowed[0]

@@ -8,7 +8,7 @@ public enum HTMLReport {
     public static func render(file: SeedFile, path: String, configuration: RunConfiguration, result: RunResult, records: [TraceRecord], nodes: [String]) -> String {
         let outcome = result.outcome
         let defects = file.defects.isEmpty ? "none" : file.defects.map(\.rawValue).joined(separator: ",")
-        let command = reproduceCommand(file, configuration: configuration, defects: defects)
+        let command = configuration.reproduceCommand ?? "# shrunk (or explicit) faults: only the seed file reproduces this run, with replay:"
         var html = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -48,25 +48,6 @@ public enum HTMLReport {
         }
         html += "</table>\n</body></html>\n"
         return html
-    }
-
-    /// A `simrun scenario` command that runs exactly the file's run, or a note that only the seed
-    /// file does: a shrunk file's faults or workload are not what its seed and profile make.
-    static func reproduceCommand(_ file: SeedFile, configuration: RunConfiguration, defects: String) -> String {
-        let profile = FaultProfile(rawValue: file.faults.profile)
-        guard let profile, file.workloadSteps == nil, configuration.scenario.faultOptions(seed: file.seed, profile: profile) == file.faults else {
-            return "# shrunk (or explicit) faults: only the seed file reproduces this run, with replay:"
-        }
-        var command = "swift run -c release simrun scenario \(commandName(configuration.scenario)) --seed \(file.seed) --defects \(defects) --faults \(profile.rawValue)"
-        if let strategy = file.strategy, let parsed = SchedulingStrategy(parsing: strategy), case .pct(let depth) = parsed { command += " --strategy pct:\(depth)" }
-        if file.buggify == true { command += " --buggify" }
-        if file.keepGoing != true { command += " --stop-at-first" }
-        return command
-    }
-
-    /// The scenario's shipped name, or its path.
-    static func commandName(_ scenario: Scenario) -> String {
-        ScenarioLoader.shippedNames().contains(scenario.name) ? scenario.name : scenario.path
     }
 
     static func escape(_ text: String) -> String {

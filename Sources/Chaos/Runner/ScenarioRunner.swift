@@ -33,6 +33,19 @@ public struct RunConfiguration: Sendable {
     /// its seed ran with, and replays it.
     public static func portfolioStrategy(seed: UInt64) -> SchedulingStrategy { seed % 2 == 1 ? .random : .pct(depth: 3) }
 
+    /// The `simrun scenario` command that runs exactly this run, or nil when none does: faults
+    /// that are not what the seed and profile make (shrunk or explicit ones), a shortened
+    /// workload, or a scenario no file holds, which only the seed file reproduces (`simrun replay`).
+    public var reproduceCommand: String? {
+        guard let profile = FaultProfile(rawValue: faults.profile), workloadSteps == nil, scenario.faultOptions(seed: seed, profile: profile) == faults,
+              let name = scenario.commandLineName else { return nil }
+        var command = "swift run -c release simrun scenario \(name) --seed \(seed) --defects \(defects) --faults \(profile.rawValue)"
+        if case .pct(let depth) = strategy { command += " --strategy pct:\(depth)" }
+        if buggify { command += " --buggify" }
+        if !keepGoing { command += " --stop-at-first" }
+        return command
+    }
+
     /// The scenario with the workload override applied.
     public var effectiveScenario: Scenario {
         var scenario = self.scenario

@@ -1,3 +1,4 @@
+import Foundation
 import SimKernel
 import SimServices
 
@@ -89,3 +90,17 @@ public struct Scenario: Sendable {
         return nil
     }
 }
+
+extension Scenario {
+    /// How a person names the scenario on the command line: its name when it is the shipped one
+    /// (loaded from the shipped file, or the same text, as a seed file embeds it), else the path
+    /// it was loaded from; nil when neither names it (an embedded text no file holds).
+    public var commandLineName: String? {
+        let shipped = (ScenarioLoader.scenariosFolder as NSString).appendingPathComponent("\(name).yaml")
+        if ScenarioLoader.shippedNames().contains(name) {
+            if path == shipped || (try? ScenarioLoader.load(nameOrPath: name))?.digest == digest { return name }
+        }
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+}
+
