@@ -38,6 +38,8 @@ public enum CheckerRegistry {
         ModelMemoryChecker.self, ServingChecker.self, ABAssignmentChecker.self, LatencyChecker.self, SchemaChecker.self,
         ServedWeightsChecker.self, ProductionVersionChecker.self, CacheEvictionChecker.self, ArtifactReadsChecker.self,
         BatchAnswersChecker.self, OutputTypeChecker.self, RateLimitChecker.self, CanaryRollbackChecker.self, AutoscalingChecker.self, ABVerdictChecker.self,
+        DAGValidationChecker.self, DriftVerdictChecker.self, DriftAlarmsChecker.self, PointInTimeChecker.self, FeatureCacheChecker.self,
+        FeatureTransformsChecker.self, PipelineOrderChecker.self,
     ]
     public static func type(named name: String) -> (any Checker.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }

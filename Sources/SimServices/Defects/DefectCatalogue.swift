@@ -4,6 +4,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case A1, A2, A9, F10, M7
     case B1, B2, B3, B4, B5, B6, B7, B8, B9, B10, H1, H3, H4, H5, H6, H8, M1
     case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
+    case C2, C3, C4, C8, D8, H2, M4
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -22,6 +23,7 @@ public struct DefectEntry: Sendable {
         case .A1, .A2, .A9, .F10, .M7: return "training_job"
         case .B1, .H1, .B4, .B6, .B10, .B9, .H3, .H4, .H5, .H6, .H8, .M1: return "model_deployments"
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
+        case .C2, .C3, .C4, .C8, .D8, .H2, .M4: return "feature_drift"
         default: return "first_requests"
         }
     }
@@ -150,6 +152,34 @@ public enum DefectCatalogue {
                     services: ["features", "training"], symptom: "when features starts first, it stays unbootstrapped (503)", scenario: "00_cold_start", checker: "cold-start"),
         DefectEntry(id: .L15, title: "worker registration needs the scheduler and asks once, without waiting",
                     services: ["workers", "scheduler"], symptom: "when workers start first, tasks are never consumed", scenario: "00_cold_start", checker: "cold-start"),
+        DefectEntry(id: .C2, title: "point-in-time join timezone bug: a row's local wall-clock time is stored as if it were UTC (the zone offset dropped)",
+                    services: ["features"],
+                    symptom: "a point-in-time join returns a row whose true event time is after the join's instant (a row from UTC-5 lands five hours early)",
+                    scenario: "03_feature_drift_storm", checker: "point-in-time"),
+        DefectEntry(id: .C3, title: "drift threshold compared as a float distance: a p-value \"drifts\" when above 0.05, and `>` stands for `>=`",
+                    services: ["monitoring"],
+                    symptom: "a stored verdict disagrees with the exact comparison of its own score and threshold; alerts fire on windows with no drift",
+                    scenario: "03_feature_drift_storm", checker: "drift-verdict"),
+        DefectEntry(id: .C4, title: "transformations computed in the order they were declared, not in dependency order",
+                    services: ["features"],
+                    symptom: "a dependent transformation sees its input missing (computed later): the served value differs from the transformation of the row",
+                    scenario: "03_feature_drift_storm", checker: "feature-transforms"),
+        DefectEntry(id: .C8, title: "transformation dependency check with one visited set: a node seen before is skipped, so a back edge (A -> B -> C -> A) is never a cycle",
+                    services: ["features"],
+                    symptom: "the validator's verdict differs from Kahn's topological sort; materialization of the view never finishes",
+                    scenario: "03_feature_drift_storm", checker: "dag-validation"),
+        DefectEntry(id: .D8, title: "pipeline DAG accepted without any cycle check",
+                    services: ["pipeline"],
+                    symptom: "a cyclic DAG is accepted and its run never ends (no task of the cycle is ever ready)",
+                    scenario: "03_feature_drift_storm", checker: "dag-validation"),
+        DefectEntry(id: .H2, title: "feature cache written with a plain SET: a late, older materialization overwrites a newer value",
+                    services: ["features"],
+                    symptom: "an online value's version goes back (older than one already served) until it is rewritten",
+                    scenario: "03_feature_drift_storm", checker: "feature-cache"),
+        DefectEntry(id: .M4, title: "correlated features counted as independent: no multiple-testing correction, and any one drifted feature alerts on its own",
+                    services: ["monitoring"],
+                    symptom: "windows without drift alert far above alpha, and one cohort shift raises one alert per correlated feature",
+                    scenario: "03_feature_drift_storm", checker: "drift-alarms"),
     ]
 
     public static func entry(_ id: DefectID) -> DefectEntry {

@@ -1,25 +1,27 @@
 extension FeaturesService {
-    /// A feature's version only counts values that exist: in Redis's append-only file, every
-    /// increment of `feature:<entity>:version` comes after a write of `feature:<entity>` (a version
-    /// with no value would let a reader trust a cache entry for a value never stored). Judged on
-    /// the log's order alone, so writes in flight when the run ended cannot raise a false alarm.
+    /// The online store's versions never go back: in Redis's append-only file, the successive
+    /// writes of each `online:` key carry non-decreasing versions (a compare-and-set store refuses
+    /// an older one; H2's plain SET lets a late, older materialization overwrite a newer value).
+    /// Judged on the log's order alone, so writes in flight when the run ended cannot raise a false
+    /// alarm.
     public static func invariants(_ view: ServiceStateView) -> [String] {
         guard let node = view.topology.nodes(role: "redis").first.flatMap({ view.simulation.node(named: $0.name) }),
               let log = try? node.disk.readAll("appendonly.aof") else { return [] }
-        var written: Set<String> = []
+        var newest: [String: Int64] = [:]
         var violations: [String] = []
         for payload in RecordLog.decodeAll(log) {
             guard let command = RedisAppendOnlyFile().decode(payload) else { continue }
+            let key: String, value: String
             switch command {
-            case .set(let key, _, _, _) where key.hasPrefix("feature:") && !key.hasSuffix(":version"):
-                written.insert(key)
-            case .incr(let key) where key.hasPrefix("feature:") && key.hasSuffix(":version"):
-                let value = String(key.dropLast(":version".count))
-                if !written.contains(value) && !violations.contains(where: { $0.contains(value + " ") }) {
-                    violations.append("features: \(value) got a version before any value was written")
-                }
-            default: break
+            case .set(let k, let v, _, _), .setFenced(let k, let v, _): (key, value) = (k, v)
+            default: continue
             }
+            // Only the version is needed: the text before the first '|'.
+            guard key.hasPrefix("online:"), let bar = value.utf8.firstIndex(of: UInt8(ascii: "|")), let version = Int64(Substring(value.utf8[..<bar])) else { continue }
+            if let before = newest[key], version < before {
+                if violations.count < 5 { violations.append("features: \(key) went back from version \(before) to \(version) (an older value overwrote a newer one)") }
+            }
+            newest[key] = Swift.max(newest[key] ?? version, version)
         }
         return violations
     }

@@ -1,11 +1,15 @@
 import SimKernel
 
-/// The online feature store on Redis: latest value per entity with a TTL enforced on read, and a
-/// version per entity written compare-and-set. L7 runs its client in cluster mode; L14 makes
-/// its bootstrap call the training service once, without waiting for it.
+/// The feature store: an offline store in SQL (metrics_db) with point-in-time joins, an online
+/// store on Redis with the TTL enforced on read and versioned compare-and-set writes,
+/// materialization from offline to online (run as a pipeline task by the workers), and the
+/// freshness of each view against its SLA. L7 runs its Redis client in cluster mode; L14 makes its
+/// bootstrap call the training service once, without waiting for it.
 ///
-/// Route: `PUT features/values` (PutFeature -> FeatureValue). Values live in Redis; in memory it
-/// keeps only whether its bootstrap ran.
+/// Routes: `PUT features/values` (PutFeature -> FeatureValue), `POST features/views`,
+/// `features/ingest`, `features/historical`, `features/online`, `features/materialize`,
+/// `features/freshness` (see `FeatureRoutes`). Durable state lives in metrics_db and Redis; in
+/// memory it keeps only whether its bootstrap ran.
 public enum FeaturesService {
     public struct PutFeature: Codable, Sendable, Equatable {
         public var entity: String
@@ -14,6 +18,8 @@ public enum FeaturesService {
     public struct FeatureValue: Codable, Sendable, Equatable {
         /// The value read back from the online store.
         public var value: String
+        /// Its version (compare-and-set: never goes back).
+        public var version: Int64
     }
 
     /// What the features service keeps in memory (lost on a crash, rebuilt by its start-up).
@@ -23,26 +29,35 @@ public enum FeaturesService {
         func markBootstrapFailed() { bootstrapFailed = true }
     }
 
+    /// The view of single values written with `PUT features/values`.
+    public static let defaultView = "default"
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "features", routes: [
             Route("PUT", "features/values", PutFeature.self, FeatureValue.self) { runtime, request, _ throws(ServiceError) in
                 guard !request.entity.isEmpty else { throw .badRequest("entity is required") }
-                if await runtime.state(State.self).bootstrapFailed {
-                    throw .unavailable("feature store not bootstrapped: the training service was down at start-up")
-                }
+                try await FeatureRoutes.ensureBootstrapped(runtime)
                 let context = runtime.context, entity = request.entity
-                if case .failure(let error) = await runtime.redis.run(.set("feature:\(entity)", request.value, onlyIfAbsent: false, expireMs: 60_000), context: context, idempotent: true) {
-                    throw .internalError("\(error)")
+                // The version comes first, then the value is written fenced by it: a slower
+                // writer with an older version is refused, never overwrites the newer value.
+                let version: Int64
+                switch await runtime.redis.run(.incr("feature:\(entity):version"), context: context, idempotent: false) {
+                case .success(.integer(let taken)): version = taken
+                case .failure(let error): throw .unavailable("\(entity): cannot take a version: \(error)")
+                case .success(let reply): throw .internalError("\(entity): cannot take a version: \(reply)")
                 }
-                // The version moves with every value: a value whose version write failed is not
-                // answered 200 (the client writes it again).
-                if case .failure(let error) = await runtime.redis.run(.incr("feature:\(entity):version"), context: context, idempotent: false) {
-                    throw .internalError("\(entity): the value was written but not its version: \(error)")
+                let entry = OnlineStore.Entry(version: version, eventTime: context.localTime, values: [("value", request.value)])
+                switch await runtime.redis.run(OnlineStore.write(entry, view: defaultView, entity: entity, defects: runtime.defects), context: context, idempotent: true) {
+                case .success(.ok), .success(.error(.staleFencingToken)): break
+                default: throw .unavailable("\(entity): the value was not written")
                 }
-                guard case .success(.string(let read)) = await runtime.redis.run(.get("feature:\(entity)"), context: context) else { throw .internalError("value missing") }
-                return FeatureValue(value: read)
+                guard case .success(.string(let read)) = await runtime.redis.run(.get(OnlineStore.key(view: defaultView, entity: entity)), context: context),
+                      let stored = OnlineStore.Entry.decode(read), let value = stored.values.first?.1 else { throw .internalError("value missing") }
+                return FeatureValue(value: value, version: stored.version)
             },
-        ])
+        ] + FeatureRoutes.routes)
+        spec.database = "metrics_db"
+        spec.migrations = OfflineStore.migrations
         spec.usesRedis = true
         spec.configuration.redisClusterMode = defects.contains(.L7)  // L7: a cluster-mode client on a standalone Redis
         spec.makeState = { State() }

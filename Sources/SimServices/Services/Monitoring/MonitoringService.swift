@@ -1,9 +1,14 @@
 import SimKernel
 
-/// Drift monitoring: population stability index between a reference and a current sample over
-/// 10 equal-width bins with epsilon smoothing; the verdict is stored in metrics_db.
+/// Drift monitoring. `monitoring/drift/check` judges a feature view's window against its reference
+/// window (`DriftMonitor`: per-feature tests, Bonferroni, a dataset-drift share per view), stores
+/// every feature's verdict and at most one alert per (view, group, window) in metrics_db, and an
+/// outbox sweep publishes stored alerts on Kafka's `alerts` topic (the webhooks service delivers
+/// them), so a crash between the commit and the publish delays an alert, never loses it.
+/// `monitoring/drift` is the older one-sample PSI check (10 equal-width bins, threshold 0.2).
 ///
-/// Route: `POST monitoring/drift` (DriftRequest -> DriftReport). Stateless: reports live in metrics_db.
+/// Routes: `POST monitoring/drift` (DriftRequest -> DriftReport), `POST monitoring/drift/check`
+/// (DriftCheck -> DriftCheckResult). Stateless: reports and alerts live in metrics_db.
 public enum MonitoringService {
     public static func psi(reference: [Double], current: [Double], bins: Int = 10) -> Double {
         let all = reference + current
@@ -27,6 +32,26 @@ public enum MonitoringService {
         public var drift: Bool
     }
 
+    public struct DriftCheck: Codable, Sendable, Equatable {
+        public var view: String
+        public var window: Int64
+        /// The current window and the reference window: event times [from, to), UTC ns.
+        public var fromNs: Int64
+        public var toNs: Int64
+        public var referenceFromNs: Int64
+        public var referenceToNs: Int64
+    }
+    public struct DriftCheckResult: Codable, Sendable, Equatable {
+        /// Features that drifted, sorted.
+        public var drifted: [String]
+        /// Alert groups raised (a group already alerted for this window is not raised again).
+        public var alerts: [String]
+        public var currentRows: Int
+    }
+
+    /// The topic drift alerts are published on.
+    public static let alertsTopic = "alerts"
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "monitoring", routes: [
             Route("POST", "monitoring/drift", DriftRequest.self, DriftReport.self) { runtime, request, _ throws(ServiceError) in
@@ -39,10 +64,15 @@ public enum MonitoringService {
                 }
                 return DriftReport(psi: value, drift: drift)
             },
+            Route("POST", "monitoring/drift/check", DriftCheck.self, DriftCheckResult.self) { runtime, request, _ throws(ServiceError) in
+                try await DriftChecks.check(runtime, request)
+            },
         ])
         spec.database = "metrics_db"
         if defects.contains(.L12) { spec.configuration.loggingHandler = "rotating_file_handler_v2" }  // L12: a handler that does not exist
-        spec.migrations = ["CREATE TABLE drift_reports(id INTEGER PRIMARY KEY, feature TEXT NOT NULL, psi REAL NOT NULL, drift INTEGER NOT NULL)"]
+        spec.migrations = ["CREATE TABLE drift_reports(id INTEGER PRIMARY KEY, feature TEXT NOT NULL, psi REAL NOT NULL, drift INTEGER NOT NULL)"] + DriftChecks.migrations
+        spec.topics = [alertsTopic]
+        spec.afterReady = { runtime in await DriftChecks.publishOutbox(runtime) }
         spec.registersWithHealthCheck = !defects.contains(.L6)  // L6: passing whatever its state
         return spec
     }

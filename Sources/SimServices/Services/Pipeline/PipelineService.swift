@@ -1,32 +1,19 @@
 import SimKernel
 
-/// Data pipelines: a DAG is accepted only if acyclic (three-colour DFS: reaching a node that is
-/// in progress is a cycle), then stored in experiments_db. At start-up it validates its own
-/// request schema, which refers to itself (a step's `next` is a step); L13's validator has no
-/// visited set and walks that reference forever.
+/// Data pipelines: DAG orchestration. A DAG is accepted only if acyclic (three-colour DFS; D8's
+/// path has no cycle check at all) and stored in experiments_db. A run stores one row per task;
+/// a task is dispatched to the workers (Kafka `pipeline-tasks`) once every upstream task has
+/// succeeded; a worker reports back (`pipeline/tasks/done`), which is idempotent; a sweep re-sends
+/// tasks dispatched but not done (retries: the workers' effects are keyed by run and task), so a
+/// crash of the pipeline service, a worker or a lost message delays a run and loses nothing.
 ///
-/// Route: `POST pipeline/dags` (SubmitDAG -> AcceptedDAG). DAGs live in experiments_db.
+/// At start-up it validates its own request schema, which refers to itself (a step's `next` is a
+/// step); L13's validator has no visited set and walks that reference forever.
+///
+/// Routes: `POST pipeline/dags` (SubmitDAG -> AcceptedDAG), `POST pipeline/runs` (StartRun ->
+/// RunStatus), `POST pipeline/runs/status` (RunQuery -> RunStatus), `POST pipeline/tasks/done`
+/// (TaskReport -> RunStatus). DAGs, runs and task states live in experiments_db.
 public enum PipelineService {
-    /// Three-colour DFS over `edges` (from -> to). Returns a cycle's node, or nil.
-    public static func findCycle(_ edges: [(String, String)]) -> String? {
-        var adjacency: [String: [String]] = [:]
-        for (from, to) in edges { adjacency[from, default: []].append(to); adjacency[to, default: []] = adjacency[to] ?? [] }
-        var colour: [String: Int] = [:]  // 0 white, 1 in progress, 2 done
-        func visit(_ node: String) -> String? {
-            colour[node] = 1
-            for next in (adjacency[node] ?? []).sorted() {
-                if colour[next] == 1 { return next }
-                if colour[next, default: 0] == 0, let found = visit(next) { return found }
-            }
-            colour[node] = 2
-            return nil
-        }
-        for node in adjacency.keys.sorted() where colour[node, default: 0] == 0 {
-            if let found = visit(node) { return found }
-        }
-        return nil
-    }
-
     public struct SubmitDAG: Codable, Sendable, Equatable {
         public var name: String?
         /// Edges `from>to`.
@@ -36,6 +23,23 @@ public enum PipelineService {
         /// The number of distinct tasks.
         public var tasks: Int
     }
+    public struct StartRun: Codable, Sendable, Equatable {
+        public var dag: String
+    }
+    public struct RunQuery: Codable, Sendable, Equatable {
+        public var run: Int64
+    }
+    public struct TaskReport: Codable, Sendable, Equatable {
+        public var run: Int64
+        public var task: String
+    }
+    public struct RunStatus: Codable, Sendable, Equatable {
+        public var run: Int64
+        /// `running` or `succeeded`.
+        public var status: String
+        /// Tasks that succeeded, sorted.
+        public var succeeded: [String]
+    }
 
     /// What the pipeline service keeps in memory: how many steps its start-up schema validation took.
     public actor State {
@@ -43,47 +47,82 @@ public enum PipelineService {
         func recordSchemaSteps(_ steps: Int) { schemaSteps = steps }
     }
 
+    /// The topic tasks travel on to the workers.
+    public static let tasksTopic = "pipeline-tasks"
+    /// How long a dispatched task may stay unreported before the sweep sends it again.
+    public static let redispatchAfter = 3 * Nanos.second
+
+    /// Why `graph` must be refused, or nil. D8 runs no check.
+    static func refusal(_ graph: DependencyGraph, defects: DefectSet) -> String? {
+        if defects.contains(.D8) { return nil }
+        return graph.cycle().map { "the DAG has a cycle: \($0.joined(separator: " -> "))" }
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "pipeline", routes: [
             Route("POST", "pipeline/dags", SubmitDAG.self, AcceptedDAG.self) { runtime, request, _ throws(ServiceError) in
-                var edges: [(String, String)] = []
-                for edge in request.edges {
-                    let ends = edge.split(separator: ">").map(String.init)
-                    guard ends.count == 2 else { throw .badRequest("edges: '\(edge)' is not from>to") }
-                    edges.append((ends[0], ends[1]))
+                let name = request.name ?? "dag"
+                let graph: DependencyGraph
+                switch DependencyGraph.parse(request.edges) {
+                case .success(let parsed): graph = parsed
+                case .failure(let error): throw .badRequest("edges: \(error.message)")
                 }
-                if let node = findCycle(edges) { throw ServiceError(422, "the DAG has a cycle through \(node)") }
-                guard case .success = await runtime.transaction([SQLStatement("INSERT INTO dags(name, edges) VALUES (?, ?)",
-                                                                              [.text(request.name ?? "dag"), .text(request.edges.joined(separator: ","))])]) else {
+                let refusal = refusal(graph, defects: runtime.defects)
+                let observations = runtime.context.simulation.features
+                observations.graphVerdicts.append(.init(at: runtime.context.simulation.now, service: "pipeline", name: name, edges: graph.edgeList, accepted: refusal == nil))
+                observations.revision &+= 1
+                if let refusal { throw ServiceError(422, refusal) }
+                guard case .success = await runtime.transaction([SQLStatement("INSERT OR REPLACE INTO dags(name, edges) VALUES (?, ?)",
+                                                                              [.text(name), .text(graph.edgeList.joined(separator: ","))])]) else {
                     throw .internalError("cannot store the DAG")
                 }
-                return AcceptedDAG(tasks: Set(edges.flatMap { [$0.0, $0.1] }).count)
+                return AcceptedDAG(tasks: graph.nodes.count)
+            },
+            Route("POST", "pipeline/runs", StartRun.self, RunStatus.self) { runtime, request, _ throws(ServiceError) in
+                try await PipelineRuns.start(runtime, dag: request.dag)
+            },
+            Route("POST", "pipeline/runs/status", RunQuery.self, RunStatus.self) { runtime, request, _ throws(ServiceError) in
+                try await PipelineRuns.status(runtime, run: request.run)
+            },
+            Route("POST", "pipeline/tasks/done", TaskReport.self, RunStatus.self) { runtime, request, _ throws(ServiceError) in
+                try await PipelineRuns.done(runtime, run: request.run, task: request.task)
             },
         ])
         spec.database = "experiments_db"
-        spec.migrations = ["CREATE TABLE dags(id INTEGER PRIMARY KEY, name TEXT NOT NULL, edges TEXT NOT NULL)"]
+        spec.migrations = [
+            "CREATE TABLE dags(id INTEGER PRIMARY KEY, name TEXT NOT NULL, edges TEXT NOT NULL)",
+            "CREATE UNIQUE INDEX dags_name ON dags(name)",
+            "CREATE TABLE pipeline_runs(id INTEGER PRIMARY KEY, dag TEXT NOT NULL, edges TEXT NOT NULL, status TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER)",
+            "CREATE TABLE pipeline_tasks(run INTEGER NOT NULL, task TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, dispatched_at INTEGER, PRIMARY KEY(run, task))",
+        ]
+        spec.topics = [tasksTopic]
         spec.makeState = { State() }
         spec.bootstrap = { runtime in
-            // The request schema: step -> next -> step (a self-reference).
-            let schema = ["step": ["next": "step", "name": "string"]]
-            var visited: Set<String> = []
-            var stack = ["step"]
-            var steps = 0
-            while let type = stack.popLast() {
-                steps += 1
-                if !runtime.defects.contains(.L13) {
-                    guard visited.insert(type).inserted else { continue }
-                } else {
-                    await runtime.context.sleep(nanoseconds: Nanos.millisecond)  // each step costs time, forever
-                    if steps % 1000 == 0 {
-                        runtime.observations.update("pipeline") { $0.waitingFor = ["request schema validation (\(steps) steps into a self-referencing schema)"] }
-                    }
-                }
-                for (_, fieldType) in (schema[type] ?? [:]).sorted(by: { $0.key < $1.key }) where schema[fieldType] != nil { stack.append(fieldType) }
-            }
-            await runtime.state(State.self).recordSchemaSteps(steps)
+            await validateRequestSchema(runtime)
             return nil
         }
+        spec.afterReady = { runtime in await PipelineRuns.sweep(runtime) }
         return spec
+    }
+
+    /// The request schema: step -> next -> step (a self-reference). L13 walks it without a visited set.
+    static func validateRequestSchema(_ runtime: ServiceRuntime) async {
+        let schema = ["step": ["next": "step", "name": "string"]]
+        var visited: Set<String> = []
+        var stack = ["step"]
+        var steps = 0
+        while let type = stack.popLast() {
+            steps += 1
+            if !runtime.defects.contains(.L13) {
+                guard visited.insert(type).inserted else { continue }
+            } else {
+                await runtime.context.sleep(nanoseconds: Nanos.millisecond)  // each step costs time, forever
+                if steps % 1000 == 0 {
+                    runtime.observations.update("pipeline") { $0.waitingFor = ["request schema validation (\(steps) steps into a self-referencing schema)"] }
+                }
+            }
+            for (_, fieldType) in (schema[type] ?? [:]).sorted(by: { $0.key < $1.key }) where schema[fieldType] != nil { stack.append(fieldType) }
+        }
+        await runtime.state(State.self).recordSchemaSteps(steps)
     }
 }

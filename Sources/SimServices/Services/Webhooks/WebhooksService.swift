@@ -2,7 +2,8 @@ import SimKernel
 
 /// Webhooks: endpoints stored in users_db; payloads signed `t=<ts>,v1=HMAC-SHA256(secret, "t.body")`
 /// and verified with a constant-time compare and a 300 s tolerance; private and loopback targets
-/// refused (SSRF).
+/// refused (SSRF). It delivers every record of Kafka's `alerts` topic to every endpoint
+/// (`WebhookDelivery`), at least once: receivers dedupe by the `webhook-id` header.
 ///
 /// Route: `POST webhooks/endpoints` (Subscribe -> Subscribed). Stateless: endpoints live in users_db.
 public enum WebhooksService {
@@ -12,6 +13,8 @@ public enum WebhooksService {
     public struct Subscribed: Codable, Sendable, Equatable {
         /// The signature header of a test delivery (`t=...,v1=...`).
         public var signature: String
+        /// The endpoint's signing secret (shown once, at subscription, for the receiver to verify with).
+        public var secret: String
     }
 
     public static func signature(secret: String, timestamp: Int64, body: String) -> String {
@@ -33,11 +36,12 @@ public enum WebhooksService {
                     throw .internalError("cannot store the endpoint")
                 }
                 let timestamp = runtime.context.localTime / Nanos.second
-                return Subscribed(signature: "t=\(timestamp),v1=\(signature(secret: secret, timestamp: timestamp, body: "{\"event\":\"ping\"}"))")
+                return Subscribed(signature: "t=\(timestamp),v1=\(signature(secret: secret, timestamp: timestamp, body: "{\"event\":\"ping\"}"))", secret: secret)
             },
         ])
         spec.database = "users_db"
         spec.migrations = ["CREATE TABLE endpoints(id INTEGER PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL)"]
+        spec.afterReady = { runtime in await WebhookDelivery.deliverAlerts(runtime) }
         return spec
     }
 }

@@ -2,7 +2,10 @@ import SimKernel
 
 /// Task workers on the full platform: at start-up they register with the scheduler (waiting for
 /// it; L15 asks once and fails), join the `tasks` consumer group and process tasks at least once,
-/// recording each task id once in metrics_db (idempotent effects).
+/// recording each task id once in metrics_db (idempotent effects). They also run pipeline tasks
+/// (`pipeline-tasks`): a task named `materialize.<view>` asks the features service to materialize
+/// that view; each task's effect is recorded once, keyed by run and task, and reported done to the
+/// pipeline service (a task handed out again after a crash is run again, harmlessly).
 ///
 /// Route: `POST workers/tasks` (EnqueueTask -> TaskDone). Stateless: tasks travel on Kafka, their
 /// effects live in metrics_db.
@@ -51,6 +54,7 @@ public enum WorkersService {
                 await runtime.waitUntil("scheduler") { ((try? await runtime.consul.healthy("scheduler", context: context).get()) ?? []).isEmpty == false }
             }
             context.simulation.spawn { await consume(runtime) }
+            context.simulation.spawn { await consumePipelineTasks(runtime) }
             return nil
         }
         spec.createsTopics = !defects.contains(.L4)  // L4: left to auto-creation, which is off
@@ -61,6 +65,24 @@ public enum WorkersService {
     static func consume(_ runtime: ServiceRuntime) async {
         await runtime.consume(group: "workers", topic: "tasks") { record in
             _ = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO task_effects VALUES (?, ?)", [.text(record.key), .integer(runtime.context.trueTime)])])
+        }
+    }
+
+    /// Pipeline tasks: run the task's action, record its effect once, report it done.
+    static func consumePipelineTasks(_ runtime: ServiceRuntime) async {
+        await runtime.consume(group: "pipeline-workers", topic: PipelineService.tasksTopic) { record in
+            let parts = record.key.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let run = Int64(parts[0]) else { return }
+            let task = parts[1], context = runtime.context
+            let observations = context.simulation.features
+            observations.taskStarts.append((context.simulation.now, run, task))
+            observations.revision &+= 1
+            if task.hasPrefix("materialize.") {
+                let view = String(task.dropFirst("materialize.".count))
+                guard await runtime.callThroughGateway(HTTPRequest("POST", "features/materialize", body: ["view": view]), attempts: 3) != nil else { return }
+            }
+            guard case .success = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO task_effects VALUES (?, ?)", [.text("pipeline:\(record.key)"), .integer(context.trueTime)])]) else { return }
+            _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/done", body: ["run": "\(run)", "task": task]), attempts: 3)
         }
     }
 }

@@ -3,8 +3,8 @@ import XCTest
 @testable import SimServices
 
 final class FeaturesServiceTests: XCTestCase {
-    /// A value written is read back from Redis and its version counted (two writes, version 2);
-    /// an empty entity is 400.
+    /// A value written is read back from Redis under its version (two writes: versions 1 and 2,
+    /// each written fenced by its version); an empty entity is 400.
     func testAFeatureValueIsStoredAndVersioned() {
         let outcome = ServiceHarness.run("features", [HTTPRequest("PUT", "features/values", body: ["entity": "user-1", "value": "0.5"]),
                                                       HTTPRequest("PUT", "features/values", body: ["entity": "user-1", "value": "0.7"]),
@@ -12,17 +12,23 @@ final class FeaturesServiceTests: XCTestCase {
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 400])
         XCTAssertEqual(outcome.responses[1]?.body["value"], "0.7")
         let log = try! outcome.simulation.node(named: "redis")!.disk.readAll("appendonly.aof")
-        let increments = RecordLog.decodeAll(log).compactMap { RedisAppendOnlyFile().decode($0) }.filter { $0 == .incr("feature:user-1:version") }
-        XCTAssertEqual(increments.count, 2, "one version per value written")
+        let commands = RecordLog.decodeAll(log).compactMap { RedisAppendOnlyFile().decode($0) }
+        XCTAssertEqual(commands.filter { $0 == .incr("feature:user-1:version") }.count, 2, "one version per value written")
+        let fenced = commands.compactMap { command -> UInt64? in if case .setFenced("online:default:user-1", _, let token) = command { return token } else { return nil } }
+        XCTAssertEqual(fenced, [1, 2], "each value written compare-and-set under its version")
+        XCTAssertEqual(outcome.responses[1]?.body["version"], "2")
         XCTAssertEqual(FeaturesService.invariants(outcome.view), [])
     }
 
-    /// The invariant reads Redis's append-only file: a version increment for an entity whose value
-    /// was never written is reported.
-    func testTheInvariantFindsAVersionWithoutAValue() {
-        let outcome = ServiceHarness.run("features", [HTTPRequest("PUT", "features/values", body: ["entity": "user-1", "value": "0.5"])])
+    /// The invariant reads Redis's append-only file: an online value whose version goes back
+    /// (an older write after a newer one) is reported with both versions.
+    func testTheInvariantFindsAVersionGoingBack() {
+        let outcome = ServiceHarness.run("features", [HTTPRequest("PUT", "features/values", body: ["entity": "user-1", "value": "0.5"]),
+                                                      HTTPRequest("PUT", "features/values", body: ["entity": "user-1", "value": "0.6"])])
+        XCTAssertEqual(FeaturesService.invariants(outcome.view), [])
         let redis = outcome.simulation.node(named: "redis")!
-        try! redis.disk.append("appendonly.aof", RecordLog.encode(RedisAppendOnlyFile().encode(RedisCommand.incr("feature:user-2:version"))!))
-        XCTAssertEqual(FeaturesService.invariants(outcome.view), ["features: feature:user-2 got a version before any value was written"])
+        let stale = OnlineStore.Entry(version: 1, eventTime: 0, values: [("value", "0.1")]).encoded
+        try! redis.disk.append("appendonly.aof", RecordLog.encode(RedisAppendOnlyFile().encode(RedisCommand.set("online:default:user-1", stale, onlyIfAbsent: false, expireMs: nil))!))
+        XCTAssertEqual(FeaturesService.invariants(outcome.view), ["features: online:default:user-1 went back from version 2 to 1 (an older value overwrote a newer one)"])
     }
 }

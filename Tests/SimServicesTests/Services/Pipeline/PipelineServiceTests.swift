@@ -19,6 +19,6 @@ final class PipelineServiceTests: XCTestCase {
     func testTheInvariantFindsAStoredCycle() {
         let outcome = ServiceHarness.run("pipeline", [HTTPRequest("POST", "pipeline/dags", body: ["name": "etl", "edges": "x>y"])])
         ServiceHarness.write(outcome, "experiments_db", "INSERT INTO dags(name, edges) VALUES ('loop', 'a>b,b>a')")
-        XCTAssertEqual(PipelineService.invariants(outcome.view), ["pipeline: stored DAG loop (id 2) has a cycle through a"])
+        XCTAssertEqual(PipelineService.invariants(outcome.view), ["pipeline: stored DAG loop (id 2) has a cycle: a -> b -> a"])
     }
 }

@@ -1,0 +1,201 @@
+import SimKernel
+import SimServices
+
+/// The processes of `FeatureDriftWorkload` on the client node, and what they share.
+final class FeatureDriftClient: @unchecked Sendable {  // confined to its simulation's thread
+    let workload: FeatureDriftWorkload
+    let simulation: Simulation
+    let gateway: Address
+    /// The first window's start on the client's clock, once set-up is done.
+    var start: Int64?
+    var secret: String?
+    /// Entities of the rows sent in the last batch, per view (the joins ask for them).
+    var recent: [String: [String]] = [:]
+    var seenEvents: Set<String> = []
+    var nextSource = 0
+
+    init(workload: FeatureDriftWorkload, simulation: Simulation, gateway: Address) {
+        self.workload = workload
+        self.simulation = simulation
+        self.gateway = gateway
+    }
+
+    var window: Int64 { Int64(workload.windowMillis) * Nanos.millisecond }
+
+    /// Sends `request` until it gets a definitive answer (2xx or 4xx other than 429), or
+    /// `deadline` ns pass (nil then).
+    func ask(_ context: ProcessContext, _ request: HTTPRequest, deadline: Int64 = .max) async -> HTTPResponse? {
+        let giveUpAt = deadline == .max ? Int64.max : simulation.now + deadline
+        var backoff = 50 * Nanos.millisecond
+        while simulation.now < giveUpAt {
+            if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
+               case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500, response.status != 429 {
+                return response
+            }
+            await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
+            backoff = Swift.min(Nanos.second, backoff * 2)
+        }
+        return nil
+    }
+
+    /// Sleeps until the client's clock reads `instant`.
+    func sleep(_ context: ProcessContext, until instant: Int64) async {
+        let wait = instant - context.localTime
+        if wait > 0 { await context.sleep(nanoseconds: wait) }
+    }
+
+    static func register(_ view: FeatureView) -> HTTPRequest {
+        var body = ["name": view.name, "features": view.features.joined(separator: ","), "ttl_ms": "\(view.ttl / Nanos.millisecond)", "sla_ms": "\(view.sla / Nanos.millisecond)"]
+        if !view.categorical.isEmpty { body["categorical"] = view.categorical.joined(separator: ",") }
+        if !view.transforms.isEmpty { body["transforms"] = view.transforms.map(\.text).joined(separator: ",") }
+        return HTTPRequest("POST", "features/views", body: body)
+    }
+
+    func install(on client: Node) {
+        let views = [FeatureDriftWorkload.demographics, FeatureDriftWorkload.behavior]
+        client.addProcess("feature-admin") { [self] context in
+            for view in views { _ = await ask(context, Self.register(view)) }
+            let ring = await ask(context, Self.register(FeatureDriftWorkload.ring))
+            let loop = await ask(context, HTTPRequest("POST", "pipeline/dags", body: ["name": "loop", "edges": FeatureDriftWorkload.loopDAG.joined(separator: ",")]))
+            let dag = FeatureDriftWorkload.materializationDAG(withRing: ring?.status == 200)
+            _ = await ask(context, HTTPRequest("POST", "pipeline/dags", body: ["name": "materialize", "edges": dag.joined(separator: ",")]))
+            if loop?.status == 200 { _ = await ask(context, HTTPRequest("POST", "pipeline/runs", body: ["dag": "loop"])) }
+            let subscribed = await ask(context, HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://\(context.node.name)/alerts"]))
+            secret = subscribed?.body["secret"]
+            start = (context.localTime / window + 1) * window
+            context.record(.featureWorkloadStarted, payload: UInt64(start!), "feature workload: windows of \(workload.windowMillis) ms from \(formatNanoseconds(start!))")
+        }
+        client.addProcess("feature-producer") { [self] context in
+            while start == nil { await context.sleep(nanoseconds: 100 * Nanos.millisecond) }
+            let quarter = window / 4
+            for k in 0 ..< workload.windows {
+                let shift = workload.isShifted(k) ? Double(workload.shiftTenthsOfSD) / 10 : 0
+                for view in views { simulation.features.shiftedWindows[view.name, default: [:]][Int64(k)] = view.name == FeatureDriftWorkload.demographics.name && shift > 0 }
+                for batch in 0 ..< 4 {
+                    let batchEnd = start! + Int64(k) * window + Int64(batch + 1) * quarter
+                    await sleep(context, until: batchEnd)
+                    await produce(context, rows: workload.rowsPerWindow / 4, from: batchEnd - quarter, to: batchEnd, shift: shift)
+                }
+            }
+        }
+        client.addProcess("drift-scheduler") { [self] context in
+            while start == nil { await context.sleep(nanoseconds: 100 * Nanos.millisecond) }
+            let reference = (start!, start! + Int64(workload.referenceWindows) * window)
+            for k in workload.referenceWindows ..< workload.windows {
+                let from = start! + Int64(k) * window
+                await sleep(context, until: from + window + 400 * Nanos.millisecond)  // closed, and its last rows in
+                for view in views {
+                    simulation.spawn { [self] in
+                        _ = await ask(context, HTTPRequest("POST", "monitoring/drift/check", body: [
+                            "view": view.name, "window": "\(k)", "from_ns": "\(from)", "to_ns": "\(from + window)",
+                            "reference_from_ns": "\(reference.0)", "reference_to_ns": "\(reference.1)"]), deadline: 20 * Nanos.second)
+                    }
+                }
+            }
+        }
+        client.addProcess("materializer") { [self] context in
+            while start == nil { await context.sleep(nanoseconds: 100 * Nanos.millisecond) }
+            for k in 0 ..< workload.windows {
+                // A pipeline run mid-window, and an on-demand materialization of the demographics
+                // a quarter later: two writers of the online store, racing while rows arrive.
+                await sleep(context, until: start! + Int64(k) * window + window / 2)
+                simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "pipeline/runs", body: ["dag": "materialize"]), deadline: 10 * Nanos.second) }
+                await sleep(context, until: start! + Int64(k) * window + 3 * window / 4)
+                simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "features/materialize", body: ["view": FeatureDriftWorkload.demographics.name]), deadline: 5 * Nanos.second) }
+            }
+        }
+        client.addProcess("feature-reader") { [self] context in
+            while start == nil { await context.sleep(nanoseconds: 100 * Nanos.millisecond) }
+            let end = start! + Int64(workload.windows) * window
+            var tick = 0
+            while context.localTime < end {
+                await context.sleep(nanoseconds: window / 4)
+                tick += 1
+                for view in views {
+                    let entities = context.withRandom { random in (0 ..< 4).map { _ in "u\(random.uniform(1 ..< workload.users + 1))" } }
+                    simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "features/online", body: ["view": view.name, "entities": entities.joined(separator: ",")]), deadline: 2 * Nanos.second) }
+                }
+                // Point-in-time joins of recently active users at instants up to a window back.
+                guard tick % 2 == 0, let entities = recent[FeatureDriftWorkload.demographics.name], !entities.isEmpty else { continue }
+                let now = context.localTime
+                let asOf = context.withRandom { random in entities.prefix(4).map { _ in now - random.uniform(0 ... window) } }
+                let chosen = Array(entities.prefix(4))
+                simulation.spawn { [self] in
+                    _ = await ask(context, HTTPRequest("POST", "features/historical", body: [
+                        "view": FeatureDriftWorkload.demographics.name, "entities": chosen.joined(separator: ","), "as_of": asOf.map(String.init).joined(separator: ",")]), deadline: 2 * Nanos.second)
+                }
+            }
+        }
+        client.addProcess("alerts-receiver") { [self] context in
+            let mailbox = context.mailbox("alerts")
+            while true {
+                let envelope = await mailbox.receive()
+                guard case .request(let request) = envelope.payload as? HTTPMessage else { continue }
+                context.reply(to: envelope, HTTPMessage.response(receive(request, now: context.localTime)))
+            }
+        }
+    }
+
+    /// Sends `rows` rows of each view with event times in [from, to): a share from the UTC-5
+    /// producer, stamped with its local time and its offset.
+    func produce(_ context: ProcessContext, rows: Int, from: Int64, to: Int64, shift: Double) async {
+        var batches: [String: [String]] = [:]
+        let observations = simulation.features
+        for _ in 0 ..< rows {
+            let (user, eventTime, remote, drawn) = context.withRandom { random in
+                ("u\(random.uniform(1 ..< workload.users + 1))", random.uniform(from ... to - 1), random.uniform(0 ..< 100) < workload.remoteSharePercent,
+                 FeatureDriftWorkload.draw(&random, shift: shift))
+            }
+            let offset: Int64 = remote ? -300 : 0
+            let local = eventTime + offset * 60 * Nanos.second
+            for (view, values) in [(FeatureDriftWorkload.demographics.name, drawn.demographics), (FeatureDriftWorkload.behavior.name, drawn.behavior)] {
+                nextSource += 1
+                let source = "r\(nextSource)"
+                observations.producedRows[source] = (eventTime, user, view)
+                batches[view, default: []].append(OfflineStore.IncomingRow(source: source, entity: user, localTime: local, offsetMinutes: offset, values: values).text)
+            }
+            recent[FeatureDriftWorkload.demographics.name, default: []].append(user)
+        }
+        recent[FeatureDriftWorkload.demographics.name] = Array(recent[FeatureDriftWorkload.demographics.name, default: []].suffix(8))
+        for view in batches.keys.sorted() {
+            let body = ["view": view, "rows": batches[view]!.joined(separator: ",")]
+            simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "features/ingest", body: body), deadline: 10 * Nanos.second) }
+        }
+    }
+
+    /// The webhook receiver: verifies the signature (HMAC-SHA256 of "t.body", at most 300 s old),
+    /// then counts each event id once.
+    func receive(_ request: HTTPRequest, now: Int64) -> HTTPResponse {
+        guard let secret else { return .error(503, "not subscribed yet") }
+        guard let id = request.headers["webhook-id"], let header = request.headers["webhook-signature"], let body = request.body["event"] else {
+            return .error(400, "unsigned")
+        }
+        let fields = Dictionary(header.split(separator: ",").compactMap { part -> (String, String)? in
+            let sides = part.split(separator: "=", maxSplits: 1).map(String.init)
+            return sides.count == 2 ? (sides[0], sides[1]) : nil
+        }, uniquingKeysWith: { first, _ in first })
+        guard let t = fields["t"].flatMap({ Int64($0) }), let v1 = fields["v1"], abs(now / Nanos.second - t) <= 300,
+              constantTimeEqual(v1, WebhooksService.signature(secret: secret, timestamp: t, body: body)) else {
+            return .error(401, "bad signature")
+        }
+        guard seenEvents.insert(id).inserted else { return HTTPResponse(200, ["duplicate": "1"]) }
+        let parts = body.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 5, let window = Int64(parts[3]) {
+            simulation.features.alerts.append(.init(at: simulation.now, eventID: id, view: parts[1], group: parts[2], window: window,
+                                                    features: parts[4].split(separator: ";").map(String.init)))
+            simulation.features.revision &+= 1
+        }
+        return HTTPResponse(200)
+    }
+
+    /// Compares two strings in time independent of where they differ.
+    func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+extension TraceKind {
+    public static let featureWorkloadStarted = TraceKind("client.features")
+}

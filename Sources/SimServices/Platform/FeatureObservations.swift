@@ -1,0 +1,90 @@
+import SimKernel
+
+/// What checkers and reports see of the feature store, drift monitoring and pipelines (scenario
+/// 03). Services append; checkers read. Plain arrays in the order things happened.
+public final class FeatureObservations {
+    /// A dependency graph a validator judged: the features service's transformations of a view,
+    /// or the pipeline service's DAG.
+    public struct GraphVerdict {
+        public var at: Int64
+        public var service: String
+        public var name: String
+        public var edges: [String]
+        public var accepted: Bool
+    }
+    public var graphVerdicts: [GraphVerdict] = []
+
+    /// A pipeline task a worker started: (time, run, task). Upstream successes come from
+    /// `taskSucceeded`, keyed `run/task`, written when the pipeline service committed them.
+    public var taskStarts: [(at: Int64, run: Int64, task: String)] = []
+    public var taskSucceeded: [String: Int64] = [:]
+    /// Runs the pipeline accepted: run id -> (DAG edges, when it started, when it finished).
+    public var runs: [Int64: (edges: [String], startedAt: Int64, finishedAt: Int64?)] = [:]
+
+    /// An online read the features service answered: the version and event time of the value
+    /// served (nil: NOT_FOUND), its TTL, and the serving node's clock at the read.
+    public struct OnlineRead {
+        public var at: Int64
+        public var view: String
+        public var entity: String
+        public var version: Int64?
+        public var eventTime: Int64?
+        public var ttl: Int64
+        public var readClock: Int64
+        /// The values served (`name`, `value`), raw features then transformations.
+        public var values: [(String, String)] = []
+    }
+    public var onlineReads: [OnlineRead] = []
+    /// The newest offline version of each `view/entity` the store committed (what the cache may
+    /// hold at most).
+    public var offlineVersions: [String: Int64] = [:]
+
+    /// A point-in-time join answered: for (view, entity, t), the row joined (its producer's id and
+    /// its event time as the features service stored it), or none.
+    public struct Join {
+        public var at: Int64
+        public var view: String
+        public var entity: String
+        public var asOf: Int64
+        public var ttl: Int64
+        public var sourceID: String?
+        public var storedEventTime: Int64?
+    }
+    public var joins: [Join] = []
+    /// Rows the producers sent: source id -> (true UTC event time, entity, view).
+    public var producedRows: [String: (eventTime: Int64, entity: String, view: String)] = [:]
+
+    /// A drift alert the subscriber received (deduplicated by event id at the receiver):
+    /// (time, event id, view, group, window, drifted features).
+    public struct DeliveredAlert {
+        public var at: Int64
+        public var eventID: String
+        public var view: String
+        public var group: String
+        public var window: Int64
+        public var features: [String]
+        public init(at: Int64, eventID: String, view: String, group: String, window: Int64, features: [String]) {
+            self.at = at
+            self.eventID = eventID
+            self.view = view
+            self.group = group
+            self.window = window
+            self.features = features
+        }
+    }
+    public var alerts: [DeliveredAlert] = []
+    /// Windows whose data the workload drew with (true) and without (false) a real shift, by view.
+    public var shiftedWindows: [String: [Int64: Bool]] = [:]
+    /// Every feature verdict monitoring stored, as stored (committed).
+    public var driftVerdicts: [(view: String, window: Int64, verdict: DriftMonitor.FeatureVerdict)] = []
+    /// Drift checks the monitoring service completed: (time, view, window).
+    public var checkedWindows: [(at: Int64, view: String, window: Int64)] = []
+    /// Bumped on every change, so checkers run after every event can skip the others.
+    public var revision: UInt64 = 0
+
+    public init() {}
+}
+
+extension Simulation {
+    public var features: FeatureObservations { component(FeatureObservations.self) { FeatureObservations() } }
+}

@@ -1,0 +1,156 @@
+import SimKernel
+
+/// The feature store's routes beyond single values: views, ingestion, point-in-time joins,
+/// online reads, materialization and freshness.
+enum FeatureRoutes {
+    struct RegisterView: Codable, Sendable, Equatable {
+        var name: String
+        var features: [String]
+        var categorical: [String]?
+        var ttlMs: Int64
+        var slaMs: Int64
+        /// `name=op(input input)`, e.g. `wealth=ratio(income age)`.
+        var transforms: [String]?
+    }
+    struct RegisteredView: Codable, Sendable, Equatable {
+        /// Transformations in the order materialization computes them.
+        var order: [String]
+    }
+    struct Ingest: Codable, Sendable, Equatable {
+        var view: String
+        /// `source|entity|local_ns|utc_offset_minutes|v1;v2;...`
+        var rows: [String]
+    }
+    struct Ingested: Codable, Sendable, Equatable {
+        /// Rows stored now (a source id seen before is not stored again).
+        var stored: Int
+    }
+    struct Lookup: Codable, Sendable, Equatable {
+        var view: String
+        var entities: [String]
+        /// For a point-in-time join: the instant per entity (UTC ns), in the same order.
+        var asOf: [Int64]?
+    }
+    struct Values: Codable, Sendable, Equatable {
+        /// Per entity, in request order: `entity|version|event_ns|name=value;...`, or
+        /// `entity|NOT_FOUND`.
+        var rows: [String]
+    }
+    struct ViewName: Codable, Sendable, Equatable {
+        var view: String
+    }
+    struct Materialized: Codable, Sendable, Equatable {
+        var entities: Int
+        /// Writes Redis refused because a newer version was already there.
+        var superseded: Int
+    }
+    struct Freshness: Codable, Sendable, Equatable {
+        /// Age of the newest materialized value (ms), or -1 when never materialized.
+        var ageMs: Int64
+        var slaMs: Int64
+        var stale: Bool
+    }
+
+    static func ensureBootstrapped(_ runtime: ServiceRuntime) async throws(ServiceError) {
+        if await runtime.state(FeaturesService.State.self).bootstrapFailed {
+            throw .unavailable("feature store not bootstrapped: the training service was down at start-up")
+        }
+    }
+
+    static func loadView(_ runtime: ServiceRuntime, _ name: String) async throws(ServiceError) -> FeatureView {
+        guard case .success(let rows) = await runtime.transaction([OfflineStore.view(named: name)]) else { throw .unavailable("cannot read view \(name)") }
+        guard let row = rows[0].rows.first, let view = FeatureView.fromRow(row) else { throw ServiceError(404, "no feature view \(name)") }
+        return view
+    }
+
+    static let routes: [Route] = [
+        Route("POST", "features/views", RegisterView.self, RegisteredView.self) { runtime, request, _ throws(ServiceError) in
+            var transforms: [FeatureView.Transform] = []
+            for text in request.transforms ?? [] {
+                switch FeatureView.Transform.parse(text) {
+                case .success(let transform): transforms.append(transform)
+                case .failure(let error): throw .badRequest("transforms: \(error.message)")
+                }
+            }
+            guard request.ttlMs > 0, request.slaMs > 0 else { throw .badRequest("ttl_ms and sla_ms must be positive") }
+            let view = FeatureView(name: request.name, features: request.features, categorical: request.categorical ?? [],
+                                   ttl: request.ttlMs * Nanos.millisecond, sla: request.slaMs * Nanos.millisecond, transforms: transforms)
+            let problem = view.problem(defects: runtime.defects)
+            let observations = runtime.context.simulation.features
+            // The graph's verdict, for the validation check (other refusals say nothing of it).
+            let refusedForCycle = problem?.hasPrefix(FeatureView.cycleProblem) ?? false
+            if !transforms.isEmpty && (problem == nil || refusedForCycle) {
+                observations.graphVerdicts.append(.init(at: runtime.context.simulation.now, service: "features", name: view.name,
+                                                        edges: view.transformGraph.edgeList, accepted: !refusedForCycle))
+                observations.revision &+= 1
+            }
+            if let problem { throw ServiceError(422, "view \(view.name): \(problem)") }
+            guard case .success = await runtime.transaction([OfflineStore.register(view)]) else { throw .unavailable("cannot store view \(view.name)") }
+            return RegisteredView(order: (view.transformOrder(defects: runtime.defects) ?? view.transforms).map(\.name))
+        },
+        Route("POST", "features/ingest", Ingest.self, Ingested.self) { runtime, request, _ throws(ServiceError) in
+            try await ensureBootstrapped(runtime)
+            let view = try await loadView(runtime, request.view)
+            var statements: [SQLStatement] = []
+            for text in request.rows {
+                guard let row = OfflineStore.IncomingRow.parse(text) else { throw .badRequest("rows: '\(text.prefix(60))' is not source|entity|local_ns|offset_min|values") }
+                guard row.values.count == view.features.count else {
+                    throw .badRequest("rows: \(row.source) has \(row.values.count) values; view \(view.name) has \(view.features.count) features")
+                }
+                statements.append(OfflineStore.insert(row, view: view.name, createdAt: runtime.context.localTime, defects: runtime.defects))
+            }
+            guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot store the rows") }
+            return Ingested(stored: results.reduce(0) { $0 + $1.changes })
+        },
+        Route("POST", "features/historical", Lookup.self, Values.self) { runtime, request, _ throws(ServiceError) in
+            let view = try await loadView(runtime, request.view)
+            guard let asOf = request.asOf, asOf.count == request.entities.count else { throw .badRequest("as_of: one instant per entity is required") }
+            let statements = zip(request.entities, asOf).map { OfflineStore.pointInTime(view: view.name, entity: $0, at: $1, ttl: view.ttl) }
+            guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot read the offline store") }
+            let observations = runtime.context.simulation.features
+            var rows: [String] = []
+            for (index, entity) in request.entities.enumerated() {
+                let row = results[index].rows.first
+                observations.joins.append(.init(at: runtime.context.simulation.now, view: view.name, entity: entity, asOf: asOf[index], ttl: view.ttl,
+                                                sourceID: row?[3].text, storedEventTime: row?[1].integer))
+                guard let row, let id = row[0].integer, let eventTime = row[1].integer, let vals = row[2].text else { rows.append("\(entity)|NOT_FOUND"); continue }
+                let values = zip(view.features, vals.split(separator: ";", omittingEmptySubsequences: false)).map { "\($0.0)=\($0.1)" }
+                rows.append("\(entity)|\(id)|\(eventTime)|\(values.joined(separator: ";"))")
+            }
+            observations.revision &+= 1
+            return Values(rows: rows)
+        },
+        Route("POST", "features/online", Lookup.self, Values.self) { runtime, request, _ throws(ServiceError) in
+            try await ensureBootstrapped(runtime)
+            let view = try await loadView(runtime, request.view)
+            let context = runtime.context, observations = context.simulation.features
+            var rows: [String] = []
+            for entity in request.entities {
+                guard case .success(let reply) = await runtime.redis.run(.get(OnlineStore.key(view: view.name, entity: entity)), context: context) else {
+                    throw .unavailable("the online store does not answer")
+                }
+                let now = context.localTime
+                // The TTL is enforced here, on read: Redis may still hold an expired value.
+                if case .string(let text) = reply, let entry = OnlineStore.Entry.decode(text), OnlineStore.servable(eventTime: entry.eventTime, ttl: view.ttl, now: now) {
+                    rows.append("\(entity)|\(entry.version)|\(entry.eventTime)|" + entry.values.map { "\($0.0)=\($0.1)" }.joined(separator: ";"))
+                    observations.onlineReads.append(.init(at: context.simulation.now, view: view.name, entity: entity, version: entry.version, eventTime: entry.eventTime, ttl: view.ttl, readClock: now, values: entry.values))
+                } else {
+                    rows.append("\(entity)|NOT_FOUND")
+                    observations.onlineReads.append(.init(at: context.simulation.now, view: view.name, entity: entity, version: nil, eventTime: nil, ttl: view.ttl, readClock: now))
+                }
+            }
+            observations.revision &+= 1
+            return Values(rows: rows)
+        },
+        Route("POST", "features/materialize", ViewName.self, Materialized.self) { runtime, request, _ throws(ServiceError) in
+            try await ensureBootstrapped(runtime)
+            let view = try await loadView(runtime, request.view)
+            return try await Materialization.run(runtime, view)
+        },
+        Route("POST", "features/freshness", ViewName.self, Freshness.self) { runtime, request, _ throws(ServiceError) in
+            let view = try await loadView(runtime, request.view)
+            let age = try await Materialization.age(runtime, view)
+            return Freshness(ageMs: age.map { $0 / Nanos.millisecond } ?? -1, slaMs: view.sla / Nanos.millisecond, stale: age.map { $0 > view.sla } ?? true)
+        },
+    ]
+}

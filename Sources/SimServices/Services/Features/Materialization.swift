@@ -1,0 +1,69 @@
+import SimKernel
+
+/// Materialization: the newest offline row of every entity (within the view's TTL) becomes its
+/// online value, with the view's transformations computed, written compare-and-set by version.
+/// The view's freshness marker (`freshness:<view>`: the newest event time materialized, fenced by
+/// it so it never goes back) tells how old the freshest online value is.
+enum Materialization {
+    static func freshnessKey(_ view: String) -> String { "freshness:\(view)" }
+    static func watermarkKey(_ view: String) -> String { "materialized:\(view)" }
+
+    static func run(_ runtime: ServiceRuntime, _ view: FeatureView) async throws(ServiceError) -> FeatureRoutes.Materialized {
+        let context = runtime.context
+        guard let order = view.transformOrder(defects: runtime.defects) else {
+            // Only a cycle C8's validator let in gets here: no transformation is ever ready, and
+            // the run waits for ever (the pipeline's hang).
+            while true {
+                runtime.observations.update("features") { $0.waitingFor = ["materialize \(view.name): a transformation whose inputs are never ready"] }
+                await context.sleep(nanoseconds: 100 * Nanos.millisecond)
+            }
+        }
+        let startedAt = context.localTime
+        // Incremental: only entities with rows stored since the last completed run (its watermark).
+        let watermark: Int64
+        switch await runtime.redis.run(.get(watermarkKey(view.name)), context: context) {
+        case .success(.string(let text)): watermark = Int64(text) ?? 0
+        case .success(.null): watermark = 0
+        default: throw .unavailable("the online store does not answer")
+        }
+        guard case .success(let highest) = await runtime.transaction([OfflineStore.newestID(view: view.name)]), let upTo = highest[0].rows.first?[0].integer else {
+            throw .unavailable("cannot read the offline store")
+        }
+        guard case .success(let rows) = await runtime.transaction([OfflineStore.latestPerEntity(view: view.name, at: startedAt, ttl: view.ttl, after: watermark, upTo: upTo)]) else {
+            throw .unavailable("cannot read the offline store")
+        }
+        var written = 0, superseded = 0, newest: Int64?
+        for row in rows[0].rows {
+            guard let entity = row[0].text, let version = row[1].integer, let eventTime = row[2].integer, let vals = row[3].text else { continue }
+            let raw = vals.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+            var numeric: [String: Double] = [:]
+            for (name, value) in zip(view.features, raw) { numeric[name] = Double(value) }
+            let computed = FeatureView.computeTransforms(numeric, order: order)
+            let values = Array(zip(view.features, raw)) + view.transforms.map { ($0.name, computed[$0.name].map { "\($0)" } ?? "") }
+            let entry = OnlineStore.Entry(version: version, eventTime: eventTime, values: values)
+            newest = Swift.max(newest ?? eventTime, eventTime)
+            switch await runtime.redis.run(OnlineStore.write(entry, view: view.name, entity: entity, defects: runtime.defects), context: context) {
+            case .success(.ok): written += 1
+            case .success(.error(.staleFencingToken)): superseded += 1  // a newer value is already online
+            default: throw .unavailable("the online store does not answer")
+            }
+        }
+        // The watermark moves only after every write landed (a crash before it redoes the work).
+        if case .failure = await runtime.redis.run(.setFenced(watermarkKey(view.name), "\(upTo)", token: UInt64(Swift.max(0, upTo))), context: context) {
+            throw .unavailable("cannot record the materialization")
+        }
+        if let newest, case .failure = await runtime.redis.run(.setFenced(freshnessKey(view.name), "\(newest)", token: UInt64(Swift.max(0, newest))), context: context) {
+            throw .unavailable("cannot record the materialization")
+        }
+        return FeatureRoutes.Materialized(entities: written, superseded: superseded)
+    }
+
+    /// How old the view's newest materialized value is on this node's clock (nil: none yet).
+    static func age(_ runtime: ServiceRuntime, _ view: FeatureView) async throws(ServiceError) -> Int64? {
+        switch await runtime.redis.run(.get(freshnessKey(view.name)), context: runtime.context) {
+        case .success(.string(let text)): return Int64(text).map { runtime.context.localTime - $0 }
+        case .success(.null): return nil
+        default: throw .unavailable("the online store does not answer")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import SimKernel
+
+/// The online feature store on Redis: the newest materialized values of each (view, entity) under
+/// `online:<view>:<entity>`, written compare-and-set by version (the offline row's id) so an older
+/// materialization finishing late never overwrites a newer value (H2 writes a plain SET). The TTL
+/// is enforced on read: a value older than the view's TTL is NOT_FOUND, never served stale.
+public enum OnlineStore {
+    public struct Entry: Sendable, Equatable {
+        /// The offline row's id: grows with every row stored for the entity.
+        public var version: Int64
+        /// The row's event time (UTC, as stored offline).
+        public var eventTime: Int64
+        /// `name=value` for the view's features, then its transformations, in that order.
+        public var values: [(String, String)]
+
+        public init(version: Int64, eventTime: Int64, values: [(String, String)]) {
+            self.version = version
+            self.eventTime = eventTime
+            self.values = values
+        }
+
+        public static func == (a: Entry, b: Entry) -> Bool {
+            a.version == b.version && a.eventTime == b.eventTime && a.values.elementsEqual(b.values, by: { $0 == $1 })
+        }
+
+        public var encoded: String { "\(version)|\(eventTime)|" + values.map { "\($0.0)=\($0.1)" }.joined(separator: ";") }
+
+        public static func decode(_ text: String) -> Entry? {
+            let parts = text.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3, let version = Int64(parts[0]), let eventTime = Int64(parts[1]) else { return nil }
+            var values: [(String, String)] = []
+            for pair in parts[2].split(separator: ";") {
+                let sides = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard sides.count == 2 else { return nil }
+                values.append((sides[0], sides[1]))
+            }
+            return Entry(version: version, eventTime: eventTime, values: values)
+        }
+    }
+
+    public static func key(view: String, entity: String) -> String { "online:\(view):\(entity)" }
+
+    /// The write of `entry`: fenced by its version (a write older than the stored one is refused
+    /// by Redis), or, with H2, a plain SET that any late writer wins.
+    public static func write(_ entry: Entry, view: String, entity: String, defects: DefectSet = .empty) -> RedisCommand {
+        let key = key(view: view, entity: entity)
+        if defects.contains(.H2) { return .set(key, entry.encoded, onlyIfAbsent: false, expireMs: nil) }
+        return .setFenced(key, entry.encoded, token: UInt64(Swift.max(0, entry.version)))
+    }
+
+    /// Whether a value with `eventTime` may be served at `now` under `ttl`: age at most the TTL.
+    public static func servable(eventTime: Int64, ttl: Int64, now: Int64) -> Bool { now - eventTime <= ttl }
+}

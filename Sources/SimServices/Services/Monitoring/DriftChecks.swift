@@ -1,0 +1,61 @@
+import SimKernel
+
+/// The drift check's storage and alert outbox (metrics_db): `feature_drift` holds every feature's
+/// verdict of every check, `drift_alerts` one row per (view, group, window) (so a repeated check of
+/// a window, or its retry, never alerts twice), published once by the outbox sweep.
+enum DriftChecks {
+    static let migrations = [
+        "CREATE TABLE feature_drift(id INTEGER PRIMARY KEY, view TEXT NOT NULL, window INTEGER NOT NULL, feature TEXT NOT NULL, method TEXT NOT NULL, score REAL NOT NULL, threshold TEXT NOT NULL, divisor INTEGER NOT NULL, drift INTEGER NOT NULL)",
+        "CREATE TABLE drift_alerts(view TEXT NOT NULL, grp TEXT NOT NULL, window INTEGER NOT NULL, features TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(view, grp, window))",
+    ]
+
+    /// The event id of an alert: the same for every retry and republication of it.
+    static func eventID(view: String, group: String, window: Int64) -> String { "drift:\(view):\(group):\(window)" }
+
+    static func check(_ runtime: ServiceRuntime, _ request: MonitoringService.DriftCheck) async throws(ServiceError) -> MonitoringService.DriftCheckResult {
+        guard request.fromNs < request.toNs, request.referenceFromNs < request.referenceToNs else { throw .badRequest("windows must be [from, to) with from < to") }
+        guard case .success(let read) = await runtime.transaction([
+            OfflineStore.view(named: request.view),
+            OfflineStore.window(view: request.view, from: request.referenceFromNs, to: request.referenceToNs),
+            OfflineStore.window(view: request.view, from: request.fromNs, to: request.toNs),
+        ]) else { throw .unavailable("cannot read the feature store") }
+        guard let row = read[0].rows.first, let view = FeatureView.fromRow(row) else { throw ServiceError(404, "no feature view \(request.view)") }
+        func values(_ rows: SQLRows) -> [[String]] { rows.rows.compactMap { $0[0].text?.split(separator: ";", omittingEmptySubsequences: false).map(String.init) } }
+        let reference = values(read[1]), current = values(read[2])
+        guard !reference.isEmpty, !current.isEmpty else { throw ServiceError(409, "no rows to compare yet (reference \(reference.count), current \(current.count))") }
+        let judgement = DriftMonitor.judge(view, reference: reference, current: current, defects: runtime.defects)
+        var statements = judgement.verdicts.map { verdict in
+            SQLStatement("INSERT INTO feature_drift(view, window, feature, method, score, threshold, divisor, drift) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         [.text(view.name), .integer(request.window), .text(verdict.feature), .text(verdict.method.rawValue), .real(verdict.score),
+                          .text(verdict.threshold.description), .integer(Int64(verdict.divisor)), .integer(verdict.drift ? 1 : 0)])
+        }
+        statements += judgement.alerts.map { alert in
+            SQLStatement("INSERT OR IGNORE INTO drift_alerts(view, grp, window, features) VALUES (?, ?, ?, ?)",
+                         [.text(view.name), .text(alert.group), .integer(request.window), .text(alert.features.joined(separator: ";"))])
+        }
+        guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot store the check") }
+        let raised = zip(judgement.alerts, results.suffix(judgement.alerts.count)).filter { $0.1.changes == 1 }.map(\.0.group)
+        let observations = runtime.context.simulation.features
+        observations.checkedWindows.append((runtime.context.simulation.now, view.name, request.window))
+        observations.driftVerdicts += judgement.verdicts.map { (view.name, request.window, $0) }
+        observations.revision &+= 1
+        return MonitoringService.DriftCheckResult(drifted: judgement.verdicts.filter(\.drift).map(\.feature).sorted(), alerts: raised, currentRows: current.count)
+    }
+
+    /// Every 200 ms: publishes stored, unpublished alerts (at least once: a crash after the publish
+    /// and before the mark publishes again, and the receivers dedupe by event id).
+    static func publishOutbox(_ runtime: ServiceRuntime) async {
+        let context = runtime.context
+        while true {
+            await context.sleep(nanoseconds: 200 * Nanos.millisecond)
+            guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT view, grp, window, features FROM drift_alerts WHERE published = 0 ORDER BY window, view, grp LIMIT 50")]) else { continue }
+            for row in rows[0].rows {
+                guard let view = row[0].text, let group = row[1].text, let window = row[2].integer, let features = row[3].text else { continue }
+                let id = eventID(view: view, group: group, window: window)
+                let value = "\(id)|\(view)|\(group)|\(window)|\(features)"
+                guard case .success = await runtime.kafka.produce(MonitoringService.alertsTopic, key: id, value: Array(value.utf8), context: context) else { break }
+                _ = await runtime.transaction([SQLStatement("UPDATE drift_alerts SET published = 1 WHERE view = ? AND grp = ? AND window = ?", [.text(view), .text(group), .integer(window)])])
+            }
+        }
+    }
+}

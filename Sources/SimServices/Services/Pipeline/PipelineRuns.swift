@@ -1,0 +1,103 @@
+import SimKernel
+
+/// A pipeline run's life: its tasks' states in experiments_db (`pending`, `dispatched`,
+/// `succeeded`), dispatch of every task whose upstream tasks all succeeded, idempotent reports,
+/// and the sweep that resumes runs after a crash (everything it needs is in the database).
+enum PipelineRuns {
+    static func start(_ runtime: ServiceRuntime, dag: String) async throws(ServiceError) -> PipelineService.RunStatus {
+        guard case .success(let found) = await runtime.transaction([SQLStatement("SELECT edges FROM dags WHERE name = ?", [.text(dag)])]) else {
+            throw .unavailable("cannot read the DAG")
+        }
+        guard let edges = found[0].rows.first?[0].text else { throw ServiceError(404, "no DAG named \(dag)") }
+        let list = edges.split(separator: ",").map(String.init)
+        guard case .success(let graph) = DependencyGraph.parse(list) else { throw .internalError("stored DAG \(dag) is unreadable") }
+        let now = runtime.context.localTime
+        let insertTasks = graph.nodes.map { SQLStatement("INSERT INTO pipeline_tasks(run, task, state, attempts) VALUES ((SELECT MAX(id) FROM pipeline_runs), ?, 'pending', 0)", [.text($0)]) }
+        guard case .success(let created) = await runtime.transaction([
+            SQLStatement("INSERT INTO pipeline_runs(dag, edges, status, started_at) VALUES (?, ?, 'running', ?) RETURNING id", [.text(dag), .text(edges), .integer(now)]),
+        ] + insertTasks), let run = created[0].rows.first?[0].integer else {
+            throw .unavailable("cannot store the run")
+        }
+        let observations = runtime.context.simulation.features
+        observations.runs[run] = (graph.edgeList, runtime.context.simulation.now, nil)
+        observations.revision &+= 1
+        return await advance(runtime, run: run, graph: graph)
+    }
+
+    static func status(_ runtime: ServiceRuntime, run: Int64) async throws(ServiceError) -> PipelineService.RunStatus {
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("SELECT status FROM pipeline_runs WHERE id = ?", [.integer(run)]),
+            SQLStatement("SELECT task FROM pipeline_tasks WHERE run = ? AND state = 'succeeded' ORDER BY task", [.integer(run)]),
+        ]) else { throw .unavailable("cannot read the run") }
+        guard let status = rows[0].rows.first?[0].text else { throw ServiceError(404, "no run \(run)") }
+        return PipelineService.RunStatus(run: run, status: status, succeeded: rows[1].rows.compactMap { $0[0].text })
+    }
+
+    /// A worker finished `task`: marked succeeded once (a repeated report changes nothing), then
+    /// the tasks it freed are dispatched.
+    static func done(_ runtime: ServiceRuntime, run: Int64, task: String) async throws(ServiceError) -> PipelineService.RunStatus {
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("UPDATE pipeline_tasks SET state = 'succeeded' WHERE run = ? AND task = ? AND state = 'dispatched'", [.integer(run), .text(task)]),
+            SQLStatement("SELECT edges FROM pipeline_runs WHERE id = ?", [.integer(run)]),
+        ]) else { throw .unavailable("cannot record the task") }
+        guard let edges = rows[1].rows.first?[0].text, case .success(let graph) = DependencyGraph.parse(edges.split(separator: ",").map(String.init)) else {
+            throw ServiceError(404, "no run \(run)")
+        }
+        if rows[0].changes == 1 {
+            let observations = runtime.context.simulation.features
+            observations.taskSucceeded["\(run)/\(task)"] = runtime.context.simulation.now
+            observations.revision &+= 1
+        }
+        return await advance(runtime, run: run, graph: graph)
+    }
+
+    /// Dispatches every ready task of `run` (its upstream all succeeded, itself still pending) and
+    /// re-sends those dispatched longer ago than `redispatchAfter`; marks the run succeeded when
+    /// every task is.
+    @discardableResult
+    static func advance(_ runtime: ServiceRuntime, run: Int64, graph: DependencyGraph) async -> PipelineService.RunStatus {
+        let context = runtime.context
+        guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT task, state, dispatched_at FROM pipeline_tasks WHERE run = ? ORDER BY task", [.integer(run)])]) else {
+            return PipelineService.RunStatus(run: run, status: "running", succeeded: [])
+        }
+        var succeeded: Set<String> = [], dispatched: Set<String> = [], overdue: [String] = []
+        for row in rows[0].rows {
+            guard let task = row[0].text else { continue }
+            switch row[1].text {
+            case "succeeded": succeeded.insert(task)
+            case "dispatched":
+                dispatched.insert(task)
+                if let at = row[2].integer, context.localTime - at >= PipelineService.redispatchAfter { overdue.append(task) }
+            default: break
+            }
+        }
+        if succeeded.count == graph.nodes.count {
+            _ = await runtime.transaction([SQLStatement("UPDATE pipeline_runs SET status = 'succeeded', finished_at = ? WHERE id = ? AND status = 'running'", [.integer(context.localTime), .integer(run)])])
+            let observations = context.simulation.features
+            if observations.runs[run]?.finishedAt == nil { observations.runs[run]?.finishedAt = context.simulation.now; observations.revision &+= 1 }
+            return PipelineService.RunStatus(run: run, status: "succeeded", succeeded: succeeded.sorted())
+        }
+        for task in graph.ready(succeeded: succeeded, started: dispatched) + overdue {
+            let from = overdue.contains(task) ? "dispatched" : "pending"
+            guard case .success(let marked) = await runtime.transaction([SQLStatement(
+                "UPDATE pipeline_tasks SET state = 'dispatched', attempts = attempts + 1, dispatched_at = ? WHERE run = ? AND task = ? AND state = ?",
+                [.integer(context.localTime), .integer(run), .text(task), .text(from)])]), marked[0].changes == 1 else { continue }
+            // Marked before it is sent: a crash in between leaves it overdue, and the sweep sends it.
+            _ = await runtime.kafka.produce(PipelineService.tasksTopic, key: "\(run)/\(task)", value: Array("\(run)/\(task)".utf8), context: context)
+        }
+        return PipelineService.RunStatus(run: run, status: "running", succeeded: succeeded.sorted())
+    }
+
+    /// Every second: advances each running run (what a crash interrupted is taken up again).
+    static func sweep(_ runtime: ServiceRuntime) async {
+        while true {
+            await runtime.context.sleep(nanoseconds: Nanos.second)
+            guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT id, edges FROM pipeline_runs WHERE status = 'running' ORDER BY id")]) else { continue }
+            for row in rows[0].rows {
+                guard let run = row[0].integer, let edges = row[1].text,
+                      case .success(let graph) = DependencyGraph.parse(edges.split(separator: ",").map(String.init)) else { continue }
+                await advance(runtime, run: run, graph: graph)
+            }
+        }
+    }
+}
