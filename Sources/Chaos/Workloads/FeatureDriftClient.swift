@@ -86,9 +86,13 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
                 await sleep(context, until: from + window + 400 * Nanos.millisecond)  // closed, and its last rows in
                 for view in views {
                     simulation.spawn { [self] in
-                        _ = await ask(context, HTTPRequest("POST", "monitoring/drift/check", body: [
+                        // Until done: a window is never skipped. 409 means its rows have not
+                        // arrived yet (ingestion held up by a fault): ask again a second later.
+                        while await ask(context, HTTPRequest("POST", "monitoring/drift/check", body: [
                             "view": view.name, "window": "\(k)", "from_ns": "\(from)", "to_ns": "\(from + window)",
-                            "reference_from_ns": "\(reference.0)", "reference_to_ns": "\(reference.1)"]), deadline: 20 * Nanos.second)
+                            "reference_from_ns": "\(reference.0)", "reference_to_ns": "\(reference.1)"]))?.status == 409 {
+                            await context.sleep(nanoseconds: Nanos.second)
+                        }
                     }
                 }
             }
@@ -159,7 +163,8 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
         recent[FeatureDriftWorkload.demographics.name] = Array(recent[FeatureDriftWorkload.demographics.name, default: []].suffix(8))
         for view in batches.keys.sorted() {
             let body = ["view": view, "rows": batches[view]!.joined(separator: ",")]
-            simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "features/ingest", body: body), deadline: 10 * Nanos.second) }
+            // Until stored: the producer keeps its batch (the source ids make a retry harmless).
+            simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "features/ingest", body: body)) }
         }
     }
 

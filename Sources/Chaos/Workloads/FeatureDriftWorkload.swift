@@ -26,7 +26,7 @@ public struct FeatureDriftWorkload: Workload {
     public var rowsPerWindow = 100
     public var referenceWindows = 5
     /// The first window of the cohort shift (`windows` or more: no shift).
-    public var shiftAtWindow = 25
+    public var shiftAtWindow = 22
     public var users = 1000
     public var remoteSharePercent = 20
     /// The shift of the latent cause, in tenths of a standard deviation.
@@ -87,7 +87,8 @@ public struct FeatureDriftWorkload: Workload {
         let accountAge = Swift.max(0, (36 + 12 * part()).rounded()), transactions = Swift.max(0, (50 + 15 * part()).rounded())
         let logins = ((5 + 1.5 * part()) * 100).rounded() / 100
         let session = ((300 + 90 * random.normal()) * 10).rounded() / 10
-        let pageViews = Swift.min(9, Swift.max(0, Int((4 + 2 * random.normal()).rounded())))
+        // Five categories, none rare (at least ~7 % each), so the reference sees them all.
+        let pageViews = Swift.min(5, Swift.max(1, Int((3 + random.normal()).rounded())))
         let clickRate = (random.unitDouble() * 1000).rounded() / 1000
         return (["\(Swift.max(18, age))", "\(income)", "\(accountAge)", "\(transactions)", "\(logins)"], ["\(session)", "\(pageViews)", "\(clickRate)"])
     }

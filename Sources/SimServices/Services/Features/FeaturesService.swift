@@ -48,7 +48,7 @@ public enum FeaturesService {
                 }
                 let entry = OnlineStore.Entry(version: version, eventTime: context.localTime, values: [("value", request.value)])
                 switch await runtime.redis.run(OnlineStore.write(entry, view: defaultView, entity: entity, defects: runtime.defects), context: context, idempotent: true) {
-                case .success(.ok), .success(.error(.staleFencingToken)): break
+                case .success(.ok), .failure(.server(.staleFencingToken)): break  // refused: a newer version is already there
                 default: throw .unavailable("\(entity): the value was not written")
                 }
                 guard case .success(.string(let read)) = await runtime.redis.run(.get(OnlineStore.key(view: defaultView, entity: entity)), context: context),

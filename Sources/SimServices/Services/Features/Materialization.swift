@@ -19,37 +19,40 @@ enum Materialization {
             }
         }
         let startedAt = context.localTime
-        // Incremental: only entities with rows stored since the last completed run (its watermark).
-        let watermark: Int64
+        // Incremental: only entities that changed since the last completed run (its watermark:
+        // the largest row id it saw and the instant it read as of).
+        var watermark: (id: Int64, at: Int64) = (0, .max)
         switch await runtime.redis.run(.get(watermarkKey(view.name)), context: context) {
-        case .success(.string(let text)): watermark = Int64(text) ?? 0
-        case .success(.null): watermark = 0
+        case .success(.string(let text)):
+            let parts = text.split(separator: "|").compactMap { Int64($0) }
+            if parts.count == 2 { watermark = (parts[0], parts[1]) }
+        case .success(.null): break
         default: throw .unavailable("the online store does not answer")
         }
         guard case .success(let highest) = await runtime.transaction([OfflineStore.newestID(view: view.name)]), let upTo = highest[0].rows.first?[0].integer else {
             throw .unavailable("cannot read the offline store")
         }
-        guard case .success(let rows) = await runtime.transaction([OfflineStore.latestPerEntity(view: view.name, at: startedAt, ttl: view.ttl, after: watermark, upTo: upTo)]) else {
+        guard case .success(let rows) = await runtime.transaction([OfflineStore.latestPerEntity(view: view.name, at: startedAt, ttl: view.ttl, after: watermark.id, upTo: upTo, since: watermark.at)]) else {
             throw .unavailable("cannot read the offline store")
         }
         var written = 0, superseded = 0, newest: Int64?
         for row in rows[0].rows {
-            guard let entity = row[0].text, let version = row[1].integer, let eventTime = row[2].integer, let vals = row[3].text else { continue }
+            guard let entity = row[0].text, let eventTime = row[2].integer, let vals = row[3].text else { continue }
             let raw = vals.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
             var numeric: [String: Double] = [:]
             for (name, value) in zip(view.features, raw) { numeric[name] = Double(value) }
             let computed = FeatureView.computeTransforms(numeric, order: order)
             let values = Array(zip(view.features, raw)) + view.transforms.map { ($0.name, computed[$0.name].map { "\($0)" } ?? "") }
-            let entry = OnlineStore.Entry(version: version, eventTime: eventTime, values: values)
+            let entry = OnlineStore.Entry(version: eventTime, eventTime: eventTime, values: values)
             newest = Swift.max(newest ?? eventTime, eventTime)
             switch await runtime.redis.run(OnlineStore.write(entry, view: view.name, entity: entity, defects: runtime.defects), context: context) {
             case .success(.ok): written += 1
-            case .success(.error(.staleFencingToken)): superseded += 1  // a newer value is already online
+            case .failure(.server(.staleFencingToken)): superseded += 1  // a newer value is already online
             default: throw .unavailable("the online store does not answer")
             }
         }
         // The watermark moves only after every write landed (a crash before it redoes the work).
-        if case .failure = await runtime.redis.run(.setFenced(watermarkKey(view.name), "\(upTo)", token: UInt64(Swift.max(0, upTo))), context: context) {
+        if case .failure = await runtime.redis.run(.setFenced(watermarkKey(view.name), "\(upTo)|\(startedAt)", token: UInt64(Swift.max(0, upTo))), context: context) {
             throw .unavailable("cannot record the materialization")
         }
         if let newest, case .failure = await runtime.redis.run(.setFenced(freshnessKey(view.name), "\(newest)", token: UInt64(Swift.max(0, newest))), context: context) {

@@ -59,16 +59,18 @@ public enum OfflineStore {
     }
 
     /// The newest row (as of t, within the TTL, among rows up to id `upTo`) of every entity of
-    /// `view` that has a row with an id above `after`: an incremental materialization touches only
-    /// the entities that changed since the last. Columns: entity, id, event_ts, vals.
-    public static func latestPerEntity(view: String, at t: Int64, ttl: Int64, after: Int64 = 0, upTo: Int64 = .max) -> SQLStatement {
+    /// `view` that changed since the last materialization: a row stored since (id in (`after`,
+    /// `upTo`]), or a row whose event time came due since (event time in (`since`, t]: a row
+    /// stored ahead of its event time is skipped until then). An incremental materialization
+    /// touches only those entities. Columns: entity, id, event_ts, vals.
+    public static func latestPerEntity(view: String, at t: Int64, ttl: Int64, after: Int64 = 0, upTo: Int64 = .max, since: Int64 = .max) -> SQLStatement {
         SQLStatement("""
             SELECT entity, id, event_ts, vals FROM (
               SELECT entity, id, event_ts, vals, ROW_NUMBER() OVER (PARTITION BY entity ORDER BY event_ts DESC, created_ts DESC, id DESC) AS rank
               FROM feature_rows WHERE view = ? AND event_ts <= ? AND event_ts >= ? AND id <= ?
-                AND entity IN (SELECT entity FROM feature_rows WHERE view = ? AND id > ? AND id <= ?))
+                AND entity IN (SELECT entity FROM feature_rows WHERE view = ? AND ((id > ? AND id <= ?) OR (event_ts > ? AND event_ts <= ?))))
             WHERE rank = 1 ORDER BY entity
-            """, [.text(view), .integer(t), .integer(t - ttl), .integer(upTo), .text(view), .integer(after), .integer(upTo)])
+            """, [.text(view), .integer(t), .integer(t - ttl), .integer(upTo), .text(view), .integer(after), .integer(upTo), .integer(since), .integer(t)])
     }
 
     /// The largest row id of `view` (0 when it has none). Column: id.

@@ -1,12 +1,15 @@
 import SimKernel
 
 /// The online feature store on Redis: the newest materialized values of each (view, entity) under
-/// `online:<view>:<entity>`, written compare-and-set by version (the offline row's id) so an older
-/// materialization finishing late never overwrites a newer value (H2 writes a plain SET). The TTL
-/// is enforced on read: a value older than the view's TTL is NOT_FOUND, never served stale.
+/// `online:<view>:<entity>`, written compare-and-set by version so an older materialization
+/// finishing late never overwrites a newer value (H2 writes a plain SET). A materialized value's
+/// version is its row's event time, the order the offline store ranks rows in (a row id would not
+/// do: a row stored earlier may happen later). The TTL is enforced on read: a value older than the
+/// view's TTL is NOT_FOUND, never served stale.
 public enum OnlineStore {
     public struct Entry: Sendable, Equatable {
-        /// The offline row's id: grows with every row stored for the entity.
+        /// Orders values of one entity: a materialized row's event time (ns), or the counter of
+        /// `PUT features/values`. A write with a lower version than the stored one is refused.
         public var version: Int64
         /// The row's event time (UTC, as stored offline).
         public var eventTime: Int64
@@ -45,8 +48,12 @@ public enum OnlineStore {
     public static func write(_ entry: Entry, view: String, entity: String, defects: DefectSet = .empty) -> RedisCommand {
         let key = key(view: view, entity: entity)
         if defects.contains(.H2) { return .set(key, entry.encoded, onlyIfAbsent: false, expireMs: nil) }
-        return .setFenced(key, entry.encoded, token: UInt64(Swift.max(0, entry.version)))
+        return .setFenced(key, entry.encoded, token: fence(entry.version))
     }
+
+    /// The fencing token of a version: an order-preserving map of Int64 onto UInt64 (a version may
+    /// be negative: an event time before the epoch).
+    public static func fence(_ version: Int64) -> UInt64 { UInt64(bitPattern: version) ^ (1 << 63) }
 
     /// Whether a value with `eventTime` may be served at `now` under `ttl`: age at most the TTL.
     public static func servable(eventTime: Int64, ttl: Int64, now: Int64) -> Bool { now - eventTime <= ttl }

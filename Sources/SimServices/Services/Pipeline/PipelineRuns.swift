@@ -64,7 +64,15 @@ enum PipelineRuns {
         for row in rows[0].rows {
             guard let task = row[0].text else { continue }
             switch row[1].text {
-            case "succeeded": succeeded.insert(task)
+            case "succeeded":
+                succeeded.insert(task)
+                // A success committed while its report's answer was lost (or before a crash) is
+                // seen here first: the checks learn of it before anything downstream is sent.
+                let observations = context.simulation.features
+                if observations.taskSucceeded["\(run)/\(task)"] == nil {
+                    observations.taskSucceeded["\(run)/\(task)"] = context.simulation.now
+                    observations.revision &+= 1
+                }
             case "dispatched":
                 dispatched.insert(task)
                 if let at = row[2].integer, context.localTime - at >= PipelineService.redispatchAfter { overdue.append(task) }

@@ -15,7 +15,7 @@ final class FeaturesServiceTests: XCTestCase {
         let commands = RecordLog.decodeAll(log).compactMap { RedisAppendOnlyFile().decode($0) }
         XCTAssertEqual(commands.filter { $0 == .incr("feature:user-1:version") }.count, 2, "one version per value written")
         let fenced = commands.compactMap { command -> UInt64? in if case .setFenced("online:default:user-1", _, let token) = command { return token } else { return nil } }
-        XCTAssertEqual(fenced, [1, 2], "each value written compare-and-set under its version")
+        XCTAssertEqual(fenced, [OnlineStore.fence(1), OnlineStore.fence(2)], "each value written compare-and-set under its version")
         XCTAssertEqual(outcome.responses[1]?.body["version"], "2")
         XCTAssertEqual(FeaturesService.invariants(outcome.view), [])
     }
