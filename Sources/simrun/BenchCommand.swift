@@ -45,6 +45,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Measure an M/M/1 queue written as SimPy writes it (a process per customer, a FIFO resource of capacity 1; arrival rate 0.9, service rate 1.0): customers per wall second and the mean time in system (10 s in theory), beside SimPy running the same model in the same invocation when python3 has simpy.")
     var mm1 = false
 
+    @Flag(help: "Measure the drift tests instead: two-sample tests per wall second of monitoring's default choice for a 1,000-row reference (Kolmogorov-Smirnov, exact p-value) and a 100,000-row reference (normed Wasserstein), each against a 1,000-row current window, beside scipy / Evidently's formulas on the same data in the same invocation when python3 has scipy.")
+    var drift = false
+
     @Option(help: "Customers of the M/M/1 benchmark.")
     var customers: Int = 2_000_000
 
@@ -61,6 +64,10 @@ struct BenchCommand: ParsableCommand {
         }
         if mm1 {
             runMM1()
+            return
+        }
+        if drift {
+            runDrift()
             return
         }
         if infra {
