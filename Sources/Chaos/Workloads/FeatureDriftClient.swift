@@ -60,6 +60,11 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
             let dag = FeatureDriftWorkload.materializationDAG(withRing: ring?.status == 200)
             _ = await ask(context, HTTPRequest("POST", "pipeline/dags", body: ["name": "materialize", "edges": dag.joined(separator: ",")]))
             if loop?.status == 200 { _ = await ask(context, HTTPRequest("POST", "pipeline/runs", body: ["dag": "loop"])) }
+            // The click-event stream's schemas: v1, then v2 with an optional device; v3 would add a
+            // required field (old events could not be read by it) and must be refused.
+            _ = await ask(context, HTTPRequest("POST", "pipeline/schemas", body: ["version": "1", "fields": "value:required"]))
+            _ = await ask(context, HTTPRequest("POST", "pipeline/schemas", body: ["version": "2", "fields": "value:required,device:optional"]))
+            _ = await ask(context, HTTPRequest("POST", "pipeline/schemas", body: ["version": "3", "fields": "value:required,device:optional,region:required"]))
             let subscribed = await ask(context, HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://\(context.node.name)/alerts"]))
             secret = subscribed?.body["secret"]
             start = (context.localTime / window + 1) * window
@@ -75,6 +80,7 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
                     let batchEnd = start! + Int64(k) * window + Int64(batch + 1) * quarter
                     await sleep(context, until: batchEnd)
                     await produce(context, rows: workload.rowsPerWindow / 4, from: batchEnd - quarter, to: batchEnd, shift: shift)
+                    sendEvents(context, window: k, from: batchEnd - quarter, to: batchEnd)
                 }
             }
         }
@@ -105,7 +111,11 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
                 await sleep(context, until: start! + Int64(k) * window + window / 2)
                 simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "pipeline/runs", body: ["dag": "materialize"]), deadline: 10 * Nanos.second) }
                 await sleep(context, until: start! + Int64(k) * window + 3 * window / 4)
-                simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "features/materialize", body: ["view": FeatureDriftWorkload.demographics.name]), deadline: 5 * Nanos.second) }
+                simulation.spawn { [self] in  // one try: the next window brings another
+                    _ = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "features/materialize", body: ["view": FeatureDriftWorkload.demographics.name])), timeout: 5 * Nanos.second)
+                }
+                // One backfill of the stream, mid-run (after a fix, say): it must change nothing.
+                if k == workload.windows / 2 { simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "pipeline/backfill")) } }
             }
         }
         client.addProcess("feature-reader") { [self] context in
@@ -139,6 +149,38 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
             }
         }
     }
+
+    /// The click events of a quarter window: `eventsPerBatch` events with times in [from, to),
+    /// schema v1 for the first quarter of the run and v2 (with a device) after; one in twenty has
+    /// a value that is not a number (to be dead-lettered); some are held back and sent with the
+    /// next batches: a quarter window late (within the 2 s allowed lateness) or 4 s late (beyond
+    /// it: to be dead-lettered as late).
+    func sendEvents(_ context: ProcessContext, window k: Int, from: Int64, to: Int64) {
+        var events: [String] = []
+        let version = k < workload.windows / 4 ? 1 : 2
+        for _ in 0 ..< Self.eventsPerBatch {
+            let (user, time, value, hold, device) = context.withRandom { random in
+                ("u\(random.uniform(1 ..< workload.users + 1))", random.uniform(from ... to - 1),
+                 random.uniform(0 ..< 20) == 0 ? "oops" : "\(random.uniform(1 ..< 100))", random.uniform(0 ..< 10), "d\(random.uniform(0 ..< 3))")
+            }
+            nextEvent += 1
+            let event = StreamEvent(id: "e\(nextEvent)", user: user, eventTime: time, schemaVersion: version, fields: version == 1 ? [value] : [value, device]).text
+            switch hold {
+            case 0: heldEvents.append((to + window / 4, event))       // late, within the allowed lateness
+            case 1 where k % 4 == 0: heldEvents.append((to + 4 * Nanos.second, event))  // beyond it
+            default: events.append(event)
+            }
+        }
+        let now = context.localTime
+        events += heldEvents.filter { $0.dueAt <= now }.map(\.event)
+        heldEvents.removeAll { $0.dueAt <= now }
+        guard !events.isEmpty else { return }
+        let body = ["events": events.joined(separator: ",")]
+        simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "pipeline/events", body: body)) }
+    }
+    static let eventsPerBatch = 5
+    var heldEvents: [(dueAt: Int64, event: String)] = []
+    var nextEvent = 0
 
     /// Sends `rows` rows of each view with event times in [from, to): a share from the UTC-5
     /// producer, stamped with its local time and its offset.

@@ -5,6 +5,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case B1, B2, B3, B4, B5, B6, B7, B8, B9, B10, H1, H3, H4, H5, H6, H8, M1
     case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
     case C2, C3, C4, C8, D8, H2, M4
+    case D1, D2, D3, D4, D5, D6, D7, D9, D10
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -23,7 +24,7 @@ public struct DefectEntry: Sendable {
         case .A1, .A2, .A9, .F10, .M7: return "training_job"
         case .B1, .H1, .B4, .B6, .B10, .B9, .H3, .H4, .H5, .H6, .H8, .M1: return "model_deployments"
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
-        case .C2, .C3, .C4, .C8, .D8, .H2, .M4: return "feature_drift"
+        case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10: return "feature_drift"
         default: return "first_requests"
         }
     }
@@ -180,6 +181,33 @@ public enum DefectCatalogue {
                     services: ["monitoring"],
                     symptom: "windows without drift alert far above alpha, and one cohort shift raises one alert per correlated feature",
                     scenario: "03_feature_drift_storm", checker: "drift-alarms"),
+        DefectEntry(id: .D1, title: "producer and consumer validate against different schemas: the streaming job checks every record against the first registered version",
+                    services: ["pipeline"], symptom: "an event the ingest route accepted (valid for its own schema version) is refused by the job",
+                    scenario: "03_feature_drift_storm", checker: "stream-schema"),
+        DefectEntry(id: .D2, title: "no backward-compatibility check when a schema version is registered",
+                    services: ["pipeline"], symptom: "a schema version adding a required field is registered (old data cannot be read by it)",
+                    scenario: "03_feature_drift_storm", checker: "stream-schema"),
+        DefectEntry(id: .D3, title: "backfill re-applies events without the exactly-once guard",
+                    services: ["pipeline"], symptom: "an event counted twice in its window after a backfill",
+                    scenario: "03_feature_drift_storm", checker: "stream-counts"),
+        DefectEntry(id: .D4, title: "late data: windows closed at the newest event time, with no allowed lateness",
+                    services: ["pipeline"], symptom: "an event within the allowed lateness dead-lettered as late instead of counted in its window",
+                    scenario: "03_feature_drift_storm", checker: "stream-lateness"),
+        DefectEntry(id: .D5, title: "partition key skew: events keyed by tenant, so every event lands on one partition",
+                    services: ["pipeline"], symptom: "one partition of the events topic carries more than 1.5 x the mean load",
+                    scenario: "03_feature_drift_storm", checker: "partition-skew"),
+        DefectEntry(id: .D6, title: "checkpoint interval too large: counts written every fifth batch while the offset checkpoint moves every batch",
+                    services: ["pipeline"], symptom: "acknowledged events missing from the counts after a crash of the pipeline service",
+                    scenario: "03_feature_drift_storm", checker: "stream-counts"),
+        DefectEntry(id: .D7, title: "dead-letter queue overflows: past ten dead letters the job drops failed events",
+                    services: ["pipeline"], symptom: "a failed event neither counted nor dead-lettered",
+                    scenario: "03_feature_drift_storm", checker: "dead-letter"),
+        DefectEntry(id: .D9, title: "lineage misses a transformation step: output rows leave out deduplication",
+                    services: ["pipeline"], symptom: "an output row's lineage lacks a step the job ran on it",
+                    scenario: "03_feature_drift_storm", checker: "lineage"),
+        DefectEntry(id: .D10, title: "transformation not idempotent: counts applied without the event-id guard, offsets committed to Kafka after the effects",
+                    services: ["pipeline"], symptom: "an event counted twice after its batch is read again (a crash or a rebalance between the effects and the offset commit)",
+                    scenario: "03_feature_drift_storm", checker: "stream-counts"),
     ]
 
     public static func entry(_ id: DefectID) -> DefectEntry {

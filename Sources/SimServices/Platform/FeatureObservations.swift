@@ -88,3 +88,29 @@ public final class FeatureObservations {
 extension Simulation {
     public var features: FeatureObservations { component(FeatureObservations.self) { FeatureObservations() } }
 }
+
+/// What checkers see of the streaming job (the pipeline service's click-event aggregation).
+public final class StreamObservations {
+    /// Events the ingest route accepted and Kafka acknowledged: id -> (window start, user, value text, time).
+    public var accepted: [String: (window: Int64, user: String, value: String, at: Int64)] = [:]
+    /// Records per partition of `events`, as produced.
+    public var partitionLoads: [Int: Int] = [:]
+    /// Dead letters Kafka acknowledged: id -> (reason, the job's newest event time when it gave up on it).
+    public var deadLetters: [String: (reason: String, newestSeen: Int64)] = [:]
+    /// Records the job refused for their schema: id -> problem.
+    public var schemaRefusals: [String: String] = [:]
+    /// Schemas the pipeline registered, in order: (version, fields text).
+    public var schemas: [(version: Int, fields: String)] = []
+    /// Events the job judged failed (late, unprocessable, refused by the schema) in a batch it
+    /// committed, in order: (id, reason). Each must have its dead letter.
+    public var judgedFailed: [(id: String, reason: String, at: Int64)] = []
+    /// The steps the job ran on its batches (for lineage).
+    public var stepsRun: [String] = []
+    /// Bumped on every change.
+    public var revision: UInt64 = 0
+    public init() {}
+}
+
+extension Simulation {
+    public var stream: StreamObservations { component(StreamObservations.self) { StreamObservations() } }
+}

@@ -21,6 +21,9 @@ public enum RedisCommand: Hashable, Sendable, Codable {
     case subscribe(channel: String, subscriber: Address)
     /// What a cluster-mode client sends first (`CLUSTER SLOTS`).
     case clusterSlots
+    /// Several commands in one round trip, run in order (a client-side pipeline: not a
+    /// transaction, each command succeeds or fails alone). Answered with `.replies`.
+    case pipeline([RedisCommand])
 }
 
 /// Replies of the server.
@@ -31,6 +34,8 @@ public enum RedisReply: Hashable, Sendable, Codable {
     case integer(Int64)
     case error(RedisError)
     case message(channel: String, message: String)
+    /// The replies of a `.pipeline`, in order.
+    case replies([RedisReply])
 }
 
 /// Typed errors.
@@ -58,7 +63,13 @@ public enum RedisError: Error, Hashable, Sendable, Codable, CustomStringConverti
 public enum RedisMessage: SimMessage {
     case command(RedisCommand)
     case reply(RedisReply)
-    public var wireSize: Int { 64 }
+    public var wireSize: Int {
+        switch self {
+        case .command(.pipeline(let commands)): return 64 * Swift.max(1, commands.count)
+        case .reply(.replies(let replies)): return 64 * Swift.max(1, replies.count)
+        default: return 64
+        }
+    }
     public var traceDigest: UInt64 { stableHash(traceSummary) }
     /// Written out by hand: printing enums by reflection costs more than the simulation itself.
     public var traceSummary: String {
@@ -78,6 +89,7 @@ public enum RedisMessage: SimMessage {
             case .publish(let c, let m): return "PUBLISH \(c) \(m.prefix(32))"
             case .subscribe(let c, let a): return "SUBSCRIBE \(c) \(a)"
             case .clusterSlots: return "CLUSTER SLOTS"
+            case .pipeline(let commands): return "PIPELINE of \(commands.count)"
             }
         case .reply(let reply):
             switch reply {
@@ -87,6 +99,7 @@ public enum RedisMessage: SimMessage {
             case .integer(let v): return "(integer) \(v)"
             case .error(let e): return e.description
             case .message(let c, let m): return "message \(c) \(m.prefix(32))"
+            case .replies(let replies): return "\(replies.count) replies"
             }
         }
     }
@@ -248,6 +261,12 @@ public final class RedisServer {
             return .ok
         case .clusterSlots:
             return .error(.clusterSupportDisabled)
+        case .pipeline(let commands):
+            // Each command logs itself; a pipeline inside a pipeline is refused.
+            return .replies(commands.map { command in
+                if case .pipeline = command { return .error(.wrongType("a pipeline cannot hold a pipeline")) }
+                return execute(command, logging: logging)
+            })
         }
     }
 }

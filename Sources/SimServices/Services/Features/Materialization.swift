@@ -7,6 +7,7 @@ import SimKernel
 enum Materialization {
     static func freshnessKey(_ view: String) -> String { "freshness:\(view)" }
     static func watermarkKey(_ view: String) -> String { "materialized:\(view)" }
+    static let computeCostPerEntity = Nanos.millisecond ... 5 * Nanos.millisecond
 
     static func run(_ runtime: ServiceRuntime, _ view: FeatureView) async throws(ServiceError) -> FeatureRoutes.Materialized {
         let context = runtime.context
@@ -35,7 +36,8 @@ enum Materialization {
         guard case .success(let rows) = await runtime.transaction([OfflineStore.latestPerEntity(view: view.name, at: startedAt, ttl: view.ttl, after: watermark.id, upTo: upTo, since: watermark.at)]) else {
             throw .unavailable("cannot read the offline store")
         }
-        var written = 0, superseded = 0, newest: Int64?
+        var writes: [RedisCommand] = []
+        var newest: Int64?
         for row in rows[0].rows {
             guard let entity = row[0].text, let eventTime = row[2].integer, let vals = row[3].text else { continue }
             let raw = vals.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
@@ -45,10 +47,31 @@ enum Materialization {
             let values = Array(zip(view.features, raw)) + view.transforms.map { ($0.name, computed[$0.name].map { "\($0)" } ?? "") }
             let entry = OnlineStore.Entry(version: eventTime, eventTime: eventTime, values: values)
             newest = Swift.max(newest ?? eventTime, eventTime)
-            switch await runtime.redis.run(OnlineStore.write(entry, view: view.name, entity: entity, defects: runtime.defects), context: context) {
-            case .success(.ok): written += 1
-            case .failure(.server(.staleFencingToken)): superseded += 1  // a newer value is already online
-            default: throw .unavailable("the online store does not answer")
+            writes.append(OnlineStore.write(entry, view: view.name, entity: entity, defects: runtime.defects))
+        }
+        // Computing the rows' values takes time (1-5 ms of virtual CPU per entity, as load on the
+        // node varies): a run reads its snapshot, then writes a while later, and two runs overlap
+        // and may finish in either order.
+        if !writes.isEmpty {
+            let cost = context.withRandom { $0.uniform(computeCostPerEntity) }
+            await context.sleep(nanoseconds: Int64(writes.count) * cost)
+        }
+        // The writes travel in pipelines of up to 200 commands (one round trip each); every
+        // write still succeeds or is refused on its own.
+        var written = 0, superseded = 0
+        var start = 0
+        while start < writes.count {
+            let chunk = Array(writes[start ..< Swift.min(writes.count, start + 200)])
+            start += chunk.count
+            guard case .success(.replies(let replies)) = await runtime.redis.run(.pipeline(chunk), context: context) else {
+                throw .unavailable("the online store does not answer")
+            }
+            for reply in replies {
+                switch reply {
+                case .ok: written += 1
+                case .error(.staleFencingToken): superseded += 1  // a newer value is already online
+                default: throw .unavailable("the online store refused a write: \(reply)")
+                }
             }
         }
         // The watermark moves only after every write landed (a crash before it redoes the work).

@@ -57,7 +57,7 @@ enum PipelineRuns {
     @discardableResult
     static func advance(_ runtime: ServiceRuntime, run: Int64, graph: DependencyGraph) async -> PipelineService.RunStatus {
         let context = runtime.context
-        guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT task, state, dispatched_at FROM pipeline_tasks WHERE run = ? ORDER BY task", [.integer(run)])]) else {
+        guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT task, state, dispatched_at, attempts FROM pipeline_tasks WHERE run = ? ORDER BY task", [.integer(run)])]) else {
             return PipelineService.RunStatus(run: run, status: "running", succeeded: [])
         }
         var succeeded: Set<String> = [], dispatched: Set<String> = [], overdue: [String] = []
@@ -75,7 +75,10 @@ enum PipelineRuns {
                 }
             case "dispatched":
                 dispatched.insert(task)
-                if let at = row[2].integer, context.localTime - at >= PipelineService.redispatchAfter { overdue.append(task) }
+                // Overdue after 3 s, doubling with each send (capped at 30 s): a slow worker is not
+                // buried under copies of the tasks it is still working on.
+                let wait = Swift.min(30 * Nanos.second, PipelineService.redispatchAfter << Swift.min(4, Swift.max(0, (row[3].integer ?? 1) - 1)))
+                if let at = row[2].integer, context.localTime - at >= wait { overdue.append(task) }
             default: break
             }
         }

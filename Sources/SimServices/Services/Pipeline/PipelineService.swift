@@ -10,9 +10,14 @@ import SimKernel
 /// At start-up it validates its own request schema, which refers to itself (a step's `next` is a
 /// step); L13's validator has no visited set and walks that reference forever.
 ///
+/// It also runs a streaming job (`StreamJob`): click events from Kafka aggregated per user and
+/// event-time window, exactly once, with a watermark, allowed lateness and a dead-letter topic.
+///
 /// Routes: `POST pipeline/dags` (SubmitDAG -> AcceptedDAG), `POST pipeline/runs` (StartRun ->
 /// RunStatus), `POST pipeline/runs/status` (RunQuery -> RunStatus), `POST pipeline/tasks/done`
-/// (TaskReport -> RunStatus). DAGs, runs and task states live in experiments_db.
+/// (TaskReport -> RunStatus), and the stream's `pipeline/schemas`, `pipeline/events`,
+/// `pipeline/backfill` (`StreamRoutes`). DAGs, runs, task states, schemas and the stream's counts
+/// live in experiments_db.
 public enum PipelineService {
     public struct SubmitDAG: Codable, Sendable, Equatable {
         public var name: String?
@@ -87,21 +92,24 @@ public enum PipelineService {
             Route("POST", "pipeline/tasks/done", TaskReport.self, RunStatus.self) { runtime, request, _ throws(ServiceError) in
                 try await PipelineRuns.done(runtime, run: request.run, task: request.task)
             },
-        ])
+        ] + StreamRoutes.routes)
         spec.database = "experiments_db"
         spec.migrations = [
             "CREATE TABLE dags(id INTEGER PRIMARY KEY, name TEXT NOT NULL, edges TEXT NOT NULL)",
             "CREATE UNIQUE INDEX dags_name ON dags(name)",
             "CREATE TABLE pipeline_runs(id INTEGER PRIMARY KEY, dag TEXT NOT NULL, edges TEXT NOT NULL, status TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER)",
             "CREATE TABLE pipeline_tasks(run INTEGER NOT NULL, task TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, dispatched_at INTEGER, PRIMARY KEY(run, task))",
-        ]
-        spec.topics = [tasksTopic]
+        ] + StreamSchemas.migrations + StreamJob.migrations
+        spec.topics = [tasksTopic, StreamJob.topic, StreamJob.deadLetterTopic]
         spec.makeState = { State() }
         spec.bootstrap = { runtime in
             await validateRequestSchema(runtime)
             return nil
         }
-        spec.afterReady = { runtime in await PipelineRuns.sweep(runtime) }
+        spec.afterReady = { runtime in
+            runtime.context.simulation.spawn { await StreamJob.run(runtime) }
+            await PipelineRuns.sweep(runtime)
+        }
         return spec
     }
 

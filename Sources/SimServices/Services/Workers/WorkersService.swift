@@ -77,9 +77,17 @@ public enum WorkersService {
             let observations = context.simulation.features
             observations.taskStarts.append((context.simulation.now, run, task))
             observations.revision &+= 1
+            // A task sent again whose effect is already recorded is only reported again.
+            if case .success(let done) = await runtime.transaction([SQLStatement("SELECT COUNT(*) FROM task_effects WHERE task = ?", [.text("pipeline:\(record.key)")])]),
+               done[0].rows.first?.first?.integer == 1 {
+                _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/done", body: ["run": "\(run)", "task": task]), attempts: 3)
+                return
+            }
             if task.hasPrefix("materialize.") {
                 let view = String(task.dropFirst("materialize.".count))
-                guard await runtime.callThroughGateway(HTTPRequest("POST", "features/materialize", body: ["view": view]), attempts: 3) != nil else { return }
+                // One try: a failed task is sent again by the pipeline's sweep (retrying here too
+                // would pile materializations onto a slow feature store).
+                guard await runtime.callThroughGateway(HTTPRequest("POST", "features/materialize", body: ["view": view]), attempts: 1) != nil else { return }
             }
             guard case .success = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO task_effects VALUES (?, ?)", [.text("pipeline:\(record.key)"), .integer(context.trueTime)])]) else { return }
             _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/done", body: ["run": "\(run)", "task": task]), attempts: 3)

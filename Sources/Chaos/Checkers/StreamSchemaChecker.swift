@@ -1,0 +1,31 @@
+import SimKernel
+import SimServices
+
+/// Stream schemas: every registered version is backward compatible with the one before it (a
+/// reader of the new version can read the old data: no added required field), and no event the
+/// ingest route accepted for its schema version is refused by the job for its schema.
+public final class StreamSchemaChecker: StreamChecker, Checker {
+    public static let name = "stream-schema"
+    public override var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { featureWorkloadMissing(scenario) }
+    public required init(scenario: Scenario) { super.init(topology: scenario.topology) }
+    var schemasChecked = 0
+    var refusalsChecked: Set<String> = []
+
+    override func checkNew(_ stream: StreamObservations, _ simulation: Simulation) -> String? {
+        while schemasChecked < stream.schemas.count {
+            let (version, fields) = stream.schemas[schemasChecked]
+            schemasChecked += 1
+            guard schemasChecked > 1, let schema = EventSchema.parse(version: version, fields.split(separator: ",").map(String.init)),
+                  let previous = EventSchema.parse(version: stream.schemas[schemasChecked - 2].version, stream.schemas[schemasChecked - 2].fields.split(separator: ",").map(String.init)) else { continue }
+            if let problem = schema.incompatibility(with: previous) { return "schema v\(version) was registered though it is not backward compatible: \(problem)" }
+        }
+        for (id, problem) in stream.schemaRefusals where !refusalsChecked.contains(id) {
+            refusalsChecked.insert(id)
+            if stream.accepted[id] != nil { return "event \(id) was accepted by the ingest route for its schema, then refused by the job: \(problem)" }
+        }
+        return nil
+    }
+
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["pipeline"] }
+}
