@@ -129,6 +129,12 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
                     let entities = context.withRandom { random in (0 ..< 4).map { _ in "u\(random.uniform(1 ..< workload.users + 1))" } }
                     simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "features/online", body: ["view": view.name, "entities": entities.joined(separator: ",")]), deadline: 2 * Nanos.second) }
                 }
+                // A popular user: three readers ask for the most recently active user at once.
+                if let hot = recent[FeatureDriftWorkload.demographics.name]?.last {
+                    for _ in 0 ..< 3 {
+                        simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "features/online", body: ["view": FeatureDriftWorkload.behavior.name, "entities": hot]), deadline: 2 * Nanos.second) }
+                    }
+                }
                 // Point-in-time joins of recently active users at instants up to a window back.
                 guard tick % 2 == 0, let entities = recent[FeatureDriftWorkload.demographics.name], !entities.isEmpty else { continue }
                 let now = context.localTime
@@ -198,6 +204,7 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
                 nextSource += 1
                 let source = "r\(nextSource)"
                 observations.producedRows[source] = (eventTime, user, view)
+                observations.producedValues["\(view)/\(user)/\(eventTime)", default: []].append(values)
                 batches[view, default: []].append(OfflineStore.IncomingRow(source: source, entity: user, localTime: local, offsetMinutes: offset, values: values).text)
             }
             recent[FeatureDriftWorkload.demographics.name, default: []].append(user)

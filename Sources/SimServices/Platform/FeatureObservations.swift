@@ -35,9 +35,11 @@ public final class FeatureObservations {
         public var values: [(String, String)] = []
     }
     public var onlineReads: [OnlineRead] = []
-    /// The newest offline version of each `view/entity` the store committed (what the cache may
-    /// hold at most).
-    public var offlineVersions: [String: Int64] = [:]
+    /// Read-throughs from the offline store on online misses: in flight per process start and key
+    /// (`node#epoch key`), and each start with how many were in flight for its key in its process,
+    /// counting itself.
+    public var readThroughsInFlight: [String: Int] = [:]
+    public var readThroughStarts: [(at: Int64, key: String, concurrent: Int)] = []
 
     /// A point-in-time join answered: for (view, entity, t), the row joined (its producer's id and
     /// its event time as the features service stored it), or none.
@@ -53,6 +55,8 @@ public final class FeatureObservations {
     public var joins: [Join] = []
     /// Rows the producers sent: source id -> (true UTC event time, entity, view).
     public var producedRows: [String: (eventTime: Int64, entity: String, view: String)] = [:]
+    /// The values of the rows sent, keyed `view/entity/event time` (several rows may share one).
+    public var producedValues: [String: [[String]]] = [:]
 
     /// A drift alert the subscriber received (deduplicated by event id at the receiver):
     /// (time, event id, view, group, window, drifted features).

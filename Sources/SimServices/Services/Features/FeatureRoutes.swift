@@ -129,9 +129,17 @@ enum FeatureRoutes {
                 guard case .success(let reply) = await runtime.redis.run(.get(OnlineStore.key(view: view.name, entity: entity)), context: context) else {
                     throw .unavailable("the online store does not answer")
                 }
-                let now = context.localTime
+                var now = context.localTime
                 // The TTL is enforced here, on read: Redis may still hold an expired value.
+                var found: OnlineStore.Entry?
                 if case .string(let text) = reply, let entry = OnlineStore.Entry.decode(text), OnlineStore.servable(eventTime: entry.eventTime, ttl: view.ttl, now: now) {
+                    found = entry
+                } else {
+                    found = try await ReadThrough.load(runtime, view, entity: entity)  // a miss reads through to the offline store
+                    now = context.localTime
+                }
+                // A value read through may have aged past the TTL while it was loaded: re-judged.
+                if let entry = found, OnlineStore.servable(eventTime: entry.eventTime, ttl: view.ttl, now: now) {
                     rows.append("\(entity)|\(entry.version)|\(entry.eventTime)|" + entry.values.map { "\($0.0)=\($0.1)" }.joined(separator: ";"))
                     observations.onlineReads.append(.init(at: context.simulation.now, view: view.name, entity: entity, version: entry.version, eventTime: entry.eventTime, ttl: view.ttl, readClock: now, values: entry.values))
                 } else {

@@ -27,6 +27,12 @@ public enum FeaturesService {
         /// Its start-up went on without the bootstrap (L14): it serves nothing.
         public private(set) var bootstrapFailed = false
         func markBootstrapFailed() { bootstrapFailed = true }
+        /// Online keys whose read-through from the offline store is in flight (single flight).
+        var loading: Set<String> = []
+        /// Takes the load of `key`: false when another request already loads it.
+        func beginLoad(_ key: String) -> Bool { loading.insert(key).inserted }
+        func endLoad(_ key: String) { loading.remove(key) }
+        func isLoading(_ key: String) -> Bool { loading.contains(key) }
     }
 
     /// The view of single values written with `PUT features/values`.

@@ -9,6 +9,19 @@ enum Materialization {
     static func watermarkKey(_ view: String) -> String { "materialized:\(view)" }
     static let computeCostPerEntity = Nanos.millisecond ... 5 * Nanos.millisecond
 
+    /// The online entry of an offline row (`vals` `;`-joined), its transformations computed in `order`.
+    static func onlineEntry(_ view: FeatureView, vals: String, eventTime: Int64, order: [FeatureView.Transform], defects: DefectSet) -> OnlineStore.Entry {
+        var raw = vals.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        // C1: the online path packs numbers into a float32 vector, so "5.23" comes back as
+        // 5.230000019073486 while the offline store keeps 5.23.
+        if defects.contains(.C1) { raw = raw.map { value in Double(value).map { "\(Double(Float($0)))" } ?? value } }
+        var numeric: [String: Double] = [:]
+        for (name, value) in zip(view.features, raw) { numeric[name] = Double(value) }
+        let computed = FeatureView.computeTransforms(numeric, order: order)
+        let values = Array(zip(view.features, raw)) + view.transforms.map { ($0.name, computed[$0.name].map { "\($0)" } ?? "") }
+        return OnlineStore.Entry(version: eventTime, eventTime: eventTime, values: values)
+    }
+
     static func run(_ runtime: ServiceRuntime, _ view: FeatureView) async throws(ServiceError) -> FeatureRoutes.Materialized {
         let context = runtime.context
         guard let order = view.transformOrder(defects: runtime.defects) else {
@@ -40,12 +53,7 @@ enum Materialization {
         var newest: Int64?
         for row in rows[0].rows {
             guard let entity = row[0].text, let eventTime = row[2].integer, let vals = row[3].text else { continue }
-            let raw = vals.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
-            var numeric: [String: Double] = [:]
-            for (name, value) in zip(view.features, raw) { numeric[name] = Double(value) }
-            let computed = FeatureView.computeTransforms(numeric, order: order)
-            let values = Array(zip(view.features, raw)) + view.transforms.map { ($0.name, computed[$0.name].map { "\($0)" } ?? "") }
-            let entry = OnlineStore.Entry(version: eventTime, eventTime: eventTime, values: values)
+            let entry = onlineEntry(view, vals: vals, eventTime: eventTime, order: order, defects: runtime.defects)
             newest = Swift.max(newest ?? eventTime, eventTime)
             writes.append(OnlineStore.write(entry, view: view.name, entity: entity, defects: runtime.defects))
         }

@@ -1,0 +1,67 @@
+import XCTest
+@testable import Chaos
+@testable import SimKernel
+@testable import SimServices
+
+/// Scenario 03's checkers on observations planted by hand.
+final class FeatureCheckerTests: XCTestCase {
+    /// The alarm-rate bound is the smallest k with P(Binomial(n, 0.05) > k) <= 1e-6, as scipy's
+    /// binom.sf gives it: 16 for n = 80 (sf 3.7e-7), 27 for 200 (9.6e-7), 44 for 400 (4.6e-7).
+    func testTheAlarmBoundIsTheBinomialQuantileAtOneInAMillion() {
+        XCTAssertEqual(DriftAlarmsChecker.binomialBound(n: 80, p: 0.05, tail: 1e-6), 16)
+        XCTAssertEqual(DriftAlarmsChecker.binomialBound(n: 200, p: 0.05, tail: 1e-6), 27)
+        XCTAssertEqual(DriftAlarmsChecker.binomialBound(n: 400, p: 0.05, tail: 1e-6), 44)
+    }
+
+    func scenario() -> Scenario { try! ScenarioLoader.load(nameOrPath: Chaos05.packageRoot.appendingPathComponent("Scenarios/03_feature_drift_storm.yaml").path) }
+
+    /// A validator that accepted a triangle is named, with the cycle Kahn's sort cannot order.
+    func testDAGValidationNamesAnAcceptedCycle() {
+        let checker = DAGValidationChecker(scenario: scenario())
+        let observations = FeatureObservations()
+        observations.graphVerdicts = [.init(at: 0, service: "pipeline", name: "ok", edges: ["a>b", "a>c", "b>d", "c>d"], accepted: true),
+                                      .init(at: 1, service: "pipeline", name: "loop", edges: ["a>b", "b>c", "c>a"], accepted: true)]
+        XCTAssertEqual(checker.checkNew(observations, Simulation(seed: 1)),
+                       "pipeline's validator accepted loop [a>b, b>c, c>a], which Kahn's topological sort finds cyclic (cycle a -> b -> c -> a)")
+    }
+
+    /// A refused diamond is a wrong verdict too.
+    func testDAGValidationNamesARefusedDiamond() {
+        let checker = DAGValidationChecker(scenario: scenario())
+        let observations = FeatureObservations()
+        observations.graphVerdicts = [.init(at: 0, service: "features", name: "v", edges: ["a>b", "a>c", "b>d", "c>d"], accepted: false)]
+        XCTAssertEqual(checker.checkNew(observations, Simulation(seed: 1)),
+                       "features's validator refused v [a>b, a>c, b>d, c>d], which Kahn's topological sort finds acyclic")
+    }
+
+    /// A second alert for the same view and window is the storm.
+    func testTwoAlertsForOneViewAndWindowAreAViolation() {
+        let checker = DriftAlarmsChecker(scenario: scenario())
+        let observations = FeatureObservations()
+        observations.shiftedWindows["v"] = [7: true]
+        observations.alerts = [.init(at: 0, eventID: "a", view: "v", group: "age", window: 7, features: ["age"])]
+        XCTAssertNil(checker.checkNew(observations, Simulation(seed: 1)))
+        observations.alerts.append(.init(at: 1, eventID: "b", view: "v", group: "income", window: 7, features: ["income"]))
+        XCTAssertEqual(checker.checkNew(observations, Simulation(seed: 1)), "v raised 2 alerts for window 7 (age, income): one shift of correlated features must be one alert")
+    }
+
+    /// A joined row that happened after the join's instant is a leak from the future.
+    func testAJoinedRowFromTheFutureIsAViolation() {
+        let checker = PointInTimeChecker(scenario: scenario())
+        let observations = FeatureObservations()
+        observations.producedRows["r1"] = (eventTime: 5 * Nanos.second, entity: "u1", view: "v")
+        observations.joins = [.init(at: 0, view: "v", entity: "u1", asOf: 4 * Nanos.second, ttl: 10 * Nanos.second, sourceID: "r1", storedEventTime: 3 * Nanos.second)]
+        XCTAssertEqual(checker.checkNew(observations, Simulation(seed: 1)),
+                       "the point-in-time join of v/u1 as of 4.000s returned row r1, which happened at 5.000s, 1.000s later (stored as 3.000s)")
+    }
+
+    /// A served version lower than one served before is the cache going back.
+    func testAServedVersionGoingBackIsAViolation() {
+        let checker = FeatureCacheChecker(scenario: scenario())
+        let observations = FeatureObservations()
+        observations.onlineReads = [.init(at: 1, view: "v", entity: "u1", version: 9, eventTime: 9, ttl: 100, readClock: 10),
+                                    .init(at: 2, view: "v", entity: "u1", version: 8, eventTime: 8, ttl: 100, readClock: 11)]
+        XCTAssertEqual(checker.checkNew(observations, Simulation(seed: 1)),
+                       "features served v/u1 at version 8 at 0.000s, after serving version 9 at 0.000s: the cached value went back")
+    }
+}
