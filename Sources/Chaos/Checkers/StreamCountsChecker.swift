@@ -3,8 +3,10 @@ import SimServices
 
 /// Stream counts, exactly once: after the run, each (window, user) count in the job's output
 /// equals the number of accepted events of that user and window with a numeric value that the job
-/// did not judge failed (those are the dead-letter check's): none counted twice (a re-read batch, a backfill), none lost (an acknowledged
-/// event whose count never reached the database). Sums are checked alike.
+/// did not judge failed (those are the dead-letter check's), among the events in batches the job
+/// committed: none counted twice (a re-read batch, a backfill), none lost (an acknowledged
+/// event whose count never reached the database). Sums are checked alike. Liveness: the job has
+/// processed every accepted event by heal + converge_within_s.
 public final class StreamCountsChecker: StreamChecker, Checker {
     public static let name = "stream-counts"
     public override var name: String { Self.name }
@@ -17,7 +19,8 @@ public final class StreamCountsChecker: StreamChecker, Checker {
         // Events the job judged failed are the dead-letter check's; the rest must be counted once.
         let failed = Set(stream.judgedFailed.map(\.id)).union(stream.deadLetters.keys)
         var expected: [String: (count: Int, total: Double)] = [:]
-        for (id, event) in stream.accepted where !failed.contains(id) {
+        // Only events in batches the job committed: the rest are the liveness check's.
+        for (id, event) in stream.accepted where !failed.contains(id) && stream.processed.contains(id) {
             guard let value = Double(event.value) else { continue }
             expected["\(event.window)/\(event.user)", default: (0, 0)].count += 1
             expected["\(event.window)/\(event.user)", default: (0, 0)].total += value
@@ -41,6 +44,24 @@ public final class StreamCountsChecker: StreamChecker, Checker {
             }
         }
         return nil
+    }
+
+    /// Liveness: the job has committed a batch holding every accepted event.
+    public func converged(_ simulation: Simulation) -> Bool? {
+        let stream = simulation.stream
+        if stream.revision != judgedRevision {
+            judgedRevision = stream.revision
+            caughtUp = stream.accepted.keys.allSatisfy { stream.processed.contains($0) }
+        }
+        return caughtUp
+    }
+    var judgedRevision = UInt64.max, caughtUp = false
+
+    public func livenessMessage(_ simulation: Simulation) -> String {
+        let stream = simulation.stream
+        let behind = stream.accepted.filter { !stream.processed.contains($0.key) }.sorted { $0.key < $1.key }
+        let first = behind.first.map { " (first: \($0.key), accepted at \(formatNanoseconds($0.value.at)))" } ?? ""
+        return "the streaming job has not processed \(behind.count) of the \(stream.accepted.count) accepted events\(first)"
     }
 
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["pipeline", "kafka"] }

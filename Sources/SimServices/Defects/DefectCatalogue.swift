@@ -5,7 +5,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case B1, B2, B3, B4, B5, B6, B7, B8, B9, B10, H1, H3, H4, H5, H6, H8, M1
     case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
     case C2, C3, C4, C8, D8, H2, M4
-    case D1, D2, D3, D4, D5, D6, D7, D9, D10, C1, C7
+    case D1, D2, D3, D4, D5, D6, D7, D9, D10, C1, C7, H7
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -24,7 +24,7 @@ public struct DefectEntry: Sendable {
         case .A1, .A2, .A9, .F10, .M7: return "training_job"
         case .B1, .H1, .B4, .B6, .B10, .B9, .H3, .H4, .H5, .H6, .H8, .M1: return "model_deployments"
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
-        case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7: return "feature_drift"
+        case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7: return "feature_drift"
         default: return "first_requests"
         }
     }
@@ -187,6 +187,9 @@ public enum DefectCatalogue {
         DefectEntry(id: .C7, title: "cache stampede: every online miss reads the offline store, with no single flight per key",
                     services: ["features"], symptom: "N concurrent misses of one popular key make N offline reads",
                     scenario: "03_feature_drift_storm", checker: "cache-stampede"),
+        DefectEntry(id: .H7, title: "no TTL jitter: every online value a materialization writes expires exactly one TTL later",
+                    services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one 10 ms window",
+                    scenario: "03_feature_drift_storm", checker: "expiry-burst"),
         DefectEntry(id: .D1, title: "producer and consumer validate against different schemas: the streaming job checks every record against the first registered version",
                     services: ["pipeline"], symptom: "an event the ingest route accepted (valid for its own schema version) is refused by the job",
                     scenario: "03_feature_drift_storm", checker: "stream-schema"),

@@ -40,6 +40,8 @@ public final class FeatureObservations {
     /// counting itself.
     public var readThroughsInFlight: [String: Int] = [:]
     public var readThroughStarts: [(at: Int64, key: String, concurrent: Int)] = []
+    /// The expiry instant (features node's clock) of every online value written, in write order.
+    public var expiries: [Int64] = []
 
     /// A point-in-time join answered: for (view, entity, t), the row joined (its producer's id and
     /// its event time as the features service stored it), or none.
@@ -108,6 +110,9 @@ public final class StreamObservations {
     /// Events the job judged failed (late, unprocessable, refused by the schema) in a batch it
     /// committed, in order: (id, reason). Each must have its dead letter.
     public var judgedFailed: [(id: String, reason: String, at: Int64)] = []
+    /// Ids of the events in batches the job committed (counted, judged failed, or skipped as
+    /// already settled).
+    public var processed: Set<String> = []
     /// The steps the job ran on its batches (for lineage).
     public var stepsRun: [String] = []
     /// Bumped on every change.

@@ -14,6 +14,8 @@ public enum RedisCommand: Hashable, Sendable, Codable {
     /// `HLEN key`: the number of fields of a hash (0 when absent).
     case hlen(String)
     case pttl(String)
+    /// `PEXPIRE key ms`: the key expires `ms` from now (1 when set, 0 when the key is absent).
+    case pexpire(String, ms: Int64)
     /// Write `value` to `key` only with a fencing token at least as new as any seen for the key.
     case setFenced(String, String, token: UInt64)
     case publish(channel: String, message: String)
@@ -85,6 +87,7 @@ public enum RedisMessage: SimMessage {
             case .hget(let k, let f): return "HGET \(k) \(f)"
             case .hlen(let k): return "HLEN \(k)"
             case .pttl(let k): return "PTTL \(k)"
+            case .pexpire(let k, let ms): return "PEXPIRE \(k) \(ms)"
             case .setFenced(let k, let v, let t): return "SETFENCED \(k) \(v.prefix(32)) token \(t)"
             case .publish(let c, let m): return "PUBLISH \(c) \(m.prefix(32))"
             case .subscribe(let c, let a): return "SUBSCRIBE \(c) \(a)"
@@ -244,6 +247,15 @@ public final class RedisServer {
             guard strings[key] != nil || hashes[key] != nil else { return .integer(-2) }
             guard let at = expiry[key] else { return .integer(-1) }
             return .integer((at - context.localTime) / Nanos.millisecond)
+        case .pexpire(let key, let ms):
+            if let error = valid(key) { return .error(error) }
+            _ = expired(key)
+            guard strings[key] != nil || hashes[key] != nil else { return .integer(0) }
+            let at = context.localTime + ms * Nanos.millisecond
+            expiry[key] = at
+            // Logged as an absolute instant, as SET PX is, so a replay does not extend it.
+            if logging { log(.set("__expire__" + key, "\(at)", onlyIfAbsent: false, expireMs: nil)) }
+            return .integer(1)
         case .setFenced(let key, let value, let token):
             if let error = valid(key) { return .error(error) }
             let highest = fences[key] ?? 0

@@ -56,15 +56,16 @@ enum Materialization {
             let entry = onlineEntry(view, vals: vals, eventTime: eventTime, order: order, defects: runtime.defects)
             newest = Swift.max(newest ?? eventTime, eventTime)
             writes.append(OnlineStore.write(entry, view: view.name, entity: entity, defects: runtime.defects))
+            writes.append(OnlineStore.expire(view: view, entity: entity, context: context, defects: runtime.defects))
         }
         // Computing the rows' values takes time (1-5 ms of virtual CPU per entity, as load on the
         // node varies): a run reads its snapshot, then writes a while later, and two runs overlap
         // and may finish in either order.
         if !writes.isEmpty {
             let cost = context.withRandom { $0.uniform(computeCostPerEntity) }
-            await context.sleep(nanoseconds: Int64(writes.count) * cost)
+            await context.sleep(nanoseconds: Int64(writes.count / 2) * cost)
         }
-        // The writes travel in pipelines of up to 200 commands (one round trip each); every
+        // The writes (a value and its expiry per entity) travel in pipelines of up to 200 commands (one round trip each); every
         // write still succeeds or is refused on its own.
         var written = 0, superseded = 0
         var start = 0
@@ -78,6 +79,7 @@ enum Materialization {
                 switch reply {
                 case .ok: written += 1
                 case .error(.staleFencingToken): superseded += 1  // a newer value is already online
+                case .integer: break  // an expiry set
                 default: throw .unavailable("the online store refused a write: \(reply)")
                 }
             }

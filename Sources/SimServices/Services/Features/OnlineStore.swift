@@ -55,6 +55,19 @@ public enum OnlineStore {
     /// be negative: an event time before the epoch).
     public static func fence(_ version: Int64) -> UInt64 { UInt64(bitPattern: version) ^ (1 << 63) }
 
+    /// The cache expiry of a value written now: the view's TTL plus a jitter of up to a tenth of
+    /// it, so the keys one materialization writes do not all expire at the same instant (H7 has no
+    /// jitter: a synchronised expiry storm). Recorded for the checks. (The TTL on read stays the
+    /// authority on what may be served; Redis's expiry only frees memory.)
+    public static func expire(view: FeatureView, entity: String, context: ProcessContext, defects: DefectSet = .empty) -> RedisCommand {
+        let ttl = view.ttl / Nanos.millisecond
+        let jitter = defects.contains(.H7) ? 0 : context.withRandom { $0.uniform(0 ... Swift.max(0, ttl / 10)) }
+        let observations = context.simulation.features
+        observations.expiries.append(context.localTime + (ttl + jitter) * Nanos.millisecond)
+        observations.revision &+= 1
+        return .pexpire(key(view: view.name, entity: entity), ms: ttl + jitter)
+    }
+
     /// Whether a value with `eventTime` may be served at `now` under `ttl`: age at most the TTL.
     public static func servable(eventTime: Int64, ttl: Int64, now: Int64) -> Bool { now - eventTime <= ttl }
 }

@@ -38,7 +38,9 @@ enum ReadThrough {
         guard let row = rows[0].rows.first, let eventTime = row[1].integer, let vals = row[2].text else { return .success(nil) }
         let entry = Materialization.onlineEntry(view, vals: vals, eventTime: eventTime, order: order, defects: runtime.defects)
         switch await runtime.redis.run(OnlineStore.write(entry, view: view.name, entity: entity, defects: runtime.defects), context: context) {
-        case .success(.ok): return .success(entry)
+        case .success(.ok):
+            _ = await runtime.redis.run(OnlineStore.expire(view: view, entity: entity, context: context, defects: runtime.defects), context: context)
+            return .success(entry)
         case .failure(.server(.staleFencingToken)):
             // A newer value went online meanwhile: serve that one.
             guard case .success(.string(let text)) = await runtime.redis.run(.get(key), context: context), let newer = OnlineStore.Entry.decode(text),

@@ -68,29 +68,49 @@ public enum WorkersService {
         }
     }
 
-    /// Pipeline tasks: run the task's action, record its effect once, report it done.
+    /// Pipeline tasks: run the task's action, record its effect once, report it done. Up to
+    /// `poolSize` tasks run at once (a worker pool); a copy of a task already running is skipped.
+    /// A task cut off by a crash is sent again by the pipeline's sweep.
     static func consumePipelineTasks(_ runtime: ServiceRuntime) async {
+        let pool = TaskPool()
         await runtime.consume(group: "pipeline-workers", topic: PipelineService.tasksTopic) { record in
             let parts = record.key.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2, let run = Int64(parts[0]) else { return }
             let task = parts[1], context = runtime.context
-            let observations = context.simulation.features
-            observations.taskStarts.append((context.simulation.now, run, task))
-            observations.revision &+= 1
-            // A task sent again whose effect is already recorded is only reported again.
-            if case .success(let done) = await runtime.transaction([SQLStatement("SELECT COUNT(*) FROM task_effects WHERE task = ?", [.text("pipeline:\(record.key)")])]),
-               done[0].rows.first?.first?.integer == 1 {
-                _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/done", body: ["run": "\(run)", "task": task]), attempts: 3)
-                return
+            while pool.running.count >= poolSize { await context.sleep(nanoseconds: 5 * Nanos.millisecond) }
+            guard pool.running.insert(record.key).inserted else { return }
+            context.simulation.spawn {
+                await runPipelineTask(runtime, key: record.key, run: run, task: task)
+                pool.running.remove(record.key)
             }
-            if task.hasPrefix("materialize.") {
-                let view = String(task.dropFirst("materialize.".count))
-                // One try: a failed task is sent again by the pipeline's sweep (retrying here too
-                // would pile materializations onto a slow feature store).
-                guard await runtime.callThroughGateway(HTTPRequest("POST", "features/materialize", body: ["view": view]), attempts: 1) != nil else { return }
-            }
-            guard case .success = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO task_effects VALUES (?, ?)", [.text("pipeline:\(record.key)"), .integer(context.trueTime)])]) else { return }
-            _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/done", body: ["run": "\(run)", "task": task]), attempts: 3)
         }
+    }
+
+    static let poolSize = 4
+
+    /// The keys of the pipeline tasks running in this process.
+    final class TaskPool: @unchecked Sendable {  // confined to its simulation's thread
+        var running: Set<String> = []
+    }
+
+    static func runPipelineTask(_ runtime: ServiceRuntime, key: String, run: Int64, task: String) async {
+        let context = runtime.context
+        let observations = context.simulation.features
+        observations.taskStarts.append((context.simulation.now, run, task))
+        observations.revision &+= 1
+        // A task sent again whose effect is already recorded is only reported again.
+        if case .success(let done) = await runtime.transaction([SQLStatement("SELECT COUNT(*) FROM task_effects WHERE task = ?", [.text("pipeline:\(key)")])]),
+           done[0].rows.first?.first?.integer == 1 {
+            _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/done", body: ["run": "\(run)", "task": task]), attempts: 3)
+            return
+        }
+        if task.hasPrefix("materialize.") {
+            let view = String(task.dropFirst("materialize.".count))
+            // One try: a failed task is sent again by the pipeline's sweep (retrying here too
+            // would pile materializations onto a slow feature store).
+            guard await runtime.callThroughGateway(HTTPRequest("POST", "features/materialize", body: ["view": view]), attempts: 1) != nil else { return }
+        }
+        guard case .success = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO task_effects VALUES (?, ?)", [.text("pipeline:\(key)"), .integer(context.trueTime)])]) else { return }
+        _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/done", body: ["run": "\(run)", "task": task]), attempts: 3)
     }
 }

@@ -10,8 +10,9 @@ final class MaterializationServiceTests: XCTestCase {
     typealias R = FeatureRequests
     let s = Nanos.second
 
-    /// Before `features/materialize` the online store has nothing; after it, each entity's newest row.
-    func testOnlineIsNotFoundBeforeMaterializationAndServesTheValuesAfter() {
+    /// Before `features/materialize` an online miss reads through to the offline store (each
+    /// entity's newest row); after it the values are online; an entity with no row is NOT_FOUND.
+    func testAMissReadsThroughBeforeMaterializationAndTheValuesAreOnlineAfter() {
         let outcome = ServiceHarness.run("features", [
             R.register("demo", features: ["age", "plan"], categorical: ["plan"]),
             R.ingest("demo", [R.row("a", "u1", at: s / 2, ["30", "gold"]), R.row("b", "u1", at: s, ["31", "silver"]), R.row("c", "u2", at: s, ["40", "gold"])]),
@@ -19,8 +20,9 @@ final class MaterializationServiceTests: XCTestCase {
             R.materialize("demo"),
             R.online("demo", ["u1", "u2", "u3"]),
         ])
-        XCTAssertEqual(R.rows(outcome.responses[2]), [["u1", "NOT_FOUND"], ["u2", "NOT_FOUND"]])
+        XCTAssertEqual(R.rows(outcome.responses[2]).map { [$0[0], $0[2], $0[3]] }, [["u1", "\(s)", "age=31;plan=silver"], ["u2", "\(s)", "age=40;plan=gold"]])
         XCTAssertEqual(outcome.responses[3]?.status, 200)
+        XCTAssertEqual(outcome.responses[3]?.body["entities"], "2")
         let rows = R.rows(outcome.responses[4])
         XCTAssertEqual(rows.map { $0.count }, [4, 4, 2])
         XCTAssertEqual(rows.prefix(2).map { [$0[0], $0[2], $0[3]] }, [
