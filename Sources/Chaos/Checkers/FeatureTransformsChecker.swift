@@ -9,7 +9,7 @@ public final class FeatureTransformsChecker: FeatureSafetyChecker, Checker {
     public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { featureWorkloadMissing(scenario) }
     var checked = 0
-    let views: [String: FeatureView] = Dictionary(uniqueKeysWithValues: [FeatureDriftWorkload.demographics, FeatureDriftWorkload.behavior].map { ($0.name, $0) })
+    let views = FeatureDriftWorkload.viewsByName
     public required init(scenario: Scenario) {}
 
     override func checkNew(_ observations: FeatureObservations, _ simulation: Simulation) -> String? {

@@ -38,6 +38,8 @@ public struct FeatureDriftWorkload: Workload {
                                                               try! FeatureView.Transform.parse("wealth=ratio(income age)").get()])
     public static let behavior = FeatureView(name: "user_behavior", features: ["session_duration", "page_views", "click_rate"], categorical: ["page_views"],
                                              ttl: 5 * Nanos.second, sla: 3 * Nanos.second)
+    /// The workload's two views, by name (what the checks judge served values against).
+    public static let viewsByName: [String: FeatureView] = Dictionary(uniqueKeysWithValues: [demographics, behavior].map { ($0.name, $0) })
     /// A view whose transformations read each other in a ring (a -> b -> c -> a): to be refused.
     public static let ring = FeatureView(name: "user_segments", features: ["age", "income"], ttl: 24 * 3600 * Nanos.second, sla: 3 * Nanos.second,
                                          transforms: [try! FeatureView.Transform.parse("segment_a=sum(segment_c income)").get(),
