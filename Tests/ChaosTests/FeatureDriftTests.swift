@@ -46,6 +46,23 @@ final class FeatureDriftStormTests: XCTestCase {
         XCTAssertGreaterThan(simulation.stream.deadLetters.count, 10, "unprocessable and late events were dead-lettered")
     }
 
+    /// A crash of the pipeline service mid-run (and of the workers, later) loses nothing: every
+    /// pipeline run started before the end finishes (resumed from the database), and the stream's
+    /// counts equal the accepted events (the job resumes from its checkpoint).
+    func testPipelineAndWorkerCrashesResumeEveryRunAndKeepTheCountsExact() throws {
+        var configuration = Drift03.configuration(seed: 3, defects: [], profile: FaultProfile.none)
+        configuration.faults.crashes = [CrashFault(node: "pipeline", atMs: 20_000, restartAfterMs: 1_500),
+                                         CrashFault(node: "workers", atMs: 26_000, restartAfterMs: 1_000)]
+        let simulation = Simulation(seed: 3, options: ScenarioRunner.options(for: configuration))
+        _ = ScenarioRunner.build(simulation, configuration)
+        XCTAssertEqual(simulation.run(), .passed, "includes stream-counts (exact counts) and pipeline-order (runs finish)")
+        XCTAssertEqual(simulation.nodes.filter { $0.restartedAt > 0 }.map(\.name).sorted(), ["pipeline", "workers"])
+        let runs = simulation.features.runs
+        XCTAssertTrue(runs.filter { $0.value.startedAt < 20 * Nanos.second }.allSatisfy { $0.value.finishedAt != nil }, "runs started before the crash finished")
+        let stream = simulation.stream
+        XCTAssertTrue(stream.accepted.keys.allSatisfy { stream.processed.contains($0) }, "the job caught up after its restart")
+    }
+
     /// Each of the scenario's defects has a seed file in Seeds/ that replays to its recorded
     /// outcome, checker and fingerprint.
     func testEveryFeatureDefectHasASeedFileThatReplays() throws {
