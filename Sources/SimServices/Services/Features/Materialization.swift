@@ -85,11 +85,17 @@ enum Materialization {
             }
         }
         // The watermark moves only after every write landed (a crash before it redoes the work).
-        if case .failure = await runtime.redis.run(.setFenced(watermarkKey(view.name), "\(upTo)|\(startedAt)", token: UInt64(Swift.max(0, upTo))), context: context) {
-            throw .unavailable("cannot record the materialization")
+        // Both markers only move forward: a refusal means a newer run already moved them, and
+        // this run's work is done all the same.
+        switch await runtime.redis.run(.setFenced(watermarkKey(view.name), "\(upTo)|\(startedAt)", token: UInt64(Swift.max(0, upTo))), context: context) {
+        case .success, .failure(.server(.staleFencingToken)): break
+        case .failure: throw .unavailable("cannot record the materialization")
         }
-        if let newest, case .failure = await runtime.redis.run(.setFenced(freshnessKey(view.name), "\(newest)", token: UInt64(Swift.max(0, newest))), context: context) {
-            throw .unavailable("cannot record the materialization")
+        if let newest {
+            switch await runtime.redis.run(.setFenced(freshnessKey(view.name), "\(newest)", token: UInt64(Swift.max(0, newest))), context: context) {
+            case .success, .failure(.server(.staleFencingToken)): break
+            case .failure: throw .unavailable("cannot record the materialization")
+            }
         }
         return FeatureRoutes.Materialized(entities: written, superseded: superseded)
     }
