@@ -32,7 +32,13 @@ enum StreamRoutes {
             guard let schemas = await StreamSchemas.all(runtime) else { throw .unavailable("cannot read the schemas") }
             if let existing = schemas.first(where: { $0.version == schema.version }) {
                 guard existing == schema else { throw ServiceError(409, "v\(schema.version) is registered with other fields") }
-                return Registered(version: schema.version)  // the same registration again
+                // The same registration again (a retry whose first answer was lost after the commit).
+                let observations = runtime.context.simulation.stream
+                if !observations.schemas.contains(where: { $0.version == schema.version }) {
+                    observations.schemas.append((schema.version, schema.text))
+                    observations.revision &+= 1
+                }
+                return Registered(version: schema.version)
             }
             guard schema.version == (schemas.last?.version ?? 0) + 1 else { throw ServiceError(409, "the next version is \((schemas.last?.version ?? 0) + 1)") }
             if !runtime.defects.contains(.D2), let previous = schemas.last, let problem = schema.incompatibility(with: previous) {
