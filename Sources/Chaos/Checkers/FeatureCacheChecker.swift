@@ -3,14 +3,18 @@ import SimServices
 
 /// The online feature cache: every value served is younger than its view's TTL (else NOT_FOUND,
 /// never stale); the version served for an entity never goes back (compare-and-set writes: an
-/// older materialization finishing late must not replace a newer value); and, at the end, the
+/// older materialization finishing late must not replace a newer value) between reads that do not
+/// overlap: a read begun after another was answered sees at least that one's version (two reads in
+/// flight together may be answered in either order, as any linearizable store allows); and, at the end, the
 /// online store's write log shows no key going back to an older version.
 public final class FeatureCacheChecker: FeatureSafetyChecker, Checker {
     public static let name = "feature-cache"
     public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { featureWorkloadMissing(scenario) }
     var checked = 0
-    var newestServed: [String: (version: Int64, at: Int64)] = [:]
+    /// Per view/entity, the reads answered so far in answer order: (answered at, version, newest
+    /// version answered up to and including this one).
+    var served: [String: [(at: Int64, version: Int64, newest: Int64)]] = [:]
     let topology: Topology?
     public required init(scenario: Scenario) { topology = scenario.topology }
 
@@ -23,10 +27,14 @@ public final class FeatureCacheChecker: FeatureSafetyChecker, Checker {
                 return "features served \(read.view)/\(read.entity) aged \(formatNanoseconds(read.readClock - eventTime)), past its TTL of \(formatNanoseconds(read.ttl)) (must be NOT_FOUND)"
             }
             let key = "\(read.view)/\(read.entity)"
-            if let before = newestServed[key], version < before.version {
-                return "features served \(key) at version \(version) at \(formatNanoseconds(read.at)), after serving version \(before.version) at \(formatNanoseconds(before.at)): the cached value went back"
+            var history = served[key] ?? []
+            // The newest version among reads answered strictly before this one began.
+            if let before = history.last(where: { $0.at < read.started }), version < before.newest,
+               let witness = history.last(where: { $0.at < read.started && $0.version == before.newest }) {
+                return "features served \(key) at version \(version) at \(formatNanoseconds(read.at)) (asked at \(formatNanoseconds(read.started))), after serving version \(witness.version) at \(formatNanoseconds(witness.at)): the cached value went back"
             }
-            if version >= newestServed[key]?.version ?? .min { newestServed[key] = (version, read.at) }
+            history.append((read.at, version, max(version, history.last?.newest ?? .min)))
+            served[key] = history
         }
         return nil
     }

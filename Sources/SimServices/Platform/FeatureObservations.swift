@@ -24,7 +24,11 @@ public final class FeatureObservations {
     /// An online read the features service answered: the version and event time of the value
     /// served (nil: NOT_FOUND), its TTL, and the serving node's clock at the read.
     public struct OnlineRead {
+        /// When the read was answered (simulation time).
         public var at: Int64
+        /// When the service asked Redis for this entity (simulation time): a read that overlaps a
+        /// newer one may linearise before it, so only reads begun after another ended are ordered.
+        public var started: Int64
         public var view: String
         public var entity: String
         public var version: Int64?

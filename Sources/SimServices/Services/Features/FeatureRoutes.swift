@@ -126,6 +126,7 @@ enum FeatureRoutes {
             let context = runtime.context, observations = context.simulation.features
             var rows: [String] = []
             for entity in request.entities {
+                let started = context.simulation.now
                 guard case .success(let reply) = await runtime.redis.run(.get(OnlineStore.key(view: view.name, entity: entity)), context: context) else {
                     throw .unavailable("the online store does not answer")
                 }
@@ -141,10 +142,10 @@ enum FeatureRoutes {
                 // A value read through may have aged past the TTL while it was loaded: re-judged.
                 if let entry = found, OnlineStore.servable(eventTime: entry.eventTime, ttl: view.ttl, now: now) {
                     rows.append("\(entity)|\(entry.version)|\(entry.eventTime)|" + entry.values.map { "\($0.0)=\($0.1)" }.joined(separator: ";"))
-                    observations.onlineReads.append(.init(at: context.simulation.now, view: view.name, entity: entity, version: entry.version, eventTime: entry.eventTime, ttl: view.ttl, readClock: now, values: entry.values))
+                    observations.onlineReads.append(.init(at: context.simulation.now, started: started, view: view.name, entity: entity, version: entry.version, eventTime: entry.eventTime, ttl: view.ttl, readClock: now, values: entry.values))
                 } else {
                     rows.append("\(entity)|NOT_FOUND")
-                    observations.onlineReads.append(.init(at: context.simulation.now, view: view.name, entity: entity, version: nil, eventTime: nil, ttl: view.ttl, readClock: now))
+                    observations.onlineReads.append(.init(at: context.simulation.now, started: started, view: view.name, entity: entity, version: nil, eventTime: nil, ttl: view.ttl, readClock: now))
                 }
             }
             observations.revision &+= 1
