@@ -78,4 +78,40 @@ final class FeatureCheckerTests: XCTestCase {
         XCTAssertEqual(checker.checkNew(observations, Simulation(seed: 1)),
                        "features served v/u1 at version 8 at 5.000s (asked at 4.000s), after serving version 9 at 2.000s: the cached value went back")
     }
+
+    /// A join begun after a backfill was staged that answers an older row than the backfill's
+    /// newest for the entity was computed over part of it; one begun before the staging is not judged.
+    func testAJoinMissingABackfilledRowIsAPartialBackfill() {
+        let checker = BackfillChecker(scenario: scenario())
+        let observations = FeatureObservations()
+        observations.backfills = [.init(at: 5 * Nanos.second, id: 1, view: "v", rows: [("b1", "u1", 1 * Nanos.second), ("b2", "u1", 2 * Nanos.second)])]
+        observations.joins = [.init(at: 5 * Nanos.second, started: 4 * Nanos.second, view: "v", entity: "u1", asOf: 3 * Nanos.second, ttl: 10 * Nanos.second,
+                                    sourceID: nil, storedEventTime: nil)]
+        XCTAssertNil(checker.checkNew(observations, Simulation(seed: 1)), "begun before the staging")
+        observations.joins.append(.init(at: 7 * Nanos.second, started: 6 * Nanos.second, view: "v", entity: "u1", asOf: 3 * Nanos.second, ttl: 10 * Nanos.second,
+                                        sourceID: "b2", storedEventTime: 2 * Nanos.second))
+        XCTAssertNil(checker.checkNew(observations, Simulation(seed: 1)), "the newest backfilled row")
+        observations.joins.append(.init(at: 8 * Nanos.second, started: 7 * Nanos.second, view: "v", entity: "u1", asOf: 3 * Nanos.second, ttl: 10 * Nanos.second,
+                                        sourceID: "b1", storedEventTime: 1 * Nanos.second))
+        XCTAssertEqual(checker.checkNew(observations, Simulation(seed: 1)),
+                       "features answered the join of v/u1 as of 3.000s at 8.000s with row b1 from 1.000s, but backfill #1 (staged at 5.000s) holds row b2 from 2.000s: a partial backfill served as complete")
+    }
+
+    /// A reader of v1 served a value other than its producer's, under the feature's name, is a
+    /// schema-evolution violation; so is any join that failed on a row of another version.
+    func testSchemaEvolutionComparesServedValuesByName() {
+        let checker = SchemaEvolutionChecker(scenario: scenario())
+        let observations = FeatureObservations()
+        observations.producedNamed["p1"] = ["plan": "pro", "tenure_days": "12", "referrals": "3"]
+        observations.joins = [.init(at: 1, view: "user_profile", entity: "u1", asOf: 1, ttl: 10, version: 1, sourceID: "p1", storedEventTime: 0,
+                                    values: [("plan", "pro"), ("tenure_days", "12")])]
+        XCTAssertNil(checker.checkNew(observations, Simulation(seed: 1)))
+        observations.joins.append(.init(at: 2, view: "user_profile", entity: "u1", asOf: 1, ttl: 10, version: 1, sourceID: "p1", storedEventTime: 0,
+                                        values: [("plan", "pro"), ("tenure_days", "3")]))
+        XCTAssertEqual(checker.checkNew(observations, Simulation(seed: 1)),
+                       "features served user_profile/u1 to a v1 reader as plan=pro;tenure_days=3, but row p1 says plan=pro;tenure_days=12")
+        observations.joinFailures = [(at: 3 * Nanos.second, message: "user_profile v1 reader: row p1 of u1 (written under v2): the row has 3 values, the reader's schema 2 features")]
+        XCTAssertEqual(checker.checkNew(observations, Simulation(seed: 1)),
+                       "features failed a point-in-time join at 3.000s: user_profile v1 reader: row p1 of u1 (written under v2): the row has 3 values, the reader's schema 2 features")
+    }
 }

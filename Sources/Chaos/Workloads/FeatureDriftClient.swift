@@ -13,6 +13,8 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
     var recent: [String: [String]] = [:]
     var seenEvents: Set<String> = []
     var nextSource = 0
+    /// The newest schema version of `user_profile` the client knows registered.
+    var profileVersion = 1
 
     init(workload: FeatureDriftWorkload, simulation: Simulation, gateway: Address) {
         self.workload = workload
@@ -146,6 +148,7 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
                 }
             }
         }
+        installProfile(on: client)
         client.addProcess("alerts-receiver") { [self] context in
             let mailbox = context.mailbox("alerts")
             while true {

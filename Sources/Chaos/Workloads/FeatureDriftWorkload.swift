@@ -15,7 +15,9 @@ import Yams
 /// materializes on demand in between, reads the online store and joins point-in-time. At start it
 /// tries to register a view whose transformations form a cycle and a pipeline DAG with a cycle
 /// (both must be refused), and subscribes to alerts by webhook at `https://client/alerts`, where
-/// a receiver verifies each signature and counts each event id once.
+/// a receiver verifies each signature and counts each event id once. A third view, `user_profile`,
+/// gets its history by one backfill (a training-set builder waits for it, then joins) and a second
+/// schema version a quarter into the run, read by clients pinned to v1 and by clients of the newest.
 public struct FeatureDriftWorkload: Workload {
     public static let name = "feature_drift"
     public static let requiredRoles = ["client", "gateway", "features", "monitoring", "pipeline", "workers", "webhooks"]
@@ -40,6 +42,15 @@ public struct FeatureDriftWorkload: Workload {
                                              ttl: 5 * Nanos.second, sla: 3 * Nanos.second)
     /// The workload's two views, by name (what the checks judge served values against).
     public static let viewsByName: [String: FeatureView] = Dictionary(uniqueKeysWithValues: [demographics, behavior].map { ($0.name, $0) })
+    /// A view that evolves mid-run and has a backfilled history: `user_profile` v1 (plan, tenure),
+    /// then v2 appending `referrals`. Its history (before the first window) arrives as one
+    /// backfill; its readers are pinned to v1 (an old client) or follow the newest version.
+    public static let profile = FeatureView(name: "user_profile", features: ["plan", "tenure_days"], ttl: 24 * 3600 * Nanos.second, sla: 60 * Nanos.second)
+    public static let profileVersions: [Int: [String]] = [1: ["plan", "tenure_days"], 2: ["plan", "tenure_days", "referrals"]]
+    /// Profile entities (u1...u50), backfilled rows (400: 16 parts of 25), and how far back they go.
+    public static let profileUsers = 50
+    public static let backfillRows = 400
+    public static let backfillSpan = 30 * Nanos.second
     /// A view whose transformations read each other in a ring (a -> b -> c -> a): to be refused.
     public static let ring = FeatureView(name: "user_segments", features: ["age", "income"], ttl: 24 * 3600 * Nanos.second, sla: 3 * Nanos.second,
                                          transforms: [try! FeatureView.Transform.parse("segment_a=sum(segment_c income)").get(),

@@ -6,6 +6,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
     case C2, C3, C4, C8, D8, H2, M4
     case D1, D2, D3, D4, D5, D6, D7, D9, D10, C1, C7, H7
+    case C5, C6
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -24,7 +25,7 @@ public struct DefectEntry: Sendable {
         case .A1, .A2, .A9, .F10, .M7: return "training_job"
         case .B1, .H1, .B4, .B6, .B10, .B9, .H3, .H4, .H5, .H6, .H8, .M1: return "model_deployments"
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
-        case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7: return "feature_drift"
+        case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         default: return "first_requests"
         }
     }
@@ -187,6 +188,12 @@ public enum DefectCatalogue {
         DefectEntry(id: .C7, title: "cache stampede: every online miss reads the offline store, with no single flight per key",
                     services: ["features"], symptom: "N concurrent misses of one popular key make N offline reads",
                     scenario: "03_feature_drift_storm", checker: "cache-stampede"),
+        DefectEntry(id: .C5, title: "backfill race: each backfill loader marks the backfill complete when its own parts are loaded, while the others still load",
+                    services: ["features"], symptom: "a point-in-time join answered over a partial backfill: a row the backfill holds is missing (NOT_FOUND or an older row) though the view said complete",
+                    scenario: "03_feature_drift_storm", checker: "backfill"),
+        DefectEntry(id: .C6, title: "schema evolution breaks backward compatibility: rows are decoded positionally against the reader's schema version",
+                    services: ["features"], symptom: "a reader pinned to v1 fails on a row written under v2 (one more feature), and a v2 reader on a v1 row",
+                    scenario: "03_feature_drift_storm", checker: "schema-evolution"),
         DefectEntry(id: .H7, title: "no TTL jitter: every online value a materialization writes expires exactly one TTL later",
                     services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one 10 ms window",
                     scenario: "03_feature_drift_storm", checker: "expiry-burst"),

@@ -50,15 +50,50 @@ public final class FeatureObservations {
     /// A point-in-time join answered: for (view, entity, t), the row joined (its producer's id and
     /// its event time as the features service stored it), or none.
     public struct Join {
+        /// When it was answered.
         public var at: Int64
+        /// When the service began to read the rows (simulation time).
+        public var started: Int64
         public var view: String
         public var entity: String
         public var asOf: Int64
         public var ttl: Int64
+        /// The schema version the reader asked for (nil: the newest).
+        public var version: Int?
         public var sourceID: String?
         public var storedEventTime: Int64?
+        /// The values served, by name, in the reader's schema.
+        public var values: [(String, String)] = []
+
+        public init(at: Int64, started: Int64? = nil, view: String, entity: String, asOf: Int64, ttl: Int64, version: Int? = nil,
+                    sourceID: String?, storedEventTime: Int64?, values: [(String, String)] = []) {
+            self.at = at
+            self.started = started ?? at
+            self.view = view
+            self.entity = entity
+            self.asOf = asOf
+            self.ttl = ttl
+            self.version = version
+            self.sourceID = sourceID
+            self.storedEventTime = storedEventTime
+            self.values = values
+        }
     }
     public var joins: [Join] = []
+    /// Joins the service failed to answer because a row could not be read in the reader's schema
+    /// (C6's symptom): when, and why.
+    public var joinFailures: [(at: Int64, message: String)] = []
+    /// A backfill the features service staged (committed): when, its id and view, and its rows
+    /// (producer's id, entity, true UTC event time).
+    public struct AcceptedBackfill {
+        public var at: Int64
+        public var id: Int64
+        public var view: String
+        public var rows: [(source: String, entity: String, eventTime: Int64)]
+    }
+    public var backfills: [AcceptedBackfill] = []
+    /// Values of rows sent to views with schema versions, by source id: feature name -> value.
+    public var producedNamed: [String: [String: String]] = [:]
     /// Rows the producers sent: source id -> (true UTC event time, entity, view).
     public var producedRows: [String: (eventTime: Int64, entity: String, view: String)] = [:]
     /// The values of the rows sent, keyed `view/entity/event time` (several rows may share one).

@@ -15,11 +15,29 @@ enum FeatureRoutes {
     struct RegisteredView: Codable, Sendable, Equatable {
         /// Transformations in the order materialization computes them.
         var order: [String]
+        /// The view's schema version after the registration (a new one when features were appended).
+        var version: Int
     }
     struct Ingest: Codable, Sendable, Equatable {
         var view: String
         /// `source|entity|local_ns|utc_offset_minutes|v1;v2;...`
         var rows: [String]
+        /// The schema version the rows are written under (default: the newest).
+        var version: Int?
+    }
+    struct BackfillRequest: Codable, Sendable, Equatable {
+        var view: String
+        /// The client's name for this backfill: a retried request stages nothing twice.
+        var request: String
+        /// As for `Ingest`.
+        var rows: [String]
+        var version: Int?
+    }
+    struct BackfillAccepted: Codable, Sendable, Equatable {
+        var backfill: Int64
+        var parts: Int
+        /// `loading` or `complete`.
+        var state: String
     }
     struct Ingested: Codable, Sendable, Equatable {
         /// Rows stored now (a source id seen before is not stored again).
@@ -30,6 +48,8 @@ enum FeatureRoutes {
         var entities: [String]
         /// For a point-in-time join: the instant per entity (UTC ns), in the same order.
         var asOf: [Int64]?
+        /// For a point-in-time join: the schema version the reader understands (default: the newest).
+        var version: Int?
     }
     struct Values: Codable, Sendable, Equatable {
         /// Per entity, in request order: `entity|version|event_ns|name=value;...`, or
@@ -58,9 +78,36 @@ enum FeatureRoutes {
     }
 
     static func loadView(_ runtime: ServiceRuntime, _ name: String) async throws(ServiceError) -> FeatureView {
-        guard case .success(let rows) = await runtime.transaction([OfflineStore.view(named: name)]) else { throw .unavailable("cannot read view \(name)") }
+        try await loadVersions(runtime, name).view
+    }
+
+    /// The view and its schema versions (version -> features; a view stored before versions
+    /// existed has its features as version 1).
+    static func loadVersions(_ runtime: ServiceRuntime, _ name: String) async throws(ServiceError) -> (view: FeatureView, versions: [Int: [String]]) {
+        guard case .success(let rows) = await runtime.transaction([OfflineStore.view(named: name), SchemaVersions.versions(view: name)]) else { throw .unavailable("cannot read view \(name)") }
         guard let row = rows[0].rows.first, let view = FeatureView.fromRow(row) else { throw ServiceError(404, "no feature view \(name)") }
-        return view
+        let versions = SchemaVersions.parse(rows[1])
+        return (view, versions.isEmpty ? [1: view.features] : versions)
+    }
+
+    /// The features of schema version `version` of a view (nil: the newest), or 400.
+    static func schema(_ versions: [Int: [String]], _ version: Int?, view: String) throws(ServiceError) -> (version: Int, features: [String]) {
+        let chosen = version ?? versions.keys.max() ?? 1
+        guard let features = versions[chosen] else { throw .badRequest("version: view \(view) has no schema version \(chosen) (it has \(versions.keys.sorted().map { "v\($0)" }.joined(separator: ", ")))") }
+        return (chosen, features)
+    }
+
+    /// Parses rows sent for a view's schema version: each must have one value per feature.
+    static func parseRows(_ texts: [String], view: String, features: [String], version: Int) throws(ServiceError) -> [OfflineStore.IncomingRow] {
+        var rows: [OfflineStore.IncomingRow] = []
+        for text in texts {
+            guard let row = OfflineStore.IncomingRow.parse(text) else { throw .badRequest("rows: '\(text.prefix(60))' is not source|entity|local_ns|offset_min|values") }
+            guard row.values.count == features.count else {
+                throw .badRequest("rows: \(row.source) has \(row.values.count) values; view \(view) v\(version) has \(features.count) features")
+            }
+            rows.append(row)
+        }
+        return rows
     }
 
     static let routes: [Route] = [
@@ -85,38 +132,80 @@ enum FeatureRoutes {
                 observations.revision &+= 1
             }
             if let problem { throw ServiceError(422, "view \(view.name): \(problem)") }
-            guard case .success = await runtime.transaction([OfflineStore.register(view)]) else { throw .unavailable("cannot store view \(view.name)") }
-            return RegisteredView(order: (view.transformOrder(defects: runtime.defects) ?? view.transforms).map(\.name))
+            guard case .success(let existing) = await runtime.transaction([SchemaVersions.versions(view: view.name)]) else { throw .unavailable("cannot read view \(view.name)") }
+            let version: (version: Int, isNew: Bool)
+            switch SchemaVersions.registration(of: view.features, existing: SchemaVersions.parse(existing[0])) {
+            case .success(let chosen): version = chosen
+            case .failure(let refusal): throw ServiceError(422, "view \(view.name): \(refusal.message)")
+            }
+            let statements = [OfflineStore.register(view)] + (version.isNew ? [SchemaVersions.add(view: view.name, version: version.version, features: view.features)] : [])
+            guard case .success = await runtime.transaction(statements) else { throw .unavailable("cannot store view \(view.name)") }
+            return RegisteredView(order: (view.transformOrder(defects: runtime.defects) ?? view.transforms).map(\.name), version: version.version)
         },
         Route("POST", "features/ingest", Ingest.self, Ingested.self) { runtime, request, _ throws(ServiceError) in
             try await ensureBootstrapped(runtime)
-            let view = try await loadView(runtime, request.view)
-            var statements: [SQLStatement] = []
-            for text in request.rows {
-                guard let row = OfflineStore.IncomingRow.parse(text) else { throw .badRequest("rows: '\(text.prefix(60))' is not source|entity|local_ns|offset_min|values") }
-                guard row.values.count == view.features.count else {
-                    throw .badRequest("rows: \(row.source) has \(row.values.count) values; view \(view.name) has \(view.features.count) features")
-                }
-                statements.append(OfflineStore.insert(row, view: view.name, createdAt: runtime.context.localTime, defects: runtime.defects))
-            }
+            let (view, versions) = try await loadVersions(runtime, request.view)
+            let schema = try schema(versions, request.version, view: view.name)
+            let rows = try parseRows(request.rows, view: view.name, features: schema.features, version: schema.version)
+            let statements = rows.map { OfflineStore.insert($0, view: view.name, createdAt: runtime.context.localTime, schema: schema.version, defects: runtime.defects) }
             guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot store the rows") }
             return Ingested(stored: results.reduce(0) { $0 + $1.changes })
         },
+        Route("POST", "features/backfill", BackfillRequest.self, BackfillAccepted.self) { runtime, request, _ throws(ServiceError) in
+            try await ensureBootstrapped(runtime)
+            guard !request.request.isEmpty, !request.rows.isEmpty else { throw .badRequest("request and rows are required") }
+            let (view, versions) = try await loadVersions(runtime, request.view)
+            let schema = try schema(versions, request.version, view: view.name)
+            let rows = try parseRows(request.rows, view: view.name, features: schema.features, version: schema.version)
+            let statements = Backfill.stage(request: request.request, view: view.name, rows: rows, schema: schema.version, defects: runtime.defects)
+            guard case .success(let results) = await runtime.transaction(statements), let answer = results.last?.rows.first,
+                  let id = answer[0].integer, let state = answer[1].text else { throw .unavailable("cannot stage the backfill") }
+            let context = runtime.context
+            if results[0].changes == 1 {  // staged now (not by an earlier try of this request)
+                context.simulation.features.backfills.append(.init(at: context.simulation.now, id: id, view: view.name,
+                                                                   rows: rows.map { ($0.source, $0.entity, $0.eventTime()) }))
+                context.simulation.features.revision &+= 1
+            }
+            if state == "loading" { context.simulation.spawn { await Backfill.load(runtime, id: id) } }
+            return BackfillAccepted(backfill: id, parts: statements.count - 2, state: state)
+        },
         Route("POST", "features/historical", Lookup.self, Values.self) { runtime, request, _ throws(ServiceError) in
-            let view = try await loadView(runtime, request.view)
+            let (view, versions) = try await loadVersions(runtime, request.view)
+            let reader = try schema(versions, request.version, view: view.name)
             guard let asOf = request.asOf, asOf.count == request.entities.count else { throw .badRequest("as_of: one instant per entity is required") }
-            let statements = zip(request.entities, asOf).map { OfflineStore.pointInTime(view: view.name, entity: $0, at: $1, ttl: view.ttl) }
+            // The backfills still loading, read in the same transaction as the rows: a join that
+            // meets one waits for it (409), never answers over part of the history.
+            let statements = [Backfill.loading(view: view.name)] + zip(request.entities, asOf).map { OfflineStore.pointInTime(view: view.name, entity: $0, at: $1, ttl: view.ttl) }
+            let started = runtime.context.simulation.now
             guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot read the offline store") }
+            if let refusal = Backfill.refusal(results[0], view: view, instants: asOf) { throw ServiceError(409, refusal) }
             let observations = runtime.context.simulation.features
             var rows: [String] = []
+            var joins: [FeatureObservations.Join] = []
             for (index, entity) in request.entities.enumerated() {
-                let row = results[index].rows.first
-                observations.joins.append(.init(at: runtime.context.simulation.now, view: view.name, entity: entity, asOf: asOf[index], ttl: view.ttl,
-                                                sourceID: row?[3].text, storedEventTime: row?[1].integer))
-                guard let row, let id = row[0].integer, let eventTime = row[1].integer, let vals = row[2].text else { rows.append("\(entity)|NOT_FOUND"); continue }
-                let values = zip(view.features, vals.split(separator: ";", omittingEmptySubsequences: false)).map { "\($0.0)=\($0.1)" }
-                rows.append("\(entity)|\(id)|\(eventTime)|\(values.joined(separator: ";"))")
+                let row = results[index + 1].rows.first
+                var join = FeatureObservations.Join(at: runtime.context.simulation.now, started: started, view: view.name, entity: entity, asOf: asOf[index], ttl: view.ttl,
+                                                    version: request.version, sourceID: row?[3].text, storedEventTime: row?[1].integer)
+                guard let row, let id = row[0].integer, let eventTime = row[1].integer, let vals = row[2].text else {
+                    joins.append(join)
+                    rows.append("\(entity)|NOT_FOUND")
+                    continue
+                }
+                let written = Int(row[4].integer ?? 1)
+                switch SchemaVersions.project(vals.split(separator: ";", omittingEmptySubsequences: false).map(String.init), written: versions[written] ?? view.features,
+                                              reader: reader.features, defects: runtime.defects) {
+                case .success(let values):
+                    join.values = values
+                    joins.append(join)
+                    rows.append("\(entity)|\(id)|\(eventTime)|\(values.map { "\($0.0)=\($0.1)" }.joined(separator: ";"))")
+                case .failure(let problem):
+                    let message = "\(view.name) v\(reader.version) reader: row \(row[3].text ?? "?") of \(entity) (written under v\(written)): \(problem.message)"
+                    observations.joinFailures.append((runtime.context.simulation.now, message))
+                    observations.revision &+= 1
+                    throw .internalError(message)
+                }
             }
+            observations.joins += joins
             observations.revision &+= 1
             return Values(rows: rows)
         },

@@ -7,9 +7,10 @@ import SimKernel
 /// bootstrap call the training service once, without waiting for it.
 ///
 /// Routes: `PUT features/values` (PutFeature -> FeatureValue), `POST features/views`,
-/// `features/ingest`, `features/historical`, `features/online`, `features/materialize`,
-/// `features/freshness` (see `FeatureRoutes`). Durable state lives in metrics_db and Redis; in
-/// memory it keeps only whether its bootstrap ran.
+/// `features/ingest`, `features/backfill`, `features/historical`, `features/online`,
+/// `features/materialize`, `features/freshness` (see `FeatureRoutes`). Durable state lives in
+/// metrics_db (views and their schema versions, rows, staged backfills) and Redis; in memory it
+/// keeps only whether its bootstrap ran and which keys and backfills it is loading.
 public enum FeaturesService {
     public struct PutFeature: Codable, Sendable, Equatable {
         public var entity: String
@@ -33,6 +34,10 @@ public enum FeaturesService {
         func beginLoad(_ key: String) -> Bool { loading.insert(key).inserted }
         func endLoad(_ key: String) { loading.remove(key) }
         func isLoading(_ key: String) -> Bool { loading.contains(key) }
+        /// Backfills this process is loading (one set of loaders each).
+        var backfilling: Set<Int64> = []
+        func beginBackfill(_ id: Int64) -> Bool { backfilling.insert(id).inserted }
+        func endBackfill(_ id: Int64) { backfilling.remove(id) }
     }
 
     /// The view of single values written with `PUT features/values`.
@@ -67,6 +72,8 @@ public enum FeaturesService {
         spec.usesRedis = true
         spec.configuration.redisClusterMode = defects.contains(.L7)  // L7: a cluster-mode client on a standalone Redis
         spec.makeState = { State() }
+        // Backfills a crash interrupted go on where their loaded parts end.
+        spec.afterReady = { runtime in await Backfill.resume(runtime) }
         spec.bootstrap = { runtime in
             guard runtime.defects.contains(.L14) else { return nil }
             // L14: the bootstrap needs the training service, asked once.

@@ -6,10 +6,11 @@ import SimKernel
 public enum OfflineStore {
     public static let migrations = [
         "CREATE TABLE feature_views(name TEXT PRIMARY KEY, features TEXT NOT NULL, categorical TEXT NOT NULL, ttl INTEGER NOT NULL, sla INTEGER NOT NULL, transforms TEXT NOT NULL)",
-        "CREATE TABLE feature_rows(id INTEGER PRIMARY KEY, view TEXT NOT NULL, entity TEXT NOT NULL, event_ts INTEGER NOT NULL, created_ts INTEGER NOT NULL, vals TEXT NOT NULL, source TEXT NOT NULL UNIQUE)",
+        // `schema`: the view's schema version the row was written under (SchemaVersions).
+        "CREATE TABLE feature_rows(id INTEGER PRIMARY KEY, view TEXT NOT NULL, entity TEXT NOT NULL, event_ts INTEGER NOT NULL, created_ts INTEGER NOT NULL, vals TEXT NOT NULL, source TEXT NOT NULL UNIQUE, schema INTEGER NOT NULL DEFAULT 1)",
         "CREATE INDEX feature_rows_pit ON feature_rows(view, entity, event_ts)",
         "CREATE INDEX feature_rows_window ON feature_rows(view, event_ts)",
-    ]
+    ] + SchemaVersions.migrations + Backfill.migrations
 
     /// A row as a producer sends it: `source|entity|local_ns|utc_offset_minutes|v1;v2;...`. The
     /// event time is the producer's wall clock in its own time zone.
@@ -45,16 +46,19 @@ public enum OfflineStore {
         }
     }
 
-    /// Inserts a row once (a retried ingest of the same source id changes nothing).
-    public static func insert(_ row: IncomingRow, view: String, createdAt: Int64, defects: DefectSet = .empty) -> SQLStatement {
-        SQLStatement("INSERT OR IGNORE INTO feature_rows(view, entity, event_ts, created_ts, vals, source) VALUES (?, ?, ?, ?, ?, ?)",
-                     [.text(view), .text(row.entity), .integer(row.eventTime(defects: defects)), .integer(createdAt), .text(row.values.joined(separator: ";")), .text(row.source)])
+    /// Inserts a row once (a retried ingest of the same source id changes nothing), written under
+    /// the view's schema version `schema`.
+    public static func insert(_ row: IncomingRow, view: String, createdAt: Int64, schema: Int = 1, defects: DefectSet = .empty) -> SQLStatement {
+        SQLStatement("INSERT OR IGNORE INTO feature_rows(view, entity, event_ts, created_ts, vals, source, schema) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [.text(view), .text(row.entity), .integer(row.eventTime(defects: defects)), .integer(createdAt), .text(row.values.joined(separator: ";")), .text(row.source),
+                      .integer(Int64(schema))])
     }
 
     /// The point-in-time join for (entity, t): the newest row with t - ttl <= event_ts <= t, ties
-    /// broken by the largest created_ts (then the latest inserted). Columns: id, event_ts, vals, source.
+    /// broken by the largest created_ts (then the latest inserted). Columns: id, event_ts, vals,
+    /// source, schema.
     public static func pointInTime(view: String, entity: String, at t: Int64, ttl: Int64) -> SQLStatement {
-        SQLStatement("SELECT id, event_ts, vals, source FROM feature_rows WHERE view = ? AND entity = ? AND event_ts <= ? AND event_ts >= ? ORDER BY event_ts DESC, created_ts DESC, id DESC LIMIT 1",
+        SQLStatement("SELECT id, event_ts, vals, source, schema FROM feature_rows WHERE view = ? AND entity = ? AND event_ts <= ? AND event_ts >= ? ORDER BY event_ts DESC, created_ts DESC, id DESC LIMIT 1",
                      [.text(view), .text(entity), .integer(t), .integer(t - ttl)])
     }
 

@@ -13,14 +13,24 @@ enum FeatureRequests {
         return HTTPRequest("POST", "features/views", body: body)
     }
 
-    static func ingest(_ view: String, _ rows: [OfflineStore.IncomingRow]) -> HTTPRequest {
-        HTTPRequest("POST", "features/ingest", body: ["view": view, "rows": rows.map(\.text).joined(separator: ",")])
+    static func ingest(_ view: String, _ rows: [OfflineStore.IncomingRow], version: Int? = nil) -> HTTPRequest {
+        var body = ["view": view, "rows": rows.map(\.text).joined(separator: ",")]
+        if let version { body["version"] = "\(version)" }
+        return HTTPRequest("POST", "features/ingest", body: body)
     }
 
-    static func historical(_ view: String, _ lookups: [(entity: String, asOf: Int64)]) -> HTTPRequest {
-        HTTPRequest("POST", "features/historical", body: ["view": view, "entities": lookups.map(\.entity).joined(separator: ","),
-                                                          "as_of": lookups.map { "\($0.asOf)" }.joined(separator: ",")])
+    static func backfill(_ view: String, request: String, _ rows: [OfflineStore.IncomingRow]) -> HTTPRequest {
+        HTTPRequest("POST", "features/backfill", body: ["view": view, "request": request, "rows": rows.map(\.text).joined(separator: ",")])
     }
+
+    static func historical(_ view: String, _ lookups: [(entity: String, asOf: Int64)], version: Int? = nil) -> HTTPRequest {
+        var body = ["view": view, "entities": lookups.map(\.entity).joined(separator: ","), "as_of": lookups.map { "\($0.asOf)" }.joined(separator: ",")]
+        if let version { body["version"] = "\(version)" }
+        return HTTPRequest("POST", "features/historical", body: body)
+    }
+
+    /// A pause of `ms` milliseconds between two requests (the harness answers it with nil).
+    static func pause(_ ms: Int64) -> HTTPRequest { HTTPRequest("PAUSE", "\(ms)") }
 
     static func online(_ view: String, _ entities: [String]) -> HTTPRequest {
         HTTPRequest("POST", "features/online", body: ["view": view, "entities": entities.joined(separator: ",")])
