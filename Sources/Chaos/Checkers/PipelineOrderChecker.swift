@@ -10,12 +10,7 @@ public final class PipelineOrderChecker: FeatureSafetyChecker, Checker {
     public static func whyItCannotFire(in scenario: Scenario) -> String? { featureWorkloadMissing(scenario) }
     var checked = 0
     let healAt: Int64
-    let topology: Topology?
-    var lookedAt: Int64 = -Nanos.second
-    public required init(scenario: Scenario) {
-        healAt = scenario.healAtSeconds * Nanos.second
-        topology = scenario.topology
-    }
+    public required init(scenario: Scenario) { healAt = scenario.healAtSeconds * Nanos.second }
 
     override func checkNew(_ observations: FeatureObservations, _ simulation: Simulation) -> String? {
         while checked < observations.taskStarts.count {
@@ -33,28 +28,7 @@ public final class PipelineOrderChecker: FeatureSafetyChecker, Checker {
 
     /// Runs started by the heal must have finished.
     public func converged(_ simulation: Simulation) -> Bool? {
-        learnFinishedRuns(simulation)
-        return simulation.features.runs.values.allSatisfy { $0.finishedAt != nil || $0.startedAt > healAt }
-    }
-
-    /// A run whose success committed while the pipeline service crashed before hearing the answer
-    /// is finished all the same: the runs still open by the observations are looked up in the
-    /// pipeline's database (experiments_db), and those it holds succeeded count as finished now.
-    func learnFinishedRuns(_ simulation: Simulation) {
-        // At most once a virtual second: runs finish within seconds, and a look costs a fresh
-        // connection to the database.
-        guard simulation.now - lookedAt >= Nanos.second else { return }
-        lookedAt = simulation.now
-        let observations = simulation.features
-        let open = observations.runs.filter { $0.value.finishedAt == nil && $0.value.startedAt <= healAt }.keys.sorted()
-        guard !open.isEmpty, let topology else { return }
-        let view = ServiceStateView(simulation: simulation, topology: topology)
-        defer { view.close() }
-        guard let rows = view.rows("experiments_db", "SELECT id FROM pipeline_runs WHERE status = 'succeeded' AND id IN (\(open.map(String.init).joined(separator: ",")))") else { return }
-        for row in rows {
-            guard let id = row.first?.integer else { continue }
-            observations.runs[id]?.finishedAt = simulation.now
-        }
+        simulation.features.runs.values.allSatisfy { $0.finishedAt != nil || $0.startedAt > healAt }
     }
 
     public func livenessMessage(_ simulation: Simulation) -> String {

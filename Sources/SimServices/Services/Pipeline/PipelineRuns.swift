@@ -99,6 +99,24 @@ enum PipelineRuns {
         return PipelineService.RunStatus(run: run, status: "running", succeeded: succeeded.sorted())
     }
 
+    /// At start-up: the runs the database holds succeeded. A run whose success committed just
+    /// before a crash (the answer never heard) is finished, and the checks learn it here, as the
+    /// sweep only looks at runs still running.
+    static func learnFinished(_ runtime: ServiceRuntime) async {
+        while true {
+            if case .success(let rows) = await runtime.transaction([SQLStatement("SELECT id FROM pipeline_runs WHERE status = 'succeeded' ORDER BY id")]) {
+                let observations = runtime.context.simulation.features
+                for row in rows[0].rows {
+                    guard let run = row[0].integer, observations.runs[run] != nil, observations.runs[run]?.finishedAt == nil else { continue }
+                    observations.runs[run]?.finishedAt = runtime.context.simulation.now
+                    observations.revision &+= 1
+                }
+                return
+            }
+            await runtime.context.sleep(nanoseconds: Nanos.second)
+        }
+    }
+
     /// Every second: advances each running run (what a crash interrupted is taken up again).
     static func sweep(_ runtime: ServiceRuntime) async {
         while true {

@@ -108,6 +108,7 @@ public enum PipelineService {
         }
         spec.afterReady = { runtime in
             runtime.context.simulation.spawn { await StreamJob.run(runtime) }
+            await PipelineRuns.learnFinished(runtime)
             await PipelineRuns.sweep(runtime)
         }
         return spec
