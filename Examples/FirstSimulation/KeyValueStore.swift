@@ -83,10 +83,24 @@ func server(ackBeforeSync: Bool) -> (ProcessContext) async -> Void {
 /// Runs the store for `seed`: 40 writes (each retried until acknowledged), the server crashed at
 /// 150 ms and restarted 50 ms later, 1 message in 50 dropped, then every key read back.
 public func runKeyValueStore(seed: UInt64, ackBeforeSync: Bool) -> (outcome: Outcome, fingerprint: UInt64) {
+    let simulation = Simulation(seed: seed, options: keyValueStoreOptions)
+    installKeyValueStore(simulation, ackBeforeSync: ackBeforeSync)
+    let outcome = simulation.run()
+    return (outcome, simulation.trace.fingerprint)
+}
+
+/// The run's options: a 60 s horizon.
+public let keyValueStoreOptions: SimulationOptions = {
     var options = SimulationOptions()
     options.maxTime = 60 * Nanos.second
-    let simulation = Simulation(seed: seed, options: options)
-    simulation.network.options.dropProbability = Ratio(1, 50)
+    return options
+}()
+
+/// Adds the store, its client, its faults and its checker to `simulation`: `writes` writes, `drops`
+/// messages in 50 dropped, and `crashes` crashes of the server (the first at 150 ms, each followed
+/// by a restart 50 ms later, then one every 100 ms).
+public func installKeyValueStore(_ simulation: Simulation, ackBeforeSync: Bool, writes: Int = 40, drops: Int = 1, crashes: Int = 1) {
+    simulation.network.options.dropProbability = Ratio(UInt64(drops), 50)
     let ledger = Ledger()
     simulation.add(checker: LostWriteChecker(ledger: ledger))
     let kvNode = simulation.addNode("kv"), clientNode = simulation.addNode("client")
@@ -98,18 +112,19 @@ public func runKeyValueStore(seed: UInt64, ackBeforeSync: Bool) -> (outcome: Out
                 if case .success(let envelope) = await context.call(kv, request, timeout: 100 * Nanos.millisecond), let answer = envelope.payload as? KV { return answer }
             }
         }
-        for index in 0 ..< 40 {
+        for index in 0 ..< writes {
             let key = "k\(index)", value = Int(context.withRandom { $0.uniform(Int64(1) ... 1_000_000) })
             if case .ok = await ask(.put(key: key, value: value)) { ledger.acknowledged[key] = value }
             await context.sleep(nanoseconds: 5 * Nanos.millisecond)
         }
-        for index in 0 ..< 40 {
+        for index in 0 ..< writes {
             if case .value(let value) = await ask(.get(key: "k\(index)")) { ledger.reads.append(("k\(index)", value)) }
         }
         context.simulation.finish()
     }
-    simulation.schedule(at: 150 * Nanos.millisecond) { kvNode.crash() }
-    simulation.schedule(at: 200 * Nanos.millisecond) { kvNode.restart() }
-    let outcome = simulation.run()
-    return (outcome, simulation.trace.fingerprint)
+    for crash in 0 ..< crashes {
+        let at = Int64(150 + 100 * crash) * Nanos.millisecond
+        simulation.schedule(at: at) { kvNode.crash() }
+        simulation.schedule(at: at + 50 * Nanos.millisecond) { kvNode.restart() }
+    }
 }
