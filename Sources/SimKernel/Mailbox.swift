@@ -111,6 +111,7 @@ extension ProcessContext {
         if let existing = network.mailboxes[address], existing.epoch == epoch { return existing }
         let mailbox = Mailbox(address: address, node: node, epoch: epoch, simulation: simulation)
         network.mailboxes[address] = mailbox
+        simulation.trace.noteMailbox(node: node.name, mailbox: service, process: name)
         return mailbox
     }
 

@@ -46,10 +46,15 @@ public protocol TraceSink: AnyObject {
     func failure(_ outcome: Outcome, at time: Int64)
     /// Called once when the run ends.
     func finish(fingerprint: UInt64)
+    /// Called when process `process` of `node` opens mailbox `mailbox` (its traffic is recorded
+    /// under the mailbox's name), so that a viewer can put that traffic on the process's track.
+    /// Not part of the fingerprint.
+    func mailboxOpened(node: String, mailbox: String, process: String)
 }
 
 extension TraceSink {
     public func failure(_ outcome: Outcome, at time: Int64) {}
+    public func mailboxOpened(node: String, mailbox: String, process: String) {}
 }
 
 /// The trace of one run: the rolling 64-bit fingerprint, a ring buffer of recent events for
@@ -126,6 +131,11 @@ public final class Trace {
         for sink in sinks { sink.finish(fingerprint: fingerprint) }
     }
 
+    /// Tells the sinks which process opened a mailbox (outside the fingerprint and the records).
+    func noteMailbox(node: String, mailbox: String, process: String) {
+        for sink in sinks { sink.mailboxOpened(node: node, mailbox: mailbox, process: process) }
+    }
+
     /// Tells the sinks of a failure found at `time`.
     func noteFailure(_ outcome: Outcome, at time: Int64) {
         for sink in sinks { sink.failure(outcome, at: time) }
@@ -187,6 +197,8 @@ public final class ChromeTraceSink: TraceSink {
     private var threadIDs: [String: Int] = [:]
     /// The processes started on each node, in order (from `process.start` records).
     private var processesByNode: [String: [String]] = [:]
+    /// `node/mailbox` -> the process that opened it.
+    private var mailboxOwners: [String: String] = [:]
     private var first = true
 
     public init(path: String) throws(OutputFileError) {
@@ -234,10 +246,11 @@ public final class ChromeTraceSink: TraceSink {
         switch r.kind {
         case "net.send", "net.deliver":
             // A 1 ns slice with a flow arrow from the send to its delivery (flows bind to slices).
-            // A delivery (and a reply's send) is recorded under its mailbox's name (`http`); on a
-            // node that runs one process it goes on that process's track, so one actor is one track.
+            // A delivery (and a reply's send) is recorded under its mailbox's name (`http`); it
+            // goes on the track of the process that opened the mailbox (or, on a node that runs
+            // one process, on that process's), so one actor is one track.
             let only = processesByNode[r.node].flatMap { $0.count == 1 ? $0.first : nil }
-            let tid = threadID(only ?? r.actor, pid: pid)
+            let tid = threadID(mailboxOwners["\(r.node)/\(r.actor)"] ?? only ?? r.actor, pid: pid)
             emit("{\"name\":\(jsonEscaped(r.kind)),\"cat\":\"net\",\"ph\":\"X\",\"dur\":0.001,\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid),\(args)}")
             if let id = envelopeID(r.detail) {
                 let phase = r.kind == "net.send" ? "\"ph\":\"s\"" : "\"ph\":\"f\",\"bp\":\"e\""
@@ -257,6 +270,10 @@ public final class ChromeTraceSink: TraceSink {
             let tid = threadID(r.actor, pid: pid)
             emit("{\"name\":\(jsonEscaped(r.kind)),\"cat\":\"sim\",\"ph\":\"i\",\"s\":\"t\",\"ts\":\(ts),\"pid\":\(pid),\"tid\":\(tid),\(args)}")
         }
+    }
+
+    public func mailboxOpened(node: String, mailbox: String, process: String) {
+        if mailbox != process { mailboxOwners["\(node)/\(mailbox)"] = process }
     }
 
     /// The failure as a global event, a line across every track at the moment it was found.

@@ -121,6 +121,44 @@ final class TraceTests: XCTestCase {
         XCTAssertEqual(failures.first?["s"] as? String, "g")
     }
 
+    /// On a node that runs several processes, a mailbox's traffic (recorded under the mailbox's
+    /// name) goes on the track of the process that opened it, and the trace's fingerprint is the
+    /// same with the Chrome sink as without.
+    func testChromeTracePutsAMailboxOnItsOwnersTrack() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("trace-owners-\(getpid()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func run(sink: TraceSink?) -> Simulation {
+            let simulation = Simulation(seed: 5)
+            if let sink { simulation.trace.add(sink: sink) }
+            let a = simulation.addNode("alpha"), b = simulation.addNode("beta")
+            a.addProcess("server") { context in
+                let inbox = context.mailbox("inbox")
+                while true { let e = await inbox.receive(); context.reply(to: e, "pong") }
+            }
+            a.addProcess("ticker") { context in
+                for _ in 0 ..< 3 { await context.sleep(nanoseconds: Nanos.millisecond); context.record(TraceKind("tick")) }
+            }
+            b.addProcess("client") { context in
+                for i in 0 ..< 3 { _ = await context.call(Address(node: a.id, service: "inbox"), i, timeout: Nanos.second) }
+            }
+            simulation.run()
+            return simulation
+        }
+        let traced = run(sink: try ChromeTraceSink(path: path))
+        XCTAssertEqual(traced.trace.fingerprint, run(sink: nil).trace.fingerprint)
+        let events = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [[String: Any]]
+        let alpha = try XCTUnwrap(events.first { $0["name"] as? String == "process_name" && ($0["args"] as? [String: Any])?["name"] as? String == "alpha" }?["pid"] as? Int)
+        let tracks = Dictionary(uniqueKeysWithValues: events.filter { $0["name"] as? String == "thread_name" && $0["pid"] as? Int == alpha }
+            .compactMap { event -> (String, Int)? in
+                guard let name = (event["args"] as? [String: Any])?["name"] as? String, let tid = event["tid"] as? Int else { return nil }
+                return (name, tid)
+            })
+        XCTAssertEqual(tracks.keys.sorted(), ["server", "ticker"], "no track of its own for the mailbox")
+        let deliveries = events.filter { $0["name"] as? String == "net.deliver" && $0["pid"] as? Int == alpha }
+        XCTAssertEqual(deliveries.count, 3)
+        XCTAssertTrue(deliveries.allSatisfy { $0["tid"] as? Int == tracks["server"] }, "the inbox's deliveries are the server's")
+    }
+
     func testUnwritableTracePathIsATypedError() {
         XCTAssertThrowsError(try JSONLinesTraceSink(path: "/nonexistent-dir/trace.jsonl")) { error in
             XCTAssertEqual("\(error)", "cannot write /nonexistent-dir/trace.jsonl: no folder /nonexistent-dir")
