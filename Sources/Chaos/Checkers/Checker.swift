@@ -41,7 +41,7 @@ public enum CheckerRegistry {
         DAGValidationChecker.self, DriftVerdictChecker.self, DriftAlarmsChecker.self, PointInTimeChecker.self, FeatureCacheChecker.self,
         FeatureTransformsChecker.self, PipelineOrderChecker.self, StreamCountsChecker.self, StreamLatenessChecker.self, DeadLetterChecker.self,
         StreamSchemaChecker.self, PartitionSkewChecker.self, LineageChecker.self, OnlineOfflineChecker.self, CacheStampedeChecker.self, ExpiryBurstChecker.self,
-        BackfillChecker.self, SchemaEvolutionChecker.self,
+        BackfillChecker.self, SchemaEvolutionChecker.self, ArtifactBucketChecker.self,
     ]
     public static func type(named name: String) -> (any Checker.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }

@@ -7,6 +7,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case C2, C3, C4, C8, D8, H2, M4
     case D1, D2, D3, D4, D5, D6, D7, D9, D10, C1, C7, H7
     case C5, C6
+    case I9
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -26,6 +27,7 @@ public struct DefectEntry: Sendable {
         case .B1, .H1, .B4, .B6, .B10, .B9, .H3, .H4, .H5, .H6, .H8, .M1: return "model_deployments"
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
+        case .I9: return "security_probe"
         default: return "first_requests"
         }
     }
@@ -194,8 +196,11 @@ public enum DefectCatalogue {
         DefectEntry(id: .C6, title: "schema evolution breaks backward compatibility: rows are decoded positionally against the reader's schema version",
                     services: ["features"], symptom: "a reader pinned to v1 fails on a row written under v2 (one more feature), and a v2 reader on a v1 row",
                     scenario: "03_feature_drift_storm", checker: "schema-evolution"),
+        DefectEntry(id: .I9, title: "path traversal in artifact download: the key is resolved as a path under the storage root, so `..` leaves the artifacts bucket",
+                    services: ["storage"], symptom: "a download answered with an object of another bucket (`../checkpoints/...` reads a checkpoint)",
+                    scenario: "06_security_probe", checker: "artifact-bucket"),
         DefectEntry(id: .H7, title: "no TTL jitter: every online value a materialization writes expires exactly one TTL later",
-                    services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one 10 ms window",
+                    services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one millisecond",
                     scenario: "03_feature_drift_storm", checker: "expiry-burst"),
         DefectEntry(id: .D1, title: "producer and consumer validate against different schemas: the streaming job checks every record against the first registered version",
                     services: ["pipeline"], symptom: "an event the ingest route accepted (valid for its own schema version) is refused by the job",

@@ -10,8 +10,9 @@ import SimKernel
 /// L9 creates its buckets under an invalid name and ignores the failure. M7 (checkpoint
 /// corruption) shares one staging file per path among all writers and publishes it unverified.
 ///
-/// Route: `PUT storage/artifacts` (PutArtifact -> StoredArtifact); the checkpoint endpoint is the
-/// mailbox `storage`. Stateless in memory: staging files are on its disk, objects in the store.
+/// Routes: `PUT storage/artifacts` (PutArtifact -> StoredArtifact), `GET storage/artifacts`
+/// (GetArtifact -> Artifact: keys made safe by `ArtifactKeys`, I9 resolves them as paths); the
+/// checkpoint endpoint is the mailbox `storage`. Stateless in memory: staging files are on its disk, objects in the store.
 public enum StorageService {
     public static let checkpointBucket = "checkpoints"
 
@@ -20,6 +21,14 @@ public enum StorageService {
         public var content: String?
     }
     public struct StoredArtifact: Codable, Sendable, Equatable {
+        public var etag: String
+    }
+    public struct GetArtifact: Codable, Sendable, Equatable {
+        public var key: String
+    }
+    public struct Artifact: Codable, Sendable, Equatable {
+        public var key: String
+        public var content: String
         public var etag: String
     }
 
@@ -34,6 +43,25 @@ public enum StorageService {
                 guard case .success(.object(let back, let readTag)) = await runtime.objectStore.request(.get(bucket: "artifacts", key: key), context: context),
                       back == content, readTag == etag else { throw .internalError("read-back mismatch") }
                 return StoredArtifact(etag: etag)
+            },
+            // A download: the key is made safe first (ArtifactKeys); a key that would leave the
+            // artifacts bucket is refused, and the refusal logged as a security event.
+            Route("GET", "storage/artifacts", GetArtifact.self, Artifact.self) { runtime, request, info throws(ServiceError) in
+                let caller = SecurityEvents.caller(info)
+                let (bucket, key): (String, String)
+                switch ArtifactKeys.resolve(request.key, defects: runtime.defects) {
+                case .object(let b, let k): (bucket, key) = (b, k)
+                case .refused(let reason): throw await SecurityEvents.refuse(runtime, caller: caller, reason: "artifact key: \(reason)", detail: request.key)
+                }
+                switch await runtime.objectStore.request(.get(bucket: bucket, key: key), context: runtime.context) {
+                case .success(.object(let bytes, let etag)):
+                    let observations = runtime.context.simulation.security
+                    observations.downloads.append((runtime.context.simulation.now, caller, request.key, bucket, key))
+                    observations.revision &+= 1
+                    return Artifact(key: key, content: String(decoding: bytes, as: UTF8.self), etag: etag)
+                case .failure(.server): throw ServiceError(404, "no artifact \(key)")
+                default: throw .unavailable("the object store does not answer")
+                }
             },
         ])
         spec.buckets = ["artifacts", checkpointBucket]

@@ -1,0 +1,95 @@
+import SimKernel
+import SimServices
+import Yams
+
+/// Scenario 06's probes of the platform's defences, driven by the `client` node. A trainer saves a
+/// checkpoint (`secret-model/ckpt-1`, in the storage service's `checkpoints` bucket) and a user
+/// uploads an artifact (`reports/q3`); then, every `interval_ms`, an attacker asks the gateway to
+/// download artifacts under keys that try to leave the artifacts bucket (plain, percent-encoded,
+/// doubly encoded, with `.` segments, backslashes, absolute, NUL...), beside the user reading
+/// `reports/q3` under harmless spellings. Every traversal must be refused (and logged); the
+/// harmless spellings must be served.
+public struct SecurityProbeWorkload: Workload {
+    public static let name = "security_probe"
+    public static let requiredRoles = ["client", "gateway", "storage"]
+    public static let keys = ["probes", "interval_ms"]
+
+    public var probes = 60
+    public var intervalMillis = 250
+
+    public static let secretCheckpoint = "secret-model/ckpt-1"
+    public static let report = "reports/q3"
+    /// Keys that must be refused: each tries to reach `checkpoints/secret-model/ckpt-1`.
+    public static let traversals = [
+        "../checkpoints/secret-model/ckpt-1",
+        "..%2fcheckpoints%2fsecret-model%2fckpt-1",
+        "%2e%2e/checkpoints/secret-model/ckpt-1",
+        "%2E%2E%2Fcheckpoints%2Fsecret-model%2Fckpt-1",
+        "reports/../../checkpoints/secret-model/ckpt-1",
+        "./../checkpoints/secret-model/ckpt-1",
+        "reports/./../../checkpoints/secret-model/ckpt-1",
+        "..//checkpoints//secret-model/ckpt-1",
+        "%252e%252e%252fcheckpoints%252fsecret-model%252fckpt-1",
+        "..\\checkpoints\\secret-model\\ckpt-1",
+        "/checkpoints/secret-model/ckpt-1",
+        "reports/%00/../../checkpoints/secret-model/ckpt-1",
+    ]
+    /// Harmless spellings of the report's key: each must be served as `reports/q3`.
+    public static let harmless = ["reports/q3", "./reports/q3", "reports//q3", "reports/./q3", "reports%2Fq3"]
+
+    public init() {}
+
+    public init(reading node: Yams.Node?, field: String, reader: FieldReader) throws(ScenarioError) {
+        guard let node else { return }
+        for (key, value, _) in try reader.mapping(node, field, allowed: Self.keys) {
+            let path = "\(field).\(key)"
+            switch key {
+            case "probes": probes = Int(try reader.integer(value, path, in: 1 ... 100_000))
+            default: intervalMillis = Int(try reader.integer(value, path, in: 1 ... 600_000))
+            }
+        }
+    }
+
+    public func install(on platform: Platform) {
+        guard let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
+              let gateway = platform.directory.services["gateway"] else { return }
+        let simulation = platform.simulation, storage = platform.directory.checkpointStore
+        let probes = self.probes, interval = Int64(intervalMillis) * Nanos.millisecond
+        var ready = 0
+        /// Sends `request` through the gateway until it gets a definitive answer (not 5xx or 429).
+        func ask(_ context: ProcessContext, _ request: HTTPRequest) async -> HTTPResponse? {
+            for _ in 0 ..< 50 {
+                if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 2 * Nanos.second),
+                   case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500, response.status != 429 { return response }
+                await context.sleep(nanoseconds: 200 * Nanos.millisecond)
+            }
+            return nil
+        }
+        client.addProcess("checkpoint-writer") { context in
+            // A real checkpoint (the storage invariants decode every published one).
+            let bytes = Checkpoint(step: 7, workerClocks: [7, 7], parameters: [0.25, -1.5, 3.0]).encoded()
+            while true {
+                if case .success(let saved) = await context.call(storage, TrainingMessage.saveChunk(path: Self.secretCheckpoint, writer: "client", offset: 0, bytes: bytes), timeout: Nanos.second),
+                   case .ok? = saved.payload as? TrainingMessage,
+                   case .success(let committed) = await context.call(storage, TrainingMessage.commit(path: Self.secretCheckpoint, writer: "client", length: bytes.count, checksum: crc32(bytes)), timeout: 2 * Nanos.second),
+                   case .committed? = committed.payload as? TrainingMessage { break }
+                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+            }
+            ready += 1
+        }
+        client.addProcess("report-uploader") { context in
+            while await ask(context, HTTPRequest("PUT", "storage/artifacts", body: ["key": Self.report, "content": "quarterly numbers"]))?.status != 200 {
+                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+            }
+            ready += 1
+        }
+        client.addProcess("attacker") { context in
+            while ready < 2 { await context.sleep(nanoseconds: 100 * Nanos.millisecond) }
+            for probe in 0 ..< probes {
+                await context.sleep(nanoseconds: interval)
+                let key = probe % 3 == 2 ? Self.harmless[probe / 3 % Self.harmless.count] : Self.traversals[(probe - probe / 3) % Self.traversals.count]
+                simulation.spawn { _ = await ask(context, HTTPRequest("GET", "storage/artifacts", body: ["key": key])) }
+            }
+        }
+    }
+}

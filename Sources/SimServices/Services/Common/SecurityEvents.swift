@@ -1,0 +1,65 @@
+import SimKernel
+
+/// Security events: every refusal of a request for a security reason (a traversal key, and the
+/// refusals to come: forged tokens, SSRF targets...) is published on the Kafka topic
+/// `security.events` before the caller hears the refusal, naming the service, the caller and the
+/// reason. The topic is created by the first event (nothing changes in runs that refuse nothing).
+/// If the event cannot be published the request is answered 503, refused all the same: a refusal
+/// is never left unlogged.
+public enum SecurityEvents {
+    public static let topic = "security.events"
+
+    /// Publishes the refusal of `detail` to `caller` by `runtime`'s service for `reason`, then
+    /// throws the 4xx the caller gets (`status`), or 503 when the log is unreachable.
+    public static func refuse(_ runtime: ServiceRuntime, caller: String, reason: String, detail: String, status: Int = 400) async -> ServiceError {
+        let context = runtime.context, service = runtime.spec.name
+        let observations = context.simulation.security
+        observations.nextEvent += 1
+        let id = "\(service)-\(context.node.name)-\(context.epoch)-\(observations.nextEvent)"
+        let value = Array("\(id)|\(service)|\(caller)|\(reason)|\(detail)".utf8)
+        var logged = false
+        for attempt in 0 ..< 2 {
+            switch await runtime.kafka.produce(topic, key: caller, value: value, context: context, retries: 1) {
+            case .success: logged = true
+            case .failure(.server(.unknownTopic)) where attempt == 0:
+                _ = await runtime.kafka.createTopic(topic, partitions: 1, context: context)
+                continue
+            case .failure: break
+            }
+            break
+        }
+        guard logged else { return .unavailable("refused (\(reason)), and the security log is unreachable: try again") }
+        observations.refusals.append(.init(at: context.simulation.now, eventID: id, service: service, caller: caller, reason: reason, detail: detail, status: status))
+        observations.revision &+= 1
+        return ServiceError(status, "refused: \(reason)")
+    }
+
+    /// Who a request comes from, as the gateway forwarded it (else its origin).
+    public static func caller(_ info: RequestInfo) -> String {
+        info.user.map { "\($0)@\(info.tenant ?? "-")" } ?? "anonymous(\(info.origin))"
+    }
+}
+
+/// What checkers see of the security side: refusals (each logged before it was answered) and
+/// artifact downloads served.
+public final class SecurityObservations {
+    public struct Refusal {
+        public var at: Int64
+        public var eventID: String
+        public var service: String
+        public var caller: String
+        public var reason: String
+        public var detail: String
+        public var status: Int
+    }
+    public var refusals: [Refusal] = []
+    /// An artifact download answered: the key asked, and the object served.
+    public var downloads: [(at: Int64, caller: String, asked: String, bucket: String, key: String)] = []
+    public var nextEvent = 0
+    public var revision: UInt64 = 0
+    public init() {}
+}
+
+extension Simulation {
+    public var security: SecurityObservations { component(SecurityObservations.self) { SecurityObservations() } }
+}
