@@ -57,13 +57,13 @@ public struct SystemRun: Sendable, Equatable {
 /// `build` gets a fresh simulation (seeded, with `options`) and the run's knob values, and adds the
 /// system's nodes, processes, faults and checkers; the tooling then runs it. Everything `build`
 /// does must come from the simulation and the knobs, so a seed and knob values replay exactly.
-public struct SimulationSystem: @unchecked Sendable {  // build is called on one thread per run
+public struct SimulationSystem: Sendable {
     public var name: String
     public var knobs: [Knob]
     public var options: SimulationOptions
-    public var build: (Simulation, Knobs) -> Void
+    public var build: @Sendable (Simulation, Knobs) -> Void
 
-    public init(name: String, knobs: [Knob] = [], options: SimulationOptions = SimulationOptions(), build: @escaping (Simulation, Knobs) -> Void) {
+    public init(name: String, knobs: [Knob] = [], options: SimulationOptions = SimulationOptions(), build: @escaping @Sendable (Simulation, Knobs) -> Void) {
         precondition(!name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }, "a system's name is letters, digits, - and _: '\(name)'")
         precondition(Set(knobs.map(\.name)).count == knobs.count, "knob names repeat: \(knobs.map(\.name))")
         self.name = name
@@ -78,6 +78,7 @@ public struct SimulationSystem: @unchecked Sendable {  // build is called on one
     /// Runs `seed` with `knobs` (default: the defaults); `sinks` receive the trace.
     public func run(seed: UInt64, knobs: Knobs? = nil, sinks: [TraceSink] = []) -> SystemRun {
         let knobs = knobs ?? defaultKnobs
+        for knob in self.knobs { precondition(knobs[knob.name] >= knob.minimum, "knob \(knob.name): \(knobs[knob.name]) is below its minimum \(knob.minimum)") }
         let simulation = Simulation(seed: seed, options: options)
         for sink in sinks { simulation.trace.add(sink: sink) }
         build(simulation, knobs)
@@ -92,6 +93,9 @@ public struct SimulationSystem: @unchecked Sendable {  // build is called on one
         for (name, value) in file.knobs {
             guard knobs.contains(where: { $0.name == name }) else {
                 throw SystemFileError(path: file.path ?? "seed file", field: "knobs.\(name)", message: "system \(self.name) has no knob \(name) (knobs: \(knobs.map(\.name).joined(separator: ", ")))")
+            }
+            if let knob = knobs.first(where: { $0.name == name }), value < knob.minimum {
+                throw SystemFileError(path: file.path ?? "seed file", field: "knobs.\(name)", message: "\(value) is below the knob's minimum \(knob.minimum)")
             }
             result[name] = value
         }

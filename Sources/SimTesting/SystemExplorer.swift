@@ -69,8 +69,15 @@ extension SimulationSystem {
         for (offset, line) in lines.enumerated().dropFirst() where !line.isEmpty {
             let lineNumber = offset + 1
             guard case .object(let members)? = try? StrictJSON.parse(Array(line.utf8)) else {
-                // The last line may be cut by an interruption: it is run again.
-                if offset == lines.count - 1 { continue }
+                // The last line may be cut by an interruption: it is cut off the file (so the next
+                // result starts on a line of its own) and its seed runs again.
+                if offset == lines.count - 1 {
+                    let keep = lines.dropLast().reduce(0) { $0 + $1.utf8.count + 1 }
+                    guard let handle = FileHandle(forWritingAtPath: path) else { throw SystemFileError(path: path, field: "file", message: "cannot be written") }
+                    handle.truncateFile(atOffset: UInt64(keep))
+                    handle.closeFile()
+                    continue
+                }
                 throw SystemFileError(path: path, line: lineNumber, field: "line", message: "not a JSON object")
             }
             func text(_ key: String) -> String? { if case .string(let value)? = members.first(where: { $0.key == key })?.value { return value } else { return nil } }

@@ -23,7 +23,7 @@ struct SystemReportPage {
 
     var nodes: [String] {
         var seen: [String] = []
-        for record in records where !record.node.isEmpty && !seen.contains(record.node) { seen.append(record.node) }
+        for record in records where !record.node.isEmpty && record.node != "-" && !seen.contains(record.node) { seen.append(record.node) }
         return seen
     }
 
@@ -60,7 +60,7 @@ struct SystemReportPage {
             <h2>Reproduce</h2>
             <pre id="reproduce">let file = try SystemSeedFile.load(path: \(escape(quoted(path ?? file.fileName))))
             let verdict = try system.replay(file)   // system: your SimulationSystem named \(escape(quoted(system)))
-            // or: SIM_TEST_SEED=\(file.seed) with the knobs below in your test</pre>
+            // or: system.run(seed: \(file.seed), knobs: ...) with the knobs below</pre>
             <p class="muted">fingerprint \(hex64(run.fingerprint)) (\(escape(replayed))) &middot; \(run.events) events &middot; \(formatNanoseconds(run.virtualNanoseconds)) virtual</p>
             <h2>Knobs</h2>
             <table id="knobs"><tr><th>knob</th><th>value</th></tr>
@@ -80,7 +80,7 @@ struct SystemReportPage {
     }
 
     /// One row per node: a grey tick per event, red for a crash, green for a restart, and a red
-    /// line at the failure; all of the run's events (the recorder keeps every one).
+    /// line at the failure (the recorder keeps up to 200,000 records).
     var timeline: String {
         let width = 900.0, left = 110.0, row = 22.0
         let end = Double(Swift.max(1, run.virtualNanoseconds, records.last?.time ?? 1))
@@ -91,11 +91,11 @@ struct SystemReportPage {
             svg += "<text x=\"4\" y=\"\(y + 4)\">\(escape(node))</text><line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(width - 10)\" y2=\"\(y)\" stroke=\"#eee\"/>\n"
             var lastX = -1.0
             for record in records where record.node == node {
-                let colour = record.kind.contains("crash") ? "#c62828" : record.kind.contains("restart") ? "#2e7d32" : "#999"
+                let colour = record.kind == TraceKind.nodeCrash.name ? "#c62828" : record.kind == TraceKind.nodeRestart.name ? "#2e7d32" : "#999"
                 let at = x(record.time)
                 if colour == "#999" && at - lastX < 1 { continue }  // one tick a pixel for plain events
                 if colour == "#999" { lastX = at }
-                svg += "<line class=\"\(colour == "#999" ? "event" : record.kind)\" x1=\"\(at)\" y1=\"\(y - 6)\" x2=\"\(at)\" y2=\"\(y + 6)\" stroke=\"\(colour)\" stroke-width=\"\(colour == "#999" ? 1 : 3)\"/>\n"
+                svg += "<line class=\"\(colour == "#999" ? "event" : escape(record.kind))\" x1=\"\(at)\" y1=\"\(y - 6)\" x2=\"\(at)\" y2=\"\(y + 6)\" stroke=\"\(colour)\" stroke-width=\"\(colour == "#999" ? 1 : 3)\"/>\n"
             }
         }
         if let failure = run.outcome.time {

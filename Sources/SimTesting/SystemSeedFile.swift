@@ -57,7 +57,10 @@ public struct SystemSeedFile: Sendable, Equatable {
     }
 
     /// The file's name in a folder of seed files: `<system>-<checker or outcome>-<seed>.seed`.
-    public var fileName: String { "\(system)-\(checker ?? outcome)-\(seed).seed" }
+    public var fileName: String {
+        let label = (checker ?? outcome).map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
+        return "\(system)-\(String(label))-\(seed).seed"
+    }
 
     /// The file's text.
     public var text: String {
@@ -122,7 +125,7 @@ public struct SystemSeedFile: Sendable, Equatable {
         guard let seedValue = member("seed") else { throw SystemFileError(path: path, field: "seed", message: "missing") }
         guard case .number(let seedText) = seedValue, let seed = UInt64(seedText) else { throw fail("seed", "must be a whole number from 0 to 18446744073709551615") }
         let fingerprintText = try string("fingerprint")
-        guard fingerprintText.hasPrefix("0x"), fingerprintText.count <= 18, let fingerprint = UInt64(fingerprintText.dropFirst(2), radix: 16) else {
+        guard fingerprintText.hasPrefix("0x"), fingerprintText.count <= 18, fingerprintText.dropFirst(2).allSatisfy(\.isHexDigit), let fingerprint = UInt64(fingerprintText.dropFirst(2), radix: 16) else {
             throw fail("fingerprint", "must be 0x and 1 to 16 hex digits")
         }
         var file = SystemSeedFile(system: try string("system"), seed: seed, knobs: knobs,

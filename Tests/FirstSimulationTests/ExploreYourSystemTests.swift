@@ -68,6 +68,32 @@ final class ExploreYourSystemTests: XCTestCase {
         }
     }
 
+    /// A results file whose last line an interruption cut: the cut line is dropped, its seed runs
+    /// again, and the file stays one result a line (a third call reads it whole).
+    func testAResultLineCutByAnInterruptionIsRunAgain() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let results = (folder as NSString).appendingPathComponent("results.jsonl")
+        _ = try fixed.explore(seeds: 1 ... 3, results: results)
+        var text = try String(contentsOfFile: results, encoding: .utf8)
+        text.removeLast(20)  // the last result, cut mid-line
+        try text.write(toFile: results, atomically: true, encoding: .utf8)
+        let resumed = try fixed.explore(seeds: 1 ... 4, results: results)
+        XCTAssertEqual(resumed.ran, 2, "the cut seed and the new one")
+        XCTAssertEqual(resumed.results.map(\.seed), [1, 2, 3, 4])
+        let third = try fixed.explore(seeds: 1 ... 4, results: results)
+        XCTAssertEqual(third.ran, 0)
+        XCTAssertEqual(try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n").count, 5, "a header and four results")
+    }
+
+    /// A seed file whose knob is below the knob's minimum is refused, naming the knob.
+    func testAKnobBelowItsMinimumIsRefused() {
+        var file = buggy.seedFile(for: buggy.run(seed: 1))
+        file.knobs = file.knobs.map { $0.0 == "writes" ? ("writes", 0) : $0 }
+        XCTAssertThrowsError(try buggy.replay(file)) { error in
+            XCTAssertEqual("\(error)", "seed file: knobs.writes: 0 is below the knob's minimum 1")
+        }
+    }
+
     /// A seed file round-trips through its text, and replays bit for bit.
     func testASeedFileReplaysBitForBit() throws {
         let failure = try XCTUnwrap((1 ... 30).lazy.map { self.buggy.run(seed: $0) }.first { $0.outcome.isFailure })
