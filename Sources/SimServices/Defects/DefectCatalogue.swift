@@ -8,6 +8,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case D1, D2, D3, D4, D5, D6, D7, D9, D10, C1, C7, H7
     case C5, C6
     case I9
+    case M5, M9, E3, M6, E1, M3
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -28,6 +29,7 @@ public struct DefectEntry: Sendable {
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         case .I9: return "security_probe"
+        case .M5, .M9, .E3, .M6, .E1, .M3: return "training_runs"
         default: return "first_requests"
         }
     }
@@ -199,6 +201,24 @@ public enum DefectCatalogue {
         DefectEntry(id: .I9, title: "path traversal in artifact download: the key is resolved as a path under the storage root, so `..` leaves the artifacts bucket",
                     services: ["storage"], symptom: "a download answered with an object of another bucket (`../checkpoints/...` reads a checkpoint)",
                     scenario: "06_security_probe", checker: "artifact-bucket"),
+        DefectEntry(id: .M5, title: "training data not shuffled between epochs: the order is drawn from the seed alone, not from (seed, epoch)",
+                    services: ["workers"], symptom: "every epoch sees the same order (epoch k+1's permutation equals epoch k's)",
+                    scenario: "02_training_reproducibility", checker: "epoch-order"),
+        DefectEntry(id: .M9, title: "the augmenter takes the job's seed and ignores it: its jitter is drawn from the worker process's own generator",
+                    services: ["workers"], symptom: "same seed, code and data, different parameter hash from the first step",
+                    scenario: "02_training_reproducibility", checker: "reproducibility"),
+        DefectEntry(id: .E3, title: "seed not propagated to sub-processes: the experiment manager keeps the seed, the job handed to the workers has none",
+                    services: ["training", "workers"], symptom: "worker draws (initialiser, order, augmentation, dropout) differ across same-seed runs",
+                    scenario: "02_training_reproducibility", checker: "reproducibility"),
+        DefectEntry(id: .M6, title: "LR scheduler off by one step: SGDR's warm restarts come at period + 1",
+                    services: ["workers"], symptom: "the logged lr trace leaves the schedule at the first period boundary (eta_min where the restart's base lr is due)",
+                    scenario: "02_training_reproducibility", checker: "lr-schedule"),
+        DefectEntry(id: .E1, title: "metric logging race: a run's points kept in one blob, read and written back in two transactions",
+                    services: ["experiments"], symptom: "fewer points read back than experiments acknowledged (concurrent logging requests overwrite each other)",
+                    scenario: "02_training_reproducibility", checker: "metric-series"),
+        DefectEntry(id: .M3, title: "batch-norm statistics leak between train and eval mode: evaluation normalises with the batch's statistics and moves the running ones",
+                    services: ["workers"], symptom: "running statistics change in evaluation; a row's prediction depends on its batch neighbours",
+                    scenario: "02_training_reproducibility", checker: "batch-norm"),
         DefectEntry(id: .H7, title: "no TTL jitter: every online value a materialization writes expires exactly one TTL later",
                     services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one millisecond",
                     scenario: "03_feature_drift_storm", checker: "expiry-burst"),

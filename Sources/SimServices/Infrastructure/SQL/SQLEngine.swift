@@ -11,6 +11,14 @@ public enum SQLValue: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public var integer: Int64? { if case .integer(let v) = self { return v } else { return nil } }
     public var text: String? { if case .text(let v) = self { return v } else { return nil } }
+    /// A number as a double (an integer column value converts exactly up to 2^53).
+    public var real: Double? {
+        switch self {
+        case .real(let v): return v
+        case .integer(let v): return Double(v)
+        default: return nil
+        }
+    }
 
     public var description: String {
         switch self {

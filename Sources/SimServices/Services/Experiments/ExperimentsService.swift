@@ -1,9 +1,16 @@
 import SimKernel
 
-/// Experiment tracking: runs record seed, code version and data digest; params are write-once.
+/// Experiment tracking. A run records its experiment, seed, code version and dataset digest, and
+/// write-once parameters; metric series (key, value, step, UTC timestamp) are logged against it
+/// (`MetricLog`); datasets are immutable content-addressed versions (`DatasetVersions`); a run is
+/// finished with its outcome. Everything durable lives in experiments_db (datasets' bytes in the
+/// object store), a search document per run in the `experiments` index.
 ///
-/// Route: `POST experiments/runs` (CreateRun -> RunCreated). Stateless: runs, params and metrics
-/// live in experiments_db, a search document per run in the `experiments` index.
+/// Routes: `POST experiments/runs` (CreateRun -> RunCreated), `GET experiments/runs` (RunQuery ->
+/// RunView), `POST experiments/runs/finish` (FinishRun -> RunView), `POST experiments/params`,
+/// `GET experiments/params` (`RunParameters`), `POST experiments/metrics`, `GET experiments/metrics`
+/// (`MetricLog`), `PUT experiments/datasets`, `GET experiments/datasets` (`DatasetVersions`).
+/// Stateless: a crash loses nothing the database committed.
 public enum ExperimentsService {
     public struct CreateRun: Codable, Sendable, Equatable {
         public var seed: UInt64?
@@ -16,45 +23,64 @@ public enum ExperimentsService {
         public var runKey: String?
         /// Metrics of the run (`metric.NAME` on the wire), stored at step 0 with the node's UTC time.
         public var metric: [String: Double]?
+        /// The experiment the run belongs to.
+        public var experiment: String?
+        /// More write-once parameters (`param.NAME` on the wire).
+        public var param: [String: String]?
+
+        public init(seed: UInt64? = nil, lr: Double? = nil, code: String? = nil, data: String? = nil, runKey: String? = nil, metric: [String: Double]? = nil,
+                    experiment: String? = nil, param: [String: String]? = nil) {
+            self.seed = seed
+            self.lr = lr
+            self.code = code
+            self.data = data
+            self.runKey = runKey
+            self.metric = metric
+            self.experiment = experiment
+            self.param = param
+        }
     }
     public struct RunCreated: Codable, Sendable, Equatable {
         public var run: Int64
+    }
+    public struct RunQuery: Codable, Sendable, Equatable {
+        public var run: Int64
+    }
+    /// A run as stored.
+    public struct RunView: Codable, Sendable, Equatable {
+        public var run: Int64
+        public var experiment: String
+        public var seed: String
+        public var code: String
+        public var data: String
+        /// `running`, `finished` or `failed`.
+        public var status: String
+        /// The outcome a finish recorded ("" while running).
+        public var result: String
+    }
+    public struct FinishRun: Codable, Sendable, Equatable {
+        public var run: Int64
+        public var status: String
+        public var result: String
     }
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "experiments", routes: [
             Route("POST", "experiments/runs", CreateRun.self, RunCreated.self) { runtime, request, _ throws(ServiceError) in
-                let seed = "\(request.seed ?? 0)"
-                let key: SQLValue = request.runKey.map { .text($0) } ?? .null
-                if case .text = key, case .success(let found) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key])]),
-                   let existing = found[0].rows.first?.first?.integer {
-                    return RunCreated(run: existing)
-                }
-                // The run, its write-once parameter and its metrics in one transaction: a crash
-                // between them would leave a run without its parameter, which a retry (finding the
-                // run by its key) would never add. The transaction holds the write lock from its
-                // first insert, so MAX(id) is this run's id.
-                let now = runtime.context.localTime / Nanos.millisecond
-                var statements = [
-                    SQLStatement("INSERT INTO runs(seed, code_version, data_digest, run_key) VALUES (?, ?, ?, ?)",
-                                 [.text(seed), .text(request.code ?? "v1"), .text(request.data ?? "d0"), key]),
-                    SQLStatement("SELECT MAX(id) FROM runs"),
-                    SQLStatement("INSERT INTO params(run, key, value) VALUES ((SELECT MAX(id) FROM runs), 'lr', ?)", [.text("\(request.lr ?? 0.1)")]),
-                ]
-                for (name, value) in (request.metric ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    statements.append(SQLStatement("INSERT OR REPLACE INTO metrics(run, key, value, step, timestamp_ms) VALUES ((SELECT MAX(id) FROM runs), ?, ?, 0, ?)",
-                                                   [.text(name), .real(value), .integer(now)]))
-                }
-                guard case .success(let rows) = await runtime.transaction(statements), let run = rows[1].rows.first?.first?.integer else {
-                    throw .internalError("cannot create the run")
-                }
-                // Write-once: a second write of the same param must fail.
-                let again = await runtime.transaction([SQLStatement("INSERT INTO params(run, key, value) VALUES (?, 'lr', '9')", [.integer(run)])])
-                guard case .failure(.sql(let error)) = again, error.kind == .constraint else { throw .internalError("a param was overwritten") }
-                _ = await runtime.search.request(.index("experiments", id: "\(run)", document: ["seed": seed], ifSeqNo: nil, ifPrimaryTerm: nil), context: runtime.context)
-                return RunCreated(run: run)
+                try await create(runtime, request)
             },
-        ])
+            Route("GET", "experiments/runs", RunQuery.self, RunView.self) { runtime, request, _ throws(ServiceError) in
+                try await view(runtime, run: request.run)
+            },
+            Route("POST", "experiments/runs/finish", FinishRun.self, RunView.self) { runtime, request, _ throws(ServiceError) in
+                guard ["finished", "failed"].contains(request.status) else { throw .badRequest("status: '\(request.status)' is neither finished nor failed") }
+                // The first finish stands: a repeated finish (a retry, a re-run after a crash) changes nothing.
+                guard case .success = await runtime.transaction([
+                    SQLStatement("UPDATE runs SET status = ?, result = ? WHERE id = ? AND status = 'running'", [.text(request.status), .text(request.result), .integer(request.run)]),
+                ]) else { throw .unavailable("cannot finish run \(request.run)") }
+                return try await view(runtime, run: request.run)
+            },
+        ] + RunParameters.routes + MetricLog.routes(defects: defects) + DatasetVersions.routes)
         spec.database = "experiments_db"
         spec.migrations = [
             "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",
@@ -62,10 +88,58 @@ public enum ExperimentsService {
             "CREATE TABLE metrics(run INTEGER NOT NULL, key TEXT NOT NULL, value REAL NOT NULL, step INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL, PRIMARY KEY(run, key, step))",
             "ALTER TABLE runs ADD COLUMN run_key TEXT",
             "CREATE UNIQUE INDEX runs_by_key ON runs(run_key)",
+            "ALTER TABLE runs ADD COLUMN experiment TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE runs ADD COLUMN status TEXT NOT NULL DEFAULT 'running'",
+            "ALTER TABLE runs ADD COLUMN result TEXT NOT NULL DEFAULT ''",
+            "CREATE TABLE metric_log(run INTEGER PRIMARY KEY, points TEXT NOT NULL)",
+            "CREATE TABLE dataset_versions(digest TEXT PRIMARY KEY, name TEXT NOT NULL, row_count INTEGER NOT NULL, object_key TEXT NOT NULL)",
         ]
+        spec.buckets = [DatasetVersions.bucket]
         spec.indices = [("experiments", ["seed": .keyword])]
         spec.createsIndexMappings = !defects.contains(.L8)  // L8: no index mapping is created
         if defects.contains(.L6) { spec.registrationName = "experiment" }  // L6: the wrong name
         return spec
+    }
+
+    static func create(_ runtime: ServiceRuntime, _ request: CreateRun) async throws(ServiceError) -> RunCreated {
+        let seed = "\(request.seed ?? 0)"
+        let key: SQLValue = request.runKey.map { .text($0) } ?? .null
+        if case .text = key, case .success(let found) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key])]),
+           let existing = found[0].rows.first?.first?.integer {
+            return RunCreated(run: existing)
+        }
+        // The run, its write-once parameters and its metrics in one transaction: a crash between
+        // them would leave a run without its parameters, which a retry (finding the run by its key)
+        // would never add. The transaction holds the write lock from its first insert, so MAX(id)
+        // is this run's id.
+        let now = MetricLog.utcMillis(runtime.context)
+        var statements = [
+            SQLStatement("INSERT INTO runs(seed, code_version, data_digest, run_key, experiment) VALUES (?, ?, ?, ?, ?)",
+                         [.text(seed), .text(request.code ?? "v1"), .text(request.data ?? "d0"), key, .text(request.experiment ?? "")]),
+            SQLStatement("SELECT MAX(id) FROM runs"),
+        ]
+        var params = request.param ?? [:]
+        params["lr"] = params["lr"] ?? "\(request.lr ?? 0.1)"
+        for (name, value) in params.sorted(by: { $0.key < $1.key }) {
+            statements.append(SQLStatement("INSERT INTO params(run, key, value) VALUES ((SELECT MAX(id) FROM runs), ?, ?)", [.text(name), .text(value)]))
+        }
+        for (name, value) in (request.metric ?? [:]).sorted(by: { $0.key < $1.key }) {
+            statements.append(SQLStatement("INSERT OR REPLACE INTO metrics(run, key, value, step, timestamp_ms) VALUES ((SELECT MAX(id) FROM runs), ?, ?, 0, ?)",
+                                           [.text(name), .real(value), .integer(now)]))
+        }
+        guard case .success(let rows) = await runtime.transaction(statements), let run = rows[1].rows.first?.first?.integer else {
+            throw .internalError("cannot create the run")
+        }
+        _ = await runtime.search.request(.index("experiments", id: "\(run)", document: ["seed": seed], ifSeqNo: nil, ifPrimaryTerm: nil), context: runtime.context)
+        return RunCreated(run: run)
+    }
+
+    static func view(_ runtime: ServiceRuntime, run: Int64) async throws(ServiceError) -> RunView {
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("SELECT experiment, seed, code_version, data_digest, status, result FROM runs WHERE id = ?", [.integer(run)]),
+        ]) else { throw .unavailable("cannot read run \(run)") }
+        guard let row = rows[0].rows.first, row.count == 6 else { throw ServiceError(404, "no run \(run)") }
+        let text = row.map { $0.text ?? "" }
+        return RunView(run: run, experiment: text[0], seed: text[1], code: text[2], data: text[3], status: text[4], result: text[5])
     }
 }

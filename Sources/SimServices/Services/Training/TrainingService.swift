@@ -10,7 +10,7 @@ import SimKernel
 /// version in the registry, all through the gateway. A restart finishes what a crash interrupted.
 /// L4 leaves its topic to broker auto-creation, which is off.
 ///
-/// Route: `POST training/jobs` (SubmitJob -> JobAccepted). In memory (`State`): the clock each
+/// Routes: `POST training/jobs` (SubmitJob -> JobAccepted), `POST training/runs` (`TrainingRuns`). In memory (`State`): the clock each
 /// trainer's progress row was last written at, and whether a completion attempt is running; both
 /// rebuilt from experiments_db's rows after a crash (a repeat report is answered from the row).
 public enum TrainingService {
@@ -61,6 +61,7 @@ public enum TrainingService {
             Route("POST", "training/jobs", SubmitJob.self, JobAccepted.self) { runtime, request, info throws(ServiceError) in
                 try await submit(runtime, request, info)
             },
+            TrainingRuns.route,
         ])
         spec.makeState = { State() }
         spec.database = "experiments_db"
@@ -69,8 +70,9 @@ public enum TrainingService {
             "CREATE TABLE training_job_workers(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, PRIMARY KEY(job, worker))",
             "CREATE TABLE training_progress(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, eval_loss REAL NOT NULL, PRIMARY KEY(job, worker))",
             "ALTER TABLE training_jobs ADD COLUMN result TEXT",
+            "CREATE TABLE training_runs(name TEXT PRIMARY KEY, run INTEGER NOT NULL, task TEXT NOT NULL)",
         ]
-        spec.topics = ["training.jobs"]
+        spec.topics = ["training.jobs", TrainingRuns.topic]
         spec.afterReady = { runtime in await serveCluster(runtime) }
         spec.createsTopics = !defects.contains(.L4)  // L4: left to auto-creation, which is off
         return spec

@@ -5,7 +5,8 @@ import SimKernel
 /// recording each task id once in metrics_db (idempotent effects). They also run pipeline tasks
 /// (`pipeline-tasks`): a task named `materialize.<view>` asks the features service to materialize
 /// that view; each task's effect is recorded once, keyed by run and task, and reported done to the
-/// pipeline service (a task handed out again after a crash is run again, harmlessly).
+/// pipeline service (a task handed out again after a crash is run again, harmlessly). And they
+/// train reproducible runs handed out on `training.runs` (`ReproducibleTrainer`).
 ///
 /// Route: `POST workers/tasks` (EnqueueTask -> TaskDone). Stateless: tasks travel on Kafka, their
 /// effects live in metrics_db.
@@ -55,6 +56,7 @@ public enum WorkersService {
             }
             context.simulation.spawn { await consume(runtime) }
             context.simulation.spawn { await consumePipelineTasks(runtime) }
+            context.simulation.spawn { await ReproducibleTrainer.consume(runtime) }
             return nil
         }
         spec.createsTopics = !defects.contains(.L4)  // L4: left to auto-creation, which is off

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SimKernel
+import SimServices
+
+/// The learning rate every step applied equals SGDR's (cosine annealing with warm restarts, period
+/// `t0` growing by `tMult`), computed here in closed form from the step number, independently of
+/// the workers' stepping scheduler: period i starts at t0 (tMult^i - 1)/(tMult - 1) (t0 i when
+/// tMult = 1) and lr = etaMin + (base - etaMin)(1 + cos(pi Tcur/Ti))/2. Compared to 1e-12 relative.
+public final class LRScheduleChecker: SafetyChecker, Checker {
+    public static let name = "lr-schedule"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
+    var observations: TrainingRunObservations?
+    var checked = 0
+    public required init(scenario: Scenario) {}
+
+    public func install(on platform: Platform) {
+        observations = platform.simulation.trainingRuns
+        platform.simulation.add(checker: self)
+    }
+
+    /// SGDR's rate at `step`, in closed form.
+    public static func expectedRate(step: Int, base: Double, etaMin: Double, t0: Int, tMult: Int) -> Double {
+        var start = 0, period = t0
+        while step >= start + period {
+            start += period
+            period *= tMult
+        }
+        return etaMin + (base - etaMin) * (1 + cos(Double.pi * Double(step - start) / Double(period))) / 2
+    }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let observations else { return nil }
+        while checked < observations.steps.count {
+            let step = observations.steps[checked]
+            guard let run = observations.submittedRun(named: step.name) else { break }
+            checked += 1
+            let spec = run.spec
+            let expected = Self.expectedRate(step: step.record.step, base: spec.learningRate, etaMin: spec.learningRate / 100, t0: spec.restartPeriod, tMult: spec.restartGrowth)
+            if abs(step.record.rate - expected) > 1e-12 * Swift.max(1, abs(expected)) {
+                return "\(step.name) applied lr \(step.record.rate) at step \(step.record.step); SGDR (base \(spec.learningRate), t0 \(spec.restartPeriod), x\(spec.restartGrowth)) gives \(expected)"
+            }
+        }
+        return nil
+    }
+
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
+}

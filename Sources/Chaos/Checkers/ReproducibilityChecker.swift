@@ -1,0 +1,64 @@
+import SimKernel
+import SimServices
+
+/// Same (seed, code version, dataset digest) -> the same parameter hash at every step: every step
+/// any worker attempt computed is compared with the first hash seen for that step among runs
+/// submitted with the same three. A run on a dataset digest that was never stored must be refused.
+/// Liveness: every submitted run finished and was read back.
+public final class ReproducibilityChecker: SafetyChecker, Checker {
+    public static let name = "reproducibility"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
+    var observations: TrainingRunObservations?
+    var seenRevision: UInt64 = .max
+    var checkedSteps = 0
+    /// The first hash of each (seed, code, dataset, step): by whom it was computed.
+    var first: [String: (name: String, attempt: Int, hash: String)] = [:]
+    public required init(scenario: Scenario) {}
+
+    public func install(on platform: Platform) {
+        observations = platform.simulation.trainingRuns
+        platform.simulation.add(checker: self)
+    }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let observations, observations.revision != seenRevision else { return nil }
+        seenRevision = observations.revision
+        for refused in observations.mustBeRefused where observations.refused.contains(where: { $0.name == refused && $0.status == 200 }) {
+            return "training accepted \(refused), a run on a dataset digest that was never stored"
+        }
+        while checkedSteps < observations.steps.count {
+            let step = observations.steps[checkedSteps]
+            guard let run = observations.submittedRun(named: step.name) else { break }  // its submission is recorded once answered
+            checkedSteps += 1
+            let key = "\(run.seed)/\(run.code)/\(run.dataset)/\(step.record.step)"
+            guard let earlier = first[key] else {
+                first[key] = (step.name, step.attempt, step.record.stateHash)
+                continue
+            }
+            if earlier.hash != step.record.stateHash {
+                return "\(step.name) (attempt \(step.attempt)) has state hash \(step.record.stateHash.prefix(16)) after step \(step.record.step) (epoch \(step.record.epoch)), "
+                    + "\(earlier.name) (attempt \(earlier.attempt)) had \(earlier.hash.prefix(16)): same seed \(run.seed), code \(run.code), data \(run.dataset.prefix(12)); not reproducible"
+            }
+        }
+        return nil
+    }
+
+    public func converged(_ simulation: Simulation) -> Bool? {
+        guard let observations else { return nil }
+        return !observations.submitted.isEmpty && observations.readBacks.count >= observations.submitted.count
+    }
+
+    public func livenessMessage(_ simulation: Simulation) -> String {
+        guard let observations else { return "" }
+        let finished = observations.finished.map(\.name)
+        let open = observations.submitted.map(\.name).filter { !finished.contains($0) }
+        return "\(observations.submitted.count) runs submitted, \(observations.finished.count) finished, \(observations.readBacks.count) read back; unfinished: \(open.joined(separator: ", "))"
+    }
+
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["training", "workers", "experiments"] }
+}
+
+func trainingRunsMissing(_ scenario: Scenario) -> String? {
+    scenario.workloads.contains { $0 is TrainingRunsWorkload } ? nil : "no training_runs workload runs in this scenario"
+}

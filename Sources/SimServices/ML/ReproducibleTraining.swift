@@ -1,0 +1,175 @@
+import SimKernel
+
+/// A training run of the MLP as the workers run it for scenario 02, with every draw derived from
+/// the job's seed: the initialiser from (seed, "init"), epoch e's data order from (seed, e), sample
+/// i's augmentation in epoch e from (seed, e, i), step k's dropout masks from (seed, k). So
+/// (seed, code version, dataset digest) fixes the parameter hash at every step, in any process.
+///
+/// The loop is pure (no clock, no I/O): the worker drives it step by step and does the waiting,
+/// logging and reporting. Draws that are *not* seeded come from `entropy`, which the worker
+/// connects to its own process's generator: that is where the defects' draws come from.
+/// - M5 (`shuffleEachEpoch` false): the order is drawn from (seed) alone: every epoch the same.
+/// - M9 (`seededAugmenter` false): the augmenter takes the seed and ignores it (draws `entropy`).
+/// - E3: the run's seed never reached the worker (`spec.seed` nil): every draw falls back to a seed
+///   from `entropy`, the worker process's own.
+/// - M6 (`restartLate`): the shared SGDR schedule restarts at period + 1.
+/// - M3 (`leakBatchStatistics`): evaluation normalises with batch statistics and moves the running ones.
+public final class ReproducibleTraining {
+    /// What a run trains: the job as the worker received it.
+    public struct Spec: Codable, Sendable, Equatable {
+        public var name: String
+        public var run: Int64
+        /// The job's seed; nil when it was not passed on (E3).
+        public var seed: UInt64?
+        public var dataset: String
+        public var code: String
+        public var epochs: Int
+        public var batchSize: Int
+        public var learningRate: Double
+        public var hidden: Int
+        public var dropout: Double
+        /// SGDR's first period (steps) and its growth factor.
+        public var restartPeriod: Int
+        public var restartGrowth: Int
+
+        public init(name: String, run: Int64, seed: UInt64?, dataset: String, code: String, epochs: Int = 4, batchSize: Int = 32, learningRate: Double = 0.1,
+                    hidden: Int = 16, dropout: Double = 0.1, restartPeriod: Int = 8, restartGrowth: Int = 2) {
+            self.name = name
+            self.run = run
+            self.seed = seed
+            self.dataset = dataset
+            self.code = code
+            self.epochs = epochs
+            self.batchSize = batchSize
+            self.learningRate = learningRate
+            self.hidden = hidden
+            self.dropout = dropout
+            self.restartPeriod = restartPeriod
+            self.restartGrowth = restartGrowth
+        }
+    }
+
+    /// Which code paths run (the defects' switches; all false is the correct platform).
+    public struct Variant: Sendable, Equatable {
+        public var unshuffledEpochs = false
+        public var unseededAugmenter = false
+        public var restartLate = false
+        public var leakBatchStatistics = false
+        public init(unshuffledEpochs: Bool = false, unseededAugmenter: Bool = false, restartLate: Bool = false, leakBatchStatistics: Bool = false) {
+            self.unshuffledEpochs = unshuffledEpochs
+            self.unseededAugmenter = unseededAugmenter
+            self.restartLate = restartLate
+            self.leakBatchStatistics = leakBatchStatistics
+        }
+    }
+
+    /// One optimizer step's outcome.
+    public struct Step: Sendable, Equatable {
+        public var epoch: Int
+        public var step: Int
+        /// The rate this step applied (read before the scheduler stepped).
+        public var rate: Double
+        public var loss: Float
+        /// `BatchNormMLP.stateHash` after the step.
+        public var stateHash: String
+    }
+
+    /// One evaluation on the validation rows.
+    public struct Evaluation: Sendable, Equatable {
+        public var epoch: Int
+        public var auc: Double
+        /// Whether evaluating left the model (parameters and running statistics) unchanged.
+        public var modelUnchanged: Bool
+        /// The first validation row's probability scored alone and scored within the whole set:
+        /// equal when evaluation does not depend on batch neighbours.
+        public var alone: Float
+        public var inBatch: Float
+    }
+
+    public let spec: Spec
+    public let variant: Variant
+    /// The seed every draw derives from (the job's, or the worker's own under E3).
+    public let seed: UInt64
+    public let train: [Example]
+    public let validation: [Example]
+    public private(set) var model: BatchNormMLP
+    public private(set) var schedule: WarmRestartsSchedule
+    public private(set) var epoch = 0
+    public private(set) var step = 0
+    /// The current epoch's order of the training rows, and the position in it.
+    public private(set) var order: [Int] = []
+    var position = 0
+    let entropy: () -> UInt64
+
+    /// Splits `rows` (the last fifth validates) and initialises the model.
+    public init(spec: Spec, rows: [Example], variant: Variant = Variant(), entropy: @escaping () -> UInt64) {
+        precondition(rows.count >= 10 && spec.batchSize >= 2 && spec.epochs >= 1, "a run needs >= 10 rows, batches >= 2 and an epoch: \(rows.count) rows, batch \(spec.batchSize), \(spec.epochs) epochs")
+        self.spec = spec
+        self.variant = variant
+        self.entropy = entropy
+        seed = spec.seed ?? entropy()
+        let cut = rows.count - rows.count / 5
+        train = Array(rows[..<cut])
+        validation = Array(rows[cut...])
+        var initialiser = SimRandom(rootSeed: seed, stream: "init")
+        model = BatchNormMLP(inputs: rows[0].features.count, hidden: spec.hidden, random: &initialiser)
+        schedule = WarmRestartsSchedule(base: spec.learningRate, etaMin: spec.learningRate / 100, t0: spec.restartPeriod, tMult: spec.restartGrowth,
+                                        restartLate: variant.restartLate)
+        order = Self.order(count: train.count, seed: seed, epoch: variant.unshuffledEpochs ? nil : 0)
+    }
+
+    /// Full batches per epoch (a last partial batch is dropped, as `drop_last` does).
+    public var stepsPerEpoch: Int { train.count / spec.batchSize }
+    public var totalSteps: Int { stepsPerEpoch * spec.epochs }
+    public var finished: Bool { epoch >= spec.epochs }
+
+    /// Epoch `epoch`'s order of `count` rows: a permutation drawn from (seed, epoch), or from
+    /// (seed) alone when `epoch` is nil (M5).
+    public static func order(count: Int, seed: UInt64, epoch: Int?) -> [Int] {
+        var indices = Array(0 ..< count)
+        var random = SimRandom(rootSeed: seed, stream: epoch.map { "order/\($0)" } ?? "order")
+        random.shuffle(&indices)
+        return indices
+    }
+
+    /// Sample `index` of epoch `epoch`, augmented with Gaussian jitter (sigma 0.05 per feature).
+    func augmented(_ index: Int) -> [Float] {
+        var random = variant.unseededAugmenter ? SimRandom(seed: entropy()) : SimRandom(rootSeed: seed, stream: "augment/\(epoch)/\(index)")
+        return train[index].features.map { $0 + Float(random.normal() * 0.05) }
+    }
+
+    /// Runs the next optimizer step (the optimizer first, then the scheduler); nil once finished.
+    /// Crossing an epoch boundary draws the next epoch's order.
+    public func nextStep() -> Step? {
+        guard !finished else { return nil }
+        let indices = Array(order[position ..< position + spec.batchSize])
+        let rows = indices.map(augmented)
+        var dropout = SimRandom(rootSeed: seed, stream: "dropout/\(step)")
+        let keepScale = Float(1 / (1 - spec.dropout))
+        let keep = rows.map { _ in (0 ..< spec.hidden).map { _ in dropout.unitDouble() < spec.dropout ? 0 : keepScale } }
+        let gradient = model.trainingGradient(rows, labels: indices.map { train[$0].label }, keep: keep)
+        let rate = schedule.rate
+        model.apply(gradient, rate: Float(rate))
+        schedule.step()
+        let done = Step(epoch: epoch, step: step, rate: rate, loss: gradient.loss, stateHash: model.stateHash)
+        step += 1
+        position += spec.batchSize
+        if position + spec.batchSize > train.count {
+            epoch += 1
+            position = 0
+            if !finished { order = Self.order(count: train.count, seed: seed, epoch: variant.unshuffledEpochs ? nil : epoch) }
+        }
+        return done
+    }
+
+    /// Evaluates on the validation rows (after the epoch that just ended).
+    public func evaluate() -> Evaluation {
+        let before = model.state
+        var copy = model  // scored alone on a copy, so that M3's update of the statistics stays out of the model
+        let alone = copy.predict([validation[0].features], leakBatchStatistics: variant.leakBatchStatistics)[0]
+        let scores = model.predict(validation.map(\.features), leakBatchStatistics: variant.leakBatchStatistics)
+        let unchanged = model.state == before
+        return Evaluation(epoch: Swift.max(0, epoch - 1), auc: rocAUC(scores: scores, labels: validation.map(\.label)) ?? 0.5, modelUnchanged: unchanged,
+                          alone: alone, inBatch: scores[0])
+    }
+}

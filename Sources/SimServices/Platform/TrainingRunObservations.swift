@@ -1,0 +1,99 @@
+import SimKernel
+
+/// What scenario 02's reproducible runs expose to checkers: the runs as submitted, what each
+/// worker attempt computed step by step, and what the client read back from experiments.
+public final class TrainingRunObservations {
+    /// A run as the client submitted it (the seed, code and data it asked for).
+    public struct Submitted: Sendable, Equatable {
+        public var name: String
+        public var run: Int64
+        public var seed: UInt64
+        public var code: String
+        public var dataset: String
+        public var spec: ReproducibleTraining.Spec
+        public init(name: String, run: Int64, seed: UInt64, code: String, dataset: String, spec: ReproducibleTraining.Spec) {
+            self.name = name
+            self.run = run
+            self.seed = seed
+            self.code = code
+            self.dataset = dataset
+            self.spec = spec
+        }
+    }
+    /// One optimizer step of one attempt at a run.
+    public struct Step: Sendable, Equatable {
+        public var name: String
+        public var attempt: Int
+        public var record: ReproducibleTraining.Step
+    }
+    /// One epoch's data order of one attempt (indices into the training rows).
+    public struct EpochOrder: Sendable, Equatable {
+        public var name: String
+        public var attempt: Int
+        public var epoch: Int
+        public var order: [Int]
+        public var rows: Int
+    }
+    public struct Evaluation: Sendable, Equatable {
+        public var name: String
+        public var attempt: Int
+        public var evaluation: ReproducibleTraining.Evaluation
+    }
+    /// A point of a metric series as read back through `GET experiments/metrics`.
+    public struct ReadPoint: Sendable, Equatable {
+        public var key: String
+        public var step: Int64
+        public var value: Double
+        public var timestamp: String
+        public init(key: String, step: Int64, value: Double, timestamp: String) {
+            self.key = key
+            self.step = step
+            self.value = value
+            self.timestamp = timestamp
+        }
+    }
+    /// What the client read back of a finished run.
+    public struct ReadBack: Sendable, Equatable {
+        public var name: String
+        public var points: [ReadPoint]
+        public var params: [String: String]
+        /// The parameters as read right after the run was created.
+        public var paramsAtStart: [String: String]
+        /// The status an attempt to overwrite the `lr` parameter was answered with.
+        public var overwriteStatus: Int
+        public init(name: String, points: [ReadPoint], params: [String: String], paramsAtStart: [String: String], overwriteStatus: Int) {
+            self.name = name
+            self.points = points
+            self.params = params
+            self.paramsAtStart = paramsAtStart
+            self.overwriteStatus = overwriteStatus
+        }
+    }
+
+    public var submitted: [Submitted] = []
+    /// Runs the platform refused (name, status), e.g. one on an unknown dataset digest.
+    public var refused: [(name: String, status: Int)] = []
+    /// Runs whose submission must be refused (unknown dataset), by name.
+    public var mustBeRefused: [String] = []
+    public var steps: [Step] = []
+    public var orders: [EpochOrder] = []
+    public var evaluations: [Evaluation] = []
+    /// Attempts started per run name (a run is trained again after a worker crash).
+    public var attempts: [String: Int] = [:]
+    /// Points each run's worker logged and experiments acknowledged: "key@step", in order, unique.
+    public var acknowledged: [String: [String]] = [:]
+    /// Runs a worker finished: name, final validation AUC, final state hash.
+    public var finished: [(name: String, auc: Double, stateHash: String)] = []
+    public var readBacks: [ReadBack] = []
+    /// Bumped at every change, so checkers run only when something changed.
+    public var revision: UInt64 = 0
+
+    public init() {}
+
+    public func submittedRun(named name: String) -> Submitted? { submitted.first { $0.name == name } }
+}
+
+extension Simulation {
+    /// Scenario 02's training runs in this run.
+    public var trainingRuns: TrainingRunObservations { component(TrainingRunObservations.self) { TrainingRunObservations() } }
+}
