@@ -7,7 +7,8 @@ import SimKernel
 /// object store), a search document per run in the `experiments` index.
 ///
 /// Routes: `POST experiments/runs` (CreateRun -> RunCreated), `GET experiments/runs` (RunQuery ->
-/// RunView), `POST experiments/runs/finish` (FinishRun -> RunView), `POST experiments/params`,
+/// RunView), `POST experiments/runs/attempt` (RunQuery -> Attempt), `POST experiments/runs/finish`
+/// (FinishRun -> RunView), `POST experiments/params`,
 /// `GET experiments/params` (`RunParameters`), `POST experiments/metrics`, `GET experiments/metrics`
 /// (`MetricLog`), `PUT experiments/datasets`, `GET experiments/datasets` (`DatasetVersions`).
 /// Stateless: a crash loses nothing the database committed.
@@ -58,6 +59,11 @@ public enum ExperimentsService {
         /// The outcome a finish recorded ("" while running).
         public var result: String
     }
+    /// A run's next attempt (a worker starting it, or starting it again after a crash).
+    public struct Attempt: Codable, Sendable, Equatable {
+        public var run: Int64
+        public var attempt: Int64
+    }
     public struct FinishRun: Codable, Sendable, Equatable {
         public var run: Int64
         public var status: String
@@ -71,6 +77,16 @@ public enum ExperimentsService {
             },
             Route("GET", "experiments/runs", RunQuery.self, RunView.self) { runtime, request, _ throws(ServiceError) in
                 try await view(runtime, run: request.run)
+            },
+            Route("POST", "experiments/runs/attempt", RunQuery.self, Attempt.self) { runtime, request, _ throws(ServiceError) in
+                // Numbered in the database, so that a later attempt's metric points replace an
+                // earlier one's (`MetricLog`) whichever arrives last.
+                guard case .success(let rows) = await runtime.transaction([
+                    SQLStatement("UPDATE runs SET attempts = attempts + 1 WHERE id = ?", [.integer(request.run)]),
+                    SQLStatement("SELECT attempts FROM runs WHERE id = ?", [.integer(request.run)]),
+                ]) else { throw .unavailable("cannot start an attempt at run \(request.run)") }
+                guard let attempt = rows[1].rows.first?.first?.integer else { throw ServiceError(404, "no run \(request.run)") }
+                return Attempt(run: request.run, attempt: attempt)
             },
             Route("POST", "experiments/runs/finish", FinishRun.self, RunView.self) { runtime, request, _ throws(ServiceError) in
                 guard ["finished", "failed"].contains(request.status) else { throw .badRequest("status: '\(request.status)' is neither finished nor failed") }
@@ -93,6 +109,8 @@ public enum ExperimentsService {
             "ALTER TABLE runs ADD COLUMN result TEXT NOT NULL DEFAULT ''",
             "CREATE TABLE metric_log(run INTEGER PRIMARY KEY, points TEXT NOT NULL)",
             "CREATE TABLE dataset_versions(digest TEXT PRIMARY KEY, name TEXT NOT NULL, row_count INTEGER NOT NULL, object_key TEXT NOT NULL)",
+            "ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE metrics ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0",
         ]
         spec.buckets = [DatasetVersions.bucket]
         spec.indices = [("experiments", ["seed": .keyword])]

@@ -3,7 +3,9 @@ import SimKernel
 /// Metric series: `POST experiments/metrics` logs a step's values of a run (`metric.NAME`), each a
 /// point (key, step, value, timestamp); `GET experiments/metrics` reads a run's points back, the
 /// timestamps as ISO-8601 UTC (`2026-01-01T00:00:01.250Z`). A point is stored once (a retried or
-/// re-sent step keeps its first value). Its timestamp is when the caller measured it (UTC
+/// re-sent step keeps its first value) unless a later attempt at the run logs it again: a run
+/// trained again after a crash starts its series over, and its points replace the earlier
+/// attempt's (a straggling request of the dead attempt changes nothing). Its timestamp is when the caller measured it (UTC
 /// milliseconds, as MLflow's clients send them), the server's clock when the caller gives none:
 /// an asynchronous logger's requests arrive out of step order, so the time of arrival would not
 /// follow the steps.
@@ -18,7 +20,10 @@ public enum MetricLog {
         public var metric: [String: Double]
         /// When the values were measured, UTC milliseconds since the Unix epoch (nil: now).
         public var timestampMs: Int64?
-        public init(run: Int64, step: Int64, metric: [String: Double], timestampMs: Int64? = nil) {
+        /// The attempt at the run that measured them (`experiments/runs/attempt`; nil: 0).
+        public var attempt: Int64?
+        public init(run: Int64, step: Int64, metric: [String: Double], timestampMs: Int64? = nil, attempt: Int64? = nil) {
+            self.attempt = attempt
             self.run = run
             self.step = step
             self.metric = metric
@@ -45,6 +50,7 @@ public enum MetricLog {
         public var step: Int64
         public var value: Double
         public var timestampMillis: Int64
+        public var attempt: Int64 = 0
     }
 
     /// Milliseconds since the Unix epoch at 2026-01-01T00:00:00Z, where the simulation's clocks start.
@@ -84,9 +90,12 @@ public enum MetricLog {
                 var statements = [SQLStatement("SELECT COUNT(*) FROM runs WHERE id = ?", [.integer(request.run)])]
                 for (key, value) in request.metric.sorted(by: { $0.key < $1.key }) {
                     statements.append(SQLStatement("""
-                        INSERT OR IGNORE INTO metrics(run, key, value, step, timestamp_ms)
-                        SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)
-                        """, [.integer(request.run), .text(key), .real(value), .integer(request.step), .integer(now), .integer(request.run)]))
+                        INSERT INTO metrics(run, key, value, step, timestamp_ms, attempt)
+                        SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)
+                        ON CONFLICT(run, key, step) DO UPDATE SET value = excluded.value, timestamp_ms = excluded.timestamp_ms, attempt = excluded.attempt
+                        WHERE excluded.attempt > metrics.attempt
+                        """, [.integer(request.run), .text(key), .real(value), .integer(request.step), .integer(now), .integer(request.attempt ?? 0),
+                              .integer(request.run)]))
                 }
                 guard case .success(let rows) = await runtime.transaction(statements) else { throw .unavailable("cannot log metrics of run \(request.run)") }
                 guard rows[0].rows.first?.first?.integer == 1 else { throw ServiceError(404, "no run \(request.run)") }
@@ -122,10 +131,16 @@ public enum MetricLog {
         ]) else { throw .unavailable("cannot log metrics of run \(request.run)") }
         guard read[0].rows.first?.first?.integer == 1 else { throw ServiceError(404, "no run \(request.run)") }
         var points = parse(read[1].rows.first?.first?.text ?? "")
-        for (key, value) in request.metric.sorted(by: { $0.key < $1.key }) where !points.contains(where: { $0.key == key && $0.step == request.step }) {
-            points.append(Point(key: key, step: request.step, value: value, timestampMillis: now))
+        let attempt = request.attempt ?? 0
+        for (key, value) in request.metric.sorted(by: { $0.key < $1.key }) {
+            let point = Point(key: key, step: request.step, value: value, timestampMillis: now, attempt: attempt)
+            if let index = points.firstIndex(where: { $0.key == key && $0.step == request.step }) {
+                if points[index].attempt < attempt { points[index] = point }
+            } else {
+                points.append(point)
+            }
         }
-        let blob = points.map { "\($0.key)|\($0.step)|\($0.value)|\($0.timestampMillis)" }.joined(separator: ";")
+        let blob = points.map { "\($0.key)|\($0.step)|\($0.value)|\($0.timestampMillis)|\($0.attempt)" }.joined(separator: ";")
         guard case .success = await runtime.transaction([SQLStatement("INSERT OR REPLACE INTO metric_log(run, points) VALUES (?, ?)", [.integer(request.run), .text(blob)])]) else {
             throw .unavailable("cannot log metrics of run \(request.run)")
         }
@@ -135,8 +150,8 @@ public enum MetricLog {
     static func parse(_ blob: String) -> [Point] {
         blob.split(separator: ";").compactMap { entry in
             let fields = entry.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 4, let step = Int64(fields[1]), let value = Double(fields[2]), let at = Int64(fields[3]) else { return nil }
-            return Point(key: fields[0], step: step, value: value, timestampMillis: at)
+            guard fields.count == 5, let step = Int64(fields[1]), let value = Double(fields[2]), let at = Int64(fields[3]), let attempt = Int64(fields[4]) else { return nil }
+            return Point(key: fields[0], step: step, value: value, timestampMillis: at, attempt: attempt)
         }
     }
 }

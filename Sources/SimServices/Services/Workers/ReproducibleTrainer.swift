@@ -29,6 +29,8 @@ enum ReproducibleTrainer {
             await finish(runtime, spec, status: "failed", result: "dataset bytes do not match digest \(spec.dataset)")
             return
         }
+        guard let started = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs/attempt", body: ["run": "\(spec.run)"])),
+              let attemptNumber = started.body["attempt"].flatMap({ Int64($0) }) else { return }
         observations.attempts[spec.name, default: 0] += 1
         let attempt = observations.attempts[spec.name] ?? 1
         let defects = runtime.defects
@@ -36,7 +38,7 @@ enum ReproducibleTrainer {
                                                     leakBatchStatistics: defects.contains(.M3))
         let loop = ReproducibleTraining(spec: spec, rows: rows, variant: variant, entropy: { context.withRandom { $0.next() } })
         context.record(.trainingRunStarted, payload: loop.seed, "run \(spec.name) attempt \(attempt): seed \(loop.seed), \(loop.totalSteps) steps")
-        let logger = MetricSender(runtime: runtime, run: spec.run, name: spec.name)
+        let logger = MetricSender(runtime: runtime, run: spec.run, name: spec.name, attempt: attemptNumber)
         var lastEpoch = -1
         while let step = loop.nextStep() {
             if step.epoch != lastEpoch {
@@ -92,9 +94,11 @@ enum ReproducibleTrainer {
         let runtime: ServiceRuntime
         let run: Int64
         let name: String
+        let attempt: Int64
         var inFlight = 0
 
-        init(runtime: ServiceRuntime, run: Int64, name: String) {
+        init(runtime: ServiceRuntime, run: Int64, name: String, attempt: Int64) {
+            self.attempt = attempt
             self.runtime = runtime
             self.run = run
             self.name = name
@@ -102,7 +106,7 @@ enum ReproducibleTrainer {
 
         func send(step: Int64, _ values: [String: Double]) {
             inFlight += 1
-            let body = FormEncoder.encode(MetricLog.Log(run: run, step: step, metric: values, timestampMs: MetricLog.utcMillis(runtime.context)))
+            let body = FormEncoder.encode(MetricLog.Log(run: run, step: step, metric: values, timestampMs: MetricLog.utcMillis(runtime.context), attempt: attempt))
             runtime.context.simulation.spawn { [self] in
                 if await runtime.callThroughGateway(HTTPRequest("POST", "experiments/metrics", body: body)) != nil {
                     let observations = runtime.context.simulation.trainingRuns
