@@ -4,7 +4,8 @@ import SimServices
 /// Same (seed, code version, dataset digest) -> the same parameter hash at every step: every step
 /// any worker attempt computed is compared with the first hash seen for that step among runs
 /// submitted with the same three. A run on a dataset digest that was never stored must be refused.
-/// Liveness: every submitted run finished and was read back.
+/// Liveness: every submitted run finished and was read back, and the client finished its
+/// comparison, searches and scratch runs.
 public final class ReproducibilityChecker: SafetyChecker, Checker {
     public static let name = "reproducibility"
     public var name: String { Self.name }
@@ -46,14 +47,14 @@ public final class ReproducibilityChecker: SafetyChecker, Checker {
 
     public func converged(_ simulation: Simulation) -> Bool? {
         guard let observations else { return nil }
-        return !observations.submitted.isEmpty && observations.readBacks.count >= observations.submitted.count
+        return !observations.submitted.isEmpty && observations.readBacks.count >= observations.submitted.count && observations.clientFinishedAt != nil
     }
 
     public func livenessMessage(_ simulation: Simulation) -> String {
         guard let observations else { return "" }
         let finished = observations.finished.map(\.name)
         let open = observations.submitted.map(\.name).filter { !finished.contains($0) }
-        return "\(observations.submitted.count) runs submitted, \(observations.finished.count) finished, \(observations.readBacks.count) read back; unfinished: \(open.joined(separator: ", "))"
+        return "\(observations.submitted.count) runs submitted, \(observations.finished.count) finished, \(observations.readBacks.count) read back, client \(observations.clientFinishedAt == nil ? "not finished" : "finished"); unfinished: \(open.joined(separator: ", "))"
     }
 
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["training", "workers", "experiments"] }

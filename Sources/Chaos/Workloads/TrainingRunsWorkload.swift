@@ -6,18 +6,26 @@ import Yams
 /// dataset version (`PUT experiments/datasets`), submits `runs` training runs of one job, same seed,
 /// code and data (`POST training/runs`), plus one on a digest that was never stored (which must
 /// be refused), reads each run's parameters, tries to overwrite its learning rate (which must be
-/// refused), waits for the runs to finish and reads back their metric series and parameters.
+/// refused), waits for the runs to finish and reads back their metric series and parameters. A
+/// control run with another seed (`control_runs`, the sweep's baseline, submitted first) gives the
+/// comparison something to compare: once all are read back the client tags them, asks experiments to compare them and
+/// searches them by tag and parameter (a hostile filter among the searches). Meanwhile it creates
+/// scratch runs and forks each while deleting it, and lists what is left at the end.
 /// The workers train the runs (`ReproducibleTrainer`); the checkers compare what they computed.
 public struct TrainingRunsWorkload: Workload {
     public static let name = "training_runs"
     public static let requiredRoles = ["client", "gateway", "auth", "training", "experiments", "workers"]
-    public static let keys = ["dataset_seed", "rows", "seed", "runs", "code", "epochs", "batch_size", "learning_rate", "hidden", "dropout",
+    public static let keys = ["dataset_seed", "rows", "seed", "runs", "control_runs", "scratch_runs", "code", "epochs", "batch_size", "learning_rate", "hidden", "dropout",
                               "restart_period", "restart_growth"]
 
     public var datasetSeed: UInt64 = 7
     public var rows = 1024
     public var seed: UInt64 = 42
     public var runs = 2
+    /// Runs with seeds seed+1, seed+2...
+    public var controlRuns = 1
+    /// Scratch runs, each forked while it is deleted.
+    public var scratchRuns = 6
     public var code = "trainer-v1"
     public var epochs = 4
     public var batchSize = 32
@@ -38,6 +46,8 @@ public struct TrainingRunsWorkload: Workload {
             case "rows": rows = Int(try reader.integer(value, path, in: 20 ... 100_000))
             case "seed": seed = UInt64(try reader.integer(value, path, in: 0 ... Int64.max))
             case "runs": runs = Int(try reader.integer(value, path, in: 1 ... 20))
+            case "control_runs": controlRuns = Int(try reader.integer(value, path, in: 0 ... 20))
+            case "scratch_runs": scratchRuns = Int(try reader.integer(value, path, in: 0 ... 100))
             case "code": code = try reader.string(value, path)
             case "epochs": epochs = Int(try reader.integer(value, path, in: 1 ... 100))
             case "batch_size": batchSize = Int(try reader.integer(value, path, in: 2 ... 1024))
@@ -53,14 +63,21 @@ public struct TrainingRunsWorkload: Workload {
         }
     }
 
-    /// The names of the runs: `run-a`, `run-b`, ...
-    public var runNames: [String] { (0 ..< runs).map { "run-" + String(UnicodeScalar(UInt8(97 + $0))) } }
+    /// The names of the runs, `run-a`, `run-b`, ..., the same-seed runs first, then the controls.
+    public var runNames: [String] { (0 ..< runs + controlRuns).map { "run-" + String(UnicodeScalar(UInt8(97 + $0))) } }
+
+    /// The seed of run `index` (in `runNames` order).
+    func seed(ofRun index: Int) -> UInt64 { index < runs ? seed : seed + UInt64(index - runs + 1) }
+
+    /// The searches the client makes: (filter, tag team of the same-seed runs / the controls).
+    static let searchFilters = ["tag.team = 'ml'", "tag.team = 'research' AND param.epochs = '4'", "tag.team = 'nobody' OR '1'='1'", "param.lr = '0.1'",
+                                "tag.team = 'it''s'", "tag.team = 'ml' AND tag.team = 'research'"]
 
     /// The rows the client stores as the dataset version.
     public var datasetRows: [Example] { SyntheticDataset(seed: datasetSeed, featureCount: 8, trainCount: rows, testCount: 1).train }
 
-    func submission(name: String, dataset: String) -> TrainingRuns.Submit {
-        TrainingRuns.Submit(name: name, experiment: "ctr-model", seed: seed, dataset: dataset, code: code, epochs: epochs, batchSize: batchSize, lr: learningRate,
+    func submission(name: String, dataset: String, seed: UInt64? = nil) -> TrainingRuns.Submit {
+        TrainingRuns.Submit(name: name, experiment: "ctr-model", seed: seed ?? self.seed, dataset: dataset, code: code, epochs: epochs, batchSize: batchSize, lr: learningRate,
                             hidden: hidden, dropout: dropout, restartPeriod: restartPeriod, restartGrowth: restartGrowth)
     }
 
@@ -81,18 +98,18 @@ public struct TrainingRunsWorkload: Workload {
                 }
             }
             /// Submits one run, checks its parameters, waits for it, reads it back.
-            func follow(name: String, dataset: String, headers: [String: String]) async {
-                let submit = workload.submission(name: name, dataset: dataset)
+            func follow(name: String, seed: UInt64, dataset: String, headers: [String: String]) async {
+                let submit = workload.submission(name: name, dataset: dataset, seed: seed)
                 var run: Int64?
                 while run == nil {
                     let accepted = await ask(HTTPRequest("POST", "training/runs", body: FormEncoder.encode(submit), headers: headers))
                     run = accepted.status == 200 ? accepted.body["run"].flatMap { Int64($0) } : nil
                     if run == nil { await context.sleep(nanoseconds: 500 * Nanos.millisecond) }
                 }
-                let spec = ReproducibleTraining.Spec(name: name, run: run!, seed: workload.seed, dataset: dataset, code: workload.code, epochs: workload.epochs,
+                let spec = ReproducibleTraining.Spec(name: name, run: run!, seed: seed, dataset: dataset, code: workload.code, epochs: workload.epochs,
                                                      batchSize: workload.batchSize, learningRate: workload.learningRate, hidden: workload.hidden,
                                                      dropout: workload.dropout, restartPeriod: workload.restartPeriod, restartGrowth: workload.restartGrowth)
-                observations.submitted.append(.init(name: name, run: run!, seed: workload.seed, code: workload.code, dataset: dataset, spec: spec))
+                observations.submitted.append(.init(name: name, run: run!, seed: seed, code: workload.code, dataset: dataset, spec: spec))
                 observations.revision &+= 1
                 let atStart = await params(run!)
                 let overwrite = await ask(HTTPRequest("POST", "experiments/params", body: ["run": "\(run!)", "key": "lr", "value": "\(workload.learningRate * 10)"]))
@@ -120,6 +137,36 @@ public struct TrainingRunsWorkload: Workload {
                     await context.sleep(nanoseconds: 200 * Nanos.millisecond)
                 }
             }
+            /// Scratch runs: each forked while it is deleted (the two requests sent at once), then
+            /// the experiment listed.
+            func scratch() async {
+                var parents: [Int64] = []
+                for index in 0 ..< workload.scratchRuns {
+                    let created = await ask(HTTPRequest("POST", "experiments/runs", body: ["experiment": "scratch", "run_key": "scratch-\(index)", "seed": "\(index)"]))
+                    if created.status == 200, let run = created.body["run"].flatMap({ Int64($0) }) { parents.append(run) }
+                }
+                var racing = 0
+                for (index, parent) in parents.enumerated() {
+                    racing += 2
+                    simulation.spawn {
+                        _ = await ask(HTTPRequest("POST", "experiments/runs/fork", body: ["parent": "\(parent)", "run_key": "scratch-fork-\(index)"]))
+                        racing -= 1
+                    }
+                    simulation.spawn {
+                        _ = await ask(HTTPRequest("DELETE", "experiments/runs", body: ["run": "\(parent)"]))
+                        racing -= 1
+                    }
+                }
+                while racing > 0 { await context.sleep(nanoseconds: 50 * Nanos.millisecond) }
+                let listed = await ask(HTTPRequest("GET", "experiments/runs/list", body: ["experiment": "scratch"]))
+                if listed.status == 200 {
+                    observations.lineage = (listed.body["runs"] ?? "").split(separator: ",").compactMap { entry in
+                        let parts = entry.split(separator: ":").compactMap { Int64($0) }
+                        return parts.count == 2 ? (parts[0], parts[1]) : nil
+                    }
+                    observations.revision &+= 1
+                }
+            }
             var token: String?
             while token == nil {
                 let answer = await ask(HTTPRequest("POST", "auth/token", body: ["user": "ml-engineer", "api_key": "k-ml-engineer"]))
@@ -139,13 +186,42 @@ public struct TrainingRunsWorkload: Workload {
             observations.refused.append(("run-unversioned", refusal.status))
             observations.revision &+= 1
             var pending = workload.runNames.count
-            for name in workload.runNames {
+            // The baselines (control runs) first, as a sweep starts from last week's run; the
+            // same-seed runs once the baselines are accepted.
+            let baselines = Array(workload.runNames.enumerated()).suffix(workload.controlRuns)
+            for (index, name) in baselines + Array(workload.runNames.enumerated()).prefix(workload.runs) {
+                if index < workload.runs {
+                    while observations.submitted.count < workload.controlRuns { await context.sleep(nanoseconds: 50 * Nanos.millisecond) }
+                }
                 simulation.spawn {
-                    await follow(name: name, dataset: digest, headers: headers)
+                    await follow(name: name, seed: workload.seed(ofRun: index), dataset: digest, headers: headers)
                     pending -= 1
                 }
             }
-            while pending > 0 { await context.sleep(nanoseconds: 100 * Nanos.millisecond) }
+            var scratchDone = false
+            simulation.spawn {
+                await scratch()
+                scratchDone = true
+            }
+            while pending > 0 || !scratchDone { await context.sleep(nanoseconds: 100 * Nanos.millisecond) }
+            // Tags, the comparison, the searches.
+            for run in observations.submitted {
+                let team = workload.runNames.firstIndex(of: run.name).map { $0 < workload.runs ? "ml" : "research" } ?? "ml"
+                if await ask(HTTPRequest("POST", "experiments/tags", body: ["run": "\(run.run)", "key": "team", "value": team])).status == 200 {
+                    observations.tags[run.run, default: [:]]["team"] = team
+                }
+            }
+            let compared = await ask(HTTPRequest("GET", "experiments/compare", body: ["experiment": "ctr-model", "metric": "val_auc", "goal": "max"]))
+            if compared.status == 200, let best = compared.body["best"].flatMap({ Int64($0) }) {
+                observations.comparison = (best, compared.body["ranking"] ?? "")
+            }
+            for filter in TrainingRunsWorkload.searchFilters {
+                let found = await ask(HTTPRequest("GET", "experiments/runs/search", body: ["experiment": "ctr-model", "filter": filter]))
+                let runs = (found.body["runs"] ?? "").split(separator: ",").compactMap { Int64($0) }
+                observations.searches.append((filter, found.status, runs))
+            }
+            observations.clientFinishedAt = context.simulation.now
+            observations.revision &+= 1
             context.record(.trainingRunsReadBack, payload: UInt64(observations.readBacks.count), "read back \(observations.readBacks.count) runs")
 
         }

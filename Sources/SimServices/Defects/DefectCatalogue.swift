@@ -9,6 +9,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case C5, C6
     case I9
     case M5, M9, E3, M6, E1, M3
+    case E2, E4, E6, E8
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -29,7 +30,7 @@ public struct DefectEntry: Sendable {
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         case .I9: return "security_probe"
-        case .M5, .M9, .E3, .M6, .E1, .M3: return "training_runs"
+        case .M5, .M9, .E3, .M6, .E1, .M3, .E2, .E4, .E6, .E8: return "training_runs"
         default: return "first_requests"
         }
     }
@@ -219,6 +220,18 @@ public enum DefectCatalogue {
         DefectEntry(id: .M3, title: "batch-norm statistics leak between train and eval mode: evaluation normalises with the batch's statistics and moves the running ones",
                     services: ["workers"], symptom: "running statistics change in evaluation; a row's prediction depends on its batch neighbours",
                     scenario: "02_training_reproducibility", checker: "batch-norm"),
+        DefectEntry(id: .E2, title: "hyperparameter comparison by float equality: the best run is found by comparing single-precision copies of the values with the exact best",
+                    services: ["experiments"], symptom: "the comparison names a best run that an exact comparison of the read-back metrics does not (the first run, when the best value has no exact Float)",
+                    scenario: "02_training_reproducibility", checker: "run-comparison"),
+        DefectEntry(id: .E4, title: "fork keeps a dangling parent after deletion: the parent is read in one transaction and the fork written in another",
+                    services: ["experiments"], symptom: "a run whose parent does not exist (a fork raced the deletion of its parent)",
+                    scenario: "02_training_reproducibility", checker: "run-lineage"),
+        DefectEntry(id: .E6, title: "comparison query is N+1: each run's metrics and parameters read by queries of their own",
+                    services: ["experiments"], symptom: "the statements a comparison runs grow with the number of runs (1 + 2N instead of 3)",
+                    scenario: "02_training_reproducibility", checker: "comparison-queries"),
+        DefectEntry(id: .E8, title: "tag search injectable through the filter: clause values are spliced into the SQL text",
+                    services: ["experiments"], symptom: "a filter returns runs it must not (`tag.team = 'x' OR '1'='1'` returns every run) instead of being refused",
+                    scenario: "02_training_reproducibility", checker: "run-search"),
         DefectEntry(id: .H7, title: "no TTL jitter: every online value a materialization writes expires exactly one TTL later",
                     services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one millisecond",
                     scenario: "03_feature_drift_storm", checker: "expiry-burst"),

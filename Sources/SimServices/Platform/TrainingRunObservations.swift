@@ -85,6 +85,18 @@ public final class TrainingRunObservations {
     /// Runs a worker finished: name, final validation AUC, final state hash.
     public var finished: [(name: String, auc: Double, stateHash: String)] = []
     public var readBacks: [ReadBack] = []
+    /// Tags the client set (answered 200): run id -> key -> value.
+    public var tags: [Int64: [String: String]] = [:]
+    /// What `GET experiments/compare` answered for the training runs' experiment (metric `val_auc`,
+    /// goal max), once every run was read back.
+    public var comparison: (best: Int64, ranking: String)?
+    /// Searches of the training runs' experiment: the filter, the status, the runs returned.
+    public var searches: [(filter: String, status: Int, runs: [Int64])] = []
+    /// The scratch experiment's runs and parents (0: none) as listed at the end, after forks of
+    /// its runs raced their deletion.
+    public var lineage: [(run: Int64, parent: Int64)]?
+    /// When the client finished all it does (read-backs, comparison, searches, scratch runs).
+    public var clientFinishedAt: Int64?
     /// Bumped at every change, so checkers run only when something changed.
     public var revision: UInt64 = 0
 

@@ -10,7 +10,10 @@ import SimKernel
 /// RunView), `POST experiments/runs/attempt` (RunQuery -> Attempt), `POST experiments/runs/finish`
 /// (FinishRun -> RunView), `POST experiments/params`,
 /// `GET experiments/params` (`RunParameters`), `POST experiments/metrics`, `GET experiments/metrics`
-/// (`MetricLog`), `PUT experiments/datasets`, `GET experiments/datasets` (`DatasetVersions`).
+/// (`MetricLog`), `PUT experiments/datasets`, `GET experiments/datasets` (`DatasetVersions`),
+/// `GET experiments/compare` (`RunComparison`), `POST experiments/tags`, `GET experiments/runs/search`
+/// (`RunSearch`), `POST experiments/runs/fork`, `DELETE experiments/runs`, `GET experiments/runs/list`
+/// (`RunForks`).
 /// Stateless: a crash loses nothing the database committed.
 public enum ExperimentsService {
     public struct CreateRun: Codable, Sendable, Equatable {
@@ -96,7 +99,7 @@ public enum ExperimentsService {
                 ]) else { throw .unavailable("cannot finish run \(request.run)") }
                 return try await view(runtime, run: request.run)
             },
-        ] + RunParameters.routes + MetricLog.routes(defects: defects) + DatasetVersions.routes)
+        ] + RunParameters.routes + MetricLog.routes(defects: defects) + DatasetVersions.routes + [RunComparison.route] + RunSearch.routes + RunForks.routes)
         spec.database = "experiments_db"
         spec.migrations = [
             "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",
@@ -111,6 +114,8 @@ public enum ExperimentsService {
             "CREATE TABLE dataset_versions(digest TEXT PRIMARY KEY, name TEXT NOT NULL, row_count INTEGER NOT NULL, object_key TEXT NOT NULL)",
             "ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE metrics ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE runs ADD COLUMN parent INTEGER",
+            "CREATE TABLE tags(run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key))",
         ]
         spec.buckets = [DatasetVersions.bucket]
         spec.indices = [("experiments", ["seed": .keyword])]

@@ -1,0 +1,86 @@
+import SimKernel
+
+/// Forks and deletion: `POST experiments/runs/fork` creates a run from a parent (its experiment,
+/// seed, code, data and parameters; the parent recorded), `DELETE experiments/runs` deletes a run
+/// with its parameters, metrics and tags unless a fork names it as parent (409), and
+/// `GET experiments/runs/list` lists an experiment's runs with their parents. Each is one
+/// transaction whose condition is checked inside it: a fork and a deletion of its parent racing
+/// end with the fork refused (404) or the deletion refused (409), never a fork of nothing.
+///
+/// E4 forks in two transactions: the parent read in the first, the fork written in the second
+/// without checking the parent again; a deletion in between leaves the fork a dangling parent.
+public enum RunForks {
+    public struct Fork: Codable, Sendable, Equatable {
+        public var parent: Int64
+        /// An idempotency key: a retried fork with the same key is the same run.
+        public var runKey: String
+    }
+    public struct Delete: Codable, Sendable, Equatable {
+        public var run: Int64
+    }
+    public struct Deleted: Codable, Sendable, Equatable {
+        public var run: Int64
+    }
+    public struct List: Codable, Sendable, Equatable {
+        public var experiment: String
+    }
+    /// `run:parent` (parent 0: none), ascending by run, joined by `,`.
+    public struct Listing: Codable, Sendable, Equatable {
+        public var runs: String
+    }
+
+    static let routes: [Route] = [
+        Route("POST", "experiments/runs/fork", Fork.self, ExperimentsService.RunCreated.self) { runtime, request, _ throws(ServiceError) in
+            let key = SQLValue.text(request.runKey)
+            if runtime.defects.contains(.E4) {
+                guard case .success(let read) = await runtime.transaction([
+                    SQLStatement("SELECT seed, code_version, data_digest, experiment FROM runs WHERE id = ?", [.integer(request.parent)]),
+                    SQLStatement("SELECT key, value FROM params WHERE run = ?", [.integer(request.parent)]),
+                ]) else { throw .unavailable("cannot fork run \(request.parent)") }
+                guard let parent = read[0].rows.first else { throw ServiceError(404, "no run \(request.parent)") }
+                var statements = [SQLStatement("INSERT OR IGNORE INTO runs(seed, code_version, data_digest, experiment, run_key, parent) VALUES (?, ?, ?, ?, ?, ?)",
+                                               parent + [key, .integer(request.parent)])]
+                for row in read[1].rows {
+                    statements.append(SQLStatement("INSERT OR IGNORE INTO params(run, key, value) SELECT id, ?, ? FROM runs WHERE run_key = ?", [row[0], row[1], key]))
+                }
+                statements.append(SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key]))
+                guard case .success(let rows) = await runtime.transaction(statements), let run = rows.last?.rows.first?.first?.integer else {
+                    throw .unavailable("cannot fork run \(request.parent)")
+                }
+                return ExperimentsService.RunCreated(run: run)
+            }
+            guard case .success(let rows) = await runtime.transaction([
+                SQLStatement("""
+                    INSERT OR IGNORE INTO runs(seed, code_version, data_digest, experiment, run_key, parent)
+                    SELECT seed, code_version, data_digest, experiment, ?, id FROM runs WHERE id = ?
+                    """, [key, .integer(request.parent)]),
+                SQLStatement("INSERT OR IGNORE INTO params(run, key, value) SELECT (SELECT id FROM runs WHERE run_key = ?), key, value FROM params WHERE run = ? AND EXISTS (SELECT 1 FROM runs WHERE run_key = ?)",
+                             [key, .integer(request.parent), key]),
+                SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key]),
+            ]) else { throw .unavailable("cannot fork run \(request.parent)") }
+            guard let run = rows[2].rows.first?.first?.integer else { throw ServiceError(404, "no run \(request.parent)") }
+            return ExperimentsService.RunCreated(run: run)
+        },
+        Route("DELETE", "experiments/runs", Delete.self, Deleted.self) { runtime, request, _ throws(ServiceError) in
+            let run = SQLValue.integer(request.run)
+            let gone = "NOT EXISTS (SELECT 1 FROM runs WHERE id = ?)"
+            guard case .success(let rows) = await runtime.transaction([
+                SQLStatement("SELECT COUNT(*) FROM runs WHERE id = ?", [run]),
+                SQLStatement("DELETE FROM runs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM runs c WHERE c.parent = ?)", [run, run]),
+                SQLStatement("DELETE FROM params WHERE run = ? AND \(gone)", [run, run]),
+                SQLStatement("DELETE FROM metrics WHERE run = ? AND \(gone)", [run, run]),
+                SQLStatement("DELETE FROM tags WHERE run = ? AND \(gone)", [run, run]),
+                SQLStatement("SELECT COUNT(*) FROM runs WHERE id = ?", [run]),
+            ]) else { throw .unavailable("cannot delete run \(request.run)") }
+            guard rows[0].rows.first?.first?.integer == 1 else { throw ServiceError(404, "no run \(request.run)") }
+            guard rows[5].rows.first?.first?.integer == 0 else { throw ServiceError(409, "run \(request.run) has forks: delete them first") }
+            return Deleted(run: request.run)
+        },
+        Route("GET", "experiments/runs/list", List.self, Listing.self) { runtime, request, _ throws(ServiceError) in
+            guard case .success(let rows) = await runtime.transaction([
+                SQLStatement("SELECT id, COALESCE(parent, 0) FROM runs WHERE experiment = ? ORDER BY id", [.text(request.experiment)]),
+            ]) else { throw .unavailable("cannot list experiment \(request.experiment)") }
+            return Listing(runs: rows[0].rows.compactMap { row in row[0].integer.map { "\($0):\(row[1].integer ?? 0)" } }.joined(separator: ","))
+        },
+    ]
+}
