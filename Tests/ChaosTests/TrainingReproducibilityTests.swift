@@ -1,0 +1,124 @@
+import XCTest
+@testable import Chaos
+@testable import SimKernel
+@testable import SimServices
+
+/// Scenario 02: without defects the same-seed runs agree with each other and with the loop run in
+/// this test's own process; each defect is found by its checker; every seed file replays.
+final class TrainingReproducibilityTests: XCTestCase {
+    static let scenario = try! ScenarioLoader.load(nameOrPath: Chaos05.packageRoot.appendingPathComponent("Scenarios/02_training_reproducibility.yaml").path)
+
+    func run(seed: UInt64, defects: DefectSet) -> (Outcome, Simulation) {
+        var configuration = RunConfiguration(scenario: Self.scenario, seed: seed)
+        configuration.defects = defects
+        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: configuration))
+        _ = ScenarioRunner.build(simulation, configuration)
+        return (simulation.run(), simulation)
+    }
+
+    var workload: TrainingRunsWorkload { Self.scenario.workloads.compactMap { $0 as? TrainingRunsWorkload }.first! }
+
+    /// The state hash at every step of both seed-42 runs equals the one this process computes from
+    /// the job, the dataset's rows and no simulation at all: reproducible across processes.
+    func testSameSeedRunsMatchTheLoopComputedInThisProcess() {
+        let (outcome, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(outcome, .passed, outcome.message)
+        let runs = simulation.trainingRuns
+        guard let submitted = runs.submittedRun(named: "run-a") else { return XCTFail("run-a was not submitted") }
+        var spec = submitted.spec
+        spec.run = 0
+        let loop = ReproducibleTraining(spec: spec, rows: workload.datasetRows, entropy: { preconditionFailure("a seeded run draws no entropy") })
+        var expected: [String] = []
+        while let step = loop.nextStep() { expected.append(step.stateHash) }
+        for name in ["run-a", "run-b"] {
+            let seen = runs.steps.filter { $0.name == name && $0.attempt == 1 }.map(\.record.stateHash)
+            XCTAssertEqual(seen, expected, name)
+        }
+        XCTAssertEqual(expected.count, 100)  // 819 training rows / 32 = 25 steps, four epochs
+    }
+
+    /// Without defects: the unversioned run refused, the overwrite refused, the injected filter
+    /// refused, the comparison names a seed-42 run, every run read back in full.
+    func testTheClientSeesEveryRefusalAndAFullReadBack() {
+        let (outcome, simulation) = run(seed: 2, defects: .empty)
+        XCTAssertEqual(outcome, .passed, outcome.message)
+        let runs = simulation.trainingRuns
+        XCTAssertEqual(runs.refused.map(\.status), [409])
+        XCTAssertEqual(runs.readBacks.map(\.overwriteStatus), [409, 409, 409])
+        XCTAssertEqual(runs.searches.first { $0.filter.contains("OR") }?.status, 400)
+        let best = runs.submitted.first { $0.run == runs.comparison?.best }
+        XCTAssertEqual(best?.seed, 42)
+        for back in runs.readBacks { XCTAssertEqual(back.points.count, 2 * 100 + 4, back.name) }  // loss and lr per step, val_auc per epoch
+    }
+
+    func testM5IsFoundByEpochOrder() {
+        XCTAssertEqual(run(seed: 1, defects: DefectSet([.M5])).0.checker, "epoch-order")
+    }
+
+    func testE3IsFoundByReproducibility() {
+        let outcome = run(seed: 1, defects: DefectSet([.E3])).0
+        XCTAssertEqual(outcome.checker, "reproducibility")
+        XCTAssertTrue(outcome.message.contains("after step 0"), outcome.message)
+    }
+
+    func testE8IsFoundByRunSearch() {
+        let outcome = run(seed: 1, defects: DefectSet([.E8])).0
+        XCTAssertEqual(outcome.checker, "run-search")
+        XCTAssertTrue(outcome.message.contains("OR '1'='1'"), outcome.message)
+    }
+
+    /// Every shipped seed file of scenario 02 replays to its outcome, checker and fingerprint, and
+    /// there is one per defect the scenario lists.
+    func testEveryDefectHasASeedFileThatReplays() throws {
+        let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("02_training_reproducibility-") }.sorted()
+        XCTAssertEqual(Set(files.map { String($0.split(separator: "-")[1]) }), Set(Self.scenario.defects.map(\.rawValue)))
+        for name in files {
+            let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
+            let verdict = Replay.run(seedFile, scenario: Self.scenario)
+            XCTAssertTrue(verdict.matches, "\(name): \(verdict.differences)")
+        }
+    }
+
+    /// The checkers on planted observations.
+    func testEpochOrderNamesARepeatedOrder() {
+        let checker = EpochOrderChecker(scenario: Self.scenario)
+        let simulation = Simulation(seed: 1)
+        checker.observations = simulation.trainingRuns
+        simulation.trainingRuns.orders = [.init(name: "r", attempt: 1, epoch: 0, order: [2, 0, 1], rows: 3)]
+        XCTAssertNil(checker.check(simulation))
+        simulation.trainingRuns.orders.append(.init(name: "r", attempt: 1, epoch: 1, order: [2, 0, 1], rows: 3))
+        XCTAssertEqual(checker.check(simulation), "r (attempt 1) trains epoch 1 in the same order as epoch 0 (starting 2, 0, 1...): the data is not reshuffled")
+    }
+
+    func testEpochOrderNamesAnOrderThatIsNoPermutation() {
+        let checker = EpochOrderChecker(scenario: Self.scenario)
+        let simulation = Simulation(seed: 1)
+        checker.observations = simulation.trainingRuns
+        simulation.trainingRuns.orders = [.init(name: "r", attempt: 1, epoch: 0, order: [0, 0, 1], rows: 3)]
+        XCTAssertEqual(checker.check(simulation), "r (attempt 1) epoch 0's order is not a permutation of its 3 training rows (3 entries)")
+    }
+
+    func testTheLRCheckersClosedFormMatchesTheSteppedSchedule() {
+        var schedule = WarmRestartsSchedule(base: 0.3, etaMin: 0.003, t0: 5, tMult: 3)
+        for step in 0 ..< 500 {
+            XCTAssertEqual(schedule.rate, LRScheduleChecker.expectedRate(step: step, base: 0.3, etaMin: 0.003, t0: 5, tMult: 3), accuracy: 1e-15, "step \(step)")
+            schedule.step()
+        }
+    }
+
+    func testMetricSeriesAcceptsOnlyFixedWidthUTC() {
+        XCTAssertTrue(MetricSeriesChecker.isUTC("2026-01-01T00:00:01.250Z"))
+        XCTAssertFalse(MetricSeriesChecker.isUTC("2026-01-01T00:00:01.250+01:00"))
+        XCTAssertFalse(MetricSeriesChecker.isUTC("2026-01-01 00:00:01.250Z"))
+        XCTAssertFalse(MetricSeriesChecker.isUTC("1767225601250"))
+    }
+
+    func testRunLineageNamesADanglingParent() {
+        let checker = RunLineageChecker(scenario: Self.scenario)
+        let simulation = Simulation(seed: 1)
+        checker.observations = simulation.trainingRuns
+        simulation.trainingRuns.lineage = [(run: 2, parent: 0), (run: 3, parent: 1)]
+        XCTAssertEqual(checker.check(simulation), "run 3 is a fork of run 1, which no longer exists (a dangling parent)")
+    }
+}
