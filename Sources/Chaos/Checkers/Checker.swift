@@ -43,7 +43,7 @@ public enum CheckerRegistry {
         StreamSchemaChecker.self, PartitionSkewChecker.self, LineageChecker.self, OnlineOfflineChecker.self, CacheStampedeChecker.self, ExpiryBurstChecker.self,
         BackfillChecker.self, SchemaEvolutionChecker.self, ArtifactBucketChecker.self,
         ReproducibilityChecker.self, EpochOrderChecker.self, LRScheduleChecker.self, MetricSeriesChecker.self, WriteOnceParamsChecker.self, BatchNormChecker.self,
-        RunComparisonChecker.self, ComparisonQueriesChecker.self, RunSearchChecker.self, RunLineageChecker.self,
+        RunComparisonChecker.self, ComparisonQueriesChecker.self, RunSearchChecker.self, RunLineageChecker.self, MixedPrecisionChecker.self,
     ]
     public static func type(named name: String) -> (any Checker.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }

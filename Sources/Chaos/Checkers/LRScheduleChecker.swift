@@ -38,9 +38,10 @@ public final class LRScheduleChecker: SafetyChecker, Checker {
             guard let run = observations.submittedRun(named: step.name) else { break }
             checked += 1
             let spec = run.spec
-            let expected = Self.expectedRate(step: step.record.step, base: spec.learningRate, etaMin: spec.learningRate / 100, t0: spec.restartPeriod, tMult: spec.restartGrowth)
+            // The schedule is indexed by optimizer steps: a skipped (overflowed) step does not move it.
+            let expected = Self.expectedRate(step: step.record.optimizerStep, base: spec.learningRate, etaMin: spec.learningRate / 100, t0: spec.restartPeriod, tMult: spec.restartGrowth)
             if abs(step.record.rate - expected) > 1e-12 * Swift.max(1, abs(expected)) {
-                return "\(step.name) applied lr \(step.record.rate) at step \(step.record.step); SGDR (base \(spec.learningRate), t0 \(spec.restartPeriod), x\(spec.restartGrowth)) gives \(expected)"
+                return "\(step.name) applied lr \(step.record.rate) at step \(step.record.step) (optimizer step \(step.record.optimizerStep)); SGDR (base \(spec.learningRate), t0 \(spec.restartPeriod), x\(spec.restartGrowth)) gives \(expected)"
             }
         }
         return nil

@@ -9,7 +9,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case C5, C6
     case I9
     case M5, M9, E3, M6, E1, M3
-    case E2, E4, E6, E8
+    case E2, E4, E6, E8, M8
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -30,7 +30,7 @@ public struct DefectEntry: Sendable {
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         case .I9: return "security_probe"
-        case .M5, .M9, .E3, .M6, .E1, .M3, .E2, .E4, .E6, .E8: return "training_runs"
+        case .M5, .M9, .E3, .M6, .E1, .M3, .E2, .E4, .E6, .E8, .M8: return "training_runs"
         default: return "first_requests"
         }
     }
@@ -232,6 +232,9 @@ public enum DefectCatalogue {
         DefectEntry(id: .E8, title: "tag search injectable through the filter: clause values are spliced into the SQL text",
                     services: ["experiments"], symptom: "a filter returns runs it must not (`tag.team = 'x' OR '1'='1'` returns every run) instead of being refused",
                     scenario: "02_training_reproducibility", checker: "run-search"),
+        DefectEntry(id: .M8, title: "mixed-precision NaN propagates: a step whose fp16 gradient overflowed is applied, and the loss scale is never lowered",
+                    services: ["workers"], symptom: "parameters non-finite after an overflowed step that should have been skipped; the scale never drops",
+                    scenario: "02_training_reproducibility", checker: "mixed-precision"),
         DefectEntry(id: .H7, title: "no TTL jitter: every online value a materialization writes expires exactly one TTL later",
                     services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one millisecond",
                     scenario: "03_feature_drift_storm", checker: "expiry-burst"),

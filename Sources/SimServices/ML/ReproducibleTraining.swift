@@ -14,6 +14,14 @@ import SimKernel
 ///   from `entropy`, the worker process's own.
 /// - M6 (`restartLate`): the shared SGDR schedule restarts at period + 1.
 /// - M3 (`leakBatchStatistics`): evaluation normalises with batch statistics and moves the running ones.
+/// - M8 (`applyNonFinite`): a step whose half-precision gradient overflowed is applied (the
+///   parameters become infinite or NaN) and the loss scale is never lowered.
+///
+/// Mixed precision: the gradient is multiplied by the loss scale and rounded to `Float16`, as an
+/// fp16 backward pass produces it, then unscaled in fp32. The scale starts at 2^24 (DeepSpeed
+/// starts at 2^32, PyTorch at 2^16): the first steps overflow, are skipped and halve the scale until
+/// the gradient fits, as a real run's first steps do; 50 clean steps in a row double it again. A
+/// skipped step does not step the scheduler (nothing was optimised).
 public final class ReproducibleTraining {
     /// What a run trains: the job as the worker received it.
     public struct Spec: Codable, Sendable, Equatable {
@@ -55,7 +63,10 @@ public final class ReproducibleTraining {
         public var unseededAugmenter = false
         public var restartLate = false
         public var leakBatchStatistics = false
-        public init(unshuffledEpochs: Bool = false, unseededAugmenter: Bool = false, restartLate: Bool = false, leakBatchStatistics: Bool = false) {
+        public var applyNonFinite = false
+        public init(unshuffledEpochs: Bool = false, unseededAugmenter: Bool = false, restartLate: Bool = false, leakBatchStatistics: Bool = false,
+                    applyNonFinite: Bool = false) {
+            self.applyNonFinite = applyNonFinite
             self.unshuffledEpochs = unshuffledEpochs
             self.unseededAugmenter = unseededAugmenter
             self.restartLate = restartLate
@@ -69,6 +80,14 @@ public final class ReproducibleTraining {
         public var step: Int
         /// The rate this step applied (read before the scheduler stepped).
         public var rate: Double
+        /// Optimizer steps applied before this one (the scheduler's position).
+        public var optimizerStep: Int
+        /// The loss scale this step's gradient was computed at.
+        public var scale: Float
+        /// Whether the half-precision gradient overflowed and the step was skipped.
+        public var skipped: Bool
+        /// Whether every parameter and running statistic is finite after the step.
+        public var finite: Bool
         public var loss: Float
         /// `BatchNormMLP.stateHash` after the step.
         public var stateHash: String
@@ -94,6 +113,8 @@ public final class ReproducibleTraining {
     public let validation: [Example]
     public private(set) var model: BatchNormMLP
     public private(set) var schedule: WarmRestartsSchedule
+    public private(set) var scaler = LossScaler(initialScale: 16_777_216, growthInterval: 50)
+    public private(set) var optimizerSteps = 0
     public private(set) var epoch = 0
     public private(set) var step = 0
     /// The current epoch's order of the training rows, and the position in it.
@@ -148,10 +169,31 @@ public final class ReproducibleTraining {
         let keepScale = Float(1 / (1 - spec.dropout))
         let keep = rows.map { _ in (0 ..< spec.hidden).map { _ in dropout.unitDouble() < spec.dropout ? 0 : keepScale } }
         let gradient = model.trainingGradient(rows, labels: indices.map { train[$0].label }, keep: keep)
-        let rate = schedule.rate
-        model.apply(gradient, rate: Float(rate))
-        schedule.step()
-        let done = Step(epoch: epoch, step: step, rate: rate, loss: gradient.loss, stateHash: model.stateHash)
+        let rate = schedule.rate, scale = scaler.scale, applied = optimizerSteps
+        // The fp16 gradient: scaled, rounded to half precision, unscaled in fp32.
+        var half = gradient
+        func fp16(_ values: [Float]) -> [Float] { values.map { Float(Float16($0 * scale)) / scale } }
+        half.w1 = fp16(gradient.w1)
+        half.b1 = fp16(gradient.b1)
+        half.gamma = fp16(gradient.gamma)
+        half.beta = fp16(gradient.beta)
+        half.w2 = fp16(gradient.w2)
+        half.b2 = fp16([gradient.b2])[0]
+        let overflowed = !half.flat.allSatisfy(\.isFinite)
+        var skipped = false
+        if variant.applyNonFinite {
+            model.apply(half, rate: Float(rate))  // M8: whatever came out, scale untouched
+            schedule.step()
+            optimizerSteps += 1
+        } else if scaler.update(foundNonFinite: overflowed) {
+            model.apply(half, rate: Float(rate))
+            schedule.step()
+            optimizerSteps += 1
+        } else {
+            skipped = true
+        }
+        let done = Step(epoch: epoch, step: step, rate: rate, optimizerStep: applied, scale: scale, skipped: skipped, finite: model.state.allSatisfy(\.isFinite),
+                        loss: gradient.loss, stateHash: model.stateHash)
         step += 1
         position += spec.batchSize
         if position + spec.batchSize > train.count {

@@ -86,22 +86,58 @@ final class ReproducibleTrainingTests: XCTestCase {
         XCTAssertNotEqual(hashes(a)[0], hashes(c)[0])
     }
 
+    /// The rates applied, by optimizer step (skipped, overflowed steps left out).
+    func appliedRates(_ loop: ReproducibleTraining) -> [Int: Double] {
+        var rates: [Int: Double] = [:]
+        while let step = loop.nextStep() {
+            if !step.skipped { rates[step.optimizerStep] = step.rate }
+        }
+        return rates
+    }
+
     func testTheOptimizerStepsBeforeTheScheduler() {
-        // The first step applies the base rate (the scheduler has not stepped yet); the ninth
-        // applies the restarted base rate after eight steps of decay.
-        let loop = ReproducibleTraining(spec: spec(), rows: Self.rows, entropy: entropy(1))
-        var rates: [Double] = []
-        while let step = loop.nextStep() { rates.append(step.rate) }
+        // The first applied step runs at the base rate (the scheduler has not stepped yet); the
+        // ninth applied step at the restarted base rate after eight steps of decay.
+        let rates = appliedRates(ReproducibleTraining(spec: spec(), rows: Self.rows, entropy: entropy(1)))
         XCTAssertEqual(rates[0], 0.1)
-        XCTAssertEqual(rates[8], 0.1, accuracy: 1e-15)
-        XCTAssertLessThan(rates[7], rates[0])
+        XCTAssertEqual(rates[8] ?? 0, 0.1, accuracy: 1e-15)
+        XCTAssertLessThan(rates[7] ?? 1, 0.1)
     }
 
     func testTheLateRestartAppliesEtaMinAtTheBoundary() {
-        let loop = ReproducibleTraining(spec: spec(), rows: Self.rows, variant: .init(restartLate: true), entropy: entropy(1))
-        var rates: [Double] = []
-        while let step = loop.nextStep() { rates.append(step.rate) }
-        XCTAssertEqual(rates[8], 0.001, accuracy: 1e-15)
+        let rates = appliedRates(ReproducibleTraining(spec: spec(), rows: Self.rows, variant: .init(restartLate: true), entropy: entropy(1)))
+        XCTAssertEqual(rates[8] ?? 0, 0.001, accuracy: 1e-15)
+    }
+
+    func testOverflowedStepsAreSkippedAndHalveTheScale() {
+        // At 2^24 the first fp16 gradients overflow: each such step is skipped (state unchanged,
+        // scheduler unmoved) and the next runs at half the scale, until one fits.
+        let loop = ReproducibleTraining(spec: spec(), rows: Self.rows, entropy: entropy(1))
+        var previous: ReproducibleTraining.Step?
+        var hash = loop.model.stateHash
+        var skipped = 0
+        while let step = loop.nextStep() {
+            XCTAssertTrue(step.finite)
+            if let previous, previous.skipped {
+                XCTAssertEqual(step.scale, previous.scale / 2)
+                XCTAssertEqual(step.optimizerStep, previous.optimizerStep, "a skipped step does not move the scheduler")
+                XCTAssertEqual(step.rate, previous.rate)
+            }
+            if step.skipped { skipped += 1 }
+            previous = step
+            hash = step.stateHash
+        }
+        XCTAssertGreaterThan(skipped, 0, "the initial scale overflows")
+        XCTAssertEqual(loop.optimizerSteps, 30 - skipped)
+        XCTAssertEqual(hash, loop.model.stateHash)
+    }
+
+    func testApplyingAnOverflowedGradientPoisonsTheModel() {
+        let loop = ReproducibleTraining(spec: spec(), rows: Self.rows, variant: .init(applyNonFinite: true), entropy: entropy(1))
+        let first = loop.nextStep()!
+        XCTAssertFalse(first.skipped)
+        XCTAssertFalse(first.finite)
+        XCTAssertEqual(loop.nextStep()?.scale, first.scale, "the scale never drops")
     }
 
     func testEvaluationLeavesTheModelAndScoresEachRowOnItsOwn() {

@@ -35,7 +35,7 @@ enum ReproducibleTrainer {
         let attempt = observations.attempts[spec.name] ?? 1
         let defects = runtime.defects
         let variant = ReproducibleTraining.Variant(unshuffledEpochs: defects.contains(.M5), unseededAugmenter: defects.contains(.M9), restartLate: defects.contains(.M6),
-                                                    leakBatchStatistics: defects.contains(.M3))
+                                                    leakBatchStatistics: defects.contains(.M3), applyNonFinite: defects.contains(.M8))
         let loop = ReproducibleTraining(spec: spec, rows: rows, variant: variant, entropy: { context.withRandom { $0.next() } })
         context.record(.trainingRunStarted, payload: loop.seed, "run \(spec.name) attempt \(attempt): seed \(loop.seed), \(loop.totalSteps) steps")
         let logger = MetricSender(runtime: runtime, run: spec.run, name: spec.name, attempt: attemptNumber)
@@ -104,7 +104,11 @@ enum ReproducibleTrainer {
             self.name = name
         }
 
-        func send(step: Int64, _ values: [String: Double]) {
+        func send(step: Int64, _ all: [String: Double]) {
+            // Experiments refuses non-finite values (and would be asked again for ever): a NaN
+            // loss is not logged; the checkers see it in the step records.
+            let values = all.filter { $0.value.isFinite }
+            guard !values.isEmpty else { return }
             inFlight += 1
             let body = FormEncoder.encode(MetricLog.Log(run: run, step: step, metric: values, timestampMs: MetricLog.utcMillis(runtime.context), attempt: attempt))
             runtime.context.simulation.spawn { [self] in

@@ -1,0 +1,38 @@
+import SimKernel
+import SimServices
+
+/// Mixed precision never poisons the model: after every step all parameters and running statistics
+/// are finite, and a step taken at a loss scale is followed, if it was skipped, by a step at half
+/// that scale (M8 applies the overflowed gradient and keeps the scale).
+public final class MixedPrecisionChecker: SafetyChecker, Checker {
+    public static let name = "mixed-precision"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
+    var observations: TrainingRunObservations?
+    var checked = 0
+    public required init(scenario: Scenario) {}
+
+    public func install(on platform: Platform) {
+        observations = platform.simulation.trainingRuns
+        platform.simulation.add(checker: self)
+    }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let observations else { return nil }
+        while checked < observations.steps.count {
+            let step = observations.steps[checked]
+            checked += 1
+            let record = step.record
+            if !record.finite {
+                return "\(step.name) (attempt \(step.attempt)) has non-finite parameters after step \(record.step) (loss scale \(record.scale), step \(record.skipped ? "skipped" : "applied")): an overflowed fp16 gradient was applied"
+            }
+            if let previous = observations.steps[..<(checked - 1)].last(where: { $0.name == step.name && $0.attempt == step.attempt }),
+               previous.record.skipped, record.scale != previous.record.scale / 2 {
+                return "\(step.name) (attempt \(step.attempt)) skipped step \(previous.record.step) at loss scale \(previous.record.scale) and ran step \(record.step) at \(record.scale), not half of it"
+            }
+        }
+        return nil
+    }
+
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
+}
