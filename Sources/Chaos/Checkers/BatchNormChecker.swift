@@ -27,7 +27,7 @@ public final class BatchNormChecker: SafetyChecker, Checker {
             if !evaluation.modelUnchanged {
                 return "\(seen.name) (attempt \(seen.attempt)): evaluating after epoch \(evaluation.epoch) changed the model (batch-norm running statistics moved in eval mode)"
             }
-            if evaluation.alone != evaluation.inBatch {
+            if evaluation.alone.bitPattern != evaluation.inBatch.bitPattern {  // bits: NaN is not a difference
                 return "\(seen.name) (attempt \(seen.attempt)): after epoch \(evaluation.epoch) a validation row scores \(evaluation.alone) alone and \(evaluation.inBatch) among its batch: eval depends on batch neighbours"
             }
         }

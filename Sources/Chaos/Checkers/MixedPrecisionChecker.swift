@@ -1,9 +1,9 @@
 import SimKernel
 import SimServices
 
-/// Mixed precision never poisons the model: after every step all parameters and running statistics
-/// are finite, and a step taken at a loss scale is followed, if it was skipped, by a step at half
-/// that scale (M8 applies the overflowed gradient and keeps the scale).
+/// Mixed precision never poisons the model: a step whose fp16 gradient overflowed is skipped, the
+/// step after a skipped one runs at half its scale, and after every step all parameters and running
+/// statistics are finite (M8 applies the overflowed gradient and keeps the scale).
 public final class MixedPrecisionChecker: SafetyChecker, Checker {
     public static let name = "mixed-precision"
     public var name: String { Self.name }
@@ -23,6 +23,9 @@ public final class MixedPrecisionChecker: SafetyChecker, Checker {
             let step = observations.steps[checked]
             checked += 1
             let record = step.record
+            if record.overflowed && !record.skipped {
+                return "\(step.name) (attempt \(step.attempt)) applied step \(record.step), whose fp16 gradient overflowed at loss scale \(record.scale), instead of skipping it"
+            }
             if !record.finite {
                 return "\(step.name) (attempt \(step.attempt)) has non-finite parameters after step \(record.step) (loss scale \(record.scale), step \(record.skipped ? "skipped" : "applied")): an overflowed fp16 gradient was applied"
             }

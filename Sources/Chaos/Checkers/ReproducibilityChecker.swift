@@ -1,9 +1,9 @@
 import SimKernel
 import SimServices
 
-/// Same (seed, code version, dataset digest) -> the same parameter hash at every step: every step
-/// any worker attempt computed is compared with the first hash seen for that step among runs
-/// submitted with the same three. A run on a dataset digest that was never stored must be refused.
+/// Same (seed, code version, dataset digest, hyperparameters) -> the same parameter hash at every
+/// step: every step any worker attempt computed is compared with the first hash seen for that step
+/// among runs submitted with the same job (its spec but for the run's name and id). A run on a dataset digest that was never stored must be refused.
 /// Liveness: every submitted run finished and was read back, and the client finished its
 /// comparison, searches and scratch runs.
 public final class ReproducibilityChecker: SafetyChecker, Checker {
@@ -32,7 +32,10 @@ public final class ReproducibilityChecker: SafetyChecker, Checker {
             let step = observations.steps[checkedSteps]
             guard let run = observations.submittedRun(named: step.name) else { break }  // its submission is recorded once answered
             checkedSteps += 1
-            let key = "\(run.seed)/\(run.code)/\(run.dataset)/\(step.record.step)"
+            var job = run.spec
+            job.name = ""
+            job.run = 0
+            let key = "\(TrainingRuns.encode(job))/\(step.record.step)"
             guard let earlier = first[key] else {
                 first[key] = (step.name, step.attempt, step.record.stateHash)
                 continue

@@ -13,14 +13,15 @@ public enum DatasetVersion {
     }
 
     /// Rows from their canonical bytes; nil when the bytes are not a well-formed dataset (ragged
-    /// rows, a field that is not a number, a label other than 0 or 1).
+    /// rows, a field that is not a finite number, a label other than 0 or 1). Accepts any spelling
+    /// `Float` reads (`1` and `1.0` alike): `encode` of the result is the canonical form.
     public static func decode(_ bytes: [UInt8]) -> [Example]? {
         var rows: [Example] = []
         var width: Int?
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
             if line.isEmpty { continue }
             let numbers = line.split(separator: ",", omittingEmptySubsequences: false).map { Float(String($0)) }
-            guard numbers.count >= 2, !numbers.contains(nil), width == nil || width == numbers.count else { return nil }
+            guard numbers.count >= 2, !numbers.contains(nil), width == nil || width == numbers.count, numbers.allSatisfy({ $0!.isFinite }) else { return nil }
             width = numbers.count
             let values = numbers.map { $0! }
             guard let label = values.last, label == 0 || label == 1 else { return nil }

@@ -84,7 +84,9 @@ public final class ReproducibleTraining {
         public var optimizerStep: Int
         /// The loss scale this step's gradient was computed at.
         public var scale: Float
-        /// Whether the half-precision gradient overflowed and the step was skipped.
+        /// Whether the half-precision gradient overflowed.
+        public var overflowed: Bool
+        /// Whether the step was skipped (nothing applied, the scheduler not stepped).
         public var skipped: Bool
         /// Whether every parameter and running statistic is finite after the step.
         public var finite: Bool
@@ -124,7 +126,7 @@ public final class ReproducibleTraining {
 
     /// Splits `rows` (the last fifth validates) and initialises the model.
     public init(spec: Spec, rows: [Example], variant: Variant = Variant(), entropy: @escaping () -> UInt64) {
-        precondition(rows.count >= 10 && spec.batchSize >= 2 && spec.epochs >= 1, "a run needs >= 10 rows, batches >= 2 and an epoch: \(rows.count) rows, batch \(spec.batchSize), \(spec.epochs) epochs")
+        precondition(Self.problem(spec, rowCount: rows.count) == nil, Self.problem(spec, rowCount: rows.count) ?? "")
         self.spec = spec
         self.variant = variant
         self.entropy = entropy
@@ -137,6 +139,17 @@ public final class ReproducibleTraining {
         schedule = WarmRestartsSchedule(base: spec.learningRate, etaMin: spec.learningRate / 100, t0: spec.restartPeriod, tMult: spec.restartGrowth,
                                         restartLate: variant.restartLate)
         order = Self.order(count: train.count, seed: seed, epoch: variant.unshuffledEpochs ? nil : 0)
+    }
+
+    /// Why `spec` cannot train on `rowCount` rows, or nil: at least 10 rows, batches of 2 up to the
+    /// training rows (four fifths), an epoch, a hidden unit, dropout in [0, 1), a restart period.
+    public static func problem(_ spec: Spec, rowCount: Int) -> String? {
+        let training = rowCount - rowCount / 5
+        if rowCount < 10 { return "\(rowCount) rows: a run needs at least 10" }
+        if spec.batchSize < 2 || spec.batchSize > training { return "batch size \(spec.batchSize) is not in 2...\(training) (the training rows)" }
+        if spec.epochs < 1 || spec.hidden < 1 || spec.restartPeriod < 1 || spec.restartGrowth < 1 { return "epochs, hidden units, restart period and growth must be at least 1" }
+        if !(spec.dropout >= 0 && spec.dropout < 1) { return "dropout \(spec.dropout) is not in [0, 1)" }
+        return nil
     }
 
     /// Full batches per epoch (a last partial batch is dropped, as `drop_last` does).
@@ -192,7 +205,7 @@ public final class ReproducibleTraining {
         } else {
             skipped = true
         }
-        let done = Step(epoch: epoch, step: step, rate: rate, optimizerStep: applied, scale: scale, skipped: skipped, finite: model.state.allSatisfy(\.isFinite),
+        let done = Step(epoch: epoch, step: step, rate: rate, optimizerStep: applied, scale: scale, overflowed: overflowed, skipped: skipped, finite: model.state.allSatisfy(\.isFinite),
                         loss: gradient.loss, stateHash: model.stateHash)
         step += 1
         position += spec.batchSize
@@ -206,11 +219,11 @@ public final class ReproducibleTraining {
 
     /// Evaluates on the validation rows (after the epoch that just ended).
     public func evaluate() -> Evaluation {
-        let before = model.state
+        let before = model.stateHash
         var copy = model  // scored alone on a copy, so that M3's update of the statistics stays out of the model
         let alone = copy.predict([validation[0].features], leakBatchStatistics: variant.leakBatchStatistics)[0]
         let scores = model.predict(validation.map(\.features), leakBatchStatistics: variant.leakBatchStatistics)
-        let unchanged = model.state == before
+        let unchanged = model.stateHash == before  // bits, not ==: a NaN model is unchanged too
         return Evaluation(epoch: Swift.max(0, epoch - 1), auc: rocAUC(scores: scores, labels: validation.map(\.label)) ?? 0.5, modelUnchanged: unchanged,
                           alone: alone, inBatch: scores[0])
     }

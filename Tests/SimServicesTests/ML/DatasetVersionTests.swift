@@ -13,8 +13,8 @@ final class DatasetVersionTests: XCTestCase {
     func testTheDigestIsTheSHA256OfTheCanonicalText() {
         let rows = [Example(features: [1.5, -2], label: 1), Example(features: [0.25, 3], label: 0)]
         XCTAssertEqual(String(decoding: DatasetVersion.encode(rows), as: UTF8.self), "1.5,-2.0,1.0\n0.25,3.0,0.0\n")
-        // `printf '1.5,-2.0,1.0\n0.25,3.0,0.0\n' | sha256sum`
-        XCTAssertEqual(DatasetVersion.digest(DatasetVersion.encode(rows)), SHA256.hex(SHA256.hash(Array("1.5,-2.0,1.0\n0.25,3.0,0.0\n".utf8))))
+        // `printf "1.5,-2.0,1.0\n0.25,3.0,0.0\n" | sha256sum`
+        XCTAssertEqual(DatasetVersion.digest(DatasetVersion.encode(rows)), "1fe59edeeb6248b0fc85214785ded57503c70190cf1f6f0ff3a4c988c598223f")
     }
 
     func testTheEmptyDatasetHasTheSHA256OfNothing() {
@@ -33,6 +33,16 @@ final class DatasetVersionTests: XCTestCase {
     func testALabelOtherThanZeroOrOneIsNotADataset() { XCTAssertNil(DatasetVersion.decode(Array("1,2,2\n".utf8))) }
 
     func testAFieldThatIsNotANumberIsNotADataset() { XCTAssertNil(DatasetVersion.decode(Array("1,x,1\n".utf8))) }
+
+    func testANonFiniteFeatureIsNotADataset() {
+        XCTAssertNil(DatasetVersion.decode(Array("nan,1,1\n".utf8)))
+        XCTAssertNil(DatasetVersion.decode(Array("1e50,1,1\n".utf8)))  // beyond Float: infinity
+    }
+
+    func testTwoSpellingsOfTheSameRowsHaveOneCanonicalForm() {
+        let plain = DatasetVersion.decode(Array("1,2,1\n".utf8))!, spelled = DatasetVersion.decode(Array("1.0,2.00,1\n\n".utf8))!
+        XCTAssertEqual(DatasetVersion.encode(plain), DatasetVersion.encode(spelled))
+    }
 
     func testADigestIsSixtyFourLowerCaseHexDigits() {
         XCTAssertTrue(DatasetVersion.isDigest(String(repeating: "a1", count: 32)))

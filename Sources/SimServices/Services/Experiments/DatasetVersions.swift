@@ -26,8 +26,11 @@ public enum DatasetVersions {
 
     static let routes: [Route] = [
         Route("PUT", "experiments/datasets", Put.self, Version.self) { runtime, request, _ throws(ServiceError) in
-            let bytes = Array(request.rows.utf8)
-            guard let rows = DatasetVersion.decode(bytes), !rows.isEmpty else { throw .badRequest("rows: not a dataset (one row a line: numbers, then a 0/1 label)") }
+            guard let rows = DatasetVersion.decode(Array(request.rows.utf8)), !rows.isEmpty else {
+                throw .badRequest("rows: not a dataset (one row a line: finite numbers, then a 0/1 label)")
+            }
+            // The canonical bytes, not the caller's spelling: the same rows are the same version.
+            let bytes = DatasetVersion.encode(rows)
             let digest = DatasetVersion.digest(bytes)
             // The object first, then the row that makes the version visible: a crash between them
             // leaves an unreferenced object (harmless; the retry writes the same bytes), never a

@@ -99,7 +99,8 @@ public enum RunComparison {
     /// The comparison of `facts` (pure). `floatEquality` is E2's way of finding the best run.
     static func compare(_ facts: [RunFacts], experiment: String, metric: String, maximise: Bool, floatEquality: Bool) -> Comparison {
         let scored = facts.compactMap { fact -> (run: Int64, best: Double, final: Double)? in
-            guard let last = fact.values.last else { return nil }
+            // By step: E1's blob keeps points in the order they arrived.
+            guard let last = fact.values.sorted(by: { $0.step < $1.step }).last else { return nil }
             let values = fact.values.map(\.value)
             return (fact.run, (maximise ? values.max() : values.min()) ?? last.value, last.value)
         }

@@ -24,9 +24,16 @@ enum ReproducibleTrainer {
         let context = runtime.context, observations = context.simulation.trainingRuns
         if let view = await runtime.callThroughGateway(HTTPRequest("GET", "experiments/runs", body: ["run": "\(spec.run)"]), attempts: 20),
            view.body["status"] != "running" { return }
-        guard let bytes = await fetchDataset(runtime, spec.dataset) else { return }
-        guard DatasetVersion.digest(bytes) == spec.dataset, let rows = DatasetVersion.decode(bytes), rows.count >= 10 else {
+        guard let bytes = await fetchDataset(runtime, spec.dataset) else {
+            await finish(runtime, spec, status: "failed", result: "dataset \(spec.dataset) cannot be read from the object store")
+            return
+        }
+        guard DatasetVersion.digest(bytes) == spec.dataset, let rows = DatasetVersion.decode(bytes) else {
             await finish(runtime, spec, status: "failed", result: "dataset bytes do not match digest \(spec.dataset)")
+            return
+        }
+        if let problem = ReproducibleTraining.problem(spec, rowCount: rows.count) {
+            await finish(runtime, spec, status: "failed", result: problem)
             return
         }
         guard let started = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs/attempt", body: ["run": "\(spec.run)"])),
@@ -85,7 +92,23 @@ enum ReproducibleTrainer {
 
     static func finish(_ runtime: ServiceRuntime, _ spec: ReproducibleTraining.Spec, status: String, result: String) async {
         let body = FormEncoder.encode(ExperimentsService.FinishRun(run: spec.run, status: status, result: result))
-        _ = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs/finish", body: body))
+        _ = await post(runtime, HTTPRequest("POST", "experiments/runs/finish", body: body))
+    }
+
+    /// Sends `request` through the gateway until it gets a definitive answer: retried on silence,
+    /// 5xx and 429, never on another 4xx (a refused request stays refused; retrying it for ever
+    /// would hold up the run and the consumer behind it).
+    static func post(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse? {
+        guard let gateway = runtime.directory.services["gateway"] else { return nil }
+        var backoff = 50 * Nanos.millisecond
+        while true {
+            if case .success(let envelope) = await runtime.context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
+               case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500, response.status != 429 {
+                return response
+            }
+            await runtime.context.sleep(nanoseconds: backoff + runtime.context.withRandom { $0.uniform(0 ... backoff / 2) })
+            backoff = Swift.min(2 * Nanos.second, backoff * 2)
+        }
     }
 
     /// Logs metric points without holding up training (as an asynchronous logger does), each
@@ -112,7 +135,7 @@ enum ReproducibleTrainer {
             inFlight += 1
             let body = FormEncoder.encode(MetricLog.Log(run: run, step: step, metric: values, timestampMs: MetricLog.utcMillis(runtime.context), attempt: attempt))
             runtime.context.simulation.spawn { [self] in
-                if await runtime.callThroughGateway(HTTPRequest("POST", "experiments/metrics", body: body)) != nil {
+                if let answer = await ReproducibleTrainer.post(runtime, HTTPRequest("POST", "experiments/metrics", body: body)), answer.status == 200 {
                     let observations = runtime.context.simulation.trainingRuns
                     for key in values.keys.sorted() where !(observations.acknowledged[name]?.contains("\(key)@\(step)") ?? false) {
                         observations.acknowledged[name, default: []].append("\(key)@\(step)")

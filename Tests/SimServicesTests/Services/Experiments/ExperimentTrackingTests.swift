@@ -105,7 +105,7 @@ final class ExperimentTrackingTests: XCTestCase {
         XCTAssertEqual(outcome.responses[4]?.body["points"], "loss,3,0.7,2026-01-01T00:00:09.000Z")
     }
 
-    func testAttemptsAreNumberedDurably() {
+    func testEachAttemptGetsTheNextNumber() {
         let attempt = HTTPRequest("POST", "experiments/runs/attempt", body: ["run": "1"])
         let outcome = run([create("a"), attempt, attempt])
         XCTAssertEqual(outcome.responses.compactMap { $0?.body["attempt"] }, ["1", "2"])
@@ -148,7 +148,7 @@ final class ExperimentTrackingTests: XCTestCase {
         XCTAssertEqual(Double(differing.first?.last ?? "") ?? 0, 0.08, accuracy: 1e-12)
     }
 
-    func testTheComparisonReadsInThreeStatementsWhateverTheRuns() {
+    func testTheComparisonReadsThreeRunsInThreeStatements() {
         let outcome = run(comparisonRequests())
         XCTAssertEqual(outcome.simulation.experiments.comparisons.map(\.statements), [3])
     }
