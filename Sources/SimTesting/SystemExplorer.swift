@@ -39,8 +39,8 @@ extension SimulationSystem {
         let pending = seeds.filter { stored[$0] == nil }
         let appender = try results.map { path throws(SystemFileError) in try ResultsAppender(path: path, header: header, fresh: stored.isEmpty) }
         let collected = Collected()
-        // determinism-ok: threads run whole, independent simulations; results are keyed by seed.
-        DispatchQueue.concurrentPerform(iterations: Swift.min(jobs, Swift.max(1, pending.count))) { worker in
+        // Threads outside any simulation, each running whole, independent simulations.
+        DispatchQueue.concurrentPerform(iterations: Swift.min(jobs, Swift.max(1, pending.count))) { worker in  // determinism-ok: results keyed by seed, never by thread order
             for (index, seed) in pending.enumerated() where index % jobs == worker {
                 let run = self.run(seed: seed, knobs: knobs)
                 var result = Exploration.Result(seed: seed, outcome: run.outcome.kind, checker: run.outcome.checker, fingerprint: run.fingerprint, events: run.events)
