@@ -211,6 +211,7 @@ struct ScenarioReader {
             if let missing = workloadType.requiredRoles.first(where: { !topology.has(role: $0) }) {
                 throw fail(topologyNode, "workloads.\(workloadType.name)", "needs a node with role '\(missing)' in the topology")
             }
+            if let problem = workload.validate(topology: topology) { throw fail(topologyNode, "workloads.\(workloadType.name)", problem) }
         }
         let nodeNames = Set(topology.names)
         // Faults belong to the safety phase: a crash or partition starting at or after the heal

@@ -16,6 +16,8 @@ public protocol Workload: Sendable {
     func configure(training: inout TrainingPlatformConfiguration?)
     /// Adjusts how the inference replicas serve before the platform is built.
     func configure(serving: inout ServingConfiguration)
+    /// Why the workload cannot run on `topology` (a node it names is missing...), or nil.
+    func validate(topology: Topology) -> String?
     /// Installs the workload's processes on the built platform.
     func install(on platform: Platform)
 }
@@ -23,11 +25,12 @@ public protocol Workload: Sendable {
 extension Workload {
     public func configure(training: inout TrainingPlatformConfiguration?) {}
     public func configure(serving: inout ServingConfiguration) {}
+    public func validate(topology: Topology) -> String? { nil }
 }
 
 /// The workloads, by name.
 public enum WorkloadRegistry {
-    public static let all: [any Workload.Type] = [FirstRequestsWorkload.self, TrainingJobWorkload.self, ModelDeploymentsWorkload.self, ABTestWorkload.self, FeatureDriftWorkload.self, SecurityProbeWorkload.self, TrainingRunsWorkload.self]
+    public static let all: [any Workload.Type] = [FirstRequestsWorkload.self, TrainingJobWorkload.self, ModelDeploymentsWorkload.self, ABTestWorkload.self, FeatureDriftWorkload.self, SecurityProbeWorkload.self, TrainingRunsWorkload.self, ElasticTrainingWorkload.self]
     public static func type(named name: String) -> (any Workload.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }
 }

@@ -10,6 +10,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case I9
     case M5, M9, E3, M6, E1, M3
     case E2, E4, E6, E8, M8
+    case A3, A4, A5, A6, A7, A8, A10
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -30,6 +31,7 @@ public struct DefectEntry: Sendable {
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         case .I9: return "security_probe"
+        case .A3, .A4, .A5, .A6, .A7, .A8, .A10: return "elastic_training"
         case .M5, .M9, .E3, .M6, .E1, .M3, .E2, .E4, .E6, .E8, .M8: return "training_runs"
         default: return "first_requests"
         }
@@ -235,6 +237,27 @@ public enum DefectCatalogue {
         DefectEntry(id: .M8, title: "mixed-precision NaN propagates: a step whose fp16 gradient overflowed is applied, and the loss scale is never lowered",
                     services: ["workers"], symptom: "parameters non-finite after an overflowed step that should have been skipped; the scale never drops",
                     scenario: "02_training_reproducibility", checker: "mixed-precision"),
+        DefectEntry(id: .A3, title: "data-parallel shards overlap: each rank shuffles with a seed of its own and takes the first 1/world of its permutation",
+                    services: ["workers"], symptom: "a training row sampled by two ranks in one epoch of one generation",
+                    scenario: "07_elastic_training", checker: "data-shards"),
+        DefectEntry(id: .A4, title: "model-parallel split wrong at layer boundaries: every slice is size/parts long and the remainder of each layer belongs to no rank",
+                    services: ["workers"], symptom: "the parameters merged from a sharded checkpoint differ from the ones it was cut from (the bias is lost)",
+                    scenario: "07_elastic_training", checker: "tensor-split"),
+        DefectEntry(id: .A5, title: "elastic registration race: the rendezvous state is read and written back without compare-and-set",
+                    services: ["workers", "consul"], symptom: "two workers hold one rank of one generation (concurrent joins both write generation g + 1)",
+                    scenario: "07_elastic_training", checker: "ring-ranks"),
+        DefectEntry(id: .A6, title: "checkpoint barrier times out at once: rank 0 writes the manifest from the newest shard each rank has in the store",
+                    services: ["workers", "minio"], symptom: "a checkpoint manifest naming shards of different steps (or missing ranks)",
+                    scenario: "07_elastic_training", checker: "checkpoint-barrier"),
+        DefectEntry(id: .A7, title: "gradient compression without error feedback: coordinates under the threshold are dropped, not carried to the next step",
+                    services: ["workers"], symptom: "the job ends below the uncompressed reference run's accuracy bound",
+                    scenario: "07_elastic_training", checker: "compression-accuracy"),
+        DefectEntry(id: .A8, title: "ring topology not rebuilt after a membership change: the ring is relinked but the mean is still divided by the first generation's size",
+                    services: ["workers"], symptom: "a reduced gradient that is not the mean of the live members' contributions",
+                    scenario: "07_elastic_training", checker: "all-reduce"),
+        DefectEntry(id: .A10, title: "resume from the wrong checkpoint: manifests ordered as text (`manifest-5` after `manifest-10`) and loaded unverified",
+                    services: ["workers"], symptom: "a restart resumes at a step other than the newest valid checkpoint's",
+                    scenario: "07_elastic_training", checker: "resume-step"),
         DefectEntry(id: .H7, title: "no TTL jitter: every online value a materialization writes expires exactly one TTL later",
                     services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one millisecond",
                     scenario: "03_feature_drift_storm", checker: "expiry-burst"),

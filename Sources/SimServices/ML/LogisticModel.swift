@@ -26,6 +26,20 @@ public enum LogisticModel {
         return Double(correct) / Double(examples.count)
     }
 
+    /// The gradient of the mean binary cross-entropy over `batch`, in fp32: (p - y) x per example,
+    /// averaged; the bias's entry is the mean of (p - y).
+    public static func meanGradient(_ parameters: [Float], _ batch: [Example]) -> [Float] {
+        let n = parameters.count
+        var sum = [Float](repeating: 0, count: n)
+        guard !batch.isEmpty else { return sum }
+        for e in batch {
+            let error = sigmoid(score(parameters, e.features)) - e.label
+            for j in 0 ..< n - 1 { sum[j] += error * e.features[j] }
+            sum[n - 1] += error
+        }
+        return sum.map { $0 / Float(batch.count) }
+    }
+
     /// The loss-scaled gradient of one micro-batch, summed (not averaged) over its examples and
     /// computed in `Float16`, as a mixed-precision forward/backward pass would: each per-example
     /// term is `scale * (p - y) * x_j` in half precision, so a large scale overflows to infinity.

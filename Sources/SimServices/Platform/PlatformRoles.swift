@@ -17,6 +17,8 @@ public enum PlatformRoles {
             "trainer": installTrainer,
             // The client node runs what the scenario's workloads install on it.
             "client": { _, _, _ in },
+            // Elastic workers run what the elastic_training workload installs on them.
+            "elastic_worker": { _, _, _ in },
         ]
         for database in ["models_db", "users_db", "experiments_db", "metrics_db"] {
             roles[database] = infrastructure { await SQLServer.run(database: database, context: $0) }
@@ -30,7 +32,7 @@ public enum PlatformRoles {
 
     /// Roles that need the nine infrastructure components.
     public static func needsInfrastructure(_ role: String) -> Bool {
-        Topology.services.contains(role) || role == "parameter_server" || role == "trainer"
+        Topology.services.contains(role) || role == "parameter_server" || role == "trainer" || role == "elastic_worker"
     }
 
     static func infrastructure(_ body: @escaping @Sendable (ProcessContext) async -> Void) -> Installer {
