@@ -73,6 +73,53 @@ public struct TrainingRunsWorkload: Workload {
     static let searchFilters = ["tag.team = 'ml'", "tag.team = 'research' AND param.epochs = '4'", "tag.team = 'nobody' OR '1'='1'", "param.lr = '0.1'",
                                 "tag.team = 'it''s'", "tag.team = 'ml' AND tag.team = 'research'"]
 
+    /// A run of its own for the client's bookkeeping: a counter series of large values, whose
+    /// summary must add up exactly; an artifact uploaded in parts and committed, which must read
+    /// back whole; and one whose upload is abandoned half-way (the uploader killed), which must
+    /// not be readable at all.
+    func keepBooks(_ context: ProcessContext, gateway: Address, observations: TrainingRunObservations) async {
+        await context.sleep(nanoseconds: 4 * Nanos.second)
+        func ask(_ request: HTTPRequest) async -> HTTPResponse { await context.askUntilDefinitive(gateway, request) }
+        var created: HTTPResponse
+        repeat {
+            created = await ask(HTTPRequest("POST", "experiments/runs", body: ["experiment": "bookkeeping", "run_key": "bookkeeping", "seed": "0"]))
+        } while created.status != 200
+        guard let run = created.body["run"].flatMap({ Int64($0) }) else { return }
+        // Examples seen per logging interval: about 3e8 each, 2^31 passed after eight points.
+        var logged: [Double] = []
+        for step in 0 ..< Self.counterPoints {
+            let value = Double(300_000_000 + 1_000 * step)
+            if await ask(HTTPRequest("POST", "experiments/metrics", body: ["run": "\(run)", "step": "\(step)", "metric.examples_seen": "\(Int(value))"])).status == 200 {
+                logged.append(value)
+            }
+        }
+        let summary = await ask(HTTPRequest("GET", "experiments/metrics/summary", body: ["run": "\(run)", "key": "examples_seen"]))
+        observations.summaries.append(.init(run: run, key: "examples_seen", logged: logged, status: summary.status,
+                                            count: summary.body["count"].flatMap { Int64($0) }, sum: summary.body["sum"].flatMap { Double($0) }))
+        observations.revision &+= 1
+        var random = SimRandom(rootSeed: seed, stream: "artifacts")
+        for (name, committed) in [("model.bin", true), ("checkpoint.bin", false)] {
+            let parts = (0 ..< 4).map { _ in (0 ..< 48).map { _ in UInt8(random.uniform(0 ... 255)) } }
+            let whole = parts.flatMap { $0 }, digest = SHA256.hex(SHA256.hash(whole))
+            for (index, part) in parts.enumerated() where committed || index < 2 {
+                _ = await ask(HTTPRequest("POST", "experiments/artifacts/part", body: ["run": "\(run)", "name": name, "part": "\(index)", "parts": "4", "data": hexBytes(part)]))
+            }
+            if committed {
+                _ = await ask(HTTPRequest("POST", "experiments/artifacts/commit", body: ["run": "\(run)", "name": name, "parts": "4", "size": "\(whole.count)", "sha256": digest]))
+            }
+            let read = await ask(HTTPRequest("GET", "experiments/artifacts", body: ["run": "\(run)", "name": name]))
+            let bytes = read.status == 200 ? read.body["data"].flatMap(bytesFromHex) : nil
+            observations.artifactReads.append(.init(name: name, committed: committed, declaredSize: whole.count, declaredSHA256: digest, status: read.status,
+                                                    size: bytes?.count, sha256: bytes.map { SHA256.hex(SHA256.hash($0)) }))
+            observations.revision &+= 1
+        }
+        observations.bookkeepingFinishedAt = context.simulation.now
+        observations.revision &+= 1
+    }
+
+    /// Points of the client's counter series.
+    static let counterPoints = 16
+
     /// The rows the client stores as the dataset version.
     public var datasetRows: [Example] { SyntheticDataset(seed: datasetSeed, featureCount: 8, trainCount: rows, testCount: 1).train }
 
@@ -87,16 +134,7 @@ public struct TrainingRunsWorkload: Workload {
         let simulation = platform.simulation, workload = self
         let observations = simulation.trainingRuns
         client.addProcess("training-runs") { context in
-            /// Sends `request` until it gets a definitive answer (not 5xx, 429 or silence).
-            func ask(_ request: HTTPRequest) async -> HTTPResponse {
-                var backoff = 100 * Nanos.millisecond
-                while true {
-                    if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
-                       case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500, response.status != 429 { return response }
-                    await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
-                    backoff = Swift.min(2 * Nanos.second, backoff * 2)
-                }
-            }
+            func ask(_ request: HTTPRequest) async -> HTTPResponse { await context.askUntilDefinitive(gateway, request) }
             /// Submits one run, checks its parameters, waits for it, reads it back.
             func follow(name: String, seed: UInt64, dataset: String, headers: [String: String]) async {
                 let submit = workload.submission(name: name, dataset: dataset, seed: seed)
@@ -225,6 +263,7 @@ public struct TrainingRunsWorkload: Workload {
             context.record(.trainingRunsReadBack, payload: UInt64(observations.readBacks.count), "read back \(observations.readBacks.count) runs")
 
         }
+        client.addProcess("bookkeeping") { context in await workload.keepBooks(context, gateway: gateway, observations: observations) }
     }
 }
 

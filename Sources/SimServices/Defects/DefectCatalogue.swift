@@ -11,6 +11,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case M5, M9, E3, M6, E1, M3
     case E2, E4, E6, E8, M8
     case A3, A4, A5, A6, A7, A8, A10
+    case E5, E7
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -32,7 +33,7 @@ public struct DefectEntry: Sendable {
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         case .I9: return "security_probe"
         case .A3, .A4, .A5, .A6, .A7, .A8, .A10: return "elastic_training"
-        case .M5, .M9, .E3, .M6, .E1, .M3, .E2, .E4, .E6, .E8, .M8: return "training_runs"
+        case .M5, .M9, .E3, .M6, .E1, .M3, .E2, .E4, .E6, .E8, .M8, .E5, .E7: return "training_runs"
         default: return "first_requests"
         }
     }
@@ -258,6 +259,12 @@ public enum DefectCatalogue {
         DefectEntry(id: .A10, title: "resume from the wrong checkpoint: manifests ordered as text (`manifest-5` after `manifest-10`) and loaded unverified",
                     services: ["workers"], symptom: "a restart resumes at a step other than the newest valid checkpoint's",
                     scenario: "07_elastic_training", checker: "resume-step"),
+        DefectEntry(id: .E5, title: "partial artifact upload stored: each part is appended straight into the artifact instead of staged and committed whole",
+                    services: ["experiments", "minio"], symptom: "an artifact whose upload was abandoned half-way is readable, with only the parts that arrived (size and SHA-256 unlike the declared ones)",
+                    scenario: "02_training_reproducibility", checker: "artifact-integrity"),
+        DefectEntry(id: .E7, title: "metric aggregation overflows at large counts: a metric's sum kept in a 32-bit integer accumulator",
+                    services: ["experiments"], symptom: "a counter series' summary sum is not the exact sum of its points once the total passes 2^31 (it wraps negative)",
+                    scenario: "02_training_reproducibility", checker: "metric-aggregates"),
         DefectEntry(id: .H7, title: "no TTL jitter: every online value a materialization writes expires exactly one TTL later",
                     services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one millisecond",
                     scenario: "03_feature_drift_storm", checker: "expiry-burst"),

@@ -34,6 +34,42 @@ public final class TrainingRunObservations {
         public var order: [Int]
         public var rows: Int
     }
+    /// A summary of the client's counter series, with the values it logged (acknowledged).
+    public struct SummaryRead: Sendable, Equatable {
+        public var run: Int64
+        public var key: String
+        public var logged: [Double]
+        public var status: Int
+        public var count: Int64?
+        public var sum: Double?
+        public init(run: Int64, key: String, logged: [Double], status: Int, count: Int64?, sum: Double?) {
+            self.run = run
+            self.key = key
+            self.logged = logged
+            self.status = status
+            self.count = count
+            self.sum = sum
+        }
+    }
+    /// A read of an artifact the client uploaded (committed, or abandoned after half its parts).
+    public struct ArtifactRead: Sendable, Equatable {
+        public var name: String
+        public var committed: Bool
+        public var declaredSize: Int
+        public var declaredSHA256: String
+        public var status: Int
+        public var size: Int?
+        public var sha256: String?
+        public init(name: String, committed: Bool, declaredSize: Int, declaredSHA256: String, status: Int, size: Int?, sha256: String?) {
+            self.name = name
+            self.committed = committed
+            self.declaredSize = declaredSize
+            self.declaredSHA256 = declaredSHA256
+            self.status = status
+            self.size = size
+            self.sha256 = sha256
+        }
+    }
     public struct Evaluation: Sendable, Equatable {
         public var name: String
         public var attempt: Int
@@ -97,6 +133,10 @@ public final class TrainingRunObservations {
     public var lineage: [(run: Int64, parent: Int64)]?
     /// When the client finished all it does (read-backs, comparison, searches, scratch runs).
     public var clientFinishedAt: Int64?
+    /// The client's bookkeeping (`summaries`, `artifactReads`), and when it was done.
+    public var summaries: [SummaryRead] = []
+    public var artifactReads: [ArtifactRead] = []
+    public var bookkeepingFinishedAt: Int64?
     /// Bumped at every change, so checkers run only when something changed.
     public var revision: UInt64 = 0
 

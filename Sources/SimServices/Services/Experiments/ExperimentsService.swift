@@ -99,7 +99,8 @@ public enum ExperimentsService {
                 ]) else { throw .unavailable("cannot finish run \(request.run)") }
                 return try await view(runtime, run: request.run)
             },
-        ] + RunParameters.routes + MetricLog.routes(defects: defects) + DatasetVersions.routes + [RunComparison.route] + RunSearch.routes + RunForks.routes)
+        ] + RunParameters.routes + MetricLog.routes(defects: defects) + DatasetVersions.routes + [RunComparison.route] + RunSearch.routes + RunForks.routes
+            + [MetricSummary.route] + RunArtifacts.routes)
         spec.database = "experiments_db"
         spec.migrations = [
             "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",
