@@ -139,6 +139,29 @@ final class ElasticTrainingTests: XCTestCase {
         XCTAssertEqual(checker.check(simulation), "b resumed generation 4 at step 5, a at step 0")
     }
 
+    func testDataShardsNamesARowOfTwoWorkersInOneEpochButNotAcrossGenerations() {
+        let (checker, simulation) = planted(DataShardsChecker.self)
+        let observations = simulation.elasticTraining
+        observations.batches = [.init(worker: "a", generation: 1, step: 0, epoch: 0, rows: [1, 2]), .init(worker: "b", generation: 2, step: 0, epoch: 0, rows: [2, 3])]
+        observations.revision += 1
+        XCTAssertNil(checker.check(simulation))  // generation 2 re-trains row 2 after a restart: fine
+        observations.batches.append(.init(worker: "c", generation: 2, step: 1, epoch: 0, rows: [3]))
+        observations.revision += 1
+        XCTAssertEqual(checker.check(simulation), "row 3 sampled by b and c in epoch 0 of generation 2 (step 1): the ranks' shards overlap")
+    }
+
+    func testTensorSplitComparesTheResumedParametersBitForBit() {
+        let (checker, simulation) = planted(TensorSplitChecker.self)
+        let observations = simulation.elasticTraining
+        observations.checkpointed["3/10"] = [0.5, -0.0, 2]
+        observations.resumes = [.init(worker: "a", generation: 4, listedAt: 0, answeredAt: 1, decided: true, step: 10, checkpointGeneration: 3, parameters: [0.5, -0.0, 2])]
+        observations.revision += 1
+        XCTAssertNil(checker.check(simulation))
+        observations.resumes.append(.init(worker: "b", generation: 4, listedAt: 0, answeredAt: 1, decided: false, step: 10, checkpointGeneration: 3, parameters: [0.5, 0, 2]))
+        observations.revision += 1
+        XCTAssertEqual(checker.check(simulation), "b resumed generation 4 from the step-10 checkpoint with 1 parameter(s) unlike the ones saved: element 1 is 0.0, saved -0.0 (split-then-merge lost it)")
+    }
+
     func testCheckpointBarrierNamesAManifestOfMixedSteps() {
         let (checker, simulation) = planted(CheckpointBarrierChecker.self)
         simulation.elasticTraining.manifests = [.init(sentAt: 0, committedAt: 1, key: "job/manifest-10-g2", step: 10, generation: 2, world: 3, shardSteps: [10, 5, 10])]

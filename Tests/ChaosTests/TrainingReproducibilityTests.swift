@@ -61,6 +61,30 @@ final class TrainingReproducibilityTests: XCTestCase {
         XCTAssertTrue(outcome.message.contains("after step 0"), outcome.message)
     }
 
+    func testE5IsFoundByArtifactIntegrity() {
+        let outcome = run(seed: 1, defects: DefectSet([.E5])).0
+        XCTAssertEqual(outcome.checker, "artifact-integrity")
+        XCTAssertTrue(outcome.message.contains("checkpoint.bin (upload abandoned after 2 of 4 parts) reads back 96 bytes"), outcome.message)
+    }
+
+    func testE7IsFoundByMetricAggregates() {
+        let outcome = run(seed: 1, defects: DefectSet([.E7])).0
+        XCTAssertEqual(outcome.checker, "metric-aggregates")
+        XCTAssertTrue(outcome.message.contains("sum to 4800120000.0"), outcome.message)
+    }
+
+    /// Without defects the client's counter summary is exact, its committed artifact reads back
+    /// whole and its abandoned one is not found.
+    func testTheClientsBookkeepingAddsUpAndAnAbandonedArtifactIsNotFound() {
+        let (outcome, simulation) = run(seed: 3, defects: .empty)
+        XCTAssertEqual(outcome, .passed, outcome.message)
+        let runs = simulation.trainingRuns
+        XCTAssertEqual(runs.summaries.first?.sum, 4_800_120_000)
+        XCTAssertEqual(runs.summaries.first?.count, 16)
+        XCTAssertEqual(runs.artifactReads.map(\.status), [200, 404])
+        XCTAssertEqual(runs.artifactReads.first?.sha256, runs.artifactReads.first?.declaredSHA256)
+    }
+
     func testE8IsFoundByRunSearch() {
         let outcome = run(seed: 1, defects: DefectSet([.E8])).0
         XCTAssertEqual(outcome.checker, "run-search")

@@ -98,7 +98,10 @@ public enum SQLServer {
         let inbox = context.mailbox("sql")
         while true {
             let envelope = await inbox.receive()
-            guard let message = envelope.payload as? SQLMessage else { continue }
+            // A database is spoken to over a connection (TCP): a network copy of a request never
+            // reaches the engine twice. (A duplicated `attempts = attempts + 1` made a run's
+            // attempt number run ahead of the worker holding it.)
+            guard !envelope.isDuplicate, let message = envelope.payload as? SQLMessage else { continue }
             context.simulation.spawn {
                 let operationsBefore = context.disk.operationCount
                 guard let reply = await handle(message, state: state, context: context) else { return }  // a repeat of a running request

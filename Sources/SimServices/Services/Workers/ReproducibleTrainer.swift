@@ -65,7 +65,7 @@ enum ReproducibleTrainer {
         }
         await logger.drained()
         let auc = observations.evaluations.last { $0.name == spec.name && $0.attempt == attempt }?.evaluation.auc ?? 0
-        await finish(runtime, spec, status: "finished", result: "auc=\(auc) state=\(loop.model.stateHash)")
+        await finish(runtime, spec, status: "finished", result: "auc=\(auc) state=\(loop.model.stateHash)", attempt: attemptNumber)
         observations.finished.append((spec.name, auc, loop.model.stateHash))
         observations.revision &+= 1
         context.record(.trainingRunFinished, payload: stableHash(loop.model.stateHash), "run \(spec.name): AUC \(auc), state \(loop.model.stateHash.prefix(16))")
@@ -90,8 +90,9 @@ enum ReproducibleTrainer {
         return nil
     }
 
-    static func finish(_ runtime: ServiceRuntime, _ spec: ReproducibleTraining.Spec, status: String, result: String) async {
-        let body = FormEncoder.encode(ExperimentsService.FinishRun(run: spec.run, status: status, result: result))
+    /// Finishes the run in experiments; as `attempt` when given (a superseded attempt's finish is ignored).
+    static func finish(_ runtime: ServiceRuntime, _ spec: ReproducibleTraining.Spec, status: String, result: String, attempt: Int64? = nil) async {
+        let body = FormEncoder.encode(ExperimentsService.FinishRun(run: spec.run, status: status, result: result, attempt: attempt))
         _ = await post(runtime, HTTPRequest("POST", "experiments/runs/finish", body: body))
     }
 
