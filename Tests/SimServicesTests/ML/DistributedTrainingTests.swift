@@ -228,3 +228,63 @@ final class LogisticGradientTests: XCTestCase {
         }
     }
 }
+
+/// More of the elastic job's pieces: the ring's schedule for three ranks written out, the edges
+/// of the splits, the sampler for one rank, the compressor's handling of signs.
+final class DistributedEdgeCaseTests: XCTestCase {
+    func testTheScheduleOfThreeRanksAsWrittenOutByHand() {
+        // Reduce-scatter: rank r sends chunk r, then r - 1; all-gather: r + 1, then r.
+        let table = (0 ..< 3).map { rank in (0 ..< 4).map { RingSchedule.sendChunk(rank: rank, phase: $0, world: 3) } }
+        XCTAssertEqual(table, [[0, 2, 1, 0], [1, 0, 2, 1], [2, 1, 0, 2]])
+    }
+
+    func testTwoRanksSwapHalvesOnceEachWay() {
+        XCTAssertEqual(RingSchedule.phases(world: 2), 2)
+        XCTAssertEqual(RingSchedule.allReduceSum([[1, 2, 3], [10, 20, 30]]), [[11, 22, 33], [11, 22, 33]])
+    }
+
+    func testOnePartIsTheWholeTensor() {
+        XCTAssertEqual(TensorSplit.ranges(count: 9, parts: 1), [0 ..< 9])
+        XCTAssertEqual(ModelParallelLayout(layers: [8, 1], parts: 1).ranges(rank: 0), [0 ..< 8, 8 ..< 9])
+    }
+
+    func testTheLayoutsParameterCountIsTheSumOfItsLayers() {
+        XCTAssertEqual(ModelParallelLayout(layers: [5, 7, 3], parts: 2).parameterCount, 15)
+    }
+
+    func testASingleRankSamplesEveryRowEachEpoch() {
+        let sampler = DistributedSampler(rows: 40, seed: 1, world: 1, rank: 0, batch: 10)
+        XCTAssertEqual(sampler.stepsPerEpoch, 4)
+        XCTAssertEqual((0 ..< 4).flatMap { sampler.batch(step: $0).rows }.sorted(), Array(0 ..< 40))
+    }
+
+    func testEveryBatchHasTheAskedSize() {
+        let sampler = DistributedSampler(rows: 2048, seed: 42, world: 3, rank: 1, batch: 16)
+        for step in [0, 1, 41, 42, 100] { XCTAssertEqual(sampler.batch(step: step).rows.count, 16, "step \(step)") }
+    }
+
+    func testTheThresholdIsOnTheMagnitudeSoNegativesAreSentToo() {
+        var compressor = GradientCompressor(parameterCount: 2, threshold: 0.5)
+        XCTAssertEqual(compressor.compress([-0.75, -0.25]), [-0.75, 0])
+        XCTAssertEqual(compressor.residual, [0, -0.25])
+    }
+
+    func testTheRingSumOfOneHotVectorsPutsEachRanksValueInItsPlace() {
+        // Rank r contributes r + 1 at coordinate r only: every rank ends with [1, 2, 3, 4, 5].
+        let vectors = (0 ..< 5).map { rank in (0 ..< 5).map { $0 == rank ? Float(rank + 1) : 0 } }
+        XCTAssertEqual(Set(RingSchedule.allReduceSum(vectors)), [[1, 2, 3, 4, 5]])
+    }
+
+    func testTheMeanOfTheRingIsTheSumOverTheWorld() {
+        // What a worker applies: the ring's sum divided by the generation's size (A8 divides by another).
+        let sums = RingSchedule.allReduceSum([[2, 4], [4, 8], [6, 0], [0, 4]])
+        XCTAssertEqual(sums[2].map { $0 / 4 }, [3, 4])
+    }
+
+    func testOppositeResidualsCancelInsteadOfBeingSent() {
+        var compressor = GradientCompressor(parameterCount: 1, threshold: 0.5)
+        XCTAssertEqual(compressor.compress([0.375])[0], 0)
+        XCTAssertEqual(compressor.compress([-0.375])[0], 0)
+        XCTAssertEqual(compressor.residual, [0])
+    }
+}

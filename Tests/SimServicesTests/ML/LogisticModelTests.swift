@@ -154,3 +154,30 @@ final class ChecksumFormatTests: XCTestCase {
         XCTAssertNil(bytesFromHex("zz"))
     }
 }
+
+/// Checkpoints of scenario 05: what a decode refuses.
+final class CheckpointDecodeTests: XCTestCase {
+    let checkpoint = Checkpoint(step: 12, workerClocks: [12, 11, 12], parameters: [0.5, -2, 0.125])
+
+    func testTheEncodingRoundTripsBitForBit() throws {
+        XCTAssertEqual(try Checkpoint.decode(checkpoint.encoded()), checkpoint)
+    }
+
+    func testATruncatedCheckpointIsRefused() {
+        XCTAssertThrowsError(try Checkpoint.decode(Array(checkpoint.encoded().dropLast(3))))
+    }
+
+    func testAFlippedParameterBitIsRefused() {
+        var bytes = checkpoint.encoded()
+        bytes[bytes.count - 6] ^= 0x01
+        XCTAssertThrowsError(try Checkpoint.decode(bytes))
+    }
+
+    func testNothingIsNoCheckpoint() {
+        XCTAssertThrowsError(try Checkpoint.decode([]))
+    }
+
+    func testTwoCheckpointsOfDifferentStepsEncodeDifferently() {
+        XCTAssertNotEqual(checkpoint.encoded(), Checkpoint(step: 13, workerClocks: [12, 11, 12], parameters: [0.5, -2, 0.125]).encoded())
+    }
+}
