@@ -71,10 +71,11 @@ public enum ExperimentsService {
         public var run: Int64
         public var status: String
         public var result: String
-        /// The attempt finishing it (`experiments/runs/attempt`): only the latest attempt may
-        /// finish a run, so that a superseded attempt (a worker taken for dead, still training)
-        /// cannot finish it while the latest one is still logging. Nil: any (a run refused before
-        /// it started).
+        /// The attempt finishing it (`experiments/runs/attempt`): an attempt superseded by a later
+        /// one that has logged points (a worker taken for dead, still training) cannot finish the
+        /// run while the later one still logs, which would freeze a mixed series. Judged by the
+        /// points, not by the attempt counter, which a repeated request may have moved on. Nil:
+        /// any (a run refused before it started).
         public var attempt: Int64?
     }
 
@@ -100,8 +101,12 @@ public enum ExperimentsService {
                 guard ["finished", "failed"].contains(request.status) else { throw .badRequest("status: '\(request.status)' is neither finished nor failed") }
                 // The first finish of the latest attempt stands: a repeated finish (a retry, a re-run
                 // after a crash) changes nothing, nor does a superseded attempt's.
-                let fence = request.attempt.map { SQLStatement("UPDATE runs SET status = ?, result = ? WHERE id = ? AND status = 'running' AND attempts = ?",
-                                                                [.text(request.status), .text(request.result), .integer(request.run), .integer($0)]) }
+                let fence = request.attempt.map {
+                    SQLStatement("""
+                        UPDATE runs SET status = ?, result = ? WHERE id = ? AND status = 'running'
+                        AND NOT EXISTS (SELECT 1 FROM metrics WHERE run = ? AND attempt > ?)
+                        """, [.text(request.status), .text(request.result), .integer(request.run), .integer(request.run), .integer($0)])
+                }
                     ?? SQLStatement("UPDATE runs SET status = ?, result = ? WHERE id = ? AND status = 'running'", [.text(request.status), .text(request.result), .integer(request.run)])
                 guard case .success = await runtime.transaction([fence]) else { throw .unavailable("cannot finish run \(request.run)") }
                 return try await view(runtime, run: request.run)

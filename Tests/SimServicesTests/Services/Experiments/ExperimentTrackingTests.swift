@@ -57,18 +57,16 @@ final class ExperimentTrackingTests: XCTestCase {
 
     // MARK: attempts
 
-    /// A superseded attempt (a worker taken for dead, still training) cannot finish the run while
-    /// the latest attempt still logs; the latest can.
-    func testOnlyTheLatestAttemptFinishesARun() {
-        let attempt = HTTPRequest("POST", "experiments/runs/attempt", body: ["run": "1"])
+    /// A superseded attempt (a worker taken for dead, still training) cannot finish the run once
+    /// the latest attempt has logged; the latest can.
+    func testASupersededAttemptCannotFinishOnceALaterOneLogged() {
         func finish(_ attempt: Int) -> HTTPRequest {
             HTTPRequest("POST", "experiments/runs/finish", body: ["run": "1", "status": "finished", "result": "by \(attempt)", "attempt": "\(attempt)"])
         }
-        let outcome = run([create("r"), attempt, attempt, finish(1), finish(2), finish(1)])
-        XCTAssertEqual(outcome.responses[2]?.body["attempt"], "2")
-        XCTAssertEqual(outcome.responses[3]?.body["status"], "running")
-        XCTAssertEqual(outcome.responses[4]?.body["status"], "finished")
-        XCTAssertEqual(outcome.responses[5]?.body["result"], "by 2")
+        let outcome = run([create("r"), log(1, step: 0, ["loss": 0.5], at: 1000, attempt: 2), finish(1), finish(2), finish(1)])
+        XCTAssertEqual(outcome.responses[2]?.body["status"], "running")
+        XCTAssertEqual(outcome.responses[3]?.body["status"], "finished")
+        XCTAssertEqual(outcome.responses[4]?.body["result"], "by 2")
     }
 
     // MARK: parameters
