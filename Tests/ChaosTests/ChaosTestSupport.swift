@@ -60,6 +60,16 @@ struct ShippedScenario {
         ScenarioRunner.run(configuration(seed: seed, defects: defects, profile: profile))
     }
 
+    /// A run with the scenario's own faults, keeping the simulation for inspecting what the
+    /// platform observed.
+    func simulate(seed: UInt64, defects: DefectSet) -> (Outcome, Simulation) {
+        var configuration = RunConfiguration(scenario: scenario, seed: seed)
+        configuration.defects = defects
+        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: configuration))
+        _ = ScenarioRunner.build(simulation, configuration)
+        return (simulation.run(), simulation)
+    }
+
     /// Asserts that `defect` fails a run within seeds 1...`seeds`, by `checker`, with `phrase` in its message.
     func assertFound(_ defect: DefectID, checker: String, within seeds: UInt64, messageContains phrase: String,
                      file: StaticString = #filePath, line: UInt = #line) {
@@ -130,3 +140,4 @@ func runSimrun(_ arguments: [String], in directory: URL) throws -> (status: Int3
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }
+

@@ -8,15 +8,10 @@ import XCTest
 /// completes; each defect is found by the checker its catalogue entry names; every seed file
 /// replays; the checkers judge planted observations as their doc comments say.
 final class ElasticTrainingTests: XCTestCase {
-    static let scenario = try! ScenarioLoader.load(nameOrPath: Chaos05.packageRoot.appendingPathComponent("Scenarios/07_elastic_training.yaml").path)
+    static let shipped = ShippedScenario("07_elastic_training")
+    static var scenario: Scenario { shipped.scenario }
 
-    func run(seed: UInt64, defects: DefectSet) -> (Outcome, Simulation) {
-        var configuration = RunConfiguration(scenario: Self.scenario, seed: seed)
-        configuration.defects = defects
-        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: configuration))
-        _ = ScenarioRunner.build(simulation, configuration)
-        return (simulation.run(), simulation)
-    }
+    func run(seed: UInt64, defects: DefectSet) -> (Outcome, Simulation) { Self.shipped.simulate(seed: seed, defects: defects) }
 
     /// The scripted history happens: four workers rank in one generation after the late join, the
     /// leaver leaves, every restart after the first checkpoint resumes from one, and the job ends

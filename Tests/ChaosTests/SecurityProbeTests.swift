@@ -6,15 +6,10 @@ import XCTest
 /// Scenario 06: traversal probes of the artifact download, refused without the defect; I9 found
 /// by `artifact-bucket`; the seed file replays.
 final class SecurityProbeTests: XCTestCase {
-    static let scenario = try! ScenarioLoader.load(nameOrPath: Chaos05.packageRoot.appendingPathComponent("Scenarios/06_security_probe.yaml").path)
+    static let shipped = ShippedScenario("06_security_probe")
+    static var scenario: Scenario { shipped.scenario }
 
-    func run(seed: UInt64, defects: DefectSet) -> (Outcome, Simulation) {
-        var configuration = RunConfiguration(scenario: Self.scenario, seed: seed)
-        configuration.defects = defects
-        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: configuration))
-        _ = ScenarioRunner.build(simulation, configuration)
-        return (simulation.run(), simulation)
-    }
+    func run(seed: UInt64, defects: DefectSet) -> (Outcome, Simulation) { Self.shipped.simulate(seed: seed, defects: defects) }
 
     /// Without the defect every traversal is refused and logged, and the harmless spellings are
     /// served from the artifacts bucket.

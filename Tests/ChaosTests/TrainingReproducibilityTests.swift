@@ -6,15 +6,10 @@ import XCTest
 /// Scenario 02: without defects the same-seed runs agree with each other and with the loop run in
 /// this test's own process; each defect is found by its checker; every seed file replays.
 final class TrainingReproducibilityTests: XCTestCase {
-    static let scenario = try! ScenarioLoader.load(nameOrPath: Chaos05.packageRoot.appendingPathComponent("Scenarios/02_training_reproducibility.yaml").path)
+    static let shipped = ShippedScenario("02_training_reproducibility")
+    static var scenario: Scenario { shipped.scenario }
 
-    func run(seed: UInt64, defects: DefectSet) -> (Outcome, Simulation) {
-        var configuration = RunConfiguration(scenario: Self.scenario, seed: seed)
-        configuration.defects = defects
-        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: configuration))
-        _ = ScenarioRunner.build(simulation, configuration)
-        return (simulation.run(), simulation)
-    }
+    func run(seed: UInt64, defects: DefectSet) -> (Outcome, Simulation) { Self.shipped.simulate(seed: seed, defects: defects) }
 
     var workload: TrainingRunsWorkload { Self.scenario.workloads.compactMap { $0 as? TrainingRunsWorkload }.first! }
 

@@ -5,19 +5,10 @@ import SimServices
 /// the batch-norm running statistics bit for bit as they were, and the first validation row scored
 /// alone gets exactly the probability it gets within the whole validation set (M3 normalises with
 /// the batch's statistics and moves the running ones).
-public final class BatchNormChecker: SafetyChecker, Checker {
+public final class BatchNormChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "batch-norm"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var checked = 0
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     public func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         while checked < observations.evaluations.count {
@@ -34,5 +25,5 @@ public final class BatchNormChecker: SafetyChecker, Checker {
         return nil
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
 }

@@ -4,19 +4,10 @@ import SimServices
 /// Every epoch's data order is a permutation of the training rows, and differs from the previous
 /// epoch's (M5 trains every epoch in one order). Two equal orders of n > 20 rows by chance have
 /// probability 1/n!, below 1e-18: an equal pair is a defect, never luck.
-public final class EpochOrderChecker: SafetyChecker, Checker {
+public final class EpochOrderChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "epoch-order"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var checked = 0
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     public func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         while checked < observations.orders.count {
@@ -33,5 +24,5 @@ public final class EpochOrderChecker: SafetyChecker, Checker {
         return nil
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
 }

@@ -8,19 +8,10 @@ import SimServices
 /// `t0` growing by `tMult`), computed here in closed form from the step number, independently of
 /// the workers' stepping scheduler: period i starts at t0 (tMult^i - 1)/(tMult - 1) (t0 i when
 /// tMult = 1) and lr = etaMin + (base - etaMin)(1 + cos(pi Tcur/Ti))/2. Compared to 1e-12 relative.
-public final class LRScheduleChecker: SafetyChecker, Checker {
+public final class LRScheduleChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "lr-schedule"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var checked = 0
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     /// SGDR's rate at `step`, in closed form.
     public static func expectedRate(step: Int, base: Double, etaMin: Double, t0: Int, tMult: Int) -> Double {
         var start = 0, period = t0
@@ -47,5 +38,5 @@ public final class LRScheduleChecker: SafetyChecker, Checker {
         return nil
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
 }

@@ -4,19 +4,10 @@ import SimServices
 /// What experiments acknowledged it stored, it reads back: every point a worker's logging request
 /// had acknowledged (key, step) is in the run's series (E1 loses some), and each series' timestamps
 /// are ISO-8601 UTC (`...Z`) and never go back as the step grows.
-public final class MetricSeriesChecker: SafetyChecker, Checker {
+public final class MetricSeriesChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "metric-series"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var checked = 0
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     /// Whether `text` is `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     static func isUTC(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
@@ -51,5 +42,5 @@ public final class MetricSeriesChecker: SafetyChecker, Checker {
         return nil
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments", "workers"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments", "workers"] }
 }

@@ -4,19 +4,10 @@ import SimServices
 /// Mixed precision never poisons the model: a step whose fp16 gradient overflowed is skipped, the
 /// step after a skipped one runs at half its scale, and after every step all parameters and running
 /// statistics are finite (M8 applies the overflowed gradient and keeps the scale).
-public final class MixedPrecisionChecker: SafetyChecker, Checker {
+public final class MixedPrecisionChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "mixed-precision"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var checked = 0
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     public func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         while checked < observations.steps.count {
@@ -37,5 +28,5 @@ public final class MixedPrecisionChecker: SafetyChecker, Checker {
         return nil
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["workers"] }
 }

@@ -6,22 +6,13 @@ import SimServices
 /// among runs submitted with the same job (its spec but for the run's name and id). A run on a dataset digest that was never stored must be refused.
 /// Liveness: every submitted run finished and was read back, and the client finished its
 /// comparison, searches and scratch runs.
-public final class ReproducibilityChecker: SafetyChecker, Checker {
+public final class ReproducibilityChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "reproducibility"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var seenRevision: UInt64 = .max
     var checkedSteps = 0
     /// The first hash of each (seed, code, dataset, step): by whom it was computed.
     var first: [String: (name: String, attempt: Int, hash: String)] = [:]
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     public func check(_ simulation: Simulation) -> String? {
         guard let observations, observations.revision != seenRevision else { return nil }
         seenRevision = observations.revision
@@ -60,7 +51,7 @@ public final class ReproducibilityChecker: SafetyChecker, Checker {
         return "\(observations.submitted.count) runs submitted, \(observations.finished.count) finished, \(observations.readBacks.count) read back, client \(observations.clientFinishedAt == nil ? "not finished" : "finished"); unfinished: \(open.joined(separator: ", "))"
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["training", "workers", "experiments"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["training", "workers", "experiments"] }
 }
 
 func trainingRunsMissing(_ scenario: Scenario) -> String? {

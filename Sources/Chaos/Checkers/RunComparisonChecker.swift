@@ -4,19 +4,10 @@ import SimServices
 /// The comparison names the best run an exact comparison of the read-back metrics names: each
 /// run's best `val_auc` over its steps (as `GET experiments/metrics` returned it), the largest
 /// best first, ties to the lower run id (E2 compares single-precision copies and names the first run).
-public final class RunComparisonChecker: SafetyChecker, Checker {
+public final class RunComparisonChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "run-comparison"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var done = false
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     public func check(_ simulation: Simulation) -> String? {
         guard !done, let observations, let comparison = observations.comparison else { return nil }
         done = true
@@ -31,5 +22,5 @@ public final class RunComparisonChecker: SafetyChecker, Checker {
         return "experiments/compare names \(named) (run \(comparison.best)) the best by val_auc; the read-back metrics say \(best.name) (run \(best.run), best val_auc \(best.value)); ranking \(comparison.ranking)"
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments"] }
 }

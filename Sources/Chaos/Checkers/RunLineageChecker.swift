@@ -4,19 +4,10 @@ import SimServices
 /// No run names a parent that does not exist: after forks of the scratch runs raced their
 /// deletion, every listed run's parent is itself listed (E4 writes a fork of a run deleted between
 /// its two transactions).
-public final class RunLineageChecker: SafetyChecker, Checker {
+public final class RunLineageChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "run-lineage"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var done = false
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     public func check(_ simulation: Simulation) -> String? {
         guard !done, let observations, let lineage = observations.lineage else { return nil }
         done = true
@@ -27,5 +18,5 @@ public final class RunLineageChecker: SafetyChecker, Checker {
         return nil
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments"] }
 }

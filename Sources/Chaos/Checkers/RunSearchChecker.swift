@@ -5,19 +5,10 @@ import SimServices
 /// them back) satisfy every clause of its filter; a filter outside the grammar
 /// (`tag.KEY = 'VALUE'` / `param.KEY = 'VALUE'` joined by AND) is refused with 400. E8 answers
 /// `tag.team = 'nobody' OR '1'='1'` with every run.
-public final class RunSearchChecker: SafetyChecker, Checker {
+public final class RunSearchChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "run-search"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var checked = 0
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     public func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         while checked < observations.searches.count {
@@ -43,5 +34,5 @@ public final class RunSearchChecker: SafetyChecker, Checker {
         return nil
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments"] }
 }

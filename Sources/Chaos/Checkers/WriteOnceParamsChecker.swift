@@ -4,19 +4,10 @@ import SimServices
 /// A run's parameters never change once written: what the client read right after the run was
 /// created is what it reads at the end, and its attempt to overwrite the learning rate was refused
 /// with 409.
-public final class WriteOnceParamsChecker: SafetyChecker, Checker {
+public final class WriteOnceParamsChecker: TrainingRunsChecker, SafetyChecker, Checker {
     public static let name = "write-once-params"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
-    var observations: TrainingRunObservations?
     var checked = 0
-    public required init(scenario: Scenario) {}
-
-    public func install(on platform: Platform) {
-        observations = platform.simulation.trainingRuns
-        platform.simulation.add(checker: self)
-    }
-
     public func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         while checked < observations.readBacks.count {
@@ -33,5 +24,5 @@ public final class WriteOnceParamsChecker: SafetyChecker, Checker {
         return nil
     }
 
-    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments"] }
+    override public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["experiments"] }
 }
