@@ -41,6 +41,18 @@ final class DefectDetectionTests: XCTestCase {
         assertFound(.M7, within: 10, messageContains: "fails verification")
     }
 
+    func testM2FP16AccumulationIsFoundByAccumulation() {
+        let result = Chaos05.run(seed: 1, defects: [.M2])
+        XCTAssertEqual(result.outcome.checker, "accumulation", result.outcome.message)
+        XCTAssertTrue(result.outcome.message.contains("4 x 8 != 1 x 32") || result.outcome.message.contains("accumulated in fp32 give"), result.outcome.message)
+    }
+
+    /// The checker's fp32 reference, by hand: sums 3 + 5 and 1 + 3 at scale 2 over 4 items.
+    func testTheAccumulationReferenceAddsInFP32AndDividesOnce() {
+        XCTAssertEqual(AccumulationChecker.reference([[3, 1], [5, 3]], items: 4, scale: 2), [1, 0.5])
+        XCTAssertNil(AccumulationChecker.reference([[.infinity, 1]], items: 1, scale: 1))
+    }
+
     func testA2CycleNamesBothWorkersAndBothShardLocks() {
         guard let (_, result) = Chaos05.firstFailure(defect: .A2, checker: "deadlock", seeds: 1 ... 40),
               case .deadlock(let cycle) = result.outcome else { return XCTFail("no A2 deadlock") }

@@ -29,6 +29,7 @@ final class ReplayTests: XCTestCase {
     func testSeedFileOfA9Replays() { replay(.A9) }
     func testSeedFileOfF10Replays() { replay(.F10) }
     func testSeedFileOfM7Replays() { replay(.M7) }
+    func testSeedFileOfM2Replays() { replay(.M2) }
 
     /// Every defect of scenario 05 has a seed file, and every scenario-05 seed file in Seeds/ is
     /// for a catalogued defect of this scenario and replays (the per-defect tests above replay them).

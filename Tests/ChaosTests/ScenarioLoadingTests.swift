@@ -26,12 +26,12 @@ final class ScenarioLoadingTests: XCTestCase {
     func testShippedScenarioLoadsWithItsStatedValues() {
         let scenario = Chaos05.scenario
         XCTAssertEqual(scenario.name, "05_distributed_training_hang")
-        XCTAssertEqual(scenario.defects, [.A1, .A2, .A9, .F10])
+        XCTAssertEqual(scenario.defects, [.A1, .A2, .A9, .F10, .M2])
         XCTAssertEqual(scenario.platform.job.syncMode, .ssp)
         XCTAssertEqual(scenario.platform.job.staleness, 2)
         XCTAssertEqual(scenario.platform.workerSpeedPercent, [100, 100, 250])
         XCTAssertEqual(scenario.faultProfile, .lite)
-        XCTAssertEqual(scenario.checks, ["deadlock", "ps-consistency", "staleness", "checkpoint-integrity", "routing", "cold-start", "progress", "service-invariants"])
+        XCTAssertEqual(scenario.checks, ["deadlock", "ps-consistency", "staleness", "checkpoint-integrity", "accumulation", "routing", "cold-start", "progress", "service-invariants"])
         XCTAssertEqual(scenario.topology.nodes.count, 30)
         XCTAssertEqual(scenario.topology.nodes(role: "trainer").map(\.name), ["worker-0", "worker-1", "worker-2"])
         XCTAssertTrue(scenario.incident.contains("checkpoint boundary"))

@@ -46,6 +46,7 @@ public enum CheckerRegistry {
         RunComparisonChecker.self, ComparisonQueriesChecker.self, RunSearchChecker.self, RunLineageChecker.self, MixedPrecisionChecker.self,
         RingRanksChecker.self, DataShardsChecker.self, AllReduceChecker.self, CheckpointBarrierChecker.self, TensorSplitChecker.self, ResumeStepChecker.self,
         CompressionAccuracyChecker.self, ElasticProgressChecker.self, MetricAggregatesChecker.self, ArtifactIntegrityChecker.self,
+        AccumulationChecker.self,
     ]
     public static func type(named name: String) -> (any Checker.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }

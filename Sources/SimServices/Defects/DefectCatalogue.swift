@@ -12,6 +12,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case E2, E4, E6, E8, M8
     case A3, A4, A5, A6, A7, A8, A10
     case E5, E7
+    case M2
     public static func < (a: DefectID, b: DefectID) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -27,7 +28,7 @@ public struct DefectEntry: Sendable {
     /// The workload that drives its code path (`training_job`, `first_requests`).
     public var workload: String {
         switch id {
-        case .A1, .A2, .A9, .F10, .M7: return "training_job"
+        case .A1, .A2, .A9, .F10, .M7, .M2: return "training_job"
         case .B1, .H1, .B4, .B6, .B10, .B9, .H3, .H4, .H5, .H6, .H8, .M1: return "model_deployments"
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
@@ -265,6 +266,9 @@ public enum DefectCatalogue {
         DefectEntry(id: .E7, title: "metric aggregation overflows at large counts: a metric's sum kept in a 32-bit integer accumulator",
                     services: ["experiments"], symptom: "a counter series' summary sum is not the exact sum of its points once the total passes 2^31 (it wraps negative)",
                     scenario: "02_training_reproducibility", checker: "metric-aggregates"),
+        DefectEntry(id: .M2, title: "gradient accumulation overflows with large batches: the unnormalised micro-batch sums are added in fp16",
+                    services: ["trainer"], symptom: "a step skipped for an overflow (or applied off by fp16 rounding) where the same micro-batches accumulated in fp32 give a finite gradient: 32 x 1 != 1 x 32",
+                    scenario: "05_distributed_training_hang", checker: "accumulation"),
         DefectEntry(id: .H7, title: "no TTL jitter: every online value a materialization writes expires exactly one TTL later",
                     services: ["features"], symptom: "an expiry burst: more than 50 online values due to expire within one millisecond",
                     scenario: "03_feature_drift_storm", checker: "expiry-burst"),

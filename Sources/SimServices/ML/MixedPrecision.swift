@@ -32,15 +32,32 @@ public struct LossScaler: Sendable, Hashable {
 /// Gradient accumulation over micro-batches: half-precision scaled micro-batch sums are added
 /// into an fp32 accumulator, and the result is divided once, by the scale and the total item
 /// count (never per micro-batch: that would weight small micro-batches wrongly).
+///
+/// Defect M2 (`halfPrecision`): the unnormalised micro-batch sums are added in fp16, as they
+/// come. Their total passes 65504 long before any one of them does, so a large batch overflows to
+/// infinity where the same batch as one micro-batch, or accumulated in fp32, does not (32 x 1 !=
+/// 1 x 32), and what does not overflow is rounded to fp16's 11 bits.
 public struct GradientAccumulator: Sendable {
     public private(set) var sum: [Float]
     public private(set) var items = 0
     public private(set) var foundNonFinite = false
+    public let halfPrecision: Bool
+    private var halfSum: [Float16]
 
-    public init(parameterCount: Int) { sum = [Float](repeating: 0, count: parameterCount) }
+    public init(parameterCount: Int, halfPrecision: Bool = false) {
+        sum = [Float](repeating: 0, count: parameterCount)
+        halfSum = [Float16](repeating: 0, count: parameterCount)
+        self.halfPrecision = halfPrecision
+    }
 
     public mutating func add(_ microBatchSum: [Float16], items count: Int) {
         for j in 0 ..< sum.count {
+            if halfPrecision {
+                halfSum[j] += microBatchSum[j]  // M2: the running total in fp16
+                sum[j] = Float(halfSum[j])
+                if !halfSum[j].isFinite { foundNonFinite = true }
+                continue
+            }
             let value = Float(microBatchSum[j])
             if !value.isFinite { foundNonFinite = true }
             sum[j] += value

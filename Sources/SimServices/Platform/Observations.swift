@@ -19,7 +19,19 @@ public final class TrainingObservations {
         public var restoredFromStep: Int?
     }
 
+    /// One iteration's gradient accumulation on a trainer: the fp16 micro-batch sums it added, and
+    /// the mean gradient it applied (nil: skipped for an overflow).
+    public struct Accumulation: Sendable {
+        public var worker: Int
+        public var clock: Int
+        public var microSums: [[Float16]]
+        public var items: Int
+        public var scale: Float
+        public var applied: [Float]?
+    }
+
     public var shards: [Shard] = []
+    public var accumulations: [Accumulation] = []
     /// Bumped by the parameter servers whenever a shard's observations change (a pull served, a
     /// push accepted, an update applied, a restart): checkers that run after every event skip
     /// their work while it stands still.

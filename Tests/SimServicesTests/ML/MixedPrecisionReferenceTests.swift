@@ -89,6 +89,30 @@ final class MixedPrecisionReferenceTests: XCTestCase {
         XCTAssertTrue(accumulator.foundNonFinite, "a later clean micro-batch does not clear it")
     }
 
+    /// M2: four micro-batch sums of 20000 each are 80000 together: past 65504 in fp16, 80000 in fp32.
+    func testAccumulatingInFP16OverflowsWhereFP32DoesNot() {
+        var half = GradientAccumulator(parameterCount: 1, halfPrecision: true)
+        var full = GradientAccumulator(parameterCount: 1)
+        for _ in 0 ..< 4 {
+            half.add([20000], items: 8)
+            full.add([20000], items: 8)
+        }
+        XCTAssertTrue(half.foundNonFinite)
+        XCTAssertFalse(full.foundNonFinite)
+        XCTAssertEqual(full.gradient(scale: 1000), [2.5])  // 80000 / (1000 x 32)
+    }
+
+    /// M2 without overflow still rounds: 2049 + 1 is 2050 in fp32, 2048 + 2 = 2050 exactly but
+    /// 2049 is not a binary16 value (spacing 2 above 2048), so the fp16 total differs.
+    func testAccumulatingInFP16RoundsWhatItKeeps() {
+        var half = GradientAccumulator(parameterCount: 1, halfPrecision: true)
+        for _ in 0 ..< 3 { half.add([1025], items: 1) }  // 1025 + 1025 = 2050; + 1025 = 3075 -> 3076 in fp16
+        XCTAssertEqual(half.sum, [3076])
+        var full = GradientAccumulator(parameterCount: 1)
+        for _ in 0 ..< 3 { full.add([1025], items: 1) }
+        XCTAssertEqual(full.sum, [3075])
+    }
+
     func testNaNIsCaughtAsNonFinite() {
         var accumulator = GradientAccumulator(parameterCount: 1)
         accumulator.add([Float16.nan], items: 1)

@@ -10,7 +10,8 @@ import SimKernel
 /// clock.
 ///
 /// Defects: A2 takes the snapshot's shard locks in reverse order on odd workers; F10 takes the
-/// worker lock before the job lock when reporting; M7 lets every worker save the checkpoint.
+/// worker lock before the job lock when reporting; M7 lets every worker save the checkpoint; M2
+/// accumulates the micro-batches in fp16 (`GradientAccumulator`).
 public final class TrainingWorker: @unchecked Sendable {  // confined to its simulation's thread
     let index: Int
     let configuration: TrainingPlatformConfiguration
@@ -156,13 +157,15 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
         let batchSize = job.microBatches * job.microBatchSize
         let shardSize = (dataset.train.count + configuration.workers - 1 - index) / configuration.workers
         let start = clock * batchSize
-        var accumulator = GradientAccumulator(parameterCount: parameters.count)
+        var accumulator = GradientAccumulator(parameterCount: parameters.count, halfPrecision: defects.contains(.M2))
         var batch: [Example] = []
+        var microSums: [[Float16]] = []
         for position in start ..< start + batchSize {
             let order = shardOrder(epoch: position / shardSize)
             batch.append(dataset.train[order[position % shardSize]])
             if batch.count == job.microBatchSize {
-                accumulator.add(LogisticModel.scaledHalfGradientSum(parameters, batch, scale: scaler.scale), items: batch.count)
+                microSums.append(LogisticModel.scaledHalfGradientSum(parameters, batch, scale: scaler.scale))
+                accumulator.add(microSums[microSums.count - 1], items: batch.count)
                 batch.removeAll()
             }
         }
@@ -172,7 +175,9 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
         observations.lossScales[index] = scaler.scale
         observations.skippedSteps[index] = scaler.skippedSteps
         context.record(.workerStep, payload: UInt64(scale.bitPattern), "clock \(clock) scale \(scale)\(apply ? "" : " overflow: step skipped")")
-        return apply ? accumulator.gradient(scale: scale) : nil
+        let gradient = apply ? accumulator.gradient(scale: scale) : nil
+        observations.accumulations.append(.init(worker: index, clock: clock, microSums: microSums, items: accumulator.items, scale: scale, applied: gradient))
+        return gradient
     }
 
     /// This epoch's order of the worker's data shard, computed once per epoch.
