@@ -26,7 +26,7 @@ final class ScenarioLoadingTests: XCTestCase {
     func testShippedScenarioLoadsWithItsStatedValues() {
         let scenario = Chaos05.scenario
         XCTAssertEqual(scenario.name, "05_distributed_training_hang")
-        XCTAssertEqual(scenario.defects, [.A1, .A2, .A9, .F10, .M2])
+        XCTAssertEqual(scenario.defects, [.A1, .A2, .A9, .F10])
         XCTAssertEqual(scenario.platform.job.syncMode, .ssp)
         XCTAssertEqual(scenario.platform.job.staleness, 2)
         XCTAssertEqual(scenario.platform.workerSpeedPercent, [100, 100, 250])
