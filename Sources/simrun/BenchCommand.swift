@@ -48,6 +48,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Measure the drift tests instead: two-sample tests per wall second of monitoring's default choice for a 1,000-row reference (Kolmogorov-Smirnov, exact p-value) and a 100,000-row reference (normed Wasserstein), each against a 1,000-row current window, beside scipy / Evidently's formulas on the same data in the same invocation when python3 has scipy.")
     var drift = false
 
+    @Flag(help: "Compare synchronisation modes instead: scenario 05's job without defects or faults under SSP (bound 2) and under ASP with a staleness-aware learning rate, over --scenario-seeds seeds: held-out accuracy, virtual seconds to completion, staleness of the applied updates.")
+    var sync = false
+
     @Option(help: "Customers of the M/M/1 benchmark.")
     var customers: Int = 2_000_000
 
@@ -68,6 +71,10 @@ struct BenchCommand: ParsableCommand {
         }
         if drift {
             runDrift()
+            return
+        }
+        if sync {
+            runSync()
             return
         }
         if infra {

@@ -85,6 +85,16 @@ final class DefectDetectionTests: XCTestCase {
         XCTFail("no F10 cycle through a database lock in 30 seeds")
     }
 
+    /// ASP with the staleness-aware rate: updates staler than SSP's bound of 2 are applied (so the
+    /// run is really asynchronous), the parameter servers stay consistent with their update logs
+    /// (the replay applies the same scaled rate), and the model learns (above 0.8, as under SSP).
+    func testASPWithAStalenessAwareRateAppliesStaleUpdatesAndStillLearns() {
+        let result = Chaos05.run(seed: 3, defects: [], profile: FaultProfile.none) { $0.platform.job.syncMode = .asp }
+        XCTAssertEqual(result.outcome, .passed, result.outcome.message)
+        XCTAssertGreaterThan(result.stalenessHistogram.keys.max() ?? 0, 2)
+        XCTAssertGreaterThan(result.finalAccuracy ?? 0, 0.8)
+    }
+
     func testTheScenarioDefaultDefectsFailEverySeedTried() {
         // Scenario 05 as shipped switches on A1, A2, A9 and F10: the incident must reproduce.
         for seed in UInt64(1) ... 5 {

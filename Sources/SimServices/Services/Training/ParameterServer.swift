@@ -173,9 +173,13 @@ public final class ParameterServer {
     }
 
     /// Writes `read - rate * gradient` and logs the update (the replay applies it to the replayed
-    /// parameters, which equal the live ones exactly unless an update was lost).
-    private func write(_ read: [Float], rate: Float, gradient: [Float], readVersion: Int) {
+    /// parameters, which equal the live ones exactly unless an update was lost). Under ASP the
+    /// rate is staleness-aware (Zhang et al. 2016): divided by 1 + tau, tau the versions applied
+    /// since the worker read, so a gradient computed on old parameters moves them less.
+    private func write(_ read: [Float], rate scheduled: Float, gradient: [Float], readVersion: Int) {
         guard context.isAlive else { return }
+        let tau = Swift.max(0, version - readVersion)
+        let rate = configuration.job.syncMode == .asp ? scheduled / Float(1 + tau) : scheduled
         for j in parameters.indices {
             parameters[j] = read[j] - rate * gradient[j]
             observation.replay[j] -= rate * gradient[j]
