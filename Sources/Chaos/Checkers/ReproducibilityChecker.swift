@@ -3,7 +3,7 @@ import SimServices
 
 /// Same (seed, code version, dataset digest, hyperparameters) -> the same parameter hash at every
 /// step: every step any worker attempt computed is compared with the first hash seen for that step
-/// among runs submitted with the same job (its spec but for the run's name and id). A run on a dataset digest that was never stored must be refused.
+/// among runs submitted with the same job (its spec but for the run's name and id). A run on a dataset digest that was never stored, and a run name submitted again with another job, must be refused.
 /// Liveness: every submitted run finished and was read back, and the client finished its
 /// comparison, searches and scratch runs.
 public final class ReproducibilityChecker: TrainingRunsChecker, SafetyChecker, Checker {
@@ -17,7 +17,7 @@ public final class ReproducibilityChecker: TrainingRunsChecker, SafetyChecker, C
         guard let observations, observations.revision != seenRevision else { return nil }
         seenRevision = observations.revision
         for refused in observations.mustBeRefused where observations.refused.contains(where: { $0.name == refused && $0.status == 200 }) {
-            return "training accepted \(refused), a run on a dataset digest that was never stored"
+            return "training accepted \(refused), which it must refuse (a dataset digest never stored, or a run name taken by another job)"
         }
         while checkedSteps < observations.steps.count {
             let step = observations.steps[checkedSteps]

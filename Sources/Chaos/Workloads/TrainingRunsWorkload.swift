@@ -236,6 +236,17 @@ public struct TrainingRunsWorkload: Workload {
                     pending -= 1
                 }
             }
+            // The baseline's name again with another job (twice the learning rate): must be
+            // refused, not trained under the first job's run.
+            if let (index, name) = baselines.first ?? Array(workload.runNames.enumerated()).first {
+                while !observations.submitted.contains(where: { $0.name == name }) { await context.sleep(nanoseconds: 50 * Nanos.millisecond) }
+                var changed = workload.submission(name: name, dataset: digest, seed: workload.seed(ofRun: index))
+                changed.lr *= 2
+                observations.mustBeRefused.append("\(name) with another job")
+                let answer = await ask(HTTPRequest("POST", "training/runs", body: FormEncoder.encode(changed), headers: headers))
+                observations.refused.append(("\(name) with another job", answer.status))
+                observations.revision &+= 1
+            }
             var scratchDone = false
             simulation.spawn {
                 await scratch()

@@ -81,9 +81,14 @@ public enum TrainingRuns {
                                              code: request.code, epochs: request.epochs, batchSize: request.batchSize, learningRate: request.lr,
                                              hidden: request.hidden, dropout: request.dropout, restartPeriod: request.restartPeriod, restartGrowth: request.restartGrowth)
         let text = encode(task)
-        guard case .success = await runtime.transaction([
+        guard case .success(let rows) = await runtime.transaction([
             SQLStatement("INSERT OR IGNORE INTO training_runs(name, run, task) VALUES (?, ?, ?)", [.text(request.name), .integer(run), .text(text)]),
+            SQLStatement("SELECT task FROM training_runs WHERE name = ?", [.text(request.name)]),
         ]) else { throw .unavailable("cannot record the run") }
+        // A name is one job: submitted again with the same job it is the same run (published
+        // again), with another job it is refused (the workers would train it under the first
+        // job's run and parameters).
+        guard rows[1].rows.first?.first?.text == text else { throw ServiceError(409, "run \(request.name) was submitted with another job") }
         // Published on every (re)submission: a worker skips a run that is already finished.
         guard case .success = await runtime.kafka.produce(topic, key: request.name, value: Array(text.utf8), context: runtime.context) else {
             throw .unavailable("cannot hand the run to the workers")
