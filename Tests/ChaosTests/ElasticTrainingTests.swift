@@ -145,16 +145,24 @@ final class ElasticTrainingTests: XCTestCase {
         XCTAssertEqual(checker.check(simulation), "row 3 sampled by b and c in epoch 0 of generation 2 (step 1): the ranks' shards overlap")
     }
 
-    func testTensorSplitComparesTheResumedParametersBitForBit() {
+    /// Two ranks whose copies diverged (another defect): a correct split gives rank 0 the
+    /// weights 0-3 and the bias, rank 1 the weights 4-7, so the merge takes those from each; only
+    /// a load that differs from that merge (the bias lost, as A4 loses it) is the split's fault.
+    func testTensorSplitJudgesTheMergeOfTheRanksCopiesNotRankZerosAlone() {
         let (checker, simulation) = planted(TensorSplitChecker.self)
         let observations = simulation.elasticTraining
-        observations.checkpointed["3/10"] = [0.5, -0.0, 2]
-        observations.resumes = [.init(worker: "a", generation: 4, listedAt: 0, answeredAt: 1, decided: true, step: 10, checkpointGeneration: 3, parameters: [0.5, -0.0, 2])]
+        let copy0: [Float] = (0 ..< 9).map(Float.init), copy1: [Float] = (10 ..< 19).map(Float.init)
+        observations.checkpointed = ["3/10/0": copy0, "3/10/1": copy1]
+        observations.manifests = [.init(sentAt: 0, committedAt: 1, key: "job/manifest-10-g3", step: 10, generation: 3, world: 2, shardSteps: [10, 10])]
+        let merged: [Float] = [0, 1, 2, 3, 14, 15, 16, 17, 8]
+        observations.resumes = [.init(worker: "a", generation: 4, listedAt: 0, answeredAt: 1, decided: true, step: 10, checkpointGeneration: 3, parameters: merged)]
         observations.revision += 1
         XCTAssertNil(checker.check(simulation))
-        observations.resumes.append(.init(worker: "b", generation: 4, listedAt: 0, answeredAt: 1, decided: false, step: 10, checkpointGeneration: 3, parameters: [0.5, 0, 2]))
+        var lost = merged
+        lost[8] = 0
+        observations.resumes.append(.init(worker: "b", generation: 4, listedAt: 0, answeredAt: 1, decided: false, step: 10, checkpointGeneration: 3, parameters: lost))
         observations.revision += 1
-        XCTAssertEqual(checker.check(simulation), "b resumed generation 4 from the step-10 checkpoint with 1 parameter(s) unlike the ones saved: element 1 is 0.0, saved -0.0 (split-then-merge lost it)")
+        XCTAssertEqual(checker.check(simulation), "b resumed generation 4 from the step-10 checkpoint with 1 parameter(s) unlike the ones saved: element 8 is 0.0, saved 8.0 (split-then-merge lost it)")
     }
 
     func testCheckpointBarrierNamesAManifestOfMixedSteps() {

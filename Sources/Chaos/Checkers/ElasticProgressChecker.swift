@@ -14,7 +14,9 @@ public final class ElasticProgressChecker: ElasticChecker, Checker {
     public func livenessMessage(_ simulation: Simulation) -> String {
         guard let observations else { return "no elastic job" }
         let last = observations.reductions.last { $0.reduced != nil }
-        let generation = observations.claims.last.map { "generation \($0.generation)" } ?? "no generation"
-        return "the elastic job did not complete its \(job.steps) steps: last step reduced \(last.map { "\($0.step + 1) (generation \($0.generation))" } ?? "none"), \(generation), \(observations.resumes.count) restarts"
+        let newest = observations.claims.map(\.generation).max()
+        let members = observations.claims.filter { $0.generation == newest && !$0.fromJoin }.sorted { $0.rank < $1.rank }.map(\.worker)
+        let generation = newest.map { "generation \($0) trained by \(members.isEmpty ? "nobody yet" : members.joined(separator: ", "))" } ?? "no generation"
+        return "the elastic job did not complete its \(job.steps) steps: last step reduced \(last.map { "\($0.step + 1) (generation \($0.generation))" } ?? "none"), newest \(generation), \(observations.resumes.filter { $0.step > 0 }.count) resumes from a checkpoint"
     }
 }

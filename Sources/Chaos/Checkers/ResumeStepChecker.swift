@@ -23,8 +23,11 @@ public final class ResumeStepChecker: ElasticChecker, SafetyChecker, Checker {
             let valid = observations.manifests.filter(\.complete)
             let newestBefore = valid.filter { ($0.committedAt ?? .max) < resume.listedAt }.map(\.step).max() ?? 0
             let visible = Set(valid.filter { $0.sentAt <= resume.answeredAt }.map(\.step)).union([0])
-            if resume.step < newestBefore || !visible.contains(resume.step) {
+            if resume.step < newestBefore {
                 return "\(resume.worker) resumed generation \(resume.generation) at step \(resume.step); the newest valid checkpoint was step \(newestBefore)"
+            }
+            if !visible.contains(resume.step) {
+                return "\(resume.worker) resumed generation \(resume.generation) at step \(resume.step), of which no valid checkpoint had been written"
             }
         }
         return nil

@@ -5,14 +5,15 @@ import SimKernel
 /// (`<job>/ckpt-<step>/g<generation>-rank-<r>-of-<world>`: a header with step, generation, rank and
 /// world, then the floats), and reports it to rank 0 with its CRC-32; rank 0 waits at the barrier
 /// until every rank's shard of this step is saved and then writes the manifest
-/// (`<job>/manifest-<step>`: the step, generation, world and each shard's key and CRC). A checkpoint
+/// (`<job>/manifest-<step>-g<generation>`: the step, generation, world and each shard's key and
+/// CRC). A checkpoint
 /// without its manifest does not exist. Restarting, a worker loads the newest manifest whose
 /// shards are all present, of its step, and match their CRCs.
 ///
 /// Defects: A4 cuts the shards with `ModelParallelLayout`'s boundary defect; A6 lets the barrier
 /// time out at once and assembles the manifest from the newest shard each rank has in the store;
-/// A10 resumes from the manifest whose key sorts last as text (`manifest-5` after `manifest-10`),
-/// unverified.
+/// A10 resumes from the manifest whose key sorts last as text (`manifest-5-g3` after
+/// `manifest-10-g4`), unverified.
 public struct ElasticCheckpoints: Sendable {
     public static let bucket = "elastic"
     public let store: ObjectStoreClient
@@ -185,6 +186,7 @@ public struct ElasticCheckpoints: Sendable {
         switch await store.request(.get(bucket: Self.bucket, key: key), context: context) {
         case .success(.object(let bytes, _)): return .success(bytes)
         case .failure(.timeout(let timeout)): return .failure(timeout)
+        case .failure(.server(.checksumMismatch)): return .failure(InfraTimeout(component: "object-store (corrupted read)", attempts: 1))  // read again
         default: return .success(nil)
         }
     }

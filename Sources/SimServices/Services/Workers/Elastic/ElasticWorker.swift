@@ -63,11 +63,18 @@ public final class ElasticWorker: @unchecked Sendable {  // confined to its simu
     /// The process body of node `name`.
     public static func run(name: String, job: ElasticJobConfiguration, defects: DefectSet, context: ProcessContext, directory: PlatformDirectory,
                            peers: [String: Address], speedPercent: Int) async {
+        let worker = ElasticWorker(name: name, job: job, defects: defects, context: context, directory: directory, peers: peers, speedPercent: speedPercent)
+        if (try? context.disk.readAll("left")) != nil {
+            // Scaled down for good. A crash may have come between the marker and the leave: leave
+            // again (nothing changes if it is done), and answer no pings, so that peers still
+            // waiting for this worker find it gone rather than alive and silent.
+            _ = await worker.rendezvous.leave(name, context: context)
+            return
+        }
         let control = context.mailbox("control")
         context.simulation.spawn {
             while true { context.reply(to: await control.receive(), ElasticMessage.ack) }
         }
-        let worker = ElasticWorker(name: name, job: job, defects: defects, context: context, directory: directory, peers: peers, speedPercent: speedPercent)
         // The receiver acknowledges and stashes every chunk and barrier notice as it arrives, so
         // that two workers sending to each other never wait for each other to read.
         context.simulation.spawn {
@@ -79,7 +86,6 @@ public final class ElasticWorker: @unchecked Sendable {  // confined to its simu
     func sleep(ms: Int) async { await context.sleep(nanoseconds: Int64(ms) * Nanos.millisecond) }
 
     func run() async {
-        if (try? context.disk.readAll("left")) != nil { return }  // scaled down for good
         while true {
             if case .success(.ok) = await checkpoints.store.request(.createBucket(ElasticCheckpoints.bucket), context: context) { break }
             await sleep(ms: 200)
@@ -137,7 +143,11 @@ public final class ElasticWorker: @unchecked Sendable {  // confined to its simu
         if !agreed.manifest.isEmpty {
             switch await checkpoints.load(manifestKey: agreed.manifest, context: context) {
             case .loaded(let checkpoint): loaded = checkpoint
-            case .invalid: loaded = nil  // A10's unverified choice may name nothing loadable
+            case .invalid:
+                // A10's unverified choice may name nothing loadable: it starts from scratch. A
+                // verified choice that no longer verifies (a corrupted read) is read again.
+                guard defects.contains(.A10) else { return nil }
+                loaded = nil
             case .unreachable: return nil
             }
         }
@@ -289,11 +299,12 @@ public final class ElasticWorker: @unchecked Sendable {  // confined to its simu
     func checkpoint(step: Int, generation: Int, rank: Int, members: [String]) async {
         let world = members.count
         guard let saved = await checkpoints.saveShard(parameters, step: step, generation: generation, rank: rank, world: world, context: context) else { return }
+        // What this rank held when it cut its shard (the tensor-split checker's reference).
+        observations.checkpointed["\(generation)/\(step)/\(rank)"] = parameters
         if rank != 0 {
             _ = await deliver(.saved(generation: generation, step: step, rank: rank, key: saved.key, crc: saved.crc), to: members[0], generation: generation)
             return
         }
-        observations.checkpointed["\(generation)/\(step)"] = parameters
         var collected: [Int: (key: String, crc: UInt32)] = [0: saved]
         let timeout = defects.contains(.A6) ? 0 : Int64(job.barrierTimeoutMs) * Nanos.millisecond  // A6: the barrier gives up at once
         let deadline = context.trueTime + timeout
