@@ -5,8 +5,9 @@ import SimServices
 /// least the reference's minus `margin`. The reference is the same job trained in this process
 /// without compression, synchronously, by the initial workers and without faults (plain data-
 /// parallel SGD: the mean gradient of the ranks' batches per step). Elastic runs differ from it
-/// by their restarts and world sizes; `margin` covers that (measured in the tests over the
-/// scenario's histories) while a compressor that drops what it holds back stalls far below.
+/// by their restarts and world sizes; `margin` covers that (without defects the job ended at
+/// 0.852-0.857 on the seeds sampled, and 2,000 swarm seeds pass: `docs/elastic-training.md`)
+/// while a compressor that drops what it holds back ends at 0.77-0.80.
 public final class CompressionAccuracyChecker: ElasticChecker, SafetyChecker, Checker {
     public static let name = "compression-accuracy"
     public static let margin = 0.03

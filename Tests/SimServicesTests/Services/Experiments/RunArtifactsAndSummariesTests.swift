@@ -61,11 +61,6 @@ final class RunArtifactsAndSummariesTests: XCTestCase {
         XCTAssertEqual(outcome.responses[3]?.body["sum"], "5.0")
     }
 
-    func testASummaryOfAMetricWithoutPointsIsNotFound() {
-        let outcome = run([createRun, log(step: 0, 5), summary("loss")])
-        XCTAssertEqual(outcome.responses[2]?.status, 404)
-    }
-
     // MARK: artifacts
 
     func testACommittedArtifactReadsBackWhole() {
