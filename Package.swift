@@ -46,7 +46,15 @@ let package = Package(
             dependencies: [
                 "Chaos", "SimServices", "SimKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Tools"])),
-            ]
+            ],
+            // A release simrun carries the Swift runtime and Foundation inside it: calls into a
+            // shared runtime go through the PLT and thread-local look-ups (__tls_get_addr), which
+            // were a fifth of the M/M/1 benchmark's time (docs/architecture.md, "Speed"). Debug
+            // builds, which the tests drive, stay dynamic (faster to link). The modules were
+            // compiled against the shared Foundation, whose objects do not name its own static
+            // dependencies (ICU, CoreFoundation), so the link names them, as a group (they refer
+            // to one another).
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationICU", "-Xlinker", "--end-group"], .when(configuration: .release))]
         ),
         // Tests deliberately create tasks that capture non-Sendable state: inside a simulation
         // everything runs on one thread. Swift 5 mode reports those captures as warnings.
