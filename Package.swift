@@ -49,7 +49,7 @@ let package = Package(
             ],
             // A release simrun carries the Swift runtime and Foundation inside it: calls into a
             // shared runtime go through the PLT and thread-local look-ups (__tls_get_addr), which
-            // were a fifth of the M/M/1 benchmark's time (docs/architecture.md, "Speed"). Debug
+            // cost the M/M/1 benchmark a fifth of its time (docs/kernel.md, "DES primitives"). Debug
             // builds, which the tests drive, stay dynamic (faster to link). The modules were
             // compiled against the shared Foundation, whose objects do not name its own static
             // dependencies (ICU, CoreFoundation), so the link names them, as a group (they refer
