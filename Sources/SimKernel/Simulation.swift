@@ -417,8 +417,10 @@ public final class Simulation: @unchecked Sendable {
                     core.pointee.eventCount &-= 1
                     break  // nothing left: the simulation is quiet
                 }
-                trace.fold(UInt64(bitPattern: event.time) &+ event.order &* 0x9E37_79B9 ^ event.argument)
                 let index = event.handler
+                // A resume event's argument is an address: fold 0 for it (determinism).
+                let folded = index == core.pointee.resumeHandler ? 0 : event.argument
+                trace.fold(UInt64(bitPattern: event.time) &+ event.order &* 0x9E37_79B9 ^ folded)
                 core.pointee.handlers[index]._withUnsafeGuaranteedRef { $0.handle(event.argument) }
             }
             if core.pointee.faultPending || foreignCalls.load(ordering: .relaxed) != 0 {

@@ -24,6 +24,10 @@ struct KernelCore {
     /// Timer actions, by slot; freed slots are reused (LIFO, so deterministic).
     var slots: [TimerSlot] = []
     var freeSlots: [UInt32] = []
+    /// The handler that resumes a continuation whose address is the event's argument (registered
+    /// on the first `timeout`; -1 until then). The run loop folds 0 for that argument, so the
+    /// fingerprint never sees an address.
+    var resumeHandler = -1
 }
 
 /// A registered event handler; held unmanaged in the dispatch table (the simulation keeps the
@@ -40,6 +44,14 @@ final class ClosureEventHandler: EventHandler {
     let body: (UInt64) -> Void
     init(_ body: @escaping (UInt64) -> Void) { self.body = body }
     override func handle(_ argument: UInt64) { body(argument) }
+}
+
+/// Resumes the continuation whose address is the event's argument: a `timeout` costs one event
+/// and no timer slot (it cannot be cancelled, so it needs none).
+final class ResumeHandler: EventHandler {
+    override func handle(_ argument: UInt64) {
+        unsafeBitCast(UInt(truncatingIfNeeded: argument), to: UnsafeContinuation<Void, Never>.self).resume()
+    }
 }
 
 /// What a timer slot runs when it fires.

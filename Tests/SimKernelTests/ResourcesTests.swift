@@ -72,6 +72,50 @@ final class ResourcesTests: XCTestCase {
         XCTAssertEqual(tank.level, 0)
     }
 
+    /// `process` runs the new process at once, up to its first suspension, then the caller goes
+    /// on at the same instant (a `spawn` during a run would start it after the caller suspends).
+    func testAProcessRunsAtOnceUpToItsFirstSuspension() {
+        let simulation = Simulation(seed: 1)
+        var log: [String] = []
+        simulation.spawn {
+            await simulation.timeout(Nanos.millisecond)
+            simulation.process {
+                log.append("child starts @\(simulation.now / Nanos.millisecond)")
+                await simulation.timeout(2 * Nanos.millisecond)
+                log.append("child ends @\(simulation.now / Nanos.millisecond)")
+            }
+            log.append("parent goes on @\(simulation.now / Nanos.millisecond)")
+            simulation.spawn { log.append("spawned starts @\(simulation.now / Nanos.millisecond)") }
+            log.append("parent after spawn")
+        }
+        simulation.run()
+        XCTAssertEqual(log, ["child starts @1", "parent goes on @1", "parent after spawn", "spawned starts @1", "child ends @3"])
+    }
+
+    /// A timeout's event carries its continuation's address, which differs from run to run: the
+    /// fingerprint must not see it. Two runs of one model, with allocations between them that move
+    /// the heap, give one fingerprint; another delay gives another.
+    func testTimeoutFingerprintsAreFreeOfAddresses() {
+        func fingerprint(delay: Int64) -> UInt64 {
+            let simulation = Simulation(seed: 7)
+            let server = SimResource(capacity: 1)
+            for index in 0 ..< 50 {
+                simulation.spawn {
+                    await simulation.timeout(Int64(index) * delay)
+                    await server.request()
+                    await simulation.timeout(delay)
+                    server.release()
+                }
+            }
+            simulation.run()
+            return simulation.trace.fingerprint
+        }
+        let first = fingerprint(delay: 3)
+        let ballast = (0 ..< 1000).map { [Int](repeating: $0, count: $0 % 37 + 1) }  // moves later allocations
+        XCTAssertEqual(fingerprint(delay: 3), first, "same model, other addresses (\(ballast.count) arrays allocated between)")
+        XCTAssertNotEqual(fingerprint(delay: 4), first, "the fingerprint covers the timeouts' times")
+    }
+
     /// The benchmark's M/M/1 model (SimPy's style) against theory: 1 / (mu - lambda) = 10 s.
     /// 100,000 customers span about 290 of the queue's relaxation times (~380 s); from the batch
     /// means of `MM1QueueTests` (sd about 0.39 s at 400,000 customers), sd is about 0.8 s here, so
