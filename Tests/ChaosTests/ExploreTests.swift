@@ -229,7 +229,7 @@ final class ExploreTests: XCTestCase {
     func testReportRendersInHeadlessChromium() throws {
         let browser = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let browser else { throw XCTSkip("no Chromium on this machine (apt-get install chromium)") }
-        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-F10-deadlock-1.seed").path
+        let path = Chaos05.packageRoot.appendingPathComponent("Seeds/05_distributed_training_hang-F10-deadlock-2.seed").path
         let file = try SeedFile.load(path: path)
         let configuration = file.configuration(scenario: Chaos05.scenario)
         let (result, records, nodes) = ScenarioRunner.runRecorded(configuration)

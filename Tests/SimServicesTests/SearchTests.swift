@@ -43,4 +43,49 @@ final class SearchTests: XCTestCase {
         }
         XCTAssertEqual(log, ["success(SimServices.SearchReply.hits([\"r1\"]))", "success(SimServices.SearchReply.indexed(seqNo: 1, primaryTerm: 2, version: 1))"])
     }
+
+    func testFlattenedFieldsTakeAnyKeyAndABoolQueryIntersectsItsClauses() {
+        var log: [String] = []
+        _ = runInfra(serverName: "es", server: { await SearchServer.run(context: $0) }) { context, node in
+            let es = self.search(node)
+            _ = await es.request(.createIndex("runs", mappings: ["experiment": .keyword, "tag": .flattened]), context: context)
+            _ = await es.request(.index("runs", id: "1", document: ["experiment": "ctr", "tag.team": "ml", "tag.owner": "ana"], ifSeqNo: nil, ifPrimaryTerm: nil), context: context)
+            _ = await es.request(.index("runs", id: "2", document: ["experiment": "ctr", "tag.team": "research"], ifSeqNo: nil, ifPrimaryTerm: nil), context: context)
+            _ = await es.request(.index("runs", id: "3", document: ["experiment": "cv", "tag.team": "ml"], ifSeqNo: nil, ifPrimaryTerm: nil), context: context)
+            log.append("\(await es.request(.search("runs", .all([.term(field: "experiment", value: "ctr"), .term(field: "tag.team", value: "ml")])), context: context))")
+            log.append("\(await es.request(.search("runs", .term(field: "tag.team", value: "ml")), context: context))")
+            // The flattened entry itself is not a field, nor is a field outside the mapping.
+            log.append("\(await es.request(.index("runs", id: "4", document: ["tag": "x"], ifSeqNo: nil, ifPrimaryTerm: nil), context: context))")
+            log.append("\(await es.request(.index("runs", id: "4", document: ["label.team": "x"], ifSeqNo: nil, ifPrimaryTerm: nil), context: context))")
+            log.append("\(await es.request(.search("runs", .all([])), context: context))")
+        }
+        XCTAssertEqual(log, [
+            "success(SimServices.SearchReply.hits([\"1\"]))",
+            "success(SimServices.SearchReply.hits([\"1\", \"3\"]))",
+            "failure(strict_dynamic_mapping_exception: field [tag] is not in the mapping)",
+            "failure(strict_dynamic_mapping_exception: field [label.team] is not in the mapping)",
+            "failure(query_shard_exception: a bool query needs at least one clause)",
+        ])
+    }
+
+    func testAnExternalVersionKeepsTheNewestSnapshotWhateverTheArrivalOrder() {
+        var log: [String] = []
+        _ = runInfra(serverName: "es", server: { await SearchServer.run(context: $0) }) { context, node in
+            let es = self.search(node)
+            _ = await es.request(.createIndex("runs", mappings: ["tag": .flattened]), context: context)
+            log.append("\(await es.request(.indexVersion("runs", id: "1", document: ["tag.team": "new"], version: 5), context: context))")
+            // An older snapshot arriving late is refused and leaves the newer one in place.
+            log.append("\(await es.request(.indexVersion("runs", id: "1", document: ["tag.team": "old"], version: 4), context: context))")
+            log.append("\(await es.request(.indexVersion("runs", id: "1", document: ["tag.team": "same"], version: 5), context: context))")
+            log.append("\(await es.request(.search("runs", .term(field: "tag.team", value: "old")), context: context))")
+            log.append("\(await es.request(.get("runs", id: "1"), context: context))")
+        }
+        XCTAssertEqual(log, [
+            "success(SimServices.SearchReply.indexed(seqNo: 0, primaryTerm: 1, version: 5))",
+            "failure(version_conflict_engine_exception: [1]: version conflict, current version [5] is higher or equal to the one provided [4])",
+            "failure(version_conflict_engine_exception: [1]: version conflict, current version [5] is higher or equal to the one provided [5])",
+            "success(SimServices.SearchReply.hits([]))",
+            "success(SimServices.SearchReply.document([\"tag.team\": \"new\"], seqNo: 0, primaryTerm: 1))",
+        ])
+    }
 }

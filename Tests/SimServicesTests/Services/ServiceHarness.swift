@@ -15,6 +15,8 @@ enum ServiceHarness {
 
     /// A pseudo-request: the client waits `milliseconds` before the next request (its answer is nil).
     static func pause(milliseconds: Int64) -> HTTPRequest { HTTPRequest("PAUSE", "\(milliseconds)") }
+    /// A pseudo-request: the client crashes node `node` (for good) before the next request (its answer is nil).
+    static func crash(node: String) -> HTTPRequest { HTTPRequest("CRASH", node) }
 
     static func run(_ service: String, seed: UInt64 = 1, defects: DefectSet = .empty, throughGateway: Bool = false,
                     seconds: Int64 = 30, serving: ServingConfiguration = ServingConfiguration(), _ requests: [HTTPRequest]) -> Outcome {
@@ -34,6 +36,11 @@ enum ServiceHarness {
             for request in requests {
                 if request.method == "PAUSE" {
                     await context.sleep(nanoseconds: (Int64(request.path) ?? 0) * Nanos.millisecond)
+                    responses.append(nil)
+                    continue
+                }
+                if request.method == "CRASH" {
+                    platform.node(request.path)!.crash()
                     responses.append(nil)
                     continue
                 }

@@ -4,7 +4,7 @@ import SimKernel
 /// write-once parameters; metric series (key, value, step, UTC timestamp) are logged against it
 /// (`MetricLog`); datasets are immutable content-addressed versions (`DatasetVersions`); a run is
 /// finished with its outcome. Everything durable lives in experiments_db (datasets' bytes in the
-/// object store), a search document per run in the `experiments` index.
+/// object store), a search document per run in the `experiments` index (`RunSearch`).
 ///
 /// Routes: `POST experiments/runs` (CreateRun -> RunCreated), `GET experiments/runs` (RunQuery ->
 /// RunView), `POST experiments/runs/attempt` (RunQuery -> Attempt), `POST experiments/runs/finish`
@@ -129,9 +129,10 @@ public enum ExperimentsService {
             "ALTER TABLE metrics ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE runs ADD COLUMN parent INTEGER",
             "CREATE TABLE tags(run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key))",
+            "ALTER TABLE runs ADD COLUMN search_revision INTEGER NOT NULL DEFAULT 0",
         ]
         spec.buckets = [DatasetVersions.bucket]
-        spec.indices = [("experiments", ["seed": .keyword])]
+        spec.indices = [(RunSearch.index, RunSearch.mapping)]
         spec.createsIndexMappings = !defects.contains(.L8)  // L8: no index mapping is created
         if defects.contains(.L6) { spec.registrationName = "experiment" }  // L6: the wrong name
         return spec
@@ -142,6 +143,7 @@ public enum ExperimentsService {
         let key: SQLValue = request.runKey.map { .text($0) } ?? .null
         if case .text = key, case .success(let found) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key])]),
            let existing = found[0].rows.first?.first?.integer {
+            try await RunSearch.reindex(runtime, run: existing)  // a retry after the index failed
             return RunCreated(run: existing)
         }
         // The run, its write-once parameters and its metrics in one transaction: a crash between
@@ -166,7 +168,7 @@ public enum ExperimentsService {
         guard case .success(let rows) = await runtime.transaction(statements), let run = rows[1].rows.first?.first?.integer else {
             throw .internalError("cannot create the run")
         }
-        _ = await runtime.search.request(.index("experiments", id: "\(run)", document: ["seed": seed], ifSeqNo: nil, ifPrimaryTerm: nil), context: runtime.context)
+        try await RunSearch.reindex(runtime, run: run)
         return RunCreated(run: run)
     }
 

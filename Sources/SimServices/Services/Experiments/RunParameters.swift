@@ -36,6 +36,7 @@ public enum RunParameters {
             guard stored == request.value else {
                 throw ServiceError(409, "parameter \(request.key) of run \(request.run) is '\(stored)': parameters are write-once")
             }
+            try await RunSearch.reindex(runtime, run: request.run)
             return Written(run: request.run, key: request.key, value: stored)
         },
         Route("GET", "experiments/params", Read.self, Parameters.self) { runtime, request, _ throws(ServiceError) in

@@ -4,10 +4,19 @@ import SimKernel
 /// change); `GET experiments/runs/search` returns the runs of an experiment matching a filter of
 /// clauses `tag.KEY = 'VALUE'` or `param.KEY = 'VALUE'` joined by `AND` (a quote inside a value is
 /// doubled, as in SQL). A filter outside that grammar is refused with 400 naming where it went
-/// wrong; values reach SQL only as bound parameters.
+/// wrong.
 ///
-/// E8 splices each clause's value into the SQL text as written: `tag.team = 'x' OR '1'='1'`
-/// returns every run.
+/// Searches go through the search index, as the brief's experiments service does: each run is a
+/// document of the `experiments` index (`experiment`, `seed`, and its tags and parameters under the
+/// flattened fields `tag` and `param`), and a filter becomes a bool query of term clauses. The
+/// database stays the system of record: every change of a run's tags or parameters bumps the run's
+/// `search_revision` in the same transaction that reads the run back, and the document is indexed
+/// with that revision as its external version, so racing re-indexings leave the newest snapshot;
+/// a change is acknowledged only once indexed (503 otherwise; a retry indexes it again). The hits
+/// are then read back from the database, so a run deleted since it was indexed is not returned.
+///
+/// E8 answers from the database instead, splicing each clause's value into the SQL text as
+/// written: `tag.team = 'x' OR '1'='1'` returns every run.
 public enum RunSearch {
     public struct Tag: Codable, Sendable, Equatable {
         public var run: Int64
@@ -80,35 +89,69 @@ public enum RunSearch {
                 SQLStatement("SELECT COUNT(*) FROM runs WHERE id = ?", [.integer(request.run)]),
             ]) else { throw .unavailable("cannot tag run \(request.run)") }
             guard rows[1].rows.first?.first?.integer == 1 else { throw ServiceError(404, "no run \(request.run)") }
+            try await reindex(runtime, run: request.run)
             return request
         },
         Route("GET", "experiments/runs/search", Query.self, Found.self) { runtime, request, _ throws(ServiceError) in
-            var sql = "SELECT r.id FROM runs r WHERE r.experiment = ?"
-            var values: [SQLValue] = [.text(request.experiment)]
-            if runtime.defects.contains(.E8) {
-                // E8: split the clauses and splice each value, as written, into the SQL text.
-                for clause in request.filter.components(separatedBy: " AND ") {
-                    let sides = clause.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                    guard sides.count == 2, let dot = sides[0].firstIndex(of: ".") else { throw .badRequest("filter: expected KIND.KEY = 'VALUE'") }
-                    let table = sides[0][..<dot] == "tag" ? "tags" : "params"
-                    sql += " AND EXISTS (SELECT 1 FROM \(table) t WHERE t.run = r.id AND t.key = '\(sides[0][dot...].dropFirst())' AND t.value = \(sides[1]))"
-                }
-            } else {
-                let clauses: [Clause]
-                switch parse(request.filter) {
-                case .success(let parsed): clauses = parsed
-                case .failure(let error): throw .badRequest(error.description)
-                }
-                for clause in clauses {
-                    sql += " AND EXISTS (SELECT 1 FROM \(clause.table) t WHERE t.run = r.id AND t.key = ? AND t.value = ?)"
-                    values += [.text(clause.key), .text(clause.value)]
-                }
+            if runtime.defects.contains(.E8) { return try await spliced(runtime, request) }
+            let clauses: [Clause]
+            switch parse(request.filter) {
+            case .success(let parsed): clauses = parsed
+            case .failure(let error): throw .badRequest(error.description)
             }
-            switch await runtime.transaction([SQLStatement(sql + " ORDER BY r.id", values)]) {
-            case .success(let rows): return Found(runs: rows[0].rows.compactMap { $0.first?.integer }.map(String.init).joined(separator: ","))
-            case .failure(.sql(let error)): throw .badRequest("filter: \(error.message)")
-            case .failure: throw .unavailable("cannot search experiment \(request.experiment)")
+            let query = SearchQuery.all([.term(field: "experiment", value: request.experiment)]
+                + clauses.map { .term(field: ($0.table == "tags" ? "tag." : "param.") + $0.key, value: $0.value) })
+            guard case .success(.hits(let ids)) = await runtime.search.request(.search(index, query), context: runtime.context) else {
+                throw .unavailable("cannot search experiment \(request.experiment)")
             }
+            let candidates = ids.compactMap { Int64($0) }
+            guard !candidates.isEmpty else { return Found(runs: "") }
+            // The index may still hold a run deleted since: the database has the last word.
+            let marks = Array(repeating: "?", count: candidates.count).joined(separator: ", ")
+            guard case .success(let rows) = await runtime.transaction([
+                SQLStatement("SELECT id FROM runs WHERE experiment = ? AND id IN (\(marks)) ORDER BY id", [.text(request.experiment)] + candidates.map { .integer($0) }),
+            ]) else { throw .unavailable("cannot search experiment \(request.experiment)") }
+            return Found(runs: rows[0].rows.compactMap { $0.first?.integer }.map(String.init).joined(separator: ","))
         },
     ]
+
+    /// The index of run documents and its mapping.
+    static let index = "experiments"
+    static let mapping: [String: FieldType] = ["seed": .keyword, "experiment": .keyword, "tag": .flattened, "param": .flattened]
+
+    /// Indexes run `run` as the database has it now, under a revision bumped in the same
+    /// transaction; throws 503 when the index cannot be reached (the change stays committed, and
+    /// the next change or a retry indexes it). A run that no longer exists is not indexed.
+    static func reindex(_ runtime: ServiceRuntime, run: Int64) async throws(ServiceError) {
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("UPDATE runs SET search_revision = search_revision + 1 WHERE id = ?", [.integer(run)]),
+            SQLStatement("SELECT search_revision, experiment, seed FROM runs WHERE id = ?", [.integer(run)]),
+            SQLStatement("SELECT key, value FROM tags WHERE run = ?", [.integer(run)]),
+            SQLStatement("SELECT key, value FROM params WHERE run = ?", [.integer(run)]),
+        ]) else { throw .unavailable("cannot read run \(run) for the search index") }
+        guard let head = rows[1].rows.first, let revision = head[0].integer else { return }
+        var document = ["experiment": head[1].text ?? "", "seed": head[2].text ?? ""]
+        for row in rows[2].rows { if let key = row[0].text, let value = row[1].text { document["tag." + key] = value } }
+        for row in rows[3].rows { if let key = row[0].text, let value = row[1].text { document["param." + key] = value } }
+        switch await runtime.search.request(.indexVersion(index, id: "\(run)", document: document, version: Int(revision)), context: runtime.context) {
+        case .success, .failure(.server(.staleVersion)): return  // a newer snapshot is indexed already
+        case .failure: throw .unavailable("cannot index run \(run)")
+        }
+    }
+
+    /// E8: the clauses split on " AND " and each value spliced, as written, into SQL text.
+    static func spliced(_ runtime: ServiceRuntime, _ request: Query) async throws(ServiceError) -> Found {
+        var sql = "SELECT r.id FROM runs r WHERE r.experiment = ?"
+        for clause in request.filter.components(separatedBy: " AND ") {
+            let sides = clause.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard sides.count == 2, let dot = sides[0].firstIndex(of: ".") else { throw .badRequest("filter: expected KIND.KEY = 'VALUE'") }
+            let table = sides[0][..<dot] == "tag" ? "tags" : "params"
+            sql += " AND EXISTS (SELECT 1 FROM \(table) t WHERE t.run = r.id AND t.key = '\(sides[0][dot...].dropFirst())' AND t.value = \(sides[1]))"
+        }
+        switch await runtime.transaction([SQLStatement(sql + " ORDER BY r.id", [.text(request.experiment)])]) {
+        case .success(let rows): return Found(runs: rows[0].rows.compactMap { $0.first?.integer }.map(String.init).joined(separator: ","))
+        case .failure(.sql(let error)): throw .badRequest("filter: \(error.message)")
+        case .failure: throw .unavailable("cannot search experiment \(request.experiment)")
+        }
+    }
 }

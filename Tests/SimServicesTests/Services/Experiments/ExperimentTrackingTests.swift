@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import SimKernel
 @testable import SimServices
@@ -205,6 +206,40 @@ final class ExperimentTrackingTests: XCTestCase {
     func testTheSplicingSearchReturnsEveryRunForAnInjectedFilter() {
         let outcome = run(searchRequests(["tag.team = 'nobody' OR '1'='1'"]), defects: DefectSet([.E8]))
         XCTAssertEqual(outcome.responses.last??.body["runs"], "1,2")
+    }
+
+    func testASearchIsAnsweredByTheIndexNotTheDatabase() {
+        let search = HTTPRequest("GET", "experiments/runs/search", body: ["experiment": "exp", "filter": "tag.team = 'ml'"])
+        let outcome = run(searchRequests([]) + [search, ServiceHarness.crash(node: "search"), search])
+        XCTAssertEqual(outcome.responses[4]?.body["runs"], "1")
+        // The database still answers, the index does not: the search fails.
+        XCTAssertEqual(outcome.responses[6]?.status, 503)
+    }
+
+    func testTheIndexHoldsEachRunsTagsAndParametersUnderItsRevision() {
+        let outcome = run(searchRequests([]))
+        // The search server's translog: the last document indexed for run 2.
+        let search = outcome.platform.node("search")!
+        let entries = outcome.simulation.inspect { RecordLog.decodeAll((try? search.disk.readAll("translog")) ?? []) }
+            .compactMap { try? JSONCoding.decoder.decode(SearchServer.TranslogEntry.self, from: Data($0)).request }
+        let last = entries.last { if case .indexVersion(_, "2", _, _) = $0 { return true }; return false }
+        // Created (revision 1), then tagged (revision 2): indexed under the external version 2.
+        XCTAssertEqual(last, .indexVersion(RunSearch.index, id: "2", document: ["experiment": "exp", "seed": "42", "param.lr": "0.1", "param.epochs": "8", "tag.team": "it's"], version: 2))
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT search_revision FROM runs WHERE id = 2")?.first?.first?.integer, 2)
+    }
+
+    func testARetaggedRunIsFoundOnlyByItsNewTag() {
+        let outcome = run(searchRequests([]) + [HTTPRequest("POST", "experiments/tags", body: ["run": "1", "key": "team", "value": "research"])]
+            + ["tag.team = 'ml'", "tag.team = 'research'"].map { HTTPRequest("GET", "experiments/runs/search", body: ["experiment": "exp", "filter": $0]) })
+        XCTAssertEqual(outcome.responses.suffix(2).map { $0?.body["runs"] }, ["", "1"])
+    }
+
+    func testADeletedRunIsNotReturnedThoughTheIndexStillHoldsIt() {
+        let outcome = run(searchRequests([]) + [HTTPRequest("POST", "experiments/tags", body: ["run": "2", "key": "team", "value": "ml"]),
+                                                HTTPRequest("DELETE", "experiments/runs", body: ["run": "2"]),
+                                                HTTPRequest("GET", "experiments/runs/search", body: ["experiment": "exp", "filter": "tag.team = 'ml'"])])
+        XCTAssertEqual(outcome.responses[5]?.status, 200)
+        XCTAssertEqual(outcome.responses.last??.body["runs"], "1")
     }
 
     func testTheFilterGrammarNamesWhereItStopped() {
