@@ -3,8 +3,8 @@ import XCTest
 @testable import SimKernel
 @testable import SimServices
 
-/// Scenario 06: traversal probes of the artifact download, refused without the defect; I9 found
-/// by `artifact-bucket`; the seed file replays.
+/// Scenario 06: traversal probes of the artifact download and sessions against auth, refused
+/// without the defects; I9 found by `artifact-bucket`, G4 by `credentials`; the seed files replay.
 final class SecurityProbeTests: XCTestCase {
     static let shipped = ShippedScenario("06_security_probe")
     static var scenario: Scenario { shipped.scenario }
@@ -18,9 +18,11 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertEqual(outcome, .passed)
         let security = simulation.security
         XCTAssertGreaterThan(security.refusals.count, 20, "the attacker's probes were refused")
-        XCTAssertTrue(security.refusals.allSatisfy { SecurityProbeWorkload.traversals.contains($0.detail) }, "only traversals refused")
+        XCTAssertTrue(security.refusals.filter { $0.service == "storage" }.allSatisfy { SecurityProbeWorkload.traversals.contains($0.detail) }, "only traversals refused")
         XCTAssertFalse(security.downloads.isEmpty)
-        XCTAssertTrue(security.downloads.allSatisfy { $0.bucket == "artifacts" && $0.key == SecurityProbeWorkload.report })
+        let anonymous = security.downloads.filter { $0.caller.hasPrefix("anonymous") }  // the probes (bob's session reads his own notes)
+        XCTAssertFalse(anonymous.isEmpty)
+        XCTAssertTrue(anonymous.allSatisfy { $0.bucket == "artifacts" && $0.key == SecurityProbeWorkload.report })
     }
 
     /// With I9 a traversal reads the checkpoint, and `artifact-bucket` names it.
@@ -31,15 +33,84 @@ final class SecurityProbeTests: XCTestCase {
     }
 
     /// The shipped seed file replays to its outcome, checker and fingerprint.
-    func testTheI9SeedFileReplays() throws {
+    func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 1)
+        XCTAssertEqual(files.count, 2)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
             XCTAssertTrue(verdict.matches, "\(name): \(verdict.differences)")
         }
+    }
+
+    /// Without G4 every crafted token, expired token, revoked token and escalation is refused, each
+    /// logged as a security event with its reason, and the run passes.
+    func testEveryCraftedTokenAndEscalationIsRefusedAndLogged() {
+        let (outcome, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(outcome, .passed)
+        let reasons = Set(simulation.security.refusals.filter { $0.service != "storage" }.map(\.reason))
+        XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
+                                 "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth"])
+        XCTAssertTrue(simulation.security.verifications.allSatisfy { JWT.unverifiedClaims($0.token).map { ["bob", "alice", "ops-admin"].contains($0.sub) } ?? false })
+    }
+
+    /// Bob's role is withdrawn at 8 s and his reading token revoked at 10 s: past the cache's TTL
+    /// he writes nothing more and the revoked token gets nothing through; before, he did both.
+    func testAWithdrawnRoleAndARevokedTokenStopWorkingWithinTheTTL() throws {
+        let (_, simulation) = run(seed: 1, defects: .empty)
+        let security = simulation.security
+        let demoted = try XCTUnwrap(security.roleChanges.first { $0.user == "bob" && $0.certain }?.at)
+        let revocation = try XCTUnwrap(security.revocations.first)
+        let bob = security.authorized.filter { $0.user == "bob" }
+        XCTAssertTrue(bob.contains { $0.method == "PUT" && $0.at < demoted }, "bob wrote before the change")
+        XCTAssertFalse(bob.contains { $0.method == "PUT" && $0.at > demoted + AuthService.cacheTTL }, "no write past the TTL")
+        let revokedUses = security.verifications.filter { JWT.unverifiedClaims($0.token)?.jti == revocation.jti }
+        XCTAssertTrue(revokedUses.contains { $0.at < revocation.at }, "the token worked before its revocation")
+        XCTAssertFalse(revokedUses.contains { $0.at > revocation.at + AuthService.cacheTTL })
+        XCTAssertTrue(security.refusals.contains { $0.reason == "token revoked" && $0.at > revocation.at })
+    }
+
+    /// With G4 the cache never reloads under bob's steady traffic, and `credentials` names the
+    /// withdrawn role honoured past the TTL.
+    func testG4IsFoundByTheCredentialsCheck() {
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.G4]))
+        XCTAssertEqual(outcome.checker, "credentials")
+        XCTAssertTrue(outcome.message.contains("a role withdrawn longer than the cache's TTL before") || outcome.message.contains("revoked at"), outcome.message)
+    }
+
+    /// The credentials checker on planted acceptances: each kind of bad credential is named.
+    func testTheCredentialsCheckerNamesEachBadAcceptance() {
+        let checker = CredentialsChecker(scenario: Self.scenario)
+        let simulation = Simulation(seed: 1)
+        checker.observations = simulation.security
+        let claims = JWT.Claims(sub: "bob", tenant: "t2", role: "scientist", iat: 100, nbf: 100, exp: 200, jti: "j1")
+        let genuine = JWT.issue(claims, secret: AuthService.secret)
+        func accepted(_ token: String, at: Int64 = 150 * Nanos.second, local: Int64 = 150, role: String = "scientist") -> String? {
+            simulation.security.verifications.append(.init(at: at, localSeconds: local, token: token, role: role))
+            return checker.finalViolation(simulation)  // judged now, not a settling second later
+        }
+        XCTAssertNil(accepted(genuine))
+        XCTAssertEqual(accepted(JWT.issue(claims, secret: Array("guess".utf8))), "auth accepted a token not signed with the platform's key, claiming bob of t2 as scientist")
+        let parts = genuine.split(separator: ".").map(String.init)
+        XCTAssertEqual(accepted(JWT.base64URL(Array(#"{"alg":"none"}"#.utf8)) + "." + parts[1] + "."), "auth accepted a token whose header names alg none for bob as scientist")
+        XCTAssertEqual(accepted(genuine, local: 205), "auth accepted token j1 of bob at 205 s on its clock, expired at 200 s (leeway 5 s)")
+        XCTAssertEqual(accepted(genuine, local: 94), "auth accepted token j1 of bob at 94 s on its clock, not valid before 100 s (leeway 5 s)")
+        simulation.security.revocations.append((at: 150 * Nanos.second, jti: "j1"))
+        XCTAssertNil(accepted(genuine, at: 150 * Nanos.second + AuthService.cacheTTL), "within the TTL")
+        XCTAssertNotNil(accepted(genuine, at: 151 * Nanos.second + AuthService.cacheTTL)?.range(of: "revoked at 150.000s"))
+        simulation.security.revocations = []
+        simulation.security.roleChanges.append((at: 160 * Nanos.second, user: "bob", role: "viewer", certain: true))
+        XCTAssertNil(accepted(genuine, at: 161 * Nanos.second), "the old role within the TTL")
+        XCTAssertNil(accepted(genuine, at: 170 * Nanos.second, role: "viewer"))
+        XCTAssertEqual(accepted(genuine, at: 170 * Nanos.second),
+                       "auth granted bob the role scientist at 170.000s, a role withdrawn longer than the cache's TTL before (set to viewer at 160.000s)")
+        // A change whose commit went unanswered may or may not have happened: both roles pass.
+        simulation.security.roleChanges.append((at: 165 * Nanos.second, user: "bob", role: "scientist", certain: false))
+        XCTAssertNil(accepted(genuine, at: 171 * Nanos.second))
+        XCTAssertNil(accepted(genuine, at: 171 * Nanos.second, role: "viewer"))
+        simulation.security.authorized.append((at: 1, user: "alice", role: "viewer", method: "PUT", path: "storage/artifacts"))
+        XCTAssertEqual(checker.check(simulation), "the gateway forwarded PUT storage/artifacts for alice as viewer, a role without that permission")
     }
 
     /// The checker on planted observations: a download from another bucket is a violation.

@@ -1,59 +1,198 @@
 import SimKernel
 
-/// Authentication: users with hashed API keys in users_db, and signed tokens (HMAC-SHA256 over
-/// "user.tenant.exp", exp in seconds of the node's clock) verified with a small leeway.
+/// Authentication: the platform's accounts (user, tenant, role, SHA-256 of the API key) in
+/// users_db, JWTs (HS256, `JWT.swift`) issued for a user and its key, verified with the algorithm
+/// pinned and a small leeway on this node's clock, and revocation of tokens and changes of role
+/// honoured within the revocation cache's TTL (`cacheTTL`).
 ///
 /// Routes: `POST auth/token` (TokenRequest -> TokenResponse), `POST auth/verify` (VerifyRequest ->
-/// Identity). Stateless: everything it knows is in users_db.
+/// Identity), `POST auth/revoke` (VerifyRequest -> Revoked), `POST auth/roles` (RoleChange ->
+/// RoleChange; admin only, by the identity the gateway forwarded). Its durable state is all in
+/// users_db; the cache is memory, lost with the process (and reloaded on the first verification).
 public enum AuthService {
-    static let secret = Array("synapsenet-token-secret".utf8)
-    static let leewaySeconds: Int64 = 5
+    /// The platform's token signing key (checkers verify accepted tokens with it independently).
+    public static let secret = Array("synapsenet-token-secret".utf8)
+    /// Skew tolerated between the issuer's and the verifier's clocks, in seconds.
+    public static let leewaySeconds: Int64 = 5
+    /// How long a verification may trust the cached revocations and roles (monotonic time).
+    public static let cacheTTL: Int64 = 2 * Nanos.second
+    /// The longest lifetime a token may be asked for, and the default.
+    public static let maxLifetimeSeconds: Int64 = 3600
+
+    /// The platform's accounts, provisioned with the database (as an identity provider's sync
+    /// would): name, tenant, role, API key. Only the key's SHA-256 is stored.
+    public static let accounts: [(user: String, tenant: String, role: String, key: String)] = [
+        ("alice", "t1", "viewer", "k-alice"),
+        ("ml-engineer", "t1", "scientist", "k-ml-engineer"),
+        ("bob", "t2", "scientist", "k-bob"),
+        ("ops-admin", "t1", "admin", "k-ops-admin"),
+    ]
 
     public struct TokenRequest: Codable, Sendable, Equatable {
         public var user: String
         public var apiKey: String
-        public init(user: String, apiKey: String) { self.user = user; self.apiKey = apiKey }
+        /// Seconds the token lives (1...3600; default 3600).
+        public var lifetimeS: Int64?
+        public init(user: String, apiKey: String, lifetimeS: Int64? = nil) { self.user = user; self.apiKey = apiKey; self.lifetimeS = lifetimeS }
     }
     public struct TokenResponse: Codable, Sendable, Equatable { public var token: String }
     public struct VerifyRequest: Codable, Sendable, Equatable {
         public var token: String
         public init(token: String) { self.token = token }
     }
-    /// Who a valid token says the caller is.
+    /// Who a valid token says the caller is, with the role auth holds for the user now.
     public struct Identity: Codable, Sendable, Equatable {
         public var user: String
         public var tenant: String
+        public var role: String
+        public var jti: String
+    }
+    public struct Revoked: Codable, Sendable, Equatable { public var jti: String }
+    public struct RoleChange: Codable, Sendable, Equatable {
+        public var user: String
+        public var role: String
+        public init(user: String, role: String) { self.user = user; self.role = role }
     }
 
-    static func sign(_ payload: String) -> String { SHA256.hex(SHA256.hmac(key: secret, message: Array(payload.utf8))) }
+    /// The verification cache: revoked token ids and users' current roles, as read from users_db
+    /// at `loadedAt` (monotonic time).
+    final class State: @unchecked Sendable {  // confined to its simulation's thread
+        var loadedAt: Int64?
+        var revoked: Set<String> = []
+        var roles: [String: String] = [:]
+        var issued = 0
+    }
 
-    /// The identity a token carries, if its signature holds and it has not expired at `now`
-    /// (seconds of the verifying node's clock, with `leewaySeconds` of skew allowed).
-    public static func verify(_ token: String, now: Int64) -> Result<Identity, ServiceError> {
-        let parts = token.split(separator: ".").map(String.init)
-        guard parts.count == 4, let exp = Int64(parts[2]) else { return .failure(ServiceError(401, "malformed token")) }
-        let payload = parts[0 ..< 3].joined(separator: ".")
-        guard SHA256.constantTimeEqual(Array(sign(payload).utf8), Array(parts[3].utf8)) else { return .failure(ServiceError(401, "bad signature")) }
-        guard now < exp + leewaySeconds else { return .failure(ServiceError(401, "token expired")) }
-        return .success(Identity(user: parts[0], tenant: parts[1]))
+    static func keyHash(_ key: String) -> [UInt8] { SHA256.hash(Array(key.utf8)) }
+
+    /// The claims of a token whose header, signature and times hold at `now` (seconds of the
+    /// verifying node's clock). Revocation and roles are `identity`'s business.
+    public static func verify(_ token: String, now: Int64) -> Result<JWT.Claims, JWT.Refusal> {
+        JWT.verify(token, secret: secret, now: now, leeway: leewaySeconds)
+    }
+
+    /// The caller behind a valid, unrevoked token, with its current role (cached up to `cacheTTL`).
+    static func identity(_ runtime: ServiceRuntime, token: String) async throws(ServiceError) -> Identity {
+        let context = runtime.context, caller = "token(\(JWT.unverifiedClaims(token)?.sub ?? "?"))"
+        let checkedAt = context.localTime / Nanos.second
+        switch verify(token, now: checkedAt) {
+        case .failure(let refusal):
+            throw await SecurityEvents.refuse(runtime, caller: caller, reason: refusal.rawValue, detail: "auth/verify", status: 401)
+        case .success(let claims):
+            let cache = try await fresh(runtime)
+            guard !cache.revoked.contains(claims.jti) else {
+                throw await SecurityEvents.refuse(runtime, caller: caller, reason: "token revoked", detail: claims.jti, status: 401)
+            }
+            guard let role = cache.roles[claims.sub] else {
+                throw await SecurityEvents.refuse(runtime, caller: caller, reason: "unknown user", detail: claims.sub, status: 401)
+            }
+            let identity = Identity(user: claims.sub, tenant: claims.tenant, role: role, jti: claims.jti)
+            let security = context.simulation.security
+            security.verifications.append(.init(at: context.simulation.now, localSeconds: checkedAt, token: token, role: role))
+            security.revision &+= 1
+            return identity
+        }
+    }
+
+    /// The cache, reloaded from users_db when it is older than `cacheTTL` (monotonic time).
+    /// G4: every hit slides the cache's age back to zero, so under steady traffic it never
+    /// reloads and a revoked token or a withdrawn role is honoured long after the TTL.
+    static func fresh(_ runtime: ServiceRuntime) async throws(ServiceError) -> State {
+        // The age is measured on the monotonic clock (the simulation's time, as the gateway's rate
+        // limits are), not the wall clock an NTP step can move back; token times are wall-clock.
+        // `now` is taken before the read, so the cache is never younger than its snapshot.
+        let cache = runtime.state(State.self), now = runtime.context.trueTime
+        if let loaded = cache.loadedAt, now - loaded < cacheTTL {
+            if runtime.defects.contains(.G4) { cache.loadedAt = now }
+            return cache
+        }
+        guard case .success(let results) = await runtime.transaction([SQLStatement("SELECT jti FROM revoked_tokens ORDER BY jti"), SQLStatement("SELECT name, role FROM users ORDER BY name")]) else {
+            throw .unavailable("users_db did not answer")
+        }
+        cache.revoked = Set(results[0].rows.compactMap { $0.first?.text })
+        cache.roles = [:]
+        for row in results[1].rows { if let name = row[0].text, let role = row[1].text { cache.roles[name] = role } }
+        cache.loadedAt = now
+        return cache
     }
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "auth", routes: [
-            Route("POST", "auth/token", TokenRequest.self, TokenResponse.self) { runtime, request, _ throws(ServiceError) in
-                let keyHash = SHA256.hex(SHA256.hash(Array(request.apiKey.utf8)))
-                _ = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO users(name, tenant, key_hash) VALUES (?, 't1', ?)", [.text(request.user), .text(keyHash)])])
-                guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT tenant FROM users WHERE name = ? AND key_hash = ?", [.text(request.user), .text(keyHash)])]),
-                      let tenant = rows[0].rows.first?.first?.text else { throw ServiceError(401, "unknown user or key") }
-                let payload = "\(request.user).\(tenant).\(runtime.context.localTime / Nanos.second + 3600)"
-                return TokenResponse(token: payload + "." + sign(payload))
+            Route("POST", "auth/token", TokenRequest.self, TokenResponse.self) { runtime, request, info throws(ServiceError) in
+                let lifetime = request.lifetimeS ?? maxLifetimeSeconds
+                guard (1 ... maxLifetimeSeconds).contains(lifetime) else { throw ServiceError(400, "lifetime_s must be 1...\(maxLifetimeSeconds), got \(lifetime)") }
+                guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT tenant, role, key_hash FROM users WHERE name = ?", [.text(request.user)])]) else {
+                    throw .unavailable("users_db did not answer")
+                }
+                // The presented key's digest against the stored one in constant time; an unknown
+                // user is compared against a dummy digest, so both refusals take the same work.
+                let row = rows[0].rows.first
+                let stored = row.flatMap { $0[2].text }.flatMap(hexBytes) ?? [UInt8](repeating: 0, count: 32)
+                guard SHA256.constantTimeEqual(keyHash(request.apiKey), stored), let row, let tenant = row[0].text, let role = row[1].text else {
+                    throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "unknown user or key", detail: request.user, status: 401)
+                }
+                let state = runtime.state(State.self), context = runtime.context, now = context.localTime / Nanos.second
+                state.issued += 1
+                let claims = JWT.Claims(sub: request.user, tenant: tenant, role: role, iat: now, nbf: now, exp: now + lifetime,
+                                        jti: "\(context.node.name)-\(context.epoch)-\(state.issued)")
+                return TokenResponse(token: JWT.issue(claims, secret: secret))
             },
             Route("POST", "auth/verify", VerifyRequest.self, Identity.self) { runtime, request, _ throws(ServiceError) in
-                try verify(request.token, now: runtime.context.localTime / Nanos.second).get()
+                try await identity(runtime, token: request.token)
+            },
+            Route("POST", "auth/revoke", VerifyRequest.self, Revoked.self) { runtime, request, info throws(ServiceError) in
+                // Whoever holds a token may revoke it (log out), even an expired one; a forged one is refused.
+                guard case .success(let claims) = JWT.verify(request.token, secret: secret, now: 0, leeway: Int64.max / 4) else {
+                    throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "revocation of an invalid token", detail: "auth/revoke", status: 401)
+                }
+                guard case .success = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO revoked_tokens(jti, user) VALUES (?, ?)", [.text(claims.jti), .text(claims.sub)])]) else {
+                    throw .unavailable("users_db did not answer")
+                }
+                let security = runtime.context.simulation.security
+                security.revocations.append((at: runtime.context.simulation.now, jti: claims.jti))
+                security.revision &+= 1
+                return Revoked(jti: claims.jti)
+            },
+            Route("POST", "auth/roles", RoleChange.self, RoleChange.self) { runtime, request, info throws(ServiceError) in
+                // Only an administrator, as the gateway forwarded the caller's verified identity.
+                guard info.headers["x-role"] == "admin" else {
+                    throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "role change by a non-admin", detail: "\(request.user) -> \(request.role)", status: 403)
+                }
+                guard RBAC.roles.contains(request.role) else { throw ServiceError(400, "role must be one of \(RBAC.roles.joined(separator: ", ")), got '\(request.role)'") }
+                let security = runtime.context.simulation.security, sentAt = runtime.context.simulation.now
+                let result = await runtime.transaction([SQLStatement("UPDATE users SET role = ? WHERE name = ?", [.text(request.role), .text(request.user)])])
+                guard case .success(let results) = result else {
+                    if case .failure(.timeout) = result {  // the change may have committed all the same
+                        security.roleChanges.append((at: sentAt, user: request.user, role: request.role, certain: false))
+                        security.revision &+= 1
+                    }
+                    throw .unavailable("users_db did not answer")
+                }
+                guard results[0].changes == 1 else { throw ServiceError(404, "no user \(request.user)") }
+                security.roleChanges.append((at: runtime.context.simulation.now, user: request.user, role: request.role, certain: true))
+                security.revision &+= 1
+                return request
             },
         ])
+        spec.makeState = { State() }
         spec.database = "users_db"
-        spec.migrations = ["CREATE TABLE users(name TEXT PRIMARY KEY, tenant TEXT NOT NULL, key_hash TEXT NOT NULL)"]
+        spec.migrations = [
+            "CREATE TABLE users(name TEXT PRIMARY KEY, tenant TEXT NOT NULL, role TEXT NOT NULL, key_hash TEXT NOT NULL)",
+            "CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY, user TEXT NOT NULL)",
+            "INSERT INTO users VALUES " + accounts.map { "('\($0.user)', '\($0.tenant)', '\($0.role)', '\(SHA256.hex(keyHash($0.key)))')" }.joined(separator: ", "),
+        ]
         return spec
+    }
+
+    static func hexBytes(_ hex: String) -> [UInt8]? {
+        guard hex.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = [], index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index ..< next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
     }
 }

@@ -23,6 +23,8 @@ public struct RequestInfo: Sendable {
     /// The identity the gateway forwarded after auth checked the caller's token (nil: anonymous).
     public var user: String? { headers["x-user"].flatMap { $0.isEmpty ? nil : $0 } }
     public var tenant: String? { headers["x-tenant"].flatMap { $0.isEmpty ? nil : $0 } }
+    /// The caller's role as auth read it when it verified the token (nil: anonymous).
+    public var role: String? { headers["x-role"].flatMap { $0.isEmpty ? nil : $0 } }
 }
 
 /// One entry of a service's route table: a method and a path, the `Codable` request type the body

@@ -55,6 +55,23 @@ public final class SecurityObservations {
     public var refusals: [Refusal] = []
     /// An artifact download answered: the key asked, and the object served.
     public var downloads: [(at: Int64, caller: String, asked: String, bucket: String, key: String)] = []
+    /// A token auth accepted: when (true time once its cache was consulted, and the verifying
+    /// node's clock when the token's times were judged, in seconds), the token itself, and the
+    /// role auth granted its user.
+    public struct Verification {
+        public var at: Int64
+        public var localSeconds: Int64
+        public var token: String
+        public var role: String
+    }
+    public var verifications: [Verification] = []
+    /// Tokens revoked (committed to users_db), by true time.
+    public var revocations: [(at: Int64, jti: String)] = []
+    /// Role changes sent to users_db: committed (`certain`, at the time the commit was answered)
+    /// or perhaps committed (the answer was lost: at the time the change was sent).
+    public var roleChanges: [(at: Int64, user: String, role: String, certain: Bool)] = []
+    /// Requests the gateway forwarded for a verified identity: the role it checked them against.
+    public var authorized: [(at: Int64, user: String, role: String, method: String, path: String)] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

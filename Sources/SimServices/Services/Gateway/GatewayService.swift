@@ -105,19 +105,28 @@ public enum GatewayService {
             return .error(403, "CORS: origin \(incoming.origin) is not allowed")
         }
         var request = incoming
-        // Identity: the gateway alone sets x-user/x-tenant, after auth verified the bearer token.
-        request.headers["x-user"] = nil
-        request.headers["x-tenant"] = nil
+        // Identity: the gateway alone sets x-user/x-tenant/x-role, after auth verified the bearer
+        // token and read the user's current role; then RBAC, deny by default, on that role.
+        for header in ["x-user", "x-tenant", "x-role"] { request.headers[header] = nil }
         if let token = request.headers["authorization"] {
             guard let auth = runtime.directory.services["auth"],
                   case .success(let envelope) = await context.call(auth, HTTPMessage.request(HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token)))),
                                                                    timeout: 2 * Nanos.second),
-                  case .response(let verdict) = envelope.payload as? HTTPMessage else { return .error(503, "auth did not answer") }
+                  case .response(let verdict) = envelope.payload as? HTTPMessage, verdict.status < 500 else { return .error(503, "auth did not answer") }
+            // auth logged the refusal as a security event before it answered.
             guard verdict.status == 200, let identity = try? FormDecoder.decode(AuthService.Identity.self, from: verdict.body) else {
                 return .error(401, "token refused: \(verdict.body["error"] ?? "")")
             }
+            guard RBAC.permits(role: identity.role, method: request.method, path: request.path) else {
+                let refusal = await SecurityEvents.refuse(runtime, caller: "\(identity.user)@\(identity.tenant)", reason: "role \(identity.role) may not \(request.method) \(request.service)",
+                                                          detail: request.path, status: 403)
+                return .error(refusal.status, refusal.message)
+            }
             request.headers["x-user"] = identity.user
             request.headers["x-tenant"] = identity.tenant
+            request.headers["x-role"] = identity.role
+            context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
+            context.simulation.security.revision &+= 1
         }
         let state = runtime.state(State.self), observations = runtime.observations, now = context.simulation.now
         state.configure(runtime.directory.serving)

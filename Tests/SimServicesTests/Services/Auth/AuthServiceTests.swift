@@ -2,32 +2,49 @@ import XCTest
 @testable import SimKernel
 @testable import SimServices
 
+/// Auth through its routes (the real service on the standard platform): keys, tokens, revocation,
+/// roles, and the security events of its refusals.
 final class AuthServiceTests: XCTestCase {
-    /// A token issued for a user verifies to that user and tenant; a tampered one does not.
-    func testAnIssuedTokenVerifiesAndATamperedOneIsRefused() throws {
-        let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"])])
-        let token = try XCTUnwrap(outcome.responses.first??.body["token"])
-        let now = outcome.simulation.now / Nanos.second
-        XCTAssertEqual(try AuthService.verify(token, now: now).get(), AuthService.Identity(user: "alice", tenant: "t1"))
-        let tampered = token.replacingOccurrences(of: "alice", with: "mallory")
-        XCTAssertEqual(AuthService.verify(tampered, now: now), .failure(ServiceError(401, "bad signature")))
-        XCTAssertEqual(AuthService.verify(token, now: now + 3600 + 10), .failure(ServiceError(401, "token expired")), "an hour and the leeway later")
+    /// A token for bob valid for ever (nbf 0, exp far away), signed with the platform's key.
+    static func token(_ user: String = "bob", tenant: String = "t2", role: String = "scientist", jti: String = "test-1") -> String {
+        JWT.issue(JWT.Claims(sub: user, tenant: tenant, role: role, iat: 0, nbf: 0, exp: 1 << 40, jti: jti), secret: AuthService.secret)
     }
 
-    /// The verify route answers the identity of a valid token and 401 for a forged one.
-    func testTheVerifyRouteAnswersTheTokensIdentity() {
-        let payload = "alice.t1.999999999"
-        let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/verify", body: ["token": payload + "." + AuthService.sign(payload)]),
-                                                  HTTPRequest("POST", "auth/verify", body: ["token": payload + ".00"])])
-        XCTAssertEqual(outcome.responses[0]?.body, ["user": "alice", "tenant": "t1"])
-        XCTAssertEqual(outcome.responses[1], HTTPResponse.error(401, "bad signature"))
+    /// A token issued for a user and key verifies to that user, tenant and role, lives the asked
+    /// lifetime, and carries an id unique to this auth process.
+    func testAnIssuedTokenCarriesTheAccountsTenantRoleAndLifetime() throws {
+        let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/token", body: ["user": "bob", "api_key": "k-bob", "lifetime_s": "60"]),
+                                                  HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"])])
+        let bob = try XCTUnwrap(outcome.responses[0]?.body["token"]), alice = try XCTUnwrap(outcome.responses[1]?.body["token"])
+        let claims = try AuthService.verify(bob, now: outcome.simulation.now / Nanos.second).get()
+        XCTAssertEqual([claims.sub, claims.tenant, claims.role], ["bob", "t2", "scientist"])
+        XCTAssertEqual(claims.exp - claims.iat, 60)
+        XCTAssertEqual(claims.nbf, claims.iat)
+        let other = try AuthService.verify(alice, now: outcome.simulation.now / Nanos.second).get()
+        XCTAssertEqual([other.sub, other.tenant, other.role], ["alice", "t1", "viewer"])
+        XCTAssertEqual(other.exp - other.iat, AuthService.maxLifetimeSeconds)
+        XCTAssertNotEqual(claims.jti, other.jti)
     }
 
-    /// The API key is stored as its SHA-256 digest, never in the clear; a wrong key gets 401.
-    func testKeysAreStoredHashedAndAWrongKeyIsRefused() {
+    /// The verify route answers the identity with the role auth holds now, and 401 for a forged token.
+    func testTheVerifyRouteAnswersTheIdentityWithTheCurrentRole() {
+        let stale = Self.token(role: "admin")  // the claim says admin; the account says scientist
+        let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/verify", body: ["token": stale]),
+                                                  HTTPRequest("POST", "auth/verify", body: ["token": String(stale.dropLast(4))])])
+        XCTAssertEqual(outcome.responses[0]?.body, ["user": "bob", "tenant": "t2", "role": "scientist", "jti": "test-1"])
+        XCTAssertEqual(outcome.responses[1], HTTPResponse.error(401, "refused: bad signature"))
+    }
+
+    /// API keys are stored as SHA-256 digests; a wrong key and an unknown user get the same 401
+    /// (no user enumeration), each logged as a security event before the answer.
+    func testAWrongKeyAndAnUnknownUserAreRefusedAlikeAndLogged() {
         let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"]),
-                                                  HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "wrong"])])
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401])
+                                                  HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alicf"]),
+                                                  HTTPRequest("POST", "auth/token", body: ["user": "mallory", "api_key": "k-mallory"])])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401, 401])
+        XCTAssertEqual(outcome.responses[1]?.body, outcome.responses[2]?.body)
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.service) \($0.reason) \($0.detail)" },
+                       ["auth unknown user or key alice", "auth unknown user or key mallory"])
         let stored = outcome.view.rows("users_db", "SELECT key_hash FROM users WHERE name = 'alice'")?.first?.first?.text
         XCTAssertEqual(stored, SHA256.hex(SHA256.hash(Array("k-alice".utf8))))
         XCTAssertEqual(AuthService.invariants(outcome.view), [])
@@ -35,7 +52,87 @@ final class AuthServiceTests: XCTestCase {
 
     func testTheInvariantFindsAKeyStoredInTheClear() {
         let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"])])
-        ServiceHarness.write(outcome, "users_db", "INSERT INTO users VALUES ('bob', 't1', 'k-bob')")
-        XCTAssertEqual(AuthService.invariants(outcome.view), ["auth: user bob's key is stored as 'k-bob...', not a SHA-256 digest"])
+        ServiceHarness.write(outcome, "users_db", "INSERT INTO users VALUES ('carol', 't1', 'viewer', 'k-carol')")
+        XCTAssertEqual(AuthService.invariants(outcome.view), ["auth: user carol's key is stored as 'k-carol...', not a SHA-256 digest"])
+    }
+
+    /// A lifetime outside 1...3600 s is refused with the field's range.
+    func testALifetimeOutsideItsRangeIsRefused() {
+        let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/token", body: ["user": "bob", "api_key": "k-bob", "lifetime_s": "0"]),
+                                                  HTTPRequest("POST", "auth/token", body: ["user": "bob", "api_key": "k-bob", "lifetime_s": "86400"])])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [400, 400])
+        XCTAssertEqual(outcome.responses[1]?.body["error"], "lifetime_s must be 1...3600, got 86400")
+    }
+
+    /// A revoked token is still honoured from the cache within its TTL, refused after it (and the
+    /// refusal logged); another token of the same user is unaffected.
+    func testARevokedTokenIsRefusedOnceTheCacheTTLHasPassed() {
+        let revoked = Self.token(jti: "r-1"), other = Self.token(jti: "r-2")
+        let ttl = AuthService.cacheTTL / Nanos.millisecond
+        let outcome = ServiceHarness.run("auth", [
+            HTTPRequest("POST", "auth/verify", body: ["token": revoked]),   // loads the cache
+            HTTPRequest("POST", "auth/revoke", body: ["token": revoked]),
+            HTTPRequest("POST", "auth/verify", body: ["token": revoked]),   // within the TTL: cached
+            ServiceHarness.pause(milliseconds: ttl),
+            HTTPRequest("POST", "auth/verify", body: ["token": revoked]),
+            HTTPRequest("POST", "auth/verify", body: ["token": other]),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, nil, 401, 200])
+        XCTAssertEqual(outcome.responses[1]?.body, ["jti": "r-1"])
+        XCTAssertEqual(outcome.responses[4]?.body["error"], "refused: token revoked")
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.reason), ["token revoked"])
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT jti, user FROM revoked_tokens")?.map { $0.map(\.plain) }, [["r-1", "bob"]])
+    }
+
+    /// G4: verifications inside the TTL keep sliding the cache's age back, so the revoked token is
+    /// still accepted well past the TTL.
+    func testG4HonoursARevokedTokenPastTheTTLUnderSteadyTraffic() {
+        let revoked = Self.token(jti: "r-1")
+        let verify = HTTPRequest("POST", "auth/verify", body: ["token": revoked])
+        let steady = Array(repeating: [ServiceHarness.pause(milliseconds: 500), verify], count: 8).flatMap { $0 }
+        let outcome = ServiceHarness.run("auth", defects: DefectSet([.G4]), [verify, HTTPRequest("POST", "auth/revoke", body: ["token": revoked])] + steady)
+        XCTAssertEqual(outcome.responses.compactMap { $0?.status }, Array(repeating: 200, count: 10), "4 s of verifications after the revocation, TTL 2 s")
+        let clean = ServiceHarness.run("auth", [verify, HTTPRequest("POST", "auth/revoke", body: ["token": revoked])] + steady)
+        XCTAssertEqual(clean.responses.compactMap { $0?.status }.suffix(4), [401, 401, 401, 401], "without G4 the TTL ends the grace")
+    }
+
+    /// Revoking needs a token signed by auth (expired ones may be revoked; forged ones are refused).
+    func testOnlyAGenuineTokenCanBeRevoked() {
+        let expired = JWT.issue(JWT.Claims(sub: "bob", tenant: "t2", role: "scientist", iat: 0, nbf: 0, exp: 1, jti: "old"), secret: AuthService.secret)
+        let forged = JWT.issue(JWT.Claims(sub: "bob", tenant: "t2", role: "scientist", iat: 0, nbf: 0, exp: 1 << 40, jti: "x"), secret: Array("guess".utf8))
+        let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/revoke", body: ["token": expired]),
+                                                  HTTPRequest("POST", "auth/revoke", body: ["token": forged])])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401])
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.reason), ["revocation of an invalid token"])
+    }
+
+    /// Only the identity the gateway forwarded as admin may change a role; the change reaches
+    /// verifications within the cache's TTL; an unknown role is 400, an unknown user 404.
+    func testARoleChangeNeedsAnAdminAndReachesVerificationsWithinTheTTL() {
+        let bob = Self.token()
+        let change = ["user": "bob", "role": "viewer"]
+        let outcome = ServiceHarness.run("auth", [
+            HTTPRequest("POST", "auth/verify", body: ["token": bob]),
+            HTTPRequest("POST", "auth/roles", body: change),
+            HTTPRequest("POST", "auth/roles", body: change, headers: ["x-user": "bob", "x-role": "scientist"]),
+            HTTPRequest("POST", "auth/roles", body: ["user": "bob", "role": "root"], headers: ["x-role": "admin"]),
+            HTTPRequest("POST", "auth/roles", body: ["user": "nobody", "role": "viewer"], headers: ["x-role": "admin"]),
+            HTTPRequest("POST", "auth/roles", body: change, headers: ["x-user": "ops-admin", "x-role": "admin"]),
+            ServiceHarness.pause(milliseconds: AuthService.cacheTTL / Nanos.millisecond),
+            HTTPRequest("POST", "auth/verify", body: ["token": bob]),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 403, 403, 400, 404, 200, nil, 200])
+        XCTAssertEqual(outcome.responses[0]?.body["role"], "scientist")
+        XCTAssertEqual(outcome.responses[7]?.body["role"], "viewer")
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller) \($0.reason)" },
+                       ["anonymous(https://app.synapsenet.local) role change by a non-admin", "bob@- role change by a non-admin"])
+        XCTAssertEqual(outcome.simulation.security.roleChanges.map { "\($0.user) \($0.role)" }, ["bob viewer"])
+    }
+
+    /// A token of a user that no longer exists is refused, whatever its signature.
+    func testATokenOfAnUnknownUserIsRefused() {
+        let ghost = Self.token("ghost", tenant: "t1", role: "admin")
+        let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/verify", body: ["token": ghost])])
+        XCTAssertEqual(outcome.responses[0], HTTPResponse.error(401, "refused: unknown user"))
     }
 }

@@ -8,7 +8,7 @@ final class GatewayServiceTests: XCTestCase {
     func testTheGatewayForwardsChecksIdentityAndCORS() {
         let outcome = ServiceHarness.run("gateway", throughGateway: true, [
             HTTPRequest("GET", "gateway/routes"),
-            HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k"]),
+            HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"]),
             HTTPRequest("POST", "training/jobs", body: ["job": "j", "spec": "x"], headers: ["x-user": "root", "authorization": "forged.t1.1.sig"]),
             HTTPRequest("GET", "gateway/routes", origin: "https://evil.example"),
             // The caller's own x-user (no token) is dropped: training sees an anonymous caller.
@@ -19,6 +19,32 @@ final class GatewayServiceTests: XCTestCase {
         XCTAssertEqual(outcome.responses[0]?.body["routes"], "1")
         XCTAssertEqual(outcome.simulation.platformObservations.routings.map(\.service), ["auth", "training"])
         XCTAssertEqual(GatewayService.invariants(outcome.view), [])
+    }
+
+    /// RBAC at the gateway, deny by default, on the role auth read for the caller: a viewer may
+    /// read but not write (403, logged), a scientist may write storage but not change roles, an
+    /// admin may; identity headers the caller sends are never believed.
+    func testTheGatewayAppliesTheCallersCurrentRoleAndDropsSpoofedIdentity() {
+        func token(_ user: String, _ tenant: String, _ role: String) -> [String: String] {
+            ["authorization": JWT.issue(JWT.Claims(sub: user, tenant: tenant, role: role, iat: 0, nbf: 0, exp: 1 << 40, jti: "\(user)-1"), secret: AuthService.secret)]
+        }
+        let promote = ["user": "alice", "role": "admin"]
+        let outcome = ServiceHarness.run("gateway", throughGateway: true, [
+            HTTPRequest("PUT", "storage/artifacts", body: ["key": "alice/x", "content": "x"], headers: token("alice", "t1", "admin")),  // the claim lies: alice is a viewer
+            HTTPRequest("GET", "storage/artifacts", body: ["key": "alice/x"], headers: token("alice", "t1", "viewer")),
+            HTTPRequest("PUT", "storage/artifacts", body: ["key": "bob/x", "content": "x"], headers: token("bob", "t2", "scientist")),
+            HTTPRequest("POST", "auth/roles", body: promote, headers: token("bob", "t2", "scientist")),
+            HTTPRequest("POST", "auth/roles", body: promote, headers: ["x-role": "admin", "x-user": "ops-admin"]),
+            HTTPRequest("POST", "auth/roles", body: promote, headers: token("ops-admin", "t1", "admin")),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [403, 404, 200, 403, 403, 200])
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.service) \($0.caller): \($0.reason)" }, [
+            "gateway alice@t1: role viewer may not PUT storage",
+            "gateway bob@t2: role scientist may not POST auth",
+            "auth anonymous(https://app.synapsenet.local): role change by a non-admin",
+        ])
+        XCTAssertEqual(outcome.simulation.security.authorized.map { "\($0.user) \($0.role) \($0.method) \($0.path)" },
+                       ["alice viewer GET storage/artifacts", "bob scientist PUT storage/artifacts", "ops-admin admin POST auth/roles"])
     }
 
     func testTheInvariantFindsARequestRoutedToAnotherService() {

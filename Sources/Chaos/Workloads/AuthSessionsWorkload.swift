@@ -1,0 +1,113 @@
+import SimKernel
+import SimServices
+import Yams
+
+/// Sessions against auth through the gateway, on the `client` node: a scientist (`bob`) works with
+/// two tokens every `interval_ms` (writes an artifact with one, reads with the other) while an
+/// administrator withdraws his write role at `demote_at_ms` and he logs the second token out at
+/// `revoke_at_ms`; a token asked to live 2 s is used on past its expiry; and a forger sends crafted
+/// tokens (`alg: none`, another algorithm, tampered claims, a guessed key, garbage) and tries to
+/// raise roles (a viewer asking for admin, a spoofed `x-role` header). After the change and the
+/// revocation cache's TTL, nothing may get through with the withdrawn role or the revoked token;
+/// no crafted token ever.
+public struct AuthSessionsWorkload: Workload {
+    public static let name = "auth_sessions"
+    public static let requiredRoles = ["client", "gateway", "auth", "storage"]
+    public static let keys = ["requests", "interval_ms", "demote_at_ms", "revoke_at_ms"]
+
+    public var requests = 60
+    public var intervalMillis = 200
+    public var demoteAtMillis = 8_000
+    public var revokeAtMillis = 10_000
+
+    public init() {}
+
+    public init(reading node: Yams.Node?, field: String, reader: FieldReader) throws(ScenarioError) {
+        guard let node else { return }
+        for (key, value, _) in try reader.mapping(node, field, allowed: Self.keys) {
+            let path = "\(field).\(key)"
+            switch key {
+            case "requests": requests = Int(try reader.integer(value, path, in: 1 ... 100_000))
+            case "interval_ms": intervalMillis = Int(try reader.integer(value, path, in: 1 ... 600_000))
+            case "demote_at_ms": demoteAtMillis = Int(try reader.integer(value, path, in: 0 ... 86_400_000))
+            default: revokeAtMillis = Int(try reader.integer(value, path, in: 0 ... 86_400_000))
+            }
+        }
+    }
+
+    /// Tokens no verifier may accept, built from a real one (`genuine`, bob's): each with what it tries.
+    public static func forgeries(of genuine: String) -> [(what: String, token: String)] {
+        let parts = genuine.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, var claims = JWT.unverifiedClaims(genuine) else { return [] }
+        claims.role = "admin"
+        claims.tenant = "t1"
+        // The claims' segment as auth would write it (the signature of an empty key is dropped).
+        let escalated = String(JWT.issue(claims, secret: []).split(separator: ".")[1])
+        func header(_ text: String) -> String { JWT.base64URL(Array(text.utf8)) }
+        return [
+            ("alg none", header(#"{"alg":"none","typ":"JWT"}"#) + "." + escalated + "."),
+            ("alg None", header(#"{"alg":"None"}"#) + "." + parts[1] + "."),
+            ("alg HS512", header(#"{"alg":"HS512","typ":"JWT"}"#) + "." + parts[1] + "." + parts[2]),
+            ("tampered claims", parts[0] + "." + escalated + "." + parts[2]),
+            ("guessed key", JWT.issue(claims, secret: Array("secret".utf8))),
+            ("truncated signature", parts[0] + "." + parts[1] + "." + String(parts[2].dropLast(4))),
+            ("garbage", "not-a-token"),
+        ]
+    }
+
+    public func install(on platform: Platform) {
+        guard let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
+              let gateway = platform.directory.services["gateway"] else { return }
+        let simulation = platform.simulation, requests = self.requests, interval = Int64(intervalMillis) * Nanos.millisecond
+        let demoteAt = Int64(demoteAtMillis) * Nanos.millisecond, revokeAt = Int64(revokeAtMillis) * Nanos.millisecond
+        func token(_ context: ProcessContext, _ user: String, lifetime: Int? = nil) async -> String {
+            var body = ["user": user, "api_key": "k-\(user)"]
+            if let lifetime { body["lifetime_s"] = "\(lifetime)" }
+            while true {
+                if let token = await context.askUntilDefinitive(gateway, HTTPRequest("POST", "auth/token", body: body)).body["token"] { return token }
+                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+            }
+        }
+        /// One request whose answer matters to nobody but the checkers (retried only on silence or 5xx).
+        func probe(_ context: ProcessContext, _ request: HTTPRequest) { simulation.spawn { _ = await context.askUntilDefinitive(gateway, request) } }
+
+        client.addProcess("scientist") { context in
+            let writer = await token(context, "bob"), reader = await token(context, "bob")
+            let shortLived = await token(context, "bob", lifetime: 2)
+            simulation.spawn {
+                await context.suspend(until: revokeAt)
+                while await context.askUntilDefinitive(gateway, HTTPRequest("POST", "auth/revoke", body: ["token": reader])).status != 200 {
+                    await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+                }
+            }
+            for i in 0 ..< requests {
+                await context.sleep(nanoseconds: interval)
+                probe(context, HTTPRequest("PUT", "storage/artifacts", body: ["key": "bob/notes-\(i)", "content": "step \(i)"], headers: ["authorization": writer]))
+                probe(context, HTTPRequest("GET", "storage/artifacts", body: ["key": "bob/notes-\(max(0, i - 1))"], headers: ["authorization": reader]))
+                if i % 5 == 0 { probe(context, HTTPRequest("GET", "storage/artifacts", body: ["key": "bob/notes-0"], headers: ["authorization": shortLived])) }
+            }
+        }
+        client.addProcess("administrator") { context in
+            let admin = await token(context, "ops-admin")
+            await context.suspend(until: demoteAt)
+            while await context.askUntilDefinitive(gateway, HTTPRequest("POST", "auth/roles", body: ["user": "bob", "role": "viewer"], headers: ["authorization": admin])).status != 200 {
+                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+            }
+        }
+        client.addProcess("forger") { context in
+            let genuine = await token(context, "bob"), viewer = await token(context, "alice")
+            let forged = Self.forgeries(of: genuine)
+            for i in 0 ..< requests {
+                await context.sleep(nanoseconds: interval)
+                let (_, token) = forged[i % forged.count]
+                probe(context, HTTPRequest("PUT", "storage/artifacts", body: ["key": "forged/\(i)", "content": "x"], headers: ["authorization": token]))
+                switch i % 4 {
+                case 0: probe(context, HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: ["authorization": viewer]))
+                case 1: probe(context, HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: ["x-role": "admin", "x-user": "ops-admin"]))
+                case 2: probe(context, HTTPRequest("PUT", "storage/artifacts", body: ["key": "alice/\(i)", "content": "x"], headers: ["authorization": viewer]))
+                default: break
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// JSON Web Tokens as auth issues them: HS256 only (RFC 7519 / RFC 7515 compact form,
+/// `base64url(header).base64url(claims).base64url(HMAC-SHA256(secret, header.claims))`).
+///
+/// Verification pins the algorithm: the header must say `HS256`, so `alg: none` (an unsigned token)
+/// and any other algorithm are refused before the signature is looked at; the signature is compared
+/// in constant time; `exp` and `nbf` are judged on the verifying node's clock (which may be skewed)
+/// with a small leeway, as domain.md asks: refused when now >= exp + leeway or now < nbf - leeway.
+public enum JWT {
+    /// The claims auth puts in a token. Times are whole seconds of the issuing node's clock.
+    public struct Claims: Codable, Sendable, Equatable {
+        /// The user (`sub`).
+        public var sub: String
+        public var tenant: String
+        /// The role when the token was issued (auth re-reads the current role when it verifies).
+        public var role: String
+        public var iat: Int64
+        public var nbf: Int64
+        public var exp: Int64
+        /// The token's id, the key of a revocation.
+        public var jti: String
+        public init(sub: String, tenant: String, role: String, iat: Int64, nbf: Int64, exp: Int64, jti: String) {
+            self.sub = sub; self.tenant = tenant; self.role = role; self.iat = iat; self.nbf = nbf; self.exp = exp; self.jti = jti
+        }
+    }
+
+    /// Why a token is refused (the text is the reason logged with the security event).
+    public enum Refusal: String, Error, Sendable, Equatable {
+        case malformed = "malformed token"
+        case algorithm = "algorithm not allowed"
+        case signature = "bad signature"
+        case expired = "token expired"
+        case notYetValid = "token not yet valid"
+    }
+
+    /// The only header auth writes and accepts.
+    static let header = #"{"alg":"HS256","typ":"JWT"}"#
+
+    /// The compact token for `claims`, signed with `secret`.
+    public static func issue(_ claims: Claims, secret: [UInt8]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys // a fixed byte string for the same claims
+        let body = (try? encoder.encode(claims)).map { [UInt8]($0) } ?? []
+        let signingInput = base64URL(Array(header.utf8)) + "." + base64URL(body)
+        return signingInput + "." + base64URL(SHA256.hmac(key: secret, message: Array(signingInput.utf8)))
+    }
+
+    /// The claims of `token` if its header names HS256, its signature holds under `secret`, and
+    /// `now` (seconds of the verifying node's clock) lies in [nbf - leeway, exp + leeway).
+    public static func verify(_ token: String, secret: [UInt8], now: Int64, leeway: Int64) -> Result<Claims, Refusal> {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, let headerBytes = fromBase64URL(parts[0]),
+              let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any] else { return .failure(.malformed) }
+        // The algorithm is pinned before anything else is trusted: "none", "HS512", "RS256"... are refused.
+        guard header["alg"] as? String == "HS256" else { return .failure(.algorithm) }
+        guard let signature = fromBase64URL(parts[2]) else { return .failure(.malformed) }
+        let expected = SHA256.hmac(key: secret, message: Array((parts[0] + "." + parts[1]).utf8))
+        guard SHA256.constantTimeEqual(expected, signature) else { return .failure(.signature) }
+        guard let body = fromBase64URL(parts[1]), let claims = try? JSONDecoder().decode(Claims.self, from: Data(body)) else { return .failure(.malformed) }
+        guard now < claims.exp + leeway else { return .failure(.expired) }
+        guard now >= claims.nbf - leeway else { return .failure(.notYetValid) }
+        return .success(claims)
+    }
+
+    /// The claims of `token` read without any check (for logging a refusal and for checkers).
+    public static func unverifiedClaims(_ token: String) -> Claims? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let body = fromBase64URL(String(parts[1])) else { return nil }
+        return try? JSONDecoder().decode(Claims.self, from: Data(body))
+    }
+
+    /// Base64url without padding (RFC 7515, section 2).
+    public static func base64URL(_ bytes: [UInt8]) -> String {
+        String(Data(bytes).base64EncodedString().compactMap { c -> Character? in
+            switch c { case "+": return "-"; case "/": return "_"; case "=": return nil; default: return c }
+        })
+    }
+
+    /// The bytes of a base64url text (padding optional); nil when it is not base64url.
+    public static func fromBase64URL(_ text: String) -> [UInt8]? {
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        standard += String(repeating: "=", count: (4 - standard.count % 4) % 4)
+        return Data(base64Encoded: standard).map { [UInt8]($0) }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import XCTest
+@testable import SimServices
+
+/// The token format and its verification, attack by attack. Reference values: RFC 7515's
+/// base64url alphabet (no padding) and RFC 4231's HMAC-SHA256 test case 2, computed independently
+/// with Python's `hmac` and `base64.urlsafe_b64encode`.
+final class JWTTests: XCTestCase {
+    let key = Array("a key for tests".utf8)
+    let claims = JWT.Claims(sub: "bob", tenant: "t2", role: "scientist", iat: 1000, nbf: 1000, exp: 2000, jti: "auth-0-1")
+
+    func segment(_ text: String) -> String { JWT.base64URL(Array(text.utf8)) }
+    func parts(_ token: String) -> [String] { token.split(separator: ".", omittingEmptySubsequences: false).map(String.init) }
+    func verify(_ token: String, now: Int64 = 1500) -> Result<JWT.Claims, JWT.Refusal> { JWT.verify(token, secret: key, now: now, leeway: 5) }
+
+    func testAnIssuedTokenIsThreeBase64URLSegmentsWithThePinnedHeaderAndVerifies() throws {
+        let token = JWT.issue(claims, secret: key)
+        let segments = parts(token)
+        XCTAssertEqual(segments.count, 3)
+        XCTAssertEqual(JWT.fromBase64URL(segments[0]).map { String(decoding: $0, as: UTF8.self) }, #"{"alg":"HS256","typ":"JWT"}"#)
+        XCTAssertEqual(JWT.fromBase64URL(segments[1]).map { String(decoding: $0, as: UTF8.self) },
+                       #"{"exp":2000,"iat":1000,"jti":"auth-0-1","nbf":1000,"role":"scientist","sub":"bob","tenant":"t2"}"#)
+        XCTAssertFalse(token.contains("=") || token.contains("+") || token.contains("/"))
+        XCTAssertEqual(try verify(token).get(), claims)
+    }
+
+    /// RFC 4231 test case 2 (key "Jefe"), base64url-encoded as Python's urlsafe_b64encode gives
+    /// (without its padding): the signature primitive and the encoding are the standard ones.
+    func testTheSignatureIsHMACSHA256InBase64URL() {
+        let mac = SHA256.hmac(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+        XCTAssertEqual(SHA256.hex(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        XCTAssertEqual(JWT.base64URL(mac), "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM")
+        XCTAssertEqual(JWT.fromBase64URL("W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM"), mac)
+    }
+
+    func testBase64URLRoundTripsEveryByteAndRefusesOtherAlphabets() {
+        for length in 0 ..< 40 {
+            let bytes = (0 ..< length).map { UInt8(truncatingIfNeeded: $0 * 37 + 250) }
+            XCTAssertEqual(JWT.fromBase64URL(JWT.base64URL(bytes)), bytes, "length \(length)")
+        }
+        XCTAssertEqual(JWT.base64URL([0xfb, 0xff]), "-_8")
+        XCTAssertNil(JWT.fromBase64URL("+/8"), "standard base64 characters are not base64url")
+        XCTAssertNil(JWT.fromBase64URL("abc="), "padding is not written and not read")
+        XCTAssertNil(JWT.fromBase64URL("a"), "a lone character encodes no byte")
+    }
+
+    /// `alg: none` with escalated claims and an empty signature: refused before any signature check.
+    func testAnUnsignedAlgNoneTokenIsRefused() {
+        var escalated = claims
+        escalated.role = "admin"
+        let body = parts(JWT.issue(escalated, secret: key))[1]
+        for header in [#"{"alg":"none","typ":"JWT"}"#, #"{"alg":"None"}"#, #"{"alg":"NONE"}"#, #"{"typ":"JWT"}"#] {
+            XCTAssertEqual(verify(segment(header) + "." + body + "."), .failure(.algorithm), header)
+        }
+    }
+
+    /// Another algorithm in the header is refused even when the signature is a valid HS256 one
+    /// (algorithm confusion: the header may not choose how the token is checked).
+    func testAnotherAlgorithmIsRefusedEvenWithAValidSignature() {
+        let genuine = parts(JWT.issue(claims, secret: key))
+        for alg in ["HS512", "HS384", "RS256", "ES256", "hs256"] {
+            let header = segment(#"{"alg":"\#(alg)","typ":"JWT"}"#)
+            let resigned = JWT.base64URL(SHA256.hmac(key: key, message: Array((header + "." + genuine[1]).utf8)))
+            XCTAssertEqual(verify(header + "." + genuine[1] + "." + resigned), .failure(.algorithm), alg)
+        }
+    }
+
+    /// Claims changed after signing (role raised, tenant switched, lifetime stretched) break the signature.
+    func testTamperedClaimsAreRefused() {
+        let genuine = parts(JWT.issue(claims, secret: key))
+        var raised = claims; raised.role = "admin"
+        var moved = claims; moved.tenant = "t1"
+        var stretched = claims; stretched.exp = 1 << 40
+        for changed in [raised, moved, stretched] {
+            let body = parts(JWT.issue(changed, secret: []))[1]
+            XCTAssertEqual(verify(genuine[0] + "." + body + "." + genuine[2]), .failure(.signature), "\(changed)")
+        }
+    }
+
+    func testATokenSignedWithAnotherKeyIsRefused() {
+        for guess in ["", "secret", "synapsenet", "a key for test"] {
+            XCTAssertEqual(verify(JWT.issue(claims, secret: Array(guess.utf8))), .failure(.signature), guess)
+        }
+    }
+
+    func testATruncatedOrExtendedSignatureIsRefused() {
+        let token = JWT.issue(claims, secret: key)
+        XCTAssertEqual(verify(String(token.dropLast(4))), .failure(.signature))
+        XCTAssertEqual(verify(token + "AAAA"), .failure(.signature))
+        XCTAssertEqual(verify(parts(token)[0] + "." + parts(token)[1] + "."), .failure(.signature), "an empty signature")
+    }
+
+    func testMalformedTokensAreRefused() {
+        let token = JWT.issue(claims, secret: key)
+        for bad in ["", "not-a-token", "a.b", token + ".extra", "!!!." + parts(token)[1] + "." + parts(token)[2],
+                    segment("not json") + "." + parts(token)[1] + "." + parts(token)[2]] {
+            XCTAssertEqual(verify(bad), .failure(.malformed), bad)
+        }
+        // A correctly signed body that is not the claims auth writes.
+        let header = segment(#"{"alg":"HS256"}"#), body = segment(#"{"sub":"bob"}"#)
+        let signature = JWT.base64URL(SHA256.hmac(key: key, message: Array((header + "." + body).utf8)))
+        XCTAssertEqual(verify(header + "." + body + "." + signature), .failure(.malformed))
+    }
+
+    /// Expiry on the verifier's clock with the leeway: accepted until exp + leeway - 1, refused at exp + leeway.
+    func testExpiryHonoursTheLeewayToTheSecond() {
+        let token = JWT.issue(claims, secret: key)
+        XCTAssertEqual(try verify(token, now: 2004).get(), claims)
+        XCTAssertEqual(verify(token, now: 2005), .failure(.expired))
+        XCTAssertEqual(verify(token, now: 1 << 40), .failure(.expired))
+    }
+
+    /// Not-before on the verifier's clock with the leeway: a clock 5 s behind is tolerated, 6 s is not.
+    func testNotBeforeHonoursTheLeewayToTheSecond() {
+        let token = JWT.issue(claims, secret: key)
+        XCTAssertEqual(try verify(token, now: 995).get(), claims)
+        XCTAssertEqual(verify(token, now: 994), .failure(.notYetValid))
+        XCTAssertEqual(verify(token, now: 0), .failure(.notYetValid))
+    }
+
+    /// The same claims give the same bytes (sorted keys): tokens are reproducible from a seed.
+    func testIssuingIsDeterministic() {
+        XCTAssertEqual(JWT.issue(claims, secret: key), JWT.issue(claims, secret: key))
+        XCTAssertEqual(JWT.unverifiedClaims(JWT.issue(claims, secret: key)), claims)
+    }
+}
