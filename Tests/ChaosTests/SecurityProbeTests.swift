@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 2)
+        XCTAssertEqual(files.count, 3)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -51,8 +51,11 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertEqual(outcome, .passed)
         let reasons = Set(simulation.security.refusals.filter { $0.service != "storage" }.map(\.reason))
         XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
-                                 "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth"])
-        XCTAssertTrue(simulation.security.verifications.allSatisfy { JWT.unverifiedClaims($0.token).map { ["bob", "alice", "ops-admin"].contains($0.sub) } ?? false })
+                                 "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth",
+                                 "cross-tenant write to t1", "role viewer may not POST models"])
+        XCTAssertFalse(simulation.security.modelReads.isEmpty, "bob read his own model")
+        XCTAssertTrue(simulation.security.modelReads.allSatisfy { $0.modelTenant == $0.callerTenant })
+        XCTAssertTrue(simulation.security.verifications.allSatisfy { JWT.unverifiedClaims($0.token).map { ["bob", "alice", "ops-admin", "ml-engineer"].contains($0.sub) } ?? false })
     }
 
     /// Bob's role is withdrawn at 8 s and his reading token revoked at 10 s: past the cache's TTL
@@ -77,6 +80,13 @@ final class SecurityProbeTests: XCTestCase {
         let (outcome, _) = run(seed: 1, defects: DefectSet([.G4]))
         XCTAssertEqual(outcome.checker, "credentials")
         XCTAssertTrue(outcome.message.contains("a role withdrawn longer than the cache's TTL before") || outcome.message.contains("revoked at"), outcome.message)
+    }
+
+    /// With I5 bob's walk through model ids reads t1's model, and `tenant-scope` names it.
+    func testI5IsFoundByTheTenantScopeCheck() {
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.I5]))
+        XCTAssertEqual(outcome.checker, "tenant-scope")
+        XCTAssertTrue(outcome.message.contains("of tenant t1 to bob of tenant t2"), outcome.message)
     }
 
     /// The credentials checker on planted acceptances: each kind of bad credential is named.

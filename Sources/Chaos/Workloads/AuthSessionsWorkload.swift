@@ -12,7 +12,9 @@ import Yams
 /// no crafted token ever.
 public struct AuthSessionsWorkload: Workload {
     public static let name = "auth_sessions"
-    public static let requiredRoles = ["client", "gateway", "auth", "storage"]
+    public static let requiredRoles = ["client", "gateway", "auth", "storage", "models"]
+    /// Model ids bob walks through (the platform's first requests and the two tenants' models fit).
+    public static let modelIDs = 6
     public static let keys = ["requests", "interval_ms", "demote_at_ms", "revoke_at_ms"]
 
     public var requests = 60
@@ -92,6 +94,21 @@ public struct AuthSessionsWorkload: Workload {
             await context.suspend(until: demoteAt)
             while await context.askUntilDefinitive(gateway, HTTPRequest("POST", "auth/roles", body: ["user": "bob", "role": "viewer"], headers: ["authorization": admin])).status != 200 {
                 await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+            }
+        }
+        client.addProcess("tenants") { context in
+            // Each tenant has a model; bob (t2) then walks model ids as an IDOR probe would, and
+            // tries to create a model in t1 by naming it in the body.
+            let engineer = await token(context, "ml-engineer"), bob = await token(context, "bob")
+            for (name, owner) in [("fraud-detector", engineer), ("bob-model", bob)] {
+                while await context.askUntilDefinitive(gateway, HTTPRequest("POST", "models/create", body: ["name": name], headers: ["authorization": owner])).status != 200 {
+                    await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+                }
+            }
+            for i in 0 ..< requests {
+                await context.sleep(nanoseconds: interval)
+                probe(context, HTTPRequest("GET", "models/get", body: ["id": "\(1 + i % Self.modelIDs)"], headers: ["authorization": bob]))
+                if i % 10 == 0 { probe(context, HTTPRequest("POST", "models/create", body: ["name": "planted-\(i)", "tenant": "t1"], headers: ["authorization": bob])) }
             }
         }
         client.addProcess("forger") { context in

@@ -72,6 +72,8 @@ public final class SecurityObservations {
     public var roleChanges: [(at: Int64, user: String, role: String, certain: Bool)] = []
     /// Requests the gateway forwarded for a verified identity: the role it checked them against.
     public var authorized: [(at: Int64, user: String, role: String, method: String, path: String)] = []
+    /// Models the models service served by id: to whom (user, tenant) and the model's tenant.
+    public var modelReads: [(at: Int64, user: String, callerTenant: String, id: Int64, modelTenant: String)] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

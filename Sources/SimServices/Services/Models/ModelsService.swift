@@ -4,11 +4,13 @@ import SimKernel
 /// mirrored into the `models` search index with optimistic concurrency (`ModelMirror`: never
 /// behind the row's revision).
 ///
-/// Routes: `POST models/create` (CreateModel -> ModelRecord); `POST models/describe` (Describe ->
+/// Routes: `POST models/create` (CreateModel -> ModelRecord); `GET models/get` (ModelID ->
+/// ModelDetails: within the caller's tenant only); `POST models/describe` (Describe ->
 /// ModelRecord: a new description, revision + 1, mirrored); `POST models/status` (ModelName ->
 /// ModelStatus: the model's life-cycle stage from its versions' stages, `ModelStage.ofModel`);
 /// `POST models/archive` (ModelName -> ModelStatus: every version to Archived, by the registry's
 /// own transition rules). Stateless: models and versions live in models_db (shared with registry).
+/// Writes and reads act in the tenant the gateway forwarded for the caller, never one the body names.
 public enum ModelsService {
     public struct CreateModel: Codable, Sendable, Equatable {
         public var name: String
@@ -35,6 +37,44 @@ public enum ModelsService {
         public var versions: String
     }
 
+    public struct ModelID: Codable, Sendable, Equatable {
+        public var id: Int64
+    }
+    /// A model as its tenant sees it.
+    public struct ModelDetails: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var tenant: String
+        public var signature: String
+        public var description: String
+    }
+
+    /// The tenant a write acts in: the caller's, as the gateway forwarded it. A body naming another
+    /// tenant is refused (403) and logged; an anonymous caller keeps the body's tenant (default
+    /// t1) until every client authenticates.
+    static func scope(_ runtime: ServiceRuntime, _ info: RequestInfo, asked: String?, detail: String) async throws(ServiceError) -> String {
+        guard let tenant = info.tenant else { return asked ?? "t1" }
+        if let asked, asked != tenant {
+            throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "cross-tenant write to \(asked)", detail: detail, status: 403)
+        }
+        return tenant
+    }
+
+    /// A model by id, only within the caller's tenant: another tenant's id is answered 404, as an
+    /// id that does not exist is (its existence is not disclosed). I5 looks the id up alone.
+    static func read(_ runtime: ServiceRuntime, _ info: RequestInfo, id: Int64) async throws(ServiceError) -> ModelDetails {
+        guard let tenant = info.tenant, let user = info.user else { throw ServiceError(401, "reading a model needs an authenticated caller") }
+        let statement = runtime.defects.contains(.I5)
+            ? SQLStatement("SELECT id, name, tenant, signature, description FROM models WHERE id = ?", [.integer(id)])
+            : SQLStatement("SELECT id, name, tenant, signature, description FROM models WHERE id = ? AND tenant = ?", [.integer(id), .text(tenant)])
+        guard case .success(let rows) = await runtime.transaction([statement]) else { throw .unavailable("cannot read the model") }
+        guard let row = rows[0].rows.first, let name = row[1].text, let owner = row[2].text else { throw ServiceError(404, "no model \(id)") }
+        let security = runtime.context.simulation.security
+        security.modelReads.append((at: runtime.context.simulation.now, user: user, callerTenant: tenant, id: id, modelTenant: owner))
+        security.revision &+= 1
+        return ModelDetails(id: id, name: name, tenant: owner, signature: row[3].text ?? "", description: row[4].text ?? "")
+    }
+
     static func status(_ runtime: ServiceRuntime, name: String) async throws(ServiceError) -> ModelStatus {
         guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT version, stage FROM model_versions WHERE model = ? ORDER BY version", [.text(name)])]) else {
             throw .unavailable("cannot read the versions")
@@ -45,8 +85,8 @@ public enum ModelsService {
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "models", routes: [
-            Route("POST", "models/create", CreateModel.self, ModelRecord.self) { runtime, request, _ throws(ServiceError) in
-                let tenant = request.tenant ?? "t1", name = request.name
+            Route("POST", "models/create", CreateModel.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
+                let tenant = try await scope(runtime, info, asked: request.tenant, detail: "create \(request.name)"), name = request.name
                 guard !name.isEmpty else { throw .badRequest("name is required") }
                 let signature = request.signature ?? "f0:float"
                 let pairs = signature.split(separator: ",", omittingEmptySubsequences: false)
@@ -60,8 +100,11 @@ public enum ModelsService {
                 try await ModelMirror.write(runtime, id: id, document: ["name": name, "tenant": tenant], revision: 0)
                 return ModelRecord(id: id, signature: row[1].text ?? "", revision: 0)
             },
-            Route("POST", "models/describe", Describe.self, ModelRecord.self) { runtime, request, _ throws(ServiceError) in
-                let tenant = request.tenant ?? "t1"
+            Route("GET", "models/get", ModelID.self, ModelDetails.self) { runtime, request, info throws(ServiceError) in
+                try await read(runtime, info, id: request.id)
+            },
+            Route("POST", "models/describe", Describe.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
+                let tenant = try await scope(runtime, info, asked: request.tenant, detail: "describe \(request.name)")
                 guard case .success(let rows) = await runtime.transaction([
                     SQLStatement("UPDATE models SET description = ?, revision = revision + 1 WHERE tenant = ? AND name = ?", [.text(request.description), .text(tenant), .text(request.name)]),
                     SQLStatement("SELECT id, signature, revision FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(request.name)]),

@@ -1,0 +1,34 @@
+import SimKernel
+import SimServices
+
+/// Tenant isolation of the models service: every model it served by id belongs to the caller's
+/// tenant (I5 looks ids up alone, so a walk through ids reads other tenants' models).
+public final class TenantScopeChecker: SafetyChecker, Checker {
+    public static let name = "tenant-scope"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? {
+        scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
+    }
+    var observations: SecurityObservations?
+    var checked = 0
+    public required init(scenario: Scenario) {}
+
+    public func install(on platform: Platform) {
+        observations = platform.simulation.security
+        platform.simulation.add(checker: self)
+    }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let observations else { return nil }
+        while checked < observations.modelReads.count {
+            let read = observations.modelReads[checked]
+            checked += 1
+            if read.modelTenant != read.callerTenant {
+                return "models served model \(read.id) of tenant \(read.modelTenant) to \(read.user) of tenant \(read.callerTenant) at \(formatNanoseconds(read.at)): a cross-tenant read"
+            }
+        }
+        return nil
+    }
+
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["models", "models-db", "gateway"] }
+}
