@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 3)
+        XCTAssertEqual(files.count, 4)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -87,6 +87,18 @@ final class SecurityProbeTests: XCTestCase {
         let (outcome, _) = run(seed: 1, defects: DefectSet([.I5]))
         XCTAssertEqual(outcome.checker, "tenant-scope")
         XCTAssertTrue(outcome.message.contains("of tenant t1 to bob of tenant t2"), outcome.message)
+    }
+
+    /// The flooder's bursts claim a new X-Forwarded-For per request: without I4 the client is held
+    /// to its limit (some requests refused 429); with I4 `rate-limit` names the one client admitted
+    /// above it.
+    func testTheFloodIsLimitedPerClientAndI4IsFoundByTheRateLimitCheck() {
+        let (clean, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(clean, .passed)
+        XCTAssertGreaterThan(simulation.platformObservations.rateLimited, 0, "the bursts went over the limit")
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.I4]))
+        XCTAssertEqual(outcome.checker, "rate-limit")
+        XCTAssertTrue(outcome.message.contains("requests of anonymous@"), outcome.message)
     }
 
     /// The credentials checker on planted acceptances: each kind of bad credential is named.

@@ -15,12 +15,18 @@ public struct AuthSessionsWorkload: Workload {
     public static let requiredRoles = ["client", "gateway", "auth", "storage", "models"]
     /// Model ids bob walks through (the platform's first requests and the two tenants' models fit).
     public static let modelIDs = 6
-    public static let keys = ["requests", "interval_ms", "demote_at_ms", "revoke_at_ms"]
+    public static let keys = ["requests", "interval_ms", "demote_at_ms", "revoke_at_ms", "flood", "rate_limit_per_s", "rate_limit_burst"]
 
     public var requests = 60
     public var intervalMillis = 200
     public var demoteAtMillis = 8_000
     public var revokeAtMillis = 10_000
+    /// Anonymous requests a flooder sends at once, every second, each with a new X-Forwarded-For
+    /// (0: no flooder).
+    public var flood = 30
+    /// The gateway's rate limit per caller for this run.
+    public var rateLimitPerSecond = 20
+    public var rateLimitBurst = 10
 
     public init() {}
 
@@ -32,6 +38,9 @@ public struct AuthSessionsWorkload: Workload {
             case "requests": requests = Int(try reader.integer(value, path, in: 1 ... 100_000))
             case "interval_ms": intervalMillis = Int(try reader.integer(value, path, in: 1 ... 600_000))
             case "demote_at_ms": demoteAtMillis = Int(try reader.integer(value, path, in: 0 ... 86_400_000))
+            case "flood": flood = Int(try reader.integer(value, path, in: 0 ... 10_000))
+            case "rate_limit_per_s": rateLimitPerSecond = Int(try reader.integer(value, path, in: 1 ... 1_000_000_000))
+            case "rate_limit_burst": rateLimitBurst = Int(try reader.integer(value, path, in: 1 ... 1_000_000))
             default: revokeAtMillis = Int(try reader.integer(value, path, in: 0 ... 86_400_000))
             }
         }
@@ -55,6 +64,11 @@ public struct AuthSessionsWorkload: Workload {
             ("truncated signature", parts[0] + "." + parts[1] + "." + String(parts[2].dropLast(4))),
             ("garbage", "not-a-token"),
         ]
+    }
+
+    public func configure(serving: inout ServingConfiguration) {
+        serving.rateLimitPerSecond = rateLimitPerSecond
+        serving.rateLimitBurst = rateLimitBurst
     }
 
     public func install(on platform: Platform) {
@@ -109,6 +123,21 @@ public struct AuthSessionsWorkload: Workload {
                 await context.sleep(nanoseconds: interval)
                 probe(context, HTTPRequest("GET", "models/get", body: ["id": "\(1 + i % Self.modelIDs)"], headers: ["authorization": bob]))
                 if i % 10 == 0 { probe(context, HTTPRequest("POST", "models/create", body: ["name": "planted-\(i)", "tenant": "t1"], headers: ["authorization": bob])) }
+            }
+        }
+        let flood = self.flood
+        if flood > 0 {
+            client.addProcess("flooder") { context in
+                // Bursts of anonymous reads, each request claiming another address: the limit must
+                // hold for the one client they all come from.
+                await context.sleep(nanoseconds: 4 * Nanos.second)
+                for burst in 0 ..< requests / 5 {
+                    for i in 0 ..< flood {
+                        let spoofed = HTTPRequest("GET", "storage/artifacts", body: ["key": SecurityProbeWorkload.report], headers: ["x-forwarded-for": "10.0.\(burst).\(i)"])
+                        simulation.spawn { _ = await context.call(gateway, HTTPMessage.request(spoofed), timeout: 2 * Nanos.second) }
+                    }
+                    await context.sleep(nanoseconds: Nanos.second)
+                }
             }
         }
         client.addProcess("forger") { context in

@@ -8,6 +8,9 @@ struct StartupFailure: Error { var message: String }
 /// step, Consul registration with a TTL health check), then serving. A failed start-up is
 /// retried by the supervisor with backoff, as an orchestrator restarts a crashed container.
 public enum ServiceHost {
+    /// The header in which the host hands a request's connection source (the calling node) to
+    /// the service; the gateway keys anonymous callers' rate limits on it.
+    public static let remoteAddressHeader = "x-remote-addr"
     /// `replica` numbers this node among the service's nodes (1 for the first): its Consul instance
     /// is `<service>-<replica>`.
     public static func run(_ spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: ServiceConfiguration,
@@ -35,7 +38,10 @@ public enum ServiceHost {
         let inbox = context.mailbox("http")
         while true {
             let envelope = await inbox.receive()
-            guard case .request(let request) = envelope.payload as? HTTPMessage else { continue }
+            guard case .request(var request) = envelope.payload as? HTTPMessage else { continue }
+            // The connection's source, as a server reads it from its socket: whatever the caller
+            // wrote in this header is overwritten.
+            request.headers[ServiceHost.remoteAddressHeader] = envelope.from.node.description
             context.simulation.spawn {
                 let response = await spec.respond(runtime, request)
                 context.reply(to: envelope, HTTPMessage.response(response))

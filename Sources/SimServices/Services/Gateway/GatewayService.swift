@@ -105,6 +105,7 @@ public enum GatewayService {
             return .error(403, "CORS: origin \(incoming.origin) is not allowed")
         }
         var request = incoming
+        let remote = request.headers.removeValue(forKey: ServiceHost.remoteAddressHeader) ?? "unknown"
         // Identity: the gateway alone sets x-user/x-tenant/x-role, after auth verified the bearer
         // token and read the user's current role; then RBAC, deny by default, on that role.
         for header in ["x-user", "x-tenant", "x-role"] { request.headers[header] = nil }
@@ -131,8 +132,16 @@ public enum GatewayService {
         let state = runtime.state(State.self), observations = runtime.observations, now = context.simulation.now
         state.configure(runtime.directory.serving)
         // Rate limit per caller, on the simulation's monotonic time (never the node's skewable clock).
-        let caller = "\(request.headers["x-tenant"] ?? "anonymous")/\(request.headers["x-api-key"] ?? request.headers["x-user"] ?? "anonymous")"
-        if case .failure(let wait) = state.admit(caller, at: now) {
+        // An authenticated caller is its tenant and key or user; an anonymous one is the address its
+        // connection came from (set by the host, never by the caller), not a header it sends.
+        let caller = request.headers["x-user"] != nil
+            ? "\(request.headers["x-tenant"] ?? "-")/\(request.headers["x-api-key"] ?? request.headers["x-user"] ?? "-")"
+            : "anonymous@\(remote)"
+        // I4: an anonymous caller is limited under the X-Forwarded-For it sends, so a client that
+        // writes a new address in each request gets a fresh bucket each time.
+        let limited = runtime.defects.contains(.I4) && request.headers["x-user"] == nil
+            ? request.headers["x-forwarded-for"].map { "anonymous@\($0)" } ?? caller : caller
+        if case .failure(let wait) = state.admit(limited, at: now) {
             observations.rateLimited += 1
             var refused = HTTPResponse.error(429, "rate limited: \(caller) is over its limit")
             refused.body["retry_after_ms"] = "\((wait.nanoseconds + Nanos.millisecond - 1) / Nanos.millisecond)"

@@ -47,6 +47,23 @@ final class GatewayServiceTests: XCTestCase {
                        ["alice viewer GET storage/artifacts", "bob scientist PUT storage/artifacts", "ops-admin admin POST auth/roles"])
     }
 
+    /// An anonymous caller is limited as the address it connects from: four reads claiming four
+    /// X-Forwarded-For addresses share one bucket (burst 2: two admitted, two refused 429, all
+    /// admissions recorded under the client's node). I4 believes the header: all four pass.
+    func testASpoofedForwardedForDoesNotEscapeTheRateLimit() {
+        var serving = ServingConfiguration()
+        serving.rateLimitPerSecond = 1
+        serving.rateLimitBurst = 2
+        let reads = (1 ... 4).map { HTTPRequest("GET", "storage/artifacts", body: ["key": "missing"], headers: ["x-forwarded-for": "10.0.0.\($0)", "x-remote-addr": "10.9.9.9"]) }
+        let outcome = ServiceHarness.run("gateway", throughGateway: true, serving: serving, reads)
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [404, 404, 429, 429])
+        let client = outcome.platform.node("client")!.id.description
+        XCTAssertEqual(outcome.simulation.platformObservations.admissions.keys.sorted(), ["anonymous@\(client)"], "keyed by the connection, not by either header")
+        let spoofed = ServiceHarness.run("gateway", defects: DefectSet([.I4]), throughGateway: true, serving: serving, reads)
+        XCTAssertEqual(spoofed.responses.map { $0?.status }, [404, 404, 404, 404])
+        XCTAssertEqual(spoofed.simulation.platformObservations.admissions["anonymous@\(client)"]?.count, 4, "the checker's view: one client admitted 4 times")
+    }
+
     func testTheInvariantFindsARequestRoutedToAnotherService() {
         let outcome = ServiceHarness.run("gateway", throughGateway: true, [HTTPRequest("GET", "gateway/routes")])
         outcome.simulation.platformObservations.routings.append((1, "models", "registry-1"))
