@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 4)
+        XCTAssertEqual(files.count, 5)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -52,7 +52,7 @@ final class SecurityProbeTests: XCTestCase {
         let reasons = Set(simulation.security.refusals.filter { $0.service != "storage" }.map(\.reason))
         XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
                                  "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth",
-                                 "cross-tenant write to t1", "role viewer may not POST models"])
+                                 "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key"])
         XCTAssertFalse(simulation.security.modelReads.isEmpty, "bob read his own model")
         XCTAssertTrue(simulation.security.modelReads.allSatisfy { $0.modelTenant == $0.callerTenant })
         XCTAssertTrue(simulation.security.verifications.allSatisfy { JWT.unverifiedClaims($0.token).map { ["bob", "alice", "ops-admin", "ml-engineer"].contains($0.sub) } ?? false })
@@ -99,6 +99,18 @@ final class SecurityProbeTests: XCTestCase {
         let (outcome, _) = run(seed: 1, defects: DefectSet([.I4]))
         XCTAssertEqual(outcome.checker, "rate-limit")
         XCTAssertTrue(outcome.message.contains("requests of anonymous@"), outcome.message)
+    }
+
+    /// Without I8 every key comparison takes the same time (the prober's keys included); with I8
+    /// `key-timing` names two comparisons whose times differ with their matching prefixes.
+    func testKeyComparisonsTakeOneTimeAndI8IsFoundByTheKeyTimingCheck() {
+        let (_, simulation) = run(seed: 1, defects: .empty)
+        let comparisons = simulation.security.keyComparisons
+        XCTAssertEqual(Set(comparisons.map(\.matched)).isSuperset(of: [0, 1, 32]), true, "wrong keys sharing 0 and 1 bytes, and right ones")
+        XCTAssertEqual(Set(comparisons.map(\.spent)).count, 1)
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.I8]))
+        XCTAssertEqual(outcome.checker, "key-timing")
+        XCTAssertTrue(outcome.message.contains("the comparison's time depends on the matching prefix"), outcome.message)
     }
 
     /// The credentials checker on planted acceptances: each kind of bad credential is named.

@@ -66,6 +66,20 @@ public struct AuthSessionsWorkload: Workload {
         ]
     }
 
+    /// Two wrong keys for bob: the first one's SHA-256 differs from his key's in the first byte,
+    /// the second's shares exactly the first byte.
+    public static let probeKeys: [String] = {
+        let stored = SHA256.hash(Array("k-bob".utf8))
+        func matching(_ prefix: Int) -> String {
+            for n in 0... {
+                let key = "guess-\(n)", digest = SHA256.hash(Array(key.utf8))
+                if zip(digest, stored).prefix(while: { $0 == $1 }).count == prefix { return key }
+            }
+            fatalError("unreachable: the search is unbounded")
+        }
+        return [matching(0), matching(1)]
+    }()
+
     public func configure(serving: inout ServingConfiguration) {
         serving.rateLimitPerSecond = rateLimitPerSecond
         serving.rateLimitBurst = rateLimitBurst
@@ -123,6 +137,15 @@ public struct AuthSessionsWorkload: Workload {
                 await context.sleep(nanoseconds: interval)
                 probe(context, HTTPRequest("GET", "models/get", body: ["id": "\(1 + i % Self.modelIDs)"], headers: ["authorization": bob]))
                 if i % 10 == 0 { probe(context, HTTPRequest("POST", "models/create", body: ["name": "planted-\(i)", "tenant": "t1"], headers: ["authorization": bob])) }
+            }
+        }
+        client.addProcess("key-prober") { context in
+            // Wrong keys for bob whose digests share 0 and 1 leading bytes with the stored one (an
+            // attacker finds these by timing 256 candidates a byte; the workload computes them).
+            for i in 0 ..< requests / 5 {
+                await context.sleep(nanoseconds: 5 * interval)
+                let key = Self.probeKeys[i % Self.probeKeys.count]
+                probe(context, HTTPRequest("POST", "auth/token", body: ["user": "bob", "api_key": key]))
             }
         }
         let flood = self.flood

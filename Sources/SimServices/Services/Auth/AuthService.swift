@@ -65,6 +65,30 @@ public enum AuthService {
 
     static func keyHash(_ key: String) -> [UInt8] { SHA256.hash(Array(key.utf8)) }
 
+    /// Virtual CPU time of comparing one byte in I8's early-exit comparison. The constant-time
+    /// comparison's cost is the same for every key and is not modelled (it adds nothing that varies).
+    static let byteCompareCost: Int64 = 2 * Nanos.microsecond
+
+    /// Whether the presented key's digest equals the stored one, in constant time: every byte is
+    /// compared whatever the first difference. I8 stops at the first differing byte, so the time
+    /// it takes grows with the length of the matching prefix (a timing oracle for the digest).
+    static func keysMatch(_ runtime: ServiceRuntime, user: String, presented: [UInt8], stored: [UInt8]) async -> Bool {
+        let context = runtime.context, started = context.simulation.now
+        let matched = zip(presented, stored).prefix { $0 == $1 }.count  // for the observation only
+        let equal: Bool
+        if runtime.defects.contains(.I8) {
+            await context.sleep(nanoseconds: Int64(min(matched + 1, stored.count)) * byteCompareCost)
+            equal = presented == stored
+        } else {
+            equal = SHA256.constantTimeEqual(presented, stored)
+        }
+        // What a profiler around the comparison would see: its duration and the prefix it matched.
+        let security = context.simulation.security
+        security.keyComparisons.append((at: started, user: user, matched: matched, spent: context.simulation.now - started))
+        security.revision &+= 1
+        return equal
+    }
+
     /// The claims of a token whose header, signature and times hold at `now` (seconds of the
     /// verifying node's clock). Revocation and roles are `identity`'s business.
     public static func verify(_ token: String, now: Int64) -> Result<JWT.Claims, JWT.Refusal> {
@@ -128,7 +152,7 @@ public enum AuthService {
                 // user is compared against a dummy digest, so both refusals take the same work.
                 let row = rows[0].rows.first
                 let stored = row.flatMap { $0[2].text }.flatMap(hexBytes) ?? [UInt8](repeating: 0, count: 32)
-                guard SHA256.constantTimeEqual(keyHash(request.apiKey), stored), let row, let tenant = row[0].text, let role = row[1].text else {
+                guard await keysMatch(runtime, user: request.user, presented: keyHash(request.apiKey), stored: stored), let row, let tenant = row[0].text, let role = row[1].text else {
                     throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "unknown user or key", detail: request.user, status: 401)
                 }
                 let state = runtime.state(State.self), context = runtime.context, now = context.localTime / Nanos.second

@@ -74,6 +74,9 @@ public final class SecurityObservations {
     public var authorized: [(at: Int64, user: String, role: String, method: String, path: String)] = []
     /// Models the models service served by id: to whom (user, tenant) and the model's tenant.
     public var modelReads: [(at: Int64, user: String, callerTenant: String, id: Int64, modelTenant: String)] = []
+    /// API key comparisons in auth: the leading bytes the presented digest shared with the stored
+    /// one, and the virtual time the comparison took.
+    public var keyComparisons: [(at: Int64, user: String, matched: Int, spent: Int64)] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

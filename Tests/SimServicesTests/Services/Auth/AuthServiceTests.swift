@@ -129,10 +129,35 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.roleChanges.map { "\($0.user) \($0.role)" }, ["bob viewer"])
     }
 
+    /// The key comparison takes the same time whatever prefix the presented digest shares with the
+    /// stored one (0, 1 and all 32 bytes); I8's early exit takes (matched + 1) byte costs.
+    func testTheKeyComparisonTakesTheSameTimeWhateverThePrefixAndI8DoesNot() {
+        let keys = ["k-bob"] + AuthSessionsKeys.probes
+        let requests = keys.map { HTTPRequest("POST", "auth/token", body: ["user": "bob", "api_key": $0]) }
+        let clean = ServiceHarness.run("auth", requests)
+        XCTAssertEqual(clean.responses.map { $0?.status }, [200, 401, 401])
+        XCTAssertEqual(clean.simulation.security.keyComparisons.map { "\($0.matched):\($0.spent)" }, ["32:0", "0:0", "1:0"])
+        let leaky = ServiceHarness.run("auth", defects: DefectSet([.I8]), requests)
+        XCTAssertEqual(leaky.responses.map { $0?.status }, [200, 401, 401], "I8 leaks time, not access")
+        let cost = AuthService.byteCompareCost
+        XCTAssertEqual(leaky.simulation.security.keyComparisons.map { "\($0.matched):\($0.spent)" }, ["32:\(32 * cost)", "0:\(cost)", "1:\(2 * cost)"])
+    }
+
     /// A token of a user that no longer exists is refused, whatever its signature.
     func testATokenOfAnUnknownUserIsRefused() {
         let ghost = Self.token("ghost", tenant: "t1", role: "admin")
         let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/verify", body: ["token": ghost])])
         XCTAssertEqual(outcome.responses[0], HTTPResponse.error(401, "refused: unknown user"))
     }
+}
+
+/// The prober's keys, computed here the way the workload does (SimServicesTests cannot see Chaos):
+/// wrong keys for bob whose digests share exactly 0 and 1 leading bytes with his key's.
+enum AuthSessionsKeys {
+    static let probes: [String] = {
+        let stored = SHA256.hash(Array("k-bob".utf8))
+        return [0, 1].map { prefix in
+            (0...).lazy.map { "guess-\($0)" }.first { zip(SHA256.hash(Array($0.utf8)), stored).prefix(while: { $0 == $1 }).count == prefix }!
+        }
+    }()
 }

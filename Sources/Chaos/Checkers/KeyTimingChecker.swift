@@ -1,0 +1,39 @@
+import SimKernel
+import SimServices
+
+/// API key comparison in constant time: auth's comparisons of a presented key's digest with the
+/// stored one all take the same time, whatever prefix they share (I8 stops at the first differing
+/// byte, so a longer match takes longer: a timing oracle for the stored digest).
+public final class KeyTimingChecker: SafetyChecker, Checker {
+    public static let name = "key-timing"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? {
+        scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
+    }
+    var observations: SecurityObservations?
+    var checked = 0
+    /// The first comparison seen: every later one must have taken as long.
+    var reference: (matched: Int, spent: Int64)?
+    public required init(scenario: Scenario) {}
+
+    public func install(on platform: Platform) {
+        observations = platform.simulation.security
+        platform.simulation.add(checker: self)
+    }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let observations else { return nil }
+        while checked < observations.keyComparisons.count {
+            let comparison = observations.keyComparisons[checked]
+            checked += 1
+            guard let reference else { reference = (comparison.matched, comparison.spent); continue }
+            if comparison.spent != reference.spent {
+                return "auth compared a key digest sharing \(comparison.matched) leading byte(s) with \(comparison.user)'s in \(comparison.spent / Nanos.microsecond) µs "
+                    + "and one sharing \(reference.matched) in \(reference.spent / Nanos.microsecond) µs at \(formatNanoseconds(comparison.at)): the comparison's time depends on the matching prefix"
+            }
+        }
+        return nil
+    }
+
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["auth"] }
+}
