@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 5)
+        XCTAssertEqual(files.count, 6)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -52,7 +52,9 @@ final class SecurityProbeTests: XCTestCase {
         let reasons = Set(simulation.security.refusals.filter { $0.service != "storage" }.map(\.reason))
         XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
                                  "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth",
-                                 "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key"])
+                                 "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key",
+                                 "identity without the gateway's signature"])
+        XCTAssertTrue(simulation.security.identityCalls.allSatisfy(\.signed))
         XCTAssertFalse(simulation.security.modelReads.isEmpty, "bob read his own model")
         XCTAssertTrue(simulation.security.modelReads.allSatisfy { $0.modelTenant == $0.callerTenant })
         XCTAssertTrue(simulation.security.verifications.allSatisfy { JWT.unverifiedClaims($0.token).map { ["bob", "alice", "ops-admin", "ml-engineer"].contains($0.sub) } ?? false })
@@ -111,6 +113,14 @@ final class SecurityProbeTests: XCTestCase {
         let (outcome, _) = run(seed: 1, defects: DefectSet([.I8]))
         XCTAssertEqual(outcome.checker, "key-timing")
         XCTAssertTrue(outcome.message.contains("the comparison's time depends on the matching prefix"), outcome.message)
+    }
+
+    /// With G3 the forger's call straight to auth, claiming the administrator, is honoured, and
+    /// `gateway-identity` names it.
+    func testG3IsFoundByTheGatewayIdentityCheck() {
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.G3]))
+        XCTAssertEqual(outcome.checker, "gateway-identity")
+        XCTAssertTrue(outcome.message.contains("auth honoured POST auth/roles for ops-admin as admin"), outcome.message)
     }
 
     /// The credentials checker on planted acceptances: each kind of bad credential is named.

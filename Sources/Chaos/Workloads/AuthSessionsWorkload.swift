@@ -5,11 +5,14 @@ import Yams
 /// Sessions against auth through the gateway, on the `client` node: a scientist (`bob`) works with
 /// two tokens every `interval_ms` (writes an artifact with one, reads with the other) while an
 /// administrator withdraws his write role at `demote_at_ms` and he logs the second token out at
-/// `revoke_at_ms`; a token asked to live 2 s is used on past its expiry; and a forger sends crafted
+/// `revoke_at_ms`; a token asked to live 2 s is used on past its expiry; a forger sends crafted
 /// tokens (`alg: none`, another algorithm, tampered claims, a guessed key, garbage) and tries to
-/// raise roles (a viewer asking for admin, a spoofed `x-role` header). After the change and the
-/// revocation cache's TTL, nothing may get through with the withdrawn role or the revoked token;
-/// no crafted token ever.
+/// raise roles (a viewer asking for admin, a spoofed `x-role` header, a call straight to auth's
+/// address claiming the administrator's identity). Each tenant creates a model; bob (t2) walks
+/// model ids 1-6 and tries to create a model in t1. A flooder sends bursts of anonymous requests,
+/// each with a new X-Forwarded-For; a prober asks bob's token with wrong keys whose digests share
+/// 0 and 1 leading bytes with his. After the role change and the revocation cache's TTL, nothing
+/// may get through with the withdrawn role or the revoked token; no crafted token ever.
 public struct AuthSessionsWorkload: Workload {
     public static let name = "auth_sessions"
     public static let requiredRoles = ["client", "gateway", "auth", "storage", "models"]
@@ -87,7 +90,7 @@ public struct AuthSessionsWorkload: Workload {
 
     public func install(on platform: Platform) {
         guard let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
-              let gateway = platform.directory.services["gateway"] else { return }
+              let gateway = platform.directory.services["gateway"], let auth = platform.directory.services["auth"] else { return }
         let simulation = platform.simulation, requests = self.requests, interval = Int64(intervalMillis) * Nanos.millisecond
         let demoteAt = Int64(demoteAtMillis) * Nanos.millisecond, revokeAt = Int64(revokeAtMillis) * Nanos.millisecond
         func token(_ context: ProcessContext, _ user: String, lifetime: Int? = nil) async -> String {
@@ -174,7 +177,10 @@ public struct AuthSessionsWorkload: Workload {
                 case 0: probe(context, HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: ["authorization": viewer]))
                 case 1: probe(context, HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: ["x-role": "admin", "x-user": "ops-admin"]))
                 case 2: probe(context, HTTPRequest("PUT", "storage/artifacts", body: ["key": "alice/\(i)", "content": "x"], headers: ["authorization": viewer]))
-                default: break
+                default:
+                    // Straight to auth's address, past the gateway, claiming to be the administrator.
+                    let direct = HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"])
+                    simulation.spawn { _ = await context.call(auth, HTTPMessage.request(direct), timeout: 2 * Nanos.second) }
                 }
             }
         }

@@ -18,6 +18,13 @@ enum ServiceHarness {
     /// A pseudo-request: the client crashes node `node` (for good) before the next request (its answer is nil).
     static func crash(node: String) -> HTTPRequest { HTTPRequest("CRASH", node) }
 
+    /// `request` with its identity headers left unsigned, as a caller that bypassed the gateway sends them.
+    static func unsigned(_ request: HTTPRequest) -> HTTPRequest {
+        var request = request
+        request.headers[ForwardedIdentity.header] = ""
+        return request
+    }
+
     static func run(_ service: String, seed: UInt64 = 1, defects: DefectSet = .empty, throughGateway: Bool = false,
                     seconds: Int64 = 30, serving: ServingConfiguration = ServingConfiguration(), _ requests: [HTTPRequest]) -> Outcome {
         var options = SimulationOptions()
@@ -43,6 +50,12 @@ enum ServiceHarness {
                     platform.node(request.path)!.crash()
                     responses.append(nil)
                     continue
+                }
+                // Sent straight to the service, an identity is signed as the gateway would sign it
+                // (unless the test marks it unsigned with an empty signature).
+                var request = request
+                if !throughGateway, ForwardedIdentity.claimed(request.headers), request.headers[ForwardedIdentity.header] == nil {
+                    request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
                 }
                 if case .success(let envelope) = await context.call(target, HTTPMessage.request(request), timeout: 5 * Nanos.second),
                    case .response(let response) = envelope.payload as? HTTPMessage {

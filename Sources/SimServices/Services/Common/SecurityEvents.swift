@@ -77,6 +77,9 @@ public final class SecurityObservations {
     /// API key comparisons in auth: the leading bytes the presented digest shared with the stored
     /// one, and the virtual time the comparison took.
     public var keyComparisons: [(at: Int64, user: String, matched: Int, spent: Int64)] = []
+    /// Requests a service behind the gateway honoured under a forwarded identity, and whether the
+    /// identity carried the gateway's signature.
+    public var identityCalls: [(at: Int64, service: String, user: String, role: String, path: String, signed: Bool)] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

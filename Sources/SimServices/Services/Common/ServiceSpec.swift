@@ -51,6 +51,20 @@ public struct ServiceSpec: Sendable {
     /// Answers a request: a route of this service, or the forwarder for another service's path.
     func respond(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse {
         if request.service != name, let forward { return await forward(runtime, request) }
+        // Behind the gateway, an identity counts only with the gateway's signature (G3 takes the
+        // headers on trust, so a call straight to the service claims whom it likes).
+        if name != "gateway", ForwardedIdentity.claimed(request.headers) {
+            let signed = ForwardedIdentity.verify(request.headers, method: request.method, path: request.path)
+            if !signed && !runtime.defects.contains(.G3) {
+                let caller = "unsigned \(request.headers["x-user"] ?? "-") from \(request.headers[ServiceHost.remoteAddressHeader] ?? "?")"
+                let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: "identity without the gateway's signature", detail: "\(request.method) \(request.path)", status: 401)
+                return .error(refusal.status, refusal.message)
+            }
+            let security = runtime.context.simulation.security
+            security.identityCalls.append((at: runtime.context.simulation.now, service: name, user: request.headers["x-user"] ?? "", role: request.headers["x-role"] ?? "",
+                                           path: "\(request.method) \(request.path)", signed: signed))
+            security.revision &+= 1
+        }
         return await routes.respond(runtime, request)
     }
 }

@@ -108,7 +108,7 @@ public enum GatewayService {
         let remote = request.headers.removeValue(forKey: ServiceHost.remoteAddressHeader) ?? "unknown"
         // Identity: the gateway alone sets x-user/x-tenant/x-role, after auth verified the bearer
         // token and read the user's current role; then RBAC, deny by default, on that role.
-        for header in ["x-user", "x-tenant", "x-role"] { request.headers[header] = nil }
+        for header in ForwardedIdentity.identityHeaders + [ForwardedIdentity.header] { request.headers[header] = nil }
         if let token = request.headers["authorization"] {
             guard let auth = runtime.directory.services["auth"],
                   case .success(let envelope) = await context.call(auth, HTTPMessage.request(HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token)))),
@@ -126,6 +126,7 @@ public enum GatewayService {
             request.headers["x-user"] = identity.user
             request.headers["x-tenant"] = identity.tenant
             request.headers["x-role"] = identity.role
+            request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
             context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
             context.simulation.security.revision &+= 1
         }

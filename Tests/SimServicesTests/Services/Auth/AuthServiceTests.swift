@@ -143,6 +143,24 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(leaky.simulation.security.keyComparisons.map { "\($0.matched):\($0.spent)" }, ["32:\(32 * cost)", "0:\(cost)", "1:\(2 * cost)"])
     }
 
+    /// A call straight to auth claiming the administrator's identity without the gateway's
+    /// signature (or with one made for another request) is refused 401 and logged; G3 honours it.
+    func testAnIdentityWithoutTheGatewaysSignatureIsRefusedAndG3HonoursIt() {
+        let admin = ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"]
+        var replayed = HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: admin)
+        replayed.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(admin, method: "POST", path: "auth/revoke")
+        let direct = ServiceHarness.unsigned(HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: admin))
+        let outcome = ServiceHarness.run("auth", [direct, replayed])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [401, 401])
+        XCTAssertEqual(outcome.responses[0]?.body["error"], "refused: identity without the gateway's signature")
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.detail), ["POST auth/roles", "POST auth/roles"])
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT role FROM users WHERE name = 'alice'")?.first?.first?.text, "viewer")
+        let bypassed = ServiceHarness.run("auth", defects: DefectSet([.G3]), [direct])
+        XCTAssertEqual(bypassed.responses[0]?.status, 200)
+        XCTAssertEqual(bypassed.view.rows("users_db", "SELECT role FROM users WHERE name = 'alice'")?.first?.first?.text, "admin")
+        XCTAssertEqual(bypassed.simulation.security.identityCalls.map { "\($0.user) \($0.signed)" }, ["ops-admin false"])
+    }
+
     /// A token of a user that no longer exists is refused, whatever its signature.
     func testATokenOfAnUnknownUserIsRefused() {
         let ghost = Self.token("ghost", tenant: "t1", role: "admin")

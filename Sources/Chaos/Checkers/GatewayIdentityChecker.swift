@@ -1,0 +1,36 @@
+import SimKernel
+import SimServices
+
+/// Identities come only from the gateway: every request a service behind the gateway honoured
+/// under an identity (`x-user`, `x-tenant`, `x-role`) carried the gateway's signature over it
+/// (G3 honours the headers of a call made straight to the service).
+public final class GatewayIdentityChecker: SafetyChecker, Checker {
+    public static let name = "gateway-identity"
+    public var name: String { Self.name }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? {
+        scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
+    }
+    var observations: SecurityObservations?
+    var checked = 0
+    public required init(scenario: Scenario) {}
+
+    public func install(on platform: Platform) {
+        observations = platform.simulation.security
+        platform.simulation.add(checker: self)
+    }
+
+    public func check(_ simulation: Simulation) -> String? {
+        guard let observations else { return nil }
+        while checked < observations.identityCalls.count {
+            let call = observations.identityCalls[checked]
+            checked += 1
+            if !call.signed {
+                return "\(call.service) honoured \(call.path) for \(call.user) as \(call.role.isEmpty ? "no role" : call.role) at \(formatNanoseconds(call.at)) "
+                    + "without the gateway's signature: an identity claimed in the headers of a call that bypassed the gateway"
+            }
+        }
+        return nil
+    }
+
+    public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["auth", "gateway"] }
+}
