@@ -11,9 +11,7 @@ import SimServices
 public final class CredentialsChecker: SafetyChecker, Checker {
     public static let name = "credentials"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? {
-        scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
-    }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { authSessionsMissing(scenario) }
     /// Scheduling slack beyond the TTL: the cache's age is taken before its read is sent.
     static let slack = 50 * Nanos.millisecond
     /// How long a verification waits before it is judged: a role change is observed when its
@@ -35,25 +33,16 @@ public final class CredentialsChecker: SafetyChecker, Checker {
             verified += 1
             if let problem = Self.judge(verification, observations) { return problem }
         }
-        while authorized < observations.authorized.count {
-            let request = observations.authorized[authorized]
-            authorized += 1
-            if !RBAC.permits(role: request.role, method: request.method, path: request.path) {
-                return "the gateway forwarded \(request.method) \(request.path) for \(request.user) as \(request.role), a role without that permission"
-            }
+        return judgeNew(observations.authorized, from: &authorized) { request in
+            RBAC.permits(role: request.role, method: request.method, path: request.path) ? nil
+                : "the gateway forwarded \(request.method) \(request.path) for \(request.user) as \(request.role), a role without that permission"
         }
-        return nil
     }
 
     /// The verifications of the run's last `settle`, judged at its end.
     public func finalViolation(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
-        while verified < observations.verifications.count {
-            let verification = observations.verifications[verified]
-            verified += 1
-            if let problem = Self.judge(verification, observations) { return problem }
-        }
-        return nil
+        return judgeNew(observations.verifications, from: &verified) { Self.judge($0, observations) }
     }
 
     /// What is wrong with auth's acceptance of `verification`, if anything.

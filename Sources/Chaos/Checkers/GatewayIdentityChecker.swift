@@ -7,9 +7,7 @@ import SimServices
 public final class GatewayIdentityChecker: SafetyChecker, Checker {
     public static let name = "gateway-identity"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? {
-        scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
-    }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { authSessionsMissing(scenario) }
     var observations: SecurityObservations?
     var checked = 0
     public required init(scenario: Scenario) {}
@@ -21,15 +19,11 @@ public final class GatewayIdentityChecker: SafetyChecker, Checker {
 
     public func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
-        while checked < observations.identityCalls.count {
-            let call = observations.identityCalls[checked]
-            checked += 1
-            if !call.signed {
-                return "\(call.service) honoured \(call.path) for \(call.user) as \(call.role.isEmpty ? "no role" : call.role) at \(formatNanoseconds(call.at)) "
+        return judgeNew(observations.identityCalls, from: &checked) { call in
+            call.signed ? nil
+                : "\(call.service) honoured \(call.path) for \(call.user) as \(call.role.isEmpty ? "no role" : call.role) at \(formatNanoseconds(call.at)) "
                     + "without the gateway's signature: an identity claimed in the headers of a call that bypassed the gateway"
-            }
         }
-        return nil
     }
 
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["auth", "gateway"] }

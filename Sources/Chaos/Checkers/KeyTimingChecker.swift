@@ -7,9 +7,7 @@ import SimServices
 public final class KeyTimingChecker: SafetyChecker, Checker {
     public static let name = "key-timing"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? {
-        scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
-    }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { authSessionsMissing(scenario) }
     var observations: SecurityObservations?
     var checked = 0
     /// The first comparison seen: every later one must have taken as long.
@@ -23,16 +21,12 @@ public final class KeyTimingChecker: SafetyChecker, Checker {
 
     public func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
-        while checked < observations.keyComparisons.count {
-            let comparison = observations.keyComparisons[checked]
-            checked += 1
-            guard let reference else { reference = (comparison.matched, comparison.spent); continue }
-            if comparison.spent != reference.spent {
-                return "auth compared a key digest sharing \(comparison.matched) leading byte(s) with \(comparison.user)'s in \(comparison.spent / Nanos.microsecond) µs "
+        return judgeNew(observations.keyComparisons, from: &checked) { comparison in
+            guard let reference else { reference = (comparison.matched, comparison.spent); return nil }
+            return comparison.spent == reference.spent ? nil
+                : "auth compared a key digest sharing \(comparison.matched) leading byte(s) with \(comparison.user)'s in \(comparison.spent / Nanos.microsecond) µs "
                     + "and one sharing \(reference.matched) in \(reference.spent / Nanos.microsecond) µs at \(formatNanoseconds(comparison.at)): the comparison's time depends on the matching prefix"
-            }
         }
-        return nil
     }
 
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["auth"] }

@@ -6,9 +6,7 @@ import SimServices
 public final class TenantScopeChecker: SafetyChecker, Checker {
     public static let name = "tenant-scope"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? {
-        scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
-    }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { authSessionsMissing(scenario) }
     var observations: SecurityObservations?
     var checked = 0
     public required init(scenario: Scenario) {}
@@ -20,14 +18,10 @@ public final class TenantScopeChecker: SafetyChecker, Checker {
 
     public func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
-        while checked < observations.modelReads.count {
-            let read = observations.modelReads[checked]
-            checked += 1
-            if read.modelTenant != read.callerTenant {
-                return "models served model \(read.id) of tenant \(read.modelTenant) to \(read.user) of tenant \(read.callerTenant) at \(formatNanoseconds(read.at)): a cross-tenant read"
-            }
+        return judgeNew(observations.modelReads, from: &checked) { read in
+            read.modelTenant == read.callerTenant ? nil
+                : "models served model \(read.id) of tenant \(read.modelTenant) to \(read.user) of tenant \(read.callerTenant) at \(formatNanoseconds(read.at)): a cross-tenant read"
         }
-        return nil
     }
 
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["models", "models-db", "gateway"] }

@@ -1,0 +1,17 @@
+import SimServices
+
+/// Why a check of the `auth_sessions` workload's observations cannot fire in `scenario`, or nil.
+func authSessionsMissing(_ scenario: Scenario) -> String? {
+    scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
+}
+
+/// Judges the entries of an append-only observation list from `cursor` on, in order, moving the
+/// cursor past each one judged: the first finding, or nil once all are judged.
+func judgeNew<Entry>(_ list: [Entry], from cursor: inout Int, _ judge: (Entry) -> String?) -> String? {
+    while cursor < list.count {
+        let entry = list[cursor]
+        cursor += 1
+        if let finding = judge(entry) { return finding }
+    }
+    return nil
+}
