@@ -77,7 +77,7 @@ public enum JWT {
         })
     }
 
-    /// The bytes of a base64url text (padding optional); nil when it is not base64url.
+    /// The bytes of an unpadded base64url text; nil when it is not one (`=` padding is refused).
     public static func fromBase64URL(_ text: String) -> [UInt8]? {
         guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
         var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })

@@ -16,7 +16,9 @@ public enum SecurityEvents {
         let observations = context.simulation.security
         observations.nextEvent += 1
         let id = "\(service)-\(context.node.name)-\(context.epoch)-\(observations.nextEvent)"
-        let value = Array("\(id)|\(service)|\(caller)|\(reason)|\(detail)".utf8)
+        // Fields come from callers (a forged token's subject, a key): none may carry the separator
+        // or a line break, or it could plant fields of its own in the log.
+        let value = Array(([id, service, caller, reason, detail].map(field)).joined(separator: "|").utf8)
         var logged = false
         for attempt in 0 ..< 2 {
             switch await runtime.kafka.produce(topic, key: caller, value: value, context: context, retries: 1) {
@@ -32,6 +34,22 @@ public enum SecurityEvents {
         observations.refusals.append(.init(at: context.simulation.now, eventID: id, service: service, caller: caller, reason: reason, detail: detail, status: status))
         observations.revision &+= 1
         return ServiceError(status, "refused: \(reason)")
+    }
+
+    /// `text` as one field of an event: `|`, CR and LF escaped as `%7C`, `%0D`, `%0A` (and `%` as `%25`).
+    static func field(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "%": escaped += "%25"
+            case "|": escaped += "%7C"
+            case "\r": escaped += "%0D"
+            case "\n": escaped += "%0A"
+            case "\r\n": escaped += "%0D%0A"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
     }
 
     /// Who a request comes from, as the gateway forwarded it (else its origin).

@@ -136,7 +136,7 @@ public enum GatewayService {
         // An authenticated caller is its tenant and key or user; an anonymous one is the address its
         // connection came from (set by the host, never by the caller), not a header it sends.
         let caller = request.headers["x-user"] != nil
-            ? "\(request.headers["x-tenant"] ?? "-")/\(request.headers["x-api-key"] ?? request.headers["x-user"] ?? "-")"
+            ? "\(request.headers["x-tenant"] ?? "-")/\(request.headers["x-user"] ?? "-")"
             : "anonymous@\(remote)"
         // I4: an anonymous caller is limited under the X-Forwarded-For it sends, so a client that
         // writes a new address in each request gets a fresh bucket each time.

@@ -129,9 +129,10 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.roleChanges.map { "\($0.user) \($0.role)" }, ["bob viewer"])
     }
 
-    /// The key comparison takes the same time whatever prefix the presented digest shares with the
-    /// stored one (0, 1 and all 32 bytes); I8's early exit takes (matched + 1) byte costs.
-    func testTheKeyComparisonTakesTheSameTimeWhateverThePrefixAndI8DoesNot() {
+    /// The key comparison is charged the same virtual time whatever prefix the presented digest
+    /// shares with the stored one (0, 1 and all 32 bytes); I8's early exit is charged (matched + 1)
+    /// byte costs. (The comparison itself is `SHA256.constantTimeEqual`, which folds every byte.)
+    func testKeyComparisonsAreChargedOneDurationWhateverThePrefixAndI8ChargesPerMatchedByte() {
         let keys = ["k-bob"] + AuthSessionsKeys.probes
         let requests = keys.map { HTTPRequest("POST", "auth/token", body: ["user": "bob", "api_key": $0]) }
         let clean = ServiceHarness.run("auth", requests)
@@ -159,6 +160,14 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(bypassed.responses[0]?.status, 200)
         XCTAssertEqual(bypassed.view.rows("users_db", "SELECT role FROM users WHERE name = 'alice'")?.first?.first?.text, "admin")
         XCTAssertEqual(bypassed.simulation.security.identityCalls.map { "\($0.user) \($0.signed)" }, ["ops-admin false"])
+    }
+
+    /// A security event's fields cannot carry the separator or a line break: a forged token's
+    /// subject such as `x|auth|bob@t2|token revoked` stays one field.
+    func testASecurityEventFieldCannotCarryTheSeparator() {
+        XCTAssertEqual(SecurityEvents.field("x|auth|bob@t2|token revoked"), "x%7Cauth%7Cbob@t2%7Ctoken revoked")
+        XCTAssertEqual(SecurityEvents.field("a\nb\r\nc%7C"), "a%0Ab%0D%0Ac%257C")
+        XCTAssertEqual(SecurityEvents.field("token(bob)"), "token(bob)")
     }
 
     /// A token of a user that no longer exists is refused, whatever its signature.
