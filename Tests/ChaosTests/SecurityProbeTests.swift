@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 6)
+        XCTAssertEqual(files.count, 8)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -49,7 +49,8 @@ final class SecurityProbeTests: XCTestCase {
     func testEveryCraftedTokenAndEscalationIsRefusedAndLogged() {
         let (outcome, simulation) = run(seed: 1, defects: .empty)
         XCTAssertEqual(outcome, .passed)
-        let reasons = Set(simulation.security.refusals.filter { $0.service != "storage" }.map(\.reason))
+        // (The model-file and patch attacks' refusals have their own test.)
+        let reasons = Set(simulation.security.refusals.filter { $0.service != "storage" && $0.service != "registry" && !$0.reason.hasPrefix("field ") }.map(\.reason))
         XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
                                  "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth",
                                  "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key",
@@ -165,5 +166,68 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertNil(checker.check(simulation))
         simulation.security.downloads.append((at: 2, caller: "eve", asked: "../checkpoints/c", bucket: "checkpoints", key: "c"))
         XCTAssertEqual(checker.check(simulation), "storage served checkpoints/c to eve, who asked for artifact '../checkpoints/c': a key outside the artifacts bucket was read")
+    }
+
+    /// Without I3 and I7: the three crafted model files are refused by the registry, each logged
+    /// with its format; the genuine file is the only one any replica loads, and nothing runs; every
+    /// patch naming a protected field is refused and logged, and no update moves a protected field.
+    func testEveryCraftedModelFileAndProtectedPatchIsRefusedAndLogged() {
+        let (outcome, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(outcome, .passed)
+        let security = simulation.security
+        XCTAssertEqual(security.refusals.filter { $0.service == "registry" }.map(\.reason),
+                       ["artifact is not weights-only: pickle stream", "artifact is not weights-only: pickle stream", "artifact is not weights-only: unknown format"])
+        XCTAssertFalse(security.modelLoads.isEmpty, "the replicas loaded the genuine version")
+        XCTAssertTrue(security.modelLoads.allSatisfy { WeightsOnly.format(of: $0.bytes).isWeightsOnly })
+        XCTAssertTrue(security.payloadCalls.isEmpty)
+        XCTAssertEqual(Set(security.refusals.filter { $0.reason.hasPrefix("field ") }.map(\.reason)), ["field tenant may not be changed", "field revision may not be changed", "field id may not be changed"])
+        XCTAssertGreaterThan(security.modelUpdates.count, 10, "the description patches went through")
+        XCTAssertTrue(security.modelUpdates.allSatisfy { $0.before["tenant"] == $0.after["tenant"] && $0.asked == ["description"] })
+    }
+
+    /// With I3 the pickle reaches the replicas and `safe-artifacts` names the payload it ran.
+    func testI3IsFoundByTheSafeArtifactsCheck() {
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.I3]))
+        XCTAssertEqual(outcome.checker, "safe-artifacts")
+        XCTAssertTrue(outcome.message.contains("ran posix.system('\(ArtifactAttacksWorkload.payload)') while loading churn-scorer"), outcome.message)
+    }
+
+    /// With I7 the patch's tenant is written, and `protected-fields` names it.
+    func testI7IsFoundByTheProtectedFieldsCheck() {
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.I7]))
+        XCTAssertEqual(outcome.checker, "protected-fields")
+        XCTAssertTrue(outcome.message.contains("changed the protected field tenant from t1 to t2"), outcome.message)
+    }
+
+    /// The checkers on planted observations: a load of a pickle is a violation even when it ran
+    /// nothing; a call is named first; a rewound revision and a moved tenant are named.
+    func testSafeArtifactsAndProtectedFieldsNameWhatTheyFind() {
+        let simulation = Simulation(seed: 1)
+        let artifacts = SafeArtifactsChecker(scenario: Self.scenario)
+        artifacts.observations = simulation.security
+        simulation.security.modelLoads = [(1, "inference", "m", 1, ModelArtifact(model: "m", version: 1, residentMiB: 1, weights: [1]).encoded)]
+        XCTAssertNil(artifacts.check(simulation))
+        simulation.security.modelLoads.append((2 * Nanos.second, "inference-2", "m", 2, LegacyPickle.file(weights: [1])))
+        XCTAssertEqual(artifacts.check(simulation), "inference-2 loaded m v2 from a pickle stream (15 bytes) at 2.000s: not a weights-only format")
+        simulation.security.payloadCalls.append((3 * Nanos.second, "inference", "m", 3, LegacyPickle.Call(callable: "posix.system", arguments: ["id"])))
+        XCTAssertEqual(artifacts.check(simulation), "inference ran posix.system('id') while loading m v3 at 3.000s: a model file's payload was honoured")
+
+        let fields = ProtectedFieldsChecker(scenario: Self.scenario)
+        fields.observations = simulation.security
+        let row = ["id": "1", "tenant": "t1", "name": "m", "signature": "f0:float", "description": "", "revision": "4"]
+        var described = row
+        described["description"] = "d"
+        described["revision"] = "5"
+        simulation.security.modelUpdates = [(1, "eve@t1", ["description"], row, described)]
+        XCTAssertNil(fields.check(simulation))
+        var rewound = described
+        rewound["revision"] = "0"
+        simulation.security.modelUpdates.append((2 * Nanos.second, "eve@t1", ["revision"], described, rewound))
+        XCTAssertEqual(fields.check(simulation), "eve@t1's update (fields revision) of model 1 (t1/m) moved its revision from 5 to 0 at 2.000s: not one more")
+        var moved = described
+        moved["tenant"] = "t2"
+        moved["revision"] = "6"
+        simulation.security.modelUpdates.append((3 * Nanos.second, "eve@t1", ["tenant"], described, moved))
+        XCTAssertEqual(fields.check(simulation), "eve@t1's update (fields tenant) of model 1 (t1/m) changed the protected field tenant from t1 to t2 at 3.000s")
     }
 }

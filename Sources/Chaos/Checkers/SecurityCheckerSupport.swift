@@ -5,6 +5,11 @@ func authSessionsMissing(_ scenario: Scenario) -> String? {
     scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
 }
 
+/// Why a check of the `artifact_attacks` workload's observations cannot fire in `scenario`, or nil.
+func artifactAttacksMissing(_ scenario: Scenario) -> String? {
+    scenario.workloads.contains { $0 is ArtifactAttacksWorkload } ? nil : "no artifact_attacks workload runs in this scenario"
+}
+
 /// Judges the entries of an append-only observation list from `cursor` on, in order, moving the
 /// cursor past each one judged: the first finding, or nil once all are judged.
 func judgeNew<Entry>(_ list: [Entry], from cursor: inout Int, _ judge: (Entry) -> String?) -> String? {

@@ -7,7 +7,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case C2, C3, C4, C8, D8, H2, M4
     case D1, D2, D3, D4, D5, D6, D7, D9, D10, C1, C7, H7
     case C5, C6
-    case I9, G4, I5, I4, I8, G3
+    case I9, G4, I5, I4, I8, G3, I3, I7
     case M5, M9, E3, M6, E1, M3
     case E2, E4, E6, E8, M8
     case A3, A4, A5, A6, A7, A8, A10
@@ -34,6 +34,7 @@ public struct DefectEntry: Sendable {
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         case .I9: return "security_probe"
         case .G4, .I5, .I4, .I8, .G3: return "auth_sessions"
+        case .I3, .I7: return "artifact_attacks"
         case .A3, .A4, .A5, .A6, .A7, .A8, .A10: return "elastic_training"
         case .M5, .M9, .E3, .M6, .E1, .M3, .E2, .E4, .E6, .E8, .M8, .E5, .E7: return "training_runs"
         default: return "first_requests"
@@ -222,6 +223,12 @@ public enum DefectCatalogue {
         DefectEntry(id: .G3, title: "service-to-service calls bypass auth: services take the forwarded identity headers on trust, without the gateway's signature",
                     services: ["auth", "models", "storage"], symptom: "a call straight to a service's address, claiming an identity in its headers, succeeds",
                     scenario: "06_security_probe", checker: "gateway-identity"),
+        DefectEntry(id: .I3, title: "unsafe model deserialization: the registry takes any model file and inference unpickles one that is not weights-only (\"legacy models are pickled\")",
+                    services: ["registry", "inference"], symptom: "a crafted model file's payload (posix.system) runs on every inference replica that loads it",
+                    scenario: "06_security_probe", checker: "safe-artifacts"),
+        DefectEntry(id: .I7, title: "mass assignment on model update: every field of the caller's patch that names a column is written, protected ones included",
+                    services: ["models"], symptom: "a caller moves its model into another tenant (or rewrites its revision) through a patch",
+                    scenario: "06_security_probe", checker: "protected-fields"),
         DefectEntry(id: .M5, title: "training data not shuffled between epochs: the order is drawn from the seed alone, not from (seed, epoch)",
                     services: ["workers"], symptom: "every epoch sees the same order (epoch k+1's permutation equals epoch k's)",
                     scenario: "02_training_reproducibility", checker: "epoch-order"),

@@ -18,6 +18,12 @@ enum ServiceHarness {
     /// A pseudo-request: the client crashes node `node` (for good) before the next request (its answer is nil).
     static func crash(node: String) -> HTTPRequest { HTTPRequest("CRASH", node) }
 
+    /// A pseudo-request: the client writes `bytes` straight into the object store (as a holder of
+    /// its credentials could, past every service) before the next request (its answer is nil).
+    static func putObject(bucket: String, key: String, bytes: [UInt8]) -> HTTPRequest {
+        HTTPRequest("PUTOBJECT", "\(bucket)/\(key)", body: ["hex": hexBytes(bytes)])
+    }
+
     /// `request` with its identity headers left unsigned, as a caller that bypassed the gateway sends them.
     static func unsigned(_ request: HTTPRequest) -> HTTPRequest {
         var request = request
@@ -43,6 +49,13 @@ enum ServiceHarness {
             for request in requests {
                 if request.method == "PAUSE" {
                     await context.sleep(nanoseconds: (Int64(request.path) ?? 0) * Nanos.millisecond)
+                    responses.append(nil)
+                    continue
+                }
+                if request.method == "PUTOBJECT", let slash = request.path.firstIndex(of: "/"), let bytes = request.body["hex"].flatMap(bytesFromHex) {
+                    let put = ObjectStoreRequest.put(bucket: String(request.path[..<slash]), key: String(request.path[request.path.index(after: slash)...]), bytes: bytes, ifNoneMatch: false)
+                    let stored = await ObjectStoreClient(server: platform.directory.objectStore).request(put, context: context)
+                    guard case .success = stored else { fatalError("the harness's object write failed: \(stored)") }
                     responses.append(nil)
                     continue
                 }

@@ -98,6 +98,13 @@ public final class SecurityObservations {
     /// Requests a service behind the gateway honoured under a forwarded identity, and whether the
     /// identity carried the gateway's signature.
     public var identityCalls: [(at: Int64, service: String, user: String, role: String, path: String, signed: Bool)] = []
+    /// Model files an inference replica loaded (the bytes as read from the object store).
+    public var modelLoads: [(at: Int64, node: String, model: String, version: Int64, bytes: [UInt8])] = []
+    /// Callables a model file's load called (I3's unpickling honours them): where and what.
+    public var payloadCalls: [(at: Int64, node: String, model: String, version: Int64, call: LegacyPickle.Call)] = []
+    /// Model updates: the caller, the fields it asked to change, and the model's row before and
+    /// after (column -> value), read in the update's own transaction.
+    public var modelUpdates: [(at: Int64, caller: String, asked: [String], before: [String: String], after: [String: String])] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

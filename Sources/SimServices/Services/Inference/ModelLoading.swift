@@ -93,7 +93,7 @@ extension InferenceService {
     static func rollBackReloading(_ runtime: ServiceRuntime, _ key: ModelKey, from replaced: ModelKey) async {
         let context = runtime.context
         guard case .success(.object(let bytes, _)) = await runtime.objectStore.request(.get(bucket: "models", key: "\(replaced.model)/\(replaced.version)"), context: context),
-              var artifact = ModelArtifact(decoding: bytes) else { return }
+              var artifact = await decode(runtime, bytes, replaced) else { return }
         artifact.version = key.version
         let state = runtime.state(State.self)
         if await state.admit(key) != nil {
@@ -130,7 +130,7 @@ extension InferenceService {
         serving.artifactReadsInFlight[reading] = reads
         if reads == 2 { serving.concurrentArtifactReads.append((context.simulation.now, context.node.name, key, reads)) }
         let fetched = await runtime.objectStore.request(.get(bucket: "models", key: "\(key.model)/\(key.version)"), context: context)
-        guard case .success(.object(let bytes, _)) = fetched, let artifact = ModelArtifact(decoding: bytes),
+        guard case .success(.object(let bytes, _)) = fetched, let artifact = await decode(runtime, bytes, key),
               artifact.model == key.model, artifact.version == key.version else {
             serving.artifactReadsInFlight[reading] = serving.artifactReadsInFlight[reading, default: 1] - 1
             if singleFlight { await state.abandonLoad(key) }
@@ -149,5 +149,29 @@ extension InferenceService {
         guard await state.finishLoad(artifact, warm: warmsUp || cold == 0, pinned: pinnedForRequest, node: context.node, context: context) else { return nil }
         return artifact
     }
-}
 
+    /// A model file as a replica loads it: only a weights-only serving artifact. A pickle stream is
+    /// refused and logged as a security event (the registry refuses to register one; this is the
+    /// second line). I3 unpickles it instead, calling whatever its opcodes name.
+    static func decode(_ runtime: ServiceRuntime, _ bytes: [UInt8], _ key: ModelKey) async -> ModelArtifact? {
+        let context = runtime.context, security = context.simulation.security
+        func loaded(_ artifact: ModelArtifact) -> ModelArtifact {
+            security.modelLoads.append((context.simulation.now, context.node.name, key.model, key.version, bytes))
+            security.revision &+= 1
+            return artifact
+        }
+        if let artifact = ModelArtifact(decoding: bytes) { return loaded(artifact) }
+        guard LegacyPickle.looksLikePickle(bytes) else { return nil }
+        guard runtime.defects.contains(.I3) else {
+            _ = await SecurityEvents.refuse(runtime, caller: "models/\(key.model)/\(key.version)", reason: "model file is a pickle stream, not a weights-only format", detail: "load \(key)")
+            return nil
+        }
+        // I3: "legacy models are pickled": the stream runs, and every call in it is honoured.
+        guard let (weights, calls) = LegacyPickle.load(bytes) else { return nil }
+        for call in calls { security.payloadCalls.append((context.simulation.now, context.node.name, key.model, key.version, call)) }
+        return loaded(ModelArtifact(model: key.model, version: key.version, residentMiB: legacyResidentMiB, weights: weights))
+    }
+
+    /// What a legacy (pickled) model costs a replica's memory: the file does not say.
+    static let legacyResidentMiB = 64
+}

@@ -6,7 +6,8 @@ import SimKernel
 ///
 /// Routes: `POST models/create` (CreateModel -> ModelRecord); `GET models/get` (ModelID ->
 /// ModelDetails: within the caller's tenant only); `POST models/describe` (Describe ->
-/// ModelRecord: a new description, revision + 1, mirrored); `POST models/status` (ModelName ->
+/// ModelRecord: a new description, revision + 1, mirrored); `POST models/update` (Update ->
+/// ModelRecord: a merge patch of the patchable fields, `ModelPatch.swift`); `POST models/status` (ModelName ->
 /// ModelStatus: the model's life-cycle stage from its versions' stages, `ModelStage.ofModel`);
 /// `POST models/archive` (ModelName -> ModelStatus: every version to Archived, by the registry's
 /// own transition rules). Stateless: models and versions live in models_db (shared with registry).
@@ -89,8 +90,7 @@ public enum ModelsService {
                 let tenant = try await scope(runtime, info, asked: request.tenant, detail: "create \(request.name)"), name = request.name
                 guard !name.isEmpty else { throw .badRequest("name is required") }
                 let signature = request.signature ?? "f0:float"
-                let pairs = signature.split(separator: ",", omittingEmptySubsequences: false)
-                guard pairs.allSatisfy({ $0.split(separator: ":", omittingEmptySubsequences: false).count == 2 && !$0.hasPrefix(":") && !$0.hasSuffix(":") }) else {
+                guard isSignature(signature) else {
                     throw .badRequest("signature: '\(signature)' is not name:type pairs")
                 }
                 _ = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO models(tenant, name, signature) VALUES (?, ?, ?)",
@@ -112,6 +112,9 @@ public enum ModelsService {
                 guard let row = rows[1].rows.first, let id = row[0].integer, let revision = row[2].integer else { throw ServiceError(404, "no model \(request.name)") }
                 try await ModelMirror.write(runtime, id: id, document: ["name": request.name, "tenant": tenant, "description": request.description], revision: revision)
                 return ModelRecord(id: id, signature: row[1].text ?? "", revision: revision)
+            },
+            Route("POST", "models/update", Update.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
+                try await update(runtime, request, info)
             },
             Route("POST", "models/status", ModelName.self, ModelStatus.self) { runtime, request, _ throws(ServiceError) in
                 try await status(runtime, name: request.name)

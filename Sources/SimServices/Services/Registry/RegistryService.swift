@@ -106,7 +106,7 @@ public enum RegistryService {
             Route("POST", "registry/canary/rollback", CanaryRollout.CanaryEnd.self, CanaryRollout.CanaryState.self) { runtime, request, _ throws(ServiceError) in
                 try await CanaryRollout.rollBack(runtime, request)
             },
-            Route("POST", "registry/versions", RegisterVersion.self, RegisteredVersion.self) { runtime, request, _ throws(ServiceError) in
+            Route("POST", "registry/versions", RegisterVersion.self, RegisteredVersion.self) { runtime, request, info throws(ServiceError) in
                 let model = request.model
                 guard !model.isEmpty else { throw .badRequest("model is required") }
                 var artifact = Array("weights of \(model)".utf8)
@@ -116,6 +116,13 @@ public enum RegistryService {
                     // is the same version.
                     guard let bytes = bytesFromHex(hex), hexString(crc32(bytes)) == request.checksum else {
                         throw .badRequest("the artifact does not match its checksum")
+                    }
+                    // Weights only: a file that is not one of the platform's formats (a pickle
+                    // stream above all: loading it runs its author's code) is refused and logged.
+                    // I3 takes any file ("legacy models are pickled").
+                    let format = WeightsOnly.format(of: bytes)
+                    if !format.isWeightsOnly && !runtime.defects.contains(.I3) {
+                        throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "artifact is not weights-only: \(format.rawValue)", detail: "register \(model)")
                     }
                     artifact = bytes
                 }

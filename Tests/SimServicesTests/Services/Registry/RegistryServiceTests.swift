@@ -6,7 +6,7 @@ final class RegistryServiceTests: XCTestCase {
     /// Versions count up per model; a trained artifact registered twice (a retry) is one version;
     /// an artifact that does not match its checksum is refused.
     func testVersionsCountUpAndARetriedArtifactIsOneVersion() {
-        let artifact: [UInt8] = [1, 2, 3, 4]
+        let artifact = Checkpoint(step: 1, workerClocks: [1], parameters: [0.5, -0.5]).encoded()
         let trained = HTTPRequest("POST", "registry/versions", body: ["model": "m", "artifact": hexBytes(artifact), "checksum": hexString(crc32(artifact))])
         let outcome = ServiceHarness.run("registry", [
             HTTPRequest("POST", "registry/versions", body: ["model": "m"]), trained, trained,

