@@ -8,8 +8,9 @@ import SimKernel
 ///
 /// It runs the opcodes a model writer emits (protocol 2): `PROTO`, `GLOBAL`, `BINUNICODE`,
 /// `SHORT_BINUNICODE`, `MARK`, `TUPLE`, `TUPLE1`, `REDUCE`, `POP`, `EMPTY_LIST`, `BINFLOAT`,
-/// `APPEND`, `APPENDS`, `STOP`; anything else ends the load. The result must be a list of floats
-/// (the weights).
+/// `APPEND`, `APPENDS`, `BINPUT`, `LONG_BINPUT`, `BINGET`, `STOP`; anything else ends the load.
+/// The result must be a list: its floats are the weights (a call's result in it, which Python's
+/// own `pickle.dumps([Exploit(), 1.0])` leaves there, is skipped, as a lenient loader would).
 public enum LegacyPickle {
     /// A callable the stream called: what I3's load honoured.
     public struct Call: Sendable, Equatable {
@@ -27,7 +28,7 @@ public enum LegacyPickle {
     /// Runs the stream: the weights it builds, and every call it made on the way (nil when the
     /// stream is malformed or does not build a list of floats).
     public static func load(_ bytes: [UInt8]) -> (weights: [Float], calls: [Call])? {
-        var stack: [Value] = [], calls: [Call] = [], at = 0
+        var stack: [Value] = [], calls: [Call] = [], memo: [Int: Value] = [:], at = 0
         func take(_ n: Int) -> [UInt8]? {
             guard n >= 0, at + n <= bytes.count else { return nil }
             defer { at += n }
@@ -65,6 +66,12 @@ public enum LegacyPickle {
                 calls.append(Call(callable: callable, arguments: arguments.map { if case .text(let t) = $0 { return t } else { return "\($0)" } }))
                 stack.append(.none)
             case UInt8(ascii: "0"): guard stack.popLast() != nil else { return nil }  // POP
+            case UInt8(ascii: "q"), UInt8(ascii: "r"):  // BINPUT (u8 index), LONG_BINPUT (u32)
+                guard let raw = take(opcode == UInt8(ascii: "q") ? 1 : 4), let top = stack.last else { return nil }
+                memo[littleEndian(raw)] = top
+            case UInt8(ascii: "h"):  // BINGET
+                guard let raw = take(1), let value = memo[littleEndian(raw)] else { return nil }
+                stack.append(value)
             case UInt8(ascii: "]"): stack.append(.list([]))  // EMPTY_LIST
             case UInt8(ascii: "G"):  // BINFLOAT: 8 bytes, big-endian IEEE 754
                 guard let raw = take(8) else { return nil }
@@ -77,8 +84,9 @@ public enum LegacyPickle {
                 stack.append(.list(list + items))
             case UInt8(ascii: "."):  // STOP
                 guard case .list(let items)? = stack.last else { return nil }
-                let weights = items.compactMap { if case .float(let f) = $0 { return Float(f) } else { return nil } }
-                return weights.count == items.count && !weights.isEmpty ? (weights, calls) : nil
+                let kept = items.filter { $0 != .none }
+                let weights = kept.compactMap { if case .float(let f) = $0 { return Float(f) } else { return nil } }
+                return weights.count == kept.count && !weights.isEmpty ? (weights, calls) : nil
             default: return nil
             }
         }

@@ -25,17 +25,17 @@ final class ModelFileSafetyTests: XCTestCase {
         XCTAssertEqual(plain.weights, Self.weights)
     }
 
-    /// The same crafted bytes written by Python 3 (`pickle.dumps(Exploit(), protocol=2)` with
-    /// `__reduce__` returning `(posix.system, ("id",))`, then the list): the interpreter reads
-    /// Python's own encoding of the opcodes.
-    func testTheInterpreterReadsPythonsEncoding() throws {
-        // python3 -c "import pickle,os; ..." prints these opcodes for a 2-float list after a call
-        // of posix.system('id') whose result is popped (hand-checked with pickletools.dis).
-        let python: [UInt8] = [0x80, 0x02] + Array("cposix\nsystem\n".utf8) + [0x58, 2, 0, 0, 0] + Array("id".utf8)
-            + [0x85, 0x52, 0x30, 0x5D, 0x28, 0x47, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0x47, 0xC0, 0, 0, 0, 0, 0, 0, 0, 0x65, 0x2E]
+    /// Python's own bytes: `pickle.dumps([Exploit(), 1.0, -2.0], protocol=2)` where `Exploit`'s
+    /// `__reduce__` returns `(os.system, ("id",))` (CPython 3 on Linux; `pickletools.dis` shows
+    /// EMPTY_LIST, BINPUT, MARK, GLOBAL 'posix system', BINUNICODE 'id', TUPLE1, REDUCE,
+    /// BINFLOAT 1.0, BINFLOAT -2.0, APPENDS, STOP). The interpreter runs the call and keeps the floats.
+    func testTheInterpreterRunsPythonsOwnBytes() throws {
+        let python: [UInt8] = [128, 2, 93, 113, 0, 40, 99, 112, 111, 115, 105, 120, 10, 115, 121, 115, 116, 101, 109, 10, 113, 1, 88, 2, 0, 0, 0, 105, 100, 113, 2,
+                               133, 113, 3, 82, 113, 4, 71, 63, 240, 0, 0, 0, 0, 0, 0, 71, 192, 0, 0, 0, 0, 0, 0, 0, 101, 46]
         let (weights, calls) = try XCTUnwrap(LegacyPickle.load(python))
         XCTAssertEqual(weights, [1, -2])
-        XCTAssertEqual(calls.map(\.callable), ["posix.system"])
+        XCTAssertEqual(calls, [LegacyPickle.Call(callable: "posix.system", arguments: ["id"])])
+        XCTAssertEqual(WeightsOnly.format(of: python), .pickle)
     }
 
     /// Truncated or malformed streams load nothing.
