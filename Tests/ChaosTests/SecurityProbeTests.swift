@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 8)
+        XCTAssertEqual(files.count, 9)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -50,7 +50,7 @@ final class SecurityProbeTests: XCTestCase {
         let (outcome, simulation) = run(seed: 1, defects: .empty)
         XCTAssertEqual(outcome, .passed)
         // (The model-file and patch attacks' refusals have their own test.)
-        let reasons = Set(simulation.security.refusals.filter { $0.service != "storage" && $0.service != "registry" && !$0.reason.hasPrefix("field ") }.map(\.reason))
+        let reasons = Set(simulation.security.refusals.filter { !["storage", "registry", "webhooks"].contains($0.service) && !$0.reason.hasPrefix("field ") }.map(\.reason))
         XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
                                  "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth",
                                  "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key",
@@ -229,5 +229,49 @@ final class SecurityProbeTests: XCTestCase {
         moved["revision"] = "6"
         simulation.security.modelUpdates.append((3 * Nanos.second, "eve@t1", ["tenant"], described, moved))
         XCTAssertEqual(fields.check(simulation), "eve@t1's update (fields tenant) of model 1 (t1/m) changed the protected field tenant from t1 to t2 at 3.000s")
+    }
+
+    /// Without I2: every internal target is refused at subscription, the rebound name at its
+    /// delivery, each logged; every delivery went to the client; the receiver accepted every
+    /// delivery the platform sent (through the rotation: deliveries signed with two secrets came)
+    /// and refused every forged replay, the verbatim one counted as a duplicate.
+    func testWebhookAttacksAreRefusedAndGenuineDeliveriesVerify() throws {
+        let (outcome, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(outcome, .passed)
+        let security = simulation.security, admin = try XCTUnwrap(simulation.names.address(of: "admin"))
+        XCTAssertEqual(security.refusals.filter { $0.service == "webhooks" }.map(\.reason), [
+            "webhook target resolves to the internal address \(admin)", "webhook target resolves to the internal address 127.0.0.1",
+            "webhook target resolves to the internal address 127.0.0.1", "webhook target resolves to the internal address \(admin)",
+            "webhook target resolves to the internal address \(admin)", "webhook target resolves to the internal address 169.254.169.254",
+            "webhook target resolves to the internal address 127.0.0.1", "webhook target resolves to the internal address \(admin)",
+        ])
+        XCTAssertGreaterThan(security.webhookAttempts.count, 10)
+        XCTAssertTrue(security.webhookAttempts.allSatisfy { $0.node == "client" })
+        let genuine = security.webhookReceipts.filter(\.fromPlatform), replays = security.webhookReceipts.filter { !$0.fromPlatform }
+        XCTAssertTrue(genuine.allSatisfy { $0.verdict == .accepted || $0.verdict == .duplicate }, "\(genuine.map(\.verdict))")
+        XCTAssertEqual(replays.map(\.verdict), [.duplicate, .refused("no valid signature"), .refused("no valid signature"), .refused("no valid signature")])
+        XCTAssertTrue(genuine.contains { $0.at > 7 * Nanos.second }, "deliveries after the rotation at 6 s verified")
+    }
+
+    /// With I2 a delivery goes inside the platform, and `webhook-targets` names it.
+    func testI2IsFoundByTheWebhookTargetsCheck() {
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.I2]))
+        XCTAssertEqual(outcome.checker, "webhook-targets")
+        XCTAssertTrue(outcome.message.contains("inside the platform") && outcome.message.contains("server-side request forgery"), outcome.message)
+    }
+
+    /// The checker on planted observations: a delivery to the client's public address passes; to
+    /// an internal node, or to a private address whatever the node, is named.
+    func testWebhookTargetsNamesADeliveryInsideThePlatform() {
+        let simulation = Simulation(seed: 1)
+        let checker = WebhookTargetsChecker(scenario: Self.scenario)
+        checker.observations = simulation.security
+        checker.external = ["client"]
+        simulation.security.webhookAttempts = [(1, 1, "https://client/hooks", "203.0.113.2", "client")]
+        XCTAssertNil(checker.check(simulation))
+        simulation.security.webhookAttempts.append((Nanos.second, 2, "https://0x7f.1/http", "127.0.0.1", "client"))
+        XCTAssertEqual(checker.check(simulation), "webhooks delivered endpoint 2 (https://0x7f.1/http) to 127.0.0.1 (node client), inside the platform, at 1.000s: server-side request forgery")
+        simulation.security.webhookAttempts.append((2 * Nanos.second, 3, "https://admin/http", "10.0.0.11", "admin"))
+        XCTAssertEqual(checker.check(simulation), "webhooks delivered endpoint 3 (https://admin/http) to 10.0.0.11 (node admin), inside the platform, at 2.000s: server-side request forgery")
     }
 }

@@ -11,7 +11,7 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
     var secret: String?
     /// Entities of the rows sent in the last batch, per view (the joins ask for them).
     var recent: [String: [String]] = [:]
-    var seenEvents: Set<String> = []
+    var receiver: WebhookReceiver?
     var nextSource = 0
     /// The newest schema version of `user_profile` the client knows registered.
     var profileVersion = 1
@@ -220,36 +220,24 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
         }
     }
 
-    /// The webhook receiver: verifies the signature (HMAC-SHA256 of "t.body", at most 300 s old),
-    /// then counts each event id once.
+    /// The webhook receiver (`WebhookReceiver`: the signature of "t.body", at most 300 s old),
+    /// counting each event id once.
     func receive(_ request: HTTPRequest, now: Int64) -> HTTPResponse {
         guard let secret else { return .error(503, "not subscribed yet") }
-        guard let id = request.headers["webhook-id"], let header = request.headers["webhook-signature"], let body = request.body["event"] else {
-            return .error(400, "unsigned")
+        if receiver == nil { receiver = WebhookReceiver(secrets: [secret]) }
+        let body = request.body["event"]
+        switch receiver!.receive(id: request.headers["webhook-id"], signature: request.headers["webhook-signature"], body: body, nowSeconds: now / Nanos.second) {
+        case .refused(let why): return .error(why == "unsigned or malformed" ? 400 : 401, why)
+        case .duplicate: return HTTPResponse(200, ["duplicate": "1"])
+        case .accepted: break
         }
-        let fields = Dictionary(header.split(separator: ",").compactMap { part -> (String, String)? in
-            let sides = part.split(separator: "=", maxSplits: 1).map(String.init)
-            return sides.count == 2 ? (sides[0], sides[1]) : nil
-        }, uniquingKeysWith: { first, _ in first })
-        guard let t = fields["t"].flatMap({ Int64($0) }), let v1 = fields["v1"], abs(now / Nanos.second - t) <= 300,
-              constantTimeEqual(v1, WebhooksService.signature(secret: secret, timestamp: t, body: body)) else {
-            return .error(401, "bad signature")
-        }
-        guard seenEvents.insert(id).inserted else { return HTTPResponse(200, ["duplicate": "1"]) }
-        let parts = body.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        if parts.count == 5, let window = Int64(parts[3]) {
+        let parts = (body ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 5, let window = Int64(parts[3]), let id = request.headers["webhook-id"] {
             simulation.features.alerts.append(.init(at: simulation.now, eventID: id, view: parts[1], group: parts[2], window: window,
                                                     features: parts[4].split(separator: ";").map(String.init)))
             simulation.features.revision &+= 1
         }
         return HTTPResponse(200)
-    }
-
-    /// Compares two strings in time independent of where they differ.
-    func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
 

@@ -49,6 +49,8 @@ public final class Platform {
         var ids: [String: NodeID] = [:]
         var built: [(Node, NodeSpec)] = []
         for spec in topology.nodes {
+            // Addresses: the platform's nodes in a private network, the clients on the internet.
+            simulation.names.assign(node: spec.name, external: spec.role == "client")
             let node = simulation.addNode(spec.name, memoryBudget: spec.memoryMiB.map { $0 << 20 } ?? 1 << 34, disk: disk)
             node.clock.offset = spec.clockOffsetMs * Nanos.millisecond
             // The lock service (Consul sessions) ends a crashed node's sessions: its locks go.

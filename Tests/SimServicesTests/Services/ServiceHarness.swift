@@ -24,6 +24,10 @@ enum ServiceHarness {
         HTTPRequest("PUTOBJECT", "\(bucket)/\(key)", body: ["hex": hexBytes(bytes)])
     }
 
+    /// A pseudo-request: the owner of DNS name `name` points it at node `node`'s address before the
+    /// next request (its answer is nil).
+    static func setName(_ name: String, toNode node: String) -> HTTPRequest { HTTPRequest("SETNAME", name, body: ["node": node]) }
+
     /// `request` with its identity headers left unsigned, as a caller that bypassed the gateway sends them.
     static func unsigned(_ request: HTTPRequest) -> HTTPRequest {
         var request = request
@@ -56,6 +60,11 @@ enum ServiceHarness {
                     let put = ObjectStoreRequest.put(bucket: String(request.path[..<slash]), key: String(request.path[request.path.index(after: slash)...]), bytes: bytes, ifNoneMatch: false)
                     let stored = await ObjectStoreClient(server: platform.directory.objectStore).request(put, context: context)
                     guard case .success = stored else { fatalError("the harness's object write failed: \(stored)") }
+                    responses.append(nil)
+                    continue
+                }
+                if request.method == "SETNAME", let node = request.body["node"], let address = simulation.names.address(of: node) {
+                    simulation.names.set(request.path, to: address, at: simulation.now)
                     responses.append(nil)
                     continue
                 }

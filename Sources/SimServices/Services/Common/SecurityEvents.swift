@@ -105,6 +105,12 @@ public final class SecurityObservations {
     /// Model updates: the caller, the fields it asked to change, and the model's row before and
     /// after (column -> value), read in the update's own transaction.
     public var modelUpdates: [(at: Int64, caller: String, asked: [String], before: [String: String], after: [String: String])] = []
+    /// Webhook delivery attempts sent: the endpoint, its URL, the address its host resolved to and
+    /// the node at that address.
+    public var webhookAttempts: [(at: Int64, endpoint: Int64, url: String, address: String, node: String)] = []
+    /// Webhooks a subscriber's receiver judged: the event id, whether the platform sent it (not an
+    /// attacker's replay or forgery), and the verdict.
+    public var webhookReceipts: [(at: Int64, id: String, fromPlatform: Bool, verdict: WebhookReceiver.Verdict)] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

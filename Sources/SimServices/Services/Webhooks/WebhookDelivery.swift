@@ -1,47 +1,89 @@
 import SimKernel
 
 /// Delivery of the `alerts` topic to every subscribed endpoint: each record is POSTed with a
-/// `webhook-id` (the event id) and a `webhook-signature` (`t=<unix s>,v1=<hex HMAC>`), retried on a
-/// non-2xx answer or no answer with exponential backoff and full jitter (100 ms doubling, capped at
-/// 5 s) until a 30 s deadline. Endpoints are `https://<node>/<mailbox>` (the simulated DNS: a node
-/// name and a process's mailbox on it).
+/// `webhook-id` (the event id) and a `webhook-signature` (`t=<unix s>,v1=<hex HMAC>`, a second v1
+/// during a secret rotation's grace period), retried on a non-2xx answer or no answer with
+/// exponential backoff and full jitter (100 ms doubling, capped at 5 s) until a 30 s deadline. The
+/// target is resolved again before every attempt, and refused (logged, the event given up for
+/// that endpoint) when it resolves to an internal address (`WebhookTargets`).
 enum WebhookDelivery {
     static let deadline = 30 * Nanos.second
 
-    /// The address an endpoint URL names, or nil when no such node exists.
-    static func resolve(_ url: String, in simulation: Simulation) -> Address? {
-        guard url.hasPrefix("https://") else { return nil }
-        let rest = url.dropFirst("https://".count).split(separator: "/", maxSplits: 1).map(String.init)
-        guard rest.count == 2, let node = simulation.node(named: rest[0]) else { return nil }
-        return Address(node: node.id, service: rest[1])
+    struct Endpoint: Sendable {
+        var id: Int64
+        var url: String
+        var secret: String
+        var previousSecret: String?
+        var rotatedAt: Int64?
+        var tenant: String
+    }
+
+    static let columns = "id, url, secret, previous_secret, rotated_at, tenant"
+    static func endpoint(_ row: [SQLValue]) -> Endpoint? {
+        guard let id = row[0].integer, let url = row[1].text, let secret = row[2].text else { return nil }
+        return Endpoint(id: id, url: url, secret: secret, previousSecret: row[3].text, rotatedAt: row[4].integer, tenant: row[5].text ?? "t1")
+    }
+
+    /// Endpoint `id` of `tenant`, or nil.
+    static func endpoint(_ runtime: ServiceRuntime, id: Int64, tenant: String) async -> Endpoint? {
+        guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT \(columns) FROM endpoints WHERE id = ? AND tenant = ?", [.integer(id), .text(tenant)])]) else { return nil }
+        return rows[0].rows.first.flatMap(endpoint)
     }
 
     static func deliverAlerts(_ runtime: ServiceRuntime) async {
         await runtime.consume(group: "webhooks", topic: MonitoringService.alertsTopic) { record in
-            guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT url, secret FROM endpoints ORDER BY id")]) else { return }
+            guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT \(columns) FROM endpoints ORDER BY id")]) else { return }
             let body = String(decoding: record.value, as: UTF8.self)
-            for row in rows[0].rows {
-                guard let url = row[0].text, let secret = row[1].text, let address = resolve(url, in: runtime.context.simulation) else { continue }
-                await deliver(runtime, to: address, id: record.key, body: body, secret: secret)
+            for endpoint in rows[0].rows.compactMap(endpoint) {
+                _ = await deliver(runtime, to: endpoint, id: record.key, body: body, caller: "alerts")
             }
         }
     }
 
-    /// One event to one endpoint, retried until a 2xx or the deadline.
-    static func deliver(_ runtime: ServiceRuntime, to address: Address, id: String, body: String, secret: String) async {
+    /// The signature header for `body` at `timestamp`: the current secret's v1, and the previous
+    /// secret's while the rotation's grace period lasts.
+    static func signatureHeader(_ endpoint: Endpoint, timestamp: Int64, body: String) -> String {
+        var header = "t=\(timestamp),v1=\(WebhooksService.signature(secret: endpoint.secret, timestamp: timestamp, body: body))"
+        if let previous = endpoint.previousSecret, let rotatedAt = endpoint.rotatedAt, timestamp - rotatedAt < WebhooksService.rotationGraceSeconds {
+            header += ",v1=\(WebhooksService.signature(secret: previous, timestamp: timestamp, body: body))"
+        }
+        return header
+    }
+
+    enum Result {
+        /// The last answer's status (nil: none before the deadline, or nobody at the address).
+        case answered(Int?)
+        /// The target resolved to an internal address: logged, not delivered.
+        case refused(ServiceError)
+    }
+
+    /// One event to one endpoint, retried until a 2xx or the deadline (or sent once, without `retrying`).
+    static func deliver(_ runtime: ServiceRuntime, to endpoint: Endpoint, id: String, body: String, caller: String, retrying: Bool = true) async -> Result {
         let context = runtime.context
         let giveUpAt = context.simulation.now + deadline
-        var backoff = 100 * Nanos.millisecond
+        var backoff = 100 * Nanos.millisecond, status: Int?
         while context.simulation.now < giveUpAt {
-            let timestamp = context.localTime / Nanos.second
-            let request = HTTPRequest("POST", address.service, body: ["event": body], headers: [
-                "webhook-id": id, "webhook-signature": "t=\(timestamp),v1=\(WebhooksService.signature(secret: secret, timestamp: timestamp, body: body))"])
-            if case .success(let envelope) = await context.call(address, HTTPMessage.request(request), timeout: 2 * Nanos.second),
-               case .response(let response) = envelope.payload as? HTTPMessage, (200 ..< 300).contains(response.status) {
-                return
+            switch WebhookTargets.resolve(endpoint.url, defects: runtime.defects, context: context) {
+            case .unreachable:
+                return .answered(status)
+            case .refused(let address):
+                return .refused(await SecurityEvents.refuse(runtime, caller: caller, reason: "webhook target resolves to the internal address \(address)", detail: "endpoint \(endpoint.id): \(endpoint.url)"))
+            case .deliver(let target, let address):
+                let security = context.simulation.security
+                security.webhookAttempts.append((context.simulation.now, endpoint.id, endpoint.url, address.description, context.simulation.node(target.node).name))
+                security.revision &+= 1
+                let timestamp = context.localTime / Nanos.second
+                let request = HTTPRequest("POST", target.service, body: ["event": body], headers: ["webhook-id": id, "webhook-signature": signatureHeader(endpoint, timestamp: timestamp, body: body)])
+                if case .success(let envelope) = await context.call(target, HTTPMessage.request(request), timeout: 2 * Nanos.second),
+                   case .response(let response) = envelope.payload as? HTTPMessage {
+                    status = response.status
+                    if (200 ..< 300).contains(response.status) { return .answered(status) }
+                }
+                if !retrying { return .answered(status) }
             }
             await context.sleep(nanoseconds: context.withRandom { $0.uniform(0 ... backoff) })  // full jitter
             backoff = Swift.min(5 * Nanos.second, backoff * 2)
         }
+        return .answered(status)
     }
 }

@@ -1,46 +1,100 @@
 import SimKernel
 
-/// Webhooks: endpoints stored in users_db; payloads signed `t=<ts>,v1=HMAC-SHA256(secret, "t.body")`
-/// and verified with a constant-time compare and a 300 s tolerance; private and loopback targets
-/// refused (SSRF). It delivers every record of Kafka's `alerts` topic to every endpoint
-/// (`WebhookDelivery`), at least once: receivers dedupe by the `webhook-id` header.
+/// Webhooks: endpoints stored in users_db, each in its subscriber's tenant, with a signing secret;
+/// payloads signed `t=<ts>,v1=HMAC-SHA256(secret, "t.body")` (during a rotation's grace period
+/// with the new and the old secret: two v1 values), for receivers to verify (`WebhookReceiver`).
+/// Targets on internal addresses are refused at subscription and at every delivery (SSRF,
+/// `WebhookTargets`), each refusal logged. Every record of Kafka's `alerts` topic is delivered to
+/// every endpoint (`WebhookDelivery`), at least once: receivers dedupe by the `webhook-id` header.
 ///
-/// Route: `POST webhooks/endpoints` (Subscribe -> Subscribed). Stateless: endpoints live in users_db.
+/// Routes: `POST webhooks/endpoints` (Subscribe -> Subscribed); `POST webhooks/test` (EndpointID
+/// -> Delivered: one ping to the caller's endpoint, one attempt, as a dashboard's "send test event");
+/// `POST webhooks/rotate` (EndpointID -> Rotated: a new secret; the old one still signs for
+/// `rotationGraceSeconds`). Stateless: endpoints live in users_db.
 public enum WebhooksService {
     public struct Subscribe: Codable, Sendable, Equatable {
         public var url: String
     }
     public struct Subscribed: Codable, Sendable, Equatable {
-        /// The signature header of a test delivery (`t=...,v1=...`).
+        public var id: Int64
+        /// The signature header of a test payload (`t=...,v1=...`).
         public var signature: String
         /// The endpoint's signing secret (shown once, at subscription, for the receiver to verify with).
         public var secret: String
     }
+    public struct EndpointID: Codable, Sendable, Equatable {
+        public var id: Int64
+    }
+    public struct Delivered: Codable, Sendable, Equatable {
+        /// The receiver's answer (nil: none before the deadline).
+        public var status: Int?
+        public var event: String
+    }
+    public struct Rotated: Codable, Sendable, Equatable {
+        public var secret: String
+    }
+
+    /// How long after a rotation deliveries are still signed with the old secret too.
+    public static let rotationGraceSeconds: Int64 = 60
 
     public static func signature(secret: String, timestamp: Int64, body: String) -> String {
         SHA256.hex(SHA256.hmac(key: Array(secret.utf8), message: Array("\(timestamp).\(body)".utf8)))
     }
 
-    static func isPrivate(_ url: String) -> Bool {
-        let host = url.split(separator: "/").dropFirst().first.map(String.init) ?? ""
-        return host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("10.") || host.hasPrefix("192.168.")
+    /// The tenant an endpoint belongs to: the caller's (anonymous callers: t1).
+    static func tenant(_ info: RequestInfo) -> String { info.tenant ?? "t1" }
+
+    static func newSecret(_ runtime: ServiceRuntime) -> String { "whsec-\(runtime.context.withRandom { $0.next() % 1_000_000_000 })" }
+
+    static func subscribe(_ runtime: ServiceRuntime, _ request: Subscribe, _ info: RequestInfo) async throws(ServiceError) -> Subscribed {
+        guard let target = WebhookTargets.parse(request.url) else { throw .badRequest("url: an https URL with a host and a path is required") }
+        if runtime.defects.contains(.I2) {
+            guard !WebhookTargets.looksPrivate(request.url) else { throw .badRequest("private or loopback targets are refused") }
+        } else if let address = runtime.context.simulation.names.resolve(target.host), address.isInternal {
+            throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "webhook target resolves to the internal address \(address)", detail: request.url)
+        }
+        let secret = newSecret(runtime)
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("INSERT INTO endpoints(url, secret, tenant) VALUES (?, ?, ?)", [.text(request.url), .text(secret), .text(tenant(info))]),
+            SQLStatement("SELECT last_insert_rowid()"),
+        ]), let id = rows[1].rows.first?.first?.integer else {
+            throw .internalError("cannot store the endpoint")
+        }
+        let timestamp = runtime.context.localTime / Nanos.second
+        return Subscribed(id: id, signature: "t=\(timestamp),v1=\(signature(secret: secret, timestamp: timestamp, body: "{\"event\":\"ping\"}"))", secret: secret)
     }
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "webhooks", routes: [
-            Route("POST", "webhooks/endpoints", Subscribe.self, Subscribed.self) { runtime, request, _ throws(ServiceError) in
-                guard request.url.hasPrefix("https://") else { throw .badRequest("https URL required") }
-                guard !isPrivate(request.url) else { throw .badRequest("private or loopback targets are refused") }
-                let secret = "whsec-\(runtime.context.withRandom { $0.next() % 1_000_000 })"
-                guard case .success = await runtime.transaction([SQLStatement("INSERT INTO endpoints(url, secret) VALUES (?, ?)", [.text(request.url), .text(secret)])]) else {
-                    throw .internalError("cannot store the endpoint")
+            Route("POST", "webhooks/endpoints", Subscribe.self, Subscribed.self) { runtime, request, info throws(ServiceError) in
+                try await subscribe(runtime, request, info)
+            },
+            Route("POST", "webhooks/test", EndpointID.self, Delivered.self) { runtime, request, info throws(ServiceError) in
+                guard let endpoint = await WebhookDelivery.endpoint(runtime, id: request.id, tenant: tenant(info)) else { throw ServiceError(404, "no endpoint \(request.id)") }
+                runtime.context.simulation.security.nextEvent += 1
+                let event = "ping-\(runtime.context.node.name)-\(runtime.context.epoch)-\(runtime.context.simulation.security.nextEvent)"
+                switch await WebhookDelivery.deliver(runtime, to: endpoint, id: event, body: "ping", caller: SecurityEvents.caller(info), retrying: false) {
+                case .refused(let error): throw error
+                case .answered(let status): return Delivered(status: status, event: event)
                 }
-                let timestamp = runtime.context.localTime / Nanos.second
-                return Subscribed(signature: "t=\(timestamp),v1=\(signature(secret: secret, timestamp: timestamp, body: "{\"event\":\"ping\"}"))", secret: secret)
+            },
+            Route("POST", "webhooks/rotate", EndpointID.self, Rotated.self) { runtime, request, info throws(ServiceError) in
+                let secret = newSecret(runtime), now = runtime.context.localTime / Nanos.second
+                guard case .success(let rows) = await runtime.transaction([
+                    SQLStatement("UPDATE endpoints SET previous_secret = secret, secret = ?, rotated_at = ? WHERE id = ? AND tenant = ?",
+                                 [.text(secret), .integer(now), .integer(request.id), .text(tenant(info))]),
+                ]) else { throw .unavailable("cannot rotate the secret") }
+                guard rows[0].changes == 1 else { throw ServiceError(404, "no endpoint \(request.id)") }
+                return Rotated(secret: secret)
             },
         ])
         spec.database = "users_db"
-        spec.migrations = ["CREATE TABLE endpoints(id INTEGER PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL)"]
+        spec.migrations = [
+            "CREATE TABLE endpoints(id INTEGER PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL)",
+            "ALTER TABLE endpoints ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
+            "ALTER TABLE endpoints ADD COLUMN previous_secret TEXT",
+            "ALTER TABLE endpoints ADD COLUMN rotated_at INTEGER",
+        ]
         spec.afterReady = { runtime in await WebhookDelivery.deliverAlerts(runtime) }
         return spec
     }
