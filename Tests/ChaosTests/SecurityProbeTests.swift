@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 9)
+        XCTAssertEqual(files.count, 10)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -189,7 +189,7 @@ final class SecurityProbeTests: XCTestCase {
     func testI3IsFoundByTheSafeArtifactsCheck() {
         let (outcome, _) = run(seed: 1, defects: DefectSet([.I3]))
         XCTAssertEqual(outcome.checker, "safe-artifacts")
-        XCTAssertTrue(outcome.message.contains("ran posix.system('\(ArtifactAttacksWorkload.payload)') while loading churn-scorer"), outcome.message)
+        XCTAssertTrue(outcome.message.contains("ran posix.system('\(ModelAttacksWorkload.payload)') while loading churn-scorer"), outcome.message)
     }
 
     /// With I7 the patch's tenant is written, and `protected-fields` names it.
@@ -273,5 +273,29 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertEqual(checker.check(simulation), "webhooks delivered endpoint 2 (https://0x7f.1/http) to 127.0.0.1 (node client), inside the platform, at 1.000s: server-side request forgery")
         simulation.security.webhookAttempts.append((2 * Nanos.second, 3, "https://admin/http", "10.0.0.11", "admin"))
         XCTAssertEqual(checker.check(simulation), "webhooks delivered endpoint 3 (https://admin/http) to 10.0.0.11 (node admin), inside the platform, at 2.000s: server-side request forgery")
+    }
+
+    /// Without I10 every search of the searcher stayed within the linear bound, evil patterns
+    /// included; with I10 `regex-work` names a search that went past it.
+    func testSearchesStayLinearAndI10IsFoundByTheRegexWorkCheck() {
+        let (passed, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(passed, .passed)
+        let matches = simulation.security.regexMatches
+        XCTAssertTrue(Set(matches.map(\.pattern)).isSuperset(of: ["(a+)+$", "(a|aa)+$", "(a*)*b"]), "\(Set(matches.map(\.pattern)))")
+        XCTAssertTrue(matches.allSatisfy { $0.steps <= 2 * $0.instructions * ($0.inputLength + 1) })
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.I10]))
+        XCTAssertEqual(outcome.checker, "regex-work")
+        XCTAssertTrue(outcome.message.contains("super-linear regex work"), outcome.message)
+    }
+
+    /// The checker on planted observations: a match at the bound passes, one step more is named.
+    func testRegexWorkNamesAMatchAboveTheLinearBound() {
+        let simulation = Simulation(seed: 1)
+        let checker = RegexWorkChecker(scenario: Self.scenario)
+        checker.observations = simulation.security
+        simulation.security.regexMatches = [(1, "(a+)+$", 5, 7, 80)]
+        XCTAssertNil(checker.check(simulation))
+        simulation.security.regexMatches.append((Nanos.second, "(a+)+$", 5, 7, 81))
+        XCTAssertEqual(checker.check(simulation), "matching '(a+)+$' against a name of 7 characters took 81 steps at 1.000s, above the linear bound 80 (2 x 5 instructions x (length + 1)): super-linear regex work")
     }
 }

@@ -7,7 +7,7 @@ import SimServices
 public final class ProtectedFieldsChecker: SafetyChecker, Checker {
     public static let name = "protected-fields"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { artifactAttacksMissing(scenario) }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { modelAttacksMissing(scenario) }
     var observations: SecurityObservations?
     var checked = 0
     public required init(scenario: Scenario) {}

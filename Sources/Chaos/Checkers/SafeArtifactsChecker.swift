@@ -7,7 +7,7 @@ import SimServices
 public final class SafeArtifactsChecker: SafetyChecker, Checker {
     public static let name = "safe-artifacts"
     public var name: String { Self.name }
-    public static func whyItCannotFire(in scenario: Scenario) -> String? { artifactAttacksMissing(scenario) }
+    public static func whyItCannotFire(in scenario: Scenario) -> String? { modelAttacksMissing(scenario) }
     var observations: SecurityObservations?
     var checkedLoads = 0, checkedCalls = 0
     public required init(scenario: Scenario) {}

@@ -5,9 +5,9 @@ func authSessionsMissing(_ scenario: Scenario) -> String? {
     scenario.workloads.contains { $0 is AuthSessionsWorkload } ? nil : "no auth_sessions workload runs in this scenario"
 }
 
-/// Why a check of the `artifact_attacks` workload's observations cannot fire in `scenario`, or nil.
-func artifactAttacksMissing(_ scenario: Scenario) -> String? {
-    scenario.workloads.contains { $0 is ArtifactAttacksWorkload } ? nil : "no artifact_attacks workload runs in this scenario"
+/// Why a check of the `model_attacks` workload's observations cannot fire in `scenario`, or nil.
+func modelAttacksMissing(_ scenario: Scenario) -> String? {
+    scenario.workloads.contains { $0 is ModelAttacksWorkload } ? nil : "no model_attacks workload runs in this scenario"
 }
 
 /// Judges the entries of an append-only observation list from `cursor` on, in order, moving the

@@ -111,6 +111,9 @@ public final class SecurityObservations {
     /// Webhooks a subscriber's receiver judged: the event id, whether the platform sent it (not an
     /// attacker's replay or forgery), and the verdict.
     public var webhookReceipts: [(at: Int64, id: String, fromPlatform: Bool, verdict: WebhookReceiver.Verdict)] = []
+    /// Regular-expression matches run by a search: the pattern, its program's instruction count,
+    /// the input's length and the matcher's steps.
+    public var regexMatches: [(at: Int64, pattern: String, instructions: Int, inputLength: Int, steps: Int)] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

@@ -7,7 +7,8 @@ import SimKernel
 /// Routes: `POST models/create` (CreateModel -> ModelRecord); `GET models/get` (ModelID ->
 /// ModelDetails: within the caller's tenant only); `POST models/describe` (Describe ->
 /// ModelRecord: a new description, revision + 1, mirrored); `POST models/update` (Update ->
-/// ModelRecord: a merge patch of the patchable fields, `ModelPatch.swift`); `POST models/status` (ModelName ->
+/// ModelRecord: a merge patch of the patchable fields, `ModelPatch.swift`); `GET models/search`
+/// (Search -> Found: names matching a regular expression, `ModelSearch.swift`); `POST models/status` (ModelName ->
 /// ModelStatus: the model's life-cycle stage from its versions' stages, `ModelStage.ofModel`);
 /// `POST models/archive` (ModelName -> ModelStatus: every version to Archived, by the registry's
 /// own transition rules). Stateless: models and versions live in models_db (shared with registry).
@@ -115,6 +116,9 @@ public enum ModelsService {
             },
             Route("POST", "models/update", Update.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
                 try await update(runtime, request, info)
+            },
+            Route("GET", "models/search", Search.self, Found.self) { runtime, request, info throws(ServiceError) in
+                try await search(runtime, request, info)
             },
             Route("POST", "models/status", ModelName.self, ModelStatus.self) { runtime, request, _ throws(ServiceError) in
                 try await status(runtime, name: request.name)

@@ -10,13 +10,17 @@ import Yams
 /// that gets through is promoted to Production, so every inference replica loads it. A **patcher**
 /// updates its model `fraud-scorer` every `interval_ms` with a merge patch of its description,
 /// and every third time adds a protected field (the tenant, the revision, the id): the patch must
-/// be refused whole, and no protected field may ever change.
-public struct ArtifactAttacksWorkload: Workload {
-    public static let name = "artifact_attacks"
+/// be refused whole, and no protected field may ever change. A **searcher** names models `a...a!`
+/// of growing lengths and searches model names every `interval_ms` with everyday patterns and
+/// with patterns of nested quantifiers (`(a+)+$`, `(a|aa)+$`, `(a*)*b`): no search may cost work
+/// beyond linear in a name's length.
+public struct ModelAttacksWorkload: Workload {
+    public static let name = "model_attacks"
     public static let requiredRoles = ["client", "gateway", "auth", "models", "registry", "inference"]
-    public static let keys = ["patches", "interval_ms"]
+    public static let keys = ["patches", "searches", "interval_ms"]
 
     public var patches = 30
+    public var searches = 12
     public var intervalMillis = 300
 
     public static let model = "churn-scorer", patchedModel = "fraud-scorer"
@@ -32,6 +36,11 @@ public struct ArtifactAttacksWorkload: Workload {
     /// The protected fields the patcher slips into every third patch, in turn.
     public static let protectedPatches = [#"{"description":"moved","tenant":"t2"}"#, #"{"description":"rewound","revision":"0"}"#, #"{"id":"1"}"#]
 
+    /// The names the searcher plants (nested quantifiers backtrack exponentially on them), and its
+    /// patterns: everyday ones and evil ones in turn.
+    public static let evilNames = [6, 10, 14, 18].map { String(repeating: "a", count: $0) + "!" }
+    public static let patterns = ["^fraud", "(a+)+$", "scor(er|ing)$", "(a|aa)+$", "[a-z]+-scorer", "(a*)*b"]
+
     public init() {}
 
     public init(reading node: Yams.Node?, field: String, reader: FieldReader) throws(ScenarioError) {
@@ -40,6 +49,7 @@ public struct ArtifactAttacksWorkload: Workload {
             let path = "\(field).\(key)"
             switch key {
             case "patches": patches = Int(try reader.integer(value, path, in: 1 ... 100_000))
+            case "searches": searches = Int(try reader.integer(value, path, in: 0 ... 100_000))
             default: intervalMillis = Int(try reader.integer(value, path, in: 1 ... 600_000))
             }
         }
@@ -48,7 +58,7 @@ public struct ArtifactAttacksWorkload: Workload {
     public func install(on platform: Platform) {
         guard let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
               let gateway = platform.directory.services["gateway"] else { return }
-        let patches = self.patches, interval = Int64(intervalMillis) * Nanos.millisecond
+        let patches = self.patches, searches = self.searches, interval = Int64(intervalMillis) * Nanos.millisecond
         /// Asks until definitive; a 2xx answer's body, or nil for a refusal.
         func ask(_ context: ProcessContext, _ request: HTTPRequest) async -> [String: String]? {
             let response = await context.askUntilDefinitive(gateway, request)
@@ -83,6 +93,14 @@ public struct ArtifactAttacksWorkload: Workload {
                 await context.sleep(nanoseconds: interval)
                 let patch = i % 3 == 2 ? Self.protectedPatches[(i / 3) % Self.protectedPatches.count] : #"{"description":"revision note \#(i)"}"#
                 _ = await ask(context, HTTPRequest("POST", "models/update", body: ["name": Self.patchedModel, "patch": patch], headers: ["authorization": token]))
+            }
+        }
+        client.addProcess("searcher") { context in
+            let token = await token(context)
+            for name in Self.evilNames { await create(context, name, token) }
+            for i in 0 ..< searches {
+                await context.sleep(nanoseconds: interval)
+                _ = await ask(context, HTTPRequest("GET", "models/search", body: ["pattern": Self.patterns[i % Self.patterns.count]], headers: ["authorization": token]))
             }
         }
     }
