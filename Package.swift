@@ -14,7 +14,7 @@ let platformSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unch
 // Dependencies point one way: simrun -> Chaos -> SimServices -> SimKernel.
 //
 // The trait "Tools" (on by default) brings the simulator's own dependencies: Yams for scenario
-// files and swift-argument-parser for simrun. A package that wants SimKernel (or SimTesting)
+// files, swift-argument-parser for simrun and swift-crypto for the platform's services. A package that wants SimKernel (or SimTesting)
 // alone depends on this one with `traits: []` and resolves no other package (docs/library.md).
 // A trait rather than a second package: SwiftPM cannot depend on a package in a subfolder of a
 // repository, and the README's `swift run simrun` must keep working at the root.
@@ -33,13 +33,16 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // SHA-256, HMAC and constant-time comparison for the platform's security (issue 13).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(name: "SimKernel"),
         .target(name: "SimTesting", dependencies: ["SimKernel"]),
         // The system SQLite (libsqlite3-dev): results databases now, the simulated SQL databases later.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
-        .target(name: "SimServices", dependencies: ["SimKernel", "CSQLite"], swiftSettings: platformSettings),
+        .target(name: "SimServices", dependencies: ["SimKernel", "CSQLite", .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["Tools"]))],
+                swiftSettings: platformSettings),
         .target(name: "Chaos", dependencies: ["SimServices", "SimKernel", "CSQLite", .product(name: "Yams", package: "Yams", condition: .when(traits: ["Tools"]))], swiftSettings: platformSettings),
         .executableTarget(
             name: "simrun",
