@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 10)
+        XCTAssertEqual(files.count, 11)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -297,5 +297,29 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertNil(checker.check(simulation))
         simulation.security.regexMatches.append((Nanos.second, "(a+)+$", 5, 7, 81))
         XCTAssertEqual(checker.check(simulation), "matching '(a+)+$' against a name of 7 characters took 81 steps at 1.000s, above the linear bound 80 (2 x 5 instructions x (length + 1)): super-linear regex work")
+    }
+
+    /// Without I6 the plain metadata document is stored and the three DTDs refused and logged; with
+    /// I6 `xml-entities` names the mesh key found in the model's description.
+    func testMetadataDTDsAreRefusedAndI6IsFoundByTheXMLEntitiesCheck() {
+        let (passed, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(passed, .passed)
+        XCTAssertEqual(simulation.security.refusals.filter { $0.reason == "XML document type declaration" }.count, 3)
+        XCTAssertEqual(simulation.security.metadataStored.map(\.description), ["Scores fraud & abuse"])
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.I6]))
+        XCTAssertEqual(outcome.checker, "xml-entities")
+        XCTAssertTrue(outcome.message.contains("with the contents of /etc/synapsenet/mesh.key"), outcome.message)
+    }
+
+    /// The checker on planted observations: an ordinary description passes; one holding the
+    /// passwd file's first line is named.
+    func testXMLEntitiesNamesADescriptionHoldingANodesFile() {
+        let simulation = Simulation(seed: 1)
+        let checker = XMLEntitiesChecker(scenario: Self.scenario)
+        checker.observations = simulation.security
+        simulation.security.metadataStored = [(1, "eve@t1", "m", "Scores fraud")]
+        XCTAssertNil(checker.check(simulation))
+        simulation.security.metadataStored.append((Nanos.second, "eve@t1", "m", "users: root:x:0:0:root:/root:/bin/sh"))
+        XCTAssertEqual(checker.check(simulation), "models stored the description of m for eve@t1 with the contents of /etc/passwd at 1.000s: an XML external entity was resolved")
     }
 }

@@ -13,7 +13,9 @@ import Yams
 /// be refused whole, and no protected field may ever change. A **searcher** names models `a...a!`
 /// of growing lengths and searches model names every `interval_ms` with everyday patterns and
 /// with patterns of nested quantifiers (`(a+)+$`, `(a|aa)+$`, `(a*)*b`): no search may cost work
-/// beyond linear in a name's length.
+/// beyond linear in a name's length. An **XML author** sends `fraud-scorer`'s metadata as XML
+/// documents: a plain one, then ones whose DTD declares external entities reading the node's mesh
+/// key and /etc/passwd, and a "billion laughs" expansion: each DTD must be refused and logged.
 public struct ModelAttacksWorkload: Workload {
     public static let name = "model_attacks"
     public static let requiredRoles = ["client", "gateway", "auth", "models", "registry", "inference"]
@@ -40,6 +42,14 @@ public struct ModelAttacksWorkload: Workload {
     /// patterns: everyday ones and evil ones in turn.
     public static let evilNames = [6, 10, 14, 18].map { String(repeating: "a", count: $0) + "!" }
     public static let patterns = ["^fraud", "(a+)+$", "scor(er|ing)$", "(a|aa)+$", "[a-z]+-scorer", "(a*)*b"]
+
+    /// The metadata documents the XML author sends, in turn: what each tries.
+    public static let documents: [(what: String, xml: String)] = [
+        ("plain", #"<?xml version="1.0"?><model><description>Scores fraud &amp; abuse</description><framework>sklearn</framework></model>"#),
+        ("external entity: mesh key", #"<?xml version="1.0"?><!DOCTYPE model [<!ENTITY key SYSTEM "file:///etc/synapsenet/mesh.key">]><model><description>&key;</description></model>"#),
+        ("external entity: passwd", #"<!DOCTYPE model [<!ENTITY p SYSTEM "file:///etc/passwd">]><model><description>users: &p;</description></model>"#),
+        ("billion laughs", #"<!DOCTYPE m [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">]><model><description>&f;</description></model>"#),
+    ]
 
     public init() {}
 
@@ -101,6 +111,14 @@ public struct ModelAttacksWorkload: Workload {
             for i in 0 ..< searches {
                 await context.sleep(nanoseconds: interval)
                 _ = await ask(context, HTTPRequest("GET", "models/search", body: ["pattern": Self.patterns[i % Self.patterns.count]], headers: ["authorization": token]))
+            }
+        }
+        client.addProcess("xml-author") { context in
+            let token = await token(context)
+            await create(context, Self.patchedModel, token)
+            for (_, xml) in Self.documents {
+                await context.sleep(nanoseconds: interval)
+                _ = await ask(context, HTTPRequest("POST", "models/metadata", body: ["name": Self.patchedModel, "xml": xml], headers: ["authorization": token]))
             }
         }
     }

@@ -114,6 +114,8 @@ public final class SecurityObservations {
     /// Regular-expression matches run by a search: the pattern, its program's instruction count,
     /// the input's length and the matcher's steps.
     public var regexMatches: [(at: Int64, pattern: String, instructions: Int, inputLength: Int, steps: Int)] = []
+    /// Model descriptions stored from metadata documents: for whom, which model, and the text.
+    public var metadataStored: [(at: Int64, caller: String, model: String, description: String)] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

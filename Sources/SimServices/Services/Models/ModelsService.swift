@@ -8,7 +8,9 @@ import SimKernel
 /// ModelDetails: within the caller's tenant only); `POST models/describe` (Describe ->
 /// ModelRecord: a new description, revision + 1, mirrored); `POST models/update` (Update ->
 /// ModelRecord: a merge patch of the patchable fields, `ModelPatch.swift`); `GET models/search`
-/// (Search -> Found: names matching a regular expression, `ModelSearch.swift`); `POST models/status` (ModelName ->
+/// (Search -> Found: names matching a regular expression, `ModelSearch.swift`); `POST
+/// models/metadata` (Metadata -> ModelRecord: the description from an XML document, DTDs refused,
+/// `ModelMetadata.swift`); `POST models/status` (ModelName ->
 /// ModelStatus: the model's life-cycle stage from its versions' stages, `ModelStage.ofModel`);
 /// `POST models/archive` (ModelName -> ModelStatus: every version to Archived, by the registry's
 /// own transition rules). Stateless: models and versions live in models_db (shared with registry).
@@ -85,6 +87,17 @@ public enum ModelsService {
         return ModelStatus(stage: ModelStage.ofModel(versions: versions.map(\.1)).rawValue, versions: versions.map { "\($0.0):\($0.1.rawValue)" }.joined(separator: ","))
     }
 
+    /// Sets the description of `tenant`'s model `name` (revision + 1) and mirrors it.
+    static func describe(_ runtime: ServiceRuntime, tenant: String, name: String, description: String) async throws(ServiceError) -> ModelRecord {
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("UPDATE models SET description = ?, revision = revision + 1 WHERE tenant = ? AND name = ?", [.text(description), .text(tenant), .text(name)]),
+            SQLStatement("SELECT id, signature, revision FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)]),
+        ]) else { throw .unavailable("cannot describe the model") }
+        guard let row = rows[1].rows.first, let id = row[0].integer, let revision = row[2].integer else { throw ServiceError(404, "no model \(name)") }
+        try await ModelMirror.write(runtime, id: id, document: ["name": name, "tenant": tenant, "description": description], revision: revision)
+        return ModelRecord(id: id, signature: row[1].text ?? "", revision: revision)
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "models", routes: [
             Route("POST", "models/create", CreateModel.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
@@ -106,13 +119,10 @@ public enum ModelsService {
             },
             Route("POST", "models/describe", Describe.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
                 let tenant = try await scope(runtime, info, asked: request.tenant, detail: "describe \(request.name)")
-                guard case .success(let rows) = await runtime.transaction([
-                    SQLStatement("UPDATE models SET description = ?, revision = revision + 1 WHERE tenant = ? AND name = ?", [.text(request.description), .text(tenant), .text(request.name)]),
-                    SQLStatement("SELECT id, signature, revision FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(request.name)]),
-                ]) else { throw .unavailable("cannot describe the model") }
-                guard let row = rows[1].rows.first, let id = row[0].integer, let revision = row[2].integer else { throw ServiceError(404, "no model \(request.name)") }
-                try await ModelMirror.write(runtime, id: id, document: ["name": request.name, "tenant": tenant, "description": request.description], revision: revision)
-                return ModelRecord(id: id, signature: row[1].text ?? "", revision: revision)
+                return try await describe(runtime, tenant: tenant, name: request.name, description: request.description)
+            },
+            Route("POST", "models/metadata", Metadata.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
+                try await metadata(runtime, request, info)
             },
             Route("POST", "models/update", Update.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
                 try await update(runtime, request, info)
