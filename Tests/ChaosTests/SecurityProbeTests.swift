@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 11)
+        XCTAssertEqual(files.count, 12)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -321,5 +321,35 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertNil(checker.check(simulation))
         simulation.security.metadataStored.append((Nanos.second, "eve@t1", "m", "users: root:x:0:0:root:/root:/bin/sh"))
         XCTAssertEqual(checker.check(simulation), "models stored the description of m for eve@t1 with the contents of /etc/passwd at 1.000s: an XML external entity was resolved")
+    }
+
+    /// Without G5 ci-bot's tokens are all granted through its key rotation (old key before its
+    /// switch, new key after); with G5 `key-rotation` names the old key refused in its grace period.
+    func testAKeyRotationKeepsAKeyWorkingAndG5IsFoundByTheKeyRotationCheck() {
+        let (passed, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(passed, .passed)
+        let bot = simulation.security.keyPresentations.filter { $0.user == "ci-bot" }
+        XCTAssertEqual(simulation.security.keyRotations.filter { $0.user == "ci-bot" }.count, 1)
+        XCTAssertTrue(bot.allSatisfy(\.accepted))
+        XCTAssertEqual(Set(bot.map(\.digest)).count, 2, "both keys were used")
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.G5]))
+        XCTAssertEqual(outcome.checker, "key-rotation")
+        XCTAssertTrue(outcome.message.contains("refused ci-bot's previous API key"), outcome.message)
+    }
+
+    /// The checker on planted observations: the old key refused past the grace period passes; within
+    /// it, or the new key refused, is named.
+    func testKeyRotationNamesAKeyRefusedDuringTheRotation() {
+        let simulation = Simulation(seed: 1)
+        let checker = KeyRotationChecker(scenario: Self.scenario)
+        checker.observations = simulation.security
+        let old = AuthService.keyHash("k-old"), new = AuthService.keyHash("k-new")
+        simulation.security.keyRotations = [(Nanos.second, "bot", old, new, 100)]
+        simulation.security.keyPresentations = [(2 * Nanos.second, 100 + AuthService.keyGraceSeconds, "bot", old, false)]
+        XCTAssertNil(checker.check(simulation))
+        simulation.security.keyPresentations.append((3 * Nanos.second, 102, "bot", old, false))
+        XCTAssertEqual(checker.check(simulation), "auth refused bot's previous API key at 3.000s, 2 s after its rotation, within the 60 s grace period: no key accepted during rotation")
+        simulation.security.keyPresentations.append((4 * Nanos.second, 103, "bot", new, false))
+        XCTAssertEqual(checker.check(simulation), "auth refused bot's new API key at 4.000s, after its rotation")
     }
 }

@@ -11,14 +11,16 @@ import Yams
 /// address claiming the administrator's identity). Each tenant creates a model; bob (t2) walks
 /// model ids 1-6 and tries to create a model in t1. A flooder sends bursts of anonymous requests,
 /// each with a new X-Forwarded-For; a prober asks bob's token with wrong keys whose digests share
-/// 0 and 1 leading bytes with his. After the role change and the revocation cache's TTL, nothing
+/// 0 and 1 leading bytes with his. A bot (`ci-bot`) asks tokens every `interval_ms` with its API
+/// key, rotates the key at `rotate_at_ms` and goes on with the old one for `key_switch_ms` (its
+/// fleet deploying the new one) before it switches. After the role change and the revocation cache's TTL, nothing
 /// may get through with the withdrawn role or the revoked token; no crafted token ever.
 public struct AuthSessionsWorkload: Workload {
     public static let name = "auth_sessions"
     public static let requiredRoles = ["client", "gateway", "auth", "storage", "models"]
     /// Model ids bob walks through (the platform's first requests and the two tenants' models fit).
     public static let modelIDs = 6
-    public static let keys = ["requests", "interval_ms", "demote_at_ms", "revoke_at_ms", "flood", "rate_limit_per_s", "rate_limit_burst"]
+    public static let keys = ["requests", "interval_ms", "demote_at_ms", "revoke_at_ms", "flood", "rate_limit_per_s", "rate_limit_burst", "rotate_at_ms", "key_switch_ms"]
 
     public var requests = 60
     public var intervalMillis = 200
@@ -30,6 +32,9 @@ public struct AuthSessionsWorkload: Workload {
     /// The gateway's rate limit per caller for this run.
     public var rateLimitPerSecond = 20
     public var rateLimitBurst = 10
+    /// When ci-bot rotates its API key, and how long it keeps using the old one afterwards.
+    public var rotateAtMillis = 5_000
+    public var keySwitchMillis = 3_000
 
     public init() {}
 
@@ -44,6 +49,8 @@ public struct AuthSessionsWorkload: Workload {
             case "flood": flood = Int(try reader.integer(value, path, in: 0 ... 10_000))
             case "rate_limit_per_s": rateLimitPerSecond = Int(try reader.integer(value, path, in: 1 ... 1_000_000_000))
             case "rate_limit_burst": rateLimitBurst = Int(try reader.integer(value, path, in: 1 ... 1_000_000))
+            case "rotate_at_ms": rotateAtMillis = Int(try reader.integer(value, path, in: 0 ... 86_400_000))
+            case "key_switch_ms": keySwitchMillis = Int(try reader.integer(value, path, in: 0 ... 86_400_000))
             default: revokeAtMillis = Int(try reader.integer(value, path, in: 0 ... 86_400_000))
             }
         }
@@ -140,6 +147,22 @@ public struct AuthSessionsWorkload: Workload {
                 await context.sleep(nanoseconds: interval)
                 probe(context, HTTPRequest("GET", "models/get", body: ["id": "\(1 + i % Self.modelIDs)"], headers: ["authorization": bob]))
                 if i % 10 == 0 { probe(context, HTTPRequest("POST", "models/create", body: ["name": "planted-\(i)", "tenant": "t1"], headers: ["authorization": bob])) }
+            }
+        }
+        let rotateAt = Int64(rotateAtMillis) * Nanos.millisecond, keySwitch = Int64(keySwitchMillis) * Nanos.millisecond
+        client.addProcess("key-rotator") { context in
+            // ci-bot's tokens, every interval, with the key its fleet has deployed.
+            var key = "k-ci-bot", next: String?, switchAt = Int64.max
+            for _ in 0 ..< requests {
+                await context.sleep(nanoseconds: interval)
+                if next == nil, simulation.now >= rotateAt {
+                    let session = await token(context, "ci-bot")
+                    let rotated = await context.askUntilDefinitive(gateway, HTTPRequest("POST", "auth/keys/rotate", body: ["request_id": "ci-bot-rotation-1"], headers: ["authorization": session]))
+                    next = rotated.body["api_key"]
+                    switchAt = simulation.now + keySwitch
+                }
+                if let next, simulation.now >= switchAt { key = next }
+                probe(context, HTTPRequest("POST", "auth/token", body: ["user": "ci-bot", "api_key": key]))
             }
         }
         client.addProcess("key-prober") { context in

@@ -7,7 +7,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case C2, C3, C4, C8, D8, H2, M4
     case D1, D2, D3, D4, D5, D6, D7, D9, D10, C1, C7, H7
     case C5, C6
-    case I9, G4, I5, I4, I8, G3, I3, I7, I2, I10, I6
+    case I9, G4, I5, I4, I8, G3, I3, I7, I2, I10, I6, G5
     case M5, M9, E3, M6, E1, M3
     case E2, E4, E6, E8, M8
     case A3, A4, A5, A6, A7, A8, A10
@@ -33,7 +33,7 @@ public struct DefectEntry: Sendable {
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         case .I9: return "security_probe"
-        case .G4, .I5, .I4, .I8, .G3: return "auth_sessions"
+        case .G4, .I5, .I4, .I8, .G3, .G5: return "auth_sessions"
         case .I3, .I7, .I10, .I6: return "model_attacks"
         case .I2: return "webhook_attacks"
         case .A3, .A4, .A5, .A6, .A7, .A8, .A10: return "elastic_training"
@@ -239,6 +239,9 @@ public enum DefectCatalogue {
         DefectEntry(id: .I6, title: "XXE in model metadata XML: the metadata reader accepts a DTD and resolves its entities, external ones from the node's files",
                     services: ["models"], symptom: "a model's description holds a file of the models node (the mesh key, /etc/passwd)",
                     scenario: "06_security_probe", checker: "xml-entities"),
+        DefectEntry(id: .G5, title: "API key rotation window rejects both keys: the rotation retires the old key at once instead of after its grace period",
+                    services: ["auth"], symptom: "a client still on the old key, within the announced grace period, is refused before it has deployed the new one",
+                    scenario: "06_security_probe", checker: "key-rotation"),
         DefectEntry(id: .M5, title: "training data not shuffled between epochs: the order is drawn from the seed alone, not from (seed, epoch)",
                     services: ["workers"], symptom: "every epoch sees the same order (epoch k+1's permutation equals epoch k's)",
                     scenario: "02_training_reproducibility", checker: "epoch-order"),

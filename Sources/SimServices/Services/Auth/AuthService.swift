@@ -26,6 +26,7 @@ public enum AuthService {
         ("ml-engineer", "t1", "scientist", "k-ml-engineer"),
         ("bob", "t2", "scientist", "k-bob"),
         ("ops-admin", "t1", "admin", "k-ops-admin"),
+        ("ci-bot", "t1", "scientist", "k-ci-bot"),
     ]
 
     public struct TokenRequest: Codable, Sendable, Equatable {
@@ -145,21 +146,32 @@ public enum AuthService {
             Route("POST", "auth/token", TokenRequest.self, TokenResponse.self) { runtime, request, info throws(ServiceError) in
                 let lifetime = request.lifetimeS ?? maxLifetimeSeconds
                 guard (1 ... maxLifetimeSeconds).contains(lifetime) else { throw ServiceError(400, "lifetime_s must be 1...\(maxLifetimeSeconds), got \(lifetime)") }
-                guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT tenant, role, key_hash FROM users WHERE name = ?", [.text(request.user)])]) else {
+                guard case .success(let rows) = await runtime.transaction([
+                    SQLStatement("SELECT tenant, role, key_hash, previous_key_hash, rotated_at FROM users WHERE name = ?", [.text(request.user)]),
+                ]) else {
                     throw .unavailable("users_db did not answer")
                 }
-                // The presented key's digest against the stored one in constant time; an unknown
-                // user is compared against a dummy digest, so both refusals take the same work.
-                let row = rows[0].rows.first
+                // The presented key's digest against the stored ones in constant time (the key
+                // being rotated out within its grace period too); an unknown user is compared
+                // against a dummy digest, so both refusals take the same work.
+                let row = rows[0].rows.first, context = runtime.context, now = context.localTime / Nanos.second, presented = keyHash(request.apiKey)
                 let stored = row.flatMap { $0[2].text }.flatMap(hexBytes) ?? [UInt8](repeating: 0, count: 32)
-                guard await keysMatch(runtime, user: request.user, presented: keyHash(request.apiKey), stored: stored), let row, let tenant = row[0].text, let role = row[1].text else {
+                let accepted = await keyAccepted(runtime, user: request.user, presented: presented, current: stored, previous: row.flatMap { $0[3].text }.flatMap(hexBytes),
+                                                 rotatedAt: row?[4].integer, now: now)
+                let security = context.simulation.security
+                security.keyPresentations.append((context.simulation.now, now, request.user, presented, accepted && row != nil))
+                security.revision &+= 1
+                guard accepted, let row, let tenant = row[0].text, let role = row[1].text else {
                     throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "unknown user or key", detail: request.user, status: 401)
                 }
-                let state = runtime.state(State.self), context = runtime.context, now = context.localTime / Nanos.second
+                let state = runtime.state(State.self)
                 state.issued += 1
                 let claims = JWT.Claims(sub: request.user, tenant: tenant, role: role, iat: now, nbf: now, exp: now + lifetime,
                                         jti: "\(context.node.name)-\(context.epoch)-\(state.issued)")
                 return TokenResponse(token: JWT.issue(claims, secret: secret))
+            },
+            Route("POST", "auth/keys/rotate", Rotate.self, Rotated.self) { runtime, request, info throws(ServiceError) in
+                try await rotateKey(runtime, request, info)
             },
             Route("POST", "auth/verify", VerifyRequest.self, Identity.self) { runtime, request, _ throws(ServiceError) in
                 try await identity(runtime, token: request.token)
@@ -204,6 +216,10 @@ public enum AuthService {
             "CREATE TABLE users(name TEXT PRIMARY KEY, tenant TEXT NOT NULL, role TEXT NOT NULL, key_hash TEXT NOT NULL)",
             "CREATE TABLE revoked_tokens(jti TEXT PRIMARY KEY, user TEXT NOT NULL)",
             "INSERT INTO users VALUES " + accounts.map { "('\($0.user)', '\($0.tenant)', '\($0.role)', '\(SHA256.hex(keyHash($0.key)))')" }.joined(separator: ", "),
+            // Key rotation (`KeyRotation.swift`): the key being rotated out, when, and the rotation's id.
+            "ALTER TABLE users ADD COLUMN previous_key_hash TEXT",
+            "ALTER TABLE users ADD COLUMN rotated_at INTEGER",
+            "ALTER TABLE users ADD COLUMN rotation_id TEXT",
         ]
         return spec
     }

@@ -18,9 +18,9 @@ public enum RBAC {
     /// The roles auth accepts in `POST auth/roles`.
     public static var roles: [String] { grants.keys.sorted() }
 
-    /// Routes any authenticated caller may use whatever its role: asking for a token and
-    /// revoking one's own (the body carries the token to revoke).
-    static let selfService = ["POST auth/token", "POST auth/revoke"]
+    /// Routes any authenticated caller may use whatever its role: asking for a token, revoking
+    /// one's own (the body carries the token to revoke) and rotating one's own API key.
+    static let selfService = ["POST auth/token", "POST auth/revoke", "POST auth/keys/rotate"]
 
     /// Whether `role` may call `method path` (path `service/route...`).
     public static func permits(role: String, method: String, path: String) -> Bool {

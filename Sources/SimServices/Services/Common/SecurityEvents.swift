@@ -116,6 +116,12 @@ public final class SecurityObservations {
     public var regexMatches: [(at: Int64, pattern: String, instructions: Int, inputLength: Int, steps: Int)] = []
     /// Model descriptions stored from metadata documents: for whom, which model, and the text.
     public var metadataStored: [(at: Int64, caller: String, model: String, description: String)] = []
+    /// API key rotations as sent to users_db: the user, the key rotated out and the new key
+    /// (SHA-256 digests), and the rotation's time on auth's clock (seconds), as stored.
+    public var keyRotations: [(at: Int64, user: String, old: [UInt8]?, new: [UInt8], rotatedAtLocal: Int64)] = []
+    /// Keys presented for a token: when (true time, and auth's clock in seconds), by whom, the
+    /// key's digest, and whether it was accepted.
+    public var keyPresentations: [(at: Int64, localSeconds: Int64, user: String, digest: [UInt8], accepted: Bool)] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

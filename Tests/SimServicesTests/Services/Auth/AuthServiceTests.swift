@@ -52,7 +52,7 @@ final class AuthServiceTests: XCTestCase {
 
     func testTheInvariantFindsAKeyStoredInTheClear() {
         let outcome = ServiceHarness.run("auth", [HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"])])
-        ServiceHarness.write(outcome, "users_db", "INSERT INTO users VALUES ('carol', 't1', 'viewer', 'k-carol')")
+        ServiceHarness.write(outcome, "users_db", "INSERT INTO users(name, tenant, role, key_hash) VALUES ('carol', 't1', 'viewer', 'k-carol')")
         XCTAssertEqual(AuthService.invariants(outcome.view), ["auth: user carol's key is stored as 'k-carol...', not a SHA-256 digest"])
     }
 
