@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 12)
+        XCTAssertEqual(files.count, 13)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -50,7 +50,7 @@ final class SecurityProbeTests: XCTestCase {
         let (outcome, simulation) = run(seed: 1, defects: .empty)
         XCTAssertEqual(outcome, .passed)
         // (The model-file and patch attacks' refusals have their own test.)
-        let reasons = Set(simulation.security.refusals.filter { !["storage", "registry", "webhooks"].contains($0.service) && !$0.reason.hasPrefix("field ") && $0.reason != "XML document type declaration" }.map(\.reason))
+        let reasons = Set(simulation.security.refusals.filter { !["storage", "registry", "webhooks", "admin"].contains($0.service) && !$0.reason.hasPrefix("field ") && $0.reason != "XML document type declaration" }.map(\.reason))
         XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
                                  "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth",
                                  "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key",
@@ -351,5 +351,29 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertEqual(checker.check(simulation), "auth refused bot's previous API key at 3.000s, 2 s after its rotation, within the 60 s grace period: no key accepted during rotation")
         simulation.security.keyPresentations.append((4 * Nanos.second, 103, "bot", new, false))
         XCTAssertEqual(checker.check(simulation), "auth refused bot's new API key at 4.000s, after its rotation")
+    }
+
+    /// Without G6 the ops agent's quota overrides go through and every impostor chain is refused;
+    /// with G6 `peer-trust` names the look-alike root's chain accepted.
+    func testOnlyTrustedPeersAreAcceptedAndG6IsFoundByThePeerTrustCheck() {
+        let (passed, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(passed, .passed)
+        XCTAssertFalse(simulation.security.peersAccepted.isEmpty)
+        XCTAssertTrue(simulation.security.peersAccepted.allSatisfy { $0.chain == [PlatformPKI.clientCertificate("ops-agent")] }, "\(simulation.security.peersAccepted.map { $0.chain.map(\.subject) + $0.chain.map(\.issuer) })")
+        XCTAssertGreaterThan(simulation.security.refusals.filter { $0.service == "admin" }.count, 5)
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.G6]))
+        XCTAssertEqual(outcome.checker, "peer-trust")
+        XCTAssertTrue(outcome.message.contains("is not signed by the platform's root key"), outcome.message)
+    }
+
+    /// The checker on planted observations: the genuine chain passes, the look-alike is named.
+    func testPeerTrustNamesAChainNotSignedByTheRoot() {
+        let simulation = Simulation(seed: 1)
+        let checker = PeerTrustChecker(scenario: Self.scenario)
+        checker.observations = simulation.security
+        simulation.security.peersAccepted = [(1, [PlatformPKI.clientCertificate("ops-agent")])]
+        XCTAssertNil(checker.check(simulation))
+        simulation.security.peersAccepted.append((Nanos.second, MeshPeersWorkload.impostorChains[0].chain))
+        XCTAssertEqual(checker.check(simulation), "admin accepted ops-agent at 1.000s with a chain of 2 whose top (SynapseNet Internal CA, issued by SynapseNet Internal CA) is not signed by the platform's root key: an untrusted peer")
     }
 }

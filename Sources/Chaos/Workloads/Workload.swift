@@ -30,7 +30,7 @@ extension Workload {
 
 /// The workloads, by name.
 public enum WorkloadRegistry {
-    public static let all: [any Workload.Type] = [FirstRequestsWorkload.self, TrainingJobWorkload.self, ModelDeploymentsWorkload.self, ABTestWorkload.self, FeatureDriftWorkload.self, SecurityProbeWorkload.self, AuthSessionsWorkload.self, ModelAttacksWorkload.self, WebhookAttacksWorkload.self, TrainingRunsWorkload.self, ElasticTrainingWorkload.self]
+    public static let all: [any Workload.Type] = [FirstRequestsWorkload.self, TrainingJobWorkload.self, ModelDeploymentsWorkload.self, ABTestWorkload.self, FeatureDriftWorkload.self, SecurityProbeWorkload.self, AuthSessionsWorkload.self, ModelAttacksWorkload.self, WebhookAttacksWorkload.self, MeshPeersWorkload.self, TrainingRunsWorkload.self, ElasticTrainingWorkload.self]
     public static func type(named name: String) -> (any Workload.Type)? { all.first { $0.name == name } }
     public static var names: [String] { all.map { $0.name } }
 }

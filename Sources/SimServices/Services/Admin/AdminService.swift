@@ -3,7 +3,9 @@ import SimKernel
 /// Tenants and quotas: usage is checked and reserved in one transaction (integer units), so
 /// usage never exceeds the quota. Its dashboard calls through the gateway from the admin origin.
 ///
-/// Route: `POST admin/tenants` (ReserveRequest -> Usage). Stateless: tenants live in users_db.
+/// Routes: `POST admin/tenants` (ReserveRequest -> Usage); `POST admin/ops/quota` (QuotaOverride ->
+/// Usage: an operator's override over mutual TLS, `OperatorQuota.swift`; never below the usage).
+/// Stateless: tenants live in users_db.
 public enum AdminService {
     public struct ReserveRequest: Codable, Sendable, Equatable {
         public var tenant: String?
@@ -32,6 +34,9 @@ public enum AdminService {
                 }
                 guard rows[1].changes == 1 else { throw ServiceError(429, "quota exceeded") }
                 return Usage(used: used, quota: limit)
+            },
+            Route("POST", "admin/ops/quota", QuotaOverride.self, Usage.self) { runtime, request, info throws(ServiceError) in
+                try await overrideQuota(runtime, request, info)
             },
         ])
         spec.database = "users_db"

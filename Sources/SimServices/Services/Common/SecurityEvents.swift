@@ -122,6 +122,8 @@ public final class SecurityObservations {
     /// Keys presented for a token: when (true time, and auth's clock in seconds), by whom, the
     /// key's digest, and whether it was accepted.
     public var keyPresentations: [(at: Int64, localSeconds: Int64, user: String, digest: [UInt8], accepted: Bool)] = []
+    /// Peers the admin service accepted over mutual TLS: their certificate chains, leaf first.
+    public var peersAccepted: [(at: Int64, chain: [PeerCertificate])] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

@@ -1,0 +1,62 @@
+import XCTest
+@testable import SimKernel
+@testable import SimServices
+
+/// Mutual TLS peers of the admin service: chains that end at the platform's root by key are
+/// accepted; look-alikes, self-signed, expired and leaf-issued chains are refused; G6 checks names.
+final class PeerCertificateTests: XCTestCase {
+    static let genuine = [PlatformPKI.clientCertificate("ops-agent")]
+    static let rootName = PlatformPKI.root.subject
+    static let lookAlike = [PlatformPKI.issue(subject: "ops-agent", isCA: false, usage: "clientAuth", keyName: "impostor", issuer: rootName, issuerKeyName: "attacker root"),
+                            PlatformPKI.issue(subject: rootName, isCA: true, usage: "ca", keyName: "attacker root", issuer: rootName, issuerKeyName: "attacker root")]
+
+    /// Ed25519 signatures: the same certificate issued twice has the same bytes (deterministic,
+    /// RFC 8032), verifies under its issuer's key, and fails when any signed field changes.
+    func testCertificatesAreSignedDeterministicallyAndTamperingShows() {
+        let certificate = PlatformPKI.clientCertificate("ops-agent")
+        XCTAssertEqual(certificate, PlatformPKI.clientCertificate("ops-agent"))
+        XCTAssertEqual(certificate.signature.count, 64)
+        XCTAssertTrue(certificate.isSigned(by: PlatformPKI.root.publicKey))
+        XCTAssertFalse(certificate.isSigned(by: PlatformPKI.publicKey("attacker root")))
+        var tampered = certificate
+        tampered.notAfter += 1
+        XCTAssertFalse(tampered.isSigned(by: PlatformPKI.root.publicKey))
+        XCTAssertEqual(PeerCertificate.chain(fromHeader: PeerCertificate.header(Self.lookAlike)), Self.lookAlike)
+    }
+
+    /// The genuine chain (with or without the root appended) is accepted; every other is refused
+    /// with its reason; G6's name check accepts the look-alike root but still refuses the rest.
+    func testOnlyAChainSignedByTheRootsKeyIsAccepted() {
+        XCTAssertNil(PlatformPKI.refusal(of: Self.genuine, now: 100))
+        XCTAssertNil(PlatformPKI.refusal(of: Self.genuine + [PlatformPKI.root], now: 100))
+        let selfSigned = [PlatformPKI.issue(subject: "ops-agent", isCA: false, usage: "clientAuth", keyName: "impostor", issuer: "ops-agent", issuerKeyName: "impostor")]
+        let issuedByLeaf = [PlatformPKI.issue(subject: "x", isCA: false, usage: "clientAuth", keyName: "x", issuer: "intern", issuerKeyName: "intern"), PlatformPKI.clientCertificate("intern")]
+        let cases: [([PeerCertificate], String)] = [
+            (Self.lookAlike, "the chain does not end at the platform's root"),
+            (selfSigned, "the chain does not end at the platform's root"),
+            ([PlatformPKI.clientCertificate("old", notBefore: 0, notAfter: 50)], "old is outside its validity"),
+            (issuedByLeaf, "x is not signed by intern"),
+            ([PlatformPKI.root], "the leaf is not a client certificate"),
+            ([], "no certificate, or a chain longer than 4"),
+        ]
+        for (chain, reason) in cases { XCTAssertEqual(PlatformPKI.refusal(of: chain, now: 100), reason, reason) }
+        XCTAssertNil(PlatformPKI.refusal(of: Self.lookAlike, now: 100, nameOnly: true), "G6 takes the look-alike")
+        XCTAssertEqual(PlatformPKI.refusal(of: selfSigned, now: 100, nameOnly: true), "the chain does not end at SynapseNet Internal CA")
+    }
+
+    static func override(_ chain: [PeerCertificate]?, quota: Int = 500) -> HTTPRequest {
+        HTTPRequest("POST", "admin/ops/quota", body: ["tenant": "t1", "quota": "\(quota)"], headers: chain.map { [PlatformPKI.header: PeerCertificate.header($0)] } ?? [:])
+    }
+
+    /// Through the service: the genuine peer sets the quota; the look-alike and a missing chain
+    /// are refused 401, each logged, and change nothing; with G6 the look-alike sets it.
+    func testTheAdminServiceTakesOnlyTrustedPeersAndG6TakesALookAlike() {
+        let outcome = ServiceHarness.run("admin", [Self.override(Self.genuine), Self.override(Self.lookAlike, quota: 999_999), Self.override(nil, quota: 999_999)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401, 401])
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.reason), ["untrusted peer: the chain does not end at the platform's root", "no client certificate"])
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT quota FROM tenants WHERE name = 't1'")?.first?.first?.integer, 500)
+        let g6 = ServiceHarness.run("admin", defects: DefectSet([.G6]), [Self.override(Self.lookAlike, quota: 999_999)])
+        XCTAssertEqual(g6.responses[0]?.status, 200)
+        XCTAssertEqual(g6.simulation.security.peersAccepted.first?.chain, Self.lookAlike)
+    }
+}
