@@ -4,20 +4,12 @@ import SimServices
 /// Artifact downloads stay in the artifacts bucket: every download the storage service answered
 /// served an object of `artifacts`, under the key's safe form (I9 serves `../checkpoints/...`
 /// from the checkpoints bucket).
-public final class ArtifactBucketChecker: SafetyChecker, Checker {
+public final class ArtifactBucketChecker: SecurityObservationsChecker, Checker {
     public static let name = "artifact-bucket"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { securityProbeMissing(scenario) }
-    var observations: SecurityObservations?
-    var checked = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         while checked < observations.downloads.count {
             let download = observations.downloads[checked]

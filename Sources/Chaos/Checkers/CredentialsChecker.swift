@@ -7,25 +7,18 @@ import SimServices
 /// [nbf - leeway, exp + leeway) window on the verifying node's clock, not revoked more than the
 /// revocation cache's TTL before, and granted the role its user held within that TTL. G4 (a cache whose age every hit resets)
 /// honours a revoked token and a withdrawn role long after the TTL.
-public final class CredentialsChecker: SafetyChecker, Checker {
+public final class CredentialsChecker: SecurityObservationsChecker, Checker {
     public static let name = "credentials"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { authSessionsMissing(scenario) }
     /// Scheduling slack beyond the TTL: the cache's age is taken before its read is sent.
     static let slack = 50 * Nanos.millisecond
     /// How long a verification waits before it is judged: a role change is observed when its
     /// commit's answer reaches auth, a few milliseconds after a concurrent reload may have read it.
     static let settle = Nanos.second
-    var observations: SecurityObservations?
     var verified = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         while verified < observations.verifications.count, observations.verifications[verified].at + Self.settle <= simulation.now {
             let verification = observations.verifications[verified]

@@ -4,20 +4,12 @@ import SimServices
 /// Identities come only from the gateway: every request a service behind the gateway honoured
 /// under an identity (`x-user`, `x-tenant`, `x-role`) carried the gateway's signature over it
 /// (G3 honours the headers of a call made straight to the service).
-public final class GatewayIdentityChecker: SafetyChecker, Checker {
+public final class GatewayIdentityChecker: SecurityObservationsChecker, Checker {
     public static let name = "gateway-identity"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { authSessionsMissing(scenario) }
-    var observations: SecurityObservations?
-    var checked = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         return judgeNew(observations.identityCalls, from: &checked) { call in
             call.signed ? nil

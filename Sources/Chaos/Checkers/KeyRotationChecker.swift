@@ -5,20 +5,12 @@ import SimServices
 /// neither the account's new key after a rotation nor the key it replaced within the grace
 /// period (`AuthService.keyGraceSeconds`, on auth's clock, less a second of margin). G5 retires the
 /// old key at once, so the client still on it is refused until it has deployed the new one.
-public final class KeyRotationChecker: SafetyChecker, Checker {
+public final class KeyRotationChecker: SecurityObservationsChecker, Checker {
     public static let name = "key-rotation"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { authSessionsMissing(scenario) }
-    var observations: SecurityObservations?
-    var checked = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         return judgeNew(observations.keyPresentations, from: &checked) { presented in
             guard !presented.accepted,

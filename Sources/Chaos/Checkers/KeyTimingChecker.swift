@@ -4,22 +4,14 @@ import SimServices
 /// API key comparison in constant time: auth's comparisons of a presented key's digest with the
 /// stored one all take the same time, whatever prefix they share (I8 stops at the first differing
 /// byte, so a longer match takes longer: a timing oracle for the stored digest).
-public final class KeyTimingChecker: SafetyChecker, Checker {
+public final class KeyTimingChecker: SecurityObservationsChecker, Checker {
     public static let name = "key-timing"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { authSessionsMissing(scenario) }
-    var observations: SecurityObservations?
-    var checked = 0
     /// The first comparison seen: every later one must have taken as long.
     var reference: (matched: Int, spent: Int64)?
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         return judgeNew(observations.keyComparisons, from: &checked) { comparison in
             guard let reference else { reference = (comparison.matched, comparison.spent); return nil }

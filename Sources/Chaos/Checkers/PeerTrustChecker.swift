@@ -4,22 +4,14 @@ import SimServices
 /// No untrusted peer is accepted: every certificate chain the admin service accepted over mutual
 /// TLS ends in a certificate signed by the platform root's key (or is the root). G6 checks only
 /// that the chain's top names the root, so a look-alike CA of an attacker's own gets through.
-public final class PeerTrustChecker: SafetyChecker, Checker {
+public final class PeerTrustChecker: SecurityObservationsChecker, Checker {
     public static let name = "peer-trust"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.workloads.contains { $0 is MeshPeersWorkload } ? nil : "no mesh_peers workload runs in this scenario"
     }
-    var observations: SecurityObservations?
-    var checked = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         let anchor = PlatformPKI.root.publicKey
         return judgeNew(observations.peersAccepted, from: &checked) { accepted in

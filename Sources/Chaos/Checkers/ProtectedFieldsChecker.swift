@@ -4,20 +4,12 @@ import SimServices
 /// Model updates change only what a caller may change: every update left the model's id, tenant
 /// and name as they were, raised its revision by exactly one, and changed no field outside
 /// `ModelsService.patchable`. I7 writes every column a patch names (mass assignment).
-public final class ProtectedFieldsChecker: SafetyChecker, Checker {
+public final class ProtectedFieldsChecker: SecurityObservationsChecker, Checker {
     public static let name = "protected-fields"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { modelAttacksMissing(scenario) }
-    var observations: SecurityObservations?
-    var checked = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         return judgeNew(observations.modelUpdates, from: &checked) { update in
             let model = "model \(update.before["id"] ?? "?") (\(update.before["tenant"] ?? "?")/\(update.before["name"] ?? "?"))"

@@ -5,20 +5,12 @@ import SimServices
 /// 2 x instructions x (input length + 1) steps, the Pike VM's bound (each instruction is added at
 /// most once per position, and each waiting thread tried once per character). I10's backtracking
 /// engine exceeds it on nested quantifiers: `(a+)+$` on `a...a!` takes about 2^n steps.
-public final class RegexWorkChecker: SafetyChecker, Checker {
+public final class RegexWorkChecker: SecurityObservationsChecker, Checker {
     public static let name = "regex-work"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { modelAttacksMissing(scenario) }
-    var observations: SecurityObservations?
-    var checked = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         return judgeNew(observations.regexMatches, from: &checked) { match in
             let bound = 2 * match.instructions * (match.inputLength + 1)

@@ -4,20 +4,13 @@ import SimServices
 /// No model file with an executable payload is ever loaded: every file an inference replica
 /// loaded is in a weights-only format (a serving artifact or a checkpoint), and no load called
 /// anything. I3 lets a pickle stream through the registry and unpickles it on every replica.
-public final class SafeArtifactsChecker: SafetyChecker, Checker {
+public final class SafeArtifactsChecker: SecurityObservationsChecker, Checker {
     public static let name = "safe-artifacts"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { modelAttacksMissing(scenario) }
-    var observations: SecurityObservations?
     var checkedLoads = 0, checkedCalls = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         // A call is the worse finding (the payload ran), so calls are judged first.
         if let finding = judgeNew(observations.payloadCalls, from: &checkedCalls, { run in

@@ -1,4 +1,21 @@
+import SimKernel
 import SimServices
+
+/// What every checker of `SecurityObservations` shares: it installs itself on the simulation with
+/// the observations, and keeps a cursor (`checked`) over the list it judges (`judgeNew`).
+public class SecurityObservationsChecker: SafetyChecker {
+    public var name: String { fatalError("subclasses name themselves") }
+    var observations: SecurityObservations?
+    var checked = 0
+    public required init(scenario: Scenario) {}
+
+    public func install(on platform: Platform) {
+        observations = platform.simulation.security
+        platform.simulation.add(checker: self)
+    }
+
+    public func check(_ simulation: Simulation) -> String? { nil }
+}
 
 /// Why a check of the `auth_sessions` workload's observations cannot fire in `scenario`, or nil.
 func authSessionsMissing(_ scenario: Scenario) -> String? {

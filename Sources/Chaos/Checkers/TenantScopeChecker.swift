@@ -3,20 +3,12 @@ import SimServices
 
 /// Tenant isolation of the models service: every model it served by id belongs to the caller's
 /// tenant (I5 looks ids up alone, so a walk through ids reads other tenants' models).
-public final class TenantScopeChecker: SafetyChecker, Checker {
+public final class TenantScopeChecker: SecurityObservationsChecker, Checker {
     public static let name = "tenant-scope"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { authSessionsMissing(scenario) }
-    var observations: SecurityObservations?
-    var checked = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         return judgeNew(observations.modelReads, from: &checked) { read in
             read.modelTenant == read.callerTenant ? nil

@@ -5,21 +5,17 @@ import SimServices
 /// topology's `client` role (the internet), at an address that is not loopback, private or
 /// link-local. I2 judges only the subscribed URL's text, so other spellings of an internal
 /// address, a node's name and a rebound name all get through.
-public final class WebhookTargetsChecker: SafetyChecker, Checker {
+public final class WebhookTargetsChecker: SecurityObservationsChecker, Checker {
     public static let name = "webhook-targets"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.workloads.contains { $0 is WebhookAttacksWorkload } ? nil : "no webhook_attacks workload runs in this scenario"
     }
-    var observations: SecurityObservations?
     var external: Set<String> = []
-    var checked = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
+    public override func install(on platform: Platform) {
         external = Set(platform.topology.nodes(role: "client").map(\.name))
-        platform.simulation.add(checker: self)
+        super.install(on: platform)
     }
 
     /// Whether a dotted IPv4 address (or a bracketed IPv6 one) is in a range the internet cannot
@@ -32,7 +28,7 @@ public final class WebhookTargetsChecker: SafetyChecker, Checker {
             || (octets[0] == 172 && (16 ... 31).contains(octets[1])) || (octets[0] == 100 && (64 ... 127).contains(octets[1])) || octets[0] >= 224
     }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         return judgeNew(observations.webhookAttempts, from: &checked) { attempt in
             external.contains(attempt.node) && !Self.isPrivate(attempt.address) ? nil

@@ -4,20 +4,12 @@ import SimServices
 /// No external entity is resolved: no model description stored from a metadata document holds the
 /// text of a file of the node (`ImageFiles.secrets`: the mesh key, /etc/passwd). I6 resolves
 /// `<!ENTITY x SYSTEM "file:///etc/synapsenet/mesh.key">` into the description.
-public final class XMLEntitiesChecker: SafetyChecker, Checker {
+public final class XMLEntitiesChecker: SecurityObservationsChecker, Checker {
     public static let name = "xml-entities"
-    public var name: String { Self.name }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { modelAttacksMissing(scenario) }
-    var observations: SecurityObservations?
-    var checked = 0
-    public required init(scenario: Scenario) {}
 
-    public func install(on platform: Platform) {
-        observations = platform.simulation.security
-        platform.simulation.add(checker: self)
-    }
-
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let observations else { return nil }
         let secrets = ImageFiles.secrets
         return judgeNew(observations.metadataStored, from: &checked) { stored in
