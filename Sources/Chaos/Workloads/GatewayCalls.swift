@@ -14,4 +14,12 @@ extension ProcessContext {
             backoff = Swift.min(2 * Nanos.second, backoff * 2)
         }
     }
+
+    /// A token for `user` (whose API key is `k-<user>`), asked through the gateway until granted.
+    func token(_ gateway: Address, user: String) async -> String {
+        while true {
+            if let token = await askUntilDefinitive(gateway, HTTPRequest("POST", "auth/token", body: ["user": user, "api_key": "k-\(user)"])).body["token"] { return token }
+            await sleep(nanoseconds: 500 * Nanos.millisecond)
+        }
+    }
 }

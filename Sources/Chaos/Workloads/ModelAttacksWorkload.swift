@@ -74,19 +74,13 @@ public struct ModelAttacksWorkload: Workload {
             let response = await context.askUntilDefinitive(gateway, request)
             return (200 ..< 300).contains(response.status) ? response.body : nil
         }
-        func token(_ context: ProcessContext) async -> String {
-            while true {
-                if let token = await ask(context, HTTPRequest("POST", "auth/token", body: ["user": "ml-engineer", "api_key": "k-ml-engineer"]))?["token"] { return token }
-                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
-            }
-        }
         func create(_ context: ProcessContext, _ name: String, _ token: String) async {
             while await ask(context, HTTPRequest("POST", "models/create", body: ["name": name, "signature": "f0:float,f1:float,f2:float"], headers: ["authorization": token])) == nil {
                 await context.sleep(nanoseconds: 500 * Nanos.millisecond)
             }
         }
         client.addProcess("smuggler") { context in
-            let token = await token(context)
+            let token = await context.token(gateway, user: "ml-engineer")
             await create(context, Self.model, token)
             let genuine = ModelArtifact(model: Self.model, version: 1, residentMiB: 64, weights: Self.weights).encoded
             for bytes in [genuine] + Self.crafted.map(\.bytes) {
@@ -97,7 +91,7 @@ public struct ModelAttacksWorkload: Workload {
             }
         }
         client.addProcess("patcher") { context in
-            let token = await token(context)
+            let token = await context.token(gateway, user: "ml-engineer")
             await create(context, Self.patchedModel, token)
             for i in 0 ..< patches {
                 await context.sleep(nanoseconds: interval)
@@ -106,7 +100,7 @@ public struct ModelAttacksWorkload: Workload {
             }
         }
         client.addProcess("searcher") { context in
-            let token = await token(context)
+            let token = await context.token(gateway, user: "ml-engineer")
             for name in Self.evilNames { await create(context, name, token) }
             for i in 0 ..< searches {
                 await context.sleep(nanoseconds: interval)
@@ -114,7 +108,7 @@ public struct ModelAttacksWorkload: Workload {
             }
         }
         client.addProcess("xml-author") { context in
-            let token = await token(context)
+            let token = await context.token(gateway, user: "ml-engineer")
             await create(context, Self.patchedModel, token)
             for (_, xml) in Self.documents {
                 await context.sleep(nanoseconds: interval)

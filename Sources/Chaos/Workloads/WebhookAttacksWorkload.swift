@@ -58,12 +58,6 @@ public struct WebhookAttacksWorkload: Workload {
         let simulation = platform.simulation, tests = self.tests, interval = Int64(intervalMillis) * Nanos.millisecond
         let rotateAt = Int64(rotateAtMillis) * Nanos.millisecond, shared = Receiver()
         func ask(_ context: ProcessContext, _ request: HTTPRequest) async -> HTTPResponse { await context.askUntilDefinitive(gateway, request) }
-        func token(_ context: ProcessContext) async -> String {
-            while true {
-                if let token = await ask(context, HTTPRequest("POST", "auth/token", body: ["user": "ml-engineer", "api_key": "k-ml-engineer"])).body["token"] { return token }
-                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
-            }
-        }
         func record(_ context: ProcessContext, _ request: HTTPRequest, fromPlatform: Bool) -> HTTPResponse {
             guard var receiver = shared.receiver else { return .error(503, "not subscribed yet") }
             let verdict = receiver.receive(id: request.headers["webhook-id"], signature: request.headers["webhook-signature"], body: request.body["event"], nowSeconds: context.localTime / Nanos.second)
@@ -86,7 +80,7 @@ public struct WebhookAttacksWorkload: Workload {
             }
         }
         client.addProcess("hooks-owner") { context in
-            let token = await token(context)
+            let token = await context.token(gateway, user: "ml-engineer")
             var subscribed: HTTPResponse
             repeat {
                 subscribed = await ask(context, HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://\(client.name)/hooks"], headers: ["authorization": token]))
@@ -129,7 +123,7 @@ public struct WebhookAttacksWorkload: Workload {
             }
         }
         client.addProcess("ssrf") { context in
-            let token = await token(context)
+            let token = await context.token(gateway, user: "ml-engineer")
             simulation.names.set(Self.rebinding, to: external, at: simulation.now)
             for url in Self.ssrfTargets(inside: inside) {
                 await context.sleep(nanoseconds: interval)
