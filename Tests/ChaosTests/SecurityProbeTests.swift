@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 13)
+        XCTAssertEqual(files.count, 14)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -53,7 +53,7 @@ final class SecurityProbeTests: XCTestCase {
         let reasons = Set(simulation.security.refusals.filter { !["storage", "registry", "webhooks", "admin"].contains($0.service) && !$0.reason.hasPrefix("field ") && $0.reason != "XML document type declaration" }.map(\.reason))
         XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
                                  "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth",
-                                 "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key",
+                                 "cross-tenant write to t1", "role viewer may not POST models", "role viewer may not POST registry", "unknown user or key",
                                  "identity without the gateway's signature"])
         XCTAssertFalse(simulation.security.identityCalls.isEmpty, "services honoured signed identities")
         XCTAssertFalse(simulation.security.modelReads.isEmpty, "bob read his own model")
@@ -175,7 +175,7 @@ final class SecurityProbeTests: XCTestCase {
         let (outcome, simulation) = run(seed: 1, defects: .empty)
         XCTAssertEqual(outcome, .passed)
         let security = simulation.security
-        XCTAssertEqual(security.refusals.filter { $0.service == "registry" }.map(\.reason),
+        XCTAssertEqual(security.refusals.filter { $0.service == "registry" && $0.reason.hasPrefix("artifact") }.map(\.reason),
                        ["artifact is not weights-only: pickle stream", "artifact is not weights-only: pickle stream", "artifact is not weights-only: unknown format"])
         XCTAssertFalse(security.modelLoads.isEmpty, "the replicas loaded the genuine version")
         XCTAssertTrue(security.modelLoads.allSatisfy { WeightsOnly.format(of: $0.bytes).isWeightsOnly })
@@ -375,5 +375,20 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertNil(checker.check(simulation))
         simulation.security.peersAccepted.append((Nanos.second, MeshPeersWorkload.impostorChains[0].chain))
         XCTAssertEqual(checker.check(simulation), "admin accepted ops-agent at 1.000s with a chain of 2 whose top (SynapseNet Internal CA, issued by SynapseNet Internal CA) is not signed by the platform's root key: an untrusted peer")
+    }
+
+    /// Without G1 every call the registry made to models on a caller's behalf was answered (200 for
+    /// the owner, 404 for bob's version of t1's model, refused and logged); with G1
+    /// `claims-propagation` names the owner's call denied downstream.
+    func testClaimsReachDownstreamAndG1IsFoundByTheClaimsPropagationCheck() {
+        let (passed, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(passed, .passed)
+        let calls = simulation.security.downstreamCalls
+        XCTAssertTrue(calls.contains { $0.user == "ml-engineer" && $0.status == 200 })
+        XCTAssertTrue(calls.filter { $0.user == "bob" }.allSatisfy { $0.status == 404 })
+        XCTAssertTrue(simulation.security.refusals.contains { $0.reason == "model of another tenant, or none" && $0.caller == "bob@t2" })
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.G1]))
+        XCTAssertEqual(outcome.checker, "claims-propagation")
+        XCTAssertTrue(outcome.message.contains("was answered 401: the caller's claims were lost downstream"), outcome.message)
     }
 }

@@ -41,7 +41,7 @@ public enum CheckerRegistry {
         DAGValidationChecker.self, DriftVerdictChecker.self, DriftAlarmsChecker.self, PointInTimeChecker.self, FeatureCacheChecker.self,
         FeatureTransformsChecker.self, PipelineOrderChecker.self, StreamCountsChecker.self, StreamLatenessChecker.self, DeadLetterChecker.self,
         StreamSchemaChecker.self, PartitionSkewChecker.self, LineageChecker.self, OnlineOfflineChecker.self, CacheStampedeChecker.self, ExpiryBurstChecker.self,
-        BackfillChecker.self, SchemaEvolutionChecker.self, ArtifactBucketChecker.self, CredentialsChecker.self, TenantScopeChecker.self, KeyTimingChecker.self, GatewayIdentityChecker.self, SafeArtifactsChecker.self, ProtectedFieldsChecker.self, WebhookTargetsChecker.self, RegexWorkChecker.self, XMLEntitiesChecker.self, KeyRotationChecker.self, PeerTrustChecker.self,
+        BackfillChecker.self, SchemaEvolutionChecker.self, ArtifactBucketChecker.self, CredentialsChecker.self, TenantScopeChecker.self, KeyTimingChecker.self, GatewayIdentityChecker.self, SafeArtifactsChecker.self, ProtectedFieldsChecker.self, WebhookTargetsChecker.self, RegexWorkChecker.self, XMLEntitiesChecker.self, KeyRotationChecker.self, PeerTrustChecker.self, ClaimsPropagationChecker.self,
         ReproducibilityChecker.self, EpochOrderChecker.self, LRScheduleChecker.self, MetricSeriesChecker.self, WriteOnceParamsChecker.self, BatchNormChecker.self,
         RunComparisonChecker.self, ComparisonQueriesChecker.self, RunSearchChecker.self, RunLineageChecker.self, MixedPrecisionChecker.self,
         RingRanksChecker.self, DataShardsChecker.self, AllReduceChecker.self, CheckpointBarrierChecker.self, TensorSplitChecker.self, ResumeStepChecker.self,

@@ -9,7 +9,7 @@ import Yams
 /// tokens (`alg: none`, another algorithm, tampered claims, a guessed key, garbage) and tries to
 /// raise roles (a viewer asking for admin, a spoofed `x-role` header, a call straight to auth's
 /// address claiming the administrator's identity). Each tenant creates a model; bob (t2) walks
-/// model ids 1-6 and tries to create a model in t1. A flooder sends bursts of anonymous requests,
+/// model ids 1-6 and tries to create a model in t1 and to register a version of t1's model. A flooder sends bursts of anonymous requests,
 /// each with a new X-Forwarded-For; a prober asks bob's token with wrong keys whose digests share
 /// 0 and 1 leading bytes with his. A bot (`ci-bot`) asks tokens every 5 `interval_ms` with its API
 /// key, rotates the key at `rotate_at_ms` and goes on with the old one for `key_switch_ms` (its
@@ -147,6 +147,8 @@ public struct AuthSessionsWorkload: Workload {
                 await context.sleep(nanoseconds: interval)
                 probe(context, HTTPRequest("GET", "models/get", body: ["id": "\(1 + i % Self.modelIDs)"], headers: ["authorization": bob]))
                 if i % 10 == 0 { probe(context, HTTPRequest("POST", "models/create", body: ["name": "planted-\(i)", "tenant": "t1"], headers: ["authorization": bob])) }
+                // A version of t1's model, registered by t2's bob: the registry asks models on his behalf.
+                if i % 10 == 5 { probe(context, HTTPRequest("POST", "registry/versions", body: ["model": "fraud-detector"], headers: ["authorization": bob])) }
             }
         }
         let rotateAt = Int64(rotateAtMillis) * Nanos.millisecond, keySwitch = Int64(keySwitchMillis) * Nanos.millisecond

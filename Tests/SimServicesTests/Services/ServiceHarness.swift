@@ -28,6 +28,13 @@ enum ServiceHarness {
     /// next request (its answer is nil).
     static func setName(_ name: String, toNode node: String) -> HTTPRequest { HTTPRequest("SETNAME", name, body: ["node": node]) }
 
+    /// `request` sent to `service` instead of the harness's target (its identity signed as usual).
+    static func to(_ service: String, _ request: HTTPRequest) -> HTTPRequest {
+        var request = request
+        request.headers["x-harness-to"] = service
+        return request
+    }
+
     /// `request` with its identity headers left unsigned, as a caller that bypassed the gateway sends them.
     static func unsigned(_ request: HTTPRequest) -> HTTPRequest {
         var request = request
@@ -75,11 +82,12 @@ enum ServiceHarness {
                 }
                 // Sent straight to the service, an identity is signed as the gateway would sign it
                 // (unless the test marks it unsigned with an empty signature).
-                var request = request
+                var request = request, destination = target
+                if let other = request.headers.removeValue(forKey: "x-harness-to") { destination = platform.directory.services[other]! }
                 if !throughGateway, ForwardedIdentity.claimed(request.headers), request.headers[ForwardedIdentity.header] == nil {
                     request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
                 }
-                if case .success(let envelope) = await context.call(target, HTTPMessage.request(request), timeout: 5 * Nanos.second),
+                if case .success(let envelope) = await context.call(destination, HTTPMessage.request(request), timeout: 5 * Nanos.second),
                    case .response(let response) = envelope.payload as? HTTPMessage {
                     responses.append(response)
                 } else {

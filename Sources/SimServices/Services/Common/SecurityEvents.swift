@@ -124,6 +124,9 @@ public final class SecurityObservations {
     public var keyPresentations: [(at: Int64, localSeconds: Int64, user: String, digest: [UInt8], accepted: Bool)] = []
     /// Peers the admin service accepted over mutual TLS: their certificate chains, leaf first.
     public var peersAccepted: [(at: Int64, chain: [PeerCertificate])] = []
+    /// Calls a service made to another on behalf of its caller: from, to, the route, the caller's
+    /// user, whether the caller's identity was complete (tenant and role) upstream, and the answer.
+    public var downstreamCalls: [(at: Int64, from: String, to: String, path: String, user: String, upstreamComplete: Bool, status: Int)] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

@@ -6,7 +6,8 @@ import SimKernel
 ///
 /// Routes: `POST models/create` (CreateModel -> ModelRecord); `GET models/get` (ModelID ->
 /// ModelDetails: within the caller's tenant only); `POST models/describe` (Describe ->
-/// ModelRecord: a new description, revision + 1, mirrored); `POST models/update` (Update ->
+/// ModelRecord: a new description, revision + 1, mirrored); `GET models/lookup` (ModelName ->
+/// ModelDetails: by name, within the caller's tenant); `POST models/update` (Update ->
 /// ModelRecord: a merge patch of the patchable fields, `ModelPatch.swift`); `GET models/search`
 /// (Search -> Found: names matching a regular expression, `ModelSearch.swift`); `POST
 /// models/metadata` (Metadata -> ModelRecord: the description from an XML document, DTDs refused,
@@ -79,6 +80,16 @@ public enum ModelsService {
         return ModelDetails(id: id, name: name, tenant: owner, signature: row[3].text ?? "", description: row[4].text ?? "")
     }
 
+    /// A model by name within the caller's tenant (another tenant's is answered 404, as a missing one).
+    static func lookup(_ runtime: ServiceRuntime, _ info: RequestInfo, name: String) async throws(ServiceError) -> ModelDetails {
+        guard let tenant = info.tenant, info.user != nil else { throw ServiceError(401, "looking a model up needs an authenticated caller") }
+        guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT id, name, tenant, signature, description FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)])]) else {
+            throw .unavailable("cannot read the model")
+        }
+        guard let row = rows[0].rows.first, let id = row[0].integer else { throw ServiceError(404, "no model \(name)") }
+        return ModelDetails(id: id, name: name, tenant: tenant, signature: row[3].text ?? "", description: row[4].text ?? "")
+    }
+
     static func status(_ runtime: ServiceRuntime, name: String) async throws(ServiceError) -> ModelStatus {
         guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT version, stage FROM model_versions WHERE model = ? ORDER BY version", [.text(name)])]) else {
             throw .unavailable("cannot read the versions")
@@ -116,6 +127,9 @@ public enum ModelsService {
             },
             Route("GET", "models/get", ModelID.self, ModelDetails.self) { runtime, request, info throws(ServiceError) in
                 try await read(runtime, info, id: request.id)
+            },
+            Route("GET", "models/lookup", ModelName.self, ModelDetails.self) { runtime, request, info throws(ServiceError) in
+                try await lookup(runtime, info, name: request.name)
             },
             Route("POST", "models/describe", Describe.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
                 let tenant = try await scope(runtime, info, asked: request.tenant, detail: "describe \(request.name)")

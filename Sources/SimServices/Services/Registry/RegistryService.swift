@@ -95,6 +95,23 @@ public enum RegistryService {
         }
     }
 
+    /// An authenticated caller registers versions only of a model of its own tenant: the models
+    /// service is asked, on the caller's behalf (its identity propagated), for the model by name.
+    /// Anonymous callers (the platform's own jobs, until every client authenticates) are not asked.
+    static func requireModelInTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, model: String) async throws(ServiceError) {
+        guard info.user != nil else { return }
+        guard let answer = await runtime.callOnBehalf(of: info, service: "models", HTTPRequest("GET", "models/lookup", body: ["name": model])) else {
+            throw .unavailable("models did not answer")
+        }
+        switch answer.status {
+        case 200: return
+        case 404:
+            throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "model of another tenant, or none", detail: "register \(model)", status: 404)
+        default:
+            throw ServiceError(403, "models denied the look-up of \(model): \(answer.body["error"] ?? "status \(answer.status)")")
+        }
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "registry", routes: [
             Route("POST", "registry/stages", SetStage.self, StageSet.self) { runtime, request, _ throws(ServiceError) in
@@ -109,6 +126,7 @@ public enum RegistryService {
             Route("POST", "registry/versions", RegisterVersion.self, RegisteredVersion.self) { runtime, request, info throws(ServiceError) in
                 let model = request.model
                 guard !model.isEmpty else { throw .badRequest("model is required") }
+                try await requireModelInTenant(runtime, info, model: model)
                 var artifact = Array("weights of \(model)".utf8)
                 let trained = request.artifact != nil
                 if let hex = request.artifact {

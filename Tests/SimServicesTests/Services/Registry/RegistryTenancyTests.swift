@@ -1,0 +1,40 @@
+import XCTest
+@testable import SimKernel
+@testable import SimServices
+
+/// The registry registers an authenticated caller's versions only of its own tenant's models,
+/// asking the models service on the caller's behalf; G1 loses the caller's claims on the way.
+final class RegistryTenancyTests: XCTestCase {
+    static let engineer = ModelTenancyTests.engineer, bob = ModelTenancyTests.bob
+    static func register(_ model: String, _ headers: [String: String]) -> HTTPRequest {
+        HTTPRequest("POST", "registry/versions", body: ["model": model], headers: headers)
+    }
+    static let create = ServiceHarness.to("models", HTTPRequest("POST", "models/create", body: ["name": "fraud"], headers: engineer))
+
+    /// The owner's tenant registers; another tenant's caller gets 404, logged, and no version;
+    /// an anonymous caller (the platform's own jobs) is not asked about tenants.
+    func testAVersionIsRegisteredOnlyForAModelOfTheCallersTenant() {
+        let outcome = ServiceHarness.run("registry", [Self.create, Self.register("fraud", Self.engineer), Self.register("fraud", Self.bob),
+                                                      Self.register("fraud", [:])])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 404, 200])
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller) \($0.reason)" }, ["bob@t2 model of another tenant, or none"])
+        XCTAssertEqual(outcome.view.rows("models_db", "SELECT version FROM model_versions WHERE model = 'fraud' ORDER BY version")?.map { $0[0].plain }, ["1", "2"])
+        XCTAssertEqual(outcome.simulation.security.downstreamCalls.map { "\($0.user) \($0.upstreamComplete) \($0.status)" }, ["ml-engineer true 200", "bob true 404"])
+    }
+
+    /// The look-up by name answers only within the caller's tenant, and needs an identity.
+    func testTheLookUpByNameIsTenantScoped() {
+        let lookup = { (headers: [String: String]) in HTTPRequest("GET", "models/lookup", body: ["name": "fraud"], headers: headers) }
+        let outcome = ServiceHarness.run("models", [Self.create, lookup(Self.engineer), lookup(Self.bob), lookup([:])])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 404, 401])
+        XCTAssertEqual(outcome.responses[1]?.body["tenant"], "t1")
+    }
+
+    /// G1: the registry propagates the user alone; models sees no tenant and answers 401; the
+    /// owner cannot register its own model's version (403).
+    func testG1LosesTheTenantClaimDownstream() {
+        let outcome = ServiceHarness.run("registry", defects: DefectSet([.G1]), [Self.create, Self.register("fraud", Self.engineer)])
+        XCTAssertEqual(outcome.responses[1]?.status, 403)
+        XCTAssertEqual(outcome.simulation.security.downstreamCalls.map { "\($0.user) \($0.upstreamComplete) \($0.status)" }, ["ml-engineer true 401"])
+    }
+}
