@@ -28,6 +28,14 @@ enum ServiceHarness {
     /// next request (its answer is nil).
     static func setName(_ name: String, toNode node: String) -> HTTPRequest { HTTPRequest("SETNAME", name, body: ["node": node]) }
 
+    /// `request` sent `copies` times at once (each answer appended, in the order they were sent):
+    /// concurrent callers racing for the same rows.
+    static func concurrently(_ copies: Int, _ request: HTTPRequest) -> HTTPRequest {
+        var request = request
+        request.headers["x-harness-copies"] = "\(copies)"
+        return request
+    }
+
     /// `request` sent to `service` instead of the harness's target (its identity signed as usual).
     static func to(_ service: String, _ request: HTTPRequest) -> HTTPRequest {
         var request = request
@@ -83,6 +91,21 @@ enum ServiceHarness {
                 // Sent straight to the service, an identity is signed as the gateway would sign it
                 // (unless the test marks it unsigned with an empty signature).
                 var request = request, destination = target
+                if let copies = request.headers.removeValue(forKey: "x-harness-copies").flatMap({ Int($0) }) {
+                    // Sent all at once; answers kept in sending order.
+                    var answers = [HTTPResponse?](repeating: nil, count: copies), done = 0
+                    for copy in 0 ..< copies {
+                        let sent = request
+                        simulation.spawn {
+                            if case .success(let envelope) = await context.call(target, HTTPMessage.request(sent), timeout: 5 * Nanos.second),
+                               case .response(let response) = envelope.payload as? HTTPMessage { answers[copy] = response }
+                            done += 1
+                        }
+                    }
+                    while done < copies { await context.sleep(nanoseconds: 10 * Nanos.millisecond) }
+                    responses += answers
+                    continue
+                }
                 if let other = request.headers.removeValue(forKey: "x-harness-to") { destination = platform.directory.services[other]! }
                 if !throughGateway, ForwardedIdentity.claimed(request.headers), request.headers[ForwardedIdentity.header] == nil {
                     request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)

@@ -4,7 +4,9 @@ import SimKernel
 /// usage never exceeds the quota. Its dashboard calls through the gateway from the admin origin.
 ///
 /// Routes: `POST admin/tenants` (ReserveRequest -> Usage); `POST admin/ops/quota` (QuotaOverride ->
-/// Usage: an operator's override over mutual TLS, `OperatorQuota.swift`; never below the usage).
+/// Usage: an operator's override over mutual TLS, `OperatorQuota.swift`; never below the usage);
+/// `POST admin/quotas` and `POST admin/reservations` (per-resource quotas in exact thousandths,
+/// several resources reserved all or nothing: `Reservations.swift`).
 /// Stateless: tenants live in users_db.
 public enum AdminService {
     public struct ReserveRequest: Codable, Sendable, Equatable {
@@ -38,9 +40,15 @@ public enum AdminService {
             Route("POST", "admin/ops/quota", QuotaOverride.self, Usage.self) { runtime, request, info throws(ServiceError) in
                 try await overrideQuota(runtime, request, info)
             },
+            Route("POST", "admin/quotas", SetQuota.self, Reserved.self) { runtime, request, _ throws(ServiceError) in
+                try await setQuota(runtime, request)
+            },
+            Route("POST", "admin/reservations", Reserve.self, Reserved.self) { runtime, request, _ throws(ServiceError) in
+                try await reserve(runtime, request)
+            },
         ])
         spec.database = "users_db"
-        spec.migrations = ["CREATE TABLE tenants(name TEXT PRIMARY KEY, quota INTEGER NOT NULL, used INTEGER NOT NULL CHECK(used >= 0))"]
+        spec.migrations = ["CREATE TABLE tenants(name TEXT PRIMARY KEY, quota INTEGER NOT NULL, used INTEGER NOT NULL CHECK(used >= 0))"] + quotaMigrations
         spec.dependsOn = ["auth"]
         return spec
     }
