@@ -233,8 +233,9 @@ final class SecurityProbeTests: XCTestCase {
 
     /// Without I2: every internal target is refused at subscription, the rebound name at its
     /// delivery, each logged; every delivery went to the client; the receiver accepted every
-    /// delivery the platform sent (through the rotation: deliveries signed with two secrets came)
-    /// and refused every forged replay, the verbatim one counted as a duplicate.
+    /// delivery the platform sent, before and after the rotation at 6 s (that a receiver knowing
+    /// one of two secrets verifies a two-v1 delivery is WebhookReceiverTests' to show), and refused
+    /// every forged replay, the verbatim one counted as a duplicate.
     func testWebhookAttacksAreRefusedAndGenuineDeliveriesVerify() throws {
         let (outcome, simulation) = run(seed: 1, defects: .empty)
         XCTAssertEqual(outcome, .passed)

@@ -88,16 +88,21 @@ enum ServiceHarness {
                     responses.append(nil)
                     continue
                 }
+                var request = request, destination = target
+                let copies = request.headers.removeValue(forKey: "x-harness-copies").flatMap { Int($0) }
+                if let other = request.headers.removeValue(forKey: "x-harness-to") { destination = platform.directory.services[other]! }
                 // Sent straight to the service, an identity is signed as the gateway would sign it
                 // (unless the test marks it unsigned with an empty signature).
-                var request = request, destination = target
-                if let copies = request.headers.removeValue(forKey: "x-harness-copies").flatMap({ Int($0) }) {
+                if !throughGateway, ForwardedIdentity.claimed(request.headers), request.headers[ForwardedIdentity.header] == nil {
+                    request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
+                }
+                if let copies {
                     // Sent all at once; answers kept in sending order.
                     var answers = [HTTPResponse?](repeating: nil, count: copies), done = 0
                     for copy in 0 ..< copies {
                         let sent = request
                         simulation.spawn {
-                            if case .success(let envelope) = await context.call(target, HTTPMessage.request(sent), timeout: 5 * Nanos.second),
+                            if case .success(let envelope) = await context.call(destination, HTTPMessage.request(sent), timeout: 5 * Nanos.second),
                                case .response(let response) = envelope.payload as? HTTPMessage { answers[copy] = response }
                             done += 1
                         }
@@ -105,10 +110,6 @@ enum ServiceHarness {
                     while done < copies { await context.sleep(nanoseconds: 10 * Nanos.millisecond) }
                     responses += answers
                     continue
-                }
-                if let other = request.headers.removeValue(forKey: "x-harness-to") { destination = platform.directory.services[other]! }
-                if !throughGateway, ForwardedIdentity.claimed(request.headers), request.headers[ForwardedIdentity.header] == nil {
-                    request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
                 }
                 if case .success(let envelope) = await context.call(destination, HTTPMessage.request(request), timeout: 5 * Nanos.second),
                    case .response(let response) = envelope.payload as? HTTPMessage {

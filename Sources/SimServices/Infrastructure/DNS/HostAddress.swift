@@ -4,18 +4,21 @@
 /// `0x7f.1`, `0177.0.0.1` are all 127.0.0.1), and bracketed IPv6 (`[::1]`, `[::ffff:10.0.0.3]`).
 public enum HostAddress: Hashable, Sendable, CustomStringConvertible {
     case v4(UInt32)
-    /// An IPv6 address, lower-cased as written (an IPv4-mapped one is `v4`).
-    case v6(String)
+    /// An IPv6 address as its eight 16-bit groups (one that embeds an IPv4 address, mapped
+    /// `::ffff:a.b.c.d`, compatible `::a.b.c.d` or NAT64 `64:ff9b::a.b.c.d`, is `v4`).
+    case v6([UInt16])
 
     /// The address a literal host names, or nil when the host is a name.
     public init?(literal host: String) {
         if host.hasPrefix("[") && host.hasSuffix("]") {
-            let inner = host.dropFirst().dropLast().lowercased()
-            guard !inner.isEmpty, inner.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }), inner.contains(":") else { return nil }
-            if inner.hasPrefix("::ffff:"), let mapped = HostAddress(literal: String(inner.dropFirst("::ffff:".count))), case .v4 = mapped {
-                self = mapped
+            guard let groups = Self.ipv6Groups(String(host.dropFirst().dropLast()).lowercased()) else { return nil }
+            let embedded = UInt32(groups[6]) << 16 | UInt32(groups[7])
+            if groups[0 ..< 5].allSatisfy({ $0 == 0 }) && (groups[5] == 0xFFFF || (groups[5] == 0 && embedded > 1)) {
+                self = .v4(embedded)  // mapped, or the deprecated compatible form (:: and ::1 excepted)
+            } else if groups[0] == 0x64 && groups[1] == 0xFF9B && groups[2 ..< 6].allSatisfy({ $0 == 0 }) {
+                self = .v4(embedded)  // NAT64 (RFC 6052)
             } else {
-                self = .v6(inner)
+                self = .v6(groups)
             }
             return
         }
@@ -47,6 +50,37 @@ public enum HostAddress: Hashable, Sendable, CustomStringConvertible {
         return HostAddress(literal: host)
     }
 
+    /// The eight groups of an IPv6 address's text (`::` once at most; the last 32 bits may be a
+    /// dotted IPv4 address), or nil.
+    static func ipv6Groups(_ text: String) -> [UInt16]? {
+        guard text.contains(":"), text.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+        func groups(_ part: Substring) -> [UInt16]? {
+            if part.isEmpty { return [] }
+            var result: [UInt16] = []
+            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+            for (index, piece) in pieces.enumerated() {
+                if index == pieces.count - 1, piece.contains("."), case .v4(let v4)? = HostAddress(dotted: String(piece)) {
+                    result += [UInt16(v4 >> 16), UInt16(v4 & 0xFFFF)]
+                } else {
+                    guard (1 ... 4).contains(piece.count), let value = UInt16(piece, radix: 16) else { return nil }
+                    result.append(value)
+                }
+            }
+            return result
+        }
+        let halves = text.components(separatedBy: "::")
+        switch halves.count {
+        case 1:
+            guard let all = groups(Substring(text)), all.count == 8 else { return nil }
+            return all
+        case 2:
+            guard let head = groups(Substring(halves[0])), let tail = groups(Substring(halves[1])), head.count + tail.count <= 7 else { return nil }
+            return head + [UInt16](repeating: 0, count: 8 - head.count - tail.count) + tail
+        default:
+            return nil
+        }
+    }
+
     /// Parses a dotted quad (`10.0.0.3`) only.
     public init?(dotted text: String) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt32($0) }
@@ -57,7 +91,7 @@ public enum HostAddress: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .v4(let a): return "\(a >> 24).\(a >> 16 & 0xFF).\(a >> 8 & 0xFF).\(a & 0xFF)"
-        case .v6(let text): return "[\(text)]"
+        case .v6(let groups): return "[" + groups.map { String($0, radix: 16) }.joined(separator: ":") + "]"
         }
     }
 
@@ -65,7 +99,7 @@ public enum HostAddress: Hashable, Sendable, CustomStringConvertible {
     public var isLoopback: Bool {
         switch self {
         case .v4(let a): return a >> 24 == 127
-        case .v6(let text): return text == "::1" || text == "0:0:0:0:0:0:0:1"
+        case .v6(let groups): return groups == [0, 0, 0, 0, 0, 0, 0, 1]
         }
     }
 
@@ -79,9 +113,8 @@ public enum HostAddress: Hashable, Sendable, CustomStringConvertible {
             let first = a >> 24, second = a >> 16 & 0xFF
             return first == 0 || first == 10 || first == 127 || first >= 224 || (first == 169 && second == 254)
                 || (first == 172 && (16 ... 31).contains(second)) || (first == 192 && second == 168) || (first == 100 && (64 ... 127).contains(second))
-        case .v6(let text):
-            return isLoopback || text == "::" || text.hasPrefix("fc") || text.hasPrefix("fd")
-                || ["fe8", "fe9", "fea", "feb"].contains { text.hasPrefix($0) }
+        case .v6(let groups):
+            return isLoopback || groups.allSatisfy { $0 == 0 } || groups[0] & 0xFE00 == 0xFC00 || groups[0] & 0xFFC0 == 0xFE80
         }
     }
 }

@@ -40,11 +40,20 @@ public enum AdminService {
             Route("POST", "admin/ops/quota", QuotaOverride.self, Usage.self) { runtime, request, info throws(ServiceError) in
                 try await overrideQuota(runtime, request, info)
             },
-            Route("POST", "admin/quotas", SetQuota.self, Reserved.self) { runtime, request, _ throws(ServiceError) in
-                try await setQuota(runtime, request)
+            Route("POST", "admin/quotas", SetQuota.self, Reserved.self) { runtime, request, info throws(ServiceError) in
+                // Quotas are an administrator's to set.
+                guard info.role == "admin" else {
+                    throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "quota change by a non-admin", detail: "\(request.tenant)/\(request.resource)", status: 403)
+                }
+                return try await setQuota(runtime, request)
             },
-            Route("POST", "admin/reservations", Reserve.self, Reserved.self) { runtime, request, _ throws(ServiceError) in
-                try await reserve(runtime, request)
+            Route("POST", "admin/reservations", Reserve.self, Reserved.self) { runtime, request, info throws(ServiceError) in
+                // A caller reserves within its own tenant (an administrator for any).
+                guard let tenant = info.tenant, info.user != nil else { throw ServiceError(401, "reserving needs an authenticated caller") }
+                guard tenant == request.tenant || info.role == "admin" else {
+                    throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "reservation for another tenant", detail: request.tenant, status: 403)
+                }
+                return try await reserve(runtime, request)
             },
         ])
         spec.database = "users_db"

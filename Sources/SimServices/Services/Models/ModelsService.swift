@@ -99,12 +99,14 @@ public enum ModelsService {
     }
 
     /// Sets the description of `tenant`'s model `name` (revision + 1) and mirrors it.
-    static func describe(_ runtime: ServiceRuntime, tenant: String, name: String, description: String) async throws(ServiceError) -> ModelRecord {
+    /// `committed` runs once the row is written (before the mirror, which may still fail).
+    static func describe(_ runtime: ServiceRuntime, tenant: String, name: String, description: String, committed: () -> Void = {}) async throws(ServiceError) -> ModelRecord {
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("UPDATE models SET description = ?, revision = revision + 1 WHERE tenant = ? AND name = ?", [.text(description), .text(tenant), .text(name)]),
             SQLStatement("SELECT id, signature, revision FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)]),
         ]) else { throw .unavailable("cannot describe the model") }
         guard let row = rows[1].rows.first, let id = row[0].integer, let revision = row[2].integer else { throw ServiceError(404, "no model \(name)") }
+        committed()
         try await ModelMirror.write(runtime, id: id, document: ["name": name, "tenant": tenant, "description": description], revision: revision)
         return ModelRecord(id: id, signature: row[1].text ?? "", revision: revision)
     }

@@ -18,7 +18,11 @@ enum WebhookTargets {
     static func parse(_ url: String) -> Target? {
         guard url.hasPrefix("https://") else { return nil }
         let rest = url.dropFirst("https://".count)
-        let authority = rest.prefix { $0 != "/" }, path = rest.dropFirst(authority.count).drop { $0 == "/" }
+        // The authority ends at the first '/', '?', '#' or '\\', as WHATWG URL parsers end it
+        // (`https://admin#@client/x` is the host admin, not client).
+        let authority = rest.prefix { !"/?#\\".contains($0) }
+        guard rest.dropFirst(authority.count).first.map({ $0 == "/" }) ?? false else { return nil }
+        let path = rest.dropFirst(authority.count).drop { $0 == "/" }
         var host = Substring(authority.split(separator: "@", omittingEmptySubsequences: false).last ?? "")
         if host.hasPrefix("[") {
             guard let close = host.firstIndex(of: "]") else { return nil }

@@ -41,8 +41,16 @@ public enum WebhooksService {
         SHA256.hex(SHA256.hmac(key: Array(secret.utf8), message: Array("\(timestamp).\(body)".utf8)))
     }
 
-    /// The tenant an endpoint belongs to: the caller's (anonymous callers: t1).
+    /// The tenant an endpoint belongs to: the caller's (anonymous callers: t1, for subscriptions
+    /// only, until every client authenticates).
     static func tenant(_ info: RequestInfo) -> String { info.tenant ?? "t1" }
+
+    /// The caller's tenant, for the routes that act on an existing endpoint: anonymous callers get 401
+    /// (they could otherwise take t1's new signing secret, or send deliveries in its name).
+    static func identifiedTenant(_ info: RequestInfo) throws(ServiceError) -> String {
+        guard let tenant = info.tenant, info.user != nil else { throw ServiceError(401, "acting on an endpoint needs an authenticated caller") }
+        return tenant
+    }
 
     static func newSecret(_ runtime: ServiceRuntime) -> String { "whsec-\(runtime.context.withRandom { $0.next() % 1_000_000_000 })" }
 
@@ -70,7 +78,8 @@ public enum WebhooksService {
                 try await subscribe(runtime, request, info)
             },
             Route("POST", "webhooks/test", EndpointID.self, Delivered.self) { runtime, request, info throws(ServiceError) in
-                guard let endpoint = await WebhookDelivery.endpoint(runtime, id: request.id, tenant: tenant(info)) else { throw ServiceError(404, "no endpoint \(request.id)") }
+                let tenant = try identifiedTenant(info)
+                guard let endpoint = await WebhookDelivery.endpoint(runtime, id: request.id, tenant: tenant) else { throw ServiceError(404, "no endpoint \(request.id)") }
                 runtime.context.simulation.security.nextEvent += 1
                 let event = "ping-\(runtime.context.node.name)-\(runtime.context.epoch)-\(runtime.context.simulation.security.nextEvent)"
                 switch await WebhookDelivery.deliver(runtime, to: endpoint, id: event, body: "ping", caller: SecurityEvents.caller(info), retrying: false) {
@@ -79,10 +88,11 @@ public enum WebhooksService {
                 }
             },
             Route("POST", "webhooks/rotate", EndpointID.self, Rotated.self) { runtime, request, info throws(ServiceError) in
+                let tenant = try identifiedTenant(info)
                 let secret = newSecret(runtime), now = runtime.context.localTime / Nanos.second
                 guard case .success(let rows) = await runtime.transaction([
                     SQLStatement("UPDATE endpoints SET previous_secret = secret, secret = ?, rotated_at = ? WHERE id = ? AND tenant = ?",
-                                 [.text(secret), .integer(now), .integer(request.id), .text(tenant(info))]),
+                                 [.text(secret), .integer(now), .integer(request.id), .text(tenant)]),
                 ]) else { throw .unavailable("cannot rotate the secret") }
                 guard rows[0].changes == 1 else { throw ServiceError(404, "no endpoint \(request.id)") }
                 return Rotated(secret: secret)

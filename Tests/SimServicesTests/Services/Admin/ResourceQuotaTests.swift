@@ -21,10 +21,24 @@ final class ResourceQuotaTests: XCTestCase {
         }
     }
 
-    static func quota(_ resource: String, _ amount: String) -> HTTPRequest {
-        HTTPRequest("POST", "admin/quotas", body: ["tenant": "acme", "resource": resource, "quota": amount])
+    static let admin = ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"], member = ["x-user": "ann", "x-tenant": "acme", "x-role": "scientist"]
+    static func quota(_ resource: String, _ amount: String, _ headers: [String: String] = admin) -> HTTPRequest {
+        HTTPRequest("POST", "admin/quotas", body: ["tenant": "acme", "resource": resource, "quota": amount], headers: headers)
     }
-    static func reserve(_ amounts: String) -> HTTPRequest { HTTPRequest("POST", "admin/reservations", body: ["tenant": "acme", "amounts": amounts]) }
+    static func reserve(_ amounts: String, _ headers: [String: String] = member) -> HTTPRequest {
+        HTTPRequest("POST", "admin/reservations", body: ["tenant": "acme", "amounts": amounts], headers: headers)
+    }
+
+    /// Quotas are set by administrators only; a tenant's members reserve within their tenant only;
+    /// anonymous callers reserve nothing. Each refusal for a security reason is logged.
+    func testQuotasAreAnAdministratorsAndReservationsTheTenantsOwn() {
+        let outsider = ["x-user": "bob", "x-tenant": "t2", "x-role": "scientist"]
+        let outcome = ServiceHarness.run("admin", [Self.quota("gpu_hours", "5", Self.member), Self.quota("gpu_hours", "5"), Self.reserve("gpu_hours:1", outsider),
+                                                   Self.reserve("gpu_hours:1", [:]), Self.reserve("gpu_hours:1")])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [403, 200, 403, 401, 200])
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.reason), ["quota change by a non-admin", "reservation for another tenant"])
+        XCTAssertEqual(outcome.responses[4]?.body["usage"], "gpu_hours:1/5")
+    }
 
     /// The float trap: a quota of 0.3 takes exactly three reservations of 0.1 (in binary floating
     /// point 0.1 + 0.1 + 0.1 > 0.3, and the third would be refused), and refuses a fourth.

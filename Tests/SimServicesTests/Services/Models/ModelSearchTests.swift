@@ -26,7 +26,8 @@ final class ModelSearchTests: XCTestCase {
     /// Malformed patterns are refused with the reason; overlong ones too.
     func testMalformedPatternsAreRefused() {
         for (pattern, reason) in [("(ab", "unterminated group"), ("[ab", "unterminated class"), ("*a", "nothing to repeat at 0"), ("a)", "unexpected ')' at 1"),
-                                  ("ab\\", "unterminated escape"), ("^*", "nothing to repeat at 1"), ("[z-a]", "unexpected 'a' at 3")] {
+                                  ("ab\\", "unterminated escape"), ("^*", "nothing to repeat at 1"), ("[z-a]", "unexpected 'a' at 3"),
+                                  ("a{2}", "unsupported '{' at 1"), ("\\D", "unsupported '\\D' at 0"), ("x\\b", "unsupported '\\b' at 1"), ("(a)\\1", "unsupported '\\1' at 3")] {
             XCTAssertThrowsError(try RegexProgram(pattern), pattern) { XCTAssertEqual("\($0)", reason, pattern) }
         }
         XCTAssertThrowsError(try RegexProgram(String(repeating: "a", count: 257)))

@@ -12,7 +12,13 @@ final class WebhookTargetsTests: XCTestCase {
         }
         XCTAssertEqual(HostAddress(literal: "10.0.0.11")?.description, "10.0.0.11")
         XCTAssertEqual(HostAddress(literal: "[::ffff:10.0.0.3]"), HostAddress(dotted: "10.0.0.3"))
-        XCTAssertEqual(HostAddress(literal: "[::1]"), .v6("::1"))
+        XCTAssertEqual(HostAddress(literal: "[::1]"), .v6([0, 0, 0, 0, 0, 0, 0, 1]))
+        XCTAssertEqual(HostAddress(literal: "[0::1]"), .v6([0, 0, 0, 0, 0, 0, 0, 1]))
+        // IPv6 spellings that embed an IPv4 address are that address.
+        for spelling in ["[::ffff:7f00:1]", "[0:0:0:0:0:ffff:127.0.0.1]", "[::127.0.0.1]", "[64:ff9b::7f00:1]", "[::FFFF:127.0.0.1]"] {
+            XCTAssertEqual(HostAddress(literal: spelling), .v4(0x7F00_0001), spelling)
+        }
+        for malformed in ["[1:2:3]", "[::1::2]", "[12345::1]", "[::ffff:300.0.0.1]", "[1:2:3:4:5:6:7:8:9]"] { XCTAssertNil(HostAddress(literal: malformed), malformed) }
         for name in ["hooks.example.com", "256.1.1.1", "1.2.3.4.5", "08.0.0.1", "0x", "1..1", "", "[::1", "[hooks]"] {
             XCTAssertNil(HostAddress(literal: name), name)
         }
@@ -37,7 +43,8 @@ final class WebhookTargetsTests: XCTestCase {
         XCTAssertEqual(WebhookTargets.parse("https://client/hooks"), .init(host: "client", mailbox: "hooks"))
         XCTAssertEqual(WebhookTargets.parse("https://hooks.example.com@10.0.0.3:8443/http/x?y"), .init(host: "10.0.0.3", mailbox: "http"))
         XCTAssertEqual(WebhookTargets.parse("https://[::ffff:10.0.0.3]:443/http"), .init(host: "[::ffff:10.0.0.3]", mailbox: "http"))
-        for url in ["http://client/hooks", "https://client", "https://client/", "https:///hooks", "https://[::1/x"] { XCTAssertNil(WebhookTargets.parse(url), url) }
+        for url in ["http://client/hooks", "https://client", "https://client/", "https:///hooks", "https://[::1/x", "https://admin#@client/x", "https://admin?@client/x",
+                    "https://admin\\@client/x"] { XCTAssertNil(WebhookTargets.parse(url), url) }
     }
 
     /// A name resolves through its records at the time of asking: rebinding changes the answer.

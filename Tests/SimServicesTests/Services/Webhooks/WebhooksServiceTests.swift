@@ -40,7 +40,7 @@ final class WebhooksServiceTests: XCTestCase {
             "webhook target resolves to the internal address \(outcome.simulation.names.address(of: "admin")!)", "webhook target resolves to the internal address 127.0.0.1",
             "webhook target resolves to the internal address 127.0.0.1", "webhook target resolves to the internal address 10.0.0.5",
             "webhook target resolves to the internal address 10.0.0.5", "webhook target resolves to the internal address 169.254.169.254",
-            "webhook target resolves to the internal address 127.0.0.1", "webhook target resolves to the internal address [::1]",
+            "webhook target resolves to the internal address 127.0.0.1", "webhook target resolves to the internal address [0:0:0:0:0:0:0:1]",
         ])
         XCTAssertEqual(outcome.view.rows("users_db", "SELECT COUNT(*) FROM endpoints")?.first?.first?.integer, 0)
     }
@@ -67,5 +67,14 @@ final class WebhooksServiceTests: XCTestCase {
         ])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 400, 200, nil, 200, nil, 200])
         XCTAssertEqual(outcome.simulation.security.webhookAttempts.map(\.node), ["admin", "admin"])
+    }
+
+    /// Acting on an existing endpoint (a test delivery, a rotation) needs an identity: anonymous
+    /// callers get 401 and t1's secret stays as it was.
+    func testAnonymousCallersCannotTestOrRotateAnEndpoint() {
+        let outcome = ServiceHarness.run("webhooks", [Self.subscribe("https://client/hooks"), HTTPRequest("POST", "webhooks/rotate", body: ["id": "1"]),
+                                                      HTTPRequest("POST", "webhooks/test", body: ["id": "1"])])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401, 401])
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT previous_secret FROM endpoints")?.first?.first?.text, nil)
     }
 }

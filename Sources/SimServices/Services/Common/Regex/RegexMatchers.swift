@@ -2,7 +2,8 @@
 /// Each counts its steps (instructions executed), the work a match costs.
 public enum PikeVM {
     /// Every thread advanced in lock step over the input, at most one thread per instruction at
-    /// each position: steps never exceed instructions x (input length + 1).
+    /// each position: steps (instructions added, plus waiting threads tried) never exceed
+    /// 2 x instructions x (input length + 1).
     public static func search(_ program: RegexProgram, in input: String) -> (matched: Bool, steps: Int) {
         let text = Array(input), code = program.instructions
         var steps = 0

@@ -32,12 +32,14 @@ public struct RegexProgram: Sendable, Equatable {
         case unterminated(String)
         case nothingToRepeat(at: Int)
         case tooLong(Int)
+        case unsupported(String, at: Int)
         public var description: String {
             switch self {
             case .unexpected(let c, let at): return "unexpected '\(c)' at \(at)"
             case .unterminated(let what): return "unterminated \(what)"
             case .nothingToRepeat(let at): return "nothing to repeat at \(at)"
             case .tooLong(let n): return "pattern of \(n) characters (at most \(RegexProgram.maxPatternLength))"
+            case .unsupported(let what, let at): return "unsupported '\(what)' at \(at)"
             }
         }
     }
@@ -102,6 +104,7 @@ public struct RegexProgram: Sendable, Equatable {
                 at += 1
                 return inner
             case "*", "+", "?": throw .nothingToRepeat(at: at - 1)
+            case "{", "}": throw .unsupported(String(c), at: at - 1)  // counted repetition is not supported
             case "^": return .start
             case "$": return .end
             case ".": return .chars(.any)
@@ -119,7 +122,11 @@ public struct RegexProgram: Sendable, Equatable {
             case "d": return CharClass(ranges: ["0" ... "9"])
             case "w": return CharClass(ranges: ["a" ... "z", "A" ... "Z", "0" ... "9", "_" ... "_"])
             case "s": return CharClass(ranges: [" " ... " ", "\t" ... "\t", "\n" ... "\n", "\r" ... "\r"])
-            default: return .single(c)
+            // Escaped punctuation is itself; any other escape (\D, \b, \1...) is not supported,
+            // and is refused rather than read as a literal letter.
+            default:
+                guard !(c.isLetter || c.isNumber) else { throw .unsupported("\\\(c)", at: at - 2) }
+                return .single(c)
             }
         }
 
