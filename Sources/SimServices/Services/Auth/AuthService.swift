@@ -155,8 +155,8 @@ public enum AuthService {
                 // being rotated out within its grace period too); an unknown user is compared
                 // against a dummy digest, so both refusals take the same work.
                 let row = rows[0].rows.first, context = runtime.context, now = context.localTime / Nanos.second, presented = keyHash(request.apiKey)
-                let stored = row.flatMap { $0[2].text }.flatMap(hexBytes) ?? [UInt8](repeating: 0, count: 32)
-                let accepted = await keyAccepted(runtime, user: request.user, presented: presented, current: stored, previous: row.flatMap { $0[3].text }.flatMap(hexBytes),
+                let stored = row.flatMap { $0[2].text }.flatMap(bytesFromHex) ?? [UInt8](repeating: 0, count: 32)
+                let accepted = await keyAccepted(runtime, user: request.user, presented: presented, current: stored, previous: row.flatMap { $0[3].text }.flatMap(bytesFromHex),
                                                  rotatedAt: row?[4].integer, now: now)
                 let security = context.simulation.security
                 security.keyPresentations.append((context.simulation.now, now, request.user, presented, accepted && row != nil))
@@ -222,17 +222,5 @@ public enum AuthService {
             "ALTER TABLE users ADD COLUMN rotation_id TEXT",
         ]
         return spec
-    }
-
-    static func hexBytes(_ hex: String) -> [UInt8]? {
-        guard hex.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = [], index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index ..< next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
     }
 }

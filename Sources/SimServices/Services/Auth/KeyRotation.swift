@@ -36,7 +36,7 @@ extension AuthService {
             // The rotation as it is about to be sent (the checker's ledger; only this user rotates
             // its key, and its old key stays the current one if the update does not commit).
             let security = runtime.context.simulation.security
-            security.keyRotations.append((runtime.context.simulation.now, user, current[0].text.flatMap(hexBytes), keyHash(key), now))
+            security.keyRotations.append((runtime.context.simulation.now, user, current[0].text.flatMap(bytesFromHex), keyHash(key), now))
             security.revision &+= 1
         }
         // The replaced key becomes the previous one (G5: is dropped); a repeat of this rotation changes nothing.

@@ -12,9 +12,8 @@ public enum SHA256 {
         Array(HMAC<Crypto.SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
     }
 
-    public static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { byte in let s = String(byte, radix: 16); return s.count == 1 ? "0" + s : s }.joined()
-    }
+    /// Lower-case hex (the platform's one encoder, `hexBytes`).
+    public static func hex(_ bytes: [UInt8]) -> String { hexBytes(bytes) }
 
     /// Compares in time independent of where the first difference is (swift-crypto's comparison
     /// of keys, which reads every byte; only a difference in length returns early).
