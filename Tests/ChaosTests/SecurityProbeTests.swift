@@ -36,7 +36,7 @@ final class SecurityProbeTests: XCTestCase {
     func testTheSeedFilesReplay() throws {
         let folder = Chaos05.packageRoot.appendingPathComponent("Seeds")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("06_security_probe-") }
-        XCTAssertEqual(files.count, 14)
+        XCTAssertEqual(files.count, 16)
         for name in files {
             let seedFile = try SeedFile.load(path: folder.appendingPathComponent(name).path)
             let verdict = Replay.run(seedFile, scenario: Self.scenario)
@@ -44,8 +44,8 @@ final class SecurityProbeTests: XCTestCase {
         }
     }
 
-    /// Without G4 every crafted token, expired token, revoked token and escalation is refused, each
-    /// logged as a security event with its reason, and the run passes.
+    /// Without G4 every crafted token, expired token, revoked token, replayed refresh token and
+    /// escalation is refused, each logged as a security event with its reason, and the run passes.
     func testEveryCraftedTokenAndEscalationIsRefusedAndLogged() {
         let (outcome, simulation) = run(seed: 1, defects: .empty)
         XCTAssertEqual(outcome, .passed)
@@ -54,7 +54,7 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
                                  "role change by a non-admin", "role viewer may not PUT storage", "role viewer may not POST auth",
                                  "cross-tenant write to t1", "role viewer may not POST models", "role viewer may not POST registry", "unknown user or key",
-                                 "identity without the gateway's signature"])
+                                 "identity without the gateway's signature", "refresh token reuse"])
         XCTAssertFalse(simulation.security.identityCalls.isEmpty, "services honoured signed identities")
         XCTAssertFalse(simulation.security.modelReads.isEmpty, "bob read his own model")
         XCTAssertTrue(simulation.security.modelReads.allSatisfy { $0.modelTenant == $0.callerTenant })
@@ -391,5 +391,56 @@ final class SecurityProbeTests: XCTestCase {
         let (outcome, _) = run(seed: 1, defects: DefectSet([.G1]))
         XCTAssertEqual(outcome.checker, "claims-propagation")
         XCTAssertTrue(outcome.message.contains("was answered 401: the caller's claims were lost downstream"), outcome.message)
+    }
+
+    /// Without G2 the shared session's concurrent refreshes all get a token (the losers the
+    /// winner's successor) and the thief's replay is refused; with G2 `session-refresh` names a
+    /// valid session refused during refresh.
+    func testSharedSessionsSurviveConcurrentRefreshAndG2IsFoundBySessionRefresh() {
+        let (passed, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(passed, .passed)
+        let refreshes = simulation.security.refreshes
+        XCTAssertTrue(refreshes.contains { !$0.rotated && $0.accepted }, "a concurrent refresh got the successor")
+        XCTAssertTrue(simulation.security.refusals.contains { $0.reason == "refresh token reuse" }, "the thief's replay")
+        // The thief's replay: the generation-0 token, presented after the session moved two
+        // generations on, is refused (round 0's loser presented it too, and was answered).
+        XCTAssertTrue(refreshes.contains { $0.presented == 0 && $0.row.generation >= 2 && !$0.accepted }, "the stale token refused")
+        XCTAssertFalse(refreshes.contains { $0.presented == 0 && $0.row.generation >= 2 && $0.accepted }, "a stale token answered")
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.G2]))
+        XCTAssertEqual(outcome.checker, "session-refresh")
+        XCTAssertTrue(outcome.message.contains("a valid session refused during refresh"), outcome.message)
+    }
+
+    /// The checker on planted observations: a replay refused and the race's loser answered pass;
+    /// the loser refused within the grace is named, and so is a replay honoured.
+    func testSessionRefreshNamesTheLoserRefusedAndAReplayHonoured() {
+        let simulation = Simulation(seed: 1)
+        let checker = SessionRefreshChecker(scenario: Self.scenario)
+        checker.observations = simulation.security
+        func refresh(_ presented: Int64, row generation: Int64, rotatedAt: Int64?, at local: Int64, accepted: Bool, revoked: Bool = false) -> SecurityObservations.SessionRefresh {
+            .init(at: local * Nanos.second, localSeconds: local, session: "s-1", user: "ml-engineer", presented: presented, rotated: false,
+                  row: AuthService.SessionRow(generation: generation, rotatedAt: rotatedAt, revoked: revoked), accepted: accepted)
+        }
+        simulation.security.refreshes = [refresh(1, row: 2, rotatedAt: 10, at: 10, accepted: true), refresh(0, row: 2, rotatedAt: 10, at: 11, accepted: false),
+                                         refresh(1, row: 2, rotatedAt: 10, at: 30, accepted: false), refresh(2, row: 3, rotatedAt: 40, at: 41, accepted: false, revoked: true)]
+        XCTAssertNil(checker.check(simulation))
+        simulation.security.refreshes.append(refresh(3, row: 4, rotatedAt: 50, at: 52, accepted: false))
+        XCTAssertEqual(checker.check(simulation), "a valid session refused during refresh at 52.000s (ml-engineer's session s-1, generation 3): the session had moved to generation 4 2 s before, within the 10 s grace of a concurrent refresh")
+        simulation.security.refreshes.append(refresh(1, row: 4, rotatedAt: 50, at: 53, accepted: true))
+        XCTAssertEqual(checker.check(simulation), "a replayed refresh token was honoured at 53.000s (ml-engineer's session s-1, generation 1): the session was at generation 4, rotated 3 s before")
+    }
+
+    /// Without I1 bob's filters answer his runs only and the injected one is refused 400; with I1
+    /// `run-tenant-scope` names t1's runs answered to him.
+    func testExperimentFiltersStayInTheTenantAndI1IsFoundByRunTenantScope() {
+        let (passed, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(passed, .passed)
+        let answers = simulation.security.runFilters
+        XCTAssertFalse(answers.isEmpty)
+        XCTAssertTrue(answers.allSatisfy { $0.filter == "metrics.auc > 0.5" && $0.callerTenant == "t2" && $0.runs.allSatisfy { $0.tenant == "t2" } })
+        XCTAssertTrue(answers.contains { !$0.runs.isEmpty }, "bob sees his own run")
+        let (outcome, _) = run(seed: 1, defects: DefectSet([.I1]))
+        XCTAssertEqual(outcome.checker, "run-tenant-scope")
+        XCTAssertTrue(outcome.message.contains("the experiment filter 'metrics.auc > 0) OR (1=1' answered bob@t2 (tenant t2)"), outcome.message)
     }
 }

@@ -140,4 +140,41 @@ final class TrainingReproducibilityTests: XCTestCase {
         simulation.trainingRuns.lineage = [(run: 2, parent: 0), (run: 3, parent: 1)]
         XCTAssertEqual(checker.check(simulation), "run 3 is a fork of run 1, which no longer exists (a dangling parent)")
     }
+
+    /// The first run's model is registered with its run, and the registry answers the whole chain:
+    /// that run, the dataset digest the client stored, the code version.
+    func testTheRegisteredVersionAnswersItsRunDatasetAndCode() {
+        let (outcome, simulation) = run(seed: 1, defects: .empty)
+        XCTAssertEqual(outcome, .passed, outcome.message)
+        guard let registered = simulation.trainingRuns.modelLineage else { return XCTFail("no version was registered") }
+        XCTAssertEqual(registered.status, 200)
+        XCTAssertEqual(registered.run, simulation.trainingRuns.submittedRun(named: "run-a")?.run)
+        XCTAssertEqual(registered.answered["dataset"], simulation.trainingRuns.submittedRun(named: "run-a")?.dataset)
+        XCTAssertEqual(registered.answered["run"], "\(registered.run)")
+        XCTAssertEqual(registered.answered["code"], workload.code)
+    }
+
+    /// The checker on planted observations: a lineage naming another dataset is named.
+    func testModelLineageNamesAnotherDataset() {
+        let checker = ModelLineageChecker(scenario: Self.scenario)
+        let simulation = Simulation(seed: 1)
+        checker.observations = simulation.trainingRuns
+        simulation.trainingRuns.modelLineage = (run: 3, dataset: "sha256-a", code: "trainer-v1", version: 1, status: 200,
+                                                answered: ["run": "3", "dataset": "sha256-b", "code": "trainer-v1"])
+        XCTAssertEqual(checker.check(simulation), "ctr-model v1 was registered from run 3, but its lineage answers dataset 'sha256-b' where 'sha256-a' was trained on")
+    }
+
+    /// The checker on planted observations: a version registered from a run whose lineage then
+    /// answers 404 is named; one whose read was unavailable (503) is not judged.
+    func testModelLineageNamesAMissingLineageButNotAnUnavailableRead() {
+        let simulation = Simulation(seed: 1)
+        let missing = ModelLineageChecker(scenario: Self.scenario)
+        missing.observations = simulation.trainingRuns
+        simulation.trainingRuns.modelLineage = (run: 3, dataset: "sha256-a", code: "trainer-v1", version: 1, status: 404, answered: [:])
+        XCTAssertEqual(missing.check(simulation), "ctr-model v1 was registered from run 3, but registry/lineage answers 404 (no lineage)")
+        let unavailable = ModelLineageChecker(scenario: Self.scenario)
+        unavailable.observations = simulation.trainingRuns
+        simulation.trainingRuns.modelLineage = (run: 3, dataset: "sha256-a", code: "trainer-v1", version: 1, status: 503, answered: [:])
+        XCTAssertNil(unavailable.check(simulation))
+    }
 }

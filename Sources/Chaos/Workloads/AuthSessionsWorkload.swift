@@ -9,15 +9,17 @@ import Yams
 /// tokens (`alg: none`, another algorithm, tampered claims, a guessed key, garbage) and tries to
 /// raise roles (a viewer asking for admin, a spoofed `x-role` header, a call straight to auth's
 /// address claiming the administrator's identity). Each tenant creates a model; bob (t2) walks
-/// model ids 1-6 and tries to create a model in t1 and to register a version of t1's model. A flooder sends bursts of anonymous requests,
+/// model ids 1-6 and tries to create a model in t1 and to register a version of t1's model; both
+/// record runs of one experiment and bob filters runs by metric, once with an injected clause. A flooder sends bursts of anonymous requests,
 /// each with a new X-Forwarded-For; a prober asks bob's token with wrong keys whose digests share
 /// 0 and 1 leading bytes with his. A bot (`ci-bot`) asks tokens every 5 `interval_ms` with its API
 /// key, rotates the key at `rotate_at_ms` and goes on with the old one for `key_switch_ms` (its
-/// fleet deploying the new one) before it switches. After the role change and the revocation cache's TTL, nothing
+/// fleet deploying the new one) before it switches. Two services share ml-engineer's login session
+/// and refresh it at the same moment every 10 intervals; a thief replays its first refresh token. After the role change and the revocation cache's TTL, nothing
 /// may get through with the withdrawn role or the revoked token; no crafted token ever.
 public struct AuthSessionsWorkload: Workload {
     public static let name = "auth_sessions"
-    public static let requiredRoles = ["client", "gateway", "auth", "storage", "models"]
+    public static let requiredRoles = ["client", "gateway", "auth", "storage", "models", "experiments"]
     /// Model ids bob walks through (the platform's first requests and the two tenants' models fit).
     public static let modelIDs = 6
     public static let keys = ["requests", "interval_ms", "demote_at_ms", "revoke_at_ms", "flood", "rate_limit_per_s", "rate_limit_burst", "rotate_at_ms", "key_switch_ms"]
@@ -143,9 +145,17 @@ public struct AuthSessionsWorkload: Workload {
                     await context.sleep(nanoseconds: 500 * Nanos.millisecond)
                 }
             }
+            // Both tenants record runs of an experiment of the same name.
+            for (auc, owner) in [("0.91", engineer), ("0.87", engineer), ("0.72", bob)] {
+                let run = HTTPRequest("POST", "experiments/runs", body: ["experiment": "fraud", "metric.auc": auc, "run_key": "tenants-\(auc)"], headers: ["authorization": owner])
+                _ = await context.askUntilDefinitive(gateway, run)
+            }
             for i in 0 ..< requests {
                 await context.sleep(nanoseconds: interval)
                 probe(context, HTTPRequest("GET", "models/get", body: ["id": "\(1 + i % Self.modelIDs)"], headers: ["authorization": bob]))
+                // bob filters runs by metric: honestly, and with a clause that tries to leave his tenant.
+                if i % 10 == 2 { probe(context, HTTPRequest("GET", "experiments/runs/filter", body: ["experiment": "fraud", "filter": "metrics.auc > 0.5"], headers: ["authorization": bob])) }
+                if i % 10 == 7 { probe(context, HTTPRequest("GET", "experiments/runs/filter", body: ["experiment": "fraud", "filter": "metrics.auc > 0) OR (1=1"], headers: ["authorization": bob])) }
                 if i % 10 == 0 { probe(context, HTTPRequest("POST", "models/create", body: ["name": "planted-\(i)", "tenant": "t1"], headers: ["authorization": bob])) }
                 // A version of t1's model, registered by t2's bob: the registry asks models on his behalf.
                 if i % 10 == 5 { probe(context, HTTPRequest("POST", "registry/versions", body: ["model": "fraud-detector"], headers: ["authorization": bob])) }
@@ -166,6 +176,33 @@ public struct AuthSessionsWorkload: Workload {
                 }
                 if let next, simulation.now >= switchAt { key = next }
                 probe(context, HTTPRequest("POST", "auth/token", body: ["user": "ci-bot", "api_key": key]))
+            }
+        }
+        client.addProcess("session-sharers") { context in
+            // Two services of one client (a pipeline and a notebook) share ml-engineer's login
+            // session and refresh it together every 10 intervals, as both find the access token
+            // about to expire at once; each keeps what it got. Halfway through, a thief replays the
+            // session's first refresh token (stolen from a log): it must be refused, the session
+            // revoked, and the client logs in again.
+            func login() async -> String {
+                while true {
+                    let opened = await context.askUntilDefinitive(gateway, HTTPRequest("POST", "auth/sessions", body: ["user": "ml-engineer", "api_key": "k-ml-engineer"]))
+                    if let refresh = opened.body["refresh_token"] { return refresh }
+                    await context.sleep(nanoseconds: 500 * Nanos.millisecond)
+                }
+            }
+            var refresh = await login()
+            let stolen = refresh
+            for round in 0 ..< requests / 10 {
+                await context.sleep(nanoseconds: 10 * interval)
+                if round == requests / 20 { probe(context, HTTPRequest("POST", "auth/refresh", body: ["refresh_token": stolen])) }
+                let answers = SimStore<HTTPResponse>(), presented = refresh
+                for _ in 0 ..< 2 {
+                    simulation.spawn { await answers.put(await context.askUntilDefinitive(gateway, HTTPRequest("POST", "auth/refresh", body: ["refresh_token": presented]))) }
+                }
+                let first = await answers.get(), second = await answers.get()
+                guard let next = first.body["refresh_token"] ?? second.body["refresh_token"] else { refresh = await login(); continue }
+                refresh = next
             }
         }
         client.addProcess("key-prober") { context in

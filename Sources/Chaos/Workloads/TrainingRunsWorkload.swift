@@ -10,7 +10,8 @@ import Yams
 /// control run with another seed (`control_runs`, the sweep's baseline, submitted first) gives the
 /// comparison something to compare: once all are read back the client tags them, asks experiments to compare them and
 /// searches them by tag and parameter (a hostile filter among the searches). Meanwhile it creates
-/// scratch runs and forks each while deleting it, and lists what is left at the end.
+/// scratch runs and forks each while deleting it, and lists what is left at the end. Last, it
+/// registers the first run's model as a version with its run and reads the version's lineage.
 /// The workers train the runs (`ReproducibleTrainer`); the checkers compare what they computed.
 public struct TrainingRunsWorkload: Workload {
     public static let name = "training_runs"
@@ -268,6 +269,16 @@ public struct TrainingRunsWorkload: Workload {
                 let found = await ask(HTTPRequest("GET", "experiments/runs/search", body: ["experiment": "ctr-model", "filter": filter]))
                 let runs = (found.body["runs"] ?? "").split(separator: ",").compactMap { Int64($0) }
                 observations.searches.append((filter, found.status, runs))
+            }
+            // The first same-seed run's model registered as a version with its run: the chain
+            // dataset version -> run -> model version, read back from the registry.
+            if let trained = observations.submitted.first(where: { $0.name == workload.runNames.first }) {
+                _ = await ask(HTTPRequest("POST", "models/create", body: ["name": "ctr-model"], headers: headers))
+                let registered = await ask(HTTPRequest("POST", "registry/versions", body: ["model": "ctr-model", "run": "\(trained.run)"], headers: headers))
+                if registered.status == 200, let version = registered.body["version"].flatMap({ Int64($0) }) {
+                    let lineage = await ask(HTTPRequest("GET", "registry/lineage", body: ["model": "ctr-model", "version": "\(version)"], headers: headers))
+                    observations.modelLineage = (trained.run, digest, workload.code, version, lineage.status, lineage.status == 200 ? lineage.body : [:])
+                }
             }
             observations.clientFinishedAt = context.simulation.now
             observations.revision &+= 1

@@ -7,7 +7,7 @@ public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case C2, C3, C4, C8, D8, H2, M4
     case D1, D2, D3, D4, D5, D6, D7, D9, D10, C1, C7, H7
     case C5, C6
-    case I9, G4, I5, I4, I8, G3, I3, I7, I2, I10, I6, G5, G6, G1
+    case I9, G4, I5, I4, I8, G3, I3, I7, I2, I10, I6, G5, G6, G1, G2, I1
     case M5, M9, E3, M6, E1, M3
     case E2, E4, E6, E8, M8
     case A3, A4, A5, A6, A7, A8, A10
@@ -33,7 +33,7 @@ public struct DefectEntry: Sendable {
         case .B2, .B3, .B5, .B7, .B8: return "ab_test"
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         case .I9: return "security_probe"
-        case .G4, .I5, .I4, .I8, .G3, .G5: return "auth_sessions"
+        case .G4, .I5, .I4, .I8, .G3, .G5, .G2, .I1: return "auth_sessions"
         case .I3, .I7, .I10, .I6, .G1: return "model_attacks"
         case .I2: return "webhook_attacks"
         case .G6: return "mesh_peers"
@@ -249,6 +249,12 @@ public enum DefectCatalogue {
         DefectEntry(id: .G1, title: "JWT claims lost when propagated downstream: a service calling another on its caller's behalf forwards the user but not the tenant and role",
                     services: ["registry", "models"], symptom: "a scientist cannot register a version of its own model: the models service, asked on its behalf, sees no tenant and denies",
                     scenario: "06_security_probe", checker: "claims-propagation"),
+        DefectEntry(id: .G2, title: "token refresh race across services: the loser of two concurrent refreshes with one refresh token is taken for a replay and the session revoked",
+                    services: ["auth"], symptom: "two services sharing a session refresh at once: intermittent 401s, and the session is revoked under both",
+                    scenario: "06_security_probe", checker: "session-refresh"),
+        DefectEntry(id: .I1, title: "SQL injection in the experiment filter: each clause's comparison is spliced into the SQL text as the caller wrote it",
+                    services: ["experiments"], symptom: "a filter such as metrics.auc > 0) OR (1=1 returns runs of other tenants",
+                    scenario: "06_security_probe", checker: "run-tenant-scope"),
         DefectEntry(id: .M5, title: "training data not shuffled between epochs: the order is drawn from the seed alone, not from (seed, epoch)",
                     services: ["workers"], symptom: "every epoch sees the same order (epoch k+1's permutation equals epoch k's)",
                     scenario: "02_training_reproducibility", checker: "epoch-order"),

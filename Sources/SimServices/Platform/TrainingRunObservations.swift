@@ -131,6 +131,10 @@ public final class TrainingRunObservations {
     /// The scratch experiment's runs and parents (0: none) as listed at the end, after forks of
     /// its runs raced their deletion.
     public var lineage: [(run: Int64, parent: Int64)]?
+    /// The model version the client registered from a finished run (the run, the dataset digest
+    /// it stored, the code) and the lineage the registry answered for it (`GET registry/lineage`).
+    /// `status` is the lineage read's status (0: no answer), `answered` its body when 200.
+    public var modelLineage: (run: Int64, dataset: String, code: String, version: Int64, status: Int, answered: [String: String])?
     /// When the client finished all it does (read-backs, comparison, searches, scratch runs).
     public var clientFinishedAt: Int64?
     /// The client's bookkeeping (`summaries`, `artifactReads`), and when it was done.

@@ -141,34 +141,50 @@ public enum AuthService {
         return cache
     }
 
+    /// A token for a user and its API key (`POST auth/token`): the key's digest compared in
+    /// constant time with the stored ones (the key being rotated out within its grace period too);
+    /// an unknown user is compared against a dummy digest, so both refusals take the same work.
+    static func issueToken(_ runtime: ServiceRuntime, _ request: TokenRequest, _ info: RequestInfo) async throws(ServiceError) -> TokenResponse {
+        let lifetime = request.lifetimeS ?? maxLifetimeSeconds
+        guard (1 ... maxLifetimeSeconds).contains(lifetime) else { throw ServiceError(400, "lifetime_s must be 1...\(maxLifetimeSeconds), got \(lifetime)") }
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("SELECT tenant, role, key_hash, previous_key_hash, rotated_at FROM users WHERE name = ?", [.text(request.user)]),
+        ]) else {
+            throw .unavailable("users_db did not answer")
+        }
+        let row = rows[0].rows.first, context = runtime.context, now = context.localTime / Nanos.second, presented = keyHash(request.apiKey)
+        let stored = row.flatMap { $0[2].text }.flatMap(bytesFromHex) ?? [UInt8](repeating: 0, count: 32)
+        let accepted = await keyAccepted(runtime, user: request.user, presented: presented, current: stored, previous: row.flatMap { $0[3].text }.flatMap(bytesFromHex),
+                                         rotatedAt: row?[4].integer, now: now)
+        let security = context.simulation.security
+        security.keyPresentations.append((context.simulation.now, now, request.user, presented, accepted && row != nil))
+        security.revision &+= 1
+        guard accepted, let row, let tenant = row[0].text, let role = row[1].text else {
+            throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "unknown user or key", detail: request.user, status: 401)
+        }
+        return TokenResponse(token: mint(runtime, user: request.user, tenant: tenant, role: role, now: now, lifetime: lifetime))
+    }
+
+    /// A signed token for the user, valid from `now` (auth's clock, seconds) for `lifetime` seconds,
+    /// with an id unique to this auth process start.
+    static func mint(_ runtime: ServiceRuntime, user: String, tenant: String, role: String, now: Int64, lifetime: Int64) -> String {
+        let state = runtime.state(State.self), context = runtime.context
+        state.issued += 1
+        let claims = JWT.Claims(sub: user, tenant: tenant, role: role, iat: now, nbf: now, exp: now + lifetime,
+                                jti: "\(context.node.name)-\(context.epoch)-\(state.issued)")
+        return JWT.issue(claims, secret: secret)
+    }
+
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "auth", routes: [
             Route("POST", "auth/token", TokenRequest.self, TokenResponse.self) { runtime, request, info throws(ServiceError) in
-                let lifetime = request.lifetimeS ?? maxLifetimeSeconds
-                guard (1 ... maxLifetimeSeconds).contains(lifetime) else { throw ServiceError(400, "lifetime_s must be 1...\(maxLifetimeSeconds), got \(lifetime)") }
-                guard case .success(let rows) = await runtime.transaction([
-                    SQLStatement("SELECT tenant, role, key_hash, previous_key_hash, rotated_at FROM users WHERE name = ?", [.text(request.user)]),
-                ]) else {
-                    throw .unavailable("users_db did not answer")
-                }
-                // The presented key's digest against the stored ones in constant time (the key
-                // being rotated out within its grace period too); an unknown user is compared
-                // against a dummy digest, so both refusals take the same work.
-                let row = rows[0].rows.first, context = runtime.context, now = context.localTime / Nanos.second, presented = keyHash(request.apiKey)
-                let stored = row.flatMap { $0[2].text }.flatMap(bytesFromHex) ?? [UInt8](repeating: 0, count: 32)
-                let accepted = await keyAccepted(runtime, user: request.user, presented: presented, current: stored, previous: row.flatMap { $0[3].text }.flatMap(bytesFromHex),
-                                                 rotatedAt: row?[4].integer, now: now)
-                let security = context.simulation.security
-                security.keyPresentations.append((context.simulation.now, now, request.user, presented, accepted && row != nil))
-                security.revision &+= 1
-                guard accepted, let row, let tenant = row[0].text, let role = row[1].text else {
-                    throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "unknown user or key", detail: request.user, status: 401)
-                }
-                let state = runtime.state(State.self)
-                state.issued += 1
-                let claims = JWT.Claims(sub: request.user, tenant: tenant, role: role, iat: now, nbf: now, exp: now + lifetime,
-                                        jti: "\(context.node.name)-\(context.epoch)-\(state.issued)")
-                return TokenResponse(token: JWT.issue(claims, secret: secret))
+                try await issueToken(runtime, request, info)
+            },
+            Route("POST", "auth/sessions", OpenSession.self, SessionTokens.self) { runtime, request, info throws(ServiceError) in
+                try await openSession(runtime, request, info)
+            },
+            Route("POST", "auth/refresh", Refresh.self, SessionTokens.self) { runtime, request, info throws(ServiceError) in
+                try await refresh(runtime, request, info)
             },
             Route("POST", "auth/keys/rotate", Rotate.self, Rotated.self) { runtime, request, info throws(ServiceError) in
                 try await rotateKey(runtime, request, info)
@@ -220,6 +236,8 @@ public enum AuthService {
             "ALTER TABLE users ADD COLUMN previous_key_hash TEXT",
             "ALTER TABLE users ADD COLUMN rotated_at INTEGER",
             "ALTER TABLE users ADD COLUMN rotation_id TEXT",
+            // Login sessions and their refresh tokens' generation (`RefreshSessions.swift`).
+            "CREATE TABLE sessions(id TEXT PRIMARY KEY, user TEXT NOT NULL, generation INTEGER NOT NULL, rotated_at INTEGER, revoked INTEGER NOT NULL)",
         ]
         return spec
     }

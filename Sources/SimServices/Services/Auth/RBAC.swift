@@ -19,8 +19,9 @@ public enum RBAC {
     public static var roles: [String] { grants.keys.sorted() }
 
     /// Routes any authenticated caller may use whatever its role: asking for a token, revoking
-    /// one's own (the body carries the token to revoke) and rotating one's own API key.
-    static let selfService = ["POST auth/token", "POST auth/revoke", "POST auth/keys/rotate"]
+    /// one's own (the body carries the token to revoke), rotating one's own API key, and opening
+    /// and refreshing a session (the body carries the key or the refresh token that proves it).
+    static let selfService = ["POST auth/token", "POST auth/revoke", "POST auth/keys/rotate", "POST auth/sessions", "POST auth/refresh"]
 
     /// Whether `role` may call `method path` (path `service/route...`).
     public static func permits(role: String, method: String, path: String) -> Bool {

@@ -127,6 +127,24 @@ public final class SecurityObservations {
     /// Calls a service made to another on behalf of its caller: from, to, the route, the caller's
     /// user, whether the caller's identity was complete (tenant and role) upstream, and the answer.
     public var downstreamCalls: [(at: Int64, from: String, to: String, path: String, user: String, upstreamComplete: Bool, status: Int)] = []
+    /// A refresh of a login session (`RefreshSessions.swift`): the generation presented, whether
+    /// this refresh rotated the session, the session's row as the same transaction read it after
+    /// the rotation was tried, and whether a new token was answered.
+    public struct SessionRefresh {
+        public var at: Int64
+        /// Auth's clock when it judged the refresh, in seconds.
+        public var localSeconds: Int64
+        public var session: String
+        public var user: String
+        public var presented: Int64
+        public var rotated: Bool
+        public var row: AuthService.SessionRow
+        public var accepted: Bool
+    }
+    public var refreshes: [SessionRefresh] = []
+    /// Experiment filters answered (`RunFilter`): the caller, the tenant it acts in, the filter,
+    /// and the runs returned with the tenant each belongs to (read in the same statement).
+    public var runFilters: [(at: Int64, caller: String, callerTenant: String, filter: String, runs: [(run: Int64, tenant: String)])] = []
     public var nextEvent = 0
     public var revision: UInt64 = 0
     public init() {}

@@ -13,7 +13,7 @@ import SimKernel
 /// (`MetricLog`), `PUT experiments/datasets`, `GET experiments/datasets` (`DatasetVersions`),
 /// `GET experiments/compare` (`RunComparison`), `POST experiments/tags`, `GET experiments/runs/search`
 /// (`RunSearch`), `POST experiments/runs/fork`, `DELETE experiments/runs`, `GET experiments/runs/list`
-/// (`RunForks`).
+/// (`RunForks`), `GET experiments/runs/filter` (`RunFilter`: runs of the caller's tenant by metric).
 /// Stateless: a crash loses nothing the database committed.
 public enum ExperimentsService {
     public struct CreateRun: Codable, Sendable, Equatable {
@@ -81,11 +81,11 @@ public enum ExperimentsService {
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "experiments", routes: [
-            Route("POST", "experiments/runs", CreateRun.self, RunCreated.self) { runtime, request, _ throws(ServiceError) in
-                try await create(runtime, request)
+            Route("POST", "experiments/runs", CreateRun.self, RunCreated.self) { runtime, request, info throws(ServiceError) in
+                try await create(runtime, request, tenant: info.tenant ?? "t1")
             },
-            Route("GET", "experiments/runs", RunQuery.self, RunView.self) { runtime, request, _ throws(ServiceError) in
-                try await view(runtime, run: request.run)
+            Route("GET", "experiments/runs", RunQuery.self, RunView.self) { runtime, request, info throws(ServiceError) in
+                try await view(runtime, run: request.run, tenant: info.tenant)
             },
             Route("POST", "experiments/runs/attempt", RunQuery.self, Attempt.self) { runtime, request, _ throws(ServiceError) in
                 // Numbered in the database, so that a later attempt's metric points replace an
@@ -97,22 +97,26 @@ public enum ExperimentsService {
                 guard let attempt = rows[1].rows.first?.first?.integer else { throw ServiceError(404, "no run \(request.run)") }
                 return Attempt(run: request.run, attempt: attempt)
             },
-            Route("POST", "experiments/runs/finish", FinishRun.self, RunView.self) { runtime, request, _ throws(ServiceError) in
+            Route("POST", "experiments/runs/finish", FinishRun.self, RunView.self) { runtime, request, info throws(ServiceError) in
                 guard ["finished", "failed"].contains(request.status) else { throw .badRequest("status: '\(request.status)' is neither finished nor failed") }
                 // The first finish of the latest attempt stands: a repeated finish (a retry, a re-run
-                // after a crash) changes nothing, nor does a superseded attempt's.
+                // after a crash) changes nothing, nor does a superseded attempt's. A tenant's caller
+                // finishes its tenant's runs only (another tenant's run is answered 404 and untouched);
+                // the platform's own jobs (no tenant) finish any.
+                let tenant: SQLValue = info.tenant.map { .text($0) } ?? .null
                 let fence = request.attempt.map {
                     SQLStatement("""
-                        UPDATE runs SET status = ?, result = ? WHERE id = ? AND status = 'running'
+                        UPDATE runs SET status = ?, result = ? WHERE id = ? AND status = 'running' AND tenant = COALESCE(?, tenant)
                         AND NOT EXISTS (SELECT 1 FROM metrics WHERE run = ? AND attempt > ?)
-                        """, [.text(request.status), .text(request.result), .integer(request.run), .integer(request.run), .integer($0)])
+                        """, [.text(request.status), .text(request.result), .integer(request.run), tenant, .integer(request.run), .integer($0)])
                 }
-                    ?? SQLStatement("UPDATE runs SET status = ?, result = ? WHERE id = ? AND status = 'running'", [.text(request.status), .text(request.result), .integer(request.run)])
+                    ?? SQLStatement("UPDATE runs SET status = ?, result = ? WHERE id = ? AND status = 'running' AND tenant = COALESCE(?, tenant)",
+                                    [.text(request.status), .text(request.result), .integer(request.run), tenant])
                 guard case .success = await runtime.transaction([fence]) else { throw .unavailable("cannot finish run \(request.run)") }
-                return try await view(runtime, run: request.run)
+                return try await view(runtime, run: request.run, tenant: info.tenant)
             },
         ] + RunParameters.routes + MetricLog.routes(defects: defects) + DatasetVersions.routes + [RunComparison.route] + RunSearch.routes + RunForks.routes
-            + [MetricSummary.route] + RunArtifacts.routes)
+            + [MetricSummary.route, RunFilter.route] + RunArtifacts.routes)
         spec.database = "experiments_db"
         spec.migrations = [
             "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",
@@ -130,6 +134,8 @@ public enum ExperimentsService {
             "ALTER TABLE runs ADD COLUMN parent INTEGER",
             "CREATE TABLE tags(run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key))",
             "ALTER TABLE runs ADD COLUMN search_revision INTEGER NOT NULL DEFAULT 0",
+            // The tenant a run belongs to (the platform's own jobs, anonymous, create runs of t1).
+            "ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
         ]
         spec.buckets = [DatasetVersions.bucket]
         spec.indices = [(RunSearch.index, RunSearch.mapping)]
@@ -138,10 +144,10 @@ public enum ExperimentsService {
         return spec
     }
 
-    static func create(_ runtime: ServiceRuntime, _ request: CreateRun) async throws(ServiceError) -> RunCreated {
+    static func create(_ runtime: ServiceRuntime, _ request: CreateRun, tenant: String) async throws(ServiceError) -> RunCreated {
         let seed = "\(request.seed ?? 0)"
         let key: SQLValue = request.runKey.map { .text($0) } ?? .null
-        if case .text = key, case .success(let found) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key])]),
+        if case .text = key, case .success(let found) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE tenant = ? AND run_key = ?", [.text(tenant), key])]),
            let existing = found[0].rows.first?.first?.integer {
             try await RunSearch.reindex(runtime, run: existing)  // a retry after the index failed
             return RunCreated(run: existing)
@@ -152,8 +158,8 @@ public enum ExperimentsService {
         // is this run's id.
         let now = MetricLog.utcMillis(runtime.context)
         var statements = [
-            SQLStatement("INSERT INTO runs(seed, code_version, data_digest, run_key, experiment) VALUES (?, ?, ?, ?, ?)",
-                         [.text(seed), .text(request.code ?? "v1"), .text(request.data ?? "d0"), key, .text(request.experiment ?? "")]),
+            SQLStatement("INSERT INTO runs(seed, code_version, data_digest, run_key, experiment, tenant) VALUES (?, ?, ?, ?, ?, ?)",
+                         [.text(seed), .text(request.code ?? "v1"), .text(request.data ?? "d0"), key, .text(request.experiment ?? ""), .text(tenant)]),
             SQLStatement("SELECT MAX(id) FROM runs"),
         ]
         var params = request.param ?? [:]
@@ -165,18 +171,33 @@ public enum ExperimentsService {
             statements.append(SQLStatement("INSERT OR REPLACE INTO metrics(run, key, value, step, timestamp_ms) VALUES ((SELECT MAX(id) FROM runs), ?, ?, 0, ?)",
                                            [.text(name), .real(value), .integer(now)]))
         }
-        guard case .success(let rows) = await runtime.transaction(statements), let run = rows[1].rows.first?.first?.integer else {
-            throw .internalError("cannot create the run")
+        // A run key is looked up within the caller's tenant only (another tenant's run is never
+        // answered); keys stay unique across tenants, so one taken by another tenant is a conflict.
+        let rows: [SQLRows]
+        switch await runtime.transaction(statements) {
+        case .success(let results): rows = results
+        case .failure(.sql(let error)) where error.message.contains("UNIQUE"):
+            // Two creates with one key raced past the look-up: the one that lost answers the
+            // winner's run when it is the caller's tenant's (a retry is idempotent), 409 otherwise.
+            if case .success(let found) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE tenant = ? AND run_key = ?", [.text(tenant), key])]),
+               let existing = found[0].rows.first?.first?.integer {
+                return RunCreated(run: existing)
+            }
+            throw ServiceError(409, "run key \(request.runKey ?? "") is taken")
+        case .failure: throw .internalError("cannot create the run")
         }
+        guard let run = rows[1].rows.first?.first?.integer else { throw .internalError("cannot create the run") }
         try await RunSearch.reindex(runtime, run: run)
         return RunCreated(run: run)
     }
 
-    static func view(_ runtime: ServiceRuntime, run: Int64) async throws(ServiceError) -> RunView {
+    /// Run `run` as stored; within `tenant` when one is given (another tenant's run is answered
+    /// 404, as a missing one is, so ids cannot be probed), any run for the platform's own jobs.
+    static func view(_ runtime: ServiceRuntime, run: Int64, tenant: String? = nil) async throws(ServiceError) -> RunView {
         guard case .success(let rows) = await runtime.transaction([
-            SQLStatement("SELECT experiment, seed, code_version, data_digest, status, result FROM runs WHERE id = ?", [.integer(run)]),
+            SQLStatement("SELECT experiment, seed, code_version, data_digest, status, result, tenant FROM runs WHERE id = ?", [.integer(run)]),
         ]) else { throw .unavailable("cannot read run \(run)") }
-        guard let row = rows[0].rows.first, row.count == 6 else { throw ServiceError(404, "no run \(run)") }
+        guard let row = rows[0].rows.first, row.count == 7, tenant == nil || row[6].text == tenant else { throw ServiceError(404, "no run \(run)") }
         let text = row.map { $0.text ?? "" }
         return RunView(run: run, experiment: text[0], seed: text[1], code: text[2], data: text[3], status: text[4], result: text[5])
     }

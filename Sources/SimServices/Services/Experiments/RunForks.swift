@@ -30,15 +30,19 @@ public enum RunForks {
     }
 
     static let routes: [Route] = [
-        Route("POST", "experiments/runs/fork", Fork.self, ExperimentsService.RunCreated.self) { runtime, request, _ throws(ServiceError) in
+        Route("POST", "experiments/runs/fork", Fork.self, ExperimentsService.RunCreated.self) { runtime, request, info throws(ServiceError) in
             let key = SQLValue.text(request.runKey)
+            // A fork belongs to its parent's tenant, and a tenant's caller forks its own runs only
+            // (another tenant's parent is answered 404, as a missing one is).
+            let tenant: SQLValue = info.tenant.map { .text($0) } ?? .null
             if runtime.defects.contains(.E4) {
                 guard case .success(let read) = await runtime.transaction([
-                    SQLStatement("SELECT seed, code_version, data_digest, experiment FROM runs WHERE id = ?", [.integer(request.parent)]),
+                    SQLStatement("SELECT seed, code_version, data_digest, experiment, tenant FROM runs WHERE id = ? AND tenant = COALESCE(?, tenant)",
+                                 [.integer(request.parent), tenant]),
                     SQLStatement("SELECT key, value FROM params WHERE run = ?", [.integer(request.parent)]),
                 ]) else { throw .unavailable("cannot fork run \(request.parent)") }
                 guard let parent = read[0].rows.first else { throw ServiceError(404, "no run \(request.parent)") }
-                var statements = [SQLStatement("INSERT OR IGNORE INTO runs(seed, code_version, data_digest, experiment, run_key, parent) VALUES (?, ?, ?, ?, ?, ?)",
+                var statements = [SQLStatement("INSERT OR IGNORE INTO runs(seed, code_version, data_digest, experiment, tenant, run_key, parent) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                                parent + [key, .integer(request.parent)])]
                 for row in read[1].rows {
                     statements.append(SQLStatement("INSERT OR IGNORE INTO params(run, key, value) SELECT id, ?, ? FROM runs WHERE run_key = ?", [row[0], row[1], key]))
@@ -51,12 +55,14 @@ public enum RunForks {
             }
             guard case .success(let rows) = await runtime.transaction([
                 SQLStatement("""
-                    INSERT OR IGNORE INTO runs(seed, code_version, data_digest, experiment, run_key, parent)
-                    SELECT seed, code_version, data_digest, experiment, ?, id FROM runs WHERE id = ?
-                    """, [key, .integer(request.parent)]),
-                SQLStatement("INSERT OR IGNORE INTO params(run, key, value) SELECT (SELECT id FROM runs WHERE run_key = ?), key, value FROM params WHERE run = ? AND EXISTS (SELECT 1 FROM runs WHERE run_key = ?)",
-                             [key, .integer(request.parent), key]),
-                SQLStatement("SELECT id FROM runs WHERE run_key = ?", [key]),
+                    INSERT OR IGNORE INTO runs(seed, code_version, data_digest, experiment, tenant, run_key, parent)
+                    SELECT seed, code_version, data_digest, experiment, tenant, ?, id FROM runs WHERE id = ? AND tenant = COALESCE(?, tenant)
+                    """, [key, .integer(request.parent), tenant]),
+                // The parameters go to the run holding the key only when it is a fork of this
+                // parent (a key taken by an unrelated run, perhaps another tenant's, is left alone).
+                SQLStatement("INSERT OR IGNORE INTO params(run, key, value) SELECT (SELECT id FROM runs WHERE run_key = ?), key, value FROM params WHERE run = ? AND EXISTS (SELECT 1 FROM runs WHERE run_key = ? AND parent = ?)",
+                             [key, .integer(request.parent), key, .integer(request.parent)]),
+                SQLStatement("SELECT id FROM runs WHERE run_key = ? AND parent = ?", [key, .integer(request.parent)]),
             ]) else { throw .unavailable("cannot fork run \(request.parent)") }
             guard let run = rows[2].rows.first?.first?.integer else { throw ServiceError(404, "no run \(request.parent)") }
             return ExperimentsService.RunCreated(run: run)

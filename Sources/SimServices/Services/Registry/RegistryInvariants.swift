@@ -2,7 +2,8 @@ extension RegistryService {
     /// Each model's versions are 1, 2, ... n with no gap and no duplicate (MAX+1 under
     /// concurrency), each with a checksum, and each version's artifact in the `models` bucket
     /// verifies and matches the recorded checksum; every stage is one of the life cycle's, and a
-    /// model has at most one Production version (archive-on-promote).
+    /// model has at most one Production version (archive-on-promote); a version trained by a run
+    /// records the run's dataset digest and code version (lineage).
     public static func invariants(_ view: ServiceStateView) -> [String] {
         guard view.hasTable("models_db", "model_versions"), let rows = view.rows("models_db", "SELECT model, version, checksum, stage FROM model_versions ORDER BY model, version") else { return [] }
         var violations: [String] = []
@@ -22,6 +23,13 @@ extension RegistryService {
                 violations.append("registry: the artifact of \(model) v\(row[1].plain) fails its checksum")
             } else if case .success(let bytes)? = view.object(bucket: "models", key: "\(model)/\(row[1].plain)"), hexString(crc32(bytes)) != checksum {
                 violations.append("registry: the artifact of \(model) v\(row[1].plain) has CRC-32 \(hexString(crc32(bytes))), recorded \(checksum)")
+            }
+        }
+        // Lineage: a version trained by a run records that run's dataset and code, as experiments_db has them.
+        for row in view.rows("models_db", "SELECT model, version, run, data_digest, code_version FROM model_versions WHERE run IS NOT NULL ORDER BY model, version") ?? [] {
+            guard let run = row[2].integer, let recorded = view.rows("experiments_db", "SELECT data_digest, code_version FROM runs WHERE id = \(run)")?.first else { continue }
+            if recorded[0].text != row[3].text || recorded[1].text != row[4].text {
+                violations.append("registry: \(row[0].plain) v\(row[1].plain) records run \(run) with dataset \(row[3].plain) and code \(row[4].plain), but the run has \(recorded[0].plain) and \(recorded[1].plain)")
             }
         }
         for model in order where versions[model] != (1 ... Int64(versions[model]!.count)).map({ $0 }) {

@@ -8,7 +8,8 @@ import SimKernel
 /// (SetStage -> StageSet): moves a version through its life cycle (`ModelStage`), archiving the
 /// model's Production version when another is promoted, in one transaction; a move to Staging or
 /// Production is then published on `model.deployments` (key: the model, value: the version), which
-/// every inference replica consumes. Stateless: versions live in models_db, artifacts in the
+/// every inference replica consumes; `GET registry/lineage` (`ModelLineage`): the run, dataset and
+/// code a version was trained from. Stateless: versions live in models_db, artifacts in the
 /// `models` bucket.
 public enum RegistryService {
     public struct RegisterVersion: Codable, Sendable, Equatable {
@@ -16,6 +17,8 @@ public enum RegistryService {
         /// A trained artifact, hex-encoded, and its CRC-32 (hex); absent: a placeholder artifact.
         public var artifact: String?
         public var checksum: String?
+        /// The experiment run that trained it (`ModelLineage`): recorded with its dataset and code.
+        public var run: Int64?
     }
     public struct RegisteredVersion: Codable, Sendable, Equatable {
         public var version: Int64
@@ -120,6 +123,7 @@ public enum RegistryService {
             Route("POST", "registry/canary", CanaryRollout.CanaryStep.self, CanaryRollout.CanaryState.self) { runtime, request, _ throws(ServiceError) in
                 try await CanaryRollout.step(runtime, request)
             },
+            ModelLineage.route,
             Route("POST", "registry/canary/rollback", CanaryRollout.CanaryEnd.self, CanaryRollout.CanaryState.self) { runtime, request, _ throws(ServiceError) in
                 try await CanaryRollout.rollBack(runtime, request)
             },
@@ -127,6 +131,8 @@ public enum RegistryService {
                 let model = request.model
                 guard !model.isEmpty else { throw .badRequest("model is required") }
                 try await requireModelInTenant(runtime, info, model: model)
+                var lineage: ModelLineage.TrainingRun?
+                if let run = request.run { lineage = try await ModelLineage.trainingRun(runtime, info, run: run) }
                 var artifact = Array("weights of \(model)".utf8)
                 let trained = request.artifact != nil
                 if let hex = request.artifact {
@@ -156,8 +162,9 @@ public enum RegistryService {
                     }
                     guard case .success(let rows) = await session.execute("SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE model = ?", [.text(model)]),
                           let latest = rows.rows.first?.first?.integer else { return .failure(.sql(SQLError(kind: .other, message: "cannot read the latest version"))) }
-                    return await session.execute("INSERT INTO model_versions(model, version, stage, checksum, trained) VALUES (?, ?, 'None', ?, ?)",
-                                                 [.text(model), .integer(latest + 1), .text(checksum), .integer(trained ? 1 : 0)]).map { _ in latest + 1 }
+                    return await session.execute("INSERT INTO model_versions(model, version, stage, checksum, trained, run, data_digest, code_version) VALUES (?, ?, 'None', ?, ?, ?, ?, ?)",
+                                                 [.text(model), .integer(latest + 1), .text(checksum), .integer(trained ? 1 : 0),
+                                                  lineage.map { .integer($0.run) } ?? .null, lineage.map { .text($0.dataset) } ?? .null, lineage.map { .text($0.code) } ?? .null]).map { _ in latest + 1 }
                 }
                 // Two registrations of one trained artifact at once (a retry racing its original)
                 // both miss the look-up under snapshot isolation; the unique index on (model,
@@ -187,7 +194,7 @@ public enum RegistryService {
             "ALTER TABLE model_versions ADD COLUMN trained INTEGER NOT NULL DEFAULT 0",
             "CREATE UNIQUE INDEX model_versions_artifact ON model_versions(model, checksum) WHERE trained = 1",
             CanaryRollout.migration,
-        ]
+        ] + ModelLineage.migrations
         spec.buckets = ["models"]
         spec.topics = [InferenceService.deploymentsTopic]
         spec.dependsOn = ["models"]

@@ -1,0 +1,98 @@
+import XCTest
+@testable import SimKernel
+@testable import SimServices
+
+/// The experiment filter: runs of the caller's tenant by metric, the filter parsed into bound
+/// parameters; I1 splices it into the SQL text and an injected clause leaves the tenant.
+final class RunFilterTests: XCTestCase {
+    static let t1 = ["x-user": "ml-engineer", "x-tenant": "t1", "x-role": "scientist"]
+    static let t2 = ["x-user": "bob", "x-tenant": "t2", "x-role": "scientist"]
+    static func create(_ auc: String, _ headers: [String: String], experiment: String = "fraud") -> HTTPRequest {
+        HTTPRequest("POST", "experiments/runs", body: ["experiment": experiment, "metric.auc": auc], headers: headers)
+    }
+    static func filter(_ text: String, _ headers: [String: String], experiment: String? = "fraud") -> HTTPRequest {
+        var body = ["filter": text]
+        body["experiment"] = experiment
+        return HTTPRequest("GET", "experiments/runs/filter", body: body, headers: headers)
+    }
+    /// Three runs of t1 (auc 0.91, 0.87, 0.6 in another experiment) and one of t2 (0.72).
+    static let runs = [create("0.91", t1), create("0.87", t1), create("0.72", t2), create("0.6", t1, experiment: "churn")]
+
+    /// Clauses parse to metric, comparison and number; `<=` is not read as `<`.
+    func testAFilterParsesToClauses() throws {
+        let clauses = try RunFilter.parse("metrics.auc >= 0.9 AND metrics.loss<1e-2 AND metrics.val/acc != -3").get()
+        XCTAssertEqual(clauses, [RunFilter.Clause(metric: "auc", comparison: ">=", value: 0.9), RunFilter.Clause(metric: "loss", comparison: "<", value: 0.01),
+                                 RunFilter.Clause(metric: "val/acc", comparison: "!=", value: -3)])
+    }
+
+    /// Anything outside the grammar is refused with the clause it failed in: injections, strings,
+    /// a missing comparison, inf and nan, an unknown prefix.
+    func testAFilterOutsideTheGrammarIsRefusedNamingTheClause() {
+        for (filter, problem) in [("metrics.auc > 0) OR (1=1", "clause 1: expected a number after >"), ("metrics.auc > 0.5 AND params.lr = '0.1'", "clause 2: expected metrics.KEY"),
+                                  ("metrics.auc 0.5", "clause 1: expected one of"), ("metrics.auc > inf", "clause 1: expected a number"),
+                                  ("metrics.auc > nan", "clause 1: expected a number"), ("metrics. > 1", "clause 1: a metric name"),
+                                  ("metrics.auc > 1; DROP TABLE runs", "clause 1: expected a number")] {
+            guard case .failure(let error) = RunFilter.parse(filter) else { XCTFail("\(filter) parsed"); continue }
+            XCTAssertTrue(error.description.contains(problem), "\(filter): \(error.description)")
+        }
+    }
+
+    /// The filter answers the caller's tenant's runs of the experiment whose metric matches, and
+    /// nothing of another tenant's; the injection is a 400 and leaves nothing behind.
+    func testTheFilterAnswersOnlyTheCallersTenant() {
+        let outcome = ServiceHarness.run("experiments", Self.runs + [
+            Self.filter("metrics.auc > 0.5", Self.t1), Self.filter("metrics.auc > 0.5", Self.t2), Self.filter("metrics.auc > 0.88", Self.t1),
+            Self.filter("metrics.auc > 0.5", Self.t1, experiment: nil), Self.filter("metrics.auc > 0) OR (1=1", Self.t2),
+        ])
+        XCTAssertEqual(outcome.responses.prefix(4).map { $0?.status }, [200, 200, 200, 200])
+        XCTAssertEqual(outcome.responses[4...].map { $0?.body["runs"] }, ["1,2", "3", "1", "1,2,4", nil])
+        XCTAssertEqual(outcome.responses[8]?.status, 400)
+        XCTAssertEqual(outcome.simulation.security.runFilters.map(\.callerTenant), ["t1", "t2", "t1", "t1"])
+    }
+
+    /// A run of another tenant reads as missing (404), the owner's as stored.
+    func testARunOfAnotherTenantIsNotFound() {
+        let outcome = ServiceHarness.run("experiments", [Self.create("0.91", Self.t1), HTTPRequest("GET", "experiments/runs", body: ["run": "1"], headers: Self.t2),
+                                                         HTTPRequest("GET", "experiments/runs", body: ["run": "1"], headers: Self.t1)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 404, 200])
+        XCTAssertEqual(outcome.responses[2]?.body["experiment"], "fraud")
+    }
+
+    /// A run key names a run within its tenant: another tenant's retry with the same key is a
+    /// conflict, never the other tenant's run.
+    func testARunKeyOfAnotherTenantIsAConflict() {
+        let keyed = ["experiment": "fraud", "run_key": "nightly-1"]
+        let outcome = ServiceHarness.run("experiments", [HTTPRequest("POST", "experiments/runs", body: keyed, headers: Self.t1), HTTPRequest("POST", "experiments/runs", body: keyed, headers: Self.t1),
+                                                         HTTPRequest("POST", "experiments/runs", body: keyed, headers: Self.t2)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 409])
+        XCTAssertEqual(outcome.responses[1]?.body["run"], "1", "the owner's retry is the same run")
+    }
+
+    /// I1: the injected clause closes the metric's sub-query and ORs the tenant away: t2 gets t1's runs.
+    func testI1ReturnsOtherTenantsRunsToAnInjectedFilter() {
+        let outcome = ServiceHarness.run("experiments", defects: DefectSet([.I1]), Self.runs + [Self.filter("metrics.auc > 0) OR (1=1", Self.t2)])
+        XCTAssertEqual(outcome.responses[4]?.body["runs"], "1,2,3,4")
+        let answer = outcome.simulation.security.runFilters.first
+        XCTAssertEqual(answer?.runs.map(\.tenant), ["t1", "t1", "t2", "t1"])
+    }
+
+    /// Finishing or forking another tenant's run is answered 404 and changes nothing; the owner's
+    /// fork belongs to the owner's tenant, so the other tenant cannot read it either.
+    func testFinishAndForkOfAnotherTenantsRunAreNotFound() {
+        let finish = ["run": "1", "status": "finished", "result": "auc=0.5"]
+        let outcome = ServiceHarness.run("experiments", [
+            Self.create("0.91", Self.t1),
+            HTTPRequest("POST", "experiments/runs/finish", body: finish, headers: Self.t2),
+            HTTPRequest("POST", "experiments/runs/fork", body: ["parent": "1", "run_key": "bob-fork"], headers: Self.t2),
+            HTTPRequest("GET", "experiments/runs", body: ["run": "1"], headers: Self.t1),
+            HTTPRequest("POST", "experiments/runs/fork", body: ["parent": "1", "run_key": "own-fork"], headers: Self.t1),
+            HTTPRequest("GET", "experiments/runs", body: ["run": "2"], headers: Self.t2),
+            HTTPRequest("GET", "experiments/runs", body: ["run": "2"], headers: Self.t1),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 404, 404, 200, 200, 404, 200])
+        XCTAssertEqual(outcome.responses[3]?.body["status"], "running", "t2's finish left t1's run running")
+        XCTAssertEqual(outcome.responses[4]?.body["run"], "2")
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT id, tenant, COALESCE(parent, 0) FROM runs ORDER BY id")?.map { $0.map(\.plain) },
+                       [["1", "t1", "0"], ["2", "t1", "1"]])
+    }
+}
