@@ -14,13 +14,17 @@ import Yams
 /// of `outcome_share_percent` of the answered predictions, once each, and asks for the verdict
 /// every two seconds (the experiment plans `sample` outcomes per arm). Every answer, outcome and
 /// verdict is recorded for the checks.
+///
+/// Beside the experiment, a support desk sends `text_requests_per_s` tickets' text to a text model
+/// (`ticket-triage`, one version in Production, trained with `textPreprocessing`: weights per token
+/// position, short texts padded on the right), each answer recorded for the offline replay.
 public struct ABTestWorkload: Workload {
     public static let name = "ab_test"
     public static let requiredRoles = ["client", "gateway", "models", "registry", "inference"]
     public static let keys = ["model", "arms", "users", "requests_per_s", "legacy_share_percent", "cold_start_ms",
                               "prediction_ms_min", "prediction_ms_max", "settle_ms", "batch_max_size", "batch_max_wait_ms",
                               "rate_limit_per_s", "rate_limit_burst",
-                              "outcome_share_percent", "sample", "conversion_percent"]
+                              "outcome_share_percent", "sample", "conversion_percent", "text_requests_per_s"]
 
     public var model = "ranker"
     public var arms = "1:5000,2:2500,3:2500"
@@ -33,6 +37,8 @@ public struct ABTestWorkload: Workload {
     public var outcomeSharePercent = 25
     public var sample = 100
     public var conversionPercent: [Int] = [10, 14, 10]
+    /// Text predictions a second to the text model (0: none, and it is not registered).
+    public var textRequestsPerSecond = 0
     public var serving = ServingConfiguration()
 
     /// The versions' signatures: control and A as the model was created, B with `segment`.
@@ -79,6 +85,7 @@ public struct ABTestWorkload: Workload {
                 conversionPercent = parts.map { $0! }
             case "rate_limit_per_s": serving.rateLimitPerSecond = Int(try reader.integer(value, path, in: 1 ... 1_000_000_000))
             case "rate_limit_burst": serving.rateLimitBurst = Int(try reader.integer(value, path, in: 1 ... 1_000_000))
+            case "text_requests_per_s": textRequestsPerSecond = Int(try reader.integer(value, path, in: 0 ... 100_000))
             case "prediction_ms_min": minimum = (Int(try reader.integer(value, path, in: 0 ... 60_000)), value)
             default: maximum = (Int(try reader.integer(value, path, in: 0 ... 60_000)), value)
             }
@@ -103,7 +110,22 @@ public struct ABTestWorkload: Workload {
         return ModelArtifact(model: model, version: version, residentMiB: 50, weights: weights, features: names, output: version >= 3 ? .label : .probability)
     }
 
+    /// The text model: its name, the pre-processing it was trained with, and its artifact (one
+    /// weight per token position, falling from the first position to the last, so a text's words
+    /// moved by padding meet other weights).
+    public static let textModel = "ticket-triage"
+    public static let textPreprocessing = TextPreprocessing(length: 8, vocabulary: 64, padding: .right)
+    public static let textArtifact = ModelArtifact(model: textModel, version: 1, residentMiB: 50,
+                                                   weights: [2.0, 1.5, 1.0, 0.5, -0.5, -1.0, -1.5, -2.0, 0.1], text: textPreprocessing)
+    /// The tickets the support desk sends, most shorter than the sequence (padded), one longer
+    /// (truncated: the same inputs whichever side is padded).
+    public static let tickets = [
+        "Refund not received", "Model endpoint returns 503 after deploy", "cannot log in", "Billing question",
+        "GPU quota exceeded for team ranking, please raise the limit before Friday's retraining run", "Drift alert on feature age",
+    ]
+
     public func install(on platform: Platform) {
+        installSupportDesk(on: platform)
         guard let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
               let gateway = platform.directory.services["gateway"] else { return }
         let simulation = platform.simulation, workload = self
@@ -175,6 +197,40 @@ public struct ABTestWorkload: Workload {
                     if case .success(let envelope) = counted, case .response(let answer) = envelope.payload as? HTTPMessage, answer.status == 200 {
                         serving.abOutcomes[index].acknowledgedAt = simulation.now
                     }
+                }
+            }
+        }
+    }
+}
+
+extension ABTestWorkload {
+    /// The support desk: registers the text model and promotes it to Production, waits for the
+    /// replicas to load it, then sends tickets' text at `text_requests_per_s` (Poisson), recording
+    /// every answer for `preprocessing-parity`.
+    func installSupportDesk(on platform: Platform) {
+        guard textRequestsPerSecond > 0, let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
+              let gateway = platform.directory.services["gateway"] else { return }
+        let simulation = platform.simulation, workload = self
+        client.addProcess("support-desk") { context in
+            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "models/create", body: ["name": Self.textModel]))
+            let bytes = Self.textArtifact.encoded
+            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/versions", body: [
+                "model": Self.textModel, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes)),
+            ]))
+            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/stages", body: ["model": Self.textModel, "version": "1", "stage": "Production"]))
+            await context.sleep(nanoseconds: Int64(workload.settleMillis) * Nanos.millisecond)
+            let gap = Nanos.second / Int64(workload.textRequestsPerSecond)
+            while true {
+                await context.sleep(nanoseconds: ServingClient.poissonGap(context, mean: gap))
+                let text = Self.tickets[context.withRandom { $0.uniform(0 ..< Self.tickets.count) }]
+                context.simulation.spawn {
+                    let start = simulation.now
+                    let outcome = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "inference/predict", body: ["model": Self.textModel, "text": text])),
+                                                     timeout: 5 * Nanos.second)
+                    guard case .success(let envelope) = outcome, case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200,
+                          let p = response.body["p"].flatMap({ Float($0) }), let version = response.body["version"].flatMap({ Int64($0) }) else { return }
+                    simulation.serving.textAnswers.append((start, Self.textModel, version, response.body["replica"] ?? "?", text, p))
+                    simulation.serving.revision &+= 1
                 }
             }
         }

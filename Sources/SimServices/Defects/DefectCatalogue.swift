@@ -2,7 +2,7 @@
 /// correct one in service code, switched on per run.
 public enum DefectID: String, CaseIterable, Codable, Sendable, Comparable {
     case A1, A2, A9, F10, M7
-    case B1, B2, B3, B4, B5, B6, B7, B8, B9, B10, H1, H3, H4, H5, H6, H8, M1
+    case B1, B2, B3, B4, B5, B6, B7, B8, B9, B10, H1, H3, H4, H5, H6, H8, M1, M10
     case L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15
     case C2, C3, C4, C8, D8, H2, M4
     case D1, D2, D3, D4, D5, D6, D7, D9, D10, C1, C7, H7
@@ -30,7 +30,7 @@ public struct DefectEntry: Sendable {
         switch id {
         case .A1, .A2, .A9, .F10, .M7, .M2: return "training_job"
         case .B1, .H1, .B4, .B6, .B10, .B9, .H3, .H4, .H5, .H6, .H8, .M1: return "model_deployments"
-        case .B2, .B3, .B5, .B7, .B8: return "ab_test"
+        case .B2, .B3, .B5, .B7, .B8, .M10: return "ab_test"
         case .C2, .C3, .C4, .C8, .D8, .H2, .M4, .D1, .D2, .D3, .D4, .D5, .D6, .D7, .D9, .D10, .C1, .C7, .H7, .C5, .C6: return "feature_drift"
         case .I9: return "security_probe"
         case .G4, .I5, .I4, .I8, .G3, .G5, .G2, .I1: return "auth_sessions"
@@ -95,6 +95,10 @@ public enum DefectCatalogue {
                     services: ["inference"],
                     symptom: "a label's type differs from the model's declared output (a float where the signature says an integer label)",
                     scenario: "04_ab_test_disaster", checker: "output-type"),
+        DefectEntry(id: .M10, title: "pre-processing differs between training and inference: serving pads a text's tokens on the left, training padded on the right",
+                    services: ["inference"],
+                    symptom: "a text model's prediction differs from the offline replay of the same text through the pre-processing it was trained with",
+                    scenario: "04_ab_test_disaster", checker: "preprocessing-parity"),
         DefectEntry(id: .B4, title: "canary rollback race: a canary step writes its percentage unconditionally (an upsert), bringing back a canary rolled back meanwhile",
                     services: ["registry", "inference"],
                     symptom: "after a canary's rollback completed, requests are still served by the canary version: both versions serve",

@@ -100,6 +100,9 @@ public final class ServingObservations {
         }
     }
     public var answers: [Answer] = []
+    /// A text model's answered predictions (200): (sent at, model, the version and replica that
+    /// answered, the text sent, the probability answered), for the offline replay of the same text.
+    public var textAnswers: [(sentAt: Int64, model: String, version: Int64, replica: String, text: String, p: Float)] = []
     /// Versions promoted to Production by the deployments workload: (time, model, version).
     public var deployments: [(time: Int64, model: String, version: Int64)] = []
     /// Every prediction's compute time as its replica measured it (admission to answer), as a

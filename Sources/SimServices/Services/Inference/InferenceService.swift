@@ -34,6 +34,8 @@ public enum InferenceService {
         public var version: Int64?
         /// The caller, for an A/B experiment on the model: assigned to an arm by its bucket.
         public var user: String?
+        /// A text model's input, pre-processed as the serving version's artifact records.
+        public var text: String?
     }
     public struct DefineExperiment: Codable, Sendable, Equatable {
         public var model: String
@@ -286,14 +288,19 @@ public enum InferenceService {
             Route("POST", "inference/predict", Predict.self, Prediction.self) { runtime, request, _ throws(ServiceError) in
                 guard let model = request.model else { return try await predictDefault(runtime, request) }
                 await runtime.state(State.self).countAnswer()
+                if let text = request.text {
+                    // Refused before any version is picked or loaded: one kind of input, of bounded size.
+                    guard request.x == nil, request.features == nil else { throw .badRequest("text: send text, x or features, not several") }
+                    guard text.utf8.count <= maxTextBytes else { throw .badRequest("text: \(text.utf8.count) bytes, at most \(maxTextBytes)") }
+                }
                 var version = request.version
                 if version == nil, let user = request.user { version = try await ABSplit.arm(runtime, model: model, user: user) }
                 if version == nil, let canary = await runtime.state(State.self).canaries[model] {
                     // A canary takes its percentage of the buckets (by user, else by input).
-                    let bucket = ABSplit.bucket(model: model, user: request.user ?? request.features ?? (request.x ?? []).map { "\($0)" }.joined(separator: ","))
+                    let bucket = ABSplit.bucket(model: model, user: request.user ?? request.features ?? request.text ?? (request.x ?? []).map { "\($0)" }.joined(separator: ","))
                     if bucket < canary.percent * 100 { version = canary.version }
                 }
-                return try await predict(runtime, model: model, version: version, x: request.x, features: request.features)
+                return try await predict(runtime, model: model, version: version, x: request.x, features: request.features, text: request.text)
             },
             Route("POST", "inference/experiments", DefineExperiment.self, ExperimentDefined.self) { runtime, request, _ throws(ServiceError) in
                 try await ABSplit.define(runtime, model: request.model, arms: request.arms, sample: request.sample ?? 1000)
@@ -355,7 +362,8 @@ public enum InferenceService {
 
     /// A prediction on `model` at `version` (nil: its Production version): pinned from admission
     /// to answer, loaded on a miss, looked up in the prediction cache before it is computed.
-    static func predict(_ runtime: ServiceRuntime, model: String, version: Int64?, x positional: [Float]?, features named: String?) async throws(ServiceError) -> Prediction {
+    static func predict(_ runtime: ServiceRuntime, model: String, version: Int64?, x positional: [Float]?, features named: String?,
+                        text: String? = nil) async throws(ServiceError) -> Prediction {
         let state = runtime.state(State.self), context = runtime.context
         let pinned = version != nil
         let current = await state.production[model]
@@ -373,7 +381,7 @@ public enum InferenceService {
         }
         let x: [Float]
         do throws(ServiceError) {
-            x = try await inputs(runtime, admitted!, positional: positional, named: named)
+            x = try await inputs(runtime, admitted!, positional: positional, named: named, text: text)
         } catch {
             await state.unpin(key, node: context.node, context: context)
             throw error
@@ -495,13 +503,24 @@ public enum InferenceService {
         batch.finish(results: batch.inputs.map { LogisticModel.sigmoid(LogisticModel.score(weights.weights, $0)) }, failure: nil)
     }
 
-    /// The request's inputs in the version's signature order: positional values must match its
-    /// length; named values must name every feature of its signature (extra names are ignored),
-    /// never reordered, cast or defaulted. B7 validates against the signature of the first version
-    /// this replica loaded instead (the schema does not follow the version) and defaults the
-    /// features a later version added to 0.
-    static func inputs(_ runtime: ServiceRuntime, _ artifact: ModelArtifact, positional: [Float]?, named: String?) async throws(ServiceError) -> [Float] {
+    /// The longest text a prediction takes.
+    static let maxTextBytes = 65_536
+
+    /// The request's inputs in the version's signature order: a text model's text pre-processed as
+    /// its artifact records it was trained; positional values must match its length; named values
+    /// must name every feature of its signature (extra names are ignored), never reordered, cast or
+    /// defaulted. B7 validates against the signature of the first version this replica loaded
+    /// instead (the schema does not follow the version) and defaults the features a later version
+    /// added to 0.
+    static func inputs(_ runtime: ServiceRuntime, _ artifact: ModelArtifact, positional: [Float]?, named: String?, text: String? = nil) async throws(ServiceError) -> [Float] {
         let key = ModelKey(artifact.model, artifact.version)
+        if let text {
+            guard let preprocessing = artifact.text else { throw ServiceError(422, "\(key) is not a text model: send x or features") }
+            guard !preprocessing.tokens(text).isEmpty else { throw ServiceError(422, "text: no words (letters or digits) to predict on") }
+            // M10: the serving path tokenizes with its library's default (padding on the left) and
+            // ignores the side the artifact records, so a short text meets other weights than in training.
+            return preprocessing.inputs(text, padding: runtime.defects.contains(.M10) ? .left : nil)
+        }
         guard let named else {
             let x = positional ?? []
             guard x.count == artifact.features.count else { throw ServiceError(422, "\(key) expects \(artifact.features.count) features, got \(x.count)") }

@@ -13,18 +13,31 @@ public struct ModelArtifact: Hashable, Sendable {
     public var features: [String]
     /// What a prediction answers: the probability, or a class label (0 or 1, an integer) beside it.
     public var output: Output
+    /// A text model's pre-processing as it was trained (nil: numeric features): a request's text
+    /// becomes the model's inputs through it, one per position.
+    public var text: TextPreprocessing?
 
     public enum Output: String, Sendable, Hashable, CaseIterable {
         case probability, label
     }
 
-    public init(model: String, version: Int64, residentMiB: Int, weights: [Float], features: [String]? = nil, output: Output = .probability) {
+    public init(model: String, version: Int64, residentMiB: Int, weights: [Float], features: [String]? = nil, output: Output = .probability,
+                text: TextPreprocessing? = nil) {
         self.model = model
         self.version = version
         self.residentMiB = residentMiB
         self.weights = weights
         self.features = features ?? (0 ..< Swift.max(0, weights.count - 1)).map { "f\($0)" }
         self.output = output
+        self.text = text
+        precondition(text.map { $0.length == weights.count - 1 } ?? true,
+                     "\(model) v\(version): a text sequence of \(text?.length ?? 0) tokens needs \((text?.length ?? 0) + 1) weights, has \(weights.count)")
+    }
+
+    /// A text model's probability for `text`, pre-processed as recorded (or padded on `padding`'s
+    /// side): what serving must answer, and what an offline replay recomputes. Nil for a numeric model.
+    public func probability(text input: String, padding: TextPreprocessing.Padding? = nil) -> Float? {
+        text.map { LogisticModel.sigmoid(LogisticModel.score(weights, $0.inputs(input, padding: padding))) }
     }
 
     /// Bytes of memory a loaded copy costs.
@@ -33,7 +46,8 @@ public struct ModelArtifact: Hashable, Sendable {
     /// The file's text: a header line, then one `key: value` line each.
     public var encoded: [UInt8] {
         Array(("synapsenet-model 1\nmodel: \(model)\nversion: \(version)\nresident_mib: \(residentMiB)\nweights: \(weights.map { "\($0)" }.joined(separator: ","))\n"
-            + "features: \(features.joined(separator: ","))\n" + (output == .probability ? "" : "output: \(output.rawValue)\n")).utf8)
+            + "features: \(features.joined(separator: ","))\n" + (output == .probability ? "" : "output: \(output.rawValue)\n")
+            + (text.map { "text: \($0.encoded)\n" } ?? "")).utf8)
     }
 
     /// Parses a file written by `encoded`; nil for anything else.
@@ -56,6 +70,12 @@ public struct ModelArtifact: Hashable, Sendable {
             guard let declared = Output(rawValue: text) else { return nil }
             output = declared
         }
-        self.init(model: model, version: version, residentMiB: resident, weights: weights, features: features, output: output)
+        var text: TextPreprocessing?
+        if let recorded = fields["text"] {
+            // One input per position of the sequence.
+            guard let parsed = TextPreprocessing(decoding: recorded), parsed.length == weights.count - 1 else { return nil }
+            text = parsed
+        }
+        self.init(model: model, version: version, residentMiB: resident, weights: weights, features: features, output: output, text: text)
     }
 }

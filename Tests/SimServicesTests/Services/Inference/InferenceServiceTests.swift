@@ -200,4 +200,52 @@ final class InferenceWarmUpAndSchemaTests: XCTestCase {
         let defaulted = LogisticModel.sigmoid(LogisticModel.score([0.1, 0.1, 0.1, 0.1], [30, 2, 0]))
         XCTAssertEqual(Float(outcome.responses.last??.body["p"] ?? ""), defaulted)
     }
+
+    static func deployText() -> [HTTPRequest] {
+        let artifact = ModelArtifact(model: model, version: 1, residentMiB: 10, weights: [2.0, 1.5, 1.0, 0.5, -0.5, -1.0, -1.5, -2.0, 0.1],
+                                     text: TextPreprocessing(length: 8, vocabulary: 64, padding: .right))
+        let bytes = artifact.encoded
+        return [HTTPRequest("POST", "registry/versions", body: ["model": model, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes))]),
+                HTTPRequest("POST", "registry/stages", body: ["model": model, "version": "1", "stage": "Production"])]
+    }
+    static func predictText(_ text: String) -> HTTPRequest { HTTPRequest("POST", "inference/predict", body: ["model": model, "text": text]) }
+
+    /// A text model's request is pre-processed as its artifact records (right padding): the answer
+    /// is the offline replay's (0.8822656 for this ticket, see `TextPreprocessingTests`).
+    func testATextIsPreprocessedAsTheModelWasTrained() {
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving,
+                                         [Self.create] + Self.deployText() + [ServiceHarness.pause(milliseconds: 4000), Self.predictText("Drift alert on feature age")])
+        XCTAssertEqual(outcome.responses.last??.status, 200)
+        XCTAssertEqual(Double(outcome.responses.last??.body["p"] ?? "") ?? 0, 0.8822656618648134, accuracy: 1e-6)
+    }
+
+    /// A text sent to a numeric model is refused (422), naming the version.
+    func testATextToANumericModelIsRefused() {
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving,
+                                         [Self.create] + Self.deploy(1, features: ["age", "income"]) + [ServiceHarness.pause(milliseconds: 4000), Self.predictText("refund")])
+        XCTAssertEqual(outcome.responses.last??.status, 422)
+        XCTAssertEqual(outcome.responses.last??.body["error"], "ranker v1 is not a text model: send x or features")
+    }
+
+    /// A text above 64 KiB, or sent with features beside it, is refused (400) before any version is
+    /// loaded; a text without a word is 422.
+    func testAnOversizedMixedOrWordlessTextIsRefused() {
+        var mixed = Self.predictText("refund")
+        mixed.body["features"] = "age=30"
+        let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving,
+                                         [Self.create] + Self.deployText() + [ServiceHarness.pause(milliseconds: 4000),
+                                          Self.predictText(String(repeating: "a ", count: 32_769)), mixed, Self.predictText(" -- ")])
+        XCTAssertEqual(outcome.responses.suffix(3).map { $0?.status }, [400, 400, 422])
+        XCTAssertEqual(outcome.responses.suffix(3).map { $0?.body["error"] },
+                       ["text: 65538 bytes, at most 65536", "text: send text, x or features, not several", "text: no words (letters or digits) to predict on"])
+    }
+
+    /// M10: serving pads on the left, so the same ticket's words meet the last positions' weights
+    /// (0.0491490 where training gives 0.8822656).
+    func testM10PadsOnTheLeftAndAnswersAnotherProbability() {
+        let outcome = ServiceHarness.run("inference", defects: DefectSet([.M10]), throughGateway: true, serving: Self.serving,
+                                         [Self.create] + Self.deployText() + [ServiceHarness.pause(milliseconds: 4000), Self.predictText("Drift alert on feature age")])
+        XCTAssertEqual(outcome.responses.last??.status, 200)
+        XCTAssertEqual(Double(outcome.responses.last??.body["p"] ?? "") ?? 0, 0.04914904077872271, accuracy: 1e-6)
+    }
 }
