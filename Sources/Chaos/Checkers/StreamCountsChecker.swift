@@ -20,7 +20,9 @@ public final class StreamCountsChecker: StreamChecker, Checker {
         let failed = Set(stream.judgedFailed.map(\.id)).union(stream.deadLetters.keys)
         var expected: [String: (count: Int, total: Double)] = [:]
         // Only events in batches the job committed: the rest are the liveness check's.
-        for (id, event) in stream.accepted where !failed.contains(id) && stream.processed.contains(id) {
+        // In id order: the totals are float sums, whose last bits depend on the order of addition.
+        for id in stream.accepted.keys.sorted() where !failed.contains(id) && stream.processed.contains(id) {
+            guard let event = stream.accepted[id] else { continue }
             guard let value = Double(event.value) else { continue }
             expected["\(event.window)/\(event.user)", default: (0, 0)].count += 1
             expected["\(event.window)/\(event.user)", default: (0, 0)].total += value

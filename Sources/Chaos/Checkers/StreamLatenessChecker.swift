@@ -12,7 +12,9 @@ public final class StreamLatenessChecker: StreamChecker, Checker {
     static let window = Nanos.second, allowedLateness = 2 * Nanos.second
 
     override func checkNew(_ stream: StreamObservations, _ simulation: Simulation) -> String? {
-        for (id, letter) in stream.deadLetters where letter.reason == "late" && !checked.contains(id) {
+        // In id order, not the dictionary's (which differs between processes): the message names the first.
+        for id in stream.deadLetters.keys.sorted() where !checked.contains(id) {
+            guard let letter = stream.deadLetters[id], letter.reason == "late" else { continue }
             checked.insert(id)
             guard let event = stream.accepted[id] else { continue }
             let closes = event.window + Self.window + Self.allowedLateness

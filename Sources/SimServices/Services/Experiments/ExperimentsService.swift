@@ -80,7 +80,7 @@ public enum ExperimentsService {
     }
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
-        var spec = ServiceSpec(name: "experiments", routes: [
+        var spec = ServiceSpec(name: "experiments", routes: RunTenancy.guarding([
             Route("POST", "experiments/runs", CreateRun.self, RunCreated.self) { runtime, request, info throws(ServiceError) in
                 try await create(runtime, request, tenant: info.tenant ?? "t1")
             },
@@ -116,7 +116,7 @@ public enum ExperimentsService {
                 return try await view(runtime, run: request.run, tenant: info.tenant)
             },
         ] + RunParameters.routes + MetricLog.routes(defects: defects) + DatasetVersions.routes + [RunComparison.route] + RunSearch.routes + RunForks.routes
-            + [MetricSummary.route, RunFilter.route] + RunArtifacts.routes)
+            + [MetricSummary.route, RunFilter.route] + RunArtifacts.routes))
         spec.database = "experiments_db"
         spec.migrations = [
             "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",

@@ -95,4 +95,26 @@ final class RunFilterTests: XCTestCase {
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT id, tenant, COALESCE(parent, 0) FROM runs ORDER BY id")?.map { $0.map(\.plain) },
                        [["1", "t1", "0"], ["2", "t1", "1"]])
     }
+
+    /// The routes that name a run are scoped too: another tenant's metric point, parameter read,
+    /// parameter write and deletion are answered 404 like a missing run, logged, and change
+    /// nothing; the owner and the platform's own jobs (no tenant) reach the run.
+    func testEveryRouteNamingARunAnswersAnotherTenantNotFound() {
+        let outcome = ServiceHarness.run("experiments", [
+            Self.create("0.91", Self.t1),
+            HTTPRequest("POST", "experiments/metrics", body: ["run": "1", "step": "1", "metric.auc": "0.1"], headers: Self.t2),
+            HTTPRequest("GET", "experiments/params", body: ["run": "1"], headers: Self.t2),
+            HTTPRequest("POST", "experiments/params", body: ["run": "1", "key": "owner", "value": "bob"], headers: Self.t2),
+            HTTPRequest("DELETE", "experiments/runs", body: ["run": "1"], headers: Self.t2),
+            HTTPRequest("GET", "experiments/params", body: ["run": "1"], headers: Self.t1),
+            HTTPRequest("GET", "experiments/params", body: ["run": "1"]),
+            HTTPRequest("GET", "experiments/params", body: ["run": "9"], headers: Self.t2),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 404, 404, 404, 404, 200, 200, 404], "a missing run reads as another tenant's")
+        XCTAssertEqual(outcome.responses[1...4].map { $0?.body["error"] }, Array(repeating: "no run 1", count: 4))
+        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.reason == "run of another tenant" }.map(\.caller), Array(repeating: "bob@t2", count: 4))
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM metrics WHERE run = 1 AND step = 1")?.first?.first?.plain, "0")
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM params WHERE key = 'owner'")?.first?.first?.plain, "0")
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM runs")?.first?.first?.plain, "1")
+    }
 }
