@@ -35,14 +35,17 @@ public enum RunComparison {
         var params: [String: String] = [:]
     }
 
-    static let route = Route("GET", "experiments/compare", Query.self, Comparison.self) { runtime, request, _ throws(ServiceError) in
+    static let route = Route("GET", "experiments/compare", Query.self, Comparison.self) { runtime, request, info throws(ServiceError) in
         let goal = request.goal ?? "max"
         guard goal == "max" || goal == "min" else { throw .badRequest("goal: '\(goal)' is neither max nor min") }
-        let facts = try await read(runtime, experiment: request.experiment, metric: request.metric)
+        let facts = try await read(runtime, experiment: request.experiment, metric: request.metric, tenant: info.tenant)
         return compare(facts, experiment: request.experiment, metric: request.metric, maximise: goal == "max", floatEquality: runtime.defects.contains(.E2))
     }
 
-    static func read(_ runtime: ServiceRuntime, experiment: String, metric: String) async throws(ServiceError) -> [RunFacts] {
+    /// The facts of `experiment`'s runs: of `tenant` only when one is given (the runs' list is
+    /// scoped; points and parameters of runs not in it are ignored), of every tenant otherwise.
+    static func read(_ runtime: ServiceRuntime, experiment: String, metric: String, tenant: String? = nil) async throws(ServiceError) -> [RunFacts] {
+        let runsQuery = SQLStatement("SELECT id FROM runs WHERE experiment = ? AND tenant = COALESCE(?, tenant) ORDER BY id", [.text(experiment), tenant.map { .text($0) } ?? .null])
         let observations = runtime.context.simulation.experiments
         let blobs = runtime.defects.contains(.E1)  // E1 keeps the points in metric_log
         let pointsQuery = blobs
@@ -67,7 +70,7 @@ public enum RunComparison {
         }
         if runtime.defects.contains(.E6) {
             // E6: the runs, then each run's points and parameters by a query of their own.
-            guard case .success(let runs) = await runtime.transaction([SQLStatement("SELECT id FROM runs WHERE experiment = ? ORDER BY id", [.text(experiment)])]) else {
+            guard case .success(let runs) = await runtime.transaction([runsQuery]) else {
                 throw .unavailable("cannot read experiment \(experiment)")
             }
             statements += 1
@@ -84,7 +87,7 @@ public enum RunComparison {
             }
         } else {
             guard case .success(let rows) = await runtime.transaction([
-                SQLStatement("SELECT id FROM runs WHERE experiment = ? ORDER BY id", [.text(experiment)]),
+                runsQuery,
                 pointsQuery,
                 SQLStatement("SELECT p.run, p.key, p.value FROM params p JOIN runs r ON r.id = p.run WHERE r.experiment = ? ORDER BY p.run, p.key", [.text(experiment)]),
             ]) else { throw .unavailable("cannot read experiment \(experiment)") }

@@ -82,9 +82,10 @@ public enum RunForks {
             guard rows[5].rows.first?.first?.integer == 0 else { throw ServiceError(409, "run \(request.run) has forks: delete them first") }
             return Deleted(run: request.run)
         },
-        Route("GET", "experiments/runs/list", List.self, Listing.self) { runtime, request, _ throws(ServiceError) in
+        Route("GET", "experiments/runs/list", List.self, Listing.self) { runtime, request, info throws(ServiceError) in
             guard case .success(let rows) = await runtime.transaction([
-                SQLStatement("SELECT id, COALESCE(parent, 0) FROM runs WHERE experiment = ? ORDER BY id", [.text(request.experiment)]),
+                SQLStatement("SELECT id, COALESCE(parent, 0) FROM runs WHERE experiment = ? AND tenant = COALESCE(?, tenant) ORDER BY id",
+                             [.text(request.experiment), info.tenant.map { .text($0) } ?? .null]),
             ]) else { throw .unavailable("cannot list experiment \(request.experiment)") }
             return Listing(runs: rows[0].rows.compactMap { row in row[0].integer.map { "\($0):\(row[1].integer ?? 0)" } }.joined(separator: ","))
         },

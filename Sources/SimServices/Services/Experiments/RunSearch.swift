@@ -92,7 +92,7 @@ public enum RunSearch {
             try await reindex(runtime, run: request.run)
             return request
         },
-        Route("GET", "experiments/runs/search", Query.self, Found.self) { runtime, request, _ throws(ServiceError) in
+        Route("GET", "experiments/runs/search", Query.self, Found.self) { runtime, request, info throws(ServiceError) in
             if runtime.defects.contains(.E8) { return try await spliced(runtime, request) }
             let clauses: [Clause]
             switch parse(request.filter) {
@@ -106,10 +106,12 @@ public enum RunSearch {
             }
             let candidates = ids.compactMap { Int64($0) }
             guard !candidates.isEmpty else { return Found(runs: "") }
-            // The index may still hold a run deleted since: the database has the last word.
+            // The index may still hold a run deleted since: the database has the last word, and
+            // answers a tenant's caller its tenant's runs only (the index does not know tenants).
             let marks = Array(repeating: "?", count: candidates.count).joined(separator: ", ")
             guard case .success(let rows) = await runtime.transaction([
-                SQLStatement("SELECT id FROM runs WHERE experiment = ? AND id IN (\(marks)) ORDER BY id", [.text(request.experiment)] + candidates.map { .integer($0) }),
+                SQLStatement("SELECT id FROM runs WHERE experiment = ? AND tenant = COALESCE(?, tenant) AND id IN (\(marks)) ORDER BY id",
+                             [.text(request.experiment), info.tenant.map { .text($0) } ?? .null] + candidates.map { .integer($0) }),
             ]) else { throw .unavailable("cannot search experiment \(request.experiment)") }
             return Found(runs: rows[0].rows.compactMap { $0.first?.integer }.map(String.init).joined(separator: ","))
         },

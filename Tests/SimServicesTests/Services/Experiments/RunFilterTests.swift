@@ -117,4 +117,27 @@ final class RunFilterTests: XCTestCase {
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM params WHERE key = 'owner'")?.first?.first?.plain, "0")
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM runs")?.first?.first?.plain, "1")
     }
+
+    /// The routes keyed by experiment name answer the caller's tenant's runs of it only: two
+    /// tenants' "fraud" experiments are compared, listed and searched apart; a caller without a
+    /// tenant (the platform's own jobs) sees both.
+    func testComparisonListingAndSearchAnswerTheCallersTenantsRunsOnly() {
+        func tag(_ run: Int, _ headers: [String: String]) -> HTTPRequest {
+            HTTPRequest("POST", "experiments/tags", body: ["run": "\(run)", "key": "team", "value": "risk"], headers: headers)
+        }
+        let compare = ["experiment": "fraud", "metric": "auc"], search = ["experiment": "fraud", "filter": "tag.team = 'risk'"]
+        let outcome = ServiceHarness.run("experiments", [
+            Self.create("0.91", Self.t1), Self.create("0.87", Self.t1), Self.create("0.72", Self.t2), tag(1, Self.t1), tag(3, Self.t2),
+            HTTPRequest("GET", "experiments/compare", body: compare, headers: Self.t2), HTTPRequest("GET", "experiments/compare", body: compare, headers: Self.t1),
+            HTTPRequest("GET", "experiments/runs/list", body: ["experiment": "fraud"], headers: Self.t2),
+            HTTPRequest("GET", "experiments/runs/search", body: search, headers: Self.t2), HTTPRequest("GET", "experiments/runs/search", body: search, headers: Self.t1),
+            HTTPRequest("GET", "experiments/runs/list", body: ["experiment": "fraud"]),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, Array(repeating: 200, count: 11))
+        XCTAssertEqual(outcome.responses[5]?.body["best"], "3", "t2 compares its one run")
+        XCTAssertEqual(outcome.responses[6]?.body["best"], "1", "t1's best is its own 0.91")
+        XCTAssertEqual(outcome.responses[7]?.body["runs"], "3:0")
+        XCTAssertEqual([outcome.responses[8]?.body["runs"], outcome.responses[9]?.body["runs"]], ["3", "1"])
+        XCTAssertEqual(outcome.responses[10]?.body["runs"], "1:0,2:0,3:0")
+    }
 }
