@@ -1,21 +1,28 @@
 import SimKernel
 
 /// Tenant scope for the experiments routes that name a run (`run` in the body): attempts, metric
-/// points and series, summaries, parameters, tags, artifacts, deletion. A caller acting in a
+/// points and series, summaries, parameters, tags, artifacts, deletion (`runRoutes`, an explicit
+/// list: a route is guarded for what it is, not for a field a caller adds). A caller acting in a
 /// tenant reaches only its tenant's runs; another tenant's run is answered 404 as a missing one is
 /// (so ids cannot be probed: a missing run is 404 for such a caller on every route, even one that
-/// would answer an empty result), and the route's handler never runs. Callers without a tenant (the
-/// platform's own jobs, anonymous) reach every run, as before tenants. The routes that scope in
-/// their own SQL (create, view, finish, fork, filter) are left to it, so the check costs no second
-/// read there; the routes keyed by experiment name (compare, list, search) are not scoped yet.
+/// would answer an empty result), and the route's handler never runs. Callers without a tenant
+/// (the platform's own jobs, anonymous) reach every run, as before tenants. The routes that scope
+/// in their own SQL (`scopedByHandler`: create, view, finish, fork, filter, and the routes keyed by
+/// experiment name: compare, list, search) are left to it, so the check costs no second read there.
 enum RunTenancy {
     /// Routes whose handler scopes by tenant itself.
-    static let scopedByHandler = ["POST experiments/runs", "GET experiments/runs", "POST experiments/runs/finish",
-                                  "POST experiments/runs/fork", "GET experiments/runs/filter"]
+    static let scopedByHandler = ["POST experiments/runs", "GET experiments/runs", "POST experiments/runs/finish", "POST experiments/runs/fork",
+                                  "GET experiments/runs/filter", "GET experiments/compare", "GET experiments/runs/list", "GET experiments/runs/search"]
+    /// Routes whose body names a run and whose handler does not scope: the guard goes in front.
+    static let runRoutes = ["POST experiments/runs/attempt", "POST experiments/metrics", "GET experiments/metrics", "GET experiments/metrics/summary",
+                            "POST experiments/params", "GET experiments/params", "POST experiments/tags", "DELETE experiments/runs",
+                            "POST experiments/artifacts/part", "POST experiments/artifacts/commit", "GET experiments/artifacts"]
+    /// Routes of no run and no tenant: dataset versions are content-addressed and shared.
+    static let shared = ["PUT experiments/datasets", "GET experiments/datasets"]
 
-    /// `routes` with the check in front of each that names a run and does not scope itself.
+    /// `routes` with the check in front of each of `runRoutes`.
     static func guarding(_ routes: [Route]) -> [Route] {
-        routes.map { route in scopedByHandler.contains("\(route.method) \(route.path)") ? route : route.guarded(by: check) }
+        routes.map { route in runRoutes.contains("\(route.method) \(route.path)") ? route.guarded(by: check) : route }
     }
 
     /// Nil when the caller may reach the run its body names (or names none, or acts in no tenant).
@@ -28,7 +35,8 @@ enum RunTenancy {
         guard owner != tenant else { return nil }
         let refusal = await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "run of another tenant",
                                                   detail: "\(http.method) \(http.path) run \(run)", status: 404)
-        // The same words as for a missing run, unless the refusal could not be logged (503).
-        return refusal.status == 404 ? .error(404, "no run \(run)") : .error(refusal.status, refusal.message)
+        // A refusal that could not be logged answers as a failed read does, so a fault never tells
+        // another tenant's run from a missing one.
+        return refusal.status == 404 ? .error(404, "no run \(run)") : .error(503, "cannot read run \(run)")
     }
 }

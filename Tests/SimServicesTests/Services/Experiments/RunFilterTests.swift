@@ -96,26 +96,34 @@ final class RunFilterTests: XCTestCase {
                        [["1", "t1", "0"], ["2", "t1", "1"]])
     }
 
-    /// The routes that name a run are scoped too: another tenant's metric point, parameter read,
-    /// parameter write and deletion are answered 404 like a missing run, logged, and change
-    /// nothing; the owner and the platform's own jobs (no tenant) reach the run.
+    /// Every route that names a run is scoped too: another tenant's caller naming the run on any
+    /// of them is answered 404 like a missing run, logged, and changes nothing (the handler never
+    /// runs, whatever else the body holds); the owner and the platform's own jobs (no tenant)
+    /// reach the run.
     func testEveryRouteNamingARunAnswersAnotherTenantNotFound() {
-        let outcome = ServiceHarness.run("experiments", [
-            Self.create("0.91", Self.t1),
-            HTTPRequest("POST", "experiments/metrics", body: ["run": "1", "step": "1", "metric.auc": "0.1"], headers: Self.t2),
-            HTTPRequest("GET", "experiments/params", body: ["run": "1"], headers: Self.t2),
-            HTTPRequest("POST", "experiments/params", body: ["run": "1", "key": "owner", "value": "bob"], headers: Self.t2),
-            HTTPRequest("DELETE", "experiments/runs", body: ["run": "1"], headers: Self.t2),
+        let foreign = RunTenancy.runRoutes.map { route in
+            let parts = route.split(separator: " ").map(String.init)
+            return HTTPRequest(parts[0], parts[1], body: ["run": "1", "step": "1", "metric.auc": "0.1", "key": "owner", "value": "bob"], headers: Self.t2)
+        }
+        let outcome = ServiceHarness.run("experiments", [Self.create("0.91", Self.t1)] + foreign + [
             HTTPRequest("GET", "experiments/params", body: ["run": "1"], headers: Self.t1),
             HTTPRequest("GET", "experiments/params", body: ["run": "1"]),
             HTTPRequest("GET", "experiments/params", body: ["run": "9"], headers: Self.t2),
         ])
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 404, 404, 404, 404, 200, 200, 404], "a missing run reads as another tenant's")
-        XCTAssertEqual(outcome.responses[1...4].map { $0?.body["error"] }, Array(repeating: "no run 1", count: 4))
-        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.reason == "run of another tenant" }.map(\.caller), Array(repeating: "bob@t2", count: 4))
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200] + Array(repeating: 404, count: foreign.count) + [200, 200, 404], "a missing run reads as another tenant's")
+        XCTAssertEqual(outcome.responses[1 ... foreign.count].map { $0?.body["error"] }, Array(repeating: "no run 1", count: foreign.count))
+        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.reason == "run of another tenant" }.map(\.detail),
+                       RunTenancy.runRoutes.map { "\($0) run 1" })
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM metrics WHERE run = 1 AND step = 1")?.first?.first?.plain, "0")
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM params WHERE key = 'owner'")?.first?.first?.plain, "0")
-        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM runs")?.first?.first?.plain, "1")
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT attempts, (SELECT COUNT(*) FROM runs) FROM runs WHERE id = 1")?.first?.map(\.plain), ["0", "1"])
+    }
+
+    /// Every experiments route is in exactly one of the guard's lists: guarded, scoped by its
+    /// handler, or shared (a new route must be placed, not forgotten).
+    func testEveryExperimentsRouteIsGuardedScopedOrShared() {
+        let routes = ExperimentsService.spec().routes.routes.map { "\($0.method) \($0.path)" }.sorted()
+        XCTAssertEqual(routes, (RunTenancy.runRoutes + RunTenancy.scopedByHandler + RunTenancy.shared).sorted())
     }
 
     /// The routes keyed by experiment name answer the caller's tenant's runs of it only: two
@@ -136,6 +144,7 @@ final class RunFilterTests: XCTestCase {
         XCTAssertEqual(outcome.responses.map { $0?.status }, Array(repeating: 200, count: 11))
         XCTAssertEqual(outcome.responses[5]?.body["best"], "3", "t2 compares its one run")
         XCTAssertEqual(outcome.responses[6]?.body["best"], "1", "t1's best is its own 0.91")
+        XCTAssertFalse(outcome.responses[6]?.body["ranking"]?.contains("3=") ?? true, "t2's run is not in t1's ranking: \(outcome.responses[6]?.body ?? [:])")
         XCTAssertEqual(outcome.responses[7]?.body["runs"], "3:0")
         XCTAssertEqual([outcome.responses[8]?.body["runs"], outcome.responses[9]?.body["runs"]], ["3", "1"])
         XCTAssertEqual(outcome.responses[10]?.body["runs"], "1:0,2:0,3:0")
