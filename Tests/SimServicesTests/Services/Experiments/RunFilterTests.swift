@@ -128,7 +128,7 @@ final class RunFilterTests: XCTestCase {
 
     /// The routes keyed by experiment name answer the caller's tenant's runs of it only: two
     /// tenants' "fraud" experiments are compared, listed and searched apart; a caller without a
-    /// tenant (the platform's own jobs) sees both.
+    /// tenant (the platform's own jobs) lists both.
     func testComparisonListingAndSearchAnswerTheCallersTenantsRunsOnly() {
         func tag(_ run: Int, _ headers: [String: String]) -> HTTPRequest {
             HTTPRequest("POST", "experiments/tags", body: ["run": "\(run)", "key": "team", "value": "risk"], headers: headers)
