@@ -241,7 +241,8 @@ struct ScenarioCommand: ParsableCommand {
             let events = involved.isEmpty ? Array(result.recent.suffix(12))
                 : result.recent.filter { r in involved.contains { r.actor.hasPrefix($0) || r.node == $0 || r.detail.contains($0) } }.suffix(12)
             if !result.workerClocks.isEmpty {
-                print("training: worker clocks \(result.workerClocks) of \(configuration.effectiveScenario.platform.job.steps) steps, job \(result.finalAccuracy == nil ? "not completed" : "completed")")
+                let barrier = result.stuckBarrier.map { "; checkpoint barrier of clock \($0.round) stuck at \($0.arrived)/\($0.of)" } ?? ""
+                print("training: worker clocks \(result.workerClocks) of \(configuration.effectiveScenario.platform.job.steps) steps, job \(result.finalAccuracy == nil ? "not completed" : "completed")\(barrier)")
             }
             print("last events before the first finding\(involved.isEmpty ? "" : " (\(involved.joined(separator: ", ")))"):")
             for record in events { print("  \(record.line)") }

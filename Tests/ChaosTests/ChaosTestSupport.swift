@@ -23,6 +23,15 @@ enum Chaos05 {
         return ScenarioRunner.run(configuration)
     }
 
+    /// Runs scenario 05 like `run` and keeps the simulation, for its training observations.
+    static func simulate(seed: UInt64, defects: [DefectID] = [], profile: FaultProfile? = nil) -> (Outcome, Simulation) {
+        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: DefectSet(defects),
+                                             faults: scenario.faultOptions(seed: seed, profile: profile))
+        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: configuration))
+        _ = ScenarioRunner.build(simulation, configuration)
+        return (simulation.run(), simulation)
+    }
+
     /// Asserts a run passed and the job learned.
     static func assertHealthy(_ result: RunResult, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(result.outcome, .passed, "seed \(seed): \(result.outcome)", file: file, line: line)

@@ -26,7 +26,7 @@ final class DefectDetectionTests: XCTestCase {
     }
 
     func testA2LockOrderingDeadlockIsFoundWithin40Seeds() {
-        assertFound(.A2, within: 40, messageContains: "/params")
+        assertFound(.A2, within: 40, messageContains: "allreduce/")
     }
 
     func testA9UnboundedStalenessIsFoundWithin5Seeds() {
@@ -53,12 +53,39 @@ final class DefectDetectionTests: XCTestCase {
         XCTAssertNil(AccumulationChecker.reference([[.infinity, 1]], items: 1, scale: 1))
     }
 
-    func testA2CycleNamesBothWorkersAndBothShardLocks() {
-        guard let (_, result) = Chaos05.firstFailure(defect: .A2, checker: "deadlock", seeds: 1 ... 40),
-              case .deadlock(let cycle) = result.outcome else { return XCTFail("no A2 deadlock") }
+    /// The incident's thread dump: one worker holds the all-reduce coordinator's worker lock and
+    /// waits for its aggregation lock, another the reverse, and the checkpoint barrier of that
+    /// round stands at N-1/N (the late worker never got to submit).
+    func testA2CycleIsTheWorkerLockAgainstTheAggregationLockWithTheBarrierAtNMinus1() {
+        guard let (seed, _) = Chaos05.firstFailure(defect: .A2, checker: "deadlock", seeds: 1 ... 40) else { return XCTFail("no A2 failure") }
+        let (outcome, simulation) = Chaos05.simulate(seed: seed, defects: [.A2])
+        guard case .deadlock(let cycle) = outcome else { return XCTFail("seed \(seed): no A2 deadlock: \(outcome)") }
         XCTAssertEqual(cycle.members.count, 2)
-        XCTAssertEqual(Set(cycle.members.map(\.waitsFor)), ["ps-0/params", "ps-1/params"])
+        XCTAssertEqual(Set(cycle.members.map(\.waitsFor)), ["allreduce/workers", "allreduce/aggregation"])
         XCTAssertTrue(cycle.members.allSatisfy { $0.owner.hasPrefix("worker-") && $0.owner.hasSuffix("/trainer") })
+        let workers = Chaos05.scenario.platform.workers
+        let arrivals = simulation.training.barrierArrivals
+        let stuck = try? XCTUnwrap(arrivals.last)
+        XCTAssertEqual(stuck?.arrived, workers - 1, "the round the cycle froze stands at N-1/N: \(arrivals)")
+        XCTAssertFalse(simulation.training.barrierExits.contains { $0.round == stuck?.round }, "nobody left that round")
+    }
+
+    /// With A2 off, every worker leaves every checkpoint barrier of a fault-free run with all N
+    /// arrived and the same reduced loss (the sums of one round are read once complete).
+    func testWithoutA2EveryBarrierCompletesWithOneReducedLossPerRound() {
+        let (outcome, simulation) = Chaos05.simulate(seed: 3, profile: FaultProfile.none)
+        XCTAssertEqual(outcome, .passed, outcome.message)
+        let workers = Chaos05.scenario.platform.workers
+        let exits = simulation.training.barrierExits
+        let rounds = Array(Set(exits.map(\.round))).sorted()
+        XCTAssertEqual(rounds, [10, 20, 30, 40])
+        for round in rounds {
+            let these = exits.filter { $0.round == round }
+            XCTAssertEqual(these.count, workers, "round \(round)")
+            XCTAssertTrue(these.allSatisfy { $0.arrived == workers }, "round \(round): \(these)")
+            XCTAssertEqual(Set(these.map(\.meanLoss.bitPattern)).count, 1, "round \(round): one reduced loss, got \(these.map(\.meanLoss))")
+            XCTAssertTrue(these[0].meanLoss.isFinite && these[0].meanLoss > 0)
+        }
     }
 
     func testF10CycleIsBetweenTheSchedulerSweepAndAWorker() {

@@ -80,6 +80,9 @@ public struct RunResult: Sendable {
     public var registeredVersion: String?
     /// What the inference replicas did, when the scenario deploys model versions.
     public var serving: ServingSummary?
+    /// A checkpoint barrier nobody left at the end of the run: its round (the checkpoint clock)
+    /// and how many workers had arrived, of how many (the incident's "stuck at 31/32").
+    public var stuckBarrier: (round: Int, arrived: Int, of: Int)?
 }
 
 /// Model serving at the end of a run: deployments, predictions, and each replica's memory.
@@ -283,7 +286,11 @@ public enum ScenarioRunner {
             stalenessHistogram: histogram, involvedActors: failed?.involved(in: ending, simulation) ?? [],
             servicesUp: configuration.scenario.topology.presentServices.filter { services[$0]?.ready == true },
             nodes: configuration.scenario.topology.names, registeredVersion: observations.registeredVersion,
-            serving: ServingSummary.of(simulation, topology: configuration.scenario.topology))
+            serving: ServingSummary.of(simulation, topology: configuration.scenario.topology),
+            stuckBarrier: observations.barrierArrivals.last.flatMap { last in
+                observations.barrierExits.contains { $0.round == last.round } ? nil
+                    : (last.round, last.arrived, configuration.effectiveScenario.platform.workers)
+            })
     }
 }
 

@@ -34,12 +34,19 @@ public enum TrainingMessage: SimMessage {
     /// rows in a transaction that acts for `owner`, the reporting trainer); done at the end.
     case progress(worker: Int, clock: Int, evalLoss: Float, owner: String)
     case done(worker: Int, clock: Int)
+    /// Worker -> all-reduce coordinator: add `values` to round `round`'s sums (once per worker).
+    case reduceSubmit(round: Int, worker: Int, values: [Float])
+    /// Worker -> all-reduce coordinator: the state of round `round`'s barrier.
+    case reduceRead(round: Int)
+    /// All-reduce coordinator -> worker: the workers arrived in `round`, in order, and the sums.
+    case reduced(round: Int, arrived: [Int], sums: [Float])
     case ping
     case ok
 
     public var wireSize: Int {
         switch self {
-        case .parameters(_, _, let values), .push(_, _, _, _, let values): return 32 + 4 * values.count
+        case .parameters(_, _, let values), .push(_, _, _, _, let values), .reduceSubmit(_, _, let values), .reduced(_, _, let values):
+            return 32 + 4 * values.count
         case .saveChunk(_, _, _, let bytes): return 64 + bytes.count
         case .loaded(let bytes): return 16 + (bytes?.count ?? 0)
         default: return 48
@@ -57,6 +64,9 @@ public enum TrainingMessage: SimMessage {
         case .commit(let p, let w, let l, let c): return mix64(6, stableHash(p + w) ^ UInt64(l) ^ UInt64(c) << 32)
         case .progress(let w, let c, let loss, let owner): return mix64(7, UInt64(w) << 48 | UInt64(c) << 32 | UInt64(loss.bitPattern)) ^ stableHash(owner)
         case .done(let w, let c): return mix64(8, UInt64(w) << 32 | UInt64(c))
+        case .reduceSubmit(let r, let w, let values): return values.reduce(mix64(9, UInt64(r) << 32 | UInt64(w))) { mix64($0, UInt64($1.bitPattern)) }
+        case .reduced(let r, let arrived, let sums):
+            return sums.reduce(arrived.reduce(mix64(10, UInt64(r))) { mix64($0, UInt64($1)) }) { mix64($0, UInt64($1.bitPattern)) }
         default: return stableHash(traceSummary)
         }
     }
@@ -81,6 +91,9 @@ public enum TrainingMessage: SimMessage {
         case .start(let j): return "start \(j.name)"
         case .progress(let w, let c, let l, _): return "progress w\(w) clock \(c) eval loss \(l)"
         case .done(let w, let c): return "done w\(w) clock \(c)"
+        case .reduceSubmit(let r, let w, _): return "all-reduce submit round \(r) w\(w)"
+        case .reduceRead(let r): return "all-reduce read round \(r)"
+        case .reduced(let r, let arrived, _): return "all-reduce round \(r): \(arrived.count) arrived"
         case .ping: return "ping"
         case .ok: return "ok"
         }

@@ -56,6 +56,12 @@ public final class TrainingObservations {
     public var storageNode: String = "storage"
     /// Non-finite parameters ever seen on a shard (must stay 0).
     public var nonFiniteParameters = 0
+    /// The checkpoint barrier's arrivals at the all-reduce coordinator: (round, worker, arrived
+    /// count after it), in order.
+    public var barrierArrivals: [(round: Int, worker: Int, arrived: Int)] = []
+    /// Each worker's exit from a checkpoint barrier: the round, how many had arrived, and the
+    /// reduced mean held-out loss it read.
+    public var barrierExits: [(round: Int, worker: Int, arrived: Int, meanLoss: Float)] = []
 
     public init() {}
 }

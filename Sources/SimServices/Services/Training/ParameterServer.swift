@@ -24,6 +24,8 @@ public final class ParameterServer {
     var inProgress: Set<Int> = []
     var pendingPulls: [(envelope: Envelope, worker: Int, clock: Int)] = []
     var version = 0
+    /// The all-reduce coordinator, on shard 0 only.
+    var coordinator: AllReduceCoordinator?
 
     init(shard: Int, configuration: TrainingPlatformConfiguration, defects: DefectSet, storage: Address, context: ProcessContext) {
         self.shard = shard
@@ -44,6 +46,9 @@ public final class ParameterServer {
     /// The process body.
     public static func run(shard: Int, configuration: TrainingPlatformConfiguration, defects: DefectSet, storage: Address, context: ProcessContext) async {
         let server = ParameterServer(shard: shard, configuration: configuration, defects: defects, storage: storage, context: context)
+        // Shard 0's node also hosts the checkpoint barrier's all-reduce coordinator (new, empty,
+        // after every restart: its rounds are in memory).
+        if shard == 0 { server.coordinator = AllReduceCoordinator(context: context, workers: configuration.workers) }
         let inbox = context.mailbox("ps")
         await server.restore()
         while true {
@@ -106,6 +111,7 @@ public final class ParameterServer {
 
     func handle(_ envelope: Envelope) async {
         guard let message = envelope.payload as? TrainingMessage else { return }
+        if let coordinator, coordinator.handle(message, envelope) { return }
         switch message {
         case .pull(let worker, let clock):
             advance(worker: worker, to: clock)

@@ -9,7 +9,11 @@ import SimKernel
 /// to the job's database rows acting for this trainer. After a crash it resumes from its durable
 /// clock.
 ///
-/// Defects: A2 takes the snapshot's shard locks in reverse order on odd workers; F10 takes the
+/// Before the chief saves, every worker passes the checkpoint barrier: an all-reduce of its
+/// held-out statistics through the coordinator beside shard 0 (`AllReduceCoordinator`).
+///
+/// Defects: A2 reads the barrier's reduced values under the aggregation lock before the worker
+/// lock (submitting takes them in the other order); F10 takes the
 /// worker lock before the job lock when reporting; M7 lets every worker save the checkpoint; M2
 /// accumulates the micro-batches in fp16 (`GradientAccumulator`).
 public final class TrainingWorker: @unchecked Sendable {  // confined to its simulation's thread
@@ -206,8 +210,7 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
     /// A consistent snapshot of all shards (every shard lock held), evaluated on held-out data;
     /// the chief saves it as a checkpoint.
     func snapshot(clock: Int) async {
-        var order = Array(shards.indices)
-        if defects.contains(.A2) && index % 2 == 1 { order.reverse() }
+        let order = Array(shards.indices)
         // Two-phase locking: each shard is locked and then read; nothing is released before every
         // shard is read, so the snapshot is consistent across shards.
         var grants: [LockManager.Grant] = []
@@ -223,8 +226,50 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
         let loss = LogisticModel.loss(parameters, Array(dataset.test.prefix(200)))
         context.simulation.training.evalLosses.append((context.simulation.now, index, clock, loss))
         context.record(.workerEval, payload: UInt64(loss.bitPattern), "clock \(clock) eval loss \(loss)")
+        // The checkpoint barrier: every worker's held-out statistics on its slice of the test set
+        // are all-reduced (summed) before the checkpoint is saved.
+        let slice = dataset.test.prefix(200).enumerated().filter { $0.offset % configuration.workers == index }.map(\.element)
+        let sums = await allReduce(round: clock, values: [LogisticModel.loss(parameters, slice) * Float(slice.count), Float(slice.count)])
+        let meanLoss = sums.count == 2 && sums[1] > 0 ? sums[0] / sums[1] : .nan
+        let arrived = context.simulation.training.barrierArrivals.last { $0.round == clock }?.arrived ?? 0
+        context.simulation.training.barrierExits.append((clock, index, arrived, meanLoss))
         if index == 0 || defects.contains(.M7) {
             await saveCheckpoint(Checkpoint(step: clock, workerClocks: [clock], parameters: parameters))
+        }
+    }
+
+    /// How long a worker waits at the checkpoint barrier for the last worker before it goes on
+    /// with what has arrived (a worker that crashed between its clock and its submission never
+    /// arrives: its restart resumes past the checkpoint).
+    static let barrierTimeout: Int64 = 5 * Nanos.second
+
+    /// All-reduces `values` (element-wise sum over the workers) in round `round` through the
+    /// coordinator on shard 0: submits once under the worker lock then the aggregation lock, then
+    /// polls the round under both locks until every worker has arrived or the barrier times out.
+    /// A2 polls under the aggregation lock first: a reader holding it waits for the worker lock
+    /// that a late submitter holds while it waits for the aggregation lock, and the barrier
+    /// sticks at N-1/N.
+    func allReduce(round: Int, values: [Float]) async -> [Float] {
+        let submitOrder = [AllReduceCoordinator.workerLock, AllReduceCoordinator.aggregationLock]
+        let readOrder = defects.contains(.A2) ? Array(submitOrder.reversed()) : submitOrder
+        let deadline = context.simulation.now + Self.barrierTimeout
+        var submitted = false
+        while true {
+            var grants: [LockManager.Grant] = []
+            for lock in submitted ? readOrder : submitOrder { grants.append(await context.acquireUntilGranted(lock, owner: owner)) }
+            let request: TrainingMessage = submitted ? .reduceRead(round: round) : .reduceSubmit(round: round, worker: index, values: values)
+            let reply = await context.callUntilAnswered(shards[0], request)
+            for grant in grants.reversed() { context.simulation.locks.release(grant) }
+            guard case .reduced(_, let arrived, let sums) = reply else { continue }
+            // Missing from the round after submitting: the coordinator restarted and forgot it.
+            submitted = arrived.contains(index)
+            if arrived.count == configuration.workers { return sums }
+            if submitted && context.simulation.now >= deadline {
+                context.record(.allReduceTimeout, payload: UInt64(round) << 32 | UInt64(arrived.count),
+                               "round \(round): barrier timed out at \(arrived.count)/\(configuration.workers)")
+                return sums
+            }
+            if submitted { await context.sleep(nanoseconds: 20 * Nanos.millisecond) }
         }
     }
 
