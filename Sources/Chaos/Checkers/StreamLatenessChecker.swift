@@ -12,10 +12,11 @@ public final class StreamLatenessChecker: StreamChecker, Checker {
     static let window = Nanos.second, allowedLateness = 2 * Nanos.second
 
     override func checkNew(_ stream: StreamObservations, _ simulation: Simulation) -> String? {
-        // In id order, not the dictionary's (which differs between processes): the message names the first.
-        for id in stream.deadLetters.keys.sorted() where !checked.contains(id) {
-            guard let letter = stream.deadLetters[id], letter.reason == "late" else { continue }
+        // The new letters only, in id order, not the dictionary's (which differs between
+        // processes): the message names the first. Only the new ones are sorted, on every revision.
+        for id in stream.deadLetters.keys.filter({ !checked.contains($0) }).sorted() {
             checked.insert(id)
+            guard let letter = stream.deadLetters[id], letter.reason == "late" else { continue }
             guard let event = stream.accepted[id] else { continue }
             let closes = event.window + Self.window + Self.allowedLateness
             if closes > letter.newestSeen {

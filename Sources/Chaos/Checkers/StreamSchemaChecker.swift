@@ -20,8 +20,9 @@ public final class StreamSchemaChecker: StreamChecker, Checker {
                   let previous = EventSchema.parse(version: stream.schemas[schemasChecked - 2].version, stream.schemas[schemasChecked - 2].fields.split(separator: ",").map(String.init)) else { continue }
             if let problem = schema.incompatibility(with: previous) { return "schema v\(version) was registered though it is not backward compatible: \(problem)" }
         }
-        // In id order, not the dictionary's (which differs between processes): the message names the first.
-        for id in stream.schemaRefusals.keys.sorted() where !refusalsChecked.contains(id) {
+        // The new refusals only, in id order, not the dictionary's (which differs between
+        // processes): the message names the first.
+        for id in stream.schemaRefusals.keys.filter({ !refusalsChecked.contains($0) }).sorted() {
             refusalsChecked.insert(id)
             let problem = stream.schemaRefusals[id] ?? ""
             if stream.accepted[id] != nil { return "event \(id) was accepted by the ingest route for its schema, then refused by the job: \(problem)" }

@@ -75,8 +75,13 @@ public enum TrainingRuns {
         ]
         let create = ExperimentsService.CreateRun(seed: request.seed, code: request.code, data: request.dataset, runKey: "training-run/\(request.name)",
                                                   experiment: request.experiment, param: params)
-        guard let created = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs", body: FormEncoder.encode(create)), attempts: 5),
-              let run = created.body["run"].flatMap({ Int64($0) }) else { throw .unavailable("cannot create the experiment run") }
+        // On the submitter's behalf (its identity signed again for experiments), so the run is the
+        // submitter's tenant's, as if it had created the run itself.
+        guard let created = await runtime.callOnBehalf(of: info, service: "experiments", HTTPRequest("POST", "experiments/runs", body: FormEncoder.encode(create)), attempts: 5)
+        else { throw .unavailable("cannot create the experiment run") }
+        guard (200 ..< 300).contains(created.status), let run = created.body["run"].flatMap({ Int64($0) }) else {
+            throw ServiceError(created.status, "the experiment run was refused: \(created.body["error"] ?? "status \(created.status)")")
+        }
         let task = ReproducibleTraining.Spec(name: request.name, run: run, seed: runtime.defects.contains(.E3) ? nil : request.seed, dataset: request.dataset,
                                              code: request.code, epochs: request.epochs, batchSize: request.batchSize, learningRate: request.lr,
                                              hidden: request.hidden, dropout: request.dropout, restartPeriod: request.restartPeriod, restartGrowth: request.restartGrowth)

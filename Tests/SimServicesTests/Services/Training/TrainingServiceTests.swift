@@ -23,3 +23,27 @@ final class TrainingServiceTests: XCTestCase {
         XCTAssertEqual(TrainingService.invariants(outcome.view), ["training: completed job probe has no result"])
     }
 }
+
+/// A training run's experiment run is created on the submitter's behalf: it belongs to the
+/// submitter's tenant, which reads it, and another tenant's caller is answered as if it did not
+/// exist.
+final class TrainingRunTenancyTests: XCTestCase {
+    static let rows = "1.5,-2.0,1.0\n0.25,3.0,0.0\n"
+    static let t1 = ["x-user": "ml-engineer", "x-tenant": "t1", "x-role": "scientist"]
+    static let t2 = ["x-user": "bob", "x-tenant": "t2", "x-role": "scientist"]
+
+    func testATrainingRunBelongsToItsSubmittersTenant() {
+        let digest = SHA256.hex(SHA256.hash(Array(Self.rows.utf8)))
+        let submit = TrainingRuns.Submit(name: "run-of-t2", experiment: "ctr", seed: 42, dataset: digest, code: "abc123", epochs: 2, batchSize: 8,
+                                         lr: 0.1, hidden: 4, dropout: 0, restartPeriod: 2, restartGrowth: 2)
+        let outcome = ServiceHarness.run("training", [
+            ServiceHarness.to("experiments", HTTPRequest("PUT", "experiments/datasets", body: ["name": "clicks", "rows": Self.rows], headers: Self.t2)),
+            HTTPRequest("POST", "training/runs", body: FormEncoder.encode(submit), headers: Self.t2),
+            ServiceHarness.to("experiments", HTTPRequest("GET", "experiments/runs", body: ["run": "1"], headers: Self.t2)),
+            ServiceHarness.to("experiments", HTTPRequest("GET", "experiments/runs", body: ["run": "1"], headers: Self.t1)),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 404], "\(outcome.responses.map { $0?.body ?? [:] })")
+        XCTAssertEqual(outcome.responses[1]?.body["run"], "1")
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT tenant FROM runs WHERE id = 1")?.first?.first?.text, "t2")
+    }
+}
