@@ -193,6 +193,7 @@ struct ScenarioCommand: ParsableCommand {
                 "\"speedup\":\(result.wallSeconds > 0 ? virtualSeconds / result.wallSeconds : 0)",
                 "\"final_accuracy\":\(result.finalAccuracy.map { "\($0)" } ?? "null")",
                 "\"registered_version\":\(result.registeredVersion.map(jsonEscaped) ?? "null")",
+                "\"stuck_barrier\":\(result.stuckBarrier.map { "{\"clock\":\($0.round),\"arrived\":\($0.arrived),\"of\":\($0.of)}" } ?? "null")",
                 "\"nodes\":[\(result.nodes.map(jsonEscaped).joined(separator: ","))]",
                 "\"services_up\":[\(result.servicesUp.map(jsonEscaped).joined(separator: ","))]",
                 "\"serving\":\(result.serving.map(servingJSON) ?? "null")",

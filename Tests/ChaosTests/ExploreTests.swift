@@ -159,7 +159,9 @@ final class ExploreTests: XCTestCase {
         let html = HTMLReport.render(file: file, path: path, configuration: configuration, result: result, records: records, nodes: nodes)
         XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
         XCTAssertTrue(html.contains("<svg id=\"failure-graph\""))
-        XCTAssertTrue(html.contains(">worker-1/trainer</text>") && html.contains(">worker-2/trainer</text>"))
+        guard case .deadlock(let cycle) = result.outcome else { return XCTFail("the A2 seed file should end in a deadlock, got \(result.outcome)") }
+        XCTAssertEqual(cycle.members.count, 2)
+        for member in cycle.members { XCTAssertTrue(html.contains(">\(member.owner)</text>"), "\(member.owner) is not in the graph") }
         XCTAssertTrue(html.contains(">allreduce/workers</text>") && html.contains(">allreduce/aggregation</text>"))
         XCTAssertTrue(html.contains("simrun scenario 05_distributed_training_hang --seed 1 --defects A2 --faults lite"), "the command that reproduces it")
         XCTAssertTrue(html.contains("gateway at 12343 ms, restart after 565 ms"), "the injected crash is listed")

@@ -3,7 +3,8 @@ import SimServices
 
 /// No lock-ordering deadlock: the kernel's lock manager ends the run with the wait-for cycle
 /// (who holds what, waiting for what, since when). It can fire only where platform locks are
-/// taken: the training cluster's job, worker and shard locks.
+/// taken: the training cluster's job, worker and shard locks and the all-reduce coordinator's
+/// worker and aggregation locks.
 public final class DeadlockChecker: Checker {
     public static let name = "deadlock"
     public static func whyItCannotFire(in scenario: Scenario) -> String? {

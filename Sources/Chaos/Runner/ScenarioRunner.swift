@@ -287,10 +287,13 @@ public enum ScenarioRunner {
             servicesUp: configuration.scenario.topology.presentServices.filter { services[$0]?.ready == true },
             nodes: configuration.scenario.topology.names, registeredVersion: observations.registeredVersion,
             serving: ServingSummary.of(simulation, topology: configuration.scenario.topology),
-            stuckBarrier: observations.barrierArrivals.last.flatMap { last in
-                observations.barrierExits.contains { $0.round == last.round } ? nil
-                    : (last.round, last.arrived, configuration.effectiveScenario.platform.workers)
-            })
+            // Only for a hang (a deadlock, or the job never completing, among the findings): a run
+            // stopped at another finding may simply have stopped while workers were at a barrier.
+            stuckBarrier: !(findings + [outcome]).contains(where: { $0.kind == "deadlock" || $0.checker == "progress" }) ? nil
+                : observations.barrierArrivals.last.flatMap { last in
+                    observations.barrierExits.contains { $0.round == last.round } ? nil
+                        : (last.round, last.arrived, configuration.effectiveScenario.platform.workers)
+                })
     }
 }
 

@@ -3,16 +3,21 @@ import SimKernel
 /// The all-reduce coordinator of the training cluster's checkpoint barrier (it runs beside
 /// parameter-server shard 0): each round (a checkpoint clock) sums the vectors the workers submit,
 /// once per worker, and answers who has arrived and the sums so far. A worker leaves the barrier
-/// when every worker has arrived (or the barrier times out with one missing).
+/// when every worker has arrived, or when the barrier times out with some missing
+/// (`TrainingWorker.barrierTimeout`).
 ///
 /// Its state is volatile, as a coordinator's in-memory reduction buffer is: a crash of its node
-/// forgets the open rounds, and the workers that see themselves missing from a round submit again.
+/// forgets the open rounds; the workers still waiting see themselves missing from the round and
+/// submit again, those that had left do not (the rest time out with partial sums).
 ///
 /// The coordinator's two locks live in the kernel's lock manager and are taken by the workers
 /// around their calls (`TrainingWorker.allReduce`): the **worker lock** (`allreduce/workers`,
 /// the round's membership) and the **aggregation lock** (`allreduce/aggregation`, the sum
-/// buffer). Submitting takes the worker lock, then the aggregation lock; reading the reduced
-/// values takes them in the same order. A2 reads in the other order, the ABBA of the incident.
+/// buffer). Each message is handled atomically here; the locks stand for the coordinator's own,
+/// which the incident's thread dumps show held by worker threads calling into it, and live in
+/// the lock manager so that its wait-for graph names them.
+/// Submitting takes the worker lock, then the aggregation lock; reading the reduced values takes
+/// them in the same order. A2 reads in the other order, the ABBA of the incident.
 final class AllReduceCoordinator {
     /// One round: the workers that arrived, in arrival order, and the element-wise sums.
     struct Round {

@@ -229,30 +229,32 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
         // The checkpoint barrier: every worker's held-out statistics on its slice of the test set
         // are all-reduced (summed) before the checkpoint is saved.
         let slice = dataset.test.prefix(200).enumerated().filter { $0.offset % configuration.workers == index }.map(\.element)
-        let sums = await allReduce(round: clock, values: [LogisticModel.loss(parameters, slice) * Float(slice.count), Float(slice.count)])
+        let (arrived, sums) = await allReduce(round: clock, values: [LogisticModel.loss(parameters, slice) * Float(slice.count), Float(slice.count)])
         let meanLoss = sums.count == 2 && sums[1] > 0 ? sums[0] / sums[1] : .nan
-        let arrived = context.simulation.training.barrierArrivals.last { $0.round == clock }?.arrived ?? 0
         context.simulation.training.barrierExits.append((clock, index, arrived, meanLoss))
         if index == 0 || defects.contains(.M7) {
             await saveCheckpoint(Checkpoint(step: clock, workerClocks: [clock], parameters: parameters))
         }
     }
 
-    /// How long a worker waits at the checkpoint barrier for the last worker before it goes on
-    /// with what has arrived (a worker that crashed between its clock and its submission never
-    /// arrives: its restart resumes past the checkpoint).
+    /// How long a worker waits at the checkpoint barrier for the others before it goes on with
+    /// what has arrived. A worker that crashed between its clock and its submission never arrives
+    /// (its restart resumes past the checkpoint), and after a restart of the coordinator's node
+    /// the workers that had already left never submit again: the rest leave at the timeout with
+    /// partial sums, as a collective with a timeout does (recorded as `allreduce.timeout`).
     static let barrierTimeout: Int64 = 5 * Nanos.second
 
     /// All-reduces `values` (element-wise sum over the workers) in round `round` through the
     /// coordinator on shard 0: submits once under the worker lock then the aggregation lock, then
-    /// polls the round under both locks until every worker has arrived or the barrier times out.
+    /// polls the round under both locks, every 20-30 ms, until every worker has arrived or the
+    /// barrier times out. Returns how many had arrived in the state it read, and the sums.
     /// A2 polls under the aggregation lock first: a reader holding it waits for the worker lock
     /// that a late submitter holds while it waits for the aggregation lock, and the barrier
     /// sticks at N-1/N.
-    func allReduce(round: Int, values: [Float]) async -> [Float] {
+    func allReduce(round: Int, values: [Float]) async -> (arrived: Int, sums: [Float]) {
         let submitOrder = [AllReduceCoordinator.workerLock, AllReduceCoordinator.aggregationLock]
         let readOrder = defects.contains(.A2) ? Array(submitOrder.reversed()) : submitOrder
-        let deadline = context.simulation.now + Self.barrierTimeout
+        var deadline = context.simulation.now + Self.barrierTimeout
         var submitted = false
         while true {
             var grants: [LockManager.Grant] = []
@@ -260,16 +262,24 @@ public final class TrainingWorker: @unchecked Sendable {  // confined to its sim
             let request: TrainingMessage = submitted ? .reduceRead(round: round) : .reduceSubmit(round: round, worker: index, values: values)
             let reply = await context.callUntilAnswered(shards[0], request)
             for grant in grants.reversed() { context.simulation.locks.release(grant) }
-            guard case .reduced(_, let arrived, let sums) = reply else { continue }
-            // Missing from the round after submitting: the coordinator restarted and forgot it.
-            submitted = arrived.contains(index)
-            if arrived.count == configuration.workers { return sums }
-            if submitted && context.simulation.now >= deadline {
+            guard case .reduced(_, let arrived, let sums) = reply else {
+                preconditionFailure("round \(round): the all-reduce coordinator answered \(reply.traceSummary)")
+            }
+            if submitted && !arrived.contains(index) {
+                // The coordinator restarted and forgot the round: submit again, and wait the
+                // whole timeout from here for the others to do the same.
+                submitted = false
+                deadline = context.simulation.now + Self.barrierTimeout
+                continue
+            }
+            submitted = true
+            if arrived.count == configuration.workers { return (arrived.count, sums) }
+            if context.simulation.now >= deadline {
                 context.record(.allReduceTimeout, payload: UInt64(round) << 32 | UInt64(arrived.count),
                                "round \(round): barrier timed out at \(arrived.count)/\(configuration.workers)")
-                return sums
+                return (arrived.count, sums)
             }
-            if submitted { await context.sleep(nanoseconds: 20 * Nanos.millisecond) }
+            await context.sleep(nanoseconds: 20 * Nanos.millisecond + context.withRandom { $0.uniform(0 ... 10 * Nanos.millisecond) })
         }
     }
 
