@@ -28,13 +28,11 @@ public final class PreprocessingParityChecker: Checker, SafetyChecker {
         guard let serving else { return nil }
         let artifact = ABTestWorkload.textArtifact
         guard let preprocessing = artifact.text else { return nil }
-        while checked < serving.textAnswers.count {
-            let answer = serving.textAnswers[checked]
-            checked += 1
+        return judgeNew(serving.textAnswers, from: &checked) { answer in
             guard answer.version == artifact.version else {
                 return "\(answer.model) was answered by v\(answer.version) on \(answer.replica) for '\(answer.text)', but only v\(artifact.version) was registered"
             }
-            guard let expected = artifact.probability(text: answer.text), abs(expected - answer.p) > 1e-6 else { continue }
+            guard let expected = artifact.probability(text: answer.text), abs(expected - answer.p) > 1e-6 else { return nil }
             let other = preprocessing.padding == .right ? TextPreprocessing.Padding.left : .right
             let matchesOther = artifact.probability(text: answer.text, padding: other).map { abs($0 - answer.p) <= 1e-6 } ?? false
             return "\(answer.model) v\(answer.version) on \(answer.replica) answered p=\(answer.p) for '\(answer.text)' (sent at \(formatNanoseconds(answer.sentAt))), but the offline "
@@ -42,6 +40,5 @@ public final class PreprocessingParityChecker: Checker, SafetyChecker {
                 + (matchesOther ? ": the answer is the \(other.rawValue)-padded sequence's (ids \(preprocessing.sequence(answer.text, padding: other)))"
                     : ": no padding of the text gives it (the text was tokenized otherwise)")
         }
-        return nil
     }
 }
