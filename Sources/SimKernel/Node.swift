@@ -47,19 +47,19 @@ public final class Node: @unchecked Sendable {
     public let id: NodeID
     public let name: String
     unowned let simulation: Simulation
-    @exclusivity(unchecked) public private(set) var state: NodeState = .up
+    @exclusivity(unchecked) public private(set) var state: NodeState = .up { didSet { simulation.checkerChanges.note() } }
     /// Increments on every crash; contexts of an older epoch are dead.
-    @exclusivity(unchecked) public private(set) var epoch: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var epoch: UInt64 = 0 { didSet { simulation.checkerChanges.note() } }
     /// Bytes the node may use before it is killed for running out of memory.
-    @exclusivity(unchecked) public var memoryBudget: Int
+    @exclusivity(unchecked) public var memoryBudget: Int { didSet { simulation.checkerChanges.note() } }
     /// Bytes currently allocated by the node's processes.
-    @exclusivity(unchecked) public private(set) var memoryUsed: Int = 0
+    @exclusivity(unchecked) public private(set) var memoryUsed: Int = 0 { didSet { simulation.checkerChanges.note() } }
     @exclusivity(unchecked) public var clock: NodeClock
     public let disk: SimDisk
-    @exclusivity(unchecked) public private(set) var crashCount = 0
-    @exclusivity(unchecked) public private(set) var lastCrashReason: CrashReason?
+    @exclusivity(unchecked) public private(set) var crashCount = 0 { didSet { simulation.checkerChanges.note() } }
+    @exclusivity(unchecked) public private(set) var lastCrashReason: CrashReason? { didSet { simulation.checkerChanges.note() } }
     /// When the node last came up (0: it has run since the start).
-    @exclusivity(unchecked) public private(set) var restartedAt: Int64 = 0
+    @exclusivity(unchecked) public private(set) var restartedAt: Int64 = 0 { didSet { simulation.checkerChanges.note() } }
     @exclusivity(unchecked) var processes: [(name: String, body: (ProcessContext) async -> Void)] = []
     @exclusivity(unchecked) var pausedWork: [() -> Void] = []
     @exclusivity(unchecked) var crashHooks: [(Node) -> Void] = []

@@ -54,6 +54,12 @@ public final class Simulation: @unchecked Sendable {
     @exclusivity(unchecked) var handlerBoxes: [EventHandler] = []
     @exclusivity(unchecked) var pendingRoots: [UncheckedBox<() async -> Void>] = []
     @exclusivity(unchecked) var safetyCheckers: [any SafetyChecker] = []
+    /// `safetyCheckers[i].runsOnChangesOnly`, read once when the checker is added.
+    @exclusivity(unchecked) var checkerRunsOnChangesOnly: [Bool] = []
+    /// `checkerChanges.count` at the end of the last full pass of the checkers.
+    @exclusivity(unchecked) var changesAtLastPass: UInt64 = .max
+    /// Changes to what change-driven checkers read: observation objects and nodes note theirs here.
+    public let checkerChanges = ChangeCounter()
     let foreignCalls = Atomic<Int>(0)
     @exclusivity(unchecked) var faultMessages: [String] = []
     @exclusivity(unchecked) var streams: [String: SimRandom] = [:]
@@ -296,7 +302,10 @@ public final class Simulation: @unchecked Sendable {
     public var onProgress: ((_ now: Int64, _ events: UInt64) -> Void)?
 
     /// Adds a safety checker, run after events (see `SimulationOptions.safetyCheckInterval`).
-    public func add(checker: any SafetyChecker) { safetyCheckers.append(checker) }
+    public func add(checker: any SafetyChecker) {
+        safetyCheckers.append(checker)
+        checkerRunsOnChangesOnly.append(checker.runsOnChangesOnly)
+    }
 
     /// Ends the run with `outcome` after the current event. The first failure wins.
     public func fail(_ outcome: Outcome) {
@@ -432,7 +441,14 @@ public final class Simulation: @unchecked Sendable {
     }
 
     func runSafetyCheckers() {
-        for (index, checker) in safetyCheckers.enumerated() {
+        // A change-driven checker called after an event that changed nothing it reads would
+        // return nil again: skip it then. A pass cut short by a finding leaves the count of the
+        // last full pass as it was, so the checkers after the one that fired run after the next
+        // event as they did before.
+        let changes = checkerChanges.count
+        let changed = changes != changesAtLastPass
+        for index in safetyCheckers.indices where changed || !checkerRunsOnChangesOnly[index] {
+            let checker = safetyCheckers[index]
             if let message = checker.check(self) {
                 let violation = Outcome.violation(checker: checker.name, message: message, at: now)
                 if options.keepGoing {
@@ -440,12 +456,14 @@ public final class Simulation: @unchecked Sendable {
                     findings.append(violation)
                     trace.noteFailure(violation, at: now)
                     safetyCheckers.remove(at: index)
+                    checkerRunsOnChangesOnly.remove(at: index)
                     return
                 }
                 fail(violation)
                 return
             }
         }
+        changesAtLastPass = changes
     }
 
     private func reportFaults() {

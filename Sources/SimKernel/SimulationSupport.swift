@@ -89,7 +89,27 @@ public struct SimClock: Clock {
 /// A safety invariant, checked after events. Return a message when it is broken.
 public protocol SafetyChecker: AnyObject {
     var name: String { get }
+    /// Whether the checker reads only state that notes its changes in `Simulation.checkerChanges`
+    /// (the platform's observation objects and the nodes' state, epoch and memory) and judges
+    /// nothing by the clock alone. Such a checker runs only after events that changed something:
+    /// called after an event that changed nothing, it would return nil again. Default: false
+    /// (after every event).
+    var runsOnChangesOnly: Bool { get }
     func check(_ simulation: Simulation) -> String?
+}
+
+extension SafetyChecker {
+    public var runsOnChangesOnly: Bool { false }
+}
+
+/// A count of changes to what change-driven safety checkers read (see
+/// `SafetyChecker.runsOnChangesOnly`). Observation objects and nodes call `note()` on every
+/// change; the run loop compares the count after each event with the one of the last full pass.
+public final class ChangeCounter {
+    public private(set) var count: UInt64 = 0
+    public init() {}
+    /// Records one change.
+    @inline(__always) public func note() { count &+= 1 }
 }
 
 /// A safety checker from a closure.

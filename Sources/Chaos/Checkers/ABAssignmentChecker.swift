@@ -8,6 +8,8 @@ import SimServices
 public final class ABAssignmentChecker: Checker, SafetyChecker {
     public static let name = "ab-assignment"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.has(workload: ABTestWorkload.name) ? nil : "no A/B experiment runs in this scenario"
     }

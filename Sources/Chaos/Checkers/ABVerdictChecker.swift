@@ -9,6 +9,8 @@ import SimServices
 public final class ABVerdictChecker: Checker, SafetyChecker {
     public static let name = "ab-verdict"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard let workload = scenario.workloads.compactMap({ $0 as? ABTestWorkload }).first else { return "no A/B experiment runs in this scenario" }
         return workload.outcomeSharePercent > 0 ? nil : "no outcome is reported in this scenario (outcome_share_percent 0)"

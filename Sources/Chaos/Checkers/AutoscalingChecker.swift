@@ -7,6 +7,8 @@ import SimServices
 public final class AutoscalingChecker: Checker, SafetyChecker {
     public static let name = "autoscaling"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         let serving = scenario.servingConfiguration
         return scenario.topology.has(role: "inference") && scenario.topology.has(role: "scheduler") && serving.autoscaleTargetPerReplica > 0

@@ -10,6 +10,8 @@ import SimServices
 public final class CacheEvictionChecker: Checker, SafetyChecker {
     public static let name = "cache-eviction"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard scenario.topology.has(role: "inference"), let workload = scenario.workloads.compactMap({ $0 as? ModelDeploymentsWorkload }).first else {
             return "no model versions are deployed to inference replicas in this scenario"
@@ -47,7 +49,10 @@ public final class CacheEvictionChecker: Checker, SafetyChecker {
         checkedRevision = serving.revision
         for replica in serving.cacheTraces.keys.sorted() {
             let trace = serving.cacheTraces[replica]!
-            var replay = replays[replica] ?? Replay()
+            if trace.count == replays[replica]?.position { continue }  // nothing new on this replica
+            // Taken out of the table while it changes: a copy left in it would make each change
+            // copy the replay's tables.
+            var replay = replays.removeValue(forKey: replica) ?? Replay()
             defer { replays[replica] = replay }
             while replay.position < trace.count {
                 let event = trace[replay.position]

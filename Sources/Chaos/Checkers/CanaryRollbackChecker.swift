@@ -13,6 +13,8 @@ import SimServices
 public final class CanaryRollbackChecker: Checker, SafetyChecker {
     public static let name = "canary-rollback"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard scenario.topology.has(role: "inference"), let workload = scenario.workloads.compactMap({ $0 as? ModelDeploymentsWorkload }).first else {
             return "no model versions are deployed to inference replicas in this scenario"

@@ -7,6 +7,8 @@ import SimServices
 public final class ComparisonQueriesChecker: SafetyChecker, Checker {
     public static let name = "comparison-queries"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { trainingRunsMissing(scenario) }
     var observations: ExperimentsObservations?
     var checked = 0

@@ -18,6 +18,8 @@ public class FeatureSafetyChecker: SafetyChecker {
     public var name: String { fatalError("subclasses name themselves") }
     var observations: FeatureObservations?
     var seenRevision = UInt64.max
+    /// Change-driven (gated by the features' revision): see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
 
     public func install(on platform: Platform) {
         observations = platform.simulation.features

@@ -8,6 +8,8 @@ import SimServices
 public final class LatencyChecker: Checker, SafetyChecker {
     public static let name = "latency"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard let workload = scenario.workloads.compactMap({ $0 as? ABTestWorkload }).first else { return "no A/B experiment runs in this scenario" }
         return workload.serving.coldStartMillis > 10 * workload.serving.predictionMillis.upperBound ? nil

@@ -8,6 +8,8 @@ import SimServices
 public final class ModelMemoryChecker: Checker, SafetyChecker {
     public static let name = "model-memory"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
             ? nil : "no model versions are deployed to inference replicas in this scenario"

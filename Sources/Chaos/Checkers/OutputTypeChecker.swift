@@ -7,6 +7,8 @@ import SimServices
 public final class OutputTypeChecker: Checker, SafetyChecker {
     public static let name = "output-type"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard let workload = scenario.workloads.compactMap({ $0 as? ABTestWorkload }).first else { return "no A/B experiment runs in this scenario" }
         return workload.parsedArms.contains { workload.artifact(version: $0.version).output == .label } ? nil : "no version of the experiment declares a class label"

@@ -9,6 +9,8 @@ import SimServices
 public final class PreprocessingParityChecker: Checker, SafetyChecker {
     public static let name = "preprocessing-parity"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard scenario.topology.has(role: "inference"), let workload = scenario.workloads.compactMap({ $0 as? ABTestWorkload }).first else {
             return "no text model is served in this scenario (it needs the ab_test workload and an inference node)"

@@ -11,6 +11,8 @@ import SimServices
 public final class ProductionVersionChecker: Checker, SafetyChecker {
     public static let name = "production-version"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
             ? nil : "no predictions on a model's Production version are sent in this scenario"

@@ -9,6 +9,8 @@ import SimServices
 public final class RoutingChecker: Checker, SafetyChecker {
     public static let name = "routing"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "gateway") && !scenario.workloads.isEmpty ? nil : "no request goes through a gateway in this scenario"
     }

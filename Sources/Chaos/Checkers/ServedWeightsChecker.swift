@@ -9,6 +9,8 @@ import SimServices
 public final class ServedWeightsChecker: Checker, SafetyChecker {
     public static let name = "served-weights"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
             ? nil : "no predictions with recorded inputs are sent to model versions in this scenario"

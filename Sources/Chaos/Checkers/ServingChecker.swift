@@ -8,6 +8,8 @@ import SimServices
 public final class ServingChecker: Checker, SafetyChecker {
     public static let name = "serving"
     public var name: String { Self.name }
+    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "inference") && (scenario.has(workload: ModelDeploymentsWorkload.name) || scenario.has(workload: ABTestWorkload.name))
             ? nil : "no predictions are sent to model versions in this scenario"

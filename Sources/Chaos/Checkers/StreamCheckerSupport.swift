@@ -7,6 +7,8 @@ public class StreamChecker: SafetyChecker {
     public var name: String { fatalError("subclasses name themselves") }
     var stream: StreamObservations?
     var seenRevision = UInt64.max
+    /// Change-driven (gated by the stream's revision): see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
     let topology: Topology
 
     init(topology: Topology) { self.topology = topology }

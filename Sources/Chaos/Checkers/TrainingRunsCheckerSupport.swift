@@ -5,6 +5,8 @@ import SimServices
 /// safety checker when the subclass is one, and `whyItCannotFire` without a training_runs workload.
 public class TrainingRunsChecker {
     var observations: TrainingRunObservations?
+    /// Change-driven (reads only the training runs' observations): see `SafetyChecker.runsOnChangesOnly`.
+    public var runsOnChangesOnly: Bool { true }
 
     public required init(scenario: Scenario) {}
 

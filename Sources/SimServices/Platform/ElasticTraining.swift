@@ -100,22 +100,55 @@ public final class ElasticTrainingObservations {
         public var parameters: [Float]
     }
 
-    public var claims: [Claim] = []
-    public var batches: [Batch] = []
-    public var reductions: [Reduction] = []
-    public var manifests: [Manifest] = []
-    public var resumes: [Resume] = []
+    public var claims: [Claim] {
+        get { _claims }
+        _modify { changes.note(); yield &_claims }
+        set { changes.note(); _claims = newValue }
+    }
+    @usableFromInline var _claims: [Claim] = []
+    public var batches: [Batch] {
+        get { _batches }
+        _modify { changes.note(); yield &_batches }
+        set { changes.note(); _batches = newValue }
+    }
+    @usableFromInline var _batches: [Batch] = []
+    public var reductions: [Reduction] {
+        get { _reductions }
+        _modify { changes.note(); yield &_reductions }
+        set { changes.note(); _reductions = newValue }
+    }
+    @usableFromInline var _reductions: [Reduction] = []
+    public var manifests: [Manifest] {
+        get { _manifests }
+        _modify { changes.note(); yield &_manifests }
+        set { changes.note(); _manifests = newValue }
+    }
+    @usableFromInline var _manifests: [Manifest] = []
+    public var resumes: [Resume] {
+        get { _resumes }
+        _modify { changes.note(); yield &_resumes }
+        set { changes.note(); _resumes = newValue }
+    }
+    @usableFromInline var _resumes: [Resume] = []
     /// The full parameters each checkpoint was cut from, by "generation/step" (rank 0's copy).
-    public var checkpointed: [String: [Float]] = [:]
+    public var checkpointed: [String: [Float]] {
+        get { _checkpointed }
+        _modify { changes.note(); yield &_checkpointed }
+        set { changes.note(); _checkpointed = newValue }
+    }
+    @usableFromInline var _checkpointed: [String: [Float]] = [:]
     /// When the job completed, and the test accuracy of its final parameters.
-    public var completedAt: Int64?
-    public var finalAccuracy: Double?
-    public var finalStep = 0
+    public var completedAt: Int64? { didSet { changes.note() } }
+    public var finalAccuracy: Double? { didSet { changes.note() } }
+    public var finalStep = 0 { didSet { changes.note() } }
     /// Bumped on every change, so checkers skip unchanged state.
-    public var revision = 0
+    public var revision = 0 { didSet { changes.note() } }
+    /// Noted on every change of a stored property, for change-driven checkers.
+    public let changes: ChangeCounter
+    public init(changes: ChangeCounter = ChangeCounter()) { self.changes = changes }
 }
 
 extension Simulation {
     /// Scenario 07's observations.
-    public var elasticTraining: ElasticTrainingObservations { component(ElasticTrainingObservations.self) { ElasticTrainingObservations() } }
+    public var elasticTraining: ElasticTrainingObservations { component(ElasticTrainingObservations.self) { ElasticTrainingObservations(changes: checkerChanges) } }
 }

@@ -14,26 +14,61 @@ public final class PlatformObservations {
         /// What start-up is waiting for right now (dependencies, infrastructure).
         public var waitingFor: [String] = []
     }
-    public var services: [String: ServiceState] = [:]
+    public var services: [String: ServiceState] {
+        get { _services }
+        _modify { changes.note(); yield &_services }
+        set { changes.note(); _services = newValue }
+    }
+    @usableFromInline var _services: [String: ServiceState] = [:]
     /// Requests the gateway routed: (time, service, instance id).
-    public var routings: [(time: Int64, service: String, instance: String)] = []
+    public var routings: [(time: Int64, service: String, instance: String)] {
+        get { _routings }
+        _modify { changes.note(); yield &_routings }
+        set { changes.note(); _routings = newValue }
+    }
+    @usableFromInline var _routings: [(time: Int64, service: String, instance: String)] = []
     /// Requests the gateway's rate limiter admitted, by caller (`tenant/key`): their times, in order.
-    public var admissions: [String: [Int64]] = [:]
+    public var admissions: [String: [Int64]] {
+        get { _admissions }
+        _modify { changes.note(); yield &_admissions }
+        set { changes.note(); _admissions = newValue }
+    }
+    @usableFromInline var _admissions: [String: [Int64]] = [:]
     /// Requests it refused with 429, retries it sent and refused for want of budget, and the
     /// times a circuit breaker opened.
-    public var rateLimited = 0, retries = 0, retriesRefused = 0, breakersOpened = 0
+    public var rateLimited = 0 { didSet { changes.note() } }
+    public var retries = 0 { didSet { changes.note() } }
+    public var retriesRefused = 0 { didSet { changes.note() } }
+    public var breakersOpened = 0 { didSet { changes.note() } }
     /// Bumped on every admission, so the rate-limit check can skip the other events.
-    public var admissionsRevision: UInt64 = 0
+    public var admissionsRevision: UInt64 = 0 { didSet { changes.note() } }
     /// When each service first answered its first request through the gateway.
-    public var firstRequestSucceeded: [String: Int64] = [:]
+    public var firstRequestSucceeded: [String: Int64] {
+        get { _firstRequestSucceeded }
+        _modify { changes.note(); yield &_firstRequestSucceeded }
+        set { changes.note(); _firstRequestSucceeded = newValue }
+    }
+    @usableFromInline var _firstRequestSucceeded: [String: Int64] = [:]
     /// The last failure of each service's first request.
-    public var firstRequestError: [String: String] = [:]
+    public var firstRequestError: [String: String] {
+        get { _firstRequestError }
+        _modify { changes.note(); yield &_firstRequestError }
+        set { changes.note(); _firstRequestError = newValue }
+    }
+    @usableFromInline var _firstRequestError: [String: String] = [:]
 
     /// Consul's health transitions of each instance, in time order: when its check went critical
     /// (`critical: true`) or passing again. The routing check reads it against the gateway's routes.
-    public var consulHealth: [String: [(at: Int64, critical: Bool)]] = [:]
+    public var consulHealth: [String: [(at: Int64, critical: Bool)]] {
+        get { _consulHealth }
+        _modify { changes.note(); yield &_consulHealth }
+        set { changes.note(); _consulHealth = newValue }
+    }
+    @usableFromInline var _consulHealth: [String: [(at: Int64, critical: Bool)]] = [:]
 
-    public init() {}
+    /// Noted on every change of a stored property, for change-driven checkers.
+    public let changes: ChangeCounter
+    public init(changes: ChangeCounter = ChangeCounter()) { self.changes = changes }
 
     /// Records that Consul now holds `instance` critical or passing (only changes are kept).
     public func consul(_ instance: String, critical: Bool, at time: Int64) {
@@ -63,5 +98,5 @@ public final class PlatformObservations {
 }
 
 extension Simulation {
-    public var platformObservations: PlatformObservations { component(PlatformObservations.self) { PlatformObservations() } }
+    public var platformObservations: PlatformObservations { component(PlatformObservations.self) { PlatformObservations(changes: checkerChanges) } }
 }

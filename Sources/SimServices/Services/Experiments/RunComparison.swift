@@ -135,10 +135,17 @@ public enum RunComparison {
 /// What experiments' comparison and search did, for checkers.
 public final class ExperimentsObservations {
     /// Every comparison: the experiment, how many runs it compared, how many SQL statements it ran.
-    public var comparisons: [(experiment: String, runs: Int, statements: Int)] = []
-    public init() {}
+    public var comparisons: [(experiment: String, runs: Int, statements: Int)] {
+        get { _comparisons }
+        _modify { changes.note(); yield &_comparisons }
+        set { changes.note(); _comparisons = newValue }
+    }
+    @usableFromInline var _comparisons: [(experiment: String, runs: Int, statements: Int)] = []
+    /// Noted on every change of a stored property, for change-driven checkers.
+    public let changes: ChangeCounter
+    public init(changes: ChangeCounter = ChangeCounter()) { self.changes = changes }
 }
 
 extension Simulation {
-    public var experiments: ExperimentsObservations { component(ExperimentsObservations.self) { ExperimentsObservations() } }
+    public var experiments: ExperimentsObservations { component(ExperimentsObservations.self) { ExperimentsObservations(changes: checkerChanges) } }
 }

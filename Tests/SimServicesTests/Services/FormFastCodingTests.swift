@@ -1,0 +1,93 @@
+import XCTest
+@testable import SimKernel
+@testable import SimServices
+
+/// The prediction path's hand-written form coding gives what the Codable path gives: the same
+/// values from the same fields, the same refusals (worded by the Codable path), the same fields
+/// from the same answers. Inputs are drawn from a fixed seed so a failure replays.
+final class FormFastCodingTests: XCTestCase {
+    typealias Predict = InferenceService.Predict
+    typealias Prediction = InferenceService.Prediction
+
+    /// Outcome of one decode, comparable across the two paths.
+    enum Decoded: Equatable {
+        case value(Predict)
+        case refused(FormError)
+    }
+
+    func viaDecoder(_ fields: [String: String]) -> Decoded {
+        do { return .value(try FormDecoder.decode(Predict.self, from: fields)) } catch { return .refused(error) }
+    }
+
+    func viaCodable(_ fields: [String: String]) -> Decoded {
+        do { return .value(try FormDecoder.decodeCodable(Predict.self, from: fields)) } catch { return .refused(error) }
+    }
+
+    func testWellFormedPredictRequestsDecodeAsTheCodablePathDecodesThem() {
+        let cases: [[String: String]] = [
+            [:],
+            ["x": ""],
+            ["x": "1,2,3"],
+            ["x": "0.5,-1e3,3.25"],
+            ["model": "fraud-detector", "version": "7", "x": "1,2,3", "user": "u-17"],
+            ["model": "ticket-triage", "text": "refund my order"],
+            ["model": "m", "features": "age=31,income=52000"],
+            ["version": "-4", "x": "1"],
+            ["version": "9223372036854775807"],
+        ]
+        for fields in cases {
+            let fast = Predict(formFields: fields)
+            XCTAssertNotNil(fast, "the fast path refused the well-formed \(fields)")
+            XCTAssertEqual(viaDecoder(fields), viaCodable(fields), "\(fields)")
+        }
+    }
+
+    func testMalformedPredictRequestsAreRefusedWithTheCodablePathsWords() {
+        let cases: [[String: String]] = [
+            ["x": "1,,3"],
+            ["x": "1,nan"],
+            ["x": "1,inf"],
+            ["x": "a"],
+            ["x": ","],
+            ["version": "1.5"],
+            ["version": "9223372036854775808"],
+            ["model": "m", "extra": "1"],
+            ["x.0": "1"],
+            ["x": "1", "x.1": "2"],
+        ]
+        for fields in cases {
+            XCTAssertNil(Predict(formFields: fields), "the fast path accepted the malformed \(fields)")
+            let viaDecoder = viaDecoder(fields)
+            guard case .refused = viaDecoder else { return XCTFail("\(fields) was accepted: \(viaDecoder)") }
+            XCTAssertEqual(viaDecoder, viaCodable(fields), "\(fields)")
+        }
+    }
+
+    func testRandomPredictRequestsDecodeAlikeOnBothPaths() {
+        var random = SimRandom(rootSeed: 11, stream: "form-fast-coding")
+        let pieces = ["0", "1", "-2", "0.25", "1e3", "3.4028235e38", "nan", "", "x", "1.0", "-0"]
+        for _ in 0 ..< 2_000 {
+            var fields: [String: String] = [:]
+            if random.chance(Ratio(4, 5)) { fields["x"] = (0 ..< random.uniform(0 ..< 4)).map { _ in pieces[random.uniform(0 ..< pieces.count)] }.joined(separator: ",") }
+            if random.chance(Ratio(1, 2)) { fields["model"] = "m\(random.uniform(0 ..< 3))" }
+            if random.chance(Ratio(1, 2)) { fields["version"] = pieces[random.uniform(0 ..< pieces.count)] }
+            if random.chance(Ratio(3, 10)) { fields["user"] = "u\(random.uniform(0 ..< 9))" }
+            if random.chance(Ratio(1, 10)) { fields["text"] = "t" }
+            if random.chance(Ratio(1, 20)) { fields["stray"] = "1" }
+            XCTAssertEqual(viaDecoder(fields), viaCodable(fields), "\(fields)")
+        }
+    }
+
+    func testPredictionsEncodeToTheFieldsOfTheCodablePath() {
+        let answers = [
+            Prediction(p: 0.5, device: "cpu"),
+            Prediction(p: 0.42067575, device: "gpu", model: "fraud-detector", version: 12, replica: "inference-b", computeMs: 17, label: "0"),
+            Prediction(p: 1e-7, device: "cpu", model: "m", version: nil, replica: "inference", computeMs: nil, label: nil),
+            Prediction(p: 1, device: "cpu", model: nil, version: -1, replica: nil, computeMs: 0, label: "1"),
+        ]
+        for answer in answers {
+            XCTAssertEqual(FormEncoder.encode(answer), FormEncoder.encodeCodable(answer), "\(answer)")
+            XCTAssertEqual(answer.formFields, FormEncoder.encodeCodable(answer))
+        }
+    }
+}
