@@ -36,6 +36,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seeds of the scenario benchmark (1...N).")
     var scenarioSeeds: UInt64 = 20
 
+    @Option(help: "Defects of the scenario benchmark: none (the default: each run goes to its goal or horizon, as a healthy platform runs), comma-separated IDs, or 'scenario' for the scenario's own list (each run then stops at its first finding, a few virtual seconds in).")
+    var defects: String = "none"
+
     @Flag(help: "Measure the infrastructure instead: a SQL insert-and-commit loop and a Kafka produce-and-consume loop, beside the kernel's raw event rate.")
     var infra = false
 
@@ -92,11 +95,12 @@ struct BenchCommand: ParsableCommand {
         }
         if let scenario {
             let loaded = loadScenario(scenario)
+            let defectSet = parseDefects(defects == "scenario" ? nil : defects, scenario: loaded)
             var virtual = 0.0, wall = 0.0, events: UInt64 = 0
             var perSeed: [Double] = []
             for seed in 1 ... scenarioSeeds {
                 // One run per seed, as explore runs it (no detailed re-run of a failing seed).
-                let result = ScenarioRunner.runWithoutDetails(RunConfiguration(scenario: loaded, seed: seed))
+                let result = ScenarioRunner.runWithoutDetails(RunConfiguration(scenario: loaded, seed: seed, defects: defectSet))
                 virtual += Double(result.virtualNanoseconds) / 1e9
                 wall += result.wallSeconds
                 events += result.events
@@ -110,9 +114,9 @@ struct BenchCommand: ParsableCommand {
             let speedup = virtual / wall
             let platformRate = Double(events) / wall
             if json {
-                print("{\"scenario\":\(jsonEscaped(loaded.name)),\"seeds\":\(scenarioSeeds),\"virtual_seconds\":\(virtual),\"wall_seconds\":\(wall),\"speedup\":\(speedup),\"median_seed_speedup\":\(median),\"slowest_seed_speedup\":\(sorted.first ?? 0),\"events_per_s\":\(platformRate),\"kernel_events_per_s\":\(kernel.perSecond),\"kernel_events_per_platform_event\":\(kernel.perSecond / platformRate)}")
+                print("{\"scenario\":\(jsonEscaped(loaded.name)),\"seeds\":\(scenarioSeeds),\"defects\":\(jsonEscaped(defectSet.ids.map(\.rawValue).joined(separator: ","))),\"virtual_seconds\":\(virtual),\"wall_seconds\":\(wall),\"speedup\":\(speedup),\"median_seed_speedup\":\(median),\"slowest_seed_speedup\":\(sorted.first ?? 0),\"events_per_s\":\(platformRate),\"kernel_events_per_s\":\(kernel.perSecond),\"kernel_events_per_platform_event\":\(kernel.perSecond / platformRate)}")
             } else {
-                print("scenario \(loaded.name), \(scenarioSeeds) seeds: \(format3(virtual)) virtual s in \(format3(wall)) wall s = \(Int(speedup))x real time (median seed \(Int(median))x, slowest \(Int(sorted.first ?? 0))x)")
+                print("scenario \(loaded.name), \(scenarioSeeds) seeds, defects \(defectSet.description): \(format3(virtual)) virtual s in \(format3(wall)) wall s = \(Int(speedup))x real time (median seed \(Int(median))x, slowest \(Int(sorted.first ?? 0))x)")
                 print("platform \(Int(platformRate)) events/s; kernel raw churn \(Int(kernel.perSecond)) events/s in the same invocation: a platform event costs \(format3(kernel.perSecond / platformRate)) kernel events")
             }
             return

@@ -105,5 +105,12 @@ final class RandomTests: XCTestCase {
         // FNV-1a 64 test vectors: "" and "a".
         XCTAssertEqual(stableHash(""), 0xCBF2_9CE4_8422_2325)
         XCTAssertEqual(stableHash("a"), 0xAF63_DC4C_8601_EC8C)
+        // "foobar" from the FNV reference vectors (a small string), and strings of every kind
+        // (small, native, a substring's copy, non-ASCII) hash as their UTF-8 bytes do.
+        XCTAssertEqual(stableHash("foobar"), 0x8594_4171_F739_67E8)
+        let long = "inference-b/http POST /inference/predict, a native string well past fifteen bytes"
+        for text in ["foobar", long, String(long.dropFirst(7).prefix(40)), "größe-模型-🚀"] {
+            XCTAssertEqual(stableHash(text), stableHash(Array(text.utf8)), text)
+        }
     }
 }

@@ -5,26 +5,19 @@ import SimServices
 /// user's bucket falls in (`stableHash("<model>/<user>") mod 10,000` against the arms' integer
 /// cumulative weights): each arm gets exactly its share of the buckets, and a user always the same
 /// arm. A split computed with lost precision (B3) sends the users of boundary buckets elsewhere.
-public final class ABAssignmentChecker: Checker, SafetyChecker {
+public final class ABAssignmentChecker: ServingSafetyChecker, Checker {
     public static let name = "ab-assignment"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.has(workload: ABTestWorkload.name) ? nil : "no A/B experiment runs in this scenario"
     }
     let arms: ABSplit.Arms
     let model: String
     var checked = 0
-    var serving: ServingObservations?
     public init(scenario: Scenario) {
         let workload = scenario.workloads.compactMap { $0 as? ABTestWorkload }.first
         arms = workload?.parsedArms ?? []
         model = workload?.model ?? ""
-    }
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
     }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["gateway"] + nodesMentioned(in: outcome.message, simulation) }
 
@@ -52,7 +45,7 @@ public final class ABAssignmentChecker: Checker, SafetyChecker {
         return "arms \(arms.filter { !answered.contains($0.version) }.map { "v\($0.version)" }.joined(separator: ", ")) answered no prediction since the experiment started"
     }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         while checked < serving.answers.count {
             let answer = serving.answers[checked]

@@ -6,25 +6,18 @@ import SimServices
 /// before the verdict was asked for and those sent before it was answered (an outcome counts once,
 /// by its id, however often it arrives); and each reported z is the two-proportion z of the reported
 /// counts, significant exactly when |z| exceeds the 5 % two-sided critical value.
-public final class ABVerdictChecker: Checker, SafetyChecker {
+public final class ABVerdictChecker: ServingSafetyChecker, Checker {
     public static let name = "ab-verdict"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard let workload = scenario.workloads.compactMap({ $0 as? ABTestWorkload }).first else { return "no A/B experiment runs in this scenario" }
         return workload.outcomeSharePercent > 0 ? nil : "no outcome is reported in this scenario (outcome_share_percent 0)"
     }
     let planned: Int
     var checked = 0
-    var serving: ServingObservations?
     public init(scenario: Scenario) { planned = scenario.workloads.compactMap { $0 as? ABTestWorkload }.first?.sample ?? 0 }
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         while checked < serving.abVerdicts.count {
             let verdict = serving.abVerdicts[checked]

@@ -4,24 +4,17 @@ import SimServices
 /// Artifact reads: a replica reads a version's artifact from the object store at most once at a
 /// time (one load per version, whoever waits for it). A stampede (H4: every request that misses
 /// after a deploy reads the artifact itself) shows as several reads of one version at once.
-public final class ArtifactReadsChecker: Checker, SafetyChecker {
+public final class ArtifactReadsChecker: ServingSafetyChecker, Checker {
     public static let name = "artifact-reads"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
             ? nil : "no model versions are deployed to inference replicas in this scenario"
     }
-    var serving: ServingObservations?
     public init(scenario: Scenario) {}
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["minio"] + nodesMentioned(in: outcome.message, simulation) }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving, let first = serving.concurrentArtifactReads.first else { return nil }
         let inFlight = serving.artifactReadsInFlight.filter { $0.value > 1 }.map(\.value).max() ?? first.reads
         return "\(first.replica) read the artifact of \(first.key) \(Swift.max(inFlight, first.reads)) times at once at \(formatNanoseconds(first.time)) "

@@ -4,11 +4,9 @@ import SimServices
 /// Autoscaling: every scaling decision rests on samples no older than the metrics' window (three
 /// seconds) when it was made, as the replicas' own record of when they published each sample
 /// says. An autoscaler that keeps deciding on an old read (B10) scales on stale metrics.
-public final class AutoscalingChecker: Checker, SafetyChecker {
+public final class AutoscalingChecker: ServingSafetyChecker, Checker {
     public static let name = "autoscaling"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         let serving = scenario.servingConfiguration
         return scenario.topology.has(role: "inference") && scenario.topology.has(role: "scheduler") && serving.autoscaleTargetPerReplica > 0
@@ -16,15 +14,10 @@ public final class AutoscalingChecker: Checker, SafetyChecker {
     }
     static let window = 3 * Nanos.second
     var checked = 0
-    var serving: ServingObservations?
     public init(scenario: Scenario) {}
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["scheduler", "redis"] + nodesMentioned(in: outcome.message, simulation) }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         while checked < serving.scalingDecisions.count {
             let decision = serving.scalingDecisions[checked]

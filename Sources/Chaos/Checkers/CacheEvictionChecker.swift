@@ -7,11 +7,9 @@ import SimServices
 /// capacity beside it, to report both hit rates. First in, first out (H8) evicts a version used
 /// more recently than another one cached — the hot version, once it is the oldest loaded — and
 /// evicting a version in use (H1) shows here too.
-public final class CacheEvictionChecker: Checker, SafetyChecker {
+public final class CacheEvictionChecker: ServingSafetyChecker, Checker {
     public static let name = "cache-eviction"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard scenario.topology.has(role: "inference"), let workload = scenario.workloads.compactMap({ $0 as? ModelDeploymentsWorkload }).first else {
             return "no model versions are deployed to inference replicas in this scenario"
@@ -33,18 +31,13 @@ public final class CacheEvictionChecker: Checker, SafetyChecker {
     }
     let capacity: Int
     var replays: [String: Replay] = [:]
-    var serving: ServingObservations?
     var checkedRevision = UInt64.max
     public init(scenario: Scenario) {
         capacity = scenario.workloads.compactMap { $0 as? ModelDeploymentsWorkload }.first?.serving.cacheSize ?? 1
     }
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { nodesMentioned(in: outcome.message, simulation) }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving, serving.revision != checkedRevision else { return nil }
         checkedRevision = serving.revision
         for replica in serving.cacheTraces.keys.sorted() {

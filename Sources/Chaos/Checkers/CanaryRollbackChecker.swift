@@ -10,11 +10,9 @@ import SimServices
 /// answered by the rolled-back version. Liveness: by heal + converge, no running replica holds a
 /// rolled-back version as its canary. A step that races the rollback and brings the canary back
 /// (B4) leaves both versions serving.
-public final class CanaryRollbackChecker: Checker, SafetyChecker {
+public final class CanaryRollbackChecker: ServingSafetyChecker, Checker {
     public static let name = "canary-rollback"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard scenario.topology.has(role: "inference"), let workload = scenario.workloads.compactMap({ $0 as? ModelDeploymentsWorkload }).first else {
             return "no model versions are deployed to inference replicas in this scenario"
@@ -24,13 +22,11 @@ public final class CanaryRollbackChecker: Checker, SafetyChecker {
     }
     let healAt: Int64
     var checked = 0, checkedChanges = 0
-    var serving: ServingObservations?
     var replicas: [Node] = []
     public init(scenario: Scenario) { healAt = scenario.healAtSeconds * Nanos.second }
-    public func install(on platform: Platform) {
+    public override func install(on platform: Platform) {
         replicas = platform.topology.nodes(role: "inference").compactMap { platform.node($0.name) }
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
+        super.install(on: platform)
     }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["registry"] + nodesMentioned(in: outcome.message, simulation) }
 
@@ -55,7 +51,7 @@ public final class CanaryRollbackChecker: Checker, SafetyChecker {
             .joined(separator: "; ") + " (both versions serve after the rollback completed)"
     }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         while checkedChanges < serving.canaryChanges.count {
             let change = serving.canaryChanges[checkedChanges]

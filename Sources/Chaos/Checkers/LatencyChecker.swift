@@ -5,11 +5,9 @@ import SimServices
 /// (`prediction_ms_max`), as each replica measures it from admission to answer (the answer itself
 /// may never reach the client: the gateway times out first). A version that takes
 /// traffic before its warm-up (B5) makes its first request on each replica pay the cold start.
-public final class LatencyChecker: Checker, SafetyChecker {
+public final class LatencyChecker: ServingSafetyChecker, Checker {
     public static let name = "latency"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard let workload = scenario.workloads.compactMap({ $0 as? ABTestWorkload }).first else { return "no A/B experiment runs in this scenario" }
         return workload.serving.coldStartMillis > 10 * workload.serving.predictionMillis.upperBound ? nil
@@ -17,17 +15,12 @@ public final class LatencyChecker: Checker, SafetyChecker {
     }
     let bound: Int
     var checked = 0
-    var serving: ServingObservations?
     public init(scenario: Scenario) {
         bound = 10 * (scenario.workloads.compactMap { $0 as? ABTestWorkload }.first?.serving.predictionMillis.upperBound ?? 0)
     }
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { nodesMentioned(in: outcome.message, simulation) }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         while checked < serving.computed.count {
             let measured = serving.computed[checked]

@@ -5,18 +5,15 @@ import SimServices
 /// memory plus the versions its cache holds, the cache holds at most its capacity (unless every
 /// version beyond it is in use), and no replica is killed for running out of memory. A model
 /// version evicted but still referenced (B1) shows as memory the cache no longer accounts for.
-public final class ModelMemoryChecker: Checker, SafetyChecker {
+public final class ModelMemoryChecker: ServingSafetyChecker, Checker {
     public static let name = "model-memory"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
             ? nil : "no model versions are deployed to inference replicas in this scenario"
     }
     var replicas: [Node] = []
     var crashes: [Int] = []
-    var serving: ServingObservations?
     var checkedRevision = UInt64.max
     /// Deployments the workload makes: the liveness goal is every one of them deployed and the
     /// newest loaded on every running replica.
@@ -43,15 +40,14 @@ public final class ModelMemoryChecker: Checker, SafetyChecker {
         let missing = replicas.filter { node in node.state == .up && !(serving.replicas[node.name]?.cached.contains { $0.key == key } ?? false) }.map(\.name)
         return "\(key), the newest deployment, is not loaded on \(missing.joined(separator: ", "))"
     }
-    public func install(on platform: Platform) {
+    public override func install(on platform: Platform) {
         replicas = platform.topology.nodes(role: "inference").compactMap { platform.node($0.name) }
         crashes = replicas.map(\.crashCount)
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
+        super.install(on: platform)
     }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { nodesMentioned(in: outcome.message, simulation) }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         for (index, node) in replicas.enumerated() where node.crashCount != crashes[index] {
             crashes[index] = node.crashCount

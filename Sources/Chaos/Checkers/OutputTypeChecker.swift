@@ -4,26 +4,19 @@ import SimServices
 /// Output type: every answer of a version that declares a class label carries a label of the
 /// declared type, an integer 0 or 1 that agrees with its probability (1 when p >= 0.5). A label
 /// formatted as a float (B8: `1.0`) fails it.
-public final class OutputTypeChecker: Checker, SafetyChecker {
+public final class OutputTypeChecker: ServingSafetyChecker, Checker {
     public static let name = "output-type"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard let workload = scenario.workloads.compactMap({ $0 as? ABTestWorkload }).first else { return "no A/B experiment runs in this scenario" }
         return workload.parsedArms.contains { workload.artifact(version: $0.version).output == .label } ? nil : "no version of the experiment declares a class label"
     }
     let workload: ABTestWorkload?
     var checked = 0
-    var serving: ServingObservations?
     public init(scenario: Scenario) { workload = scenario.workloads.compactMap { $0 as? ABTestWorkload }.first }
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { nodesMentioned(in: outcome.message, simulation) }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving, let workload else { return nil }
         while checked < serving.answers.count {
             let answer = serving.answers[checked]

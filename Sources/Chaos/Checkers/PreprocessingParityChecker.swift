@@ -6,11 +6,9 @@ import SimServices
 /// trained (`TextPreprocessing`) and scored with that version's weights. Serving that tokenizes
 /// or pads otherwise (M10: on the left where training padded on the right) moves a short text's
 /// words onto other positions' weights, and the message shows both sequences.
-public final class PreprocessingParityChecker: Checker, SafetyChecker {
+public final class PreprocessingParityChecker: ServingSafetyChecker, Checker {
     public static let name = "preprocessing-parity"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard scenario.topology.has(role: "inference"), let workload = scenario.workloads.compactMap({ $0 as? ABTestWorkload }).first else {
             return "no text model is served in this scenario (it needs the ab_test workload and an inference node)"
@@ -18,15 +16,10 @@ public final class PreprocessingParityChecker: Checker, SafetyChecker {
         return workload.textRequestsPerSecond > 0 ? nil : "ab_test.text_requests_per_s is 0: no text is sent to the text model"
     }
     var checked = 0
-    var serving: ServingObservations?
     public init(scenario: Scenario) {}
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["inference"] + nodesMentioned(in: outcome.message, simulation) }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         let artifact = ABTestWorkload.textArtifact
         guard let preprocessing = artifact.text else { return nil }

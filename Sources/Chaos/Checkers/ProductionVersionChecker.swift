@@ -8,24 +8,20 @@ import SimServices
 /// replica that keeps its own idea of the model (H5) serves a version no longer in Production while
 /// the others serve the new one. Liveness: by heal + converge, every running replica's Production
 /// pointer names the version the registry last committed to Production.
-public final class ProductionVersionChecker: Checker, SafetyChecker {
+public final class ProductionVersionChecker: ServingSafetyChecker, Checker {
     public static let name = "production-version"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
             ? nil : "no predictions on a model's Production version are sent in this scenario"
     }
     let healAt: Int64
     var checked = 0
-    var serving: ServingObservations?
     var replicas: [Node] = []
     public init(scenario: Scenario) { healAt = scenario.healAtSeconds * Nanos.second }
-    public func install(on platform: Platform) {
+    public override func install(on platform: Platform) {
         replicas = platform.topology.nodes(role: "inference").compactMap { platform.node($0.name) }
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
+        super.install(on: platform)
     }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["registry"] + nodesMentioned(in: outcome.message, simulation) }
 
@@ -72,7 +68,7 @@ public final class ProductionVersionChecker: Checker, SafetyChecker {
         return (current.map { [$0] } ?? []) + versions + (canary.map { [$0] } ?? [])
     }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         let settledAt = checked < serving.answers.count ? simulation.settled(healAt: healAt) : 0  // only when there are answers to judge
         while checked < serving.answers.count {

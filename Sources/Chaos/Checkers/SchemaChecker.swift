@@ -4,11 +4,9 @@ import SimServices
 /// Schema: every prediction accepted carried every feature of the signature of the version that
 /// answered it (no feature defaulted, reordered or cast). Validating against a signature that did
 /// not follow the version (B7) accepts a request that lacks a feature the version added.
-public final class SchemaChecker: Checker, SafetyChecker {
+public final class SchemaChecker: ServingSafetyChecker, Checker {
     public static let name = "schema"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         guard let workload = scenario.workloads.compactMap({ $0 as? ABTestWorkload }).first else { return "no A/B experiment runs in this scenario" }
         return workload.legacySharePercent > 0 && workload.parsedArms.count >= 3 ? nil
@@ -16,15 +14,10 @@ public final class SchemaChecker: Checker, SafetyChecker {
     }
     let workload: ABTestWorkload?
     var checked = 0
-    var serving: ServingObservations?
     public init(scenario: Scenario) { workload = scenario.workloads.compactMap { $0 as? ABTestWorkload }.first }
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { nodesMentioned(in: outcome.message, simulation) }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving, let workload else { return nil }
         while checked < serving.answers.count {
             let answer = serving.answers[checked]

@@ -6,23 +6,16 @@ import SimServices
 /// another version (a swap in place, B9; a rollback that loaded the wrong weights, M1; a cache
 /// entry of another version, B6, or of the old Production version, H6) or for another input (a
 /// cache key collision, H3) fails it; the message names the version whose weights it matches.
-public final class ServedWeightsChecker: Checker, SafetyChecker {
+public final class ServedWeightsChecker: ServingSafetyChecker, Checker {
     public static let name = "served-weights"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "inference") && scenario.has(workload: ModelDeploymentsWorkload.name)
             ? nil : "no predictions with recorded inputs are sent to model versions in this scenario"
     }
     let workload: ModelDeploymentsWorkload?
     var checked = 0
-    var serving: ServingObservations?
     public init(scenario: Scenario) { workload = scenario.workloads.compactMap { $0 as? ModelDeploymentsWorkload }.first }
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["redis"] + nodesMentioned(in: outcome.message, simulation) }
 
     /// The probability `version`'s registered weights give for `inputs`.
@@ -33,7 +26,7 @@ public final class ServedWeightsChecker: Checker, SafetyChecker {
         return LogisticModel.sigmoid(LogisticModel.score(weights, inputs))
     }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         while checked < serving.answers.count {
             let answer = serving.answers[checked]

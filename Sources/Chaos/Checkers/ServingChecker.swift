@@ -5,25 +5,18 @@ import SimServices
 /// asked for, or refused with a client error or an unavailability (503) — never an internal
 /// error. A model version unloaded while a request used it (H1) fails that request mid-prediction
 /// with an internal error.
-public final class ServingChecker: Checker, SafetyChecker {
+public final class ServingChecker: ServingSafetyChecker, Checker {
     public static let name = "serving"
-    public var name: String { Self.name }
-    /// Reads only observations and node state: see `SafetyChecker.runsOnChangesOnly`.
-    public var runsOnChangesOnly: Bool { true }
+    public override var name: String { Self.name }
     public static func whyItCannotFire(in scenario: Scenario) -> String? {
         scenario.topology.has(role: "inference") && (scenario.has(workload: ModelDeploymentsWorkload.name) || scenario.has(workload: ABTestWorkload.name))
             ? nil : "no predictions are sent to model versions in this scenario"
     }
     var checked = 0
-    var serving: ServingObservations?
     public init(scenario: Scenario) {}
-    public func install(on platform: Platform) {
-        serving = platform.simulation.serving
-        platform.simulation.add(checker: self)
-    }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["gateway"] + nodesMentioned(in: outcome.message, simulation) }
 
-    public func check(_ simulation: Simulation) -> String? {
+    public override func check(_ simulation: Simulation) -> String? {
         guard let serving else { return nil }
         while checked < serving.answers.count {
             let answer = serving.answers[checked]
