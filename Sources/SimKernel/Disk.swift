@@ -107,14 +107,17 @@ public final class SimDisk {
     /// Writes `bytes` at `offset`, creating the file and zero-filling any gap.
     public func write(_ path: String, at offset: Int, _ bytes: [UInt8]) throws(DiskError) {
         guard offset >= 0 else { throw .invalidOffset(path: path, offset: offset) }
-        let inode = names[path] ?? Inode()
+        let existing = names[path]
+        let inode = existing ?? Inode()
         let end = offset + bytes.count
         let growth = Swift.max(0, end - inode.volatile.count)
         if growth > 0 {  // the sum over all files is only needed when the file grows
             let free = options.capacityBytes - usedBytes
             if growth > free { throw .full(path: path, needed: growth, free: free) }
         }
-        names[path] = inode
+        // Only a new name changes the table: storing an existing inode again would copy the whole
+        // table whenever `syncDirectory` had just shared it with `durableNames`.
+        if existing == nil { names[path] = inode }
         if end > inode.volatile.count {
             // Zero-fill with an Array, not `repeatElement`: unspecialized (debug builds, which the
             // tests use) the latter costs a generic call per byte, 83 % of a scenario-03 replay.

@@ -16,18 +16,35 @@ public enum DatasetVersion {
     /// rows, a field that is not a finite number, a label other than 0 or 1). Accepts any spelling
     /// `Float` reads (`1` and `1.0` alike): `encode` of the result is the canonical form.
     public static func decode(_ bytes: [UInt8]) -> [Example]? {
+        // Split at the bytes '\n' and ',' rather than through `String.split`, which walks grapheme
+        // clusters (a training run's dataset of 1,024 rows cost a tenth of scenario 02 that way).
+        // Same answers: UTF-8 never hides those two bytes inside another character, and a
+        // separator that a combining mark would have glued to its neighbour leaves a field that
+        // is not a number either way.
         var rows: [Example] = []
         var width: Int?
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.isEmpty { continue }
-            let numbers = line.split(separator: ",", omittingEmptySubsequences: false).map { Float(String($0)) }
-            guard numbers.count >= 2, !numbers.contains(nil), width == nil || width == numbers.count, numbers.allSatisfy({ $0!.isFinite }) else { return nil }
-            width = numbers.count
-            let values = numbers.map { $0! }
-            guard let label = values.last, label == 0 || label == 1 else { return nil }
-            rows.append(Example(features: Array(values.dropLast()), label: label))
+        let parsed: Bool = bytes.withUnsafeBufferPointer { buffer in
+            var lineStart = 0
+            for end in 0 ... buffer.count where end == buffer.count || buffer[end] == 0x0A {
+                defer { lineStart = end + 1 }
+                if end == lineStart { continue }  // an empty line
+                var values: [Float] = []
+                values.reserveCapacity(width ?? 16)
+                var fieldStart = lineStart
+                for index in lineStart ... end where index == end || buffer[index] == 0x2C {
+                    let field = String(decoding: UnsafeBufferPointer(rebasing: buffer[fieldStart ..< index]), as: UTF8.self)
+                    guard let value = Float(field), value.isFinite else { return false }
+                    values.append(value)
+                    fieldStart = index + 1
+                }
+                guard values.count >= 2, width == nil || width == values.count else { return false }
+                width = values.count
+                guard let label = values.last, label == 0 || label == 1 else { return false }
+                rows.append(Example(features: Array(values.dropLast()), label: label))
+            }
+            return true
         }
-        return rows
+        return parsed ? rows : nil
     }
 
     /// The version's name: lower-case hex SHA-256 of the canonical bytes.
