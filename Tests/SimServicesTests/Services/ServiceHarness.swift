@@ -10,6 +10,9 @@ enum ServiceHarness {
         let simulation: Simulation
         let platform: Platform
         let responses: [HTTPResponse?]
+        /// Virtual time from sending each request to its answer (nil for pseudo-requests and
+        /// concurrent copies), aligned with `responses`.
+        let durations: [Int64?]
         var view: ServiceStateView { ServiceStateView(simulation: simulation, topology: platform.topology) }
     }
 
@@ -58,6 +61,7 @@ enum ServiceHarness {
         let topology = Topology(nodes: Topology.standard.nodes + [NodeSpec(name: "client", role: "client")])
         let platform = Platform(on: simulation, topology: topology, defects: defects, serving: serving)
         var responses: [HTTPResponse?] = []
+        var durations: [Int64?] = []
         let target = platform.directory.services[throughGateway ? "gateway" : service]!
         platform.node("client")!.addProcess("harness") { context in
             let observations = simulation.platformObservations
@@ -111,16 +115,20 @@ enum ServiceHarness {
                     responses += answers
                     continue
                 }
+                let sentAt = simulation.now
                 if case .success(let envelope) = await context.call(destination, HTTPMessage.request(request), timeout: 5 * Nanos.second),
                    case .response(let response) = envelope.payload as? HTTPMessage {
                     responses.append(response)
                 } else {
                     responses.append(nil)
                 }
+                while durations.count < responses.count - 1 { durations.append(nil) }
+                durations.append(simulation.now - sentAt)
             }
         }
         simulation.run()
-        return Outcome(simulation: simulation, platform: platform, responses: responses)
+        while durations.count < responses.count { durations.append(nil) }
+        return Outcome(simulation: simulation, platform: platform, responses: responses, durations: durations)
     }
 
     /// Runs `sql` on `database` after the run (to plant a violation an invariant must find).

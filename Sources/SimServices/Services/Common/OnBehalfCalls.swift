@@ -12,7 +12,14 @@ extension ServiceRuntime {
         let claims = defects.contains(.G1) ? ["x-user"] : ForwardedIdentity.identityHeaders
         for name in claims { request.headers[name] = info.headers[name] }
         request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
-        for _ in 0 ..< attempts {
+        // Between attempts, jittered exponential backoff (50 ms doubling to 2 s, as the gateway
+        // path backs off): an overloaded or restarting service is not hammered at once.
+        var backoff = 50 * Nanos.millisecond
+        for attempt in 0 ..< attempts {
+            if attempt > 0 {
+                await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
+                backoff = Swift.min(2 * Nanos.second, backoff * 2)
+            }
             if case .success(let envelope) = await context.call(address, HTTPMessage.request(request), timeout: Nanos.second),
                case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500 {
                 // What checkers see: who asked, with which claims upstream, and the answer.

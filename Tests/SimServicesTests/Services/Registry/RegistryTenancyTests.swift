@@ -37,4 +37,16 @@ final class RegistryTenancyTests: XCTestCase {
         XCTAssertEqual(outcome.responses[1]?.status, 403)
         XCTAssertEqual(outcome.simulation.security.downstreamCalls.map { "\($0.user) \($0.upstreamComplete) \($0.status)" }, ["ml-engineer true 401"])
     }
+
+    /// A call on the caller's behalf to a service that is down backs off between its three
+    /// attempts (50 ms, then 100 ms, each plus up to half again of jitter) after each 1 s timeout,
+    /// then answers 503: the whole takes 3.15-3.4 s (a few ms of network on top).
+    func testAnOnBehalfCallBacksOffBetweenAttemptsToAServiceThatIsDown() throws {
+        let outcome = ServiceHarness.run("registry", [ServiceHarness.crash(node: "models"), Self.register("fraud", Self.engineer)])
+        XCTAssertEqual(outcome.responses[1]?.status, 503)
+        XCTAssertEqual(outcome.responses[1]?.body["error"], "models did not answer")
+        let took = try XCTUnwrap(outcome.durations[1])
+        XCTAssertGreaterThanOrEqual(took, 3 * Nanos.second + 150 * Nanos.millisecond, "three 1 s timeouts and two backoffs: \(formatNanoseconds(took))")
+        XCTAssertLessThan(took, 3 * Nanos.second + 400 * Nanos.millisecond, "the backoffs stay within their jitter: \(formatNanoseconds(took))")
+    }
 }
