@@ -238,6 +238,8 @@ public enum AuthService {
             "ALTER TABLE users ADD COLUMN rotation_id TEXT",
             // Login sessions and their refresh tokens' generation (`RefreshSessions.swift`).
             "CREATE TABLE sessions(id TEXT PRIMARY KEY, user TEXT NOT NULL, generation INTEGER NOT NULL, rotated_at INTEGER, revoked INTEGER NOT NULL)",
+            // Every rotation id each user has used (`KeyRotation.swift`): an old one sent again is refused.
+            "CREATE TABLE key_rotations(user TEXT NOT NULL, request_id TEXT NOT NULL, PRIMARY KEY(user, request_id))",
         ]
         return spec
     }

@@ -119,7 +119,11 @@ public enum ExperimentsService {
             + [MetricSummary.route, RunFilter.route] + RunArtifacts.routes))
         spec.database = "experiments_db"
         spec.migrations = [
-            "CREATE TABLE runs(id INTEGER PRIMARY KEY, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",
+            // AUTOINCREMENT: a run id is never given twice, so deleting the newest run cannot hand
+            // its id (and the artifact objects deletion leaves in the object store) to the next
+            // one. Every run of the simulator creates its databases afresh, so the table is made
+            // so from the start rather than rebuilt by a later migration.
+            "CREATE TABLE runs(id INTEGER PRIMARY KEY AUTOINCREMENT, seed TEXT NOT NULL, code_version TEXT NOT NULL, data_digest TEXT NOT NULL)",
             "CREATE TABLE params(run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key))",
             "CREATE TABLE metrics(run INTEGER NOT NULL, key TEXT NOT NULL, value REAL NOT NULL, step INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL, PRIMARY KEY(run, key, step))",
             "ALTER TABLE runs ADD COLUMN run_key TEXT",

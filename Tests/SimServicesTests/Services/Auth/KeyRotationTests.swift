@@ -26,6 +26,24 @@ final class KeyRotationTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.keyPresentations.map(\.accepted), [true, true, true, false, true])
     }
 
+    /// An id of an earlier rotation sent again is refused (409, logged) and changes nothing: the
+    /// key of the latest rotation stays current; a retry of the latest rotation still answers its key.
+    func testAnEarlierRotationsIdSentAgainIsRefusedAndChangesNothing() {
+        let second = AuthService.rotatedKey(user: "ci-bot", requestID: "r2")
+        let outcome = ServiceHarness.run("auth", seconds: 120, [
+            Self.rotate("r1"), Self.rotate("r2"), Self.rotate("r1"), Self.rotate("r2"),
+            ServiceHarness.pause(milliseconds: AuthService.keyGraceSeconds * 1000), Self.token(Self.newKey), Self.token(second),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 409, 200, nil, 401, 200])
+        XCTAssertEqual(outcome.responses[3]?.body["api_key"], second, "the latest rotation's retry answers its key")
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller) \($0.reason)" },
+                       ["ci-bot@t1 rotation request id used by an earlier rotation", "anonymous(https://app.synapsenet.local) unknown user or key"],
+                       "the reuse, then r1's key past its grace period")
+        XCTAssertEqual(outcome.simulation.security.keyRotations.count, 2, "two rotations, the refused one not among them")
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT rotation_id FROM users WHERE name = 'ci-bot'")?.first?.first?.text, "r2")
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT request_id FROM key_rotations WHERE user = 'ci-bot' ORDER BY request_id")?.map { $0[0].plain }, ["r1", "r2"])
+    }
+
     /// Rotation needs an identity (anonymous: 401) and a request id of 1-64 characters.
     func testARotationNeedsAnIdentityAndARequestID() {
         let outcome = ServiceHarness.run("auth", [Self.rotate("r1", [:]), Self.rotate(""), Self.rotate(String(repeating: "x", count: 65))])

@@ -272,6 +272,14 @@ final class ExperimentTrackingTests: XCTestCase {
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM params")?.first?.first?.integer, 0)
     }
 
+    func testADeletedNewestRunsIdIsNeverGivenAgain() {
+        let outcome = run([create("a"), create("b"), HTTPRequest("DELETE", "experiments/runs", body: ["run": "2"]), create("c"),
+                           HTTPRequest("GET", "experiments/runs/list", body: ["experiment": "exp"])])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 200, 200])
+        XCTAssertEqual(outcome.responses.map { $0?.body["run"] }, ["1", "2", "2", "3", nil], "c is run 3: the deleted run 2's id is not reused")
+        XCTAssertEqual(outcome.responses[4]?.body["runs"], "1:0,3:0")
+    }
+
     func testARetriedForkIsTheSameRun() {
         let fork = HTTPRequest("POST", "experiments/runs/fork", body: ["parent": "1", "run_key": "f"])
         let outcome = run([create("a"), fork, fork])

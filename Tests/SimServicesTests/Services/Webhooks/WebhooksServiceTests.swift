@@ -19,6 +19,23 @@ final class WebhooksServiceTests: XCTestCase {
         XCTAssertEqual(WebhooksService.invariants(outcome.view), [])
     }
 
+    /// Each endpoint's signing secret carries 128 random bits: `whsec-` and 32 lower-case hex
+    /// digits, different for every endpoint.
+    func testSigningSecretsCarry128RandomBits() throws {
+        let outcome = ServiceHarness.run("webhooks", (1 ... 3).map { HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://hooks\($0).example.com/x"]) })
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200])
+        let secrets = try XCTUnwrap(outcome.view.rows("users_db", "SELECT secret FROM endpoints ORDER BY id")?.compactMap { $0[0].text })
+        XCTAssertEqual(secrets.count, 3)
+        for secret in secrets {
+            XCTAssertTrue(secret.hasPrefix("whsec-"), secret)
+            let digits = secret.dropFirst(6)
+            XCTAssertEqual(digits.count, 32, secret)
+            XCTAssertTrue(digits.allSatisfy { $0.isHexDigit && !$0.isUppercase }, secret)
+        }
+        XCTAssertEqual(Set(secrets).count, 3, "every endpoint draws its own secret")
+        XCTAssertEqual(WebhooksService.hex64(0xAB), "00000000000000ab")
+    }
+
     func testTheInvariantFindsAStoredLoopbackTarget() {
         let outcome = ServiceHarness.run("webhooks", [HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://hooks.example.com/x"])])
         ServiceHarness.write(outcome, "users_db", "INSERT INTO endpoints(url, secret) VALUES ('https://localhost/admin', 's')")
