@@ -50,25 +50,14 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
 @inlinable public func stableHash(_ string: String) -> UInt64 {
     // Over the contiguous UTF-8 when the string has it (native and small strings do): the view's
     // iterator costs a branch per byte, and this runs for every trace record's node and actor.
-    if let hash = string.utf8.withContiguousStorageIfAvailable({ bytes -> UInt64 in
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
-    }) { return hash }
-    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for byte in string.utf8 {
-        hash ^= UInt64(byte)
-        hash &*= 0x0000_0100_0000_01B3
-    }
-    return hash
+    string.utf8.withContiguousStorageIfAvailable { fnv1a($0) } ?? fnv1a(string.utf8)
 }
 
-/// Mixes two 64-bit values into one (the SplitMix64 finaliser on their combination).
 /// FNV-1a over bytes, continuing from `seed` (for digests of message content).
-@inlinable public func stableHash(_ bytes: [UInt8], seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
+@inlinable public func stableHash(_ bytes: [UInt8], seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 { fnv1a(bytes, seed: seed) }
+
+/// FNV-1a 64 over any bytes, from `seed` (the offset basis by default).
+@inlinable public func fnv1a<Bytes: Sequence>(_ bytes: Bytes, seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 where Bytes.Element == UInt8 {
     var hash = seed
     for byte in bytes {
         hash ^= UInt64(byte)
@@ -77,6 +66,7 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     return hash
 }
 
+/// Mixes two 64-bit values into one (the SplitMix64 finaliser on their combination).
 @inlinable public func mix64(_ a: UInt64, _ b: UInt64) -> UInt64 {
     var z = a &+ 0x9E37_79B9_7F4A_7C15 &* (b | 1) ^ (b &* 0xD6E8_FEB8_6659_FD93)
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -95,6 +95,9 @@ struct BenchCommand: ParsableCommand {
         }
         if let scenario {
             let loaded = loadScenario(scenario)
+            guard !defects.trimmingCharacters(in: .whitespaces).isEmpty else {
+                exitBadInput("--defects: empty (give defect IDs, none, or scenario for the scenario's own list)")
+            }
             let defectSet = parseDefects(defects == "scenario" ? nil : defects, scenario: loaded)
             var virtual = 0.0, wall = 0.0, events: UInt64 = 0
             var perSeed: [Double] = []

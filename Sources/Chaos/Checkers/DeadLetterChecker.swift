@@ -8,6 +8,10 @@ import SimServices
 public final class DeadLetterChecker: StreamChecker, Checker {
     public static let name = "dead-letter"
     public override var name: String { Self.name }
+    /// Not change-driven: its 10 s deadline is judged by the clock. (It still looks only when
+    /// the stream's revision moved, and once more after the run, as it did before checkers could
+    /// be change-driven.)
+    public override var runsOnChangesOnly: Bool { false }
     public static func whyItCannotFire(in scenario: Scenario) -> String? { featureWorkloadMissing(scenario) }
     public required init(scenario: Scenario) {
         healAt = scenario.healAtSeconds * Nanos.second

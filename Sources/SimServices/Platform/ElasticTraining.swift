@@ -105,38 +105,38 @@ public final class ElasticTrainingObservations {
         _modify { changes.note(); yield &_claims }
         set { changes.note(); _claims = newValue }
     }
-    @usableFromInline var _claims: [Claim] = []
+    private var _claims: [Claim] = []
     public var batches: [Batch] {
         get { _batches }
         _modify { changes.note(); yield &_batches }
         set { changes.note(); _batches = newValue }
     }
-    @usableFromInline var _batches: [Batch] = []
+    private var _batches: [Batch] = []
     public var reductions: [Reduction] {
         get { _reductions }
         _modify { changes.note(); yield &_reductions }
         set { changes.note(); _reductions = newValue }
     }
-    @usableFromInline var _reductions: [Reduction] = []
+    private var _reductions: [Reduction] = []
     public var manifests: [Manifest] {
         get { _manifests }
         _modify { changes.note(); yield &_manifests }
         set { changes.note(); _manifests = newValue }
     }
-    @usableFromInline var _manifests: [Manifest] = []
+    private var _manifests: [Manifest] = []
     public var resumes: [Resume] {
         get { _resumes }
         _modify { changes.note(); yield &_resumes }
         set { changes.note(); _resumes = newValue }
     }
-    @usableFromInline var _resumes: [Resume] = []
+    private var _resumes: [Resume] = []
     /// The full parameters each checkpoint was cut from, by "generation/step" (rank 0's copy).
     public var checkpointed: [String: [Float]] {
         get { _checkpointed }
         _modify { changes.note(); yield &_checkpointed }
         set { changes.note(); _checkpointed = newValue }
     }
-    @usableFromInline var _checkpointed: [String: [Float]] = [:]
+    private var _checkpointed: [String: [Float]] = [:]
     /// When the job completed, and the test accuracy of its final parameters.
     public var completedAt: Int64? { didSet { changes.note() } }
     public var finalAccuracy: Double? { didSet { changes.note() } }

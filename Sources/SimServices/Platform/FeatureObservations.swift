@@ -17,7 +17,7 @@ public final class FeatureObservations {
         _modify { changes.note(); yield &_graphVerdicts }
         set { changes.note(); _graphVerdicts = newValue }
     }
-    @usableFromInline var _graphVerdicts: [GraphVerdict] = []
+    private var _graphVerdicts: [GraphVerdict] = []
 
     /// A pipeline task a worker started: (time, run, task). Upstream successes come from
     /// `taskSucceeded`, keyed `run/task`, written when the pipeline service committed them.
@@ -26,20 +26,20 @@ public final class FeatureObservations {
         _modify { changes.note(); yield &_taskStarts }
         set { changes.note(); _taskStarts = newValue }
     }
-    @usableFromInline var _taskStarts: [(at: Int64, run: Int64, task: String)] = []
+    private var _taskStarts: [(at: Int64, run: Int64, task: String)] = []
     public var taskSucceeded: [String: Int64] {
         get { _taskSucceeded }
         _modify { changes.note(); yield &_taskSucceeded }
         set { changes.note(); _taskSucceeded = newValue }
     }
-    @usableFromInline var _taskSucceeded: [String: Int64] = [:]
+    private var _taskSucceeded: [String: Int64] = [:]
     /// Runs the pipeline accepted: run id -> (DAG edges, when it started, when it finished).
     public var runs: [Int64: (edges: [String], startedAt: Int64, finishedAt: Int64?)] {
         get { _runs }
         _modify { changes.note(); yield &_runs }
         set { changes.note(); _runs = newValue }
     }
-    @usableFromInline var _runs: [Int64: (edges: [String], startedAt: Int64, finishedAt: Int64?)] = [:]
+    private var _runs: [Int64: (edges: [String], startedAt: Int64, finishedAt: Int64?)] = [:]
 
     /// An online read the features service answered: the version and event time of the value
     /// served (nil: NOT_FOUND), its TTL, and the serving node's clock at the read.
@@ -63,7 +63,7 @@ public final class FeatureObservations {
         _modify { changes.note(); yield &_onlineReads }
         set { changes.note(); _onlineReads = newValue }
     }
-    @usableFromInline var _onlineReads: [OnlineRead] = []
+    private var _onlineReads: [OnlineRead] = []
     /// Read-throughs from the offline store on online misses: in flight per process start and key
     /// (`node#epoch key`), and each start with how many were in flight for its key in its process,
     /// counting itself.
@@ -72,20 +72,20 @@ public final class FeatureObservations {
         _modify { changes.note(); yield &_readThroughsInFlight }
         set { changes.note(); _readThroughsInFlight = newValue }
     }
-    @usableFromInline var _readThroughsInFlight: [String: Int] = [:]
+    private var _readThroughsInFlight: [String: Int] = [:]
     public var readThroughStarts: [(at: Int64, key: String, concurrent: Int)] {
         get { _readThroughStarts }
         _modify { changes.note(); yield &_readThroughStarts }
         set { changes.note(); _readThroughStarts = newValue }
     }
-    @usableFromInline var _readThroughStarts: [(at: Int64, key: String, concurrent: Int)] = []
+    private var _readThroughStarts: [(at: Int64, key: String, concurrent: Int)] = []
     /// The expiry instant (features node's clock) of every online value written, in write order.
     public var expiries: [Int64] {
         get { _expiries }
         _modify { changes.note(); yield &_expiries }
         set { changes.note(); _expiries = newValue }
     }
-    @usableFromInline var _expiries: [Int64] = []
+    private var _expiries: [Int64] = []
 
     /// A point-in-time join answered: for (view, entity, t), the row joined (its producer's id and
     /// its event time as the features service stored it), or none.
@@ -124,7 +124,7 @@ public final class FeatureObservations {
         _modify { changes.note(); yield &_joins }
         set { changes.note(); _joins = newValue }
     }
-    @usableFromInline var _joins: [Join] = []
+    private var _joins: [Join] = []
     /// Joins the service failed to answer because a row could not be read in the reader's schema
     /// (C6's symptom): when, and why.
     public var joinFailures: [(at: Int64, message: String)] {
@@ -132,7 +132,7 @@ public final class FeatureObservations {
         _modify { changes.note(); yield &_joinFailures }
         set { changes.note(); _joinFailures = newValue }
     }
-    @usableFromInline var _joinFailures: [(at: Int64, message: String)] = []
+    private var _joinFailures: [(at: Int64, message: String)] = []
     /// A backfill the features service staged (committed): when, its id and view, and its rows
     /// (producer's id, entity, true UTC event time).
     public struct AcceptedBackfill {
@@ -146,28 +146,28 @@ public final class FeatureObservations {
         _modify { changes.note(); yield &_backfills }
         set { changes.note(); _backfills = newValue }
     }
-    @usableFromInline var _backfills: [AcceptedBackfill] = []
+    private var _backfills: [AcceptedBackfill] = []
     /// Values of rows sent to views with schema versions, by source id: feature name -> value.
     public var producedNamed: [String: [String: String]] {
         get { _producedNamed }
         _modify { changes.note(); yield &_producedNamed }
         set { changes.note(); _producedNamed = newValue }
     }
-    @usableFromInline var _producedNamed: [String: [String: String]] = [:]
+    private var _producedNamed: [String: [String: String]] = [:]
     /// Rows the producers sent: source id -> (true UTC event time, entity, view).
     public var producedRows: [String: (eventTime: Int64, entity: String, view: String)] {
         get { _producedRows }
         _modify { changes.note(); yield &_producedRows }
         set { changes.note(); _producedRows = newValue }
     }
-    @usableFromInline var _producedRows: [String: (eventTime: Int64, entity: String, view: String)] = [:]
+    private var _producedRows: [String: (eventTime: Int64, entity: String, view: String)] = [:]
     /// The values of the rows sent, keyed `view/entity/event time` (several rows may share one).
     public var producedValues: [String: [[String]]] {
         get { _producedValues }
         _modify { changes.note(); yield &_producedValues }
         set { changes.note(); _producedValues = newValue }
     }
-    @usableFromInline var _producedValues: [String: [[String]]] = [:]
+    private var _producedValues: [String: [[String]]] = [:]
 
     /// A drift alert the subscriber received (deduplicated by event id at the receiver):
     /// (time, event id, view, group, window, drifted features).
@@ -192,28 +192,28 @@ public final class FeatureObservations {
         _modify { changes.note(); yield &_alerts }
         set { changes.note(); _alerts = newValue }
     }
-    @usableFromInline var _alerts: [DeliveredAlert] = []
+    private var _alerts: [DeliveredAlert] = []
     /// Windows whose data the workload drew with (true) and without (false) a real shift, by view.
     public var shiftedWindows: [String: [Int64: Bool]] {
         get { _shiftedWindows }
         _modify { changes.note(); yield &_shiftedWindows }
         set { changes.note(); _shiftedWindows = newValue }
     }
-    @usableFromInline var _shiftedWindows: [String: [Int64: Bool]] = [:]
+    private var _shiftedWindows: [String: [Int64: Bool]] = [:]
     /// Every feature verdict monitoring stored, as stored (committed).
     public var driftVerdicts: [(view: String, window: Int64, verdict: DriftMonitor.FeatureVerdict)] {
         get { _driftVerdicts }
         _modify { changes.note(); yield &_driftVerdicts }
         set { changes.note(); _driftVerdicts = newValue }
     }
-    @usableFromInline var _driftVerdicts: [(view: String, window: Int64, verdict: DriftMonitor.FeatureVerdict)] = []
+    private var _driftVerdicts: [(view: String, window: Int64, verdict: DriftMonitor.FeatureVerdict)] = []
     /// Drift checks the monitoring service completed: (time, view, window).
     public var checkedWindows: [(at: Int64, view: String, window: Int64)] {
         get { _checkedWindows }
         _modify { changes.note(); yield &_checkedWindows }
         set { changes.note(); _checkedWindows = newValue }
     }
-    @usableFromInline var _checkedWindows: [(at: Int64, view: String, window: Int64)] = []
+    private var _checkedWindows: [(at: Int64, view: String, window: Int64)] = []
     /// Bumped on every change, so checkers run after every event can skip the others.
     public var revision: UInt64 = 0 { didSet { changes.note() } }
 
@@ -234,35 +234,35 @@ public final class StreamObservations {
         _modify { changes.note(); yield &_accepted }
         set { changes.note(); _accepted = newValue }
     }
-    @usableFromInline var _accepted: [String: (window: Int64, user: String, value: String, at: Int64)] = [:]
+    private var _accepted: [String: (window: Int64, user: String, value: String, at: Int64)] = [:]
     /// Records per partition of `events`, as produced.
     public var partitionLoads: [Int: Int] {
         get { _partitionLoads }
         _modify { changes.note(); yield &_partitionLoads }
         set { changes.note(); _partitionLoads = newValue }
     }
-    @usableFromInline var _partitionLoads: [Int: Int] = [:]
+    private var _partitionLoads: [Int: Int] = [:]
     /// Dead letters Kafka acknowledged: id -> (reason, the job's newest event time when it gave up on it).
     public var deadLetters: [String: (reason: String, newestSeen: Int64)] {
         get { _deadLetters }
         _modify { changes.note(); yield &_deadLetters }
         set { changes.note(); _deadLetters = newValue }
     }
-    @usableFromInline var _deadLetters: [String: (reason: String, newestSeen: Int64)] = [:]
+    private var _deadLetters: [String: (reason: String, newestSeen: Int64)] = [:]
     /// Records the job refused for their schema: id -> problem.
     public var schemaRefusals: [String: String] {
         get { _schemaRefusals }
         _modify { changes.note(); yield &_schemaRefusals }
         set { changes.note(); _schemaRefusals = newValue }
     }
-    @usableFromInline var _schemaRefusals: [String: String] = [:]
+    private var _schemaRefusals: [String: String] = [:]
     /// Schemas the pipeline registered, in order: (version, fields text).
     public var schemas: [(version: Int, fields: String)] {
         get { _schemas }
         _modify { changes.note(); yield &_schemas }
         set { changes.note(); _schemas = newValue }
     }
-    @usableFromInline var _schemas: [(version: Int, fields: String)] = []
+    private var _schemas: [(version: Int, fields: String)] = []
     /// Events the job judged failed (late, unprocessable, refused by the schema) in a batch it
     /// committed, in order: (id, reason). Each must have its dead letter.
     public var judgedFailed: [(id: String, reason: String, at: Int64)] {
@@ -270,7 +270,7 @@ public final class StreamObservations {
         _modify { changes.note(); yield &_judgedFailed }
         set { changes.note(); _judgedFailed = newValue }
     }
-    @usableFromInline var _judgedFailed: [(id: String, reason: String, at: Int64)] = []
+    private var _judgedFailed: [(id: String, reason: String, at: Int64)] = []
     /// Ids of the events in batches the job committed (counted, judged failed, or skipped as
     /// already settled).
     public var processed: Set<String> {
@@ -278,14 +278,14 @@ public final class StreamObservations {
         _modify { changes.note(); yield &_processed }
         set { changes.note(); _processed = newValue }
     }
-    @usableFromInline var _processed: Set<String> = []
+    private var _processed: Set<String> = []
     /// The steps the job ran on its batches (for lineage).
     public var stepsRun: [String] {
         get { _stepsRun }
         _modify { changes.note(); yield &_stepsRun }
         set { changes.note(); _stepsRun = newValue }
     }
-    @usableFromInline var _stepsRun: [String] = []
+    private var _stepsRun: [String] = []
     /// Bumped on every change.
     public var revision: UInt64 = 0 { didSet { changes.note() } }
     /// Noted on every change of a stored property, for change-driven checkers.

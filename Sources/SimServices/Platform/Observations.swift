@@ -35,13 +35,13 @@ public final class TrainingObservations {
         _modify { changes.note(); yield &_shards }
         set { changes.note(); _shards = newValue }
     }
-    @usableFromInline var _shards: [Shard] = []
+    private var _shards: [Shard] = []
     public var accumulations: [Accumulation] {
         get { _accumulations }
         _modify { changes.note(); yield &_accumulations }
         set { changes.note(); _accumulations = newValue }
     }
-    @usableFromInline var _accumulations: [Accumulation] = []
+    private var _accumulations: [Accumulation] = []
     /// Bumped by the parameter servers whenever a shard's observations change (a pull served, a
     /// push accepted, an update applied, a restart): checkers that run after every event skip
     /// their work while it stands still.
@@ -52,27 +52,27 @@ public final class TrainingObservations {
         _modify { changes.note(); yield &_workerClocks }
         set { changes.note(); _workerClocks = newValue }
     }
-    @usableFromInline var _workerClocks: [Int] = []
+    private var _workerClocks: [Int] = []
     /// Evaluation losses reported by workers, in order.
     public var evalLosses: [(at: Int64, worker: Int, clock: Int, loss: Float)] {
         get { _evalLosses }
         _modify { changes.note(); yield &_evalLosses }
         set { changes.note(); _evalLosses = newValue }
     }
-    @usableFromInline var _evalLosses: [(at: Int64, worker: Int, clock: Int, loss: Float)] = []
+    private var _evalLosses: [(at: Int64, worker: Int, clock: Int, loss: Float)] = []
     /// Loss-scale history of each worker's mixed precision and its skipped steps.
     public var skippedSteps: [Int] {
         get { _skippedSteps }
         _modify { changes.note(); yield &_skippedSteps }
         set { changes.note(); _skippedSteps = newValue }
     }
-    @usableFromInline var _skippedSteps: [Int] = []
+    private var _skippedSteps: [Int] = []
     public var lossScales: [Float] {
         get { _lossScales }
         _modify { changes.note(); yield &_lossScales }
         set { changes.note(); _lossScales = newValue }
     }
-    @usableFromInline var _lossScales: [Float] = []
+    private var _lossScales: [Float] = []
     /// Job status, as the training service knows it.
     public var jobCompleted = false { didSet { changes.note() } }
     public var jobCompletedAt: Int64? { didSet { changes.note() } }
@@ -87,7 +87,7 @@ public final class TrainingObservations {
         _modify { changes.note(); yield &_checkpointCommits }
         set { changes.note(); _checkpointCommits = newValue }
     }
-    @usableFromInline var _checkpointCommits: [String] = []
+    private var _checkpointCommits: [String] = []
     public var storageNode: String = "storage" { didSet { changes.note() } }
     /// Non-finite parameters ever seen on a shard (must stay 0).
     public var nonFiniteParameters = 0 { didSet { changes.note() } }
@@ -98,7 +98,7 @@ public final class TrainingObservations {
         _modify { changes.note(); yield &_barrierArrivals }
         set { changes.note(); _barrierArrivals = newValue }
     }
-    @usableFromInline var _barrierArrivals: [(round: Int, worker: Int, arrived: Int)] = []
+    private var _barrierArrivals: [(round: Int, worker: Int, arrived: Int)] = []
     /// Each worker's exit from a checkpoint barrier: the round, how many had arrived, and the
     /// reduced mean held-out loss it read.
     public var barrierExits: [(round: Int, worker: Int, arrived: Int, meanLoss: Float)] {
@@ -106,7 +106,7 @@ public final class TrainingObservations {
         _modify { changes.note(); yield &_barrierExits }
         set { changes.note(); _barrierExits = newValue }
     }
-    @usableFromInline var _barrierExits: [(round: Int, worker: Int, arrived: Int, meanLoss: Float)] = []
+    private var _barrierExits: [(round: Int, worker: Int, arrived: Int, meanLoss: Float)] = []
 
     /// Noted on every change of a stored property, for change-driven checkers.
     public let changes: ChangeCounter

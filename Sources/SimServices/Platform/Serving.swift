@@ -62,7 +62,7 @@ public final class ServingObservations {
         _modify { changes.note(); yield &_replicas }
         set { changes.note(); _replicas = newValue }
     }
-    @usableFromInline var _replicas: [String: Replica] = [:]
+    private var _replicas: [String: Replica] = [:]
     /// One answer to a prediction the clients sent.
     public struct Answer: Sendable {
         public var sentAt: Int64
@@ -109,7 +109,7 @@ public final class ServingObservations {
         _modify { changes.note(); yield &_answers }
         set { changes.note(); _answers = newValue }
     }
-    @usableFromInline var _answers: [Answer] = []
+    private var _answers: [Answer] = []
     /// A text model's answered predictions (200): (sent at, model, the version and replica that
     /// answered, the text sent, the probability answered), for the offline replay of the same text.
     public var textAnswers: [(sentAt: Int64, model: String, version: Int64, replica: String, text: String, p: Float)] {
@@ -117,14 +117,14 @@ public final class ServingObservations {
         _modify { changes.note(); yield &_textAnswers }
         set { changes.note(); _textAnswers = newValue }
     }
-    @usableFromInline var _textAnswers: [(sentAt: Int64, model: String, version: Int64, replica: String, text: String, p: Float)] = []
+    private var _textAnswers: [(sentAt: Int64, model: String, version: Int64, replica: String, text: String, p: Float)] = []
     /// Versions promoted to Production by the deployments workload: (time, model, version).
     public var deployments: [(time: Int64, model: String, version: Int64)] {
         get { _deployments }
         _modify { changes.note(); yield &_deployments }
         set { changes.note(); _deployments = newValue }
     }
-    @usableFromInline var _deployments: [(time: Int64, model: String, version: Int64)] = []
+    private var _deployments: [(time: Int64, model: String, version: Int64)] = []
     /// Every prediction's compute time as its replica measured it (admission to answer), as a
     /// latency histogram would record it: (time, replica, model, version, ms).
     public var computed: [(time: Int64, replica: String, model: String, version: Int64, millis: Int64)] {
@@ -132,21 +132,21 @@ public final class ServingObservations {
         _modify { changes.note(); yield &_computed }
         set { changes.note(); _computed = newValue }
     }
-    @usableFromInline var _computed: [(time: Int64, replica: String, model: String, version: Int64, millis: Int64)] = []
+    private var _computed: [(time: Int64, replica: String, model: String, version: Int64, millis: Int64)] = []
     /// Metric samples each inference instance published: (sequence, time), by instance id.
     public var metricSamples: [String: [(sequence: Int, time: Int64)]] {
         get { _metricSamples }
         _modify { changes.note(); yield &_metricSamples }
         set { changes.note(); _metricSamples = newValue }
     }
-    @usableFromInline var _metricSamples: [String: [(sequence: Int, time: Int64)]] = [:]
+    private var _metricSamples: [String: [(sequence: Int, time: Int64)]] = [:]
     /// The autoscaler's decisions: (time, replicas, the samples used as (instance, sequence)).
     public var scalingDecisions: [(time: Int64, replicas: Int, samples: [(instance: String, sequence: Int)])] {
         get { _scalingDecisions }
         _modify { changes.note(); yield &_scalingDecisions }
         set { changes.note(); _scalingDecisions = newValue }
     }
-    @usableFromInline var _scalingDecisions: [(time: Int64, replicas: Int, samples: [(instance: String, sequence: Int)])] = []
+    private var _scalingDecisions: [(time: Int64, replicas: Int, samples: [(instance: String, sequence: Int)])] = []
     /// Canary changes the registry committed, as it learned of them: (time, model, version,
     /// percentage (0: ended), generation: the database's order of the model's changes).
     public var canaryChanges: [(time: Int64, model: String, version: Int64, percent: Int, generation: Int64)] {
@@ -154,42 +154,42 @@ public final class ServingObservations {
         _modify { changes.note(); yield &_canaryChanges }
         set { changes.note(); _canaryChanges = newValue }
     }
-    @usableFromInline var _canaryChanges: [(time: Int64, model: String, version: Int64, percent: Int, generation: Int64)] = []
+    private var _canaryChanges: [(time: Int64, model: String, version: Int64, percent: Int, generation: Int64)] = []
     /// Canary rollbacks the rollout completed (its client got the answer): (time, model, version).
     public var canaryRollbacks: [(time: Int64, model: String, version: Int64)] {
         get { _canaryRollbacks }
         _modify { changes.note(); yield &_canaryRollbacks }
         set { changes.note(); _canaryRollbacks = newValue }
     }
-    @usableFromInline var _canaryRollbacks: [(time: Int64, model: String, version: Int64)] = []
+    private var _canaryRollbacks: [(time: Int64, model: String, version: Int64)] = []
     /// Each replica's canary per model (version and percentage; absent: none), by node name.
     public var canaries: [String: [String: (version: Int64, percent: Int)]] {
         get { _canaries }
         _modify { changes.note(); yield &_canaries }
         set { changes.note(); _canaries = newValue }
     }
-    @usableFromInline var _canaries: [String: [String: (version: Int64, percent: Int)]] = [:]
+    private var _canaries: [String: [String: (version: Int64, percent: Int)]] = [:]
     /// Each replica's Production pointer per model, as it last moved (by node name).
     public var pointers: [String: [String: Int64]] {
         get { _pointers }
         _modify { changes.note(); yield &_pointers }
         set { changes.note(); _pointers = newValue }
     }
-    @usableFromInline var _pointers: [String: [String: Int64]] = [:]
+    private var _pointers: [String: [String: Int64]] = [:]
     /// Production moves the registry committed: (time, model, version), in commit order.
     public var promotions: [(time: Int64, model: String, version: Int64)] {
         get { _promotions }
         _modify { changes.note(); yield &_promotions }
         set { changes.note(); _promotions = newValue }
     }
-    @usableFromInline var _promotions: [(time: Int64, model: String, version: Int64)] = []
+    private var _promotions: [(time: Int64, model: String, version: Int64)] = []
     /// Each replica's model-cache trace, in order (by node name): what an offline LRU replays.
     public var cacheTraces: [String: [CacheEvent]] {
         get { _cacheTraces }
         _modify { changes.note(); yield &_cacheTraces }
         set { changes.note(); _cacheTraces = newValue }
     }
-    @usableFromInline var _cacheTraces: [String: [CacheEvent]] = [:]
+    private var _cacheTraces: [String: [CacheEvent]] = [:]
     public enum CacheEvent: Sendable, Equatable {
         /// A request used `key` (hit: it was loaded) and pinned it; a request ended its use.
         case use(ModelKey, hit: Bool), unpin(ModelKey)
@@ -205,13 +205,13 @@ public final class ServingObservations {
         _modify { changes.note(); yield &_artifactReadsInFlight }
         set { changes.note(); _artifactReadsInFlight = newValue }
     }
-    @usableFromInline var _artifactReadsInFlight: [String: Int] = [:]
+    private var _artifactReadsInFlight: [String: Int] = [:]
     public var concurrentArtifactReads: [(time: Int64, replica: String, key: ModelKey, reads: Int)] {
         get { _concurrentArtifactReads }
         _modify { changes.note(); yield &_concurrentArtifactReads }
         set { changes.note(); _concurrentArtifactReads = newValue }
     }
-    @usableFromInline var _concurrentArtifactReads: [(time: Int64, replica: String, key: ModelKey, reads: Int)] = []
+    private var _concurrentArtifactReads: [(time: Int64, replica: String, key: ModelKey, reads: Int)] = []
     /// Requests waiting in a batch for their answer, by ticket: (admitted at, replica, its epoch,
     /// batch id). An answered (or failed) request leaves; one left behind by a live replica past
     /// the batch's deadline was dropped.
@@ -220,7 +220,7 @@ public final class ServingObservations {
         _modify { changes.note(); yield &_batchWaiting }
         set { changes.note(); _batchWaiting = newValue }
     }
-    @usableFromInline var _batchWaiting: [UInt64: (admittedAt: Int64, replica: String, epoch: UInt64, batch: UInt64)] = [:]
+    private var _batchWaiting: [UInt64: (admittedAt: Int64, replica: String, epoch: UInt64, batch: UInt64)] = [:]
     public var nextTicket: UInt64 = 0 { didSet { changes.note() } }
     /// Sizes of the batches computed (size -> batches), for the benchmark.
     public var batchSizes: [Int: Int] {
@@ -228,21 +228,21 @@ public final class ServingObservations {
         _modify { changes.note(); yield &_batchSizes }
         set { changes.note(); _batchSizes = newValue }
     }
-    @usableFromInline var _batchSizes: [Int: Int] = [:]
+    private var _batchSizes: [Int: Int] = [:]
     /// A/B outcomes the clients sent, in order: (sent at, arm's version, acknowledged at or nil).
     public var abOutcomes: [(sentAt: Int64, version: Int64, acknowledgedAt: Int64?)] {
         get { _abOutcomes }
         _modify { changes.note(); yield &_abOutcomes }
         set { changes.note(); _abOutcomes = newValue }
     }
-    @usableFromInline var _abOutcomes: [(sentAt: Int64, version: Int64, acknowledgedAt: Int64?)] = []
+    private var _abOutcomes: [(sentAt: Int64, version: Int64, acknowledgedAt: Int64?)] = []
     /// Verdicts asked for: (sent at, answered at, status, arms `version:n:c,...`, comparisons).
     public var abVerdicts: [(sentAt: Int64, answeredAt: Int64, status: Int, arms: String?, comparisons: String?)] {
         get { _abVerdicts }
         _modify { changes.note(); yield &_abVerdicts }
         set { changes.note(); _abVerdicts = newValue }
     }
-    @usableFromInline var _abVerdicts: [(sentAt: Int64, answeredAt: Int64, status: Int, arms: String?, comparisons: String?)] = []
+    private var _abVerdicts: [(sentAt: Int64, answeredAt: Int64, status: Int, arms: String?, comparisons: String?)] = []
     /// When the A/B experiment started taking traffic.
     public var experimentStartedAt: Int64? { didSet { changes.note() } }
     /// Nodes the kernel killed for running out of memory: (time, node).
@@ -251,7 +251,7 @@ public final class ServingObservations {
         _modify { changes.note(); yield &_outOfMemoryKills }
         set { changes.note(); _outOfMemoryKills = newValue }
     }
-    @usableFromInline var _outOfMemoryKills: [(time: Int64, node: String)] = []
+    private var _outOfMemoryKills: [(time: Int64, node: String)] = []
     /// Bumped on every change, so checkers that run after every event can skip the others.
     public var revision: UInt64 = 0 { didSet { changes.note() } }
 

@@ -111,73 +111,73 @@ public final class TrainingRunObservations {
         _modify { changes.note(); yield &_submitted }
         set { changes.note(); _submitted = newValue }
     }
-    @usableFromInline var _submitted: [Submitted] = []
+    private var _submitted: [Submitted] = []
     /// Runs the platform refused (name, status), e.g. one on an unknown dataset digest.
     public var refused: [(name: String, status: Int)] {
         get { _refused }
         _modify { changes.note(); yield &_refused }
         set { changes.note(); _refused = newValue }
     }
-    @usableFromInline var _refused: [(name: String, status: Int)] = []
+    private var _refused: [(name: String, status: Int)] = []
     /// Runs whose submission must be refused (unknown dataset), by name.
     public var mustBeRefused: [String] {
         get { _mustBeRefused }
         _modify { changes.note(); yield &_mustBeRefused }
         set { changes.note(); _mustBeRefused = newValue }
     }
-    @usableFromInline var _mustBeRefused: [String] = []
+    private var _mustBeRefused: [String] = []
     public var steps: [Step] {
         get { _steps }
         _modify { changes.note(); yield &_steps }
         set { changes.note(); _steps = newValue }
     }
-    @usableFromInline var _steps: [Step] = []
+    private var _steps: [Step] = []
     public var orders: [EpochOrder] {
         get { _orders }
         _modify { changes.note(); yield &_orders }
         set { changes.note(); _orders = newValue }
     }
-    @usableFromInline var _orders: [EpochOrder] = []
+    private var _orders: [EpochOrder] = []
     public var evaluations: [Evaluation] {
         get { _evaluations }
         _modify { changes.note(); yield &_evaluations }
         set { changes.note(); _evaluations = newValue }
     }
-    @usableFromInline var _evaluations: [Evaluation] = []
+    private var _evaluations: [Evaluation] = []
     /// Attempts started per run name (a run is trained again after a worker crash).
     public var attempts: [String: Int] {
         get { _attempts }
         _modify { changes.note(); yield &_attempts }
         set { changes.note(); _attempts = newValue }
     }
-    @usableFromInline var _attempts: [String: Int] = [:]
+    private var _attempts: [String: Int] = [:]
     /// Points each run's worker logged and experiments acknowledged: "key@step", in order, unique.
     public var acknowledged: [String: [String]] {
         get { _acknowledged }
         _modify { changes.note(); yield &_acknowledged }
         set { changes.note(); _acknowledged = newValue }
     }
-    @usableFromInline var _acknowledged: [String: [String]] = [:]
+    private var _acknowledged: [String: [String]] = [:]
     /// Runs a worker finished: name, final validation AUC, final state hash.
     public var finished: [(name: String, auc: Double, stateHash: String)] {
         get { _finished }
         _modify { changes.note(); yield &_finished }
         set { changes.note(); _finished = newValue }
     }
-    @usableFromInline var _finished: [(name: String, auc: Double, stateHash: String)] = []
+    private var _finished: [(name: String, auc: Double, stateHash: String)] = []
     public var readBacks: [ReadBack] {
         get { _readBacks }
         _modify { changes.note(); yield &_readBacks }
         set { changes.note(); _readBacks = newValue }
     }
-    @usableFromInline var _readBacks: [ReadBack] = []
+    private var _readBacks: [ReadBack] = []
     /// Tags the client set (answered 200): run id -> key -> value.
     public var tags: [Int64: [String: String]] {
         get { _tags }
         _modify { changes.note(); yield &_tags }
         set { changes.note(); _tags = newValue }
     }
-    @usableFromInline var _tags: [Int64: [String: String]] = [:]
+    private var _tags: [Int64: [String: String]] = [:]
     /// What `GET experiments/compare` answered for the training runs' experiment (metric `val_auc`,
     /// goal max), once every run was read back.
     public var comparison: (best: Int64, ranking: String)? { didSet { changes.note() } }
@@ -187,7 +187,7 @@ public final class TrainingRunObservations {
         _modify { changes.note(); yield &_searches }
         set { changes.note(); _searches = newValue }
     }
-    @usableFromInline var _searches: [(filter: String, status: Int, runs: [Int64])] = []
+    private var _searches: [(filter: String, status: Int, runs: [Int64])] = []
     /// The scratch experiment's runs and parents (0: none) as listed at the end, after forks of
     /// its runs raced their deletion.
     public var lineage: [(run: Int64, parent: Int64)]? { didSet { changes.note() } }
@@ -203,13 +203,13 @@ public final class TrainingRunObservations {
         _modify { changes.note(); yield &_summaries }
         set { changes.note(); _summaries = newValue }
     }
-    @usableFromInline var _summaries: [SummaryRead] = []
+    private var _summaries: [SummaryRead] = []
     public var artifactReads: [ArtifactRead] {
         get { _artifactReads }
         _modify { changes.note(); yield &_artifactReads }
         set { changes.note(); _artifactReads = newValue }
     }
-    @usableFromInline var _artifactReads: [ArtifactRead] = []
+    private var _artifactReads: [ArtifactRead] = []
     public var bookkeepingFinishedAt: Int64? { didSet { changes.note() } }
     /// Bumped at every change, so checkers run only when something changed.
     public var revision: UInt64 = 0 { didSet { changes.note() } }

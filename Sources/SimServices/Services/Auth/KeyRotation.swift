@@ -41,11 +41,11 @@ extension AuthService {
         if !latest && found[1].rows.first?.first?.integer != 0 {
             throw await reusedRotation(runtime, info, request.requestId)
         }
+        let security = runtime.context.simulation.security, sentAt = runtime.context.simulation.now
         if !latest {
             // The rotation as it is about to be sent (the checker's ledger; only this user rotates
             // its key, and its old key stays the current one if the update does not commit).
-            let security = runtime.context.simulation.security
-            security.keyRotations.append((runtime.context.simulation.now, user, current[0].text.flatMap(bytesFromHex), keyHash(key), now))
+            security.keyRotations.append((sentAt, user, current[0].text.flatMap(bytesFromHex), keyHash(key), now))
             security.revision &+= 1
         }
         // The replaced key becomes the previous one (G5: is dropped); a repeat of this rotation changes nothing.
@@ -61,7 +61,15 @@ extension AuthService {
         ])
         switch rotation {
         case .success: return Rotated(apiKey: key, graceS: keyGraceSeconds)
-        case .failure(.sql(let error)) where error.kind == .constraint: throw await reusedRotation(runtime, info, request.requestId)
+        case .failure(.sql(let error)) where error.kind == .constraint:
+            // Rolled back for certain (a rotation that raced this one used the id meanwhile): the
+            // ledger forgets the rotation it was told of, which the checker would otherwise take
+            // for the user's latest.
+            if !latest, let index = security.keyRotations.lastIndex(where: { $0.at == sentAt && $0.user == user && $0.new == keyHash(key) }) {
+                security.keyRotations.remove(at: index)
+                security.revision &+= 1
+            }
+            throw await reusedRotation(runtime, info, request.requestId)
         case .failure: throw .unavailable("users_db did not answer")
         }
     }

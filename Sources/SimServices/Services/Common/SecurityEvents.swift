@@ -75,14 +75,14 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_refusals }
         set { changes.note(); _refusals = newValue }
     }
-    @usableFromInline var _refusals: [Refusal] = []
+    private var _refusals: [Refusal] = []
     /// An artifact download answered: the key asked, and the object served.
     public var downloads: [(at: Int64, caller: String, asked: String, bucket: String, key: String)] {
         get { _downloads }
         _modify { changes.note(); yield &_downloads }
         set { changes.note(); _downloads = newValue }
     }
-    @usableFromInline var _downloads: [(at: Int64, caller: String, asked: String, bucket: String, key: String)] = []
+    private var _downloads: [(at: Int64, caller: String, asked: String, bucket: String, key: String)] = []
     /// A token auth accepted: when (true time once its cache was consulted, and the verifying
     /// node's clock when the token's times were judged, in seconds), the token itself, and the
     /// role auth granted its user.
@@ -97,14 +97,14 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_verifications }
         set { changes.note(); _verifications = newValue }
     }
-    @usableFromInline var _verifications: [Verification] = []
+    private var _verifications: [Verification] = []
     /// Tokens revoked (committed to users_db), by true time.
     public var revocations: [(at: Int64, jti: String)] {
         get { _revocations }
         _modify { changes.note(); yield &_revocations }
         set { changes.note(); _revocations = newValue }
     }
-    @usableFromInline var _revocations: [(at: Int64, jti: String)] = []
+    private var _revocations: [(at: Int64, jti: String)] = []
     /// Role changes sent to users_db: committed (`certain`, at the time the commit was answered)
     /// or perhaps committed (the answer was lost: at the time the change was sent).
     public var roleChanges: [(at: Int64, user: String, role: String, certain: Bool)] {
@@ -112,21 +112,21 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_roleChanges }
         set { changes.note(); _roleChanges = newValue }
     }
-    @usableFromInline var _roleChanges: [(at: Int64, user: String, role: String, certain: Bool)] = []
+    private var _roleChanges: [(at: Int64, user: String, role: String, certain: Bool)] = []
     /// Requests the gateway forwarded for a verified identity: the role it checked them against.
     public var authorized: [(at: Int64, user: String, role: String, method: String, path: String)] {
         get { _authorized }
         _modify { changes.note(); yield &_authorized }
         set { changes.note(); _authorized = newValue }
     }
-    @usableFromInline var _authorized: [(at: Int64, user: String, role: String, method: String, path: String)] = []
+    private var _authorized: [(at: Int64, user: String, role: String, method: String, path: String)] = []
     /// Models the models service served by id: to whom (user, tenant) and the model's tenant.
     public var modelReads: [(at: Int64, user: String, callerTenant: String, id: Int64, modelTenant: String)] {
         get { _modelReads }
         _modify { changes.note(); yield &_modelReads }
         set { changes.note(); _modelReads = newValue }
     }
-    @usableFromInline var _modelReads: [(at: Int64, user: String, callerTenant: String, id: Int64, modelTenant: String)] = []
+    private var _modelReads: [(at: Int64, user: String, callerTenant: String, id: Int64, modelTenant: String)] = []
     /// API key comparisons in auth: the leading bytes the presented digest shared with the stored
     /// one, and the virtual time the comparison took.
     public var keyComparisons: [(at: Int64, user: String, matched: Int, spent: Int64)] {
@@ -134,7 +134,7 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_keyComparisons }
         set { changes.note(); _keyComparisons = newValue }
     }
-    @usableFromInline var _keyComparisons: [(at: Int64, user: String, matched: Int, spent: Int64)] = []
+    private var _keyComparisons: [(at: Int64, user: String, matched: Int, spent: Int64)] = []
     /// Requests a service behind the gateway honoured under a forwarded identity, and whether the
     /// identity carried the gateway's signature.
     public var identityCalls: [(at: Int64, service: String, user: String, role: String, path: String, signed: Bool)] {
@@ -142,21 +142,21 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_identityCalls }
         set { changes.note(); _identityCalls = newValue }
     }
-    @usableFromInline var _identityCalls: [(at: Int64, service: String, user: String, role: String, path: String, signed: Bool)] = []
+    private var _identityCalls: [(at: Int64, service: String, user: String, role: String, path: String, signed: Bool)] = []
     /// Model files an inference replica loaded (the bytes as read from the object store).
     public var modelLoads: [(at: Int64, node: String, model: String, version: Int64, bytes: [UInt8])] {
         get { _modelLoads }
         _modify { changes.note(); yield &_modelLoads }
         set { changes.note(); _modelLoads = newValue }
     }
-    @usableFromInline var _modelLoads: [(at: Int64, node: String, model: String, version: Int64, bytes: [UInt8])] = []
+    private var _modelLoads: [(at: Int64, node: String, model: String, version: Int64, bytes: [UInt8])] = []
     /// Callables a model file's load called (I3's unpickling honours them): where and what.
     public var payloadCalls: [(at: Int64, node: String, model: String, version: Int64, call: LegacyPickle.Call)] {
         get { _payloadCalls }
         _modify { changes.note(); yield &_payloadCalls }
         set { changes.note(); _payloadCalls = newValue }
     }
-    @usableFromInline var _payloadCalls: [(at: Int64, node: String, model: String, version: Int64, call: LegacyPickle.Call)] = []
+    private var _payloadCalls: [(at: Int64, node: String, model: String, version: Int64, call: LegacyPickle.Call)] = []
     /// Model updates: the caller, the fields it asked to change, and the model's row before and
     /// after (column -> value), read in the update's own transaction.
     public var modelUpdates: [(at: Int64, caller: String, asked: [String], before: [String: String], after: [String: String])] {
@@ -164,7 +164,7 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_modelUpdates }
         set { changes.note(); _modelUpdates = newValue }
     }
-    @usableFromInline var _modelUpdates: [(at: Int64, caller: String, asked: [String], before: [String: String], after: [String: String])] = []
+    private var _modelUpdates: [(at: Int64, caller: String, asked: [String], before: [String: String], after: [String: String])] = []
     /// Webhook delivery attempts sent: the endpoint, its URL, the address its host resolved to and
     /// the node at that address.
     public var webhookAttempts: [(at: Int64, endpoint: Int64, url: String, address: String, node: String)] {
@@ -172,7 +172,7 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_webhookAttempts }
         set { changes.note(); _webhookAttempts = newValue }
     }
-    @usableFromInline var _webhookAttempts: [(at: Int64, endpoint: Int64, url: String, address: String, node: String)] = []
+    private var _webhookAttempts: [(at: Int64, endpoint: Int64, url: String, address: String, node: String)] = []
     /// Webhooks a subscriber's receiver judged: the event id, whether the platform sent it (not an
     /// attacker's replay or forgery), and the verdict.
     public var webhookReceipts: [(at: Int64, id: String, fromPlatform: Bool, verdict: WebhookReceiver.Verdict)] {
@@ -180,7 +180,7 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_webhookReceipts }
         set { changes.note(); _webhookReceipts = newValue }
     }
-    @usableFromInline var _webhookReceipts: [(at: Int64, id: String, fromPlatform: Bool, verdict: WebhookReceiver.Verdict)] = []
+    private var _webhookReceipts: [(at: Int64, id: String, fromPlatform: Bool, verdict: WebhookReceiver.Verdict)] = []
     /// Regular-expression matches run by a search: the pattern, its program's instruction count,
     /// the input's length and the matcher's steps.
     public var regexMatches: [(at: Int64, pattern: String, instructions: Int, inputLength: Int, steps: Int)] {
@@ -188,14 +188,14 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_regexMatches }
         set { changes.note(); _regexMatches = newValue }
     }
-    @usableFromInline var _regexMatches: [(at: Int64, pattern: String, instructions: Int, inputLength: Int, steps: Int)] = []
+    private var _regexMatches: [(at: Int64, pattern: String, instructions: Int, inputLength: Int, steps: Int)] = []
     /// Model descriptions stored from metadata documents: for whom, which model, and the text.
     public var metadataStored: [(at: Int64, caller: String, model: String, description: String)] {
         get { _metadataStored }
         _modify { changes.note(); yield &_metadataStored }
         set { changes.note(); _metadataStored = newValue }
     }
-    @usableFromInline var _metadataStored: [(at: Int64, caller: String, model: String, description: String)] = []
+    private var _metadataStored: [(at: Int64, caller: String, model: String, description: String)] = []
     /// API key rotations as sent to users_db: the user, the key rotated out and the new key
     /// (SHA-256 digests), and the rotation's time on auth's clock (seconds), as stored.
     public var keyRotations: [(at: Int64, user: String, old: [UInt8]?, new: [UInt8], rotatedAtLocal: Int64)] {
@@ -203,7 +203,7 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_keyRotations }
         set { changes.note(); _keyRotations = newValue }
     }
-    @usableFromInline var _keyRotations: [(at: Int64, user: String, old: [UInt8]?, new: [UInt8], rotatedAtLocal: Int64)] = []
+    private var _keyRotations: [(at: Int64, user: String, old: [UInt8]?, new: [UInt8], rotatedAtLocal: Int64)] = []
     /// Keys presented for a token: when (true time, and auth's clock in seconds), by whom, the
     /// key's digest, and whether it was accepted.
     public var keyPresentations: [(at: Int64, localSeconds: Int64, user: String, digest: [UInt8], accepted: Bool)] {
@@ -211,14 +211,14 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_keyPresentations }
         set { changes.note(); _keyPresentations = newValue }
     }
-    @usableFromInline var _keyPresentations: [(at: Int64, localSeconds: Int64, user: String, digest: [UInt8], accepted: Bool)] = []
+    private var _keyPresentations: [(at: Int64, localSeconds: Int64, user: String, digest: [UInt8], accepted: Bool)] = []
     /// Peers the admin service accepted over mutual TLS: their certificate chains, leaf first.
     public var peersAccepted: [(at: Int64, chain: [PeerCertificate])] {
         get { _peersAccepted }
         _modify { changes.note(); yield &_peersAccepted }
         set { changes.note(); _peersAccepted = newValue }
     }
-    @usableFromInline var _peersAccepted: [(at: Int64, chain: [PeerCertificate])] = []
+    private var _peersAccepted: [(at: Int64, chain: [PeerCertificate])] = []
     /// Calls a service made to another on behalf of its caller: from, to, the route, the caller's
     /// user, whether the caller's identity was complete (tenant and role) upstream, and the answer.
     public var downstreamCalls: [(at: Int64, from: String, to: String, path: String, user: String, upstreamComplete: Bool, status: Int)] {
@@ -226,7 +226,7 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_downstreamCalls }
         set { changes.note(); _downstreamCalls = newValue }
     }
-    @usableFromInline var _downstreamCalls: [(at: Int64, from: String, to: String, path: String, user: String, upstreamComplete: Bool, status: Int)] = []
+    private var _downstreamCalls: [(at: Int64, from: String, to: String, path: String, user: String, upstreamComplete: Bool, status: Int)] = []
     /// A refresh of a login session (`RefreshSessions.swift`): the generation presented, whether
     /// this refresh rotated the session, the session's row as the same transaction read it after
     /// the rotation was tried, and whether a new token was answered.
@@ -246,7 +246,7 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_refreshes }
         set { changes.note(); _refreshes = newValue }
     }
-    @usableFromInline var _refreshes: [SessionRefresh] = []
+    private var _refreshes: [SessionRefresh] = []
     /// Experiment filters answered (`RunFilter`): the caller, the tenant it acts in, the filter,
     /// and the runs returned with the tenant each belongs to (read in the same statement).
     public var runFilters: [(at: Int64, caller: String, callerTenant: String, filter: String, runs: [(run: Int64, tenant: String)])] {
@@ -254,7 +254,7 @@ public final class SecurityObservations {
         _modify { changes.note(); yield &_runFilters }
         set { changes.note(); _runFilters = newValue }
     }
-    @usableFromInline var _runFilters: [(at: Int64, caller: String, callerTenant: String, filter: String, runs: [(run: Int64, tenant: String)])] = []
+    private var _runFilters: [(at: Int64, caller: String, callerTenant: String, filter: String, runs: [(run: Int64, tenant: String)])] = []
     public var nextEvent = 0 { didSet { changes.note() } }
     public var revision: UInt64 = 0 { didSet { changes.note() } }
     /// Noted on every change of a stored property, for change-driven checkers.

@@ -19,21 +19,21 @@ public final class PlatformObservations {
         _modify { changes.note(); yield &_services }
         set { changes.note(); _services = newValue }
     }
-    @usableFromInline var _services: [String: ServiceState] = [:]
+    private var _services: [String: ServiceState] = [:]
     /// Requests the gateway routed: (time, service, instance id).
     public var routings: [(time: Int64, service: String, instance: String)] {
         get { _routings }
         _modify { changes.note(); yield &_routings }
         set { changes.note(); _routings = newValue }
     }
-    @usableFromInline var _routings: [(time: Int64, service: String, instance: String)] = []
+    private var _routings: [(time: Int64, service: String, instance: String)] = []
     /// Requests the gateway's rate limiter admitted, by caller (`tenant/key`): their times, in order.
     public var admissions: [String: [Int64]] {
         get { _admissions }
         _modify { changes.note(); yield &_admissions }
         set { changes.note(); _admissions = newValue }
     }
-    @usableFromInline var _admissions: [String: [Int64]] = [:]
+    private var _admissions: [String: [Int64]] = [:]
     /// Requests it refused with 429, retries it sent and refused for want of budget, and the
     /// times a circuit breaker opened.
     public var rateLimited = 0 { didSet { changes.note() } }
@@ -48,14 +48,14 @@ public final class PlatformObservations {
         _modify { changes.note(); yield &_firstRequestSucceeded }
         set { changes.note(); _firstRequestSucceeded = newValue }
     }
-    @usableFromInline var _firstRequestSucceeded: [String: Int64] = [:]
+    private var _firstRequestSucceeded: [String: Int64] = [:]
     /// The last failure of each service's first request.
     public var firstRequestError: [String: String] {
         get { _firstRequestError }
         _modify { changes.note(); yield &_firstRequestError }
         set { changes.note(); _firstRequestError = newValue }
     }
-    @usableFromInline var _firstRequestError: [String: String] = [:]
+    private var _firstRequestError: [String: String] = [:]
 
     /// Consul's health transitions of each instance, in time order: when its check went critical
     /// (`critical: true`) or passing again. The routing check reads it against the gateway's routes.
@@ -64,7 +64,7 @@ public final class PlatformObservations {
         _modify { changes.note(); yield &_consulHealth }
         set { changes.note(); _consulHealth = newValue }
     }
-    @usableFromInline var _consulHealth: [String: [(at: Int64, critical: Bool)]] = [:]
+    private var _consulHealth: [String: [(at: Int64, critical: Bool)]] = [:]
 
     /// Noted on every change of a stored property, for change-driven checkers.
     public let changes: ChangeCounter

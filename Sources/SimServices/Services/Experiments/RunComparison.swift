@@ -140,7 +140,7 @@ public final class ExperimentsObservations {
         _modify { changes.note(); yield &_comparisons }
         set { changes.note(); _comparisons = newValue }
     }
-    @usableFromInline var _comparisons: [(experiment: String, runs: Int, statements: Int)] = []
+    private var _comparisons: [(experiment: String, runs: Int, statements: Int)] = []
     /// Noted on every change of a stored property, for change-driven checkers.
     public let changes: ChangeCounter
     public init(changes: ChangeCounter = ChangeCounter()) { self.changes = changes }

@@ -56,12 +56,7 @@ public enum WebhooksService {
     /// signing candidates offline (the 30 bits of a nine-digit number fell in about 10^9 tries).
     static func newSecret(_ runtime: ServiceRuntime) -> String {
         let (high, low) = runtime.context.withRandom { ($0.next(), $0.next()) }
-        return "whsec-" + hex64(high) + hex64(low)
-    }
-
-    static func hex64(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        return "whsec-" + hexBytes(withUnsafeBytes(of: high.bigEndian, Array.init) + withUnsafeBytes(of: low.bigEndian, Array.init))
     }
 
     static func subscribe(_ runtime: ServiceRuntime, _ request: Subscribe, _ info: RequestInfo) async throws(ServiceError) -> Subscribed {
