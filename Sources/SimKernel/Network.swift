@@ -93,6 +93,9 @@ public struct Envelope: Sendable {
     public var sentAt: Int64
     /// True for the extra copy made by duplication.
     public var isDuplicate = false
+    /// `payload.traceDigest`, computed once when the message is sent: its arrival records the same
+    /// digest without hashing the body again.
+    public internal(set) var payloadDigest: UInt64 = 0
 }
 
 /// Every fault knob of the network, with its unit; the defaults are a fault-free network.
@@ -236,11 +239,12 @@ public final class Network {
     @discardableResult
     public func send(from: Address, to: Address, _ payload: any SimMessage, kind: Envelope.Kind = .oneWay) -> UInt64 {
         nextMessageID += 1
-        let envelope = Envelope(id: nextMessageID, from: from, to: to, kind: kind, payload: payload, sentAt: simulation.now)
+        var envelope = Envelope(id: nextMessageID, from: from, to: to, kind: kind, payload: payload, sentAt: simulation.now)
+        envelope.payloadDigest = payload.traceDigest
         statistics.sent += 1
         let link = Link(from: from.node.index, to: to.node.index)
         let node = simulation.node(from.node).name
-        simulation.record(.netSend, node: node, actor: from.service, payload: payload.traceDigest ^ envelope.id,
+        simulation.record(.netSend, node: node, actor: from.service, payload: envelope.payloadDigest ^ envelope.id,
                           "#\(envelope.id) to \(to) \(payload.traceSummary)")
         if !partitioned.isEmpty && partitioned.contains(link) {  // most runs have no partition: skip the hash
             statistics.blockedByPartition += 1
@@ -304,7 +308,7 @@ public final class Network {
         if case .reply(let correlation) = envelope.kind {
             guard let call = pendingCalls[correlation] else { return }  // late reply to a timed-out call
             statistics.delivered += 1
-            simulation.record(.netDeliver, node: destination.name, actor: envelope.to.service, payload: envelope.payload.traceDigest ^ envelope.id,
+            simulation.record(.netDeliver, node: destination.name, actor: envelope.to.service, payload: envelope.payloadDigest ^ envelope.id,
                               "#\(envelope.id) reply from \(envelope.from)")
             call.complete(.success(envelope))
             return
@@ -315,7 +319,7 @@ public final class Network {
             return
         }
         statistics.delivered += 1
-        simulation.record(.netDeliver, node: destination.name, actor: envelope.to.service, payload: envelope.payload.traceDigest ^ envelope.id,
+        simulation.record(.netDeliver, node: destination.name, actor: envelope.to.service, payload: envelope.payloadDigest ^ envelope.id,
                           "#\(envelope.id) from \(envelope.from) \(envelope.payload.traceSummary)")
         mailbox.put(envelope)
     }
