@@ -83,16 +83,21 @@ enum StreamJob {
             guard offsets.count == joined.assignment.count else { continue }
             // For the checks: events below the checkpoint are processed, even those of a batch
             // whose commit answer was lost (or committed before a crash): recorded from the log.
-            for partition in joined.assignment where (recorded[partition] ?? 0) < offsets[partition]! {
-                var from = recorded[partition] ?? 0
-                while from < offsets[partition]!, case .success(let records) = await runtime.kafka.fetch(partition, from: from, max: 50, member: member, context: context), let last = records.last {
-                    context.simulation.stream.processed.formUnion(records.filter { $0.offset < offsets[partition]! }.compactMap { StreamEvent.parse(String(decoding: $0.value, as: UTF8.self))?.id })
-                    from = last.offset + 1
+            // Tried again before every round until done: a fetch that fails here (Kafka cut off
+            // just after the rejoin) must not leave them unrecorded while the job goes on.
+            func recordCommitted() async {
+                for partition in joined.assignment where (recorded[partition] ?? 0) < offsets[partition]! {
+                    var from = recorded[partition] ?? 0
+                    while from < offsets[partition]!, case .success(let records) = await runtime.kafka.fetch(partition, from: from, max: 50, member: member, context: context), let last = records.last {
+                        context.simulation.stream.processed.formUnion(records.filter { $0.offset < offsets[partition]! }.compactMap { StreamEvent.parse(String(decoding: $0.value, as: UTF8.self))?.id })
+                        from = last.offset + 1
+                    }
+                    recorded[partition] = Swift.max(recorded[partition] ?? 0, Swift.min(from, offsets[partition]!))
                 }
-                recorded[partition] = Swift.max(recorded[partition] ?? 0, Swift.min(from, offsets[partition]!))
             }
             var healthy = true
             while healthy {
+                await recordCommitted()
                 var fetched = 0
                 for partition in joined.assignment {
                     guard case .success(let records) = await runtime.kafka.fetch(partition, from: offsets[partition]!, max: 50, member: member, context: context),
@@ -167,7 +172,9 @@ enum StreamJob {
                     context.simulation.stream.stepsRun = steps
                     context.simulation.stream.judgedFailed += letters.map { ($0.0.id, $0.1, context.simulation.now) }
                     context.simulation.stream.processed.formUnion(events.map(\.id))
-                    recorded[partition] = last.offset + 1
+                    // Recorded only when contiguous with what is recorded: a gap below this batch
+                    // (a catch-up that has not succeeded yet) is left for `recordCommitted`.
+                    if (recorded[partition] ?? 0) >= records[0].offset { recorded[partition] = last.offset + 1 }
                     context.simulation.stream.revision &+= 1
                     if !letters.isEmpty { await publishDeadLetters(runtime) }
                     if defects.contains(.D10), case .failure = await runtime.kafka.commit(group: "stream", member: member, generation: joined.generation, offsets: [partition: last.offset + 1], context: context) {

@@ -98,9 +98,10 @@ public enum RegistryService {
         }
     }
 
-    /// An authenticated caller registers versions only of a model of its own tenant: the models
-    /// service is asked, on the caller's behalf (its identity propagated), for the model by name.
-    /// Anonymous callers (the platform's own jobs, until every client authenticates) are not asked.
+    /// An authenticated caller registers versions of, moves the stages of and steps or rolls back
+    /// the canary of a model of its own tenant only: the models service is asked, on the caller's
+    /// behalf (its identity propagated), for the model by name. Anonymous callers (the platform's
+    /// own jobs, until every client authenticates) are not asked.
     static func requireModelInTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, model: String) async throws(ServiceError) {
         guard info.user != nil else { return }
         guard let answer = await runtime.callOnBehalf(of: info, service: "models", HTTPRequest("GET", "models/lookup", body: ["name": model])) else {
@@ -117,15 +118,20 @@ public enum RegistryService {
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "registry", routes: [
-            Route("POST", "registry/stages", SetStage.self, StageSet.self) { runtime, request, _ throws(ServiceError) in
-                try await setStage(runtime, request)
+            // A stage move, a canary step or its rollback by an authenticated caller acts only on a
+            // model of the caller's tenant (asked of models on its behalf, as a registration is).
+            Route("POST", "registry/stages", SetStage.self, StageSet.self) { runtime, request, info throws(ServiceError) in
+                try await requireModelInTenant(runtime, info, model: request.model)
+                return try await setStage(runtime, request)
             },
-            Route("POST", "registry/canary", CanaryRollout.CanaryStep.self, CanaryRollout.CanaryState.self) { runtime, request, _ throws(ServiceError) in
-                try await CanaryRollout.step(runtime, request)
+            Route("POST", "registry/canary", CanaryRollout.CanaryStep.self, CanaryRollout.CanaryState.self) { runtime, request, info throws(ServiceError) in
+                try await requireModelInTenant(runtime, info, model: request.model)
+                return try await CanaryRollout.step(runtime, request)
             },
             ModelLineage.route,
-            Route("POST", "registry/canary/rollback", CanaryRollout.CanaryEnd.self, CanaryRollout.CanaryState.self) { runtime, request, _ throws(ServiceError) in
-                try await CanaryRollout.rollBack(runtime, request)
+            Route("POST", "registry/canary/rollback", CanaryRollout.CanaryEnd.self, CanaryRollout.CanaryState.self) { runtime, request, info throws(ServiceError) in
+                try await requireModelInTenant(runtime, info, model: request.model)
+                return try await CanaryRollout.rollBack(runtime, request)
             },
             Route("POST", "registry/versions", RegisterVersion.self, RegisteredVersion.self) { runtime, request, info throws(ServiceError) in
                 let model = request.model

@@ -38,6 +38,20 @@ final class RegistryTenancyTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.downstreamCalls.map { "\($0.user) \($0.upstreamComplete) \($0.status)" }, ["ml-engineer true 401"])
     }
 
+    /// Another tenant's caller can neither move a stage of, nor step or roll back the canary of,
+    /// t1's model: each is answered 404 and logged, and the version keeps its stage; the owner's
+    /// promotion goes through.
+    func testStagesAndCanariesAreActedOnOnlyWithinTheCallersTenant() {
+        let stage = { (headers: [String: String]) in HTTPRequest("POST", "registry/stages", body: ["model": "fraud", "version": "1", "stage": "Staging"], headers: headers) }
+        let canary = HTTPRequest("POST", "registry/canary", body: ["model": "fraud", "version": "1", "percent": "10", "start": "true"], headers: Self.bob)
+        let rollback = HTTPRequest("POST", "registry/canary/rollback", body: ["model": "fraud"], headers: Self.bob)
+        let outcome = ServiceHarness.run("registry", [Self.create, Self.register("fraud", Self.engineer), stage(Self.bob), canary, rollback, stage(Self.engineer)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 404, 404, 404, 200])
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller) \($0.reason)" }, Array(repeating: "bob@t2 model of another tenant, or none", count: 3))
+        XCTAssertEqual(outcome.view.rows("models_db", "SELECT stage FROM model_versions WHERE model = 'fraud' AND version = 1")?.first?.first?.text, "Staging",
+                       "only the owner's move took effect")
+    }
+
     /// A call on the caller's behalf to a service that is down backs off between its three
     /// attempts (50 ms, then 100 ms, each plus up to half again of jitter) after each 1 s timeout,
     /// then answers 503: the whole takes 3.15-3.4 s (a few ms of network on top).
