@@ -102,7 +102,7 @@ public enum RegistryService {
     /// the canary of a model of its own tenant only: the models service is asked, on the caller's
     /// behalf (its identity propagated), for the model by name. Anonymous callers (the platform's
     /// own jobs, until every client authenticates) are not asked.
-    static func requireModelInTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, model: String) async throws(ServiceError) {
+    static func requireModelInTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, model: String, action: String = "register") async throws(ServiceError) {
         guard info.user != nil else { return }
         guard let answer = await runtime.callOnBehalf(of: info, service: "models", HTTPRequest("GET", "models/lookup", body: ["name": model])) else {
             throw .unavailable("models did not answer")
@@ -110,7 +110,7 @@ public enum RegistryService {
         switch answer.status {
         case 200: return
         case 404:
-            throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "model of another tenant, or none", detail: "register \(model)", status: 404)
+            throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "model of another tenant, or none", detail: "\(action) \(model)", status: 404)
         default:
             throw ServiceError(403, "models denied the look-up of \(model): \(answer.body["error"] ?? "status \(answer.status)")")
         }
@@ -121,16 +121,16 @@ public enum RegistryService {
             // A stage move, a canary step or its rollback by an authenticated caller acts only on a
             // model of the caller's tenant (asked of models on its behalf, as a registration is).
             Route("POST", "registry/stages", SetStage.self, StageSet.self) { runtime, request, info throws(ServiceError) in
-                try await requireModelInTenant(runtime, info, model: request.model)
+                try await requireModelInTenant(runtime, info, model: request.model, action: "stage")
                 return try await setStage(runtime, request)
             },
             Route("POST", "registry/canary", CanaryRollout.CanaryStep.self, CanaryRollout.CanaryState.self) { runtime, request, info throws(ServiceError) in
-                try await requireModelInTenant(runtime, info, model: request.model)
+                try await requireModelInTenant(runtime, info, model: request.model, action: "canary")
                 return try await CanaryRollout.step(runtime, request)
             },
             ModelLineage.route,
             Route("POST", "registry/canary/rollback", CanaryRollout.CanaryEnd.self, CanaryRollout.CanaryState.self) { runtime, request, info throws(ServiceError) in
-                try await requireModelInTenant(runtime, info, model: request.model)
+                try await requireModelInTenant(runtime, info, model: request.model, action: "roll back the canary of")
                 return try await CanaryRollout.rollBack(runtime, request)
             },
             Route("POST", "registry/versions", RegisterVersion.self, RegisteredVersion.self) { runtime, request, info throws(ServiceError) in

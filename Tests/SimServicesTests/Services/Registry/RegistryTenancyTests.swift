@@ -38,18 +38,24 @@ final class RegistryTenancyTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.downstreamCalls.map { "\($0.user) \($0.upstreamComplete) \($0.status)" }, ["ml-engineer true 401"])
     }
 
-    /// Another tenant's caller can neither move a stage of, nor step or roll back the canary of,
-    /// t1's model: each is answered 404 and logged, and the version keeps its stage; the owner's
-    /// promotion goes through.
+    /// Another tenant's caller can neither move a stage of, nor start or roll back a canary of,
+    /// t1's model: each is answered 404 and logged (naming the action), the version keeps its
+    /// stage and no canary exists; the owner's own move of the same version goes through.
     func testStagesAndCanariesAreActedOnOnlyWithinTheCallersTenant() {
         let stage = { (headers: [String: String]) in HTTPRequest("POST", "registry/stages", body: ["model": "fraud", "version": "1", "stage": "Staging"], headers: headers) }
         let canary = HTTPRequest("POST", "registry/canary", body: ["model": "fraud", "version": "1", "percent": "10", "start": "true"], headers: Self.bob)
         let rollback = HTTPRequest("POST", "registry/canary/rollback", body: ["model": "fraud"], headers: Self.bob)
-        let outcome = ServiceHarness.run("registry", [Self.create, Self.register("fraud", Self.engineer), stage(Self.bob), canary, rollback, stage(Self.engineer)])
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 404, 404, 404, 200])
-        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller) \($0.reason)" }, Array(repeating: "bob@t2 model of another tenant, or none", count: 3))
-        XCTAssertEqual(outcome.view.rows("models_db", "SELECT stage FROM model_versions WHERE model = 'fraud' AND version = 1")?.first?.first?.text, "Staging",
-                       "only the owner's move took effect")
+        let refused = ServiceHarness.run("registry", [Self.create, Self.register("fraud", Self.engineer), stage(Self.bob), canary, rollback])
+        XCTAssertEqual(refused.responses.map { $0?.status }, [200, 200, 404, 404, 404])
+        XCTAssertEqual(refused.simulation.security.refusals.map { "\($0.caller) \($0.reason): \($0.detail)" }, [
+            "bob@t2 model of another tenant, or none: stage fraud", "bob@t2 model of another tenant, or none: canary fraud",
+            "bob@t2 model of another tenant, or none: roll back the canary of fraud",
+        ])
+        XCTAssertEqual(refused.view.rows("models_db", "SELECT stage FROM model_versions WHERE model = 'fraud' AND version = 1")?.first?.first?.text, "None")
+        XCTAssertEqual(refused.view.rows("models_db", "SELECT COUNT(*) FROM canaries WHERE model = 'fraud'")?.first?.first?.integer, 0)
+        let owned = ServiceHarness.run("registry", [Self.create, Self.register("fraud", Self.engineer), stage(Self.engineer)])
+        XCTAssertEqual(owned.responses.map { $0?.status }, [200, 200, 200])
+        XCTAssertEqual(owned.view.rows("models_db", "SELECT stage FROM model_versions WHERE model = 'fraud' AND version = 1")?.first?.first?.text, "Staging")
     }
 
     /// A call on the caller's behalf to a service that is down backs off between its three
