@@ -56,6 +56,8 @@ public final class Simulation: @unchecked Sendable {
     @exclusivity(unchecked) var safetyCheckers: [any SafetyChecker] = []
     /// `safetyCheckers[i].runsOnChangesOnly`, read once when the checker is added.
     @exclusivity(unchecked) var checkerRunsOnChangesOnly: [Bool] = []
+    /// How many of `safetyCheckers` run after every event (not change-driven).
+    @exclusivity(unchecked) var everyEventCheckers = 0
     /// `checkerChanges.count` at the end of the last full pass of the checkers.
     @exclusivity(unchecked) var changesAtLastPass: UInt64 = .max
     /// Changes to what change-driven checkers read: observation objects and nodes note theirs here.
@@ -305,6 +307,7 @@ public final class Simulation: @unchecked Sendable {
     public func add(checker: any SafetyChecker) {
         safetyCheckers.append(checker)
         checkerRunsOnChangesOnly.append(checker.runsOnChangesOnly)
+        if !checker.runsOnChangesOnly { everyEventCheckers += 1 }
     }
 
     /// Ends the run with `outcome` after the current event. The first failure wins.
@@ -447,6 +450,7 @@ public final class Simulation: @unchecked Sendable {
         // event as they did before.
         let changes = checkerChanges.count
         let changed = changes != changesAtLastPass
+        if !changed && everyEventCheckers == 0 { return }  // the common event: nothing to call
         for index in safetyCheckers.indices where changed || !checkerRunsOnChangesOnly[index] {
             let checker = safetyCheckers[index]
             if let message = checker.check(self) {
@@ -456,7 +460,7 @@ public final class Simulation: @unchecked Sendable {
                     findings.append(violation)
                     trace.noteFailure(violation, at: now)
                     safetyCheckers.remove(at: index)
-                    checkerRunsOnChangesOnly.remove(at: index)
+                    if !checkerRunsOnChangesOnly.remove(at: index) { everyEventCheckers -= 1 }
                     return
                 }
                 fail(violation)
