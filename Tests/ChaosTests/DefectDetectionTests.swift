@@ -55,20 +55,28 @@ final class DefectDetectionTests: XCTestCase {
     }
 
     /// The incident's thread dump: one worker holds the all-reduce coordinator's worker lock and
-    /// waits for its aggregation lock, another the reverse, and the checkpoint barrier of that
-    /// round stands at N-1/N (the late worker never got to submit).
+    /// waits for its aggregation lock, another the reverse. Over seeds 1-20 every A2 hang is that
+    /// cycle, and most freeze a barrier at N-1/N with nobody out of it (the late worker never got
+    /// to submit); the exceptions are the two fast workers colliding before the third arrives
+    /// (1/N), or a worker that left a round submitting the next while another still polls.
+    /// Bound: at least 15 of the hangs at N-1/N (37 of 38 hangs in seeds 1-40 were, measured on
+    /// 2026-12-06).
     func testA2CycleIsTheWorkerLockAgainstTheAggregationLockWithTheBarrierAtNMinus1() throws {
-        guard let (seed, _) = Chaos05.firstFailure(defect: .A2, checker: "deadlock", seeds: 1 ... 40) else { return XCTFail("no A2 failure") }
-        let (outcome, simulation) = Chaos05.simulate(seed: seed, defects: [.A2])
-        guard case .deadlock(let cycle) = outcome else { return XCTFail("seed \(seed): no A2 deadlock: \(outcome)") }
-        XCTAssertEqual(cycle.members.count, 2)
-        XCTAssertEqual(Set(cycle.members.map(\.waitsFor)), ["allreduce/workers", "allreduce/aggregation"])
-        XCTAssertTrue(cycle.members.allSatisfy { $0.owner.hasPrefix("worker-") && $0.owner.hasSuffix("/trainer") })
         let workers = Chaos05.scenario.platform.workers
-        let arrivals = simulation.training.barrierArrivals
-        let frozen = try XCTUnwrap(arrivals.map(\.round).max(), "no worker reached a barrier")
-        XCTAssertEqual(arrivals.last { $0.round == frozen }?.arrived, workers - 1, "the round the cycle froze (clock \(frozen)) stands at N-1/N: \(arrivals)")
-        XCTAssertFalse(simulation.training.barrierExits.contains { $0.round == frozen }, "nobody left that round")
+        var hangs = 0, atNMinus1 = 0
+        for seed in UInt64(1) ... 20 {
+            let (outcome, simulation) = Chaos05.simulate(seed: seed, defects: [.A2])
+            guard case .deadlock(let cycle) = outcome else { continue }
+            hangs += 1
+            XCTAssertEqual(cycle.members.count, 2, "seed \(seed)")
+            XCTAssertEqual(Set(cycle.members.map(\.waitsFor)), ["allreduce/workers", "allreduce/aggregation"], "seed \(seed)")
+            XCTAssertTrue(cycle.members.allSatisfy { $0.owner.hasPrefix("worker-") && $0.owner.hasSuffix("/trainer") }, "seed \(seed)")
+            let arrivals = simulation.training.barrierArrivals
+            let frozen = try XCTUnwrap(arrivals.map(\.round).max(), "seed \(seed): no worker reached a barrier")
+            if arrivals.last(where: { $0.round == frozen })?.arrived == workers - 1, !simulation.training.barrierExits.contains(where: { $0.round == frozen }) { atNMinus1 += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(hangs, 16, "A2 hangs in most seeds")
+        XCTAssertGreaterThanOrEqual(atNMinus1, 15, "\(atNMinus1) of \(hangs) hangs at N-1/N")
     }
 
     /// With A2 off, every worker leaves every checkpoint barrier of a fault-free run with all N

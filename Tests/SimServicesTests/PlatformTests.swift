@@ -77,8 +77,18 @@ final class RegistryConcurrencyTests: XCTestCase {
         var versions: [String] = []
         for caller in 0 ..< 4 {
             platform.node("client")!.addProcess("register-\(caller)") { context in
-                await context.sleep(for: .seconds(15))  // the platform is up by then
-                let request = HTTPRequest("POST", "registry/versions", body: ["model": "fraud-detector"])
+                // A scientist's token and the model (create-if-absent), then the registrations all
+                // at 15 s, when the platform is up.
+                await context.sleep(for: .seconds(10))
+                let gateway = platform.directory.services["gateway"]!, token = await ServiceHarness.token(context, gateway: gateway, user: "ml-engineer")
+                let create = HTTPRequest("POST", "models/create", body: ["name": "fraud-detector"], headers: ["authorization": token])
+                while true {
+                    if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(create), timeout: 2 * Nanos.second),
+                       case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200 { break }
+                    await context.sleep(nanoseconds: 200 * Nanos.millisecond)
+                }
+                await context.sleep(nanoseconds: 15 * Nanos.second - simulation.now)
+                let request = HTTPRequest("POST", "registry/versions", body: ["model": "fraud-detector"], headers: ["authorization": token])
                 if case .success(let envelope) = await context.call(platform.directory.services["gateway"]!, HTTPMessage.request(request), timeout: 5 * Nanos.second),
                    case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200 {
                     versions.append(response.body["version"] ?? "?")

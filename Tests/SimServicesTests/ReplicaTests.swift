@@ -13,9 +13,11 @@ final class ReplicaTests: XCTestCase {
         let platform = Platform(on: simulation, topology: topology, defects: .empty)
         var statuses: [(Int64, Int)] = []
         platform.node("client")!.addProcess("requests") { context in
-            await context.sleep(for: .seconds(15))
+            await context.sleep(for: .seconds(10))
+            let token = await ServiceHarness.token(context, gateway: platform.directory.services["gateway"]!, user: "ml-engineer")
+            await context.sleep(nanoseconds: 15 * Nanos.second - simulation.now)
             for index in 0 ..< 40 {
-                let request = HTTPRequest("POST", "models/create", body: ["name": "m\(index)"])
+                let request = HTTPRequest("POST", "models/create", body: ["name": "m\(index)"], headers: ["authorization": token])
                 if case .success(let envelope) = await context.call(platform.directory.services["gateway"]!, HTTPMessage.request(request), timeout: 5 * Nanos.second),
                    case .response(let response) = envelope.payload as? HTTPMessage {
                     statuses.append((simulation.now, response.status))

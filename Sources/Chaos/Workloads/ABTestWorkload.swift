@@ -130,27 +130,29 @@ public struct ABTestWorkload: Workload {
               let gateway = platform.directory.services["gateway"] else { return }
         let simulation = platform.simulation, workload = self
         let arms = parsedArms
+        // The experimenter and its traffic act as one scientist of t1 (a token each request).
+        let api = PlatformClient(gateway: gateway, user: "ml-engineer")
         client.addProcess("experimenter") { context in
-            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "models/create", body: ["name": workload.model, "signature": Self.baseFeatures.map { "\($0):float" }.joined(separator: ",")]))
+            _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "models/create", body: ["name": workload.model, "signature": Self.baseFeatures.map { "\($0):float" }.joined(separator: ",")]))
             for arm in arms {
                 let bytes = workload.artifact(version: arm.version).encoded
-                _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/versions", body: [
+                _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/versions", body: [
                     "model": workload.model, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes)),
                 ]))
                 let stage = arm.version == 1 ? "Production" : "Staging"
-                _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(arm.version)", "stage": stage]))
+                _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(arm.version)", "stage": stage]))
                 simulation.serving.deployments.append((simulation.now, workload.model, arm.version))
             }
             // The replicas load and warm the versions from the deployments topic.
             await context.sleep(nanoseconds: Int64(workload.settleMillis) * Nanos.millisecond)
-            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "inference/experiments", body: ["model": workload.model, "arms": workload.arms, "sample": "\(workload.sample)"]))
+            _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "inference/experiments", body: ["model": workload.model, "arms": workload.arms, "sample": "\(workload.sample)"]))
             simulation.serving.experimentStartedAt = simulation.now
             context.record(.experimentStarted, payload: stableHash(workload.arms), "A/B experiment on \(workload.model): \(workload.arms)")
             guard workload.outcomeSharePercent > 0 else { return }
             while true {
                 await context.sleep(nanoseconds: 2 * Nanos.second)
                 let sent = simulation.now
-                let asked = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "inference/experiments/verdict", body: ["model": workload.model])), timeout: 3 * Nanos.second)
+                let asked = await api.call(context, HTTPRequest("POST", "inference/experiments/verdict", body: ["model": workload.model]), timeout: 3 * Nanos.second)
                 guard case .success(let envelope) = asked, case .response(let response) = envelope.payload as? HTTPMessage else { continue }
                 simulation.serving.abVerdicts.append((sent, simulation.now, response.status, response.body["arms"], response.body["comparisons"]))
                 simulation.serving.revision &+= 1
@@ -172,7 +174,7 @@ public struct ABTestWorkload: Workload {
                 context.simulation.spawn {
                     let start = simulation.now
                     let body = ["model": workload.model, "user": user, "features": sent.map { "\($0)=\(named[$0]!)" }.joined(separator: ",")]
-                    let outcome = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "inference/predict", body: body)), timeout: 5 * Nanos.second)
+                    let outcome = await api.call(context, HTTPRequest("POST", "inference/predict", body: body), timeout: 5 * Nanos.second)
                     guard case .success(let envelope) = outcome, case .response(let response) = envelope.payload as? HTTPMessage else { return }
                     serving.answers.append(ServingObservations.Answer(
                         sentAt: start, answeredAt: simulation.now, model: workload.model, version: nil, status: response.status, replica: response.body["replica"],
@@ -192,8 +194,8 @@ public struct ABTestWorkload: Workload {
                     // One try (a retry would be safe: the id makes the report idempotent).
                     let index = serving.abOutcomes.count
                     serving.abOutcomes.append((simulation.now, version, nil))
-                    let counted = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "inference/experiments/outcomes", body: [
-                        "model": workload.model, "user": user, "id": "o\(index)", "converted": converted ? "1" : "0"])), timeout: 3 * Nanos.second)
+                    let counted = await api.call(context, HTTPRequest("POST", "inference/experiments/outcomes", body: [
+                        "model": workload.model, "user": user, "id": "o\(index)", "converted": converted ? "1" : "0"]), timeout: 3 * Nanos.second)
                     if case .success(let envelope) = counted, case .response(let answer) = envelope.payload as? HTTPMessage, answer.status == 200 {
                         serving.abOutcomes[index].acknowledgedAt = simulation.now
                     }
@@ -211,13 +213,14 @@ extension ABTestWorkload {
         guard textRequestsPerSecond > 0, let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
               let gateway = platform.directory.services["gateway"] else { return }
         let simulation = platform.simulation, workload = self
+        let api = PlatformClient(gateway: gateway, user: "ci-bot")  // the support desk's service account
         client.addProcess("support-desk") { context in
-            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "models/create", body: ["name": Self.textModel]))
+            _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "models/create", body: ["name": Self.textModel]))
             let bytes = Self.textArtifact.encoded
-            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/versions", body: [
+            _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/versions", body: [
                 "model": Self.textModel, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes)),
             ]))
-            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/stages", body: ["model": Self.textModel, "version": "1", "stage": "Production"]))
+            _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/stages", body: ["model": Self.textModel, "version": "1", "stage": "Production"]))
             await context.sleep(nanoseconds: Int64(workload.settleMillis) * Nanos.millisecond)
             let gap = Nanos.second / Int64(workload.textRequestsPerSecond)
             while true {
@@ -225,7 +228,7 @@ extension ABTestWorkload {
                 let text = Self.tickets[context.withRandom { $0.uniform(0 ..< Self.tickets.count) }]
                 context.simulation.spawn {
                     let start = simulation.now
-                    let outcome = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "inference/predict", body: ["model": Self.textModel, "text": text])),
+                    let outcome = await api.call(context, HTTPRequest("POST", "inference/predict", body: ["model": Self.textModel, "text": text]),
                                                      timeout: 5 * Nanos.second)
                     guard case .success(let envelope) = outcome, case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200,
                           let p = response.body["p"].flatMap({ Float($0) }), let version = response.body["version"].flatMap({ Int64($0) }) else { return }

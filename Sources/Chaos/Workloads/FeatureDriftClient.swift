@@ -6,6 +6,8 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
     let workload: FeatureDriftWorkload
     let simulation: Simulation
     let gateway: Address
+    /// The data scientist of t1 the client acts as (every request carries its token).
+    let api: PlatformClient
     /// The first window's start on the client's clock, once set-up is done.
     var start: Int64?
     var secret: String?
@@ -20,6 +22,7 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
         self.workload = workload
         self.simulation = simulation
         self.gateway = gateway
+        api = PlatformClient(gateway: gateway, user: "ml-engineer")
     }
 
     var window: Int64 { Int64(workload.windowMillis) * Nanos.millisecond }
@@ -30,7 +33,7 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
         let giveUpAt = deadline == .max ? Int64.max : simulation.now + deadline
         var backoff = 50 * Nanos.millisecond
         while simulation.now < giveUpAt {
-            if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
+            if case .success(let envelope) = await api.call(context, request, timeout: 3 * Nanos.second),
                case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500, response.status != 429 {
                 return response
             }
@@ -114,7 +117,7 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
                 simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "pipeline/runs", body: ["dag": "materialize"]), deadline: 10 * Nanos.second) }
                 await sleep(context, until: start! + Int64(k) * window + 3 * window / 4)
                 simulation.spawn { [self] in  // one try: the next window brings another
-                    _ = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "features/materialize", body: ["view": FeatureDriftWorkload.demographics.name])), timeout: 5 * Nanos.second)
+                    _ = await api.call(context, HTTPRequest("POST", "features/materialize", body: ["view": FeatureDriftWorkload.demographics.name]), timeout: 5 * Nanos.second)
                 }
                 // One backfill of the stream, mid-run (after a fix, say): it must change nothing.
                 if k == workload.windows / 2 { simulation.spawn { [self] in _ = await ask(context, HTTPRequest("POST", "pipeline/backfill")) } }
@@ -232,7 +235,7 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
         case .accepted: break
         }
         let parts = (body ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        if parts.count == 5, let window = Int64(parts[3]), let id = request.headers["webhook-id"] {
+        if parts.count == 6, let window = Int64(parts[3]), let id = request.headers["webhook-id"] {
             simulation.features.alerts.append(.init(at: simulation.now, eventID: id, view: parts[1], group: parts[2], window: window,
                                                     features: parts[4].split(separator: ";").map(String.init)))
             simulation.features.revision &+= 1

@@ -41,9 +41,22 @@ public struct FirstRequestsWorkload: Workload {
         client.addProcess("first-requests") { context in
             let observations = simulation.platformObservations
             await context.sleep(for: .seconds(2))
+            // The operator's token (deny by default): asked once a round until auth grants it;
+            // auth's own first request is the login itself, which needs none.
+            var token: String?
             while services.contains(where: { observations.firstRequestSucceeded[$0] == nil }) {
+                if token == nil, case .success(let envelope) = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "auth/token", body: ["user": "ops-admin", "api_key": "k-ops-admin"])), timeout: 3 * Nanos.second),
+                   case .response(let response) = envelope.payload as? HTTPMessage { token = response.body["token"] }
                 for service in services where observations.firstRequestSucceeded[service] == nil {
-                    let outcome = await context.call(gateway, HTTPMessage.request(FirstRequestsWorkload.firstRequest(service)), timeout: 3 * Nanos.second)
+                    var request = FirstRequestsWorkload.firstRequest(service)
+                    if service != "auth" {
+                        guard let token else {
+                            observations.firstRequestError[service] = "no token: auth granted none yet"
+                            continue
+                        }
+                        request.headers["authorization"] = token
+                    }
+                    let outcome = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second)
                     if case .success(let envelope) = outcome, case .response(let response) = envelope.payload as? HTTPMessage {
                         if response.status == 200 {
                             observations.firstRequestSucceeded[service] = simulation.now

@@ -79,33 +79,35 @@ public struct ModelDeploymentsWorkload: Workload {
         guard let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
               let gateway = platform.directory.services["gateway"] else { return }
         let simulation = platform.simulation, workload = self
+        // The deployer and the traffic act as one scientist of t1 (deny by default: a token each request).
+        let api = PlatformClient(gateway: gateway, user: "ml-engineer")
         client.addProcess("deployer") { context in
-            _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "models/create", body: ["name": workload.model, "signature": "f0:float,f1:float,f2:float"]))
+            _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "models/create", body: ["name": workload.model, "signature": "f0:float,f1:float,f2:float"]))
             for deploy in 1 ... workload.deploys {
                 let next = Int64(deploy)  // the registry numbers them 1, 2, ... as they come
                 let bytes = workload.artifact(version: next).encoded
-                let registered = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/versions", body: [
+                let registered = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/versions", body: [
                     "model": workload.model, "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes)),
                 ]))
                 guard let version = registered["version"].flatMap({ Int64($0) }) else { continue }
                 if workload.canaryPercent > 0 {
-                    _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/canary", body: [
+                    _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/canary", body: [
                         "model": workload.model, "version": "\(version)", "percent": "\(workload.canaryPercent)", "start": "true"]))
                     await context.sleep(nanoseconds: Int64(workload.deployIntervalMillis) * Nanos.millisecond / 2)
                     let step = HTTPRequest("POST", "registry/canary", body: ["model": workload.model, "version": "\(version)", "percent": "50"])
                     if workload.canaryRollbackEvery > 0, deploy % workload.canaryRollbackEvery == 0 {
                         // The canary's health check fails: the monitor rolls it back while the
                         // rollout controller, unaware, steps it to 50 % (one try: a refusal is its answer).
-                        context.simulation.spawn { _ = await context.call(gateway, HTTPMessage.request(step), timeout: 3 * Nanos.second) }
-                        _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/canary/rollback", body: ["model": workload.model]))
+                        context.simulation.spawn { _ = await api.call(context, step, timeout: 3 * Nanos.second) }
+                        _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/canary/rollback", body: ["model": workload.model]))
                         simulation.serving.canaryRollbacks.append((simulation.now, workload.model, version))
                         context.record(.canaryRolledBack, payload: UInt64(version), "\(workload.model) v\(version): canary rolled back")
                         await context.sleep(nanoseconds: Int64(workload.deployIntervalMillis) * Nanos.millisecond)
                         continue
                     }
-                    _ = await context.call(gateway, HTTPMessage.request(step), timeout: 3 * Nanos.second)
+                    _ = await api.call(context, step, timeout: 3 * Nanos.second)
                 }
-                _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(version)", "stage": "Production"]))
+                _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(version)", "stage": "Production"]))
                 simulation.serving.deployments.append((simulation.now, workload.model, version))
                 context.record(.modelDeployed, payload: UInt64(version), "\(workload.model) v\(version) promoted to Production")
                 let promoted = simulation.serving.deployments
@@ -113,7 +115,7 @@ public struct ModelDeploymentsWorkload: Workload {
                     // A rollback: the previous Production version (Archived by the promotion) is staged again, then promoted.
                     let previous = promoted[promoted.count - 2].version
                     for stage in ["Staging", "Production"] {
-                        _ = await ServingClient.untilAccepted(context, gateway: gateway, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(previous)", "stage": stage]))
+                        _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(previous)", "stage": stage]))
                     }
                     context.record(.modelRolledBack, payload: UInt64(previous), "\(workload.model) rolled back to v\(previous)")
                 }
@@ -136,7 +138,7 @@ public struct ModelDeploymentsWorkload: Workload {
                     let sent = simulation.now
                     var body = ["model": workload.model, "x": x.map { "\(Int($0))" }.joined(separator: ",")]
                     if let version { body["version"] = "\(version)" }
-                    let outcome = await context.call(gateway, HTTPMessage.request(HTTPRequest("POST", "inference/predict", body: body)), timeout: 3 * Nanos.second)
+                    let outcome = await api.call(context, HTTPRequest("POST", "inference/predict", body: body), timeout: 3 * Nanos.second)
                     guard case .success(let envelope) = outcome, case .response(let response) = envelope.payload as? HTTPMessage else { return }
                     var answer = ServingObservations.Answer(sentAt: sent, answeredAt: simulation.now, model: workload.model, version: version,
                                                             status: response.status, replica: response.body["replica"], error: response.body["error"],

@@ -56,11 +56,13 @@ public struct SecurityProbeWorkload: Workload {
         let simulation = platform.simulation, storage = platform.directory.checkpointStore
         let probes = self.probes, interval = Int64(intervalMillis) * Nanos.millisecond
         var ready = 0
-        /// Sends `request` through the gateway until it gets a definitive answer (not 5xx or 429).
-        func ask(_ context: ProcessContext, _ request: HTTPRequest) async -> HTTPResponse? {
+        // The report's owner, a scientist of t1, and the attacker: bob, a scientist of t2 who
+        // holds a token of his own (deny by default: no request goes through without one).
+        let owner = PlatformClient(gateway: gateway, user: "ml-engineer"), attacker = PlatformClient(gateway: gateway, user: "bob")
+        /// Sends `request` through the gateway as `api`'s user until it gets a definitive answer (not 5xx or 429).
+        func ask(_ context: ProcessContext, _ api: PlatformClient, _ request: HTTPRequest) async -> HTTPResponse? {
             for _ in 0 ..< 50 {
-                if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 2 * Nanos.second),
-                   case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500, response.status != 429 { return response }
+                if let response = await api.response(context, request, timeout: 2 * Nanos.second), response.status < 500, response.status != 429 { return response }
                 await context.sleep(nanoseconds: 200 * Nanos.millisecond)
             }
             return nil
@@ -78,7 +80,7 @@ public struct SecurityProbeWorkload: Workload {
             ready += 1
         }
         client.addProcess("report-uploader") { context in
-            while await ask(context, HTTPRequest("PUT", "storage/artifacts", body: ["key": Self.report, "content": "quarterly numbers"]))?.status != 200 {
+            while await ask(context, owner, HTTPRequest("PUT", "storage/artifacts", body: ["key": Self.report, "content": "quarterly numbers"]))?.status != 200 {
                 await context.sleep(nanoseconds: 500 * Nanos.millisecond)
             }
             ready += 1
@@ -88,7 +90,7 @@ public struct SecurityProbeWorkload: Workload {
             for probe in 0 ..< probes {
                 await context.sleep(nanoseconds: interval)
                 let key = probe % 3 == 2 ? Self.harmless[probe / 3 % Self.harmless.count] : Self.traversals[(probe - probe / 3) % Self.traversals.count]
-                simulation.spawn { _ = await ask(context, HTTPRequest("GET", "storage/artifacts", body: ["key": key])) }
+                simulation.spawn { _ = await ask(context, attacker, HTTPRequest("GET", "storage/artifacts", body: ["key": key])) }
             }
         }
     }

@@ -8,12 +8,12 @@ import Glibc
 /// What the serving workloads (`model_deployments`, `ab_test`) share: how a client retries a
 /// request until it is accepted, Poisson arrivals, and reading a prediction-time range.
 enum ServingClient {
-    /// Sends `request` through `gateway` until it answers 200 (jittered exponential backoff up
-    /// to 2 s) and returns the answer's body.
-    static func untilAccepted(_ context: ProcessContext, gateway: Address, _ request: HTTPRequest) async -> [String: String] {
+    /// Sends `request` through the gateway as `api`'s user until it answers 200 (jittered
+    /// exponential backoff up to 2 s) and returns the answer's body.
+    static func untilAccepted(_ context: ProcessContext, _ api: PlatformClient, _ request: HTTPRequest) async -> [String: String] {
         var backoff = 100 * Nanos.millisecond
         while true {
-            if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
+            if case .success(let envelope) = await api.call(context, request, timeout: 3 * Nanos.second),
                case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200 { return response.body }
             await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
             backoff = Swift.min(2 * Nanos.second, backoff * 2)

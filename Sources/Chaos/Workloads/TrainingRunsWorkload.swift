@@ -80,7 +80,8 @@ public struct TrainingRunsWorkload: Workload {
     /// not be readable at all.
     func keepBooks(_ context: ProcessContext, gateway: Address, observations: TrainingRunObservations) async {
         await context.sleep(nanoseconds: 4 * Nanos.second)
-        func ask(_ request: HTTPRequest) async -> HTTPResponse { await context.askUntilDefinitive(gateway, request) }
+        let api = PlatformClient(gateway: gateway, user: "ml-engineer")
+        func ask(_ request: HTTPRequest) async -> HTTPResponse { await api.askUntilDefinitive(context, request) }
         var created: HTTPResponse
         repeat {
             created = await ask(HTTPRequest("POST", "experiments/runs", body: ["experiment": "bookkeeping", "run_key": "bookkeeping", "seed": "0"]))
@@ -134,8 +135,10 @@ public struct TrainingRunsWorkload: Workload {
               let gateway = platform.directory.services["gateway"] else { return }
         let simulation = platform.simulation, workload = self
         let observations = simulation.trainingRuns
+        // The scientist of t1 whose runs these are: every request carries its token.
+        let api = PlatformClient(gateway: gateway, user: "ml-engineer")
         client.addProcess("training-runs") { context in
-            func ask(_ request: HTTPRequest) async -> HTTPResponse { await context.askUntilDefinitive(gateway, request) }
+            func ask(_ request: HTTPRequest) async -> HTTPResponse { await api.askUntilDefinitive(context, request) }
             /// Submits one run, checks its parameters, waits for it, reads it back.
             func follow(name: String, seed: UInt64, dataset: String, headers: [String: String]) async {
                 let submit = workload.submission(name: name, dataset: dataset, seed: seed)
@@ -206,12 +209,7 @@ public struct TrainingRunsWorkload: Workload {
                     observations.revision &+= 1
                 }
             }
-            var token: String?
-            while token == nil {
-                let answer = await ask(HTTPRequest("POST", "auth/token", body: ["user": "ml-engineer", "api_key": "k-ml-engineer"]))
-                token = answer.status == 200 ? answer.body["token"] : nil
-            }
-            let headers = ["authorization": token!]
+            let headers = ["authorization": await api.currentToken(context)]
             let text = String(decoding: DatasetVersion.encode(workload.datasetRows), as: UTF8.self)
             var digest = ""
             while digest.isEmpty {

@@ -92,7 +92,7 @@ public struct WebhookAttacksWorkload: Workload {
             for _ in 0 ..< tests {
                 await context.sleep(nanoseconds: interval)
                 if !rotated, simulation.now >= rotateAt {
-                    let answer = await ask(context, HTTPRequest("POST", "webhooks/rotate", body: ["id": id], headers: ["authorization": token]))
+                    let answer = await ask(context, HTTPRequest("POST", "webhooks/rotate", body: ["id": id, "request_id": "\(client.name)-rotation-1"], headers: ["authorization": token]))
                     if let new = answer.body["secret"] {
                         rotated = true
                         shared.receiver?.secrets = [new, secret]

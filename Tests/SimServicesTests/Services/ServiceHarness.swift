@@ -53,6 +53,16 @@ enum ServiceHarness {
         return request
     }
 
+    /// A token for `user` (API key `k-<user>`), asked through the gateway until granted.
+    static func token(_ context: ProcessContext, gateway: Address, user: String) async -> String {
+        while true {
+            let login = HTTPRequest("POST", "auth/token", body: ["user": user, "api_key": "k-\(user)"])
+            if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(login), timeout: 3 * Nanos.second),
+               case .response(let response) = envelope.payload as? HTTPMessage, let token = response.body["token"] { return token }
+            await context.sleep(nanoseconds: 200 * Nanos.millisecond)
+        }
+    }
+
     static func run(_ service: String, seed: UInt64 = 1, defects: DefectSet = .empty, throughGateway: Bool = false,
                     seconds: Int64 = 30, serving: ServingConfiguration = ServingConfiguration(), _ requests: [HTTPRequest]) -> Outcome {
         var options = SimulationOptions()
@@ -62,6 +72,7 @@ enum ServiceHarness {
         let platform = Platform(on: simulation, topology: topology, defects: defects, serving: serving)
         var responses: [HTTPResponse?] = []
         var durations: [Int64?] = []
+        var tokens: [String: String] = [:]
         let target = platform.directory.services[throughGateway ? "gateway" : service]!
         platform.node("client")!.addProcess("harness") { context in
             let observations = simulation.platformObservations
@@ -87,12 +98,28 @@ enum ServiceHarness {
                     responses.append(nil)
                     continue
                 }
+                if request.method == "PRODUCE", let key = request.body["key"], let value = request.body["value"] {
+                    // A record on Kafka topic `path`, as another service would publish it.
+                    let produced = await KafkaClient(broker: platform.directory.kafka).produce(request.path, key: key, value: Array(value.utf8), context: context, retries: 3)
+                    guard case .success = produced else { fatalError("the harness's produce failed: \(produced)") }
+                    responses.append(nil)
+                    continue
+                }
                 if request.method == "CRASH" {
                     platform.node(request.path)!.crash()
                     responses.append(nil)
                     continue
                 }
                 var request = request, destination = target
+                // Through the gateway (deny by default), a request carries a token: the user's the
+                // test names (`x-harness-user`, default ml-engineer, a scientist of t1), asked once
+                // per user, unless the test sends it anonymously (`x-harness-anonymous`) or it is a login.
+                let user = request.headers.removeValue(forKey: "x-harness-user") ?? "ml-engineer"
+                let anonymous = request.headers.removeValue(forKey: "x-harness-anonymous") != nil
+                if throughGateway, !anonymous, request.headers["authorization"] == nil, !GatewayService.publicRoutes.contains("\(request.method) \(request.path)") {
+                    if tokens[user] == nil { tokens[user] = await token(context, gateway: target, user: user) }
+                    request.headers["authorization"] = tokens[user]
+                }
                 let copies = request.headers.removeValue(forKey: "x-harness-copies").flatMap { Int($0) }
                 if let other = request.headers.removeValue(forKey: "x-harness-to") { destination = platform.directory.services[other]! }
                 // Sent straight to the service, an identity is signed as the gateway would sign it

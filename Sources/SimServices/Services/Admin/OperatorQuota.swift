@@ -3,8 +3,10 @@ import SimKernel
 /// `POST admin/ops/quota {tenant, quota}`: an operator tool sets a tenant's quota, over mutual TLS
 /// straight to the admin service (not through the gateway): the request carries the peer's
 /// certificate chain (`x-client-certificates`), which must end at the platform's root by key
-/// (`PlatformPKI.refusal`); otherwise 401, logged. G6 accepts a chain whose top merely names the
-/// root: a look-alike CA of the attacker's own passes.
+/// (`PlatformPKI.refusal`), and a proof that the peer holds its leaf's key (`x-client-proof`: a
+/// signature over the request, a time within 300 s and a nonce never used before); otherwise 401,
+/// logged. Only an operator's certificate (`PlatformPKI.operators`) may set quotas (403, logged).
+/// G6 accepts a chain whose top merely names the root: a look-alike CA of the attacker's own passes.
 extension AdminService {
     public struct QuotaOverride: Codable, Sendable, Equatable {
         public var tenant: String
@@ -19,14 +21,34 @@ extension AdminService {
         if let refusal = PlatformPKI.refusal(of: chain, now: now, nameOnly: runtime.defects.contains(.G6)) {
             throw await SecurityEvents.refuse(runtime, caller: chain.first?.subject ?? "?", reason: "untrusted peer: \(refusal)", detail: "ops/quota \(request.tenant)", status: 401)
         }
+        let leaf = chain[0], subject = leaf.subject
+        let nonce: String
+        switch PlatformPKI.proofRefusal(info.headers[PlatformPKI.proofHeader], leaf: leaf, method: info.method, path: info.path,
+                                        body: ["tenant": request.tenant, "quota": "\(request.quota)"], now: now) {
+        case .failure(let refusal):
+            throw await SecurityEvents.refuse(runtime, caller: subject, reason: "untrusted peer: \(refusal.reason)", detail: "ops/quota \(request.tenant)", status: 401)
+        case .success(let proved): nonce = proved
+        }
+        guard PlatformPKI.operators.contains(subject) else {
+            throw await SecurityEvents.refuse(runtime, caller: subject, reason: "\(subject) is not an operator", detail: "ops/quota \(request.tenant)", status: 403)
+        }
         guard request.quota >= 0 else { throw .badRequest("quota is never negative") }
-        let security = context.simulation.security
-        security.peersAccepted.append((context.simulation.now, chain))
-        security.revision &+= 1
+        // The nonce is kept with the change, in one transaction: a proof sent again (a replay, or a
+        // client's retry, which must sign anew) changes nothing and is refused.
         guard case .success(let rows) = await runtime.transaction([
-            SQLStatement("INSERT INTO tenants(name, quota, used) VALUES (?, ?, 0) ON CONFLICT(name) DO UPDATE SET quota = MAX(excluded.quota, used)", [.text(request.tenant), .integer(request.quota)]),
+            SQLStatement("INSERT OR IGNORE INTO peer_proofs(nonce, subject, at) VALUES (?, ?, ?)", [.text(nonce), .text(subject), .integer(now)]),
+            SQLStatement("INSERT INTO tenants(name, quota, used) SELECT ?, ?, 0 WHERE changes() = 1 ON CONFLICT(name) DO UPDATE SET quota = MAX(excluded.quota, used)",
+                         [.text(request.tenant), .integer(request.quota)]),
             SQLStatement("SELECT used, quota FROM tenants WHERE name = ?", [.text(request.tenant)]),
-        ]), let row = rows[1].rows.first, let used = row[0].integer, let quota = row[1].integer else { throw .unavailable("users_db did not answer") }
+        ]) else { throw .unavailable("users_db did not answer") }
+        guard rows[0].changes == 1 else {
+            throw await SecurityEvents.refuse(runtime, caller: subject, reason: "untrusted peer: proof \(nonce) was used before", detail: "ops/quota \(request.tenant)", status: 401)
+        }
+        guard let row = rows[2].rows.first, let used = row[0].integer, let quota = row[1].integer else { throw .unavailable("users_db did not answer") }
+        let security = context.simulation.security
+        security.peersAccepted.append(.init(at: context.simulation.now, chain: chain, method: info.method, path: info.path,
+                                            body: ["tenant": request.tenant, "quota": "\(request.quota)"], proof: info.headers[PlatformPKI.proofHeader] ?? ""))
+        security.revision &+= 1
         return Usage(used: used, quota: quota)
     }
 }

@@ -69,6 +69,86 @@ public enum PlatformPKI {
         issue(subject: subject, isCA: false, usage: "clientAuth", keyName: subject, issuer: rootName, issuerKeyName: rootName, notBefore: notBefore, notAfter: notAfter)
     }
 
+    /// Proof of possession: the header carrying the peer's signature, with its leaf's key, over the
+    /// request, a time and a nonce (`<unix seconds>.<nonce>.<signature hex>`). A chain alone is
+    /// public (anyone who saw it can send it again); only the holder of the leaf's key can sign.
+    public static let proofHeader = "x-client-proof"
+    /// How far a proof's time may be from the verifier's clock, either way (seconds).
+    public static let proofWindowSeconds: Int64 = 300
+    /// The subjects that may use the operator routes (`admin/ops/...`): a valid certificate of the
+    /// platform's is not enough, its subject must be an operator's.
+    public static let operators: Set<String> = ["ops-agent"]
+
+    /// What a proof signs: method, path, the SHA-256 of the body (its fields in key order, each
+    /// length-prefixed so that no two bodies read the same), time and nonce, one per line.
+    public static func proofBytes(method: String, path: String, body: [String: String], timestamp: Int64, nonce: String) -> [UInt8] {
+        var fields: [UInt8] = []
+        for key in body.keys.sorted() {
+            let value = body[key] ?? ""
+            fields += Array("\(key.utf8.count):\(key)\(value.utf8.count):\(value)".utf8)
+        }
+        return Array("\(method)\n\(path)\n\(SHA256.hex(SHA256.hash(fields)))\n\(timestamp)\n\(nonce)".utf8)
+    }
+
+    /// The proof header for a request, signed with the key named `keyName`.
+    public static func prove(keyName: String, method: String, path: String, body: [String: String], timestamp: Int64, nonce: String) -> String {
+        let signature = (try? key(keyName).signature(for: proofBytes(method: method, path: path, body: body, timestamp: timestamp, nonce: nonce))) ?? Data()
+        return "\(timestamp).\(nonce).\(SHA256.hex(Array(signature)))"
+    }
+
+    /// A proof header's parts, nil when it is not `<seconds>.<nonce>.<hex>` (nonce: 8-64 letters or digits).
+    public static func parseProof(_ header: String) -> (timestamp: Int64, nonce: String, signature: [UInt8])? {
+        let parts = header.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let timestamp = Int64(parts[0]), (8 ... 64).contains(parts[1].count),
+              parts[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }), parts[2].count == 128,
+              let signature = hexDecode(String(parts[2])) else { return nil }
+        return (timestamp, String(parts[1]), signature)
+    }
+
+    static func hexDecode(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case 48 ... 57: return digit - 48
+        case 97 ... 102: return digit - 87
+        default: return nil
+        }
+    }
+
+    /// Why a request's proof of possession of `leaf`'s key is refused at `now` (unix seconds), or
+    /// nil with the proof's nonce (which the verifier must not accept twice).
+    public static func proofRefusal(_ header: String?, leaf: PeerCertificate, method: String, path: String, body: [String: String], now: Int64) -> Result<String, ProofRefusal> {
+        guard let header else { return .failure(.init(reason: "no proof of possession of the leaf's key")) }
+        guard let proof = parseProof(header) else { return .failure(.init(reason: "a malformed proof of possession")) }
+        guard abs(now - proof.timestamp) <= proofWindowSeconds else {
+            return .failure(.init(reason: "a proof made at \(proof.timestamp) s, \(abs(now - proof.timestamp)) s from \(now) s (window \(proofWindowSeconds) s)"))
+        }
+        guard let nonce = signedNonce(header, leaf: leaf, method: method, path: path, body: body) else {
+            return .failure(.init(reason: "a proof not signed by \(leaf.subject)'s key"))
+        }
+        return .success(nonce)
+    }
+
+    /// The nonce of a proof signed with `leaf`'s key over this request, whatever its time; nil
+    /// when it is malformed or signed by another key.
+    public static func signedNonce(_ header: String, leaf: PeerCertificate, method: String, path: String, body: [String: String]) -> String? {
+        guard let proof = parseProof(header), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: leaf.publicKey),
+              key.isValidSignature(proof.signature, for: proofBytes(method: method, path: path, body: body, timestamp: proof.timestamp, nonce: proof.nonce)) else { return nil }
+        return proof.nonce
+    }
+
+    public struct ProofRefusal: Error, Equatable { public var reason: String }
+
     /// Why a chain (leaf first) is refused at `now` (unix seconds), or nil: the leaf is a client
     /// certificate, each certificate is within its validity, is signed by the next one, which is
     /// a CA of that name, and the last is signed by the root's key (or is the root itself).

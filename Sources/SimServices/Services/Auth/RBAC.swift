@@ -9,11 +9,11 @@ public enum RBAC {
     /// listed under the role, or a write under a read grant: denied.
     public static let grants: [String: [(service: String, access: Access)]] = [
         "viewer": readable.map { ($0, .read) },
-        "scientist": readable.map { ($0, .read) } + ["experiments", "training", "models", "registry", "features", "storage", "inference", "pipeline", "webhooks"].map { ($0, .write) },
-        "admin": (readable + ["auth", "admin", "webhooks"]).flatMap { [($0, Access.read), ($0, .write)] },
+        "scientist": readable.map { ($0, .read) } + ["experiments", "training", "models", "registry", "features", "storage", "inference", "pipeline", "webhooks", "monitoring", "scheduler"].map { ($0, .write) },
+        "admin": (readable + ["auth", "admin", "webhooks", "workers"]).flatMap { [($0, Access.read), ($0, .write)] },
     ]
     /// The services every role may read.
-    static let readable = ["experiments", "training", "models", "registry", "features", "storage", "inference", "monitoring", "pipeline"]
+    static let readable = ["experiments", "training", "models", "registry", "features", "storage", "inference", "monitoring", "pipeline", "scheduler"]
 
     /// The roles auth accepts in `POST auth/roles`.
     public static var roles: [String] { grants.keys.sorted() }

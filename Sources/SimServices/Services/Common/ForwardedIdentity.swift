@@ -15,6 +15,28 @@ public enum ForwardedIdentity {
         return SHA256.hex(SHA256.hmac(key: key, message: Array(text.utf8)))
     }
 
+    /// The role of a platform service acting as itself (a job of the platform's, not a user's).
+    public static let serviceRole = "service"
+
+    /// `request` carrying the identity of platform service `service` (`x-user: svc:<service>`, role
+    /// `service`, no tenant: the platform's own work, as its jobs always acted), signed with the
+    /// mesh key for its method and path. The gateway lets such a request through without a token;
+    /// nobody outside the mesh can sign one.
+    public static func asService(_ service: String, _ request: HTTPRequest) -> HTTPRequest {
+        var request = request
+        request.headers["x-user"] = "svc:\(service)"
+        request.headers["x-tenant"] = nil
+        request.headers["x-role"] = serviceRole
+        request.headers[header] = sign(request.headers, method: request.method, path: request.path)
+        return request
+    }
+
+    /// Whether `headers` carry a platform service's identity signed for `method path`.
+    public static func isService(_ headers: [String: String], method: String, path: String) -> Bool {
+        guard let user = headers["x-user"], user.hasPrefix("svc:"), headers["x-role"] == serviceRole, headers["x-tenant"] == nil else { return false }
+        return verify(headers, method: method, path: path)
+    }
+
     /// Whether `headers` carry an identity at all.
     public static func claimed(_ headers: [String: String]) -> Bool { identityHeaders.contains { headers[$0] != nil } }
 

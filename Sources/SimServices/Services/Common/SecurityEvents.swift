@@ -212,13 +212,22 @@ public final class SecurityObservations {
         set { changes.note(); _keyPresentations = newValue }
     }
     private var _keyPresentations: [(at: Int64, localSeconds: Int64, user: String, digest: [UInt8], accepted: Bool)] = []
-    /// Peers the admin service accepted over mutual TLS: their certificate chains, leaf first.
-    public var peersAccepted: [(at: Int64, chain: [PeerCertificate])] {
+    /// A request the admin service accepted over mutual TLS: when, the chain, the request and
+    /// the proof of possession it carried.
+    public struct AcceptedPeer {
+        public var at: Int64
+        public var chain: [PeerCertificate]
+        public var method: String
+        public var path: String
+        public var body: [String: String]
+        public var proof: String
+    }
+    public var peersAccepted: [AcceptedPeer] {
         get { _peersAccepted }
         _modify { changes.note(); yield &_peersAccepted }
         set { changes.note(); _peersAccepted = newValue }
     }
-    private var _peersAccepted: [(at: Int64, chain: [PeerCertificate])] = []
+    private var _peersAccepted: [AcceptedPeer] = []
     /// Calls a service made to another on behalf of its caller: from, to, the route, the caller's
     /// user, whether the caller's identity was complete (tenant and role) upstream, and the answer.
     public var downstreamCalls: [(at: Int64, from: String, to: String, path: String, user: String, upstreamComplete: Bool, status: Int)] {

@@ -153,10 +153,12 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
         return await sql.interactive(owner: owner, context: context, timeout: 500 * Nanos.millisecond, body)
     }
 
-    /// Calls another service through the gateway (so the call is routed, checked and traced like
-    /// a client's), retrying with jittered backoff until it answers 2xx or `attempts` run out.
+    /// Calls another service through the gateway as this platform service (so the call is routed,
+    /// checked and traced like a client's), retrying with jittered backoff until it answers 2xx
+    /// or `attempts` run out.
     public func callThroughGateway(_ request: HTTPRequest, attempts: Int = .max) async -> HTTPResponse? {
         guard let gateway = directory.services["gateway"] else { return nil }
+        let request = ForwardedIdentity.asService(spec.name, request)
         var backoff = 50 * Nanos.millisecond
         for _ in 0 ..< attempts {
             if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),

@@ -108,36 +108,61 @@ public enum GatewayService {
         let remote = request.headers.removeValue(forKey: ServiceHost.remoteAddressHeader) ?? "unknown"
         // Identity: the gateway alone sets x-user/x-tenant/x-role, after auth verified the bearer
         // token and read the user's current role; then RBAC, deny by default, on that role.
+        // A platform service calling through the gateway as itself (its identity signed with the
+        // mesh key, which no client holds) keeps it: it is routed like a client's request.
+        if ForwardedIdentity.isService(request.headers, method: request.method, path: request.path) {
+            if let refused = admit(runtime, request, caller: "platform/\(request.headers["x-user"] ?? "-")") { return refused }
+            return await route(runtime, request)
+        }
         for header in ForwardedIdentity.identityHeaders + [ForwardedIdentity.header] { request.headers[header] = nil }
-        if let token = request.headers["authorization"] {
-            guard let auth = runtime.directory.services["auth"],
-                  case .success(let envelope) = await context.call(auth, HTTPMessage.request(HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token)))),
-                                                                   timeout: 2 * Nanos.second),
-                  case .response(let verdict) = envelope.payload as? HTTPMessage, verdict.status < 500 else { return .error(503, "auth did not answer") }
-            // auth logged the refusal as a security event before it answered.
-            guard verdict.status == 200, let identity = try? FormDecoder.decode(AuthService.Identity.self, from: verdict.body) else {
-                return .error(401, "token refused: \(verdict.body["error"] ?? "")")
-            }
-            guard RBAC.permits(role: identity.role, method: request.method, path: request.path) else {
-                let refusal = await SecurityEvents.refuse(runtime, caller: "\(identity.user)@\(identity.tenant)", reason: "role \(identity.role) may not \(request.method) \(request.service)",
-                                                          detail: request.path, status: 403)
+        // Deny by default: a request without a token is refused (401, logged as a security event
+        // under the address it came from), except the few routes whose body carries its own proof
+        // (an API key, a refresh token, the token to revoke): how a client gets a token at all.
+        // The limiter counts the anonymous request first, so a flood of them is held to the limit
+        // before any of it costs a security event.
+        guard let token = request.headers["authorization"] else {
+            if let refused = admit(runtime, request, caller: "anonymous@\(remote)") { return refused }
+            guard publicRoutes.contains("\(request.method) \(request.path)") else {
+                let refusal = await SecurityEvents.refuse(runtime, caller: "anonymous@\(remote)", reason: "no credentials", detail: "\(request.method) \(request.path)", status: 401)
                 return .error(refusal.status, refusal.message)
             }
-            request.headers["x-user"] = identity.user
-            request.headers["x-tenant"] = identity.tenant
-            request.headers["x-role"] = identity.role
-            request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
-            context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
-            context.simulation.security.revision &+= 1
+            return await route(runtime, request)
         }
-        let state = runtime.state(State.self), observations = runtime.observations, now = context.simulation.now
+        guard let auth = runtime.directory.services["auth"],
+              case .success(let envelope) = await context.call(auth, HTTPMessage.request(HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token)))),
+                                                               timeout: 2 * Nanos.second),
+              case .response(let verdict) = envelope.payload as? HTTPMessage, verdict.status < 500 else { return .error(503, "auth did not answer") }
+        // auth logged the refusal as a security event before it answered.
+        guard verdict.status == 200, let identity = try? FormDecoder.decode(AuthService.Identity.self, from: verdict.body) else {
+            return .error(401, "token refused: \(verdict.body["error"] ?? "")")
+        }
+        guard RBAC.permits(role: identity.role, method: request.method, path: request.path) else {
+            let refusal = await SecurityEvents.refuse(runtime, caller: "\(identity.user)@\(identity.tenant)", reason: "role \(identity.role) may not \(request.method) \(request.service)",
+                                                      detail: request.path, status: 403)
+            return .error(refusal.status, refusal.message)
+        }
+        request.headers["x-user"] = identity.user
+        request.headers["x-tenant"] = identity.tenant
+        request.headers["x-role"] = identity.role
+        request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
+        context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
+        context.simulation.security.revision &+= 1
+        if let refused = admit(runtime, request, caller: "\(request.headers["x-tenant"] ?? "-")/\(request.headers["x-user"] ?? "-")") { return refused }
+        return await route(runtime, request)
+    }
+
+    /// The routes a caller may use without a token: asking for one with an API key, opening or
+    /// refreshing a session, revoking a token it holds (each body carries its own proof).
+    public static let publicRoutes: Set<String> = ["POST auth/token", "POST auth/sessions", "POST auth/refresh", "POST auth/revoke"]
+
+    /// The rate limit: nil when `caller` is admitted (recorded for the rate-limit checker), else
+    /// the 429 it gets. `caller` is what the limit is kept under: an authenticated caller's
+    /// tenant and user; an anonymous one the address its connection came from (set by the host,
+    /// never by the caller), not a header it sends.
+    static func admit(_ runtime: ServiceRuntime, _ request: HTTPRequest, caller: String) -> HTTPResponse? {
+        let state = runtime.state(State.self), observations = runtime.observations, now = runtime.context.simulation.now
         state.configure(runtime.directory.serving)
         // Rate limit per caller, on the simulation's monotonic time (never the node's skewable clock).
-        // An authenticated caller is its tenant and key or user; an anonymous one is the address its
-        // connection came from (set by the host, never by the caller), not a header it sends.
-        let caller = request.headers["x-user"] != nil
-            ? "\(request.headers["x-tenant"] ?? "-")/\(request.headers["x-user"] ?? "-")"
-            : "anonymous@\(remote)"
         // I4: an anonymous caller is limited under the X-Forwarded-For it sends, so a client that
         // writes a new address in each request gets a fresh bucket each time.
         let limited = runtime.defects.contains(.I4) && request.headers["x-user"] == nil
@@ -151,6 +176,12 @@ public enum GatewayService {
         observations.admissions[caller, default: []].append(now)
         observations.admissionsRevision &+= 1
         state.deposit(at: now)
+        return nil
+    }
+
+    /// One passing instance of the request's service (retried once elsewhere when allowed).
+    static func route(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse {
+        let context = runtime.context, state = runtime.state(State.self), observations = runtime.observations
         let target = request.service
         guard var instances = await passingInstances(of: target, runtime, state) else { return .error(503, "Consul did not answer") }
         guard !instances.isEmpty else { return .error(503, "no passing instance of \(target)") }

@@ -7,12 +7,21 @@ enum DriftChecks {
     static let migrations = [
         "CREATE TABLE feature_drift(id INTEGER PRIMARY KEY, view TEXT NOT NULL, window INTEGER NOT NULL, feature TEXT NOT NULL, method TEXT NOT NULL, score REAL NOT NULL, threshold TEXT NOT NULL, divisor INTEGER NOT NULL, drift INTEGER NOT NULL)",
         "CREATE TABLE drift_alerts(view TEXT NOT NULL, grp TEXT NOT NULL, window INTEGER NOT NULL, features TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(view, grp, window))",
+        "ALTER TABLE drift_alerts ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
     ]
+
+    /// An alert as it travels on the `alerts` topic: `id|view|group|window|features|tenant`
+    /// (features `;`-separated). The tenant is the one whose check raised it: only its endpoints
+    /// hear of it.
+    public static func alertValue(id: String, view: String, group: String, window: Int64, features: String, tenant: String) -> String {
+        "\(id)|\(view)|\(group)|\(window)|\(features)|\(tenant)"
+    }
 
     /// The event id of an alert: the same for every retry and republication of it.
     static func eventID(view: String, group: String, window: Int64) -> String { "drift:\(view):\(group):\(window)" }
 
-    static func check(_ runtime: ServiceRuntime, _ request: MonitoringService.DriftCheck) async throws(ServiceError) -> MonitoringService.DriftCheckResult {
+    /// Judges the window and stores the verdicts; an alert it raises belongs to `tenant` (the caller's).
+    static func check(_ runtime: ServiceRuntime, _ request: MonitoringService.DriftCheck, tenant: String) async throws(ServiceError) -> MonitoringService.DriftCheckResult {
         guard request.fromNs < request.toNs, request.referenceFromNs < request.referenceToNs else { throw .badRequest("windows must be [from, to) with from < to") }
         guard case .success(let read) = await runtime.transaction([
             OfflineStore.view(named: request.view),
@@ -30,8 +39,8 @@ enum DriftChecks {
                           .text(verdict.threshold.description), .integer(Int64(verdict.divisor)), .integer(verdict.drift ? 1 : 0)])
         }
         statements += judgement.alerts.map { alert in
-            SQLStatement("INSERT OR IGNORE INTO drift_alerts(view, grp, window, features) VALUES (?, ?, ?, ?)",
-                         [.text(view.name), .text(alert.group), .integer(request.window), .text(alert.features.joined(separator: ";"))])
+            SQLStatement("INSERT OR IGNORE INTO drift_alerts(view, grp, window, features, tenant) VALUES (?, ?, ?, ?, ?)",
+                         [.text(view.name), .text(alert.group), .integer(request.window), .text(alert.features.joined(separator: ";")), .text(tenant)])
         }
         guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot store the check") }
         let raised = zip(judgement.alerts, results.suffix(judgement.alerts.count)).filter { $0.1.changes == 1 }.map(\.0.group)
@@ -48,11 +57,11 @@ enum DriftChecks {
         let context = runtime.context
         while true {
             await context.sleep(nanoseconds: 200 * Nanos.millisecond)
-            guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT view, grp, window, features FROM drift_alerts WHERE published = 0 ORDER BY window, view, grp LIMIT 50")]) else { continue }
+            guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT view, grp, window, features, tenant FROM drift_alerts WHERE published = 0 ORDER BY window, view, grp LIMIT 50")]) else { continue }
             for row in rows[0].rows {
-                guard let view = row[0].text, let group = row[1].text, let window = row[2].integer, let features = row[3].text else { continue }
+                guard let view = row[0].text, let group = row[1].text, let window = row[2].integer, let features = row[3].text, let tenant = row[4].text else { continue }
                 let id = eventID(view: view, group: group, window: window)
-                let value = "\(id)|\(view)|\(group)|\(window)|\(features)"
+                let value = alertValue(id: id, view: view, group: group, window: window, features: features, tenant: tenant)
                 guard case .success = await runtime.kafka.produce(MonitoringService.alertsTopic, key: id, value: Array(value.utf8), context: context) else { break }
                 _ = await runtime.transaction([SQLStatement("UPDATE drift_alerts SET published = 1 WHERE view = ? AND grp = ? AND window = ?", [.text(view), .text(group), .integer(window)])])
             }

@@ -64,8 +64,9 @@ public enum MonitoringService {
                 }
                 return DriftReport(psi: value, drift: drift)
             },
-            Route("POST", "monitoring/drift/check", DriftCheck.self, DriftCheckResult.self) { runtime, request, _ throws(ServiceError) in
-                try await DriftChecks.check(runtime, request)
+            Route("POST", "monitoring/drift/check", DriftCheck.self, DriftCheckResult.self) { runtime, request, info throws(ServiceError) in
+                // The caller's tenant owns the alerts (a platform job without one: t1, the platform's).
+                try await DriftChecks.check(runtime, request, tenant: info.tenant ?? "t1")
             },
         ])
         spec.database = "metrics_db"

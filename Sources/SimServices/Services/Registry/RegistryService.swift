@@ -100,10 +100,10 @@ public enum RegistryService {
 
     /// An authenticated caller registers versions of, moves the stages of and steps or rolls back
     /// the canary of a model of its own tenant only: the models service is asked, on the caller's
-    /// behalf (its identity propagated), for the model by name. Anonymous callers (the platform's
-    /// own jobs, until every client authenticates) are not asked.
+    /// behalf (its identity propagated), for the model by name. A platform service acting as
+    /// itself (no tenant: the platform's own jobs, such as a training job's registration) is not.
     static func requireModelInTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, model: String, action: String = "register") async throws(ServiceError) {
-        guard info.user != nil else { return }
+        guard info.tenant != nil else { return }
         guard let answer = await runtime.callOnBehalf(of: info, service: "models", HTTPRequest("GET", "models/lookup", body: ["name": model])) else {
             throw .unavailable("models did not answer")
         }

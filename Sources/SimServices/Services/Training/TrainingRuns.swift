@@ -105,6 +105,7 @@ public enum TrainingRuns {
     /// One request through the gateway, retried on 5xx and silence; any other answer is returned.
     static func ask(_ runtime: ServiceRuntime, _ request: HTTPRequest, attempts: Int = 5) async -> HTTPResponse? {
         guard let gateway = runtime.directory.services["gateway"] else { return nil }
+        let request = ForwardedIdentity.asService(runtime.spec.name, request)
         var backoff = 50 * Nanos.millisecond
         for _ in 0 ..< attempts {
             if case .success(let envelope) = await runtime.context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),

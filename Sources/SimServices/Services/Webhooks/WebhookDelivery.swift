@@ -1,6 +1,6 @@
 import SimKernel
 
-/// Delivery of the `alerts` topic to every subscribed endpoint: each record is POSTed with a
+/// Delivery of the `alerts` topic to every endpoint of the alert's tenant: each record is POSTed with a
 /// `webhook-id` (the event id) and a `webhook-signature` (`t=<unix s>,v1=<hex HMAC>`, a second v1
 /// during a secret rotation's grace period), retried on a non-2xx answer or no answer with
 /// exponential backoff and full jitter (100 ms doubling, capped at 5 s) until a 30 s deadline. The
@@ -32,8 +32,10 @@ enum WebhookDelivery {
 
     static func deliverAlerts(_ runtime: ServiceRuntime) async {
         await runtime.consume(group: "webhooks", topic: MonitoringService.alertsTopic) { record in
-            guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT \(columns) FROM endpoints ORDER BY id")]) else { return }
+            // Only the endpoints of the alert's tenant (its last field); an alert naming none goes nowhere.
             let body = String(decoding: record.value, as: UTF8.self)
+            guard let tenant = body.split(separator: "|", omittingEmptySubsequences: false).dropFirst(5).first.map(String.init), !tenant.isEmpty,
+                  case .success(let rows) = await runtime.transaction([SQLStatement("SELECT \(columns) FROM endpoints WHERE tenant = ? ORDER BY id", [.text(tenant)])]) else { return }
             for endpoint in rows[0].rows.compactMap(endpoint) {
                 _ = await deliver(runtime, to: endpoint, id: record.key, body: body, caller: "alerts")
             }

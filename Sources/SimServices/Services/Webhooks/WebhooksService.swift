@@ -5,12 +5,14 @@ import SimKernel
 /// with the new and the old secret: two v1 values), for receivers to verify (`WebhookReceiver`).
 /// Targets on internal addresses are refused at subscription and at every delivery (SSRF,
 /// `WebhookTargets`), each refusal logged. Every record of Kafka's `alerts` topic is delivered to
-/// every endpoint (`WebhookDelivery`), at least once: receivers dedupe by the `webhook-id` header.
+/// every endpoint of the alert's tenant (`WebhookDelivery`), at least once: receivers dedupe by the `webhook-id` header.
 ///
 /// Routes: `POST webhooks/endpoints` (Subscribe -> Subscribed); `POST webhooks/test` (EndpointID
 /// -> Delivered: one ping to the caller's endpoint, one attempt, as a dashboard's "send test event");
-/// `POST webhooks/rotate` (EndpointID -> Rotated: a new secret; the old one still signs for
-/// `rotationGraceSeconds`). Stateless: endpoints live in users_db.
+/// `POST webhooks/rotate` (Rotate -> Rotated: a new secret; the old one still signs for
+/// `rotationGraceSeconds`; a request id sent again answers its rotation's secret without rotating
+/// again). Every route needs an identity (401 otherwise). Stateless: endpoints and rotations live
+/// in users_db.
 public enum WebhooksService {
     public struct Subscribe: Codable, Sendable, Equatable {
         public var url: String
@@ -24,6 +26,13 @@ public enum WebhooksService {
     }
     public struct EndpointID: Codable, Sendable, Equatable {
         public var id: Int64
+    }
+    /// A rotation of endpoint `id`'s secret; `requestId`, when given, makes it idempotent: the
+    /// same id sent again (a retry whose answer was lost) answers the secret the first made,
+    /// instead of rotating again (which would drop the original secret the receiver still holds).
+    public struct Rotate: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var requestId: String?
     }
     public struct Delivered: Codable, Sendable, Equatable {
         /// The receiver's answer (nil: none before the deadline).
@@ -41,12 +50,29 @@ public enum WebhooksService {
         SHA256.hex(SHA256.hmac(key: Array(secret.utf8), message: Array("\(timestamp).\(body)".utf8)))
     }
 
-    /// The tenant an endpoint belongs to: the caller's (anonymous callers: t1, for subscriptions
-    /// only, until every client authenticates).
-    static func tenant(_ info: RequestInfo) -> String { info.tenant ?? "t1" }
+    /// Rotates the secret of `tenant`'s endpoint `request.id` in one transaction: the rotation
+    /// and its request id are written together, and a request id already used for this endpoint
+    /// answers the secret it made without rotating again.
+    static func rotate(_ runtime: ServiceRuntime, _ request: Rotate, tenant: String) async throws(ServiceError) -> Rotated {
+        let secret = newSecret(runtime), now = runtime.context.localTime / Nanos.second
+        var statements = [SQLStatement("SELECT r.secret FROM endpoint_rotations r JOIN endpoints e ON e.id = r.endpoint WHERE r.endpoint = ? AND r.request_id = ? AND e.tenant = ?",
+                                       [.integer(request.id), .text(request.requestId ?? ""), .text(tenant)])]
+        if let requestId = request.requestId {
+            statements.append(SQLStatement("INSERT OR IGNORE INTO endpoint_rotations(endpoint, request_id, secret) SELECT id, ?, ? FROM endpoints WHERE id = ? AND tenant = ?",
+                                           [.text(requestId), .text(secret), .integer(request.id), .text(tenant)]))
+        }
+        // Rotates only when this request id was not seen (its row was just inserted), or none was given.
+        let fresh = request.requestId == nil ? "1" : "changes() = 1"
+        statements.append(SQLStatement("UPDATE endpoints SET previous_secret = secret, secret = ?, rotated_at = ? WHERE id = ? AND tenant = ? AND \(fresh)",
+                                       [.text(secret), .integer(now), .integer(request.id), .text(tenant)]))
+        guard case .success(let rows) = await runtime.transaction(statements) else { throw .unavailable("cannot rotate the secret") }
+        if let earlier = rows[0].rows.first?.first?.text { return Rotated(secret: earlier) }
+        guard rows[rows.count - 1].changes == 1 else { throw ServiceError(404, "no endpoint \(request.id)") }
+        return Rotated(secret: secret)
+    }
 
-    /// The caller's tenant, for the routes that act on an existing endpoint: anonymous callers get 401
-    /// (they could otherwise take t1's new signing secret, or send deliveries in its name).
+    /// The caller's tenant, for every route: anonymous callers get 401 (they could otherwise take
+    /// t1's new signing secret, send deliveries in its name, or subscribe in it).
     static func identifiedTenant(_ info: RequestInfo) throws(ServiceError) -> String {
         guard let tenant = info.tenant, info.user != nil else { throw ServiceError(401, "acting on an endpoint needs an authenticated caller") }
         return tenant
@@ -60,6 +86,7 @@ public enum WebhooksService {
     }
 
     static func subscribe(_ runtime: ServiceRuntime, _ request: Subscribe, _ info: RequestInfo) async throws(ServiceError) -> Subscribed {
+        let tenant = try identifiedTenant(info)
         guard let target = WebhookTargets.parse(request.url) else { throw .badRequest("url: an https URL with a host and a path is required") }
         if runtime.defects.contains(.I2) {
             guard !WebhookTargets.looksPrivate(request.url) else { throw .badRequest("private or loopback targets are refused") }
@@ -68,7 +95,7 @@ public enum WebhooksService {
         }
         let secret = newSecret(runtime)
         guard case .success(let rows) = await runtime.transaction([
-            SQLStatement("INSERT INTO endpoints(url, secret, tenant) VALUES (?, ?, ?)", [.text(request.url), .text(secret), .text(tenant(info))]),
+            SQLStatement("INSERT INTO endpoints(url, secret, tenant) VALUES (?, ?, ?)", [.text(request.url), .text(secret), .text(tenant)]),
             SQLStatement("SELECT last_insert_rowid()"),
         ]), let id = rows[1].rows.first?.first?.integer else {
             throw .internalError("cannot store the endpoint")
@@ -92,15 +119,8 @@ public enum WebhooksService {
                 case .answered(let status): return Delivered(status: status, event: event)
                 }
             },
-            Route("POST", "webhooks/rotate", EndpointID.self, Rotated.self) { runtime, request, info throws(ServiceError) in
-                let tenant = try identifiedTenant(info)
-                let secret = newSecret(runtime), now = runtime.context.localTime / Nanos.second
-                guard case .success(let rows) = await runtime.transaction([
-                    SQLStatement("UPDATE endpoints SET previous_secret = secret, secret = ?, rotated_at = ? WHERE id = ? AND tenant = ?",
-                                 [.text(secret), .integer(now), .integer(request.id), .text(tenant)]),
-                ]) else { throw .unavailable("cannot rotate the secret") }
-                guard rows[0].changes == 1 else { throw ServiceError(404, "no endpoint \(request.id)") }
-                return Rotated(secret: secret)
+            Route("POST", "webhooks/rotate", Rotate.self, Rotated.self) { runtime, request, info throws(ServiceError) in
+                try await rotate(runtime, request, tenant: try identifiedTenant(info))
             },
         ])
         spec.database = "users_db"
@@ -109,6 +129,7 @@ public enum WebhooksService {
             "ALTER TABLE endpoints ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
             "ALTER TABLE endpoints ADD COLUMN previous_secret TEXT",
             "ALTER TABLE endpoints ADD COLUMN rotated_at INTEGER",
+            "CREATE TABLE endpoint_rotations(endpoint INTEGER NOT NULL, request_id TEXT NOT NULL, secret TEXT NOT NULL, PRIMARY KEY(endpoint, request_id))",
         ]
         spec.afterReady = { runtime in await WebhookDelivery.deliverAlerts(runtime) }
         return spec

@@ -101,6 +101,7 @@ enum ReproducibleTrainer {
     /// would hold up the run and the consumer behind it).
     static func post(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse? {
         guard let gateway = runtime.directory.services["gateway"] else { return nil }
+        let request = ForwardedIdentity.asService(runtime.spec.name, request)
         var backoff = 50 * Nanos.millisecond
         while true {
             if case .success(let envelope) = await runtime.context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),

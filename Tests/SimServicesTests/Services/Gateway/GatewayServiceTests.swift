@@ -3,22 +3,49 @@ import XCTest
 @testable import SimServices
 
 final class GatewayServiceTests: XCTestCase {
-    /// Requests for other services are forwarded to a passing instance; the caller's own x-user is
-    /// dropped, a bad token is 401, a foreign origin 403, and every routing is recorded.
-    func testTheGatewayForwardsChecksIdentityAndCORS() {
+    /// Requests for other services are forwarded to a passing instance; a bad token is 401, a
+    /// foreign origin 403, and every routing is recorded. Deny by default: a request without a
+    /// token (its own x-user notwithstanding) is refused at the gateway (401, logged under the
+    /// address it came from) and reaches no service; a login needs none.
+    func testTheGatewayForwardsChecksIdentityAndCORSAndRefusesARequestWithoutAToken() {
+        let anonymous = ["x-harness-anonymous": "1"]
         let outcome = ServiceHarness.run("gateway", throughGateway: true, [
-            HTTPRequest("GET", "gateway/routes"),
+            HTTPRequest("GET", "gateway/routes", headers: anonymous),
             HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"]),
             HTTPRequest("POST", "training/jobs", body: ["job": "j", "spec": "x"], headers: ["x-user": "root", "authorization": "forged.t1.1.sig"]),
-            HTTPRequest("GET", "gateway/routes", origin: "https://evil.example"),
-            // The caller's own x-user (no token) is dropped: training sees an anonymous caller.
-            HTTPRequest("POST", "training/jobs", body: ["job": "j", "spec": { () -> String in var job = TrainingJobSpec(); job.name = "j"; return TrainingService.encode(job) }()], headers: ["x-user": "root"]),
+            HTTPRequest("GET", "gateway/routes", origin: "https://evil.example", headers: anonymous),
+            HTTPRequest("POST", "training/jobs", body: ["job": "j", "spec": { () -> String in var job = TrainingJobSpec(); job.name = "j"; return TrainingService.encode(job) }()],
+                        headers: ["x-user": "root", "x-harness-anonymous": "1"]),
         ])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 401, 403, 401])
-        XCTAssertEqual(outcome.responses[4]?.body["error"], "a training job needs an authenticated caller")
+        XCTAssertEqual(outcome.responses[4]?.body["error"], "refused: no credentials")
         XCTAssertEqual(outcome.responses[0]?.body["routes"], "1")
-        XCTAssertEqual(outcome.simulation.platformObservations.routings.map(\.service), ["auth", "training"])
+        XCTAssertEqual(outcome.simulation.platformObservations.routings.map(\.service), ["auth"], "the anonymous job never reached training")
+        let client = outcome.platform.node("client")!.id.description
+        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.service == "gateway" }.map { "\($0.caller): \($0.reason) \($0.detail)" },
+                       ["anonymous@\(client): no credentials POST training/jobs"])
         XCTAssertEqual(GatewayService.invariants(outcome.view), [])
+    }
+
+    /// A platform service calling through the gateway as itself (`svc:<name>`, signed with the
+    /// mesh key) is routed without a token, its identity kept; the same headers unsigned, or
+    /// signed for another route, are a request without credentials (401).
+    func testAServicesSignedIdentityPassesAndAnUnsignedOneIsRefused() {
+        let job = HTTPRequest("GET", "experiments/runs", body: ["run": "1"])
+        let signed = ForwardedIdentity.asService("workers", job)
+        var unsigned = signed
+        unsigned.headers[ForwardedIdentity.header] = nil
+        var otherRoute = ForwardedIdentity.asService("workers", HTTPRequest("GET", "experiments/params", body: ["run": "1"]))
+        otherRoute.path = "experiments/runs"
+        let outcome = ServiceHarness.run("gateway", throughGateway: true, [signed, unsigned, otherRoute].map { request in
+            var request = request
+            request.headers["x-harness-anonymous"] = "1"
+            return request
+        })
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [404, 401, 401], "the service's read reached experiments (no run 1); the others did not")
+        XCTAssertEqual(outcome.simulation.platformObservations.routings.map(\.service), ["experiments"])
+        XCTAssertEqual(outcome.simulation.platformObservations.admissions.keys.filter { $0.hasPrefix("platform/") }, ["platform/svc:workers"])
+        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.service == "gateway" }.map(\.reason), ["no credentials", "no credentials"])
     }
 
     /// RBAC at the gateway, deny by default, on the role auth read for the caller: a viewer may
@@ -34,33 +61,34 @@ final class GatewayServiceTests: XCTestCase {
             HTTPRequest("GET", "storage/artifacts", body: ["key": "alice/x"], headers: token("alice", "t1", "viewer")),
             HTTPRequest("PUT", "storage/artifacts", body: ["key": "bob/x", "content": "x"], headers: token("bob", "t2", "scientist")),
             HTTPRequest("POST", "auth/roles", body: promote, headers: token("bob", "t2", "scientist")),
-            HTTPRequest("POST", "auth/roles", body: promote, headers: ["x-role": "admin", "x-user": "ops-admin"]),
+            HTTPRequest("POST", "auth/roles", body: promote, headers: ["x-role": "admin", "x-user": "ops-admin", "x-harness-anonymous": "1"]),
             HTTPRequest("POST", "auth/roles", body: promote, headers: token("ops-admin", "t1", "admin")),
         ])
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [403, 404, 200, 403, 403, 200])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [403, 404, 200, 403, 401, 200])
         XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.service) \($0.caller): \($0.reason)" }, [
             "gateway alice@t1: role viewer may not PUT storage",
             "gateway bob@t2: role scientist may not POST auth",
-            "auth anonymous(https://app.synapsenet.local): role change by a non-admin",
+            "gateway anonymous@\(outcome.platform.node("client")!.id.description): no credentials",
         ])
         XCTAssertEqual(outcome.simulation.security.authorized.map { "\($0.user) \($0.role) \($0.method) \($0.path)" },
                        ["alice viewer GET storage/artifacts", "bob scientist PUT storage/artifacts", "ops-admin admin POST auth/roles"])
     }
 
-    /// An anonymous caller is limited as the address it connects from: four reads claiming four
-    /// X-Forwarded-For addresses share one bucket (burst 2: two admitted, two refused 429, all
-    /// admissions recorded under the client's node). I4 believes the header: all four pass.
+    /// An anonymous caller is limited as the address it connects from, before its refusal: four
+    /// reads claiming four X-Forwarded-For addresses share one bucket (burst 2: two admitted and
+    /// refused 401 for want of a token, two refused 429 first, all admissions recorded under the
+    /// client's node). I4 believes the header: all four are admitted (and then refused 401).
     func testASpoofedForwardedForDoesNotEscapeTheRateLimit() {
         var serving = ServingConfiguration()
         serving.rateLimitPerSecond = 1
         serving.rateLimitBurst = 2
-        let reads = (1 ... 4).map { HTTPRequest("GET", "storage/artifacts", body: ["key": "missing"], headers: ["x-forwarded-for": "10.0.0.\($0)", "x-remote-addr": "10.9.9.9"]) }
+        let reads = (1 ... 4).map { HTTPRequest("GET", "storage/artifacts", body: ["key": "missing"], headers: ["x-forwarded-for": "10.0.0.\($0)", "x-remote-addr": "10.9.9.9", "x-harness-anonymous": "1"]) }
         let outcome = ServiceHarness.run("gateway", throughGateway: true, serving: serving, reads)
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [404, 404, 429, 429])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [401, 401, 429, 429])
         let client = outcome.platform.node("client")!.id.description
         XCTAssertEqual(outcome.simulation.platformObservations.admissions.keys.sorted(), ["anonymous@\(client)"], "keyed by the connection, not by either header")
         let spoofed = ServiceHarness.run("gateway", defects: DefectSet([.I4]), throughGateway: true, serving: serving, reads)
-        XCTAssertEqual(spoofed.responses.map { $0?.status }, [404, 404, 404, 404])
+        XCTAssertEqual(spoofed.responses.map { $0?.status }, [401, 401, 401, 401])
         XCTAssertEqual(spoofed.simulation.platformObservations.admissions["anonymous@\(client)"]?.count, 4, "the checker's view: one client admitted 4 times")
     }
 

@@ -7,9 +7,7 @@ final class WebhooksServiceTests: XCTestCase {
     /// loopback, private and plain-http targets are refused.
     func testEndpointsAreSignedAndPrivateTargetsRefused() throws {
         let outcome = ServiceHarness.run("webhooks", [
-            HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://hooks.example.com/x"]),
-            HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://127.0.0.1/x"]),
-            HTTPRequest("POST", "webhooks/endpoints", body: ["url": "http://hooks.example.com/x"]),
+            Self.subscribe("https://hooks.example.com/x"), Self.subscribe("https://127.0.0.1/x"), Self.subscribe("http://hooks.example.com/x"),
         ])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 400, 400])
         let header = try XCTUnwrap(outcome.responses[0]?.body["signature"])
@@ -22,7 +20,7 @@ final class WebhooksServiceTests: XCTestCase {
     /// Each endpoint's signing secret carries 128 random bits: `whsec-` and 32 lower-case hex
     /// digits, different for every endpoint.
     func testSigningSecretsCarry128RandomBits() throws {
-        let outcome = ServiceHarness.run("webhooks", (1 ... 3).map { HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://hooks\($0).example.com/x"]) })
+        let outcome = ServiceHarness.run("webhooks", (1 ... 3).map { Self.subscribe("https://hooks\($0).example.com/x") })
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200])
         let secrets = try XCTUnwrap(outcome.view.rows("users_db", "SELECT secret FROM endpoints ORDER BY id")?.compactMap { $0[0].text })
         XCTAssertEqual(secrets.count, 3)
@@ -36,7 +34,7 @@ final class WebhooksServiceTests: XCTestCase {
     }
 
     func testTheInvariantFindsAStoredLoopbackTarget() {
-        let outcome = ServiceHarness.run("webhooks", [HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://hooks.example.com/x"])])
+        let outcome = ServiceHarness.run("webhooks", [Self.subscribe("https://hooks.example.com/x")])
         ServiceHarness.write(outcome, "users_db", "INSERT INTO endpoints(url, secret) VALUES ('https://localhost/admin', 's')")
         XCTAssertEqual(WebhooksService.invariants(outcome.view), ["webhooks: endpoint 2 targets the internal address 127.0.0.1 (https://localhost/admin)"])
     }
@@ -85,12 +83,52 @@ final class WebhooksServiceTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.webhookAttempts.map(\.node), ["admin", "admin"])
     }
 
-    /// Acting on an existing endpoint (a test delivery, a rotation) needs an identity: anonymous
-    /// callers get 401 and t1's secret stays as it was.
-    func testAnonymousCallersCannotTestOrRotateAnEndpoint() {
+    /// Every route needs an identity: an anonymous subscription, test delivery or rotation gets
+    /// 401, nothing is stored, and t1's secret stays as it was.
+    func testAnonymousCallersCannotSubscribeTestOrRotateAnEndpoint() {
         let outcome = ServiceHarness.run("webhooks", [Self.subscribe("https://client/hooks"), HTTPRequest("POST", "webhooks/rotate", body: ["id": "1"]),
-                                                      HTTPRequest("POST", "webhooks/test", body: ["id": "1"])])
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401, 401])
+                                                      HTTPRequest("POST", "webhooks/test", body: ["id": "1"]),
+                                                      HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://client/other"])])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401, 401, 401])
         XCTAssertEqual(outcome.view.rows("users_db", "SELECT previous_secret FROM endpoints")?.first?.first?.text, nil)
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT url FROM endpoints")?.map { $0.first?.text }, ["https://client/hooks"])
+    }
+
+    /// A rotation sent again with its request id (its answer lost) answers the secret the first
+    /// made and rotates nothing: the original secret stays the previous one, still signing. A new
+    /// request id rotates again.
+    func testARotationRetriedWithItsRequestIdRotatesOnce() {
+        func rotate(_ requestId: String) -> HTTPRequest { HTTPRequest("POST", "webhooks/rotate", body: ["id": "1", "request_id": requestId], headers: Self.admin) }
+        let outcome = ServiceHarness.run("webhooks", [Self.subscribe("https://client/hooks"), rotate("r1"), rotate("r1"), rotate("r2")])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 200])
+        let original = outcome.responses[0]?.body["secret"], first = outcome.responses[1]?.body["secret"]
+        XCTAssertNotNil(first)
+        XCTAssertNotEqual(first, original)
+        XCTAssertEqual(outcome.responses[2]?.body["secret"], first, "the retry answers the first rotation's secret")
+        let second = outcome.responses[3]?.body["secret"]
+        XCTAssertNotEqual(second, first)
+        let row = outcome.view.rows("users_db", "SELECT secret, previous_secret FROM endpoints")?.first?.map(\.text)
+        XCTAssertEqual(row, [second, first], "two rotations, not three: the previous secret is r1's")
+        let once = ServiceHarness.run("webhooks", [Self.subscribe("https://client/hooks"), rotate("r1"), rotate("r1")])
+        XCTAssertEqual(once.view.rows("users_db", "SELECT previous_secret FROM endpoints")?.first?.first?.text, once.responses[0]?.body["secret"],
+                       "after a retried rotation the original secret still signs during the grace period")
+    }
+
+    /// An alert is delivered to the endpoints of the tenant whose check raised it, never to
+    /// another tenant's; an alert naming no tenant is delivered nowhere.
+    func testAlertsGoOnlyToTheEndpointsOfTheirTenant() {
+        let t2 = ["x-user": "bob", "x-tenant": "t2", "x-role": "scientist"]
+        let alert = DriftChecks.alertValue(id: "drift:v:g:1", view: "v", group: "g", window: 1, features: "f1;f2", tenant: "t1")
+        let outcome = ServiceHarness.run("webhooks", [
+            Self.subscribe("https://client/t1-hooks"),
+            HTTPRequest("POST", "webhooks/endpoints", body: ["url": "https://client/t2-hooks"], headers: t2),
+            HTTPRequest("PRODUCE", MonitoringService.alertsTopic, body: ["key": "drift:v:g:1", "value": alert]),
+            HTTPRequest("PRODUCE", MonitoringService.alertsTopic, body: ["key": "drift:v:g:2", "value": "drift:v:g:2|v|g|2|f1"]),
+            HTTPRequest("PAUSE", "3000"),
+        ])
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT id, tenant FROM endpoints ORDER BY id")?.map { [$0[0].integer.map { "\($0)" }, $0[1].text] }, [["1", "t1"], ["2", "t2"]])
+        let attempts = outcome.simulation.security.webhookAttempts
+        XCTAssertFalse(attempts.isEmpty, "the t1 alert was delivered")
+        XCTAssertEqual(Set(attempts.map(\.endpoint)), [1], "only t1's endpoint: \(attempts.map(\.url))")
     }
 }

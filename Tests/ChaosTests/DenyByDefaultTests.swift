@@ -1,0 +1,44 @@
+import Foundation
+import XCTest
+@testable import Chaos
+@testable import SimKernel
+@testable import SimServices
+
+/// Deny by default across the platform: the gateway refuses every request without a token, so
+/// every workload's user authenticates, and a platform service calling through the gateway does
+/// so under its own signed identity. A scenario whose client still relied on anonymous access
+/// would show gateway refusals "no credentials" (and fail its own liveness checks).
+final class DenyByDefaultTests: XCTestCase {
+    static func simulate(_ name: String, seed: UInt64) -> (Outcome, Simulation) {
+        let scenario = try! ScenarioLoader.load(nameOrPath: Chaos05.packageRoot.appendingPathComponent("Scenarios/\(name).yaml").path)
+        let configuration = RunConfiguration(scenario: scenario, seed: seed, defects: .empty, faults: scenario.faultOptions(seed: seed, profile: nil))
+        let simulation = Simulation(seed: seed, options: ScenarioRunner.options(for: configuration))
+        _ = ScenarioRunner.build(simulation, configuration)
+        return (simulation.run(), simulation)
+    }
+
+    /// Scenarios 00, 01, 02, 04 and 05 (no attacker among their clients; 07's trainers never
+    /// call the gateway), seed 1, defects off: each passes, the gateway verified tokens for its
+    /// requests, and it refused none for want of credentials.
+    func testEveryScenarioClientAuthenticatesAndNothingIsRefusedForWantOfCredentials() {
+        for name in ["00_cold_start", "01_model_memory_crisis", "02_training_reproducibility", "04_ab_test_disaster", "05_distributed_training_hang"] {
+            let (outcome, simulation) = Self.simulate(name, seed: 1)
+            XCTAssertEqual(outcome, .passed, name)
+            let anonymous = simulation.security.refusals.filter { $0.reason == "no credentials" }
+            XCTAssertEqual(anonymous.map(\.detail), [], "\(name): requests sent without a token")
+            XCTAssertFalse(simulation.security.authorized.isEmpty, "\(name): the gateway verified its clients' tokens")
+        }
+    }
+
+    /// Scenario 02's workers finish training runs through the gateway as `svc:workers` (signed,
+    /// no token): the runs finish, and every request the gateway admitted came from an
+    /// authenticated user, a platform service, or an anonymous login.
+    func testPlatformServicesCallThroughTheGatewayUnderTheirOwnIdentity() {
+        let (outcome, simulation) = Self.simulate("02_training_reproducibility", seed: 1)
+        XCTAssertEqual(outcome, .passed)
+        let callers = Set(simulation.platformObservations.admissions.keys)
+        XCTAssertTrue(callers.contains("platform/svc:workers"), "\(callers.sorted())")
+        XCTAssertTrue(callers.contains("t1/ml-engineer"), "\(callers.sorted())")
+        XCTAssertTrue(callers.allSatisfy { $0.hasPrefix("platform/svc:") || $0.hasPrefix("t1/") || $0.hasPrefix("t2/") || $0.hasPrefix("anonymous@") }, "\(callers.sorted())")
+    }
+}
