@@ -45,19 +45,23 @@ final class SecurityProbeTests: XCTestCase {
         }
     }
 
-    /// Without G4 every crafted token, expired token, revoked token, replayed refresh token,
-    /// escalation and request without a token is refused, each logged as a security event with
-    /// its reason, and the run passes. (At seed 1 auth crashes at 7.9 s and the demotion of bob
-    /// lands after his last registration probe, so no "role viewer may not POST registry" here.)
+    /// Without G4 every crafted token, expired token, revoked token, escalation and request
+    /// without a token is refused, each logged as a security event with
+    /// its reason, and the run passes.
     func testEveryCraftedTokenAndEscalationIsRefusedAndLogged() {
         let (outcome, simulation) = run(seed: 1, defects: .empty)
         XCTAssertEqual(outcome, .passed)
         // (The model-file and patch attacks' refusals have their own test.)
         let reasons = Set(simulation.security.refusals.filter { !["storage", "registry", "webhooks", "admin"].contains($0.service) && !$0.reason.hasPrefix("field ") && $0.reason != "XML document type declaration" }.map(\.reason))
-        XCTAssertEqual(reasons, ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
-                                 "no credentials", "role viewer may not PUT storage", "role viewer may not POST auth",
-                                 "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key",
-                                 "identity without the gateway's signature", "refresh token reuse"])
+        let required: Set<String> = ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
+                                     "no credentials", "role viewer may not PUT storage", "role viewer may not POST auth",
+                                     "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key",
+                                     "identity without the gateway's signature"]
+        // Whether bob's demotion lands before his last registration probe, and the session's
+        // fourth round (the thief's replay) before the run's end, depends on the seed's faults
+        // (at seed 1 auth crashes at about 8 s): those refusals may or may not be there (the
+        // replay's has its own test, on a seed that reaches it).
+        XCTAssertEqual(reasons.subtracting(["role viewer may not POST registry", "refresh token reuse"]), required)
         XCTAssertFalse(simulation.security.identityCalls.isEmpty, "services honoured signed identities")
         XCTAssertFalse(simulation.security.modelReads.isEmpty, "bob read his own model")
         XCTAssertTrue(simulation.security.modelReads.allSatisfy { $0.modelTenant == $0.callerTenant })
@@ -271,11 +275,11 @@ final class SecurityProbeTests: XCTestCase {
         let checker = WebhookTargetsChecker(scenario: Self.scenario)
         checker.observations = simulation.security
         checker.external = ["client"]
-        simulation.security.webhookAttempts = [(1, 1, "https://client/hooks", "203.0.113.2", "client")]
+        simulation.security.webhookAttempts = [(1, 1, "https://client/hooks", "203.0.113.2", "client", "ping-0")]
         XCTAssertNil(checker.check(simulation))
-        simulation.security.webhookAttempts.append((Nanos.second, 2, "https://0x7f.1/http", "127.0.0.1", "client"))
+        simulation.security.webhookAttempts.append((Nanos.second, 2, "https://0x7f.1/http", "127.0.0.1", "client", "ping-1"))
         XCTAssertEqual(checker.check(simulation), "webhooks delivered endpoint 2 (https://0x7f.1/http) to 127.0.0.1 (node client), inside the platform, at 1.000s: server-side request forgery")
-        simulation.security.webhookAttempts.append((2 * Nanos.second, 3, "https://admin/http", "10.0.0.11", "admin"))
+        simulation.security.webhookAttempts.append((2 * Nanos.second, 3, "https://admin/http", "10.0.0.11", "admin", "ping-2"))
         XCTAssertEqual(checker.check(simulation), "webhooks delivered endpoint 3 (https://admin/http) to 10.0.0.11 (node admin), inside the platform, at 2.000s: server-side request forgery")
     }
 
@@ -390,12 +394,16 @@ final class SecurityProbeTests: XCTestCase {
         let admin = simulation.security.refusals.filter { $0.service == "admin" }
         XCTAssertTrue(admin.contains { $0.caller == "ops-agent" && $0.reason == "untrusted peer: a proof not signed by ops-agent's key" }, "\(admin.map(\.reason))")
         XCTAssertTrue(admin.contains { $0.caller == "intern" && $0.reason == "intern is not an operator" && $0.status == 403 }, "\(admin.map(\.reason))")
-        XCTAssertTrue(admin.contains { $0.caller == "ops-agent" && $0.reason.hasPrefix("untrusted peer: proof ") && $0.reason.hasSuffix(" was used before") }, "\(admin.map(\.reason))")
+        let replays = admin.filter { $0.caller == "ops-agent" && $0.reason.hasPrefix("untrusted peer: proof ") && $0.reason.hasSuffix(" was used before") }
+        XCTAssertFalse(replays.isEmpty, "\(admin.map(\.reason))")
         let accepted = simulation.security.peersAccepted
         XCTAssertFalse(accepted.isEmpty)
         let nonces = accepted.compactMap { PlatformPKI.parseProof($0.proof)?.nonce }
         XCTAssertEqual(nonces.count, accepted.count)
         XCTAssertEqual(Set(nonces).count, nonces.count, "no proof accepted twice")
+        // Each replay refused was of a proof the agent had got accepted: the original went first.
+        let replayed = replays.map { $0.reason.dropFirst("untrusted peer: proof ".count).prefix { $0 != " " } }.map(String.init)
+        XCTAssertTrue(replayed.allSatisfy(Set(nonces).contains), "\(replayed)")
     }
 
     /// The checker on planted observations: a proof signed by another key than the leaf's, a
@@ -448,9 +456,13 @@ final class SecurityProbeTests: XCTestCase {
 
     /// Without G2 the shared session's concurrent refreshes all get a token (the losers the
     /// winner's successor) and the thief's replay is refused; with G2 `session-refresh` names a
-    /// valid session refused during refresh.
-    func testSharedSessionsSurviveConcurrentRefreshAndG2IsFoundBySessionRefresh() {
-        let (passed, simulation) = run(seed: 1, defects: .empty)
+    /// valid session refused during refresh. The replay comes in the session's fourth round, which
+    /// a seed whose faults crash auth early (seed 1: at about 8 s) pushes past the run's end: the
+    /// first of seeds 1-10 whose run reached it is judged.
+    func testSharedSessionsSurviveConcurrentRefreshAndG2IsFoundBySessionRefresh() throws {
+        let runs = (UInt64(1) ... 10).lazy.map { self.run(seed: $0, defects: .empty) }
+        let (passed, simulation) = try XCTUnwrap(runs.first { $0.1.security.refreshes.contains { $0.presented == 0 && $0.row.generation >= 2 } },
+                                                 "no seed of 1-10 reached the thief's replay")
         XCTAssertEqual(passed, .passed)
         let refreshes = simulation.security.refreshes
         XCTAssertTrue(refreshes.contains { !$0.rotated && $0.accepted }, "a concurrent refresh got the successor")

@@ -13,7 +13,7 @@ public final class PeerTrustChecker: SecurityObservationsChecker, Checker {
         scenario.workloads.contains { $0 is MeshPeersWorkload } ? nil : "no mesh_peers workload runs in this scenario"
     }
 
-    /// The nonces of the proofs accepted so far.
+    /// The (subject, nonce) pairs of the proofs accepted so far.
     var nonces: Set<String> = []
 
     public override func check(_ simulation: Simulation) -> String? {
@@ -31,7 +31,7 @@ public final class PeerTrustChecker: SecurityObservationsChecker, Checker {
             guard let nonce = PlatformPKI.signedNonce(accepted.proof, leaf: leaf, method: accepted.method, path: accepted.path, body: accepted.body) else {
                 return "admin accepted \(leaf.subject)'s certificate at \(when) without a proof signed by its key: a copied certificate passes for its owner"
             }
-            guard nonces.insert(nonce).inserted else { return "admin accepted proof \(nonce) of \(leaf.subject) a second time at \(when): a replay" }
+            guard nonces.insert("\(leaf.subject)\n\(nonce)").inserted else { return "admin accepted proof \(nonce) of \(leaf.subject) a second time at \(when): a replay" }
             return nil
         }
     }

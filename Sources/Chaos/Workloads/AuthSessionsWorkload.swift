@@ -103,12 +103,7 @@ public struct AuthSessionsWorkload: Workload {
         let simulation = platform.simulation, requests = self.requests, interval = Int64(intervalMillis) * Nanos.millisecond
         let demoteAt = Int64(demoteAtMillis) * Nanos.millisecond, revokeAt = Int64(revokeAtMillis) * Nanos.millisecond
         func token(_ context: ProcessContext, _ user: String, lifetime: Int? = nil) async -> String {
-            var body = ["user": user, "api_key": "k-\(user)"]
-            if let lifetime { body["lifetime_s"] = "\(lifetime)" }
-            while true {
-                if let token = await context.askUntilDefinitive(gateway, HTTPRequest("POST", "auth/token", body: body)).body["token"] { return token }
-                await context.sleep(nanoseconds: 500 * Nanos.millisecond)
-            }
+            await context.token(gateway, user: user, lifetime: lifetime)
         }
         /// One request whose answer matters to nobody but the checkers (retried only on silence or 5xx).
         func probe(_ context: ProcessContext, _ request: HTTPRequest) { simulation.spawn { _ = await context.askUntilDefinitive(gateway, request) } }

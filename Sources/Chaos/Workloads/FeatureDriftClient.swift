@@ -5,7 +5,6 @@ import SimServices
 final class FeatureDriftClient: @unchecked Sendable {  // confined to its simulation's thread
     let workload: FeatureDriftWorkload
     let simulation: Simulation
-    let gateway: Address
     /// The data scientist of t1 the client acts as (every request carries its token).
     let api: PlatformClient
     /// The first window's start on the client's clock, once set-up is done.
@@ -21,7 +20,6 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
     init(workload: FeatureDriftWorkload, simulation: Simulation, gateway: Address) {
         self.workload = workload
         self.simulation = simulation
-        self.gateway = gateway
         api = PlatformClient(gateway: gateway, user: "ml-engineer")
     }
 
@@ -33,10 +31,7 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
         let giveUpAt = deadline == .max ? Int64.max : simulation.now + deadline
         var backoff = 50 * Nanos.millisecond
         while simulation.now < giveUpAt {
-            if case .success(let envelope) = await api.call(context, request, timeout: 3 * Nanos.second),
-               case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500, response.status != 429 {
-                return response
-            }
+            if let response = await api.response(context, request), PlatformClient.isDefinitive(response) { return response }
             await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
             backoff = Swift.min(Nanos.second, backoff * 2)
         }

@@ -15,10 +15,13 @@ extension ProcessContext {
         }
     }
 
-    /// A token for `user` (whose API key is `k-<user>`), asked through the gateway until granted.
-    func token(_ gateway: Address, user: String) async -> String {
+    /// A token for `user` (whose API key is `k-<user>`; `lifetime` seconds, else auth's default),
+    /// asked through the gateway until granted.
+    func token(_ gateway: Address, user: String, lifetime: Int? = nil) async -> String {
+        var body = ["user": user, "api_key": "k-\(user)"]
+        if let lifetime { body["lifetime_s"] = "\(lifetime)" }
         while true {
-            if let token = await askUntilDefinitive(gateway, HTTPRequest("POST", "auth/token", body: ["user": user, "api_key": "k-\(user)"])).body["token"] { return token }
+            if let token = await askUntilDefinitive(gateway, HTTPRequest("POST", "auth/token", body: body)).body["token"] { return token }
             await sleep(nanoseconds: 500 * Nanos.millisecond)
         }
     }
@@ -34,29 +37,59 @@ final class PlatformClient: @unchecked Sendable {  // confined to its simulation
     /// The account (API key `k-<user>`, provisioned with auth's database).
     let user: String
     private var token: String?
+    /// Whether one of the client's tasks is asking for a token now (the others wait for it).
+    private var loggingIn = false
 
     init(gateway: Address, user: String) {
         self.gateway = gateway
         self.user = user
     }
 
-    /// The current token, asked for first when there is none.
-    func currentToken(_ context: ProcessContext) async -> String {
-        if let token { return token }
-        let fresh = await context.token(gateway, user: user)
-        token = fresh
-        return fresh
+    /// Whether `response` is the platform's answer to the request, not a reason to send it again:
+    /// not a 5xx, not a 429, not the gateway refusing the token (which the client then replaces).
+    static func isDefinitive(_ response: HTTPResponse) -> Bool {
+        response.status < 500 && response.status != 429 && !refusedToken(response)
     }
 
-    /// `request` with the user's token, sent once through the gateway. A refusal of the token
-    /// itself (401 "token refused") drops it, so the next request logs in again.
+    static func refusedToken(_ response: HTTPResponse) -> Bool {
+        response.status == 401 && response.body["error"]?.hasPrefix("token refused") == true
+    }
+
+    /// The current token; when there is none, one login at a time for all the client's tasks
+    /// (the others wait for it), retried with jittered backoff. Nil when none came within `timeout`.
+    func currentToken(_ context: ProcessContext, timeout: Int64 = .max) async -> String? {
+        let deadline = timeout > Int64.max - context.simulation.now ? Int64.max : context.simulation.now + timeout
+        var backoff = 100 * Nanos.millisecond
+        while token == nil {
+            guard context.simulation.now < deadline else { return nil }
+            if loggingIn {
+                await context.sleep(nanoseconds: 20 * Nanos.millisecond)
+                continue
+            }
+            loggingIn = true
+            let login = HTTPRequest("POST", "auth/token", body: ["user": user, "api_key": "k-\(user)"])
+            let answer = await context.call(gateway, HTTPMessage.request(login), timeout: Swift.min(3 * Nanos.second, Swift.max(1, deadline - context.simulation.now)))
+            loggingIn = false
+            if case .success(let envelope) = answer, case .response(let response) = envelope.payload as? HTTPMessage, let granted = response.body["token"] {
+                token = granted
+            } else {
+                await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
+                backoff = Swift.min(2 * Nanos.second, backoff * 2)
+            }
+        }
+        return token
+    }
+
+    /// `request` with the user's token, sent once through the gateway (the login, when there is
+    /// no token yet, counts against `timeout`). A refusal of the token itself (401 "token
+    /// refused") drops it, so the next request logs in again.
     func call(_ context: ProcessContext, _ request: HTTPRequest, timeout: Int64) async -> Result<Envelope, RPCError> {
+        let started = context.simulation.now
+        guard let sent = await currentToken(context, timeout: timeout) else { return .failure(.timeout(to: gateway, after: timeout)) }
         var request = request
-        let sent = await currentToken(context)
         request.headers["authorization"] = sent
-        let result = await context.call(gateway, HTTPMessage.request(request), timeout: timeout)
-        if case .success(let envelope) = result, case .response(let response) = envelope.payload as? HTTPMessage,
-           response.status == 401, response.body["error"]?.hasPrefix("token refused") == true, token == sent {
+        let result = await context.call(gateway, HTTPMessage.request(request), timeout: Swift.max(1, timeout - (context.simulation.now - started)))
+        if case .success(let envelope) = result, case .response(let response) = envelope.payload as? HTTPMessage, Self.refusedToken(response), token == sent {
             token = nil
         }
         return result
@@ -69,13 +102,12 @@ final class PlatformClient: @unchecked Sendable {  // confined to its simulation
         return response
     }
 
-    /// Sends `request` until it gets a definitive answer (as `askUntilDefinitive`, with the
-    /// user's token; a refused token is replaced and the request sent again).
+    /// Sends `request` until it gets a definitive answer (`isDefinitive`), backing off with
+    /// jitter from 100 ms to 2 s: what a client that must get through does.
     func askUntilDefinitive(_ context: ProcessContext, _ request: HTTPRequest) async -> HTTPResponse {
         var backoff = 100 * Nanos.millisecond
         while true {
-            if let response = await response(context, request), response.status < 500, response.status != 429,
-               !(response.status == 401 && response.body["error"]?.hasPrefix("token refused") == true) { return response }
+            if let response = await response(context, request), Self.isDefinitive(response) { return response }
             await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
             backoff = Swift.min(2 * Nanos.second, backoff * 2)
         }

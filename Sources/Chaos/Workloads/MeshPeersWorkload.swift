@@ -56,7 +56,8 @@ public struct MeshPeersWorkload: Workload {
         guard let client = platform.topology.nodes(role: "client").first.flatMap({ platform.node($0.name) }),
               let admin = platform.directory.services["admin"] else { return }
         let simulation = platform.simulation, requests = self.requests, interval = Int64(intervalMillis) * Nanos.millisecond
-        // The agent's last request as it went out: what an eavesdropper replays.
+        // The agent's last request that went through, as it went out: what an eavesdropper
+        // replays (captured once answered, so the replay never races its original).
         var captured: HTTPRequest?
         /// A quota request carrying `chain` and a fresh proof signed with the key named `keyName`.
         func request(_ context: ProcessContext, _ chain: [PeerCertificate], keyName: String, quota: Int) -> HTTPRequest {
@@ -76,8 +77,10 @@ public struct MeshPeersWorkload: Workload {
             for i in 0 ..< requests {
                 await context.sleep(nanoseconds: interval)
                 let sent = request(context, chain, keyName: "ops-agent", quota: 1_000 + i)
-                captured = sent
-                send(context, sent)
+                simulation.spawn {
+                    if case .success(let envelope) = await context.call(admin, HTTPMessage.request(sent), timeout: 2 * Nanos.second),
+                       case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200 { captured = sent }
+                }
             }
         }
         client.addProcess("impostor") { context in

@@ -62,7 +62,7 @@ public struct SecurityProbeWorkload: Workload {
         /// Sends `request` through the gateway as `api`'s user until it gets a definitive answer (not 5xx or 429).
         func ask(_ context: ProcessContext, _ api: PlatformClient, _ request: HTTPRequest) async -> HTTPResponse? {
             for _ in 0 ..< 50 {
-                if let response = await api.response(context, request, timeout: 2 * Nanos.second), response.status < 500, response.status != 429 { return response }
+                if let response = await api.response(context, request, timeout: 2 * Nanos.second), PlatformClient.isDefinitive(response) { return response }
                 await context.sleep(nanoseconds: 200 * Nanos.millisecond)
             }
             return nil

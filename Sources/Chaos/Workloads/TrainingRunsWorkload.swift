@@ -140,11 +140,11 @@ public struct TrainingRunsWorkload: Workload {
         client.addProcess("training-runs") { context in
             func ask(_ request: HTTPRequest) async -> HTTPResponse { await api.askUntilDefinitive(context, request) }
             /// Submits one run, checks its parameters, waits for it, reads it back.
-            func follow(name: String, seed: UInt64, dataset: String, headers: [String: String]) async {
+            func follow(name: String, seed: UInt64, dataset: String) async {
                 let submit = workload.submission(name: name, dataset: dataset, seed: seed)
                 var run: Int64?
                 while run == nil {
-                    let accepted = await ask(HTTPRequest("POST", "training/runs", body: FormEncoder.encode(submit), headers: headers))
+                    let accepted = await ask(HTTPRequest("POST", "training/runs", body: FormEncoder.encode(submit)))
                     run = accepted.status == 200 ? accepted.body["run"].flatMap { Int64($0) } : nil
                     if run == nil { await context.sleep(nanoseconds: 500 * Nanos.millisecond) }
                 }
@@ -209,17 +209,16 @@ public struct TrainingRunsWorkload: Workload {
                     observations.revision &+= 1
                 }
             }
-            let headers = ["authorization": await api.currentToken(context)]
             let text = String(decoding: DatasetVersion.encode(workload.datasetRows), as: UTF8.self)
             var digest = ""
             while digest.isEmpty {
-                let stored = await ask(HTTPRequest("PUT", "experiments/datasets", body: ["name": "clicks-2026-11", "rows": text], headers: headers))
+                let stored = await ask(HTTPRequest("PUT", "experiments/datasets", body: ["name": "clicks-2026-11", "rows": text]))
                 digest = stored.status == 200 ? stored.body["digest"] ?? "" : ""
             }
             // A run on data that was never stored: must be refused.
             let unknown = DatasetVersion.digest(Array("never stored".utf8))
             observations.mustBeRefused.append("run-unversioned")
-            let refusal = await ask(HTTPRequest("POST", "training/runs", body: FormEncoder.encode(workload.submission(name: "run-unversioned", dataset: unknown)), headers: headers))
+            let refusal = await ask(HTTPRequest("POST", "training/runs", body: FormEncoder.encode(workload.submission(name: "run-unversioned", dataset: unknown))))
             observations.refused.append(("run-unversioned", refusal.status))
             observations.revision &+= 1
             var pending = workload.runNames.count
@@ -231,7 +230,7 @@ public struct TrainingRunsWorkload: Workload {
                     while observations.submitted.count < workload.controlRuns { await context.sleep(nanoseconds: 50 * Nanos.millisecond) }
                 }
                 simulation.spawn {
-                    await follow(name: name, seed: workload.seed(ofRun: index), dataset: digest, headers: headers)
+                    await follow(name: name, seed: workload.seed(ofRun: index), dataset: digest)
                     pending -= 1
                 }
             }
@@ -242,7 +241,7 @@ public struct TrainingRunsWorkload: Workload {
                 var changed = workload.submission(name: name, dataset: digest, seed: workload.seed(ofRun: index))
                 changed.lr *= 2
                 observations.mustBeRefused.append("\(name) with another job")
-                let answer = await ask(HTTPRequest("POST", "training/runs", body: FormEncoder.encode(changed), headers: headers))
+                let answer = await ask(HTTPRequest("POST", "training/runs", body: FormEncoder.encode(changed)))
                 observations.refused.append(("\(name) with another job", answer.status))
                 observations.revision &+= 1
             }
@@ -271,10 +270,10 @@ public struct TrainingRunsWorkload: Workload {
             // The first same-seed run's model registered as a version with its run: the chain
             // dataset version -> run -> model version, read back from the registry.
             if let trained = observations.submitted.first(where: { $0.name == workload.runNames.first }) {
-                _ = await ask(HTTPRequest("POST", "models/create", body: ["name": "ctr-model"], headers: headers))
-                let registered = await ask(HTTPRequest("POST", "registry/versions", body: ["model": "ctr-model", "run": "\(trained.run)"], headers: headers))
+                _ = await ask(HTTPRequest("POST", "models/create", body: ["name": "ctr-model"]))
+                let registered = await ask(HTTPRequest("POST", "registry/versions", body: ["model": "ctr-model", "run": "\(trained.run)"]))
                 if registered.status == 200, let version = registered.body["version"].flatMap({ Int64($0) }) {
-                    let lineage = await ask(HTTPRequest("GET", "registry/lineage", body: ["model": "ctr-model", "version": "\(version)"], headers: headers))
+                    let lineage = await ask(HTTPRequest("GET", "registry/lineage", body: ["model": "ctr-model", "version": "\(version)"]))
                     observations.modelLineage = (trained.run, digest, workload.code, version, lineage.status, lineage.status == 200 ? lineage.body : [:])
                 }
             }

@@ -22,6 +22,9 @@ public struct PlatformDirectory: Sendable {
     public var training: TrainingPlatformConfiguration?
     /// How the inference replicas serve (cache size, memory, prediction time).
     public var serving = ServingConfiguration()
+    /// The nodes that run a platform service (every replica): the service mesh, the only sources
+    /// from which the gateway takes a service's own identity (`svc:<name>`).
+    public var meshNodes: Set<String> = []
 }
 
 /// One platform for every scenario: the topology's nodes on a simulation, each running the role
@@ -78,7 +81,7 @@ public final class Platform {
         }
         var services: [String: Address] = [:]
         for service in Topology.services where topology.has(role: service) { services[service] = address(role: service, service: "http") }
-        directory = PlatformDirectory(
+        var directory = PlatformDirectory(
             consul: address(role: "consul", service: "consul"), kafka: address(role: "kafka", service: "kafka"),
             redis: address(role: "redis", service: "redis"), objectStore: address(role: "minio", service: "s3"),
             search: address(role: "search", service: "search"),
@@ -88,6 +91,8 @@ public final class Platform {
             trainers: trainerSpecs.map { Address(node: ids[$0.name]!, service: "worker") },
             checkpointStore: address(role: "storage", service: "storage"), trainingCluster: address(role: "training", service: "training"),
             training: training, serving: serving)
+        directory.meshNodes = Set(built.filter { Topology.services.contains($0.1.role) }.map { $0.0.id.description })
+        self.directory = directory
         if let training {
             let observations = simulation.training
             observations.shards = (0 ..< training.parameterServers).map { _ in TrainingObservations.Shard() }

@@ -58,7 +58,7 @@ public enum AdminService {
         ])
         spec.database = "users_db"
         spec.migrations = ["CREATE TABLE tenants(name TEXT PRIMARY KEY, quota INTEGER NOT NULL, used INTEGER NOT NULL CHECK(used >= 0))"] + quotaMigrations
-            + ["CREATE TABLE peer_proofs(nonce TEXT PRIMARY KEY, subject TEXT NOT NULL, at INTEGER NOT NULL)"]
+            + ["CREATE TABLE peer_proofs(subject TEXT NOT NULL, nonce TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(subject, nonce))"]
         spec.dependsOn = ["auth"]
         return spec
     }

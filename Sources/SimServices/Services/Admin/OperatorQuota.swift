@@ -35,16 +35,18 @@ extension AdminService {
         guard request.quota >= 0 else { throw .badRequest("quota is never negative") }
         // The nonce is kept with the change, in one transaction: a proof sent again (a replay, or a
         // client's retry, which must sign anew) changes nothing and is refused.
+        // Proofs older than twice the window can no longer be presented: they are dropped first.
         guard case .success(let rows) = await runtime.transaction([
-            SQLStatement("INSERT OR IGNORE INTO peer_proofs(nonce, subject, at) VALUES (?, ?, ?)", [.text(nonce), .text(subject), .integer(now)]),
+            SQLStatement("DELETE FROM peer_proofs WHERE at < ?", [.integer(now - 2 * PlatformPKI.proofWindowSeconds)]),
+            SQLStatement("INSERT OR IGNORE INTO peer_proofs(subject, nonce, at) VALUES (?, ?, ?)", [.text(subject), .text(nonce), .integer(now)]),
             SQLStatement("INSERT INTO tenants(name, quota, used) SELECT ?, ?, 0 WHERE changes() = 1 ON CONFLICT(name) DO UPDATE SET quota = MAX(excluded.quota, used)",
                          [.text(request.tenant), .integer(request.quota)]),
             SQLStatement("SELECT used, quota FROM tenants WHERE name = ?", [.text(request.tenant)]),
         ]) else { throw .unavailable("users_db did not answer") }
-        guard rows[0].changes == 1 else {
+        guard rows[1].changes == 1 else {
             throw await SecurityEvents.refuse(runtime, caller: subject, reason: "untrusted peer: proof \(nonce) was used before", detail: "ops/quota \(request.tenant)", status: 401)
         }
-        guard let row = rows[2].rows.first, let used = row[0].integer, let quota = row[1].integer else { throw .unavailable("users_db did not answer") }
+        guard let row = rows[3].rows.first, let used = row[0].integer, let quota = row[1].integer else { throw .unavailable("users_db did not answer") }
         let security = context.simulation.security
         security.peersAccepted.append(.init(at: context.simulation.now, chain: chain, method: info.method, path: info.path,
                                             body: ["tenant": request.tenant, "quota": "\(request.quota)"], proof: info.headers[PlatformPKI.proofHeader] ?? ""))

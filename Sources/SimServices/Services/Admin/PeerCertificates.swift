@@ -130,8 +130,9 @@ public enum PlatformPKI {
     public static func proofRefusal(_ header: String?, leaf: PeerCertificate, method: String, path: String, body: [String: String], now: Int64) -> Result<String, ProofRefusal> {
         guard let header else { return .failure(.init(reason: "no proof of possession of the leaf's key")) }
         guard let proof = parseProof(header) else { return .failure(.init(reason: "a malformed proof of possession")) }
-        guard abs(now - proof.timestamp) <= proofWindowSeconds else {
-            return .failure(.init(reason: "a proof made at \(proof.timestamp) s, \(abs(now - proof.timestamp)) s from \(now) s (window \(proofWindowSeconds) s)"))
+        // Compared without subtracting the caller's number (an extreme time must not overflow).
+        guard proof.timestamp >= now - proofWindowSeconds, proof.timestamp <= now + proofWindowSeconds else {
+            return .failure(.init(reason: "a proof made at \(proof.timestamp) s, outside \(now) s ± \(proofWindowSeconds) s"))
         }
         guard let nonce = signedNonce(header, leaf: leaf, method: method, path: path, body: body) else {
             return .failure(.init(reason: "a proof not signed by \(leaf.subject)'s key"))

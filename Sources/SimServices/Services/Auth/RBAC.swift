@@ -11,12 +11,16 @@ public enum RBAC {
         "viewer": readable.map { ($0, .read) },
         "scientist": readable.map { ($0, .read) } + ["experiments", "training", "models", "registry", "features", "storage", "inference", "pipeline", "webhooks", "monitoring", "scheduler"].map { ($0, .write) },
         "admin": (readable + ["auth", "admin", "webhooks", "workers"]).flatMap { [($0, Access.read), ($0, .write)] },
+        // A platform service acting as itself (`svc:<name>`, from the mesh): what the platform's
+        // own jobs call through the gateway, a trainer's runs, a pipeline task's report, a
+        // materialization, a training job's registration.
+        "service": ["experiments", "pipeline", "features", "registry", "training"].flatMap { [($0, Access.read), ($0, .write)] },
     ]
     /// The services every role may read.
     static let readable = ["experiments", "training", "models", "registry", "features", "storage", "inference", "monitoring", "pipeline", "scheduler"]
 
-    /// The roles auth accepts in `POST auth/roles`.
-    public static var roles: [String] { grants.keys.sorted() }
+    /// The roles auth accepts in `POST auth/roles` (a user is never given the platform's own).
+    public static var roles: [String] { grants.keys.filter { $0 != "service" }.sorted() }
 
     /// Routes any authenticated caller may use whatever its role: asking for a token, revoking
     /// one's own (the body carries the token to revoke), rotating one's own API key, and opening

@@ -20,10 +20,12 @@ public struct RequestInfo: Sendable {
     public var path: String
     public var origin: String
     public var headers: [String: String]
-    /// The identity the gateway forwarded after auth checked the caller's token (nil: anonymous).
+    /// The identity the gateway forwarded after auth checked the caller's token, or a platform
+    /// service's own (`svc:<name>`, no tenant); nil: a call straight to the service without one.
     public var user: String? { headers["x-user"].flatMap { $0.isEmpty ? nil : $0 } }
     public var tenant: String? { headers["x-tenant"].flatMap { $0.isEmpty ? nil : $0 } }
-    /// The caller's role as auth read it when it verified the token (nil: anonymous).
+    /// The caller's role as auth read it when it verified the token (`service` for a platform
+    /// service acting as itself; nil: no identity).
     public var role: String? { headers["x-role"].flatMap { $0.isEmpty ? nil : $0 } }
 }
 

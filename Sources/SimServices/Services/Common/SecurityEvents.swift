@@ -165,14 +165,14 @@ public final class SecurityObservations {
         set { changes.note(); _modelUpdates = newValue }
     }
     private var _modelUpdates: [(at: Int64, caller: String, asked: [String], before: [String: String], after: [String: String])] = []
-    /// Webhook delivery attempts sent: the endpoint, its URL, the address its host resolved to and
-    /// the node at that address.
-    public var webhookAttempts: [(at: Int64, endpoint: Int64, url: String, address: String, node: String)] {
+    /// Webhook delivery attempts sent: the endpoint, its URL, the address its host resolved to,
+    /// the node at that address and the event's id.
+    public var webhookAttempts: [(at: Int64, endpoint: Int64, url: String, address: String, node: String, event: String)] {
         get { _webhookAttempts }
         _modify { changes.note(); yield &_webhookAttempts }
         set { changes.note(); _webhookAttempts = newValue }
     }
-    private var _webhookAttempts: [(at: Int64, endpoint: Int64, url: String, address: String, node: String)] = []
+    private var _webhookAttempts: [(at: Int64, endpoint: Int64, url: String, address: String, node: String, event: String)] = []
     /// Webhooks a subscriber's receiver judged: the event id, whether the platform sent it (not an
     /// attacker's replay or forgery), and the verdict.
     public var webhookReceipts: [(at: Int64, id: String, fromPlatform: Bool, verdict: WebhookReceiver.Verdict)] {

@@ -157,12 +157,19 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
     /// checked and traced like a client's), retrying with jittered backoff until it answers 2xx
     /// or `attempts` run out.
     public func callThroughGateway(_ request: HTTPRequest, attempts: Int = .max) async -> HTTPResponse? {
+        await askThroughGateway(request, attempts: attempts) { (200 ..< 300).contains($0.status) }
+    }
+
+    /// Sends `request` through the gateway as this platform service (`svc:<name>`, signed with
+    /// the mesh key: `ForwardedIdentity.asService`) until `accept` takes an answer or `attempts`
+    /// run out (nil then), backing off with jitter from 50 ms to 2 s between attempts.
+    public func askThroughGateway(_ request: HTTPRequest, attempts: Int = .max, accept: (HTTPResponse) -> Bool) async -> HTTPResponse? {
         guard let gateway = directory.services["gateway"] else { return nil }
         let request = ForwardedIdentity.asService(spec.name, request)
         var backoff = 50 * Nanos.millisecond
         for _ in 0 ..< attempts {
             if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
-               case .response(let response) = envelope.payload as? HTTPMessage, (200 ..< 300).contains(response.status) {
+               case .response(let response) = envelope.payload as? HTTPMessage, accept(response) {
                 return response
             }
             await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })

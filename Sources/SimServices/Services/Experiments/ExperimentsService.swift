@@ -138,7 +138,7 @@ public enum ExperimentsService {
             "ALTER TABLE runs ADD COLUMN parent INTEGER",
             "CREATE TABLE tags(run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key))",
             "ALTER TABLE runs ADD COLUMN search_revision INTEGER NOT NULL DEFAULT 0",
-            // The tenant a run belongs to (the platform's own jobs, anonymous, create runs of t1).
+            // The tenant a run belongs to (a platform service acting as itself creates runs of t1).
             "ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
         ]
         spec.buckets = [DatasetVersions.bucket]

@@ -7,8 +7,8 @@ import SimKernel
 /// full, and each clause becomes bound parameters of one SQL statement: the text a caller writes
 /// never becomes SQL. A filter outside the grammar is refused with 400 naming where it went wrong.
 ///
-/// The tenant is the one the gateway forwarded for the caller; an anonymous caller (the platform's
-/// own jobs) acts in t1, the tenant runs have had since before tenants existed.
+/// The tenant is the one the gateway forwarded for the caller; a caller without one (a platform
+/// service acting as itself) acts in t1, the tenant runs have had since before tenants existed.
 ///
 /// I1 splices each clause's comparison, as written, into the SQL text: `metrics.auc > 0) OR (1=1`
 /// closes the metric's sub-query and ORs away the tenant scope, so every tenant's runs come back.

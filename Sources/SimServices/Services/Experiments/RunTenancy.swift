@@ -6,7 +6,7 @@ import SimKernel
 /// tenant reaches only its tenant's runs; another tenant's run is answered 404 as a missing one is
 /// (so ids cannot be probed: a missing run is 404 for such a caller on every route, even one that
 /// would answer an empty result), and the route's handler never runs. Callers without a tenant
-/// (the platform's own jobs, anonymous) reach every run, as before tenants. The routes that scope
+/// (a platform service acting as itself, `svc:<name>`) reach every run, as before tenants. The routes that scope
 /// in their own SQL (`scopedByHandler`: create, view, finish, fork, filter, and the routes keyed by
 /// experiment name: compare, list, search) are left to it, so the check costs no second read there.
 enum RunTenancy {

@@ -120,6 +120,10 @@ enum FeatureRoutes {
                 }
             }
             guard request.ttlMs > 0, request.slaMs > 0 else { throw .badRequest("ttl_ms and sla_ms must be positive") }
+            // Names travel inside `|`- and `;`-separated records (rows, alerts): only plain names.
+            for name in [request.name] + request.features + (request.categorical ?? []) where !FeatureView.isPlainName(name) {
+                throw .badRequest("'\(name)' is not a name: 1-64 letters, digits, '_', '-' or '.'")
+            }
             let view = FeatureView(name: request.name, features: request.features, categorical: request.categorical ?? [],
                                    ttl: request.ttlMs * Nanos.millisecond, sla: request.slaMs * Nanos.millisecond, transforms: transforms)
             let problem = view.problem(defects: runtime.defects)

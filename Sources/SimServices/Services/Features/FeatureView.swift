@@ -6,6 +6,14 @@ import SimKernel
 /// features from its own, each `name=op(input input ...)`; their inputs form a dependency graph
 /// that registration validates (three-colour DFS; C8's validator, one visited set, accepts cycles).
 public struct FeatureView: Sendable, Equatable {
+    /// Whether `name` may name a view or a feature: 1 to 64 ASCII letters, digits, `_`, `-` or
+    /// `.` (no separator of the records that carry it).
+    public static func isPlainName(_ name: String) -> Bool {
+        (1 ... 64).contains(name.utf8.count) && name.utf8.allSatisfy { byte in
+            (48 ... 57).contains(byte) || (65 ... 90).contains(byte) || (97 ... 122).contains(byte) || byte == 95 || byte == 45 || byte == 46
+        }
+    }
+
     public var name: String
     /// The raw features, in row order.
     public var features: [String]

@@ -109,9 +109,16 @@ public enum GatewayService {
         // Identity: the gateway alone sets x-user/x-tenant/x-role, after auth verified the bearer
         // token and read the user's current role; then RBAC, deny by default, on that role.
         // A platform service calling through the gateway as itself (its identity signed with the
-        // mesh key, which no client holds) keeps it: it is routed like a client's request.
-        if ForwardedIdentity.isService(request.headers, method: request.method, path: request.path) {
-            if let refused = admit(runtime, request, caller: "platform/\(request.headers["x-user"] ?? "-")") { return refused }
+        // mesh key, which no client holds), from a node of the mesh, keeps it: it is checked
+        // against the service role's grants and routed like a client's request. The same headers
+        // from anywhere else are dropped below (a request without credentials).
+        if runtime.directory.meshNodes.contains(remote), ForwardedIdentity.isService(request.headers, method: request.method, path: request.path) {
+            let caller = request.headers["x-user"] ?? "-"
+            guard RBAC.permits(role: ForwardedIdentity.serviceRole, method: request.method, path: request.path) else {
+                let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: "role service may not \(request.method) \(request.service)", detail: request.path, status: 403)
+                return .error(refusal.status, refusal.message)
+            }
+            if let refused = admit(runtime, request, caller: "platform/\(caller)") { return refused }
             return await route(runtime, request)
         }
         for header in ForwardedIdentity.identityHeaders + [ForwardedIdentity.header] { request.headers[header] = nil }

@@ -55,8 +55,9 @@ public enum ModelsService {
     }
 
     /// The tenant a write acts in: the caller's, as the gateway forwarded it. A body naming another
-    /// tenant is refused (403) and logged; an anonymous caller keeps the body's tenant (default
-    /// t1) until every client authenticates.
+    /// tenant is refused (403) and logged; a caller without a tenant (a platform service acting
+    /// as itself: clients cannot be one, the gateway refuses requests without a token) keeps the
+    /// body's tenant (default t1).
     static func scope(_ runtime: ServiceRuntime, _ info: RequestInfo, asked: String?, detail: String) async throws(ServiceError) -> String {
         guard let tenant = info.tenant else { return asked ?? "t1" }
         if let asked, asked != tenant {

@@ -6,8 +6,9 @@ import SimKernel
 enum DriftChecks {
     static let migrations = [
         "CREATE TABLE feature_drift(id INTEGER PRIMARY KEY, view TEXT NOT NULL, window INTEGER NOT NULL, feature TEXT NOT NULL, method TEXT NOT NULL, score REAL NOT NULL, threshold TEXT NOT NULL, divisor INTEGER NOT NULL, drift INTEGER NOT NULL)",
-        "CREATE TABLE drift_alerts(view TEXT NOT NULL, grp TEXT NOT NULL, window INTEGER NOT NULL, features TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(view, grp, window))",
-        "ALTER TABLE drift_alerts ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
+        // One alert per (view, group, window) and tenant: a check by another tenant's caller
+        // raises that tenant's own alert and never swallows this one's.
+        "CREATE TABLE drift_alerts(view TEXT NOT NULL, grp TEXT NOT NULL, window INTEGER NOT NULL, features TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0, tenant TEXT NOT NULL, PRIMARY KEY(view, grp, window, tenant))",
     ]
 
     /// An alert as it travels on the `alerts` topic: `id|view|group|window|features|tenant`
@@ -63,7 +64,7 @@ enum DriftChecks {
                 let id = eventID(view: view, group: group, window: window)
                 let value = alertValue(id: id, view: view, group: group, window: window, features: features, tenant: tenant)
                 guard case .success = await runtime.kafka.produce(MonitoringService.alertsTopic, key: id, value: Array(value.utf8), context: context) else { break }
-                _ = await runtime.transaction([SQLStatement("UPDATE drift_alerts SET published = 1 WHERE view = ? AND grp = ? AND window = ?", [.text(view), .text(group), .integer(window)])])
+                _ = await runtime.transaction([SQLStatement("UPDATE drift_alerts SET published = 1 WHERE view = ? AND grp = ? AND window = ? AND tenant = ?", [.text(view), .text(group), .integer(window), .text(tenant)])])
             }
         }
     }

@@ -102,20 +102,10 @@ public enum TrainingRuns {
         return Accepted(name: request.name, run: run)
     }
 
-    /// One request through the gateway, retried on 5xx and silence; any other answer is returned.
+    /// One request through the gateway as the training service, retried on 5xx, 429 and silence;
+    /// any other answer is returned.
     static func ask(_ runtime: ServiceRuntime, _ request: HTTPRequest, attempts: Int = 5) async -> HTTPResponse? {
-        guard let gateway = runtime.directory.services["gateway"] else { return nil }
-        let request = ForwardedIdentity.asService(runtime.spec.name, request)
-        var backoff = 50 * Nanos.millisecond
-        for _ in 0 ..< attempts {
-            if case .success(let envelope) = await runtime.context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
-               case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500, response.status != 429 {
-                return response
-            }
-            await runtime.context.sleep(nanoseconds: backoff + runtime.context.withRandom { $0.uniform(0 ... backoff / 2) })
-            backoff = Swift.min(2 * Nanos.second, backoff * 2)
-        }
-        return nil
+        await runtime.askThroughGateway(request, attempts: attempts) { $0.status < 500 && $0.status != 429 }
     }
 
     /// A task as JSON with sorted keys (its wire form on Kafka).

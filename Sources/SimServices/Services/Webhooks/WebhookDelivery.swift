@@ -32,9 +32,11 @@ enum WebhookDelivery {
 
     static func deliverAlerts(_ runtime: ServiceRuntime) async {
         await runtime.consume(group: "webhooks", topic: MonitoringService.alertsTopic) { record in
-            // Only the endpoints of the alert's tenant (its last field); an alert naming none goes nowhere.
+            // Only the endpoints of the alert's tenant (its last field, `DriftChecks.alertValue`); an
+            // alert naming none, or not of that shape, goes nowhere.
             let body = String(decoding: record.value, as: UTF8.self)
-            guard let tenant = body.split(separator: "|", omittingEmptySubsequences: false).dropFirst(5).first.map(String.init), !tenant.isEmpty,
+            let fields = body.split(separator: "|", omittingEmptySubsequences: false)
+            guard fields.count == 6, let tenant = fields.last.map(String.init), !tenant.isEmpty,
                   case .success(let rows) = await runtime.transaction([SQLStatement("SELECT \(columns) FROM endpoints WHERE tenant = ? ORDER BY id", [.text(tenant)])]) else { return }
             for endpoint in rows[0].rows.compactMap(endpoint) {
                 _ = await deliver(runtime, to: endpoint, id: record.key, body: body, caller: "alerts")
@@ -72,7 +74,7 @@ enum WebhookDelivery {
                 return .refused(await SecurityEvents.refuse(runtime, caller: caller, reason: "webhook target resolves to the internal address \(address)", detail: "endpoint \(endpoint.id): \(endpoint.url)"))
             case .deliver(let target, let address):
                 let security = context.simulation.security
-                security.webhookAttempts.append((context.simulation.now, endpoint.id, endpoint.url, address.description, context.simulation.node(target.node).name))
+                security.webhookAttempts.append((context.simulation.now, endpoint.id, endpoint.url, address.description, context.simulation.node(target.node).name, id))
                 security.revision &+= 1
                 let timestamp = context.localTime / Nanos.second
                 let request = HTTPRequest("POST", target.service, body: ["event": body], headers: ["webhook-id": id, "webhook-signature": signatureHeader(endpoint, timestamp: timestamp, body: body)])

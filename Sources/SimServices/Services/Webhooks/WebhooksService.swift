@@ -55,19 +55,27 @@ public enum WebhooksService {
     /// answers the secret it made without rotating again.
     static func rotate(_ runtime: ServiceRuntime, _ request: Rotate, tenant: String) async throws(ServiceError) -> Rotated {
         let secret = newSecret(runtime), now = runtime.context.localTime / Nanos.second
-        var statements = [SQLStatement("SELECT r.secret FROM endpoint_rotations r JOIN endpoints e ON e.id = r.endpoint WHERE r.endpoint = ? AND r.request_id = ? AND e.tenant = ?",
-                                       [.integer(request.id), .text(request.requestId ?? ""), .text(tenant)])]
-        if let requestId = request.requestId {
-            statements.append(SQLStatement("INSERT OR IGNORE INTO endpoint_rotations(endpoint, request_id, secret) SELECT id, ?, ? FROM endpoints WHERE id = ? AND tenant = ?",
-                                           [.text(requestId), .text(secret), .integer(request.id), .text(tenant)]))
+        let rotation = SQLStatement("UPDATE endpoints SET previous_secret = secret, secret = ?, rotated_at = ? WHERE id = ? AND tenant = ?",
+                                    [.text(secret), .integer(now), .integer(request.id), .text(tenant)])
+        guard let requestId = request.requestId else {
+            guard case .success(let rows) = await runtime.transaction([rotation]) else { throw .unavailable("cannot rotate the secret") }
+            guard rows[0].changes == 1 else { throw ServiceError(404, "no endpoint \(request.id)") }
+            return Rotated(secret: secret)
         }
-        // Rotates only when this request id was not seen (its row was just inserted), or none was given.
-        let fresh = request.requestId == nil ? "1" : "changes() = 1"
-        statements.append(SQLStatement("UPDATE endpoints SET previous_secret = secret, secret = ?, rotated_at = ? WHERE id = ? AND tenant = ? AND \(fresh)",
-                                       [.text(secret), .integer(now), .integer(request.id), .text(tenant)]))
-        guard case .success(let rows) = await runtime.transaction(statements) else { throw .unavailable("cannot rotate the secret") }
+        guard !requestId.isEmpty, requestId.count <= 128 else { throw .badRequest("request_id: 1 to 128 characters") }
+        // The earlier answer for this request id, else the id recorded and the rotation made, the
+        // UPDATE only when the id's row was just inserted (`changes()` of the INSERT before it).
+        var conditional = rotation
+        conditional.sql += " AND changes() = 1"
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("SELECT r.secret FROM endpoint_rotations r JOIN endpoints e ON e.id = r.endpoint WHERE r.endpoint = ? AND r.request_id = ? AND e.tenant = ?",
+                         [.integer(request.id), .text(requestId), .text(tenant)]),
+            SQLStatement("INSERT OR IGNORE INTO endpoint_rotations(endpoint, request_id, secret) SELECT id, ?, ? FROM endpoints WHERE id = ? AND tenant = ?",
+                         [.text(requestId), .text(secret), .integer(request.id), .text(tenant)]),
+            conditional,
+        ]) else { throw .unavailable("cannot rotate the secret") }
         if let earlier = rows[0].rows.first?.first?.text { return Rotated(secret: earlier) }
-        guard rows[rows.count - 1].changes == 1 else { throw ServiceError(404, "no endpoint \(request.id)") }
+        guard rows[2].changes == 1 else { throw ServiceError(404, "no endpoint \(request.id)") }
         return Rotated(secret: secret)
     }
 

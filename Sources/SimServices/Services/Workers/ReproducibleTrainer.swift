@@ -100,17 +100,7 @@ enum ReproducibleTrainer {
     /// 5xx and 429, never on another 4xx (a refused request stays refused; retrying it for ever
     /// would hold up the run and the consumer behind it).
     static func post(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse? {
-        guard let gateway = runtime.directory.services["gateway"] else { return nil }
-        let request = ForwardedIdentity.asService(runtime.spec.name, request)
-        var backoff = 50 * Nanos.millisecond
-        while true {
-            if case .success(let envelope) = await runtime.context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
-               case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500, response.status != 429 {
-                return response
-            }
-            await runtime.context.sleep(nanoseconds: backoff + runtime.context.withRandom { $0.uniform(0 ... backoff / 2) })
-            backoff = Swift.min(2 * Nanos.second, backoff * 2)
-        }
+        await runtime.askThroughGateway(request) { $0.status < 500 && $0.status != 429 }
     }
 
     /// Logs metric points without holding up training (as an asynchronous logger does), each

@@ -28,24 +28,38 @@ final class GatewayServiceTests: XCTestCase {
     }
 
     /// A platform service calling through the gateway as itself (`svc:<name>`, signed with the
-    /// mesh key) is routed without a token, its identity kept; the same headers unsigned, or
-    /// signed for another route, are a request without credentials (401).
-    func testAServicesSignedIdentityPassesAndAnUnsignedOneIsRefused() {
-        let job = HTTPRequest("GET", "experiments/runs", body: ["run": "1"])
-        let signed = ForwardedIdentity.asService("workers", job)
+    /// mesh key) from a node of the mesh is routed without a token, its identity kept; the same
+    /// headers unsigned, or signed for another route, or the genuine signed request sent from a
+    /// client's node, are requests without credentials (401, logged).
+    func testAServicesSignedIdentityPassesOnlyFromTheMeshAndSigned() {
+        var options = SimulationOptions()
+        options.maxTime = 30 * Nanos.second
+        let simulation = Simulation(seed: 2, options: options)
+        let topology = Topology(nodes: Topology.standard.nodes + [NodeSpec(name: "client", role: "client")])
+        let platform = Platform(on: simulation, topology: topology, defects: .empty)
+        let gateway = platform.directory.services["gateway"]!
+        let signed = ForwardedIdentity.asService("workers", HTTPRequest("GET", "experiments/runs", body: ["run": "1"]))
         var unsigned = signed
         unsigned.headers[ForwardedIdentity.header] = nil
         var otherRoute = ForwardedIdentity.asService("workers", HTTPRequest("GET", "experiments/params", body: ["run": "1"]))
         otherRoute.path = "experiments/runs"
-        let outcome = ServiceHarness.run("gateway", throughGateway: true, [signed, unsigned, otherRoute].map { request in
-            var request = request
-            request.headers["x-harness-anonymous"] = "1"
-            return request
-        })
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [404, 401, 401], "the service's read reached experiments (no run 1); the others did not")
-        XCTAssertEqual(outcome.simulation.platformObservations.routings.map(\.service), ["experiments"])
-        XCTAssertEqual(outcome.simulation.platformObservations.admissions.keys.filter { $0.hasPrefix("platform/") }, ["platform/svc:workers"])
-        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.service == "gateway" }.map(\.reason), ["no credentials", "no credentials"])
+        var statuses: [String: Int] = [:]
+        func send(from node: String, _ name: String, _ request: HTTPRequest) {
+            platform.node(node)!.addProcess("probe-\(name)") { context in
+                await context.sleep(for: .seconds(20))  // the platform is up
+                if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
+                   case .response(let response) = envelope.payload as? HTTPMessage { statuses[name] = response.status }
+            }
+        }
+        send(from: "workers", "signed", signed)
+        send(from: "workers", "unsigned", unsigned)
+        send(from: "workers", "other-route", otherRoute)
+        send(from: "client", "outsider", signed)
+        simulation.run()
+        XCTAssertEqual(statuses, ["signed": 404, "unsigned": 401, "other-route": 401, "outsider": 401], "404: the service's read reached experiments (no run 1)")
+        XCTAssertEqual(simulation.platformObservations.routings.filter { $0.service == "experiments" }.count, 1)
+        XCTAssertTrue(simulation.platformObservations.admissions.keys.contains("platform/svc:workers"))
+        XCTAssertEqual(simulation.security.refusals.filter { $0.service == "gateway" }.map(\.reason), ["no credentials", "no credentials", "no credentials"])
     }
 
     /// RBAC at the gateway, deny by default, on the role auth read for the caller: a viewer may

@@ -130,5 +130,6 @@ final class WebhooksServiceTests: XCTestCase {
         let attempts = outcome.simulation.security.webhookAttempts
         XCTAssertFalse(attempts.isEmpty, "the t1 alert was delivered")
         XCTAssertEqual(Set(attempts.map(\.endpoint)), [1], "only t1's endpoint: \(attempts.map(\.url))")
+        XCTAssertEqual(Set(attempts.map(\.event)), ["drift:v:g:1"], "the alert without a tenant went to nobody")
     }
 }
