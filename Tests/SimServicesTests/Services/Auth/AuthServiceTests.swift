@@ -129,6 +129,24 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.roleChanges.map { "\($0.user) \($0.role)" }, ["bob viewer"])
     }
 
+    /// The platform's own role (`service`, what a platform service acting as itself holds) is
+    /// never given to a user: an administrator asking for it gets 400 and bob's role stays as it
+    /// was; the role grants no user route (auth, admin, models) and only what platform jobs call.
+    func testTheServiceRoleIsNeverGivenToAUserAndGrantsOnlyThePlatformsJobs() {
+        let outcome = ServiceHarness.run("auth", [
+            HTTPRequest("POST", "auth/roles", body: ["user": "bob", "role": "service"], headers: ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"]),
+            HTTPRequest("POST", "auth/verify", body: ["token": Self.token()]),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [400, 200])
+        XCTAssertEqual(outcome.responses[1]?.body["role"], "scientist")
+        XCTAssertFalse(RBAC.roles.contains("service"))
+        XCTAssertTrue(RBAC.permits(role: "service", method: "POST", path: "experiments/runs/finish"))
+        XCTAssertTrue(RBAC.permits(role: "service", method: "POST", path: "registry/versions"))
+        for path in ["auth/roles", "admin/quotas", "models/create", "webhooks/endpoints", "inference/predict"] {
+            XCTAssertFalse(RBAC.permits(role: "service", method: "POST", path: path), path)
+        }
+    }
+
     /// The key comparison is charged the same virtual time whatever prefix the presented digest
     /// shares with the stored one (0, 1 and all 32 bytes); I8's early exit is charged (matched + 1)
     /// byte costs. (The comparison itself is `SHA256.constantTimeEqual`, which folds every byte.)
