@@ -37,8 +37,10 @@ final class PlatformClient: @unchecked Sendable {  // confined to its simulation
     /// The account (API key `k-<user>`, provisioned with auth's database).
     let user: String
     private var token: String?
-    /// Whether one of the client's tasks is asking for a token now (the others wait for it).
-    private var loggingIn = false
+    /// When one of the client's tasks began asking for a token (the others wait for it), if it
+    /// is asking now. A login older than its 3 s timeout is not waited for (its task may be gone
+    /// with a crash of the client's node).
+    private var loginStartedAt: Int64?
 
     init(gateway: Address, user: String) {
         self.gateway = gateway
@@ -62,14 +64,14 @@ final class PlatformClient: @unchecked Sendable {  // confined to its simulation
         var backoff = 100 * Nanos.millisecond
         while token == nil {
             guard context.simulation.now < deadline else { return nil }
-            if loggingIn {
+            if let started = loginStartedAt, context.simulation.now - started <= 3 * Nanos.second {
                 await context.sleep(nanoseconds: 20 * Nanos.millisecond)
                 continue
             }
-            loggingIn = true
+            loginStartedAt = context.simulation.now
             let login = HTTPRequest("POST", "auth/token", body: ["user": user, "api_key": "k-\(user)"])
             let answer = await context.call(gateway, HTTPMessage.request(login), timeout: Swift.min(3 * Nanos.second, Swift.max(1, deadline - context.simulation.now)))
-            loggingIn = false
+            loginStartedAt = nil
             if case .success(let envelope) = answer, case .response(let response) = envelope.payload as? HTTPMessage, let granted = response.body["token"] {
                 token = granted
             } else {

@@ -67,18 +67,25 @@ public enum RunForks {
             guard let run = rows[2].rows.first?.first?.integer else { throw ServiceError(404, "no run \(request.parent)") }
             return ExperimentsService.RunCreated(run: run)
         },
-        Route("DELETE", "experiments/runs", Delete.self, Deleted.self) { runtime, request, _ throws(ServiceError) in
-            let run = SQLValue.integer(request.run)
+        Route("DELETE", "experiments/runs", Delete.self, Deleted.self) { runtime, request, info throws(ServiceError) in
+            // Scoped in its own transaction: a run of another tenant is neither deleted nor told
+            // from a missing one (404; logged when it exists), at no extra read.
+            let run = SQLValue.integer(request.run), tenant: SQLValue = info.tenant.map { .text($0) } ?? .null
             let gone = "NOT EXISTS (SELECT 1 FROM runs WHERE id = ?)"
             guard case .success(let rows) = await runtime.transaction([
-                SQLStatement("SELECT COUNT(*) FROM runs WHERE id = ?", [run]),
-                SQLStatement("DELETE FROM runs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM runs c WHERE c.parent = ?)", [run, run]),
+                SQLStatement("SELECT tenant FROM runs WHERE id = ?", [run]),
+                SQLStatement("DELETE FROM runs WHERE id = ? AND tenant = COALESCE(?, tenant) AND NOT EXISTS (SELECT 1 FROM runs c WHERE c.parent = ?)", [run, tenant, run]),
                 SQLStatement("DELETE FROM params WHERE run = ? AND \(gone)", [run, run]),
                 SQLStatement("DELETE FROM metrics WHERE run = ? AND \(gone)", [run, run]),
                 SQLStatement("DELETE FROM tags WHERE run = ? AND \(gone)", [run, run]),
                 SQLStatement("SELECT COUNT(*) FROM runs WHERE id = ?", [run]),
             ]) else { throw .unavailable("cannot delete run \(request.run)") }
-            guard rows[0].rows.first?.first?.integer == 1 else { throw ServiceError(404, "no run \(request.run)") }
+            guard let owner = rows[0].rows.first?.first?.text else { throw ServiceError(404, "no run \(request.run)") }
+            if let caller = info.tenant, owner != caller {
+                let refusal = await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "run of another tenant",
+                                                          detail: "DELETE experiments/runs run \(request.run)", status: 404)
+                throw refusal.status == 404 ? ServiceError(404, "no run \(request.run)") : .unavailable("cannot delete run \(request.run)")
+            }
             guard rows[5].rows.first?.first?.integer == 0 else { throw ServiceError(409, "run \(request.run) has forks: delete them first") }
             return Deleted(run: request.run)
         },

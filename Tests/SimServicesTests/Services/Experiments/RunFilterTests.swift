@@ -119,6 +119,25 @@ final class RunFilterTests: XCTestCase {
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT attempts, (SELECT COUNT(*) FROM runs) FROM runs WHERE id = 1")?.first?.map(\.plain), ["0", "1"])
     }
 
+    /// A deletion is scoped in its own transaction: another tenant's caller deleting the run is
+    /// answered 404 like a missing run, logged, and deletes nothing (its parameters stay too); a
+    /// missing run is 404 unlogged; the owner deletes it.
+    func testADeletionOfAnotherTenantsRunIsNotFoundLoggedAndChangesNothing() {
+        let outcome = ServiceHarness.run("experiments", [
+            Self.create("0.91", Self.t1),
+            HTTPRequest("POST", "experiments/params", body: ["run": "1", "key": "lr", "value": "0.1"], headers: Self.t1),
+            HTTPRequest("DELETE", "experiments/runs", body: ["run": "1"], headers: Self.t2),
+            HTTPRequest("DELETE", "experiments/runs", body: ["run": "9"], headers: Self.t2),
+            HTTPRequest("GET", "experiments/params", body: ["run": "1"], headers: Self.t1),
+            HTTPRequest("DELETE", "experiments/runs", body: ["run": "1"], headers: Self.t1),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 404, 404, 200, 200])
+        XCTAssertEqual(outcome.responses[2]?.body["error"], "no run 1")
+        XCTAssertEqual(outcome.responses[4]?.body["param.lr"], "0.1", "the refused deletion left the parameters")
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.reason): \($0.detail)" }, ["run of another tenant: DELETE experiments/runs run 1"])
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM runs")?.first?.first?.plain, "0", "the owner's deletion went through")
+    }
+
     /// Every experiments route is in exactly one of the guard's lists: guarded, scoped by its
     /// handler, or shared (a new route must be placed, not forgotten).
     func testEveryExperimentsRouteIsGuardedScopedOrShared() {
