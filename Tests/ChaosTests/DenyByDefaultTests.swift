@@ -19,13 +19,15 @@ final class DenyByDefaultTests: XCTestCase {
 
     /// Scenarios 00 to 05 (no attacker among their clients; 07's trainers never call the
     /// gateway), seed 1, defects off: each passes, the gateway verified tokens for its requests,
-    /// and it refused none for want of credentials.
+    /// and it refused none (for want of credentials, or of a grant).
     func testEveryScenarioClientAuthenticatesAndNothingIsRefusedForWantOfCredentials() {
         for name in ["00_cold_start", "01_model_memory_crisis", "02_training_reproducibility", "03_feature_drift_storm", "04_ab_test_disaster", "05_distributed_training_hang"] {
             let (outcome, simulation) = Self.simulate(name, seed: 1)
             XCTAssertEqual(outcome, .passed, name)
-            let anonymous = simulation.security.refusals.filter { $0.reason == "no credentials" }
-            XCTAssertEqual(anonymous.map(\.detail), [], "\(name): requests sent without a token")
+            // Nothing at all refused at the gateway: no request without a token, no platform
+            // service's call outside its role's grants, no client's outside its role's.
+            let refused = simulation.security.refusals.filter { $0.service == "gateway" }
+            XCTAssertEqual(refused.map { "\($0.caller): \($0.reason) \($0.detail)" }, [], "\(name): requests refused at the gateway")
             XCTAssertFalse(simulation.security.authorized.isEmpty, "\(name): the gateway verified its clients' tokens")
         }
     }

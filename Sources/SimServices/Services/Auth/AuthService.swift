@@ -98,7 +98,9 @@ public enum AuthService {
 
     /// The caller behind a valid, unrevoked token, with its current role (cached up to `cacheTTL`).
     static func identity(_ runtime: ServiceRuntime, token: String) async throws(ServiceError) -> Identity {
-        let context = runtime.context, caller = "token(\(JWT.unverifiedClaims(token)?.sub ?? "?"))"
+        // Who the token says it is, for a refusal's log only (decoded when one is logged).
+        let context = runtime.context
+        var caller: String { "token(\(JWT.unverifiedClaims(token)?.sub ?? "?"))" }
         let checkedAt = context.localTime / Nanos.second
         switch verify(token, now: checkedAt) {
         case .failure(let refusal):

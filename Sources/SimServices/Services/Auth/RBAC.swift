@@ -14,7 +14,7 @@ public enum RBAC {
         // A platform service acting as itself (`svc:<name>`, from the mesh): what the platform's
         // own jobs call through the gateway, a trainer's runs, a pipeline task's report, a
         // materialization, a training job's registration.
-        "service": ["experiments", "pipeline", "features", "registry", "training"].flatMap { [($0, Access.read), ($0, .write)] },
+        "service": ["experiments", "pipeline", "features", "registry"].flatMap { [($0, Access.read), ($0, .write)] },
     ]
     /// The services every role may read.
     static let readable = ["experiments", "training", "models", "registry", "features", "storage", "inference", "monitoring", "pipeline", "scheduler"]

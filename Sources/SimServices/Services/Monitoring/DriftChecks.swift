@@ -1,7 +1,7 @@
 import SimKernel
 
 /// The drift check's storage and alert outbox (metrics_db): `feature_drift` holds every feature's
-/// verdict of every check, `drift_alerts` one row per (view, group, window) (so a repeated check of
+/// verdict of every check, `drift_alerts` one row per (view, group, window) and tenant (so a repeated check of
 /// a window, or its retry, never alerts twice), published once by the outbox sweep.
 enum DriftChecks {
     static let migrations = [

@@ -66,17 +66,21 @@ final class PeerCertificateTests: XCTestCase {
             Self.override(Self.genuine, quota: 800, keyName: "impostor", nonce: "00000000000000a2"),
             Self.override(Self.genuine, quota: 900, nonce: "00000000000000a3", signedQuota: 600),
             Self.override(Self.genuine, quota: 900, nonce: "00000000000000a4", timestamp: -400),
+            Self.override(Self.genuine, quota: 900, nonce: "00000000000000a6", timestamp: .min),
+            Self.override(Self.genuine, quota: 900, nonce: "00000000000000a7", timestamp: .max),
             Self.override([PlatformPKI.clientCertificate("intern")], quota: 900, keyName: "intern", nonce: "00000000000000a5"),
             first,
         ])
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401, 401, 401, 403, 401])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401, 401, 401, 401, 401, 403, 401], "the extreme times refused, not a trap")
         let reasons = outcome.simulation.security.refusals.map(\.reason)
-        XCTAssertEqual(reasons.count, 5, "\(reasons)")
+        XCTAssertEqual(reasons.count, 7, "\(reasons)")
         XCTAssertEqual(reasons[0], "untrusted peer: a proof not signed by ops-agent's key")
         XCTAssertEqual(reasons[1], "untrusted peer: a proof not signed by ops-agent's key", "signed over quota 600, sent with 900")
         XCTAssertTrue(reasons[2].hasPrefix("untrusted peer: a proof made at -400 s"), reasons[2])
-        XCTAssertEqual(reasons[3], "intern is not an operator")
-        XCTAssertEqual(reasons[4], "untrusted peer: proof 00000000000000a1 was used before")
+        XCTAssertTrue(reasons[3].hasPrefix("untrusted peer: a proof made at \(Int64.min) s"), reasons[3])
+        XCTAssertTrue(reasons[4].hasPrefix("untrusted peer: a proof made at \(Int64.max) s"), reasons[4])
+        XCTAssertEqual(reasons[5], "intern is not an operator")
+        XCTAssertEqual(reasons[6], "untrusted peer: proof 00000000000000a1 was used before")
         XCTAssertEqual(outcome.view.rows("users_db", "SELECT quota FROM tenants WHERE name = 't1'")?.first?.first?.integer, 700)
         XCTAssertEqual(outcome.view.rows("users_db", "SELECT nonce, subject FROM peer_proofs")?.map { $0.map(\.text) }, [["00000000000000a1", "ops-agent"]])
         XCTAssertEqual(outcome.simulation.security.peersAccepted.count, 1)

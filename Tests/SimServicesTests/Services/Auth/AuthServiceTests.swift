@@ -140,9 +140,13 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(outcome.responses.map { $0?.status }, [400, 200])
         XCTAssertEqual(outcome.responses[1]?.body["role"], "scientist")
         XCTAssertFalse(RBAC.roles.contains("service"))
-        XCTAssertTrue(RBAC.permits(role: "service", method: "POST", path: "experiments/runs/finish"))
-        XCTAssertTrue(RBAC.permits(role: "service", method: "POST", path: "registry/versions"))
-        for path in ["auth/roles", "admin/quotas", "models/create", "webhooks/endpoints", "inference/predict"] {
+        // Every route the platform's services call through the gateway as themselves.
+        for (method, path) in [("GET", "experiments/runs"), ("POST", "experiments/runs"), ("POST", "experiments/runs/attempt"), ("POST", "experiments/runs/finish"),
+                               ("POST", "experiments/metrics"), ("GET", "experiments/datasets"), ("POST", "pipeline/tasks/done"), ("POST", "features/materialize"),
+                               ("POST", "registry/versions")] {
+            XCTAssertTrue(RBAC.permits(role: "service", method: method, path: path), "\(method) \(path)")
+        }
+        for path in ["auth/roles", "admin/quotas", "models/create", "webhooks/endpoints", "inference/predict", "training/runs", "training/jobs"] {
             XCTAssertFalse(RBAC.permits(role: "service", method: "POST", path: path), path)
         }
     }

@@ -16,6 +16,21 @@ final class FeatureRoutesTests: XCTestCase {
         XCTAssertEqual(outcome.responses.first??.body["order"], "total,scaled")
     }
 
+    /// View and feature names travel inside `|`- and `;`-separated records (offline rows, alerts):
+    /// a name with a separator, a space or no character at all is refused 400 naming it, and no
+    /// view is stored; a plain name (letters, digits, `_`, `-`, `.`) is taken.
+    func testANameThatIsNotPlainIsRefused() {
+        let outcome = ServiceHarness.run("features", [
+            R.register("v|t2", features: ["a"]), R.register("v", features: ["a;b"]), R.register("v", features: ["a b"]),
+            R.register("v", features: ["a"], categorical: ["c|d"]), R.register("user_profile-v2.1", features: ["age", "income_k"]),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [400, 400, 400, 400, 200])
+        XCTAssertEqual(outcome.responses[0]?.body["error"], "'v|t2' is not a name: 1-64 letters, digits, '_', '-' or '.'")
+        XCTAssertFalse(FeatureView.isPlainName(""))
+        XCTAssertFalse(FeatureView.isPlainName(String(repeating: "a", count: 65)))
+        XCTAssertTrue(FeatureView.isPlainName(String(repeating: "a", count: 64)))
+    }
+
     func testRegisteringACyclicViewIs422() {
         let outcome = ServiceHarness.run("features", [R.register("loop", features: ["f"], transforms: ["a=sum(b f)", "b=log1p(a)"])])
         XCTAssertEqual(outcome.responses.first??.status, 422)

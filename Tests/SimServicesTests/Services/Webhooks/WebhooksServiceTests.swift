@@ -109,6 +109,9 @@ final class WebhooksServiceTests: XCTestCase {
         XCTAssertNotEqual(second, first)
         let row = outcome.view.rows("users_db", "SELECT secret, previous_secret FROM endpoints")?.first?.map(\.text)
         XCTAssertEqual(row, [second, first], "two rotations, not three: the previous secret is r1's")
+        let empty = ServiceHarness.run("webhooks", [Self.subscribe("https://client/hooks"), rotate("")])
+        XCTAssertEqual(empty.responses.map { $0?.status }, [200, 400], "an empty request id is refused, not taken as a key")
+        XCTAssertNil(empty.view.rows("users_db", "SELECT previous_secret FROM endpoints")?.first?.first?.text)
         let once = ServiceHarness.run("webhooks", [Self.subscribe("https://client/hooks"), rotate("r1"), rotate("r1")])
         XCTAssertEqual(once.view.rows("users_db", "SELECT previous_secret FROM endpoints")?.first?.first?.text, once.responses[0]?.body["secret"],
                        "after a retried rotation the original secret still signs during the grace period")
