@@ -34,8 +34,8 @@ final class DenyByDefaultTests: XCTestCase {
 
     /// Scenario 02's workers log their runs through the gateway as `svc:workers` and the training
     /// service checks datasets as `svc:training` (signed, no token): the gateway admitted both
-    /// under their own identity beside the scientist's, refused none of their requests, and
-    /// every run finished.
+    /// under their own identity beside the scientist's, refused none of their requests, and the
+    /// workers trained.
     func testPlatformServicesCallThroughTheGatewayUnderTheirOwnIdentity() {
         let (outcome, simulation) = Self.simulate("02_training_reproducibility", seed: 1)
         XCTAssertEqual(outcome, .passed)

@@ -386,8 +386,9 @@ final class SecurityProbeTests: XCTestCase {
 
     /// A copied certificate (the agent's own, with a proof signed by another key), a genuine
     /// certificate that is not an operator's, and the agent's request sent again verbatim are
-    /// each refused by the admin service and logged with their reason; the agent's own requests
-    /// all go through, each with a proof never seen before.
+    /// each refused by the admin service and logged with their reason; no proof is accepted
+    /// twice, and every replay refused is of a proof the agent had got accepted (its original
+    /// went through first).
     func testACopiedCertificateAReplayedProofAndANonOperatorAreRefusedAndLogged() {
         let (passed, simulation) = run(seed: 1, defects: .empty)
         XCTAssertEqual(passed, .passed)

@@ -21,10 +21,10 @@ extension AdminService {
         if let refusal = PlatformPKI.refusal(of: chain, now: now, nameOnly: runtime.defects.contains(.G6)) {
             throw await SecurityEvents.refuse(runtime, caller: chain.first?.subject ?? "?", reason: "untrusted peer: \(refusal)", detail: "ops/quota \(request.tenant)", status: 401)
         }
-        let leaf = chain[0], subject = leaf.subject
+        // The body as signed: its fields in their decoded, canonical spelling.
+        let leaf = chain[0], subject = leaf.subject, body = ["tenant": request.tenant, "quota": "\(request.quota)"]
         let nonce: String
-        switch PlatformPKI.proofRefusal(info.headers[PlatformPKI.proofHeader], leaf: leaf, method: info.method, path: info.path,
-                                        body: ["tenant": request.tenant, "quota": "\(request.quota)"], now: now) {
+        switch PlatformPKI.proofRefusal(info.headers[PlatformPKI.proofHeader], leaf: leaf, method: info.method, path: info.path, body: body, now: now) {
         case .failure(let refusal):
             throw await SecurityEvents.refuse(runtime, caller: subject, reason: "untrusted peer: \(refusal.reason)", detail: "ops/quota \(request.tenant)", status: 401)
         case .success(let proved): nonce = proved
@@ -49,7 +49,7 @@ extension AdminService {
         guard let row = rows[3].rows.first, let used = row[0].integer, let quota = row[1].integer else { throw .unavailable("users_db did not answer") }
         let security = context.simulation.security
         security.peersAccepted.append(.init(at: context.simulation.now, chain: chain, method: info.method, path: info.path,
-                                            body: ["tenant": request.tenant, "quota": "\(request.quota)"], proof: info.headers[PlatformPKI.proofHeader] ?? ""))
+                                            body: body, proof: info.headers[PlatformPKI.proofHeader] ?? ""))
         security.revision &+= 1
         return Usage(used: used, quota: quota)
     }

@@ -114,10 +114,7 @@ public enum GatewayService {
         // from anywhere else are dropped below (a request without credentials).
         if runtime.directory.meshNodes.contains(remote), ForwardedIdentity.isService(request.headers, method: request.method, path: request.path) {
             let caller = request.headers["x-user"] ?? "-"
-            guard RBAC.permits(role: ForwardedIdentity.serviceRole, method: request.method, path: request.path) else {
-                let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: "role service may not \(request.method) \(request.service)", detail: request.path, status: 403)
-                return .error(refusal.status, refusal.message)
-            }
+            if let denied = await deny(runtime, request, caller: caller, role: ForwardedIdentity.serviceRole) { return denied }
             if let refused = admit(runtime, request, caller: "platform/\(caller)") { return refused }
             return await route(runtime, request)
         }
@@ -130,8 +127,7 @@ public enum GatewayService {
         guard let token = request.headers["authorization"] else {
             if let refused = admit(runtime, request, caller: "anonymous@\(remote)") { return refused }
             guard publicRoutes.contains("\(request.method) \(request.path)") else {
-                let refusal = await SecurityEvents.refuse(runtime, caller: "anonymous@\(remote)", reason: "no credentials", detail: "\(request.method) \(request.path)", status: 401)
-                return .error(refusal.status, refusal.message)
+                return await refuse(runtime, caller: "anonymous@\(remote)", reason: "no credentials", detail: "\(request.method) \(request.path)", status: 401)
             }
             return await route(runtime, request)
         }
@@ -143,19 +139,27 @@ public enum GatewayService {
         guard verdict.status == 200, let identity = try? FormDecoder.decode(AuthService.Identity.self, from: verdict.body) else {
             return .error(401, "token refused: \(verdict.body["error"] ?? "")")
         }
-        guard RBAC.permits(role: identity.role, method: request.method, path: request.path) else {
-            let refusal = await SecurityEvents.refuse(runtime, caller: "\(identity.user)@\(identity.tenant)", reason: "role \(identity.role) may not \(request.method) \(request.service)",
-                                                      detail: request.path, status: 403)
-            return .error(refusal.status, refusal.message)
-        }
+        if let denied = await deny(runtime, request, caller: "\(identity.user)@\(identity.tenant)", role: identity.role) { return denied }
         request.headers["x-user"] = identity.user
         request.headers["x-tenant"] = identity.tenant
         request.headers["x-role"] = identity.role
         request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
         context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
         context.simulation.security.revision &+= 1
-        if let refused = admit(runtime, request, caller: "\(request.headers["x-tenant"] ?? "-")/\(request.headers["x-user"] ?? "-")") { return refused }
+        if let refused = admit(runtime, request, caller: "\(identity.tenant)/\(identity.user)") { return refused }
         return await route(runtime, request)
+    }
+
+    /// RBAC, deny by default: nil when `role` may call the request's route, else its 403, logged.
+    static func deny(_ runtime: ServiceRuntime, _ request: HTTPRequest, caller: String, role: String) async -> HTTPResponse? {
+        guard !RBAC.permits(role: role, method: request.method, path: request.path) else { return nil }
+        return await refuse(runtime, caller: caller, reason: "role \(role) may not \(request.method) \(request.service)", detail: request.path, status: 403)
+    }
+
+    /// A refusal logged as a security event, then answered (503 when the log is unreachable).
+    static func refuse(_ runtime: ServiceRuntime, caller: String, reason: String, detail: String, status: Int) async -> HTTPResponse {
+        let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: reason, detail: detail, status: status)
+        return .error(refusal.status, refusal.message)
     }
 
     /// The routes a caller may use without a token: asking for one with an API key, opening or
