@@ -53,6 +53,36 @@ enum ServiceHarness {
         return request
     }
 
+    /// `request` with its identity signed as if its path were `path` (a signature lifted from another request).
+    static func signed(asPath path: String, _ request: HTTPRequest) -> HTTPRequest {
+        var request = request
+        request.headers["x-harness-sign-path"] = path
+        return request
+    }
+
+    /// `request` with its identity signed over a body that also had field `field` = `value` (the
+    /// request sent is another body under a captured signature).
+    static func signed(withExtraField field: String, _ value: String, _ request: HTTPRequest) -> HTTPRequest {
+        var request = request
+        request.headers["x-harness-sign-extra"] = "\(field)=\(value)"
+        return request
+    }
+
+    /// `request` with its identity signed `seconds` before it is sent (negative: after).
+    static func signed(secondsAgo seconds: Int64, _ request: HTTPRequest) -> HTTPRequest {
+        var request = request
+        request.headers["x-harness-sign-ago"] = "\(seconds)"
+        return request
+    }
+
+    /// `request` sent straight to the service with no identity at all (by default the harness
+    /// sends an identity-less request as a platform service, `svc:harness`: the platform's own).
+    static func bare(_ request: HTTPRequest) -> HTTPRequest {
+        var request = request
+        request.headers["x-harness-bare"] = "1"
+        return request
+    }
+
     /// A token for `user` (API key `k-<user>`), asked through the gateway until granted.
     static func token(_ context: ProcessContext, gateway: Address, user: String) async -> String {
         while true {
@@ -123,9 +153,23 @@ enum ServiceHarness {
                 let copies = request.headers.removeValue(forKey: "x-harness-copies").flatMap { Int($0) }
                 if let other = request.headers.removeValue(forKey: "x-harness-to") { destination = platform.directory.services[other]! }
                 // Sent straight to the service, an identity is signed as the gateway would sign it
-                // (unless the test marks it unsigned with an empty signature).
+                // (unless the test marks it unsigned with an empty signature, or signs it for
+                // another path, body or time); a request without one goes as a platform service
+                // (`svc:harness`), unless the test sends it bare.
+                let bare = request.headers.removeValue(forKey: "x-harness-bare") != nil
+                let signPath = request.headers.removeValue(forKey: "x-harness-sign-path")
+                let signExtra = request.headers.removeValue(forKey: "x-harness-sign-extra")?.split(separator: "=", maxSplits: 1).map(String.init)
+                let signAgo = request.headers.removeValue(forKey: "x-harness-sign-ago").flatMap { Int64($0) } ?? 0
+                if !throughGateway, !bare, !ForwardedIdentity.claimed(request.headers) {
+                    request.headers["x-user"] = "svc:harness"
+                    request.headers["x-role"] = ForwardedIdentity.serviceRole
+                }
                 if !throughGateway, ForwardedIdentity.claimed(request.headers), request.headers[ForwardedIdentity.header] == nil {
-                    request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
+                    var signed = request
+                    if let signPath { signed.path = signPath }
+                    if let signExtra, signExtra.count == 2 { signed.body[signExtra[0]] = signExtra[1] }
+                    ForwardedIdentity.sign(&signed, at: context.localTime - signAgo * Nanos.second)
+                    request.headers = signed.headers
                 }
                 if let copies {
                     // Sent all at once; answers kept in sending order.

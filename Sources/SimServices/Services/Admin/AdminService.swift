@@ -56,6 +56,8 @@ public enum AdminService {
                 return try await reserve(runtime, request)
             },
         ])
+        // The operator route authenticates its caller by its certificate and proof of possession.
+        spec.routesWithOwnProof = ["POST admin/ops/quota"]
         spec.database = "users_db"
         spec.migrations = ["CREATE TABLE tenants(name TEXT PRIMARY KEY, quota INTEGER NOT NULL, used INTEGER NOT NULL CHECK(used >= 0))"] + quotaMigrations
             + ["CREATE TABLE peer_proofs(subject TEXT NOT NULL, nonce TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(subject, nonce))"]

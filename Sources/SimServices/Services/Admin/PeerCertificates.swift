@@ -82,11 +82,7 @@ public enum PlatformPKI {
     /// What a proof signs: method, path, the SHA-256 of the body (its fields in key order, each
     /// length-prefixed so that no two bodies read the same), time and nonce, one per line.
     public static func proofBytes(method: String, path: String, body: [String: String], timestamp: Int64, nonce: String) -> [UInt8] {
-        var fields: [UInt8] = []
-        for key in body.keys.sorted() {
-            let value = body[key] ?? ""
-            fields += Array("\(key.utf8.count):\(key)\(value.utf8.count):\(value)".utf8)
-        }
+        let fields = ForwardedIdentity.canonicalBody(body)
         return Array("\(method)\n\(path)\n\(SHA256.hex(SHA256.hash(fields)))\n\(timestamp)\n\(nonce)".utf8)
     }
 

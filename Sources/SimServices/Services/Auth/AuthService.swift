@@ -229,6 +229,8 @@ public enum AuthService {
             },
         ])
         spec.makeState = { State() }
+        // How a caller gets a token at all: each body carries its own proof.
+        spec.routesWithOwnProof = GatewayService.publicRoutes
         spec.database = "users_db"
         spec.migrations = [
             "CREATE TABLE users(name TEXT PRIMARY KEY, tenant TEXT NOT NULL, role TEXT NOT NULL, key_hash TEXT NOT NULL)",

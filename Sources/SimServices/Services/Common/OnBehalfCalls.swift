@@ -11,7 +11,7 @@ extension ServiceRuntime {
         var request = request
         let claims = defects.contains(.G1) ? ["x-user"] : ForwardedIdentity.identityHeaders
         for name in claims { request.headers[name] = info.headers[name] }
-        request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
+        ForwardedIdentity.sign(&request, at: context.localTime)
         // Between attempts, jittered exponential backoff (50 ms doubling to 2 s, as the gateway
         // path backs off): an overloaded or restarting service is not hammered at once.
         var backoff = 50 * Nanos.millisecond

@@ -36,6 +36,10 @@ public struct ServiceSpec: Sendable {
     public var configuration = ServiceConfiguration()
     /// The HTTP API: method and path to a typed handler.
     public var routes: RouteTable
+    /// The routes (`METHOD path`) a request may reach without a forwarded identity, because it
+    /// carries its own proof (a login's API key, a refresh token, an operator's certificate).
+    /// Every other route refuses such a request (401, logged): it is not the platform's own.
+    public var routesWithOwnProof: Set<String> = []
     /// Requests for other services' paths (the gateway's proxying); nil: such a path is 404.
     public var forward: (@Sendable (ServiceRuntime, HTTPRequest) async -> HTTPResponse)?
     /// The service's in-memory state, made anew for each start of its process (so a crash loses
@@ -51,18 +55,28 @@ public struct ServiceSpec: Sendable {
     /// Answers a request: a route of this service, or the forwarder for another service's path.
     func respond(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse {
         if request.service != name, let forward { return await forward(runtime, request) }
-        // Behind the gateway, an identity counts only with the gateway's signature (G3 takes the
-        // headers on trust, so a call straight to the service claims whom it likes).
-        if name != "gateway", ForwardedIdentity.claimed(request.headers) {
-            let signed = ForwardedIdentity.verify(request.headers, method: request.method, path: request.path)
-            if !signed && !runtime.defects.contains(.G3) {
+        // Behind the gateway, an identity counts only with the gateway's signature, made at most
+        // `ForwardedIdentity.windowNanos` ago for this very method, path and body; a request with
+        // no identity at all only on a route that carries its own proof (G3 takes the headers on
+        // trust, and a request without them as the platform's own, so a call straight to the
+        // service claims whom it likes).
+        guard name != "gateway" else { return await routes.respond(runtime, request) }
+        let claimed = ForwardedIdentity.claimed(request.headers)
+        if !claimed && !routesWithOwnProof.contains("\(request.method) \(request.path)") && !runtime.defects.contains(.G3) {
+            let caller = "anonymous@\(request.headers[ServiceHost.remoteAddressHeader] ?? "?")"
+            let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: "no identity on a call past the gateway", detail: "\(request.method) \(request.path)", status: 401)
+            return .error(refusal.status, refusal.message)
+        }
+        if claimed {
+            let problem = ForwardedIdentity.verify(request, now: runtime.context.localTime)
+            if let problem, !runtime.defects.contains(.G3) {
                 let caller = "unsigned \(request.headers["x-user"] ?? "-") from \(request.headers[ServiceHost.remoteAddressHeader] ?? "?")"
-                let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: "identity without the gateway's signature", detail: "\(request.method) \(request.path)", status: 401)
+                let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: problem, detail: "\(request.method) \(request.path)", status: 401)
                 return .error(refusal.status, refusal.message)
             }
             let security = runtime.context.simulation.security
             security.identityCalls.append((at: runtime.context.simulation.now, service: name, user: request.headers["x-user"] ?? "", role: request.headers["x-role"] ?? "",
-                                           path: "\(request.method) \(request.path)", signed: signed))
+                                           path: "\(request.method) \(request.path)", signed: problem == nil))
             security.revision &+= 1
         }
         return await routes.respond(runtime, request)
@@ -165,10 +179,11 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
     /// run out (nil then), backing off with jitter from 50 ms to 2 s between attempts.
     public func askThroughGateway(_ request: HTTPRequest, attempts: Int = .max, accept: (HTTPResponse) -> Bool) async -> HTTPResponse? {
         guard let gateway = directory.services["gateway"] else { return nil }
-        let request = ForwardedIdentity.asService(spec.name, request)
         var backoff = 50 * Nanos.millisecond
         for _ in 0 ..< attempts {
-            if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
+            // Signed anew each attempt: a signature is good for `ForwardedIdentity.windowNanos`.
+            let signed = ForwardedIdentity.asService(spec.name, request, at: context.localTime)
+            if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(signed), timeout: 3 * Nanos.second),
                case .response(let response) = envelope.payload as? HTTPMessage, accept(response) {
                 return response
             }

@@ -25,12 +25,17 @@ public enum GatewayService {
         var turns: [String: Int] = [:]
         var routesAnswered = 0
         var limiter: RateLimiter?
+        /// Tokens auth refused, per address the connections came from: an address over the limit
+        /// sends no more tokens to auth until its bucket drains (a flood of junk tokens costs at
+        /// most the limit in auth calls and security events).
+        var refusedTokens: RateLimiter?
         var breaker: CircuitBreaker?
         var budget: RetryBudget?
 
         func configure(_ configuration: ServingConfiguration) {
             guard limiter == nil else { return }
             limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
+            refusedTokens = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
             breaker = CircuitBreaker(threshold: configuration.breakerThreshold, cooldown: Int64(configuration.breakerCooldownMillis) * 1_000_000)
             budget = RetryBudget(percent: configuration.retryBudgetPercent, minimumPerSecond: 10)
         }
@@ -112,13 +117,13 @@ public enum GatewayService {
         // mesh key, which no client holds), from a node of the mesh, keeps it: it is checked
         // against the service role's grants and routed like a client's request. The same headers
         // from anywhere else are dropped below (a request without credentials).
-        if runtime.directory.meshNodes.contains(remote), ForwardedIdentity.isService(request.headers, method: request.method, path: request.path) {
+        if runtime.directory.meshNodes.contains(remote), ForwardedIdentity.isService(request, now: context.localTime) {
             let caller = request.headers["x-user"] ?? "-"
             if let denied = await deny(runtime, request, caller: caller, role: ForwardedIdentity.serviceRole) { return denied }
             if let refused = admit(runtime, request, caller: "platform/\(caller)") { return refused }
             return await route(runtime, request)
         }
-        for header in ForwardedIdentity.identityHeaders + [ForwardedIdentity.header] { request.headers[header] = nil }
+        for header in ForwardedIdentity.identityHeaders + [ForwardedIdentity.header, ForwardedIdentity.timeHeader] { request.headers[header] = nil }
         // Deny by default: a request without a token is refused (401, logged as a security event
         // under the address it came from), except the few routes whose body carries its own proof
         // (an API key, a refresh token, the token to revoke): how a client gets a token at all.
@@ -131,19 +136,31 @@ public enum GatewayService {
             }
             return await route(runtime, request)
         }
+        // A token costs auth a verification (and, refused, a security event): an address whose
+        // tokens auth refused more than the rate limit allows is answered 429 before auth is
+        // asked. Only refused tokens count, so a client with a good token is never held back here.
+        let state = runtime.state(State.self)
+        state.configure(runtime.directory.serving)
+        if case .failure(let wait) = state.refusedTokens!.wouldAdmit(remote, at: context.simulation.now) {
+            runtime.observations.rateLimited += 1
+            var refused = HTTPResponse.error(429, "rate limited: too many refused tokens from \(remote)")
+            refused.body["retry_after_ms"] = "\((wait.nanoseconds + Nanos.millisecond - 1) / Nanos.millisecond)"
+            return refused
+        }
         guard let auth = runtime.directory.services["auth"],
-              case .success(let envelope) = await context.call(auth, HTTPMessage.request(HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token)))),
+              case .success(let envelope) = await context.call(auth, HTTPMessage.request(ForwardedIdentity.asService("gateway", HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token))), at: context.localTime)),
                                                                timeout: 2 * Nanos.second),
               case .response(let verdict) = envelope.payload as? HTTPMessage, verdict.status < 500 else { return .error(503, "auth did not answer") }
         // auth logged the refusal as a security event before it answered.
         guard verdict.status == 200, let identity = try? FormDecoder.decode(AuthService.Identity.self, from: verdict.body) else {
+            _ = state.refusedTokens!.admit(remote, at: context.simulation.now)
             return .error(401, "token refused: \(verdict.body["error"] ?? "")")
         }
         if let denied = await deny(runtime, request, caller: "\(identity.user)@\(identity.tenant)", role: identity.role) { return denied }
         request.headers["x-user"] = identity.user
         request.headers["x-tenant"] = identity.tenant
         request.headers["x-role"] = identity.role
-        request.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(request.headers, method: request.method, path: request.path)
+        ForwardedIdentity.sign(&request, at: context.localTime)
         context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
         context.simulation.security.revision &+= 1
         if let refused = admit(runtime, request, caller: "\(identity.tenant)/\(identity.user)") { return refused }

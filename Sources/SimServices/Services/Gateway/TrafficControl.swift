@@ -22,10 +22,17 @@ public struct RateLimiter: Sendable {
 
     /// Admits a request of `caller` at `now`, or says how long until it would be admitted.
     public mutating func admit(_ caller: String, at now: Int64) -> Result<Void, RetryAfter> {
+        if case .failure(let wait) = wouldAdmit(caller, at: now) { return .failure(wait) }
+        arrival[caller] = Swift.max(arrival[caller] ?? now, now) + interval
+        return .success(())
+    }
+
+    /// Whether a request of `caller` would be admitted at `now`, without counting it (the gateway
+    /// counts a token only once auth refused it: `admit` then).
+    public func wouldAdmit(_ caller: String, at now: Int64) -> Result<Void, RetryAfter> {
         let theoretical = Swift.max(arrival[caller] ?? now, now)
         let tolerance = Int64(burst - 1) * interval
         guard theoretical - now <= tolerance else { return .failure(RetryAfter(nanoseconds: theoretical - tolerance - now)) }
-        arrival[caller] = theoretical + interval
         return .success(())
     }
 

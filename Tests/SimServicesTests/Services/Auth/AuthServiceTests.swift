@@ -106,7 +106,8 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.refusals.map(\.reason), ["revocation of an invalid token"])
     }
 
-    /// Only the identity the gateway forwarded as admin may change a role; the change reaches
+    /// Only the identity the gateway forwarded as admin may change a role (not a platform
+    /// service's, not a scientist's); the change reaches
     /// verifications within the cache's TTL; an unknown role is 400, an unknown user 404.
     func testARoleChangeNeedsAnAdminAndReachesVerificationsWithinTheTTL() {
         let bob = Self.token()
@@ -125,7 +126,7 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(outcome.responses[0]?.body["role"], "scientist")
         XCTAssertEqual(outcome.responses[7]?.body["role"], "viewer")
         XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller) \($0.reason)" },
-                       ["anonymous(https://app.synapsenet.local) role change by a non-admin", "bob@- role change by a non-admin"])
+                       ["svc:harness@- role change by a non-admin", "bob@- role change by a non-admin"])
         XCTAssertEqual(outcome.simulation.security.roleChanges.map { "\($0.user) \($0.role)" }, ["bob viewer"])
     }
 
@@ -166,12 +167,47 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(leaky.simulation.security.keyComparisons.map { "\($0.matched):\($0.spent)" }, ["32:\(32 * cost)", "0:\(cost)", "1:\(2 * cost)"])
     }
 
+    /// Past the gateway, a signature is good for its own body and for 30 s of the verifier's
+    /// clock: the administrator's identity signed over another body (a captured header set put on
+    /// a new request), or signed 31 s ago (either way), is refused 401 and logged; the same
+    /// identity signed 29 s ago, over this body, promotes alice.
+    func testASignedIdentityIsGoodOnlyForItsBodyAndWithinThirtySeconds() {
+        let admin = ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"]
+        let promote = HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: admin)
+        let outcome = ServiceHarness.run("auth", [
+            ServiceHarness.signed(withExtraField: "note", "x", promote),
+            ServiceHarness.signed(secondsAgo: 31, promote),
+            ServiceHarness.signed(secondsAgo: -31, promote),
+            ServiceHarness.signed(secondsAgo: 29, promote),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [401, 401, 401, 200])
+        XCTAssertEqual(outcome.responses[0]?.body["error"], "refused: identity without the gateway's signature")
+        XCTAssertTrue(outcome.responses[1]?.body["error"]?.contains("more than 30 s from") == true, "\(String(describing: outcome.responses[1]))")
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.detail), ["POST auth/roles", "POST auth/roles", "POST auth/roles"])
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT role FROM users WHERE name = 'alice'")?.first?.first?.text, "admin", "only the request signed 29 s ago was taken")
+    }
+
+    /// A request straight to a service with no identity at all is not the platform's own: refused
+    /// 401 and logged (anonymous, from its address), unless its route carries its own proof (a
+    /// login with an API key); G3 takes it as before.
+    func testARequestWithoutAnIdentityPastTheGatewayIsRefusedUnlessItsRouteCarriesItsOwnProof() {
+        let bare = ServiceHarness.bare(HTTPRequest("POST", "auth/verify", body: ["token": "x.y.z"]))
+        let login = ServiceHarness.bare(HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"]))
+        let outcome = ServiceHarness.run("auth", [bare, login])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [401, 200])
+        XCTAssertEqual(outcome.responses[0]?.body["error"], "refused: no identity on a call past the gateway")
+        let client = outcome.platform.node("client")!.id.description
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller): \($0.detail)" }, ["anonymous@\(client): POST auth/verify"])
+        let bypassed = ServiceHarness.run("auth", defects: DefectSet([.G3]), [bare])
+        XCTAssertEqual(bypassed.responses.map { $0?.status }, [401], "G3 lets it reach auth/verify, which refuses the token itself")
+        XCTAssertEqual(bypassed.simulation.security.refusals.map(\.detail), ["auth/verify"])
+    }
+
     /// A call straight to auth claiming the administrator's identity without the gateway's
     /// signature (or with one made for another request) is refused 401 and logged; G3 honours it.
     func testAnIdentityWithoutTheGatewaysSignatureIsRefusedAndG3HonoursIt() {
         let admin = ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"]
-        var replayed = HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: admin)
-        replayed.headers[ForwardedIdentity.header] = ForwardedIdentity.sign(admin, method: "POST", path: "auth/revoke")
+        let replayed = ServiceHarness.signed(asPath: "auth/revoke", HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: admin))
         let direct = ServiceHarness.unsigned(HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: admin))
         let outcome = ServiceHarness.run("auth", [direct, replayed])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [401, 401])

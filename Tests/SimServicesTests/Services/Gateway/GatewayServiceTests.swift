@@ -29,8 +29,9 @@ final class GatewayServiceTests: XCTestCase {
 
     /// A platform service calling through the gateway as itself (`svc:<name>`, signed with the
     /// mesh key) from a node of the mesh is routed without a token, its identity kept; the same
-    /// headers unsigned, or signed for another route, or the genuine signed request sent from a
-    /// client's node, are requests without credentials (401, logged).
+    /// headers unsigned, signed for another route or another body, signed more than 30 s ago, or
+    /// the genuine signed request sent from a client's node, are requests without credentials
+    /// (401, logged).
     func testAServicesSignedIdentityPassesOnlyFromTheMeshAndSigned() {
         var options = SimulationOptions()
         options.maxTime = 30 * Nanos.second
@@ -38,28 +39,44 @@ final class GatewayServiceTests: XCTestCase {
         let topology = Topology(nodes: Topology.standard.nodes + [NodeSpec(name: "client", role: "client")])
         let platform = Platform(on: simulation, topology: topology, defects: .empty)
         let gateway = platform.directory.services["gateway"]!
-        let signed = ForwardedIdentity.asService("workers", HTTPRequest("GET", "experiments/runs", body: ["run": "1"]))
-        var unsigned = signed
-        unsigned.headers[ForwardedIdentity.header] = nil
-        var otherRoute = ForwardedIdentity.asService("workers", HTTPRequest("GET", "experiments/params", body: ["run": "1"]))
-        otherRoute.path = "experiments/runs"
+        // Each signed when it is sent (a signature is good for 30 s of the signer's clock).
+        let signed = { (time: Int64) in ForwardedIdentity.asService("workers", HTTPRequest("GET", "experiments/runs", body: ["run": "1"]), at: time) }
+        let unsigned = { (time: Int64) in
+            var request = signed(time)
+            request.headers[ForwardedIdentity.header] = nil
+            return request
+        }
+        let otherRoute = { (time: Int64) in
+            var request = ForwardedIdentity.asService("workers", HTTPRequest("GET", "experiments/params", body: ["run": "1"]), at: time)
+            request.path = "experiments/runs"
+            return request
+        }
+        let otherBody = { (time: Int64) in
+            var request = signed(time)
+            request.body["run"] = "2"
+            return request
+        }
+        let stale = { (time: Int64) in signed(time - 31 * Nanos.second) }
         var statuses: [String: Int] = [:]
-        func send(from node: String, _ name: String, _ request: HTTPRequest) {
+        func send(from node: String, _ name: String, _ request: @escaping (Int64) -> HTTPRequest) {
             platform.node(node)!.addProcess("probe-\(name)") { context in
                 await context.sleep(for: .seconds(20))  // the platform is up
-                if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request), timeout: 3 * Nanos.second),
+                if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request(context.localTime)), timeout: 3 * Nanos.second),
                    case .response(let response) = envelope.payload as? HTTPMessage { statuses[name] = response.status }
             }
         }
         send(from: "workers", "signed", signed)
         send(from: "workers", "unsigned", unsigned)
         send(from: "workers", "other-route", otherRoute)
+        send(from: "workers", "other-body", otherBody)
+        send(from: "workers", "stale", stale)
         send(from: "client", "outsider", signed)
         simulation.run()
-        XCTAssertEqual(statuses, ["signed": 404, "unsigned": 401, "other-route": 401, "outsider": 401], "404: the service's read reached experiments (no run 1)")
+        XCTAssertEqual(statuses, ["signed": 404, "unsigned": 401, "other-route": 401, "other-body": 401, "stale": 401, "outsider": 401],
+                       "404: the service's read reached experiments (no run 1)")
         XCTAssertEqual(simulation.platformObservations.routings.filter { $0.service == "experiments" }.count, 1)
         XCTAssertTrue(simulation.platformObservations.admissions.keys.contains("platform/svc:workers"))
-        XCTAssertEqual(simulation.security.refusals.filter { $0.service == "gateway" }.map(\.reason), ["no credentials", "no credentials", "no credentials"])
+        XCTAssertEqual(simulation.security.refusals.filter { $0.service == "gateway" }.map(\.reason), Array(repeating: "no credentials", count: 5))
     }
 
     /// RBAC at the gateway, deny by default, on the role auth read for the caller: a viewer may
@@ -104,6 +121,25 @@ final class GatewayServiceTests: XCTestCase {
         let spoofed = ServiceHarness.run("gateway", defects: DefectSet([.I4]), throughGateway: true, serving: serving, reads)
         XCTAssertEqual(spoofed.responses.map { $0?.status }, [401, 401, 401, 401])
         XCTAssertEqual(spoofed.simulation.platformObservations.admissions["anonymous@\(client)"]?.count, 4, "the checker's view: one client admitted 4 times")
+    }
+
+    /// Junk tokens cost auth a verification and a security event each only up to the rate limit
+    /// of the address they come from (burst 3): five in a row get three 401s from auth (three
+    /// refusals logged) and two 429s from the gateway, which never asks auth; once the bucket has
+    /// drained (3 s at 1/s), the same client's genuine token is verified and routed.
+    func testJunkTokensAreVerifiedOnlyUpToTheRateLimitOfTheirAddress() {
+        var serving = ServingConfiguration()
+        serving.rateLimitPerSecond = 1
+        serving.rateLimitBurst = 3
+        let junk = HTTPRequest("GET", "gateway/routes", headers: ["authorization": "junk"])
+        let routed = HTTPRequest("GET", "storage/artifacts", body: ["key": "missing"])
+        let junkCall = HTTPRequest("GET", "storage/artifacts", body: ["key": "missing"], headers: ["authorization": "not.a.token"])
+        let outcome = ServiceHarness.run("gateway", throughGateway: true, serving: serving,
+                                         [junk] + Array(repeating: junkCall, count: 5) + [ServiceHarness.pause(milliseconds: 3_500), routed])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401, 401, 401, 429, 429, nil, 404], "gateway/routes is the gateway's own, never verified")
+        XCTAssertEqual(outcome.responses[4]?.body["error"]?.hasPrefix("rate limited: too many refused tokens from"), true)
+        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.service == "auth" }.count, 3, "auth asked for three of the five junk tokens")
+        XCTAssertEqual(outcome.simulation.platformObservations.routings.filter { $0.service == "storage" }.count, 1, "only the genuine request reached storage")
     }
 
     func testTheInvariantFindsARequestRoutedToAnotherService() {
