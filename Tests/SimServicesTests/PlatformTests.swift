@@ -97,7 +97,7 @@ final class RegistryConcurrencyTests: XCTestCase {
         }
         simulation.run()
         XCTAssertEqual(versions.sorted(), ["1", "2", "3", "4"])
-        let conflicts = recorder.records.filter { $0.kind == TraceKind.sqlConflict.name && $0.detail.contains("register-fraud-detector") }
+        let conflicts = recorder.records.filter { $0.kind == TraceKind.sqlConflict.name && $0.detail.contains("register-t1/fraud-detector") }
         XCTAssertFalse(conflicts.isEmpty, "the registrations did interleave (at least one lost a conflict and was retried)")
     }
 }

@@ -17,7 +17,7 @@ public final class ABAssignmentChecker: ServingSafetyChecker, Checker {
     public init(scenario: Scenario) {
         let workload = scenario.workloads.compactMap { $0 as? ABTestWorkload }.first
         arms = workload?.parsedArms ?? []
-        model = workload?.model ?? ""
+        model = workload.map { ServingClient.servedKey($0.model) } ?? ""  // as the replicas hash it
     }
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { ["gateway"] + nodesMentioned(in: outcome.message, simulation) }
 

@@ -141,7 +141,7 @@ public struct ABTestWorkload: Workload {
                 ]))
                 let stage = arm.version == 1 ? "Production" : "Staging"
                 _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(arm.version)", "stage": stage]))
-                simulation.serving.deployments.append((simulation.now, workload.model, arm.version))
+                simulation.serving.deployments.append((simulation.now, ServingClient.servedKey(workload.model), arm.version))
             }
             // The replicas load and warm the versions from the deployments topic.
             await context.sleep(nanoseconds: Int64(workload.settleMillis) * Nanos.millisecond)
@@ -177,7 +177,7 @@ public struct ABTestWorkload: Workload {
                     let outcome = await api.call(context, HTTPRequest("POST", "inference/predict", body: body), timeout: 5 * Nanos.second)
                     guard case .success(let envelope) = outcome, case .response(let response) = envelope.payload as? HTTPMessage else { return }
                     serving.answers.append(ServingObservations.Answer(
-                        sentAt: start, answeredAt: simulation.now, model: workload.model, version: nil, status: response.status, replica: response.body["replica"],
+                        sentAt: start, answeredAt: simulation.now, model: ServingClient.servedKey(workload.model), version: nil, status: response.status, replica: response.body["replica"],
                         error: response.body["error"], user: user, servedVersion: response.body["version"].flatMap { Int64($0) }, features: sent,
                         computeMillis: response.body["compute_ms"].flatMap { Int($0) }))
                     serving.answers[serving.answers.count - 1].p = response.body["p"].flatMap { Float($0) }

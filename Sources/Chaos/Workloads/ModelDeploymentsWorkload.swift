@@ -100,7 +100,7 @@ public struct ModelDeploymentsWorkload: Workload {
                         // rollout controller, unaware, steps it to 50 % (one try: a refusal is its answer).
                         context.simulation.spawn { _ = await api.call(context, step, timeout: 3 * Nanos.second) }
                         _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/canary/rollback", body: ["model": workload.model]))
-                        simulation.serving.canaryRollbacks.append((simulation.now, workload.model, version))
+                        simulation.serving.canaryRollbacks.append((simulation.now, ServingClient.servedKey(workload.model), version))
                         context.record(.canaryRolledBack, payload: UInt64(version), "\(workload.model) v\(version): canary rolled back")
                         await context.sleep(nanoseconds: Int64(workload.deployIntervalMillis) * Nanos.millisecond)
                         continue
@@ -108,7 +108,7 @@ public struct ModelDeploymentsWorkload: Workload {
                     _ = await api.call(context, step, timeout: 3 * Nanos.second)
                 }
                 _ = await ServingClient.untilAccepted(context, api, HTTPRequest("POST", "registry/stages", body: ["model": workload.model, "version": "\(version)", "stage": "Production"]))
-                simulation.serving.deployments.append((simulation.now, workload.model, version))
+                simulation.serving.deployments.append((simulation.now, ServingClient.servedKey(workload.model), version))
                 context.record(.modelDeployed, payload: UInt64(version), "\(workload.model) v\(version) promoted to Production")
                 let promoted = simulation.serving.deployments
                 if workload.rollbackEvery > 0, deploy % workload.rollbackEvery == 0, deploy < workload.deploys, promoted.count >= 2 {
@@ -140,7 +140,7 @@ public struct ModelDeploymentsWorkload: Workload {
                     if let version { body["version"] = "\(version)" }
                     let outcome = await api.call(context, HTTPRequest("POST", "inference/predict", body: body), timeout: 3 * Nanos.second)
                     guard case .success(let envelope) = outcome, case .response(let response) = envelope.payload as? HTTPMessage else { return }
-                    var answer = ServingObservations.Answer(sentAt: sent, answeredAt: simulation.now, model: workload.model, version: version,
+                    var answer = ServingObservations.Answer(sentAt: sent, answeredAt: simulation.now, model: ServingClient.servedKey(workload.model), version: version,
                                                             status: response.status, replica: response.body["replica"], error: response.body["error"],
                                                             servedVersion: response.body["version"].flatMap { Int64($0) })
                     answer.p = response.body["p"].flatMap { Float($0) }

@@ -8,6 +8,14 @@ import Glibc
 /// What the serving workloads (`model_deployments`, `ab_test`) share: how a client retries a
 /// request until it is accepted, Poisson arrivals, and reading a prediction-time range.
 enum ServingClient {
+    /// The tenant the serving workloads' user (ml-engineer) belongs to.
+    static let tenant = "t1"
+
+    /// The key the registry and the replicas serve the workloads' model `model` under
+    /// (`ModelsService.key`): what the workloads record of it, so that the checkers compare their
+    /// answers with the registry's and the replicas' observations of the same model.
+    static func servedKey(_ model: String) -> String { ModelsService.key(tenant: tenant, model: model) }
+
     /// Sends `request` through the gateway as `api`'s user until it answers 200 (jittered
     /// exponential backoff up to 2 s) and returns the answer's body.
     static func untilAccepted(_ context: ProcessContext, _ api: PlatformClient, _ request: HTTPRequest) async -> [String: String] {

@@ -155,8 +155,9 @@ enum ServiceHarness {
                 // Sent straight to the service, an identity is signed as the gateway would sign it
                 // (unless the test marks it unsigned with an empty signature, or signs it for
                 // another path, body or time); a request without one goes as a platform service
-                // (`svc:harness`), unless the test sends it bare.
-                let bare = request.headers.removeValue(forKey: "x-harness-bare") != nil
+                // (`svc:harness`), unless the test sends it bare or it is a login.
+                // A login (a public route) goes bare, as the gateway forwards it.
+                let bare = request.headers.removeValue(forKey: "x-harness-bare") != nil || GatewayService.publicRoutes.contains("\(request.method) \(request.path)")
                 let signPath = request.headers.removeValue(forKey: "x-harness-sign-path")
                 let signExtra = request.headers.removeValue(forKey: "x-harness-sign-extra")?.split(separator: "=", maxSplits: 1).map(String.init)
                 let signAgo = request.headers.removeValue(forKey: "x-harness-sign-ago").flatMap { Int64($0) } ?? 0

@@ -285,8 +285,9 @@ public enum InferenceService {
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "inference", routes: [
-            Route("POST", "inference/predict", Predict.self, Prediction.self) { runtime, request, _ throws(ServiceError) in
-                guard let model = request.model else { return try await predictDefault(runtime, request) }
+            Route("POST", "inference/predict", Predict.self, Prediction.self) { runtime, request, info throws(ServiceError) in
+                guard let name = request.model else { return try await predictDefault(runtime, request) }
+                let model = servingKey(info, name)
                 await runtime.state(State.self).countAnswer()
                 if let text = request.text {
                     // Refused before any version is picked or loaded: one kind of input, of bounded size.
@@ -300,16 +301,20 @@ public enum InferenceService {
                     let bucket = ABSplit.bucket(model: model, user: request.user ?? request.features ?? request.text ?? (request.x ?? []).map { "\($0)" }.joined(separator: ","))
                     if bucket < canary.percent * 100 { version = canary.version }
                 }
-                return try await predict(runtime, model: model, version: version, x: request.x, features: request.features, text: request.text)
+                var prediction = try await predict(runtime, model: model, version: version, x: request.x, features: request.features, text: request.text)
+                prediction.model = name  // the caller's name for it
+                return prediction
             },
-            Route("POST", "inference/experiments", DefineExperiment.self, ExperimentDefined.self) { runtime, request, _ throws(ServiceError) in
-                try await ABSplit.define(runtime, model: request.model, arms: request.arms, sample: request.sample ?? 1000)
+            Route("POST", "inference/experiments", DefineExperiment.self, ExperimentDefined.self) { runtime, request, info throws(ServiceError) in
+                try await ABSplit.define(runtime, model: servingKey(info, request.model), arms: request.arms, sample: request.sample ?? 1000)
             },
-            Route("POST", "inference/experiments/outcomes", ABVerdict.Outcome.self, ABVerdict.Counted.self) { runtime, request, _ throws(ServiceError) in
-                try await ABVerdict.record(runtime, request)
+            Route("POST", "inference/experiments/outcomes", ABVerdict.Outcome.self, ABVerdict.Counted.self) { runtime, request, info throws(ServiceError) in
+                var outcome = request
+                outcome.model = servingKey(info, request.model)
+                return try await ABVerdict.record(runtime, outcome)
             },
-            Route("POST", "inference/experiments/verdict", ABVerdict.VerdictRequest.self, ABVerdict.Verdict.self) { runtime, request, _ throws(ServiceError) in
-                try await ABVerdict.verdict(runtime, model: request.model)
+            Route("POST", "inference/experiments/verdict", ABVerdict.VerdictRequest.self, ABVerdict.Verdict.self) { runtime, request, info throws(ServiceError) in
+                try await ABVerdict.verdict(runtime, model: servingKey(info, request.model))
             },
         ])
         spec.buckets = ["models"]
@@ -351,6 +356,12 @@ public enum InferenceService {
         }
         return spec
     }
+
+    /// The key a request's model is served under (`ModelsService.key`): the caller's tenant's
+    /// model of that name (a platform service acting as itself, with no tenant, serves t1's).
+    /// Versions, Production pointers, canaries, caches and A/B experiments are all by key, so two
+    /// tenants' models of one name never share any of them.
+    static func servingKey(_ info: RequestInfo, _ model: String) -> String { ModelsService.key(tenant: info.tenant ?? "t1", model: model) }
 
     static func predictDefault(_ runtime: ServiceRuntime, _ request: Predict) async throws(ServiceError) -> Prediction {
         let x = request.x ?? []

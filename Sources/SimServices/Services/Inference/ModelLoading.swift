@@ -150,7 +150,8 @@ extension InferenceService {
         return artifact
     }
 
-    /// A model file as a replica loads it: only a weights-only serving artifact. A pickle stream is
+    /// A model file as a replica loads it: only a weights-only serving artifact of the model `key`
+    /// names (known by its key from then on). A pickle stream is
     /// refused and logged as a security event (the registry refuses to register one; this is the
     /// second line). I3 unpickles it instead, calling whatever its opcodes name.
     static func decode(_ runtime: ServiceRuntime, _ bytes: [UInt8], _ key: ModelKey) async -> ModelArtifact? {
@@ -160,7 +161,13 @@ extension InferenceService {
             security.revision &+= 1
             return artifact
         }
-        if let artifact = ModelArtifact(decoding: bytes) { return loaded(artifact) }
+        if var artifact = ModelArtifact(decoding: bytes) {
+            // The file names the model as its trainer did; the replica knows it by its key
+            // (`<tenant>/<name>`), under which it caches and serves it.
+            guard artifact.model == ModelsService.name(ofKey: key.model) else { return nil }
+            artifact.model = key.model
+            return loaded(artifact)
+        }
         guard LegacyPickle.looksLikePickle(bytes) else { return nil }
         guard runtime.defects.contains(.I3) else {
             _ = await SecurityEvents.refuse(runtime, caller: "models/\(key.model)/\(key.version)", reason: "model file is a pickle stream, not a weights-only format", detail: "load \(key)")

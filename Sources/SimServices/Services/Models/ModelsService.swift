@@ -35,6 +35,8 @@ public enum ModelsService {
     }
     public struct ModelName: Codable, Sendable, Equatable {
         public var name: String
+        /// The model's tenant, for a platform service acting as itself (a caller's own otherwise).
+        public var tenant: String?
     }
     public struct ModelStatus: Codable, Sendable, Equatable {
         public var stage: String
@@ -52,6 +54,30 @@ public enum ModelsService {
         public var tenant: String
         public var signature: String
         public var description: String
+    }
+
+    /// The key the registry and the inference replicas know a tenant's model by: `<tenant>/<name>`
+    /// (model_versions and canaries rows, artifact keys `<tenant>/<name>/<version>`, deployment
+    /// records, serving caches and A/B experiments). Two tenants' models of one name are two
+    /// models: versions, stages, canaries and weights apart. A name never holds `/`
+    /// (`isModelName`), so no two (tenant, name) pairs share a key.
+    public static func key(tenant: String, model: String) -> String { "\(tenant)/\(model)" }
+
+    /// The model's name in a key (`key(tenant:model:)`): what follows its tenant.
+    public static func name(ofKey key: String) -> String {
+        key.firstIndex(of: "/").map { String(key[key.index(after: $0)...]) } ?? key
+    }
+
+    /// A model name: not empty, at most 128 bytes, no `/` (the key's separator) and no control character.
+    public static func isModelName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 128 && !name.unicodeScalars.contains { $0 == "/" || $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    /// The key of model `name` in the tenant the caller acts in (`scope`): a body naming another
+    /// tenant than the caller's is refused (403, logged); a bad name is 400.
+    static func scopedKey(_ runtime: ServiceRuntime, _ info: RequestInfo, model name: String, asked: String?, detail: String) async throws(ServiceError) -> String {
+        guard isModelName(name) else { throw .badRequest("model: '\(name)' is not a model name (1-128 bytes, no '/')") }
+        return key(tenant: try await scope(runtime, info, asked: asked, detail: detail), model: name)
     }
 
     /// The tenant a write acts in: the caller's, as the gateway forwarded it. A body naming another
@@ -91,11 +117,18 @@ public enum ModelsService {
         return ModelDetails(id: id, name: name, tenant: tenant, signature: row[3].text ?? "", description: row[4].text ?? "")
     }
 
-    static func status(_ runtime: ServiceRuntime, name: String) async throws(ServiceError) -> ModelStatus {
-        guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT version, stage FROM model_versions WHERE model = ? ORDER BY version", [.text(name)])]) else {
+    /// The life-cycle stage of the model with key `key` (`key(tenant:model:)`) from its versions';
+    /// 404 when its tenant has no model of that name (another tenant's is not looked at).
+    static func status(_ runtime: ServiceRuntime, key: String) async throws(ServiceError) -> ModelStatus {
+        let name = name(ofKey: key), tenant = String(key.prefix(key.utf8.count - name.utf8.count - 1))
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("SELECT 1 FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)]),
+            SQLStatement("SELECT version, stage FROM model_versions WHERE model = ? ORDER BY version", [.text(key)]),
+        ]) else {
             throw .unavailable("cannot read the versions")
         }
-        let versions = rows[0].rows.compactMap { row in row[0].integer.flatMap { version in row[1].text.flatMap(ModelStage.init(rawValue:)).map { (version, $0) } } }
+        guard !rows[0].rows.isEmpty else { throw ServiceError(404, "no model \(name)") }
+        let versions = rows[1].rows.compactMap { row in row[0].integer.flatMap { version in row[1].text.flatMap(ModelStage.init(rawValue:)).map { (version, $0) } } }
         return ModelStatus(stage: ModelStage.ofModel(versions: versions.map(\.1)).rawValue, versions: versions.map { "\($0.0):\($0.1.rawValue)" }.joined(separator: ","))
     }
 
@@ -116,7 +149,7 @@ public enum ModelsService {
         var spec = ServiceSpec(name: "models", routes: [
             Route("POST", "models/create", CreateModel.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
                 let tenant = try await scope(runtime, info, asked: request.tenant, detail: "create \(request.name)"), name = request.name
-                guard !name.isEmpty else { throw .badRequest("name is required") }
+                guard isModelName(name) else { throw .badRequest("name: '\(name)' is not a model name (1-128 bytes, no '/')") }
                 let signature = request.signature ?? "f0:float"
                 guard isSignature(signature) else {
                     throw .badRequest("signature: '\(signature)' is not name:type pairs")
@@ -147,11 +180,14 @@ public enum ModelsService {
             Route("GET", "models/search", Search.self, Found.self) { runtime, request, info throws(ServiceError) in
                 try await search(runtime, request, info)
             },
-            Route("POST", "models/status", ModelName.self, ModelStatus.self) { runtime, request, _ throws(ServiceError) in
-                try await status(runtime, name: request.name)
+            // The stage and the archiving of a model of the caller's tenant only: another
+            // tenant's model of the same name is another model (its versions are keyed apart).
+            Route("POST", "models/status", ModelName.self, ModelStatus.self) { runtime, request, info throws(ServiceError) in
+                try await status(runtime, key: try await scopedKey(runtime, info, model: request.name, asked: request.tenant, detail: "status of \(request.name)"))
             },
-            Route("POST", "models/archive", ModelName.self, ModelStatus.self) { runtime, request, _ throws(ServiceError) in
-                let name = request.name
+            Route("POST", "models/archive", ModelName.self, ModelStatus.self) { runtime, request, info throws(ServiceError) in
+                let name = try await scopedKey(runtime, info, model: request.name, asked: request.tenant, detail: "archive \(request.name)")
+                _ = try await status(runtime, key: name)  // 404 unless the caller's tenant has the model
                 let moved = await runtime.interactive("archive-\(name)") { session -> Result<Void, SQLClientError> in
                     guard case .success(let rows) = await session.execute("SELECT version, stage FROM model_versions WHERE model = ?", [.text(name)]) else {
                         return .failure(.sql(SQLError(kind: .other, message: "cannot read the versions")))
@@ -165,8 +201,8 @@ public enum ModelsService {
                     }
                     return .success(())
                 }
-                guard case .success = moved else { throw .unavailable("cannot archive \(name)") }
-                return try await status(runtime, name: name)
+                guard case .success = moved else { throw .unavailable("cannot archive \(request.name)") }
+                return try await status(runtime, key: name)
             },
         ])
         spec.database = "models_db"

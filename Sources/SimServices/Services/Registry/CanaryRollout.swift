@@ -1,6 +1,6 @@
 import SimKernel
 
-/// Canary rollouts, kept by the registry in `canaries` (one row a model: the canary version, the
+/// Canary rollouts, kept by the registry in `canaries` (one row a model, by its key `<tenant>/<name>`: the canary version, the
 /// percentage of traffic it takes, and its state `active`, `rolled_back` or `promoted`). Every
 /// change is published on the deployments topic as a canary record (`<version> Canary <percent>`;
 /// 0 %: no canary), which the inference replicas follow: a request without a version goes to the
@@ -22,9 +22,12 @@ enum CanaryRollout {
         var percent: Int
         /// Starts the canary (rather than stepping an active one).
         var start: Bool?
+        /// The model's tenant, for a platform service acting as itself (a caller's own otherwise).
+        var tenant: String?
     }
     struct CanaryEnd: Codable, Sendable, Equatable {
         var model: String
+        var tenant: String?
     }
     struct CanaryState: Codable, Sendable, Equatable {
         var version: Int64
@@ -44,9 +47,10 @@ enum CanaryRollout {
         }
     }
 
-    static func step(_ runtime: ServiceRuntime, _ request: CanaryStep) async throws(ServiceError) -> CanaryState {
+    /// Starts or steps the canary of the model with key `model` (`ModelsService.key`).
+    static func step(_ runtime: ServiceRuntime, _ request: CanaryStep, model: String) async throws(ServiceError) -> CanaryState {
         guard (0 ... 100).contains(request.percent) else { throw .badRequest("percent: \(request.percent) is not 0-100") }
-        let model = request.model, version = request.version, percent = request.percent
+        let version = request.version, percent = request.percent
         let b4 = runtime.defects.contains(.B4)
         /// What the transaction did: changed the row (at that generation), found nothing to
         /// change (the canary ended, or is another version's), or found this start already done.
@@ -96,8 +100,8 @@ enum CanaryRollout {
         }
     }
 
-    static func rollBack(_ runtime: ServiceRuntime, _ request: CanaryEnd) async throws(ServiceError) -> CanaryState {
-        let model = request.model
+    /// Ends the canary of the model with key `model` (`ModelsService.key`).
+    static func rollBack(_ runtime: ServiceRuntime, model: String) async throws(ServiceError) -> CanaryState {
         enum Ended: Sendable { case now(Int64, Int64), already(Int64, Int64), none }
         let result = await runtime.interactive("canary-\(model)") { session -> Result<Ended, SQLClientError> in
             guard case .success(let rows) = await session.execute("SELECT version, state, generation FROM canaries WHERE model = ?", [.text(model)]) else {

@@ -12,6 +12,8 @@ public enum ModelLineage {
     public struct Query: Codable, Sendable, Equatable {
         public var model: String
         public var version: Int64
+        /// The model's tenant, for a platform service acting as itself (a caller's own otherwise).
+        public var tenant: String?
     }
     public struct Lineage: Codable, Sendable, Equatable {
         public var model: String
@@ -53,9 +55,10 @@ public enum ModelLineage {
     }
 
     static let route = Route("GET", "registry/lineage", Query.self, Lineage.self) { runtime, request, info throws(ServiceError) in
-        try await RegistryService.requireModelInTenant(runtime, info, model: request.model)  // another tenant's lineage is 404
+        // Another tenant's lineage is 404.
+        let key = try await RegistryService.modelKey(runtime, info, model: request.model, tenant: request.tenant, action: "lineage of")
         guard case .success(let rows) = await runtime.transaction([
-            SQLStatement("SELECT run, data_digest, code_version, checksum FROM model_versions WHERE model = ? AND version = ?", [.text(request.model), .integer(request.version)]),
+            SQLStatement("SELECT run, data_digest, code_version, checksum FROM model_versions WHERE model = ? AND version = ?", [.text(key), .integer(request.version)]),
         ]) else { throw .unavailable("models_db did not answer") }
         guard let row = rows[0].rows.first else { throw ServiceError(404, "\(request.model) has no version \(request.version)") }
         guard let run = row[0].integer, let dataset = row[1].text, let code = row[2].text else {

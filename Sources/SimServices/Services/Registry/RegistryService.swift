@@ -19,6 +19,8 @@ public enum RegistryService {
         public var checksum: String?
         /// The experiment run that trained it (`ModelLineage`): recorded with its dataset and code.
         public var run: Int64?
+        /// The model's tenant, for a platform service acting as itself (a caller's own otherwise).
+        public var tenant: String?
     }
     public struct RegisteredVersion: Codable, Sendable, Equatable {
         public var version: Int64
@@ -32,6 +34,8 @@ public enum RegistryService {
         public var version: Int64
         /// `None`, `Staging`, `Production` or `Archived`.
         public var stage: String
+        /// The model's tenant, for a platform service acting as itself (a caller's own otherwise).
+        public var tenant: String?
     }
     public struct StageSet: Codable, Sendable, Equatable {
         public var stage: String
@@ -39,13 +43,14 @@ public enum RegistryService {
         public var archived: Int64?
     }
 
-    /// Moves `model` at `version` to `stage` (archive-on-promote) in one transaction.
-    static func setStage(_ runtime: ServiceRuntime, _ request: SetStage) async throws(ServiceError) -> StageSet {
+    /// Moves the model with key `model` (`ModelsService.key`) at `version` to `stage`
+    /// (archive-on-promote) in one transaction.
+    static func setStage(_ runtime: ServiceRuntime, _ request: SetStage, model: String) async throws(ServiceError) -> StageSet {
         guard let target = ModelStage(rawValue: request.stage) else {
             throw .badRequest("stage: '\(request.stage)' is not one of \(ModelStage.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         enum Moved: Sendable { case moved(archived: Int64?, endedCanary: Int64?), missing, refused(ModelStage) }
-        let model = request.model, version = request.version
+        let version = request.version
         let result = await runtime.interactive("stage-\(model)") { session -> Result<Moved, SQLClientError> in
             guard case .success(let found) = await session.execute("SELECT stage FROM model_versions WHERE model = ? AND version = ?", [.text(model), .integer(version)]) else {
                 return .failure(.sql(SQLError(kind: .other, message: "cannot read the version's stage")))
@@ -98,17 +103,21 @@ public enum RegistryService {
         }
     }
 
-    /// An authenticated caller registers versions of, moves the stages of and steps or rolls back
-    /// the canary of a model of its own tenant only: the models service is asked, on the caller's
-    /// behalf (its identity propagated), for the model by name. A platform service acting as
-    /// itself (no tenant: the platform's own jobs, such as a training job's registration) is not.
-    static func requireModelInTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, model: String, action: String = "register") async throws(ServiceError) {
-        guard info.tenant != nil else { return }
+    /// The key (`ModelsService.key`) of the model a registry request names, in the tenant the
+    /// caller acts in: an authenticated caller registers versions of, moves the stages of, steps or
+    /// rolls back the canary of and reads the lineage of a model of its own tenant only (a body
+    /// naming another tenant is refused 403; the models service is asked, on the caller's behalf,
+    /// for the model by name: none in its tenant is 404, logged). A platform service acting as
+    /// itself (no tenant: the platform's own jobs, such as a training job's registration) names
+    /// the tenant in the body (default t1) and is not asked about.
+    static func modelKey(_ runtime: ServiceRuntime, _ info: RequestInfo, model: String, tenant: String?, action: String = "register") async throws(ServiceError) -> String {
+        let key = try await ModelsService.scopedKey(runtime, info, model: model, asked: tenant, detail: "\(action) \(model)")
+        guard info.tenant != nil else { return key }
         guard let answer = await runtime.callOnBehalf(of: info, service: "models", HTTPRequest("GET", "models/lookup", body: ["name": model])) else {
             throw .unavailable("models did not answer")
         }
         switch answer.status {
-        case 200: return
+        case 200: return key
         case 404:
             throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "model of another tenant, or none", detail: "\(action) \(model)", status: 404)
         default:
@@ -121,25 +130,24 @@ public enum RegistryService {
             // A stage move, a canary step or its rollback by an authenticated caller acts only on a
             // model of the caller's tenant (asked of models on its behalf, as a registration is).
             Route("POST", "registry/stages", SetStage.self, StageSet.self) { runtime, request, info throws(ServiceError) in
-                try await requireModelInTenant(runtime, info, model: request.model, action: "stage")
-                return try await setStage(runtime, request)
+                let key = try await modelKey(runtime, info, model: request.model, tenant: request.tenant, action: "stage")
+                return try await setStage(runtime, request, model: key)
             },
             Route("POST", "registry/canary", CanaryRollout.CanaryStep.self, CanaryRollout.CanaryState.self) { runtime, request, info throws(ServiceError) in
-                try await requireModelInTenant(runtime, info, model: request.model, action: "canary")
-                return try await CanaryRollout.step(runtime, request)
+                let key = try await modelKey(runtime, info, model: request.model, tenant: request.tenant, action: "canary")
+                return try await CanaryRollout.step(runtime, request, model: key)
             },
             ModelLineage.route,
             Route("POST", "registry/canary/rollback", CanaryRollout.CanaryEnd.self, CanaryRollout.CanaryState.self) { runtime, request, info throws(ServiceError) in
-                try await requireModelInTenant(runtime, info, model: request.model, action: "roll back the canary of")
-                return try await CanaryRollout.rollBack(runtime, request)
+                let key = try await modelKey(runtime, info, model: request.model, tenant: request.tenant, action: "roll back the canary of")
+                return try await CanaryRollout.rollBack(runtime, model: key)
             },
             Route("POST", "registry/versions", RegisterVersion.self, RegisteredVersion.self) { runtime, request, info throws(ServiceError) in
-                let model = request.model
-                guard !model.isEmpty else { throw .badRequest("model is required") }
-                try await requireModelInTenant(runtime, info, model: model)
+                let name = request.model
+                let model = try await modelKey(runtime, info, model: name, tenant: request.tenant)
                 var lineage: ModelLineage.TrainingRun?
                 if let run = request.run { lineage = try await ModelLineage.trainingRun(runtime, info, run: run) }
-                var artifact = Array("weights of \(model)".utf8)
+                var artifact = Array("weights of \(name)".utf8)
                 let trained = request.artifact != nil
                 if let hex = request.artifact {
                     // A trained model: its checksum must match, and registering it again (a retry)
@@ -152,7 +160,7 @@ public enum RegistryService {
                     // I3 takes any file ("legacy models are pickled").
                     let format = WeightsOnly.format(of: bytes)
                     if !format.isWeightsOnly && !runtime.defects.contains(.I3) {
-                        throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "artifact is not weights-only: \(format.rawValue)", detail: "register \(model)")
+                        throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "artifact is not weights-only: \(format.rawValue)", detail: "register \(name)")
                     }
                     artifact = bytes
                 }
@@ -194,6 +202,7 @@ public enum RegistryService {
         spec.database = "models_db"
         let table = "CREATE TABLE model_versions(model TEXT NOT NULL, version INTEGER NOT NULL, stage TEXT NOT NULL, PRIMARY KEY(model, version))"
         let index = "CREATE INDEX model_versions_stage ON model_versions(stage)"
+        // `model` is the model's key, `<tenant>/<name>` (`ModelsService.key`): a tenant's versions.
         spec.migrations = (defects.contains(.L3) ? [index, table] : [table, index]) + [
             "ALTER TABLE model_versions ADD COLUMN checksum TEXT NOT NULL DEFAULT ''",
             // A trained artifact is one version, however many requests register it at once.

@@ -66,7 +66,7 @@ final class InferenceModelServingTests: XCTestCase {
         let node = try XCTUnwrap(outcome.simulation.node(named: "inference"))
         XCTAssertEqual(node.memoryUsed, (1000 + 2 * 100) << 20, "base + the two cached versions")
         let replica = try XCTUnwrap(outcome.simulation.serving.replicas["inference"])
-        XCTAssertEqual(replica.cached.map(\.key), [ModelKey(Self.model, 2), ModelKey(Self.model, 3)])
+        XCTAssertEqual(replica.cached.map(\.key), [ModelKey(ModelsService.key(tenant: "t1", model: Self.model), 2), ModelKey(ModelsService.key(tenant: "t1", model: Self.model), 3)])
         XCTAssertEqual(replica.evictions, 1)
         XCTAssertEqual(replica.cached.map(\.pins), [0, 0], "no request holds a pin after its answer")
     }
@@ -98,7 +98,7 @@ final class InferenceModelServingTests: XCTestCase {
         XCTAssertEqual(outcome.responses.last??.body["version"], "2", "the newest Production version answers a request that names none")
         let replica = try XCTUnwrap(outcome.simulation.serving.replicas["inference"])
         // Both promotions came in one fetch: v1's move was superseded by v2's and never loaded.
-        XCTAssertEqual(replica.cached.map(\.key), [ModelKey(Self.model, 2)])
+        XCTAssertEqual(replica.cached.map(\.key), [ModelKey(ModelsService.key(tenant: "t1", model: Self.model), 2)])
         XCTAssertEqual(replica.loads, 1)
     }
 
@@ -124,7 +124,7 @@ final class InferenceModelServingTests: XCTestCase {
                                          Self.register(1, mib: 10) + [Self.predict(1, x: "1,2"), Self.predict(nil), Self.predict(7)])
         XCTAssertEqual(outcome.responses.suffix(3).map { $0?.status }, [422, 404, 503])
         XCTAssertEqual(outcome.responses.suffix(3).map { $0?.body["error"] }, [
-            "fraud v1 expects 3 features, got 2", "no version of fraud is in Production", "cannot load fraud v7",
+            "t1/fraud v1 expects 3 features, got 2", "no version of t1/fraud is in Production", "cannot load t1/fraud v7",
         ])
     }
 
@@ -187,7 +187,7 @@ final class InferenceWarmUpAndSchemaTests: XCTestCase {
                                                Self.predict(1, "age=30,income=x")])
         let answers = outcome.responses.suffix(3)
         XCTAssertEqual(answers.map { $0?.status }, [422, 200, 400])
-        XCTAssertEqual(answers.first??.body["error"], "ranker v2 needs feature 'segment' (signature age,income,segment)")
+        XCTAssertEqual(answers.first??.body["error"], "t1/ranker v2 needs feature 'segment' (signature age,income,segment)")
         let expected = LogisticModel.sigmoid(LogisticModel.score([0.1, 0.1, 0.1, 0.1], [30, 2, 1]))
         XCTAssertEqual(Float(answers.dropFirst().first??.body["p"] ?? ""), expected, "named values placed in the signature's order; extra names ignored")
     }
@@ -224,7 +224,7 @@ final class InferenceWarmUpAndSchemaTests: XCTestCase {
         let outcome = ServiceHarness.run("inference", throughGateway: true, serving: Self.serving,
                                          [Self.create] + Self.deploy(1, features: ["age", "income"]) + [ServiceHarness.pause(milliseconds: 4000), Self.predictText("refund")])
         XCTAssertEqual(outcome.responses.last??.status, 422)
-        XCTAssertEqual(outcome.responses.last??.body["error"], "ranker v1 is not a text model: send x or features")
+        XCTAssertEqual(outcome.responses.last??.body["error"], "t1/ranker v1 is not a text model: send x or features")
     }
 
     /// A text above 64 KiB, or sent with features beside it, is refused (400) before any version is

@@ -82,7 +82,7 @@ final class ModelFileSafetyTests: XCTestCase {
                                             + Self.register(Self.exploit, promote: true) + [ServiceHarness.pause(milliseconds: 3000)])
         XCTAssertEqual(outcome.responses[1]?.status, 200, "I3 registers the pickle")
         let security = outcome.simulation.security
-        XCTAssertEqual(security.payloadCalls.map { "\($0.model) v\($0.version) \($0.call.callable) \($0.call.arguments)" }, ["ranker v1 posix.system [\"id > /tmp/owned\"]"])
+        XCTAssertEqual(security.payloadCalls.map { "\($0.model) v\($0.version) \($0.call.callable) \($0.call.arguments)" }, ["t1/ranker v1 posix.system [\"id > /tmp/owned\"]"])
         XCTAssertEqual(security.modelLoads.map { WeightsOnly.format(of: $0.bytes) }, [.pickle])
     }
 
@@ -92,7 +92,7 @@ final class ModelFileSafetyTests: XCTestCase {
         let outcome = ServiceHarness.run("inference", throughGateway: true,
                                          [HTTPRequest("POST", "models/create", body: ["name": Self.model, "signature": "a:float,b:float"])]
                                             + Self.register(ModelArtifact(model: Self.model, version: 1, residentMiB: 1, weights: Self.weights).encoded)
-                                            + [ServiceHarness.putObject(bucket: "models", key: "\(Self.model)/1", bytes: Self.exploit),
+                                            + [ServiceHarness.putObject(bucket: "models", key: "t1/\(Self.model)/1", bytes: Self.exploit),
                                                HTTPRequest("POST", "registry/stages", body: ["model": Self.model, "version": "1", "stage": "Production"]),
                                                ServiceHarness.pause(milliseconds: 3000)])
         let security = outcome.simulation.security

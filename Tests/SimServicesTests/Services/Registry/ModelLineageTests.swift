@@ -43,7 +43,7 @@ final class ModelLineageTests: XCTestCase {
     func testTheInvariantNamesALineageThatDisagreesWithTheRun() {
         let outcome = ServiceHarness.run("registry", [Self.createModel, Self.createRun, Self.finishRun, Self.register(run: "1")])
         ServiceHarness.write(outcome, "models_db", "UPDATE model_versions SET data_digest = 'sha256-other'")
-        XCTAssertEqual(RegistryService.invariants(outcome.view), ["registry: fraud v1 records run 1 with dataset sha256-other and code git-abc123, but the run has sha256-d1 and git-abc123"])
+        XCTAssertEqual(RegistryService.invariants(outcome.view), ["registry: t1/fraud v1 records run 1 with dataset sha256-other and code git-abc123, but the run has sha256-d1 and git-abc123"])
     }
 
     /// Another tenant's caller asking a version's lineage hears 404, as for a model it does not

@@ -20,7 +20,7 @@ final class RegistryServiceTests: XCTestCase {
     func testTheInvariantFindsAGapInTheVersions() {
         let outcome = ServiceHarness.run("registry", [HTTPRequest("POST", "registry/versions", body: ["model": "m"])])
         ServiceHarness.write(outcome, "models_db", "UPDATE model_versions SET version = 3")
-        XCTAssertTrue(RegistryService.invariants(outcome.view).contains("registry: m has versions [3], not 1...1"), "\(RegistryService.invariants(outcome.view))")
+        XCTAssertTrue(RegistryService.invariants(outcome.view).contains("registry: t1/m has versions [3], not 1...1"), "\(RegistryService.invariants(outcome.view))")
     }
 
     func testTheInvariantFindsAnArtifactThatDoesNotMatchItsRecordedChecksum() {
@@ -51,7 +51,7 @@ final class RegistryStageTests: XCTestCase {
     func testTransitionsTheLifeCycleForbidsAreRefused() {
         let outcome = ServiceHarness.run("registry", [Self.register, Self.stage(1, "Archived"), Self.stage(1, "Production"), Self.stage(1, "Live"), Self.stage(9, "Staging")])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 409, 400, 404])
-        XCTAssertEqual(outcome.responses[2]?.body["error"], "m v1 is Archived: it can move to Staging, not Production")
+        XCTAssertEqual(outcome.responses[2]?.body["error"], "t1/m v1 is Archived: it can move to Staging, not Production")
         XCTAssertEqual(outcome.view.rows("models_db", "SELECT stage FROM model_versions")?.map { $0.map(\.plain) }, [["Archived"]], "a refused move changes nothing")
     }
 
@@ -62,13 +62,13 @@ final class RegistryStageTests: XCTestCase {
         let kafka = outcome.simulation.node(named: "kafka")!
         let records = kafka.disk.list(prefix: "kafka/").filter { $0.contains(InferenceService.deploymentsTopic) }
             .flatMap { RecordLog.decodeAll((try? kafka.disk.readAll($0)) ?? []) }.map { Fields.split($0).map { String(decoding: $0, as: UTF8.self) } }
-        XCTAssertEqual(records.map { Array($0.dropFirst()) }, [["m", "1 Production"], ["m", "1 Production"]], "both promotions of v1 were published, with their stage")
+        XCTAssertEqual(records.map { Array($0.dropFirst()) }, [["t1/m", "1 Production"], ["t1/m", "1 Production"]], "both promotions of v1 were published, with their stage")
     }
 
     func testTheInvariantFindsTwoProductionVersionsOfAModel() {
         let outcome = ServiceHarness.run("registry", [Self.register, Self.register])
         ServiceHarness.write(outcome, "models_db", "UPDATE model_versions SET stage = 'Production'")
-        XCTAssertTrue(RegistryService.invariants(outcome.view).contains("registry: m has 2 Production versions [1, 2]"), "\(RegistryService.invariants(outcome.view))")
+        XCTAssertTrue(RegistryService.invariants(outcome.view).contains("registry: t1/m has 2 Production versions [1, 2]"), "\(RegistryService.invariants(outcome.view))")
     }
 }
 
@@ -85,7 +85,7 @@ final class RegistryCanaryTests: XCTestCase {
     static let register = RegistryStageTests.register
 
     func row(_ outcome: ServiceHarness.Outcome) -> [String]? {
-        outcome.view.rows("models_db", "SELECT version, percent, state, generation FROM canaries WHERE model = 'm'")?.first?.map(\.plain)
+        outcome.view.rows("models_db", "SELECT version, percent, state, generation FROM canaries WHERE model = 't1/m'")?.first?.map(\.plain)
     }
 
     func testAStartMakesTheVersionTheCanaryAndAStepChangesItsShare() {

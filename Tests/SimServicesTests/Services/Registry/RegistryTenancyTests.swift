@@ -18,7 +18,7 @@ final class RegistryTenancyTests: XCTestCase {
                                                       Self.register("fraud", [:])])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 404, 200])
         XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller) \($0.reason)" }, ["bob@t2 model of another tenant, or none"])
-        XCTAssertEqual(outcome.view.rows("models_db", "SELECT version FROM model_versions WHERE model = 'fraud' ORDER BY version")?.map { $0[0].plain }, ["1", "2"])
+        XCTAssertEqual(outcome.view.rows("models_db", "SELECT version FROM model_versions WHERE model = 't1/fraud' ORDER BY version")?.map { $0[0].plain }, ["1", "2"])
         XCTAssertEqual(outcome.simulation.security.downstreamCalls.map { "\($0.user) \($0.upstreamComplete) \($0.status)" }, ["ml-engineer true 200", "bob true 404"])
     }
 
@@ -51,11 +51,11 @@ final class RegistryTenancyTests: XCTestCase {
             "bob@t2 model of another tenant, or none: stage fraud", "bob@t2 model of another tenant, or none: canary fraud",
             "bob@t2 model of another tenant, or none: roll back the canary of fraud",
         ])
-        XCTAssertEqual(refused.view.rows("models_db", "SELECT stage FROM model_versions WHERE model = 'fraud' AND version = 1")?.first?.first?.text, "None")
-        XCTAssertEqual(refused.view.rows("models_db", "SELECT COUNT(*) FROM canaries WHERE model = 'fraud'")?.first?.first?.integer, 0)
+        XCTAssertEqual(refused.view.rows("models_db", "SELECT stage FROM model_versions WHERE model = 't1/fraud' AND version = 1")?.first?.first?.text, "None")
+        XCTAssertEqual(refused.view.rows("models_db", "SELECT COUNT(*) FROM canaries WHERE model = 't1/fraud'")?.first?.first?.integer, 0)
         let owned = ServiceHarness.run("registry", [Self.create, Self.register("fraud", Self.engineer), stage(Self.engineer)])
         XCTAssertEqual(owned.responses.map { $0?.status }, [200, 200, 200])
-        XCTAssertEqual(owned.view.rows("models_db", "SELECT stage FROM model_versions WHERE model = 'fraud' AND version = 1")?.first?.first?.text, "Staging")
+        XCTAssertEqual(owned.view.rows("models_db", "SELECT stage FROM model_versions WHERE model = 't1/fraud' AND version = 1")?.first?.first?.text, "Staging")
     }
 
     /// A call on the caller's behalf to a service that is down backs off between its three

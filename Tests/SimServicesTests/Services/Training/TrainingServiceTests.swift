@@ -3,15 +3,16 @@ import XCTest
 @testable import SimServices
 
 final class TrainingServiceTests: XCTestCase {
-    /// A job without a spec is stored once per name (a resubmission is the same job); a job with
-    /// a spec needs an authenticated caller.
+    /// A job without a spec is stored once per name (a resubmission is the same job, here the
+    /// platform's own); a job with a spec needs a caller: sent with no identity it is refused.
     func testAResubmittedJobIsOneJobAndASpecNeedsACaller() {
         let spec = TrainingService.encode(TrainingJobSpec())
         let outcome = ServiceHarness.run("training", [
             HTTPRequest("POST", "training/jobs", body: ["job": "probe"]), HTTPRequest("POST", "training/jobs", body: ["job": "probe"]),
-            HTTPRequest("POST", "training/jobs", body: ["job": "job-1", "spec": spec]),
+            ServiceHarness.bare(HTTPRequest("POST", "training/jobs", body: ["job": "job-1", "spec": spec])),
         ])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 401])
+        XCTAssertEqual(outcome.responses[2]?.body["error"], "refused: no identity on a call past the gateway")
         XCTAssertEqual(outcome.responses[0]?.body["job_id"], outcome.responses[1]?.body["job_id"])
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM training_jobs")?.first?.first?.integer, 1)
         XCTAssertEqual(TrainingService.invariants(outcome.view), [])
