@@ -38,7 +38,7 @@ final class ABTestDisasterTests: XCTestCase {
             XCTAssertGreaterThan(served.count, 300, "seed \(seed)")
             let arms = try XCTUnwrap(AB04.scenario.workloads.compactMap { $0 as? ABTestWorkload }.first).parsedArms
             for answer in served {
-                XCTAssertEqual(answer.servedVersion, ABSplit.arm(bucket: ABSplit.bucket(model: "ranker", user: answer.user!), arms: arms), "seed \(seed) \(answer.user!)")
+                XCTAssertEqual(answer.servedVersion, ABSplit.arm(bucket: ABSplit.bucket(model: ModelsService.key(tenant: "t1", model: "ranker"), user: answer.user!), arms: arms), "seed \(seed) \(answer.user!)")
             }
             XCTAssertEqual(Set(served.compactMap(\.servedVersion)), [1, 2, 3])
             // Steady compute is at most 48 ms, plus a batch's 10 ms wait and 0.5 ms a row beyond the first.

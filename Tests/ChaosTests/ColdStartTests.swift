@@ -71,7 +71,7 @@ final class ColdStartTests: XCTestCase {
             await query("endpoints", "users_db", "SELECT url, secret FROM endpoints")
             await query("tenants", "users_db", "SELECT name, quota, used FROM tenants")
             let store = ObjectStoreClient(server: directory.objectStore)
-            for (bucket, key) in [("models", "resnet/1"), ("artifacts", "datasets/iris.csv")] {
+            for (bucket, key) in [("models", "t1/resnet/1"), ("artifacts", "datasets/iris.csv")] {
                 if case .success(.object(let bytes, _)) = await store.request(.get(bucket: bucket, key: key), context: context) { probe.objects["\(bucket)/\(key)"] = bytes }
             }
             let redis = RedisClient(server: directory.redis)
@@ -130,8 +130,8 @@ final class ColdStartTests: XCTestCase {
     }
     func testRegistryStartsAndRegistersAVersion() {
         assertServiceCameUp("registry")
-        XCTAssertEqual(probe.rows["versions"]?.map { [$0[0].text ?? "", "\($0[1].integer ?? 0)"] }, [["resnet", "1"]])
-        XCTAssertNotNil(probe.objects["models/resnet/1"], "the version's artifact is in the models bucket")
+        XCTAssertEqual(probe.rows["versions"]?.map { [$0[0].text ?? "", "\($0[1].integer ?? 0)"] }, [["t1/resnet", "1"]])
+        XCTAssertNotNil(probe.objects["models/t1/resnet/1"], "the version's artifact is in the models bucket")
     }
     func testTrainingStartsAndPublishesAJob() {
         assertServiceCameUp("training")

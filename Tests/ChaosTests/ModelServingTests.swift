@@ -68,7 +68,7 @@ final class ModelMemoryCrisisTests: XCTestCase {
     /// H1 evicts the oldest loaded version, in use or not: the eviction check sees the wrong victim
     /// (measured: 200 of 200 seeds, first seed 1).
     func testH1IsFoundByTheEvictionCheckWithin5Seeds() {
-        Serving01.assertFound(.H1, checker: "cache-eviction", within: 5, messageContains: "evicted fraud-detector")
+        Serving01.assertFound(.H1, checker: "cache-eviction", within: 5, messageContains: "evicted t1/fraud-detector")
     }
 
     func testH8FirstInFirstOutEvictionIsFoundByTheEvictionCheckWithin5Seeds() {

@@ -196,7 +196,7 @@ final class SecurityProbeTests: XCTestCase {
     func testI3IsFoundByTheSafeArtifactsCheck() {
         let (outcome, _) = run(seed: 1, defects: DefectSet([.I3]))
         XCTAssertEqual(outcome.checker, "safe-artifacts")
-        XCTAssertTrue(outcome.message.contains("ran posix.system('\(ModelAttacksWorkload.payload)') while loading churn-scorer"), outcome.message)
+        XCTAssertTrue(outcome.message.contains("ran posix.system('\(ModelAttacksWorkload.payload)') while loading t1/churn-scorer"), outcome.message)
     }
 
     /// With I7 the patch's tenant is written, and `protected-fields` names it.

@@ -41,7 +41,7 @@ final class ServingChaosTests: XCTestCase {
         let (outcome, simulation) = run(Serving01, crashes: [CrashFault(node: "inference-b", atMs: 9000, restartAfterMs: 700)])
         XCTAssertEqual(outcome, .passed)
         XCTAssertEqual(simulation.node(named: "inference-b")?.crashCount, 1)
-        XCTAssertEqual(simulation.serving.pointers["inference-b"]?["fraud-detector"], production(simulation), "the restarted replica follows the registry")
+        XCTAssertEqual(simulation.serving.pointers["inference-b"]?["t1/fraud-detector"], production(simulation), "the restarted replica follows the registry")
         XCTAssertEqual(simulation.serving.cacheTraces["inference-b"]?.filter { $0 == .restart }.count, 2, "its cache started over once")
         assertAnswersMatchTheirWeights(simulation)
     }
@@ -108,7 +108,7 @@ final class ServingChaosTests: XCTestCase {
         let cut = PartitionFault(sideA: ["kafka"], sideB: ["inference-c"], atMs: 7000, durationMs: 8000)
         let (outcome, simulation) = run(Serving01, partitions: [cut])
         XCTAssertEqual(outcome, .passed)
-        XCTAssertEqual(simulation.serving.pointers["inference-c"]?["fraud-detector"], production(simulation))
+        XCTAssertEqual(simulation.serving.pointers["inference-c"]?["t1/fraud-detector"], production(simulation))
     }
 
     func testRegistryCutFromKafkaRetriesUntilEveryPromotionIsPublished() {
@@ -116,7 +116,7 @@ final class ServingChaosTests: XCTestCase {
         let (outcome, simulation) = run(Serving01, partitions: [cut])
         XCTAssertEqual(outcome, .passed)
         for replica in ["inference", "inference-b", "inference-c"] {
-            XCTAssertEqual(simulation.serving.pointers[replica]?["fraud-detector"], production(simulation), replica)
+            XCTAssertEqual(simulation.serving.pointers[replica]?["t1/fraud-detector"], production(simulation), replica)
         }
     }
 
@@ -327,7 +327,7 @@ final class ServingChaosTests: XCTestCase {
         }
         XCTAssertEqual(outcome, .passed, "production-version: past convergence only Production versions serve")
         for replica in ["inference", "inference-b", "inference-c"] {
-            XCTAssertEqual(simulation.serving.pointers[replica]?["fraud-detector"], production(simulation), replica)
+            XCTAssertEqual(simulation.serving.pointers[replica]?["t1/fraud-detector"], production(simulation), replica)
         }
     }
 
