@@ -75,7 +75,7 @@ final class ColdStartTests: XCTestCase {
                 if case .success(.object(let bytes, _)) = await store.request(.get(bucket: bucket, key: key), context: context) { probe.objects["\(bucket)/\(key)"] = bytes }
             }
             let redis = RedisClient(server: directory.redis)
-            for key in ["online:default:user-1", "feature:user-1:version"] {
+            for key in ["online:default:t1:user-1", "feature:t1:user-1:version"] {
                 if case .success(.string(let value)) = await redis.run(.get(key), context: context) { probe.redis[key] = value }
             }
             await ask("token", HTTPRequest("POST", "auth/token", body: ["user": "alice", "api_key": "k-alice"]))
@@ -148,9 +148,9 @@ final class ColdStartTests: XCTestCase {
     }
     func testFeaturesStartsAndServesFromRedis() {
         assertServiceCameUp("features")
-        let stored = probe.redis["online:default:user-1"].flatMap(OnlineStore.Entry.decode)
+        let stored = probe.redis["online:default:t1:user-1"].flatMap(OnlineStore.Entry.decode)
         XCTAssertEqual(stored?.values.first?.1, "0.5")
-        XCTAssertEqual(stored?.version, Int64(probe.redis["feature:user-1:version"] ?? ""), "the value carries the version it was written under")
+        XCTAssertEqual(stored?.version, Int64(probe.redis["feature:t1:user-1:version"] ?? ""), "the value carries the version it was written under")
     }
     func testPipelineStartsAndStoresAnAcyclicDAG() {
         assertServiceCameUp("pipeline")

@@ -77,15 +77,24 @@ enum FeatureRoutes {
         }
     }
 
-    static func loadView(_ runtime: ServiceRuntime, _ name: String) async throws(ServiceError) -> FeatureView {
-        try await loadVersions(runtime, name).view
+    static func loadView(_ runtime: ServiceRuntime, _ info: RequestInfo, _ name: String) async throws(ServiceError) -> FeatureView {
+        try await loadVersions(runtime, info, name).view
+    }
+
+    /// A caller may act on a view of its own tenant only; a platform service acting as itself (no
+    /// tenant: the pipeline's materialization tasks) on any. Another tenant's view is answered
+    /// 404, as a missing one (its existence is not disclosed), and logged as a security event.
+    static func requireOwner(_ runtime: ServiceRuntime, _ info: RequestInfo, owner: String?, view: String, action: String) async throws(ServiceError) {
+        guard let tenant = info.tenant, tenant != (owner ?? "t1") else { return }
+        throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "feature view of another tenant", detail: "\(action) \(view)", status: 404)
     }
 
     /// The view and its schema versions (version -> features; a view stored before versions
-    /// existed has its features as version 1).
-    static func loadVersions(_ runtime: ServiceRuntime, _ name: String) async throws(ServiceError) -> (view: FeatureView, versions: [Int: [String]]) {
+    /// existed has its features as version 1), if the caller's tenant owns it (`requireOwner`).
+    static func loadVersions(_ runtime: ServiceRuntime, _ info: RequestInfo, _ name: String) async throws(ServiceError) -> (view: FeatureView, versions: [Int: [String]]) {
         guard case .success(let rows) = await runtime.transaction([OfflineStore.view(named: name), SchemaVersions.versions(view: name)]) else { throw .unavailable("cannot read view \(name)") }
         guard let row = rows[0].rows.first, let view = FeatureView.fromRow(row) else { throw ServiceError(404, "no feature view \(name)") }
+        try await requireOwner(runtime, info, owner: OfflineStore.owner(row), view: name, action: "\(info.method) \(info.path)")
         let versions = SchemaVersions.parse(rows[1])
         return (view, versions.isEmpty ? [1: view.features] : versions)
     }
@@ -111,7 +120,7 @@ enum FeatureRoutes {
     }
 
     static let routes: [Route] = [
-        Route("POST", "features/views", RegisterView.self, RegisteredView.self) { runtime, request, _ throws(ServiceError) in
+        Route("POST", "features/views", RegisterView.self, RegisteredView.self) { runtime, request, info throws(ServiceError) in
             var transforms: [FeatureView.Transform] = []
             for text in request.transforms ?? [] {
                 switch FeatureView.Transform.parse(text) {
@@ -136,29 +145,39 @@ enum FeatureRoutes {
                 observations.revision &+= 1
             }
             if let problem { throw ServiceError(422, "view \(view.name): \(problem)") }
-            guard case .success(let existing) = await runtime.transaction([SchemaVersions.versions(view: view.name)]) else { throw .unavailable("cannot read view \(view.name)") }
+            // A view belongs to the tenant that registered it (a platform service registers t1's).
+            let tenant = info.tenant ?? "t1"
+            guard case .success(let existing) = await runtime.transaction([SchemaVersions.versions(view: view.name), OfflineStore.view(named: view.name)]) else { throw .unavailable("cannot read view \(view.name)") }
+            if let row = existing[1].rows.first, let owner = OfflineStore.owner(row), owner != tenant {
+                throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "feature view name held by another tenant", detail: "register \(view.name)", status: 409)
+            }
             let version: (version: Int, isNew: Bool)
             switch SchemaVersions.registration(of: view.features, existing: SchemaVersions.parse(existing[0])) {
             case .success(let chosen): version = chosen
             case .failure(let refusal): throw ServiceError(422, "view \(view.name): \(refusal.message)")
             }
-            let statements = [OfflineStore.register(view)] + (version.isNew ? [SchemaVersions.add(view: view.name, version: version.version, features: view.features)] : [])
-            guard case .success = await runtime.transaction(statements) else { throw .unavailable("cannot store view \(view.name)") }
+            let statements = [OfflineStore.register(view, tenant: tenant)] + (version.isNew ? [SchemaVersions.add(view: view.name, version: version.version, features: view.features)] : [])
+            guard case .success(let stored) = await runtime.transaction(statements) else { throw .unavailable("cannot store view \(view.name)") }
+            // Another tenant registered the name between the read and the write: nothing changed
+            // (the schema version, if any, is that tenant's view's own and is rolled back with it).
+            guard stored[0].changes == 1 else {
+                throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "feature view name held by another tenant", detail: "register \(view.name)", status: 409)
+            }
             return RegisteredView(order: (view.transformOrder(defects: runtime.defects) ?? view.transforms).map(\.name), version: version.version)
         },
-        Route("POST", "features/ingest", Ingest.self, Ingested.self) { runtime, request, _ throws(ServiceError) in
+        Route("POST", "features/ingest", Ingest.self, Ingested.self) { runtime, request, info throws(ServiceError) in
             try await ensureBootstrapped(runtime)
-            let (view, versions) = try await loadVersions(runtime, request.view)
+            let (view, versions) = try await loadVersions(runtime, info, request.view)
             let schema = try schema(versions, request.version, view: view.name)
             let rows = try parseRows(request.rows, view: view.name, features: schema.features, version: schema.version)
             let statements = rows.map { OfflineStore.insert($0, view: view.name, createdAt: runtime.context.localTime, schema: schema.version, defects: runtime.defects) }
             guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot store the rows") }
             return Ingested(stored: results.reduce(0) { $0 + $1.changes })
         },
-        Route("POST", "features/backfill", BackfillRequest.self, BackfillAccepted.self) { runtime, request, _ throws(ServiceError) in
+        Route("POST", "features/backfill", BackfillRequest.self, BackfillAccepted.self) { runtime, request, info throws(ServiceError) in
             try await ensureBootstrapped(runtime)
             guard !request.request.isEmpty, !request.rows.isEmpty else { throw .badRequest("request and rows are required") }
-            let (view, versions) = try await loadVersions(runtime, request.view)
+            let (view, versions) = try await loadVersions(runtime, info, request.view)
             let schema = try schema(versions, request.version, view: view.name)
             let rows = try parseRows(request.rows, view: view.name, features: schema.features, version: schema.version)
             let statements = Backfill.stage(request: request.request, view: view.name, rows: rows, schema: schema.version, defects: runtime.defects)
@@ -173,8 +192,8 @@ enum FeatureRoutes {
             if state == "loading" { context.simulation.spawn { await Backfill.load(runtime, id: id) } }
             return BackfillAccepted(backfill: id, parts: statements.count - 2, state: state)
         },
-        Route("POST", "features/historical", Lookup.self, Values.self) { runtime, request, _ throws(ServiceError) in
-            let (view, versions) = try await loadVersions(runtime, request.view)
+        Route("POST", "features/historical", Lookup.self, Values.self) { runtime, request, info throws(ServiceError) in
+            let (view, versions) = try await loadVersions(runtime, info, request.view)
             let reader = try schema(versions, request.version, view: view.name)
             guard let asOf = request.asOf, asOf.count == request.entities.count else { throw .badRequest("as_of: one instant per entity is required") }
             // The backfills still loading, read in the same transaction as the rows: a join that
@@ -213,9 +232,9 @@ enum FeatureRoutes {
             observations.revision &+= 1
             return Values(rows: rows)
         },
-        Route("POST", "features/online", Lookup.self, Values.self) { runtime, request, _ throws(ServiceError) in
+        Route("POST", "features/online", Lookup.self, Values.self) { runtime, request, info throws(ServiceError) in
             try await ensureBootstrapped(runtime)
-            let view = try await loadView(runtime, request.view)
+            let view = try await loadView(runtime, info, request.view)
             let context = runtime.context, observations = context.simulation.features
             var rows: [String] = []
             for entity in request.entities {
@@ -244,13 +263,13 @@ enum FeatureRoutes {
             observations.revision &+= 1
             return Values(rows: rows)
         },
-        Route("POST", "features/materialize", ViewName.self, Materialized.self) { runtime, request, _ throws(ServiceError) in
+        Route("POST", "features/materialize", ViewName.self, Materialized.self) { runtime, request, info throws(ServiceError) in
             try await ensureBootstrapped(runtime)
-            let view = try await loadView(runtime, request.view)
+            let view = try await loadView(runtime, info, request.view)
             return try await Materialization.run(runtime, view)
         },
-        Route("POST", "features/freshness", ViewName.self, Freshness.self) { runtime, request, _ throws(ServiceError) in
-            let view = try await loadView(runtime, request.view)
+        Route("POST", "features/freshness", ViewName.self, Freshness.self) { runtime, request, info throws(ServiceError) in
+            let view = try await loadView(runtime, info, request.view)
             let age = try await Materialization.age(runtime, view)
             return Freshness(ageMs: age.map { $0 / Nanos.millisecond } ?? -1, slaMs: view.sla / Nanos.millisecond, stale: age.map { $0 > view.sla } ?? true)
         },

@@ -119,7 +119,7 @@ public struct FeatureView: Sendable, Equatable {
     }
 
     static func fromRow(_ row: [SQLValue]) -> FeatureView? {
-        guard row.count == 6, let name = row[0].text, let features = row[1].text, let categorical = row[2].text,
+        guard row.count >= 6, let name = row[0].text, let features = row[1].text, let categorical = row[2].text,
               let ttl = row[3].integer, let sla = row[4].integer, let transforms = row[5].text else { return nil }
         let parsed = transforms.split(separator: ";").compactMap { try? Transform.parse(String($0)).get() }
         return FeatureView(name: name, features: features.split(separator: ";").map(String.init), categorical: categorical.split(separator: ";").map(String.init),

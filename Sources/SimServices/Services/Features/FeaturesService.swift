@@ -45,10 +45,12 @@ public enum FeaturesService {
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "features", routes: [
-            Route("PUT", "features/values", PutFeature.self, FeatureValue.self) { runtime, request, _ throws(ServiceError) in
+            Route("PUT", "features/values", PutFeature.self, FeatureValue.self) { runtime, request, info throws(ServiceError) in
                 guard !request.entity.isEmpty else { throw .badRequest("entity is required") }
                 try await FeatureRoutes.ensureBootstrapped(runtime)
-                let context = runtime.context, entity = request.entity
+                // A tenant's single values are its own: the entity is keyed under the caller's
+                // tenant (a platform service's: t1), which never holds ':'.
+                let context = runtime.context, entity = "\(info.tenant ?? "t1"):\(request.entity)"
                 // The version comes first, then the value is written fenced by it: a slower
                 // writer with an older version is refused, never overwrites the newer value.
                 let version: Int64

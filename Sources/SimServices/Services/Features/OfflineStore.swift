@@ -10,7 +10,11 @@ public enum OfflineStore {
         "CREATE TABLE feature_rows(id INTEGER PRIMARY KEY, view TEXT NOT NULL, entity TEXT NOT NULL, event_ts INTEGER NOT NULL, created_ts INTEGER NOT NULL, vals TEXT NOT NULL, source TEXT NOT NULL UNIQUE, schema INTEGER NOT NULL DEFAULT 1)",
         "CREATE INDEX feature_rows_pit ON feature_rows(view, entity, event_ts)",
         "CREATE INDEX feature_rows_window ON feature_rows(view, event_ts)",
-    ] + SchemaVersions.migrations + Backfill.migrations
+    ] + SchemaVersions.migrations + Backfill.migrations + [
+        // The tenant that registered the view: only its callers (and the platform's own jobs)
+        // read, write, materialize or check the drift of it.
+        "ALTER TABLE feature_views ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
+    ]
 
     /// A row as a producer sends it: `source|entity|local_ns|utc_offset_minutes|v1;v2;...`. The
     /// event time is the producer's wall clock in its own time zone.
@@ -93,11 +97,19 @@ public enum OfflineStore {
                      [.text(view)] + entities.map { .text($0) })
     }
 
+    /// The view's row (`FeatureView.fromRow`), its owning tenant last.
     public static func view(named name: String) -> SQLStatement {
-        SQLStatement("SELECT name, features, categorical, ttl, sla, transforms FROM feature_views WHERE name = ?", [.text(name)])
+        SQLStatement("SELECT name, features, categorical, ttl, sla, transforms, tenant FROM feature_views WHERE name = ?", [.text(name)])
     }
 
-    public static func register(_ view: FeatureView) -> SQLStatement {
-        SQLStatement("INSERT OR REPLACE INTO feature_views(name, features, categorical, ttl, sla, transforms) VALUES (?, ?, ?, ?, ?, ?)", view.storedForm)
+    /// The tenant that owns a view, from its row (`view(named:)`).
+    public static func owner(_ row: [SQLValue]) -> String? { row.count > 6 ? row[6].text : nil }
+
+    /// Registers `view` for `tenant`, or updates it when `tenant` already owns it: a view another
+    /// tenant owns is left alone (no change: the caller is told the name is taken).
+    public static func register(_ view: FeatureView, tenant: String) -> SQLStatement {
+        SQLStatement("INSERT INTO feature_views(name, features, categorical, ttl, sla, transforms, tenant) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                     + "ON CONFLICT(name) DO UPDATE SET features = excluded.features, categorical = excluded.categorical, ttl = excluded.ttl, sla = excluded.sla, "
+                     + "transforms = excluded.transforms WHERE feature_views.tenant = excluded.tenant", view.storedForm + [.text(tenant)])
     }
 }

@@ -119,8 +119,10 @@ public enum GatewayService {
         // from anywhere else are dropped below (a request without credentials).
         if runtime.directory.meshNodes.contains(remote), ForwardedIdentity.isService(request, now: context.localTime) {
             let caller = request.headers["x-user"] ?? "-"
-            if let denied = await deny(runtime, request, caller: caller, role: ForwardedIdentity.serviceRole) { return denied }
+            // Counted before RBAC judges it: a flood of refused requests costs at most the limit
+            // in security events.
             if let refused = admit(runtime, request, caller: "platform/\(caller)") { return refused }
+            if let denied = await deny(runtime, request, caller: caller, role: ForwardedIdentity.serviceRole) { return denied }
             return await route(runtime, request)
         }
         for header in ForwardedIdentity.identityHeaders + [ForwardedIdentity.header, ForwardedIdentity.timeHeader] { request.headers[header] = nil }
@@ -156,6 +158,7 @@ public enum GatewayService {
             _ = state.refusedTokens!.admit(remote, at: context.simulation.now)
             return .error(401, "token refused: \(verdict.body["error"] ?? "")")
         }
+        if let refused = admit(runtime, request, caller: "\(identity.tenant)/\(identity.user)") { return refused }
         if let denied = await deny(runtime, request, caller: "\(identity.user)@\(identity.tenant)", role: identity.role) { return denied }
         request.headers["x-user"] = identity.user
         request.headers["x-tenant"] = identity.tenant
@@ -163,7 +166,6 @@ public enum GatewayService {
         ForwardedIdentity.sign(&request, at: context.localTime)
         context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
         context.simulation.security.revision &+= 1
-        if let refused = admit(runtime, request, caller: "\(identity.tenant)/\(identity.user)") { return refused }
         return await route(runtime, request)
     }
 
@@ -193,7 +195,7 @@ public enum GatewayService {
         // Rate limit per caller, on the simulation's monotonic time (never the node's skewable clock).
         // I4: an anonymous caller is limited under the X-Forwarded-For it sends, so a client that
         // writes a new address in each request gets a fresh bucket each time.
-        let limited = runtime.defects.contains(.I4) && request.headers["x-user"] == nil
+        let limited = runtime.defects.contains(.I4) && caller.hasPrefix("anonymous@")
             ? request.headers["x-forwarded-for"].map { "anonymous@\($0)" } ?? caller : caller
         if case .failure(let wait) = state.admit(limited, at: now) {
             observations.rateLimited += 1

@@ -21,8 +21,10 @@ enum DriftChecks {
     /// The event id of an alert: the same for every retry and republication of it.
     static func eventID(view: String, group: String, window: Int64) -> String { "drift:\(view):\(group):\(window)" }
 
-    /// Judges the window and stores the verdicts; an alert it raises belongs to `tenant` (the caller's).
-    static func check(_ runtime: ServiceRuntime, _ request: MonitoringService.DriftCheck, tenant: String) async throws(ServiceError) -> MonitoringService.DriftCheckResult {
+    /// Judges the window and stores the verdicts, for a caller of the view's tenant (or the
+    /// platform's own job); an alert it raises belongs to the view's tenant. Another tenant's
+    /// caller is answered 404, as for a missing view, and logged.
+    static func check(_ runtime: ServiceRuntime, _ request: MonitoringService.DriftCheck, caller info: RequestInfo) async throws(ServiceError) -> MonitoringService.DriftCheckResult {
         guard request.fromNs < request.toNs, request.referenceFromNs < request.referenceToNs else { throw .badRequest("windows must be [from, to) with from < to") }
         guard case .success(let read) = await runtime.transaction([
             OfflineStore.view(named: request.view),
@@ -30,6 +32,8 @@ enum DriftChecks {
             OfflineStore.window(view: request.view, from: request.fromNs, to: request.toNs),
         ]) else { throw .unavailable("cannot read the feature store") }
         guard let row = read[0].rows.first, let view = FeatureView.fromRow(row) else { throw ServiceError(404, "no feature view \(request.view)") }
+        let tenant = OfflineStore.owner(row) ?? "t1"
+        try await FeatureRoutes.requireOwner(runtime, info, owner: tenant, view: request.view, action: "check the drift of")
         func values(_ rows: SQLRows) -> [[String]] { rows.rows.compactMap { $0[0].text?.split(separator: ";", omittingEmptySubsequences: false).map(String.init) } }
         let reference = values(read[1]), current = values(read[2])
         guard !reference.isEmpty, !current.isEmpty else { throw ServiceError(409, "no rows to compare yet (reference \(reference.count), current \(current.count))") }

@@ -65,8 +65,8 @@ public enum MonitoringService {
                 return DriftReport(psi: value, drift: drift)
             },
             Route("POST", "monitoring/drift/check", DriftCheck.self, DriftCheckResult.self) { runtime, request, info throws(ServiceError) in
-                // The caller's tenant owns the alerts (a platform job without one: t1, the platform's).
-                try await DriftChecks.check(runtime, request, tenant: info.tenant ?? "t1")
+                // The view's tenant owns the alerts; only its callers (or the platform's jobs) check it.
+                try await DriftChecks.check(runtime, request, caller: info)
             },
         ])
         spec.database = "metrics_db"

@@ -13,8 +13,8 @@ final class FeaturesServiceTests: XCTestCase {
         XCTAssertEqual(outcome.responses[1]?.body["value"], "0.7")
         let log = try! outcome.simulation.node(named: "redis")!.disk.readAll("appendonly.aof")
         let commands = RecordLog.decodeAll(log).compactMap { RedisAppendOnlyFile().decode($0) }
-        XCTAssertEqual(commands.filter { $0 == .incr("feature:user-1:version") }.count, 2, "one version per value written")
-        let fenced = commands.compactMap { command -> UInt64? in if case .setFenced("online:default:user-1", _, let token) = command { return token } else { return nil } }
+        XCTAssertEqual(commands.filter { $0 == .incr("feature:t1:user-1:version") }.count, 2, "one version per value written")
+        let fenced = commands.compactMap { command -> UInt64? in if case .setFenced("online:default:t1:user-1", _, let token) = command { return token } else { return nil } }
         XCTAssertEqual(fenced, [OnlineStore.fence(1), OnlineStore.fence(2)], "each value written compare-and-set under its version")
         XCTAssertEqual(outcome.responses[1]?.body["version"], "2")
         XCTAssertEqual(FeaturesService.invariants(outcome.view), [])
@@ -28,7 +28,7 @@ final class FeaturesServiceTests: XCTestCase {
         XCTAssertEqual(FeaturesService.invariants(outcome.view), [])
         let redis = outcome.simulation.node(named: "redis")!
         let stale = OnlineStore.Entry(version: 1, eventTime: 0, values: [("value", "0.1")]).encoded
-        try! redis.disk.append("appendonly.aof", RecordLog.encode(RedisAppendOnlyFile().encode(RedisCommand.set("online:default:user-1", stale, onlyIfAbsent: false, expireMs: nil))!))
-        XCTAssertEqual(FeaturesService.invariants(outcome.view), ["features: online:default:user-1 went back from version 2 to 1 (an older value overwrote a newer one)"])
+        try! redis.disk.append("appendonly.aof", RecordLog.encode(RedisAppendOnlyFile().encode(RedisCommand.set("online:default:t1:user-1", stale, onlyIfAbsent: false, expireMs: nil))!))
+        XCTAssertEqual(FeaturesService.invariants(outcome.view), ["features: online:default:t1:user-1 went back from version 2 to 1 (an older value overwrote a newer one)"])
     }
 }

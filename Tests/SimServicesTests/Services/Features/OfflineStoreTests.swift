@@ -152,7 +152,7 @@ final class OfflineStoreTests: XCTestCase {
         let view = FeatureView(name: "demographics", features: ["age", "income", "bonus", "region", "plan"], categorical: ["region", "plan"],
                                ttl: 3 * hour, sla: 90 * Nanos.second, transforms: transforms.map { try! FeatureView.Transform.parse($0).get() })
         OfflineStoreDB.with { db in
-            _ = try db.connection.execute(OfflineStore.register(view))
+            _ = try db.connection.execute(OfflineStore.register(view, tenant: "t1"))
             let rows = try db.rows(OfflineStore.view(named: "demographics"))
             XCTAssertEqual(rows.count, 1)
             XCTAssertEqual(rows.first.flatMap(FeatureView.fromRow), view)
@@ -163,8 +163,22 @@ final class OfflineStoreTests: XCTestCase {
     func testRegisteredPlainViewRoundTrips() {
         let view = FeatureView(name: "plain", features: ["x"], ttl: 5, sla: 6)
         OfflineStoreDB.with { db in
-            _ = try db.connection.execute(OfflineStore.register(view))
+            _ = try db.connection.execute(OfflineStore.register(view, tenant: "t1"))
             XCTAssertEqual(try db.rows(OfflineStore.view(named: "plain")).first.flatMap(FeatureView.fromRow), view)
+        }
+    }
+
+    /// A registration of a name another tenant owns changes nothing: the owner's view stays.
+    func testRegisteringAnotherTenantsViewChangesNothing() {
+        let first = FeatureView(name: "v", features: ["a"], ttl: 10, sla: 20)
+        let second = FeatureView(name: "v", features: ["a", "b"], ttl: 30, sla: 40)
+        OfflineStoreDB.with { db in
+            _ = try db.connection.execute(OfflineStore.register(first, tenant: "t1"))
+            let changed = try db.connection.execute(OfflineStore.register(second, tenant: "t2"))
+            XCTAssertEqual(changed.changes, 0)
+            let rows = try db.rows(OfflineStore.view(named: "v"))
+            XCTAssertEqual(rows.first.flatMap(FeatureView.fromRow), first)
+            XCTAssertEqual(rows.first.flatMap(OfflineStore.owner), "t1")
         }
     }
 
@@ -173,8 +187,8 @@ final class OfflineStoreTests: XCTestCase {
         let first = FeatureView(name: "v", features: ["a"], ttl: 10, sla: 20)
         let second = FeatureView(name: "v", features: ["a", "b"], categorical: ["b"], ttl: 30, sla: 40)
         OfflineStoreDB.with { db in
-            _ = try db.connection.execute(OfflineStore.register(first))
-            _ = try db.connection.execute(OfflineStore.register(second))
+            _ = try db.connection.execute(OfflineStore.register(first, tenant: "t1"))
+            _ = try db.connection.execute(OfflineStore.register(second, tenant: "t1"))
             let rows = try db.rows(OfflineStore.view(named: "v"))
             XCTAssertEqual(rows.count, 1)
             XCTAssertEqual(rows.first.flatMap(FeatureView.fromRow), second)
@@ -183,7 +197,7 @@ final class OfflineStoreTests: XCTestCase {
 
     func testViewNamedAnUnregisteredNameHasNoRow() {
         OfflineStoreDB.with { db in
-            _ = try db.connection.execute(OfflineStore.register(FeatureView(name: "known", features: ["a"], ttl: 1, sla: 1)))
+            _ = try db.connection.execute(OfflineStore.register(FeatureView(name: "known", features: ["a"], ttl: 1, sla: 1), tenant: "t1"))
             XCTAssertEqual(try db.rows(OfflineStore.view(named: "unknown")), [])
         }
     }

@@ -142,6 +142,19 @@ final class GatewayServiceTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.platformObservations.routings.filter { $0.service == "storage" }.count, 1, "only the genuine request reached storage")
     }
 
+    /// A request RBAC refuses is counted by the limiter first: a viewer's four registrations in a
+    /// row (burst 2) cost two 403s, two security events, then 429s that log nothing.
+    func testRequestsRBACRefusesAreCountedByTheRateLimitFirst() {
+        var serving = ServingConfiguration()
+        serving.rateLimitPerSecond = 1
+        serving.rateLimitBurst = 2
+        let register = HTTPRequest("POST", "registry/versions", body: ["model": "m"], headers: ["x-harness-user": "alice"])
+        let outcome = ServiceHarness.run("gateway", throughGateway: true, serving: serving, Array(repeating: register, count: 4))
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [403, 403, 429, 429])
+        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.service == "gateway" }.map(\.reason), ["role viewer may not POST registry", "role viewer may not POST registry"])
+        XCTAssertEqual(outcome.simulation.platformObservations.admissions["t1/alice"]?.count, 2)
+    }
+
     func testTheInvariantFindsARequestRoutedToAnotherService() {
         let outcome = ServiceHarness.run("gateway", throughGateway: true, [HTTPRequest("GET", "gateway/routes")])
         outcome.simulation.platformObservations.routings.append((1, "models", "registry-1"))
