@@ -54,7 +54,10 @@ final class ABTestDisasterTests: XCTestCase {
             // The text model answers each ticket as the offline replay through its training
             // pre-processing does (right padding), short tickets and the truncated long one alike.
             let texts = serving.textAnswers
-            XCTAssertGreaterThan(texts.count, 40, "seed \(seed): about 4 tickets a second for 25 s")
+            // About 4 tickets a second from when both replicas loaded the text model: its
+            // deployment is consumed in its partition's order, behind any A/B arm sharing it
+            // (each warmed up 2.34 s), so from 12-18 s until the run reaches its goal.
+            XCTAssertGreaterThan(texts.count, 25, "seed \(seed): about 4 tickets a second once the text model is loaded")
             XCTAssertEqual(Set(texts.map(\.text)).count, ABTestWorkload.tickets.count, "seed \(seed): every ticket was answered")
             XCTAssertEqual(Set(texts.map(\.replica)), ["inference", "inference-b"], "seed \(seed): both replicas answered texts")
             for answer in texts {
