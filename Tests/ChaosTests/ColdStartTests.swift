@@ -71,7 +71,7 @@ final class ColdStartTests: XCTestCase {
             await query("endpoints", "users_db", "SELECT url, secret FROM endpoints")
             await query("tenants", "users_db", "SELECT name, quota, used FROM tenants")
             let store = ObjectStoreClient(server: directory.objectStore)
-            for (bucket, key) in [("models", "t1/resnet/1"), ("artifacts", "datasets/iris.csv")] {
+            for (bucket, key) in [("models", "t1/resnet/1"), ("artifacts", "t1/datasets/iris.csv")] {
                 if case .success(.object(let bytes, _)) = await store.request(.get(bucket: bucket, key: key), context: context) { probe.objects["\(bucket)/\(key)"] = bytes }
             }
             let redis = RedisClient(server: directory.redis)
@@ -178,7 +178,7 @@ final class ColdStartTests: XCTestCase {
     }
     func testStorageStartsAndRoundTripsAnArtifact() {
         assertServiceCameUp("storage")
-        XCTAssertEqual(probe.objects["artifacts/datasets/iris.csv"], Array("5.1,3.5,1.4,0.2".utf8))
+        XCTAssertEqual(probe.objects["artifacts/t1/datasets/iris.csv"], Array("5.1,3.5,1.4,0.2".utf8))
     }
     func testWebhooksStartsAndSignsAPayload() {
         assertServiceCameUp("webhooks")

@@ -11,8 +11,8 @@ final class SecurityProbeTests: XCTestCase {
 
     func run(seed: UInt64, defects: DefectSet) -> (Outcome, Simulation) { Self.shipped.simulate(seed: seed, defects: defects) }
 
-    /// Without the defect every traversal is refused and logged, and the harmless spellings are
-    /// served from the artifacts bucket.
+    /// Without the defect every traversal is refused and logged, the harmless spellings are served
+    /// to the owner from its tenant's folder, and nothing of t1's is served to the attacker.
     func testEveryTraversalIsRefusedAndTheHarmlessKeysServed() {
         let (outcome, simulation) = run(seed: 1, defects: .empty)
         XCTAssertEqual(outcome, .passed)
@@ -20,10 +20,11 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertGreaterThan(security.refusals.count, 20, "the attacker's probes were refused")
         XCTAssertTrue(security.refusals.filter { $0.service == "storage" }.allSatisfy { SecurityProbeWorkload.traversals.contains($0.detail) }, "only traversals refused")
         XCTAssertFalse(security.downloads.isEmpty)
-        // The probes are bob's (his session also reads his own notes).
-        let probes = security.downloads.filter { $0.caller.hasPrefix("bob@") && !$0.asked.hasPrefix("bob/") }
-        XCTAssertFalse(probes.isEmpty)
-        XCTAssertTrue(probes.allSatisfy { $0.bucket == "artifacts" && $0.key == SecurityProbeWorkload.report }, "\(probes.map(\.asked))")
+        // The probes are bob's (his session also reads his own notes, in t2's folder).
+        XCTAssertTrue(security.downloads.filter { $0.caller.hasPrefix("bob@") }.allSatisfy { $0.key.hasPrefix("t2/bob/") }, "\(security.downloads.map(\.key))")
+        let owners = security.downloads.filter { $0.caller.hasPrefix("ml-engineer@") }
+        XCTAssertFalse(owners.isEmpty)
+        XCTAssertTrue(owners.allSatisfy { $0.bucket == "artifacts" && $0.key == "t1/\(SecurityProbeWorkload.report)" }, "\(owners.map(\.asked))")
     }
 
     /// With I9 a traversal reads the checkpoint, and `artifact-bucket` names it.
@@ -164,15 +165,18 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertNil(accepted(genuine, at: 171 * Nanos.second, role: "viewer"))
     }
 
-    /// The checker on planted observations: a download from another bucket is a violation.
-    func testArtifactBucketNamesADownloadFromAnotherBucket() {
+    /// The checker on planted observations: a download from another bucket, or from another
+    /// tenant's folder, is a violation.
+    func testArtifactBucketNamesADownloadFromAnotherBucketOrTenant() {
         let checker = ArtifactBucketChecker(scenario: Self.scenario)
         let simulation = Simulation(seed: 1)
         checker.observations = simulation.security
-        simulation.security.downloads = [(at: 1, caller: "eve", asked: "reports/q3", bucket: "artifacts", key: "reports/q3")]
+        simulation.security.downloads = [(at: 1, caller: "eve", tenant: "t2", asked: "reports/q3", bucket: "artifacts", key: "t2/reports/q3")]
         XCTAssertNil(checker.check(simulation))
-        simulation.security.downloads.append((at: 2, caller: "eve", asked: "../checkpoints/c", bucket: "checkpoints", key: "c"))
-        XCTAssertEqual(checker.check(simulation), "storage served checkpoints/c to eve, who asked for artifact '../checkpoints/c': a key outside the artifacts bucket was read")
+        simulation.security.downloads.append((at: 2, caller: "eve", tenant: "t2", asked: "../../checkpoints/c", bucket: "checkpoints", key: "c"))
+        XCTAssertEqual(checker.check(simulation), "storage served checkpoints/c to eve, who asked for artifact '../../checkpoints/c': a key outside the artifacts bucket was read")
+        simulation.security.downloads.append((at: 3, caller: "eve", tenant: "t2", asked: "../t1/reports/q3", bucket: "artifacts", key: "t1/reports/q3"))
+        XCTAssertEqual(checker.check(simulation), "storage served artifacts/t1/reports/q3 to eve of tenant t2, who asked for artifact '../t1/reports/q3': another tenant's artifact was read")
     }
 
     /// Without I3 and I7: the three crafted model files are refused by the registry, each logged

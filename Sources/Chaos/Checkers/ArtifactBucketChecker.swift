@@ -1,9 +1,10 @@
 import SimKernel
 import SimServices
 
-/// Artifact downloads stay in the artifacts bucket: every download the storage service answered
-/// served an object of `artifacts`, under the key's safe form (I9 serves `../checkpoints/...`
-/// from the checkpoints bucket).
+/// Artifact downloads stay in the artifacts bucket and in the caller's tenant's folder: every
+/// download the storage service answered served an object of `artifacts/<caller's tenant>/`, under
+/// the key's safe form (I9 serves `../../checkpoints/...` from the checkpoints bucket, and
+/// `../t1/...` from another tenant's folder).
 public final class ArtifactBucketChecker: SecurityObservationsChecker, Checker {
     public static let name = "artifact-bucket"
     public override var name: String { Self.name }
@@ -17,7 +18,10 @@ public final class ArtifactBucketChecker: SecurityObservationsChecker, Checker {
             if download.bucket != ArtifactKeys.bucket {
                 return "storage served \(download.bucket)/\(download.key) to \(download.caller), who asked for artifact '\(download.asked)': a key outside the artifacts bucket was read"
             }
-            if case .object(_, let safe) = ArtifactKeys.resolve(download.asked), safe != download.key {
+            if !download.key.hasPrefix("\(download.tenant)/") {
+                return "storage served artifacts/\(download.key) to \(download.caller) of tenant \(download.tenant), who asked for artifact '\(download.asked)': another tenant's artifact was read"
+            }
+            if case .object(_, let safe) = ArtifactKeys.resolve(download.asked, under: download.tenant), safe != download.key {
                 return "storage served artifacts/\(download.key) for '\(download.asked)', whose safe form is \(safe)"
             }
         }

@@ -6,9 +6,10 @@ import Yams
 /// checkpoint (`secret-model/ckpt-1`, in the storage service's `checkpoints` bucket) and a user
 /// uploads an artifact (`reports/q3`); then, every `interval_ms`, an attacker asks the gateway to
 /// download artifacts under keys that try to leave the artifacts bucket (plain, percent-encoded,
-/// doubly encoded, with `.` segments, backslashes, absolute, NUL...), beside the user reading
-/// `reports/q3` under harmless spellings. Every traversal must be refused (and logged); the
-/// harmless spellings must be served.
+/// doubly encoded, with `.` segments, backslashes, absolute, NUL..., or over to the owner's tenant
+/// folder) or for the report by its plain key (which in his tenant names nothing), beside the
+/// owner reading `reports/q3` under harmless spellings. Every traversal must be refused (and
+/// logged); the harmless spellings must be served to the owner, and nothing of t1's to the attacker.
 public struct SecurityProbeWorkload: Workload {
     public static let name = "security_probe"
     public static let requiredRoles = ["client", "gateway", "storage"]
@@ -19,20 +20,22 @@ public struct SecurityProbeWorkload: Workload {
 
     public static let secretCheckpoint = "secret-model/ckpt-1"
     public static let report = "reports/q3"
-    /// Keys that must be refused: each tries to reach `checkpoints/secret-model/ckpt-1`.
+    /// Keys that must be refused: each tries to climb out of the attacker's tenant folder
+    /// (`artifacts/t2/`) to `checkpoints/secret-model/ckpt-1`, or to the owner's report in t1's.
     public static let traversals = [
-        "../checkpoints/secret-model/ckpt-1",
-        "..%2fcheckpoints%2fsecret-model%2fckpt-1",
-        "%2e%2e/checkpoints/secret-model/ckpt-1",
-        "%2E%2E%2Fcheckpoints%2Fsecret-model%2Fckpt-1",
-        "reports/../../checkpoints/secret-model/ckpt-1",
-        "./../checkpoints/secret-model/ckpt-1",
-        "reports/./../../checkpoints/secret-model/ckpt-1",
-        "..//checkpoints//secret-model/ckpt-1",
-        "%252e%252e%252fcheckpoints%252fsecret-model%252fckpt-1",
-        "..\\checkpoints\\secret-model\\ckpt-1",
+        "../../checkpoints/secret-model/ckpt-1",
+        "..%2f..%2fcheckpoints%2fsecret-model%2fckpt-1",
+        "%2e%2e/%2e%2e/checkpoints/secret-model/ckpt-1",
+        "%2E%2E%2F%2E%2E%2Fcheckpoints%2Fsecret-model%2Fckpt-1",
+        "reports/../../../checkpoints/secret-model/ckpt-1",
+        "./../../checkpoints/secret-model/ckpt-1",
+        "reports/./../../../checkpoints/secret-model/ckpt-1",
+        "..//..//checkpoints//secret-model/ckpt-1",
+        "%252e%252e%252f%252e%252e%252fcheckpoints%252fsecret-model%252fckpt-1",
+        "..\\..\\checkpoints\\secret-model\\ckpt-1",
         "/checkpoints/secret-model/ckpt-1",
-        "reports/%00/../../checkpoints/secret-model/ckpt-1",
+        "reports/%00/../../../checkpoints/secret-model/ckpt-1",
+        "../t1/reports/q3",
     ]
     /// Harmless spellings of the report's key: each must be served as `reports/q3`.
     public static let harmless = ["reports/q3", "./reports/q3", "reports//q3", "reports/./q3", "reports%2Fq3"]
@@ -89,8 +92,15 @@ public struct SecurityProbeWorkload: Workload {
             while ready < 2 { await context.sleep(nanoseconds: 100 * Nanos.millisecond) }
             for probe in 0 ..< probes {
                 await context.sleep(nanoseconds: interval)
-                let key = probe % 3 == 2 ? Self.harmless[probe / 3 % Self.harmless.count] : Self.traversals[(probe - probe / 3) % Self.traversals.count]
+                // Every third probe asks for the report by its own key: in the attacker's tenant
+                // folder, where there is none (404); the rest try to climb out of it.
+                let key = probe % 3 == 2 ? Self.report : Self.traversals[(probe - probe / 3) % Self.traversals.count]
                 simulation.spawn { _ = await ask(context, attacker, HTTPRequest("GET", "storage/artifacts", body: ["key": key])) }
+                // The owner reads its report under its harmless spellings meanwhile.
+                if probe % 3 == 1 {
+                    let spelling = Self.harmless[probe / 3 % Self.harmless.count]
+                    simulation.spawn { _ = await ask(context, owner, HTTPRequest("GET", "storage/artifacts", body: ["key": spelling])) }
+                }
             }
         }
     }

@@ -77,12 +77,12 @@ public final class SecurityObservations {
     }
     private var _refusals: [Refusal] = []
     /// An artifact download answered: the key asked, and the object served.
-    public var downloads: [(at: Int64, caller: String, asked: String, bucket: String, key: String)] {
+    public var downloads: [(at: Int64, caller: String, tenant: String, asked: String, bucket: String, key: String)] {
         get { _downloads }
         _modify { changes.note(); yield &_downloads }
         set { changes.note(); _downloads = newValue }
     }
-    private var _downloads: [(at: Int64, caller: String, asked: String, bucket: String, key: String)] = []
+    private var _downloads: [(at: Int64, caller: String, tenant: String, asked: String, bucket: String, key: String)] = []
     /// A token auth accepted: when (true time once its cache was consulted, and the verifying
     /// node's clock when the token's times were judged, in seconds), the token itself, and the
     /// role auth granted its user.

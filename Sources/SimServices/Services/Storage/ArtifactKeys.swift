@@ -3,11 +3,13 @@ import SimKernel
 /// Artifact keys as callers send them, made safe before they reach the object store. A key is
 /// percent-decoded once, then must be relative, free of control characters and backslashes, and
 /// free of `..` segments; `.` and empty segments are dropped. What is left is a key *inside* the
-/// `artifacts` bucket: no spelling of a key reaches another bucket.
+/// `artifacts` bucket, under the caller's tenant's folder when one is given (`<tenant>/<key>`): no
+/// spelling of a key reaches another bucket or another tenant's artifacts.
 ///
 /// I9 (path traversal) resolves the key the way a file-system path would be: it joins
-/// `artifacts/` and the decoded key, collapses `..` lexically and takes the first segment as the
-/// bucket, so `../checkpoints/secret` reads the `checkpoints` bucket.
+/// `artifacts/<folder>/` and the decoded key, collapses `..` lexically and takes the first segment
+/// as the bucket, so `../t1/reports/q3` reads another tenant's report and
+/// `../../checkpoints/secret` the `checkpoints` bucket.
 public enum ArtifactKeys {
     public static let bucket = "artifacts"
     public static let maxLength = 512
@@ -18,10 +20,11 @@ public enum ArtifactKeys {
         case refused(String)
     }
 
-    /// Where the caller's `raw` key points: always inside `bucket`, or refused.
-    public static func resolve(_ raw: String, defects: DefectSet = .empty) -> Resolution {
+    /// Where the caller's `raw` key points: always inside `bucket` (under `folder`, the caller's
+    /// tenant, when given), or refused.
+    public static func resolve(_ raw: String, under folder: String? = nil, defects: DefectSet = .empty) -> Resolution {
         guard let decoded = percentDecoded(raw) else { return .refused("malformed percent-encoding") }
-        if defects.contains(.I9) { return resolveAsPath(decoded) }
+        if defects.contains(.I9) { return resolveAsPath(folder.map { "\($0)/\(decoded)" } ?? decoded) }
         guard !decoded.isEmpty, decoded.utf8.count <= maxLength else { return .refused("empty or longer than \(maxLength) bytes") }
         if decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) { return .refused("control character") }
         if decoded.contains("\\") { return .refused("backslash") }
@@ -30,7 +33,7 @@ public enum ArtifactKeys {
         let segments = decoded.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
         if segments.contains("..") { return .refused("traversal (..)") }
         guard !segments.isEmpty else { return .refused("no name left") }
-        return .object(bucket: bucket, key: segments.joined(separator: "/"))
+        return .object(bucket: bucket, key: ((folder.map { [Substring($0)] } ?? []) + segments).joined(separator: "/"))
     }
 
     /// I9: the key as a path under the storage root (`artifacts/<key>`), `..` collapsed; the first

@@ -11,7 +11,9 @@ import SimKernel
 /// corruption) shares one staging file per path among all writers and publishes it unverified.
 ///
 /// Routes: `PUT storage/artifacts` (PutArtifact -> StoredArtifact), `GET storage/artifacts`
-/// (GetArtifact -> Artifact: keys made safe by `ArtifactKeys`, I9 resolves them as paths); the
+/// (GetArtifact -> Artifact): keys made safe by `ArtifactKeys` (I9 resolves them as paths), each
+/// tenant's artifacts in a folder of its own (`artifacts/<tenant>/<key>`: a caller reads and
+/// writes its tenant's artifacts only; a platform service acting as itself, t1's); the
 /// checkpoint endpoint is the mailbox `storage`. Stateless in memory: staging files are on its disk, objects in the store.
 public enum StorageService {
     public static let checkpointBucket = "checkpoints"
@@ -34,8 +36,15 @@ public enum StorageService {
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "storage", routes: [
-            Route("PUT", "storage/artifacts", PutArtifact.self, StoredArtifact.self) { runtime, request, _ throws(ServiceError) in
-                let key = request.key ?? "artifact", content = Array((request.content ?? "").utf8)
+            Route("PUT", "storage/artifacts", PutArtifact.self, StoredArtifact.self) { runtime, request, info throws(ServiceError) in
+                let asked = request.key ?? "artifact", content = Array((request.content ?? "").utf8)
+                let key: String
+                // An upload's key is made safe as a download's (I9 resolves it as a path too).
+                switch ArtifactKeys.resolve(asked, under: info.tenant ?? "t1", defects: runtime.defects) {
+                case .object(ArtifactKeys.bucket, let safe): key = safe
+                case .object(let other, _): throw ServiceError(400, "artifact key '\(asked)' leaves the artifacts bucket for \(other)")
+                case .refused(let reason): throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "artifact key: \(reason)", detail: asked)
+                }
                 let context = runtime.context
                 guard case .success(.stored(let etag)) = await runtime.objectStore.request(.put(bucket: "artifacts", key: key, bytes: content, ifNoneMatch: false), context: context) else {
                     throw .internalError("cannot store \(key)")
@@ -49,14 +58,15 @@ public enum StorageService {
             Route("GET", "storage/artifacts", GetArtifact.self, Artifact.self) { runtime, request, info throws(ServiceError) in
                 let caller = SecurityEvents.caller(info)
                 let (bucket, key): (String, String)
-                switch ArtifactKeys.resolve(request.key, defects: runtime.defects) {
+                let tenant = info.tenant ?? "t1"
+                switch ArtifactKeys.resolve(request.key, under: tenant, defects: runtime.defects) {
                 case .object(let b, let k): (bucket, key) = (b, k)
                 case .refused(let reason): throw await SecurityEvents.refuse(runtime, caller: caller, reason: "artifact key: \(reason)", detail: request.key)
                 }
                 switch await runtime.objectStore.request(.get(bucket: bucket, key: key), context: runtime.context) {
                 case .success(.object(let bytes, let etag)):
                     let observations = runtime.context.simulation.security
-                    observations.downloads.append((runtime.context.simulation.now, caller, request.key, bucket, key))
+                    observations.downloads.append((runtime.context.simulation.now, caller, tenant, request.key, bucket, key))
                     observations.revision &+= 1
                     return Artifact(key: key, content: String(decoding: bytes, as: UTF8.self), etag: etag)
                 case .failure(.server): throw ServiceError(404, "no artifact \(key)")

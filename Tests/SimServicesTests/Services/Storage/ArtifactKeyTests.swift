@@ -53,6 +53,17 @@ final class ArtifactKeyTests: XCTestCase {
         XCTAssertEqual(ArtifactKeys.resolve("...hidden"), .object(bucket: "artifacts", key: "...hidden"))
     }
 
+    /// Under a tenant's folder a safe key stays in it; I9 resolves the key as a path from the
+    /// folder, so one `..` reaches another tenant's folder and two another bucket.
+    func testAKeyUnderATenantsFolderStaysThereAndI9ClimbsOut() {
+        XCTAssertEqual(ArtifactKeys.resolve("./reports//q3", under: "t2"), .object(bucket: "artifacts", key: "t2/reports/q3"))
+        XCTAssertEqual(ArtifactKeys.resolve("../t1/reports/q3", under: "t2"), .refused("traversal (..)"))
+        let defects = DefectSet([.I9])
+        XCTAssertEqual(ArtifactKeys.resolve("../t1/reports/q3", under: "t2", defects: defects), .object(bucket: "artifacts", key: "t1/reports/q3"))
+        XCTAssertEqual(ArtifactKeys.resolve("../../checkpoints/secret", under: "t2", defects: defects), .object(bucket: "checkpoints", key: "secret"))
+        XCTAssertEqual(ArtifactKeys.resolve("reports/q3", under: "t2", defects: defects), .object(bucket: "artifacts", key: "t2/reports/q3"))
+    }
+
     /// I9 resolves keys as paths under the storage root: the traversals land in another bucket.
     func testI9LetsTraversalsOutOfTheBucket() {
         let defects = DefectSet([.I9])
@@ -77,7 +88,7 @@ final class ArtifactKeyTests: XCTestCase {
         XCTAssertEqual(refusals.map(\.reason), ["artifact key: traversal (..)"])
         XCTAssertEqual(refusals.first?.detail, "../checkpoints/x")
         XCTAssertEqual(refusals.first?.service, "storage")
-        XCTAssertEqual(outcome.simulation.security.downloads.map { "\($0.bucket)/\($0.key)" }, ["artifacts/reports/q3"])
+        XCTAssertEqual(outcome.simulation.security.downloads.map { "\($0.bucket)/\($0.key)" }, ["artifacts/t1/reports/q3"])
     }
 
     /// With I9 the same traversal is served from the other bucket (404 here: no such object, but
