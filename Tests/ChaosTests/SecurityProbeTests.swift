@@ -21,7 +21,9 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertTrue(security.refusals.filter { $0.service == "storage" }.allSatisfy { SecurityProbeWorkload.traversals.contains($0.detail) }, "only traversals refused")
         XCTAssertFalse(security.downloads.isEmpty)
         // The probes are bob's (his session also reads his own notes, in t2's folder).
-        XCTAssertTrue(security.downloads.filter { $0.caller.hasPrefix("bob@") }.allSatisfy { $0.key.hasPrefix("t2/bob/") }, "\(security.downloads.map(\.key))")
+        let bobs = security.downloads.filter { $0.caller.hasPrefix("bob@") }
+        XCTAssertFalse(bobs.isEmpty, "bob's session read its notes")
+        XCTAssertTrue(bobs.allSatisfy { $0.key.hasPrefix("t2/bob/") }, "\(security.downloads.map(\.key))")
         let owners = security.downloads.filter { $0.caller.hasPrefix("ml-engineer@") }
         XCTAssertFalse(owners.isEmpty)
         XCTAssertTrue(owners.allSatisfy { $0.bucket == "artifacts" && $0.key == "t1/\(SecurityProbeWorkload.report)" }, "\(owners.map(\.asked))")

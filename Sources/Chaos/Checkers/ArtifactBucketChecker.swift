@@ -18,7 +18,7 @@ public final class ArtifactBucketChecker: SecurityObservationsChecker, Checker {
             if download.bucket != ArtifactKeys.bucket {
                 return "storage served \(download.bucket)/\(download.key) to \(download.caller), who asked for artifact '\(download.asked)': a key outside the artifacts bucket was read"
             }
-            if !download.key.hasPrefix("\(download.tenant)/") {
+            if !download.key.utf8.starts(with: "\(download.tenant)/".utf8) {
                 return "storage served artifacts/\(download.key) to \(download.caller) of tenant \(download.tenant), who asked for artifact '\(download.asked)': another tenant's artifact was read"
             }
             if case .object(_, let safe) = ArtifactKeys.resolve(download.asked, under: download.tenant), safe != download.key {

@@ -32,10 +32,17 @@ public enum ForwardedIdentity {
         return fields
     }
 
-    /// The signature of the identity in `request`'s headers for its method, path, body and `time`.
+    /// The signature of the identity in `request`'s headers for its method, path, body and `time`:
+    /// every field length-prefixed, an absent identity header told from an empty one, so no two
+    /// requests sign the same bytes.
     static func signature(_ request: HTTPRequest, time: String) -> String {
-        var text = Array((identityHeaders.map { request.headers[$0] ?? "" } + [request.method, request.path, time]).joined(separator: "\n").utf8)
-        text.append(0x0A)
+        var text: [UInt8] = []
+        func field(_ value: String?) {
+            guard let value else { return text += Array("-;".utf8) }
+            text += Array("\(value.utf8.count):\(value);".utf8)
+        }
+        for name in identityHeaders { field(request.headers[name]) }
+        for value in [request.method, request.path, time] { field(value) }
         text += canonicalBody(request.body)
         return SHA256.hex(SHA256.hmac(key: key, message: text))
     }
@@ -73,6 +80,13 @@ public enum ForwardedIdentity {
     public static func isService(_ request: HTTPRequest, now: Int64) -> Bool {
         guard let user = request.headers["x-user"], user.hasPrefix("svc:"), request.headers["x-role"] == serviceRole, request.headers["x-tenant"] == nil else { return false }
         return verify(request, now: now) == nil
+    }
+
+    /// Whether a validly signed identity may act without a tenant: only a platform service acting as
+    /// itself (`svc:<name>`, role `service`). Any other identity without a tenant (a user whose
+    /// tenant claim was lost or left empty) is not the platform's and is refused.
+    public static func mayLackTenant(_ headers: [String: String]) -> Bool {
+        (headers["x-tenant"] ?? "").isEmpty ? (headers["x-user"]?.hasPrefix("svc:") == true && headers["x-role"] == serviceRole) : true
     }
 
     /// Whether `headers` carry an identity at all.

@@ -11,7 +11,6 @@ extension ServiceRuntime {
         var request = request
         let claims = defects.contains(.G1) ? ["x-user"] : ForwardedIdentity.identityHeaders
         for name in claims { request.headers[name] = info.headers[name] }
-        ForwardedIdentity.sign(&request, at: context.localTime)
         // Between attempts, jittered exponential backoff (50 ms doubling to 2 s, as the gateway
         // path backs off): an overloaded or restarting service is not hammered at once.
         var backoff = 50 * Nanos.millisecond
@@ -20,6 +19,8 @@ extension ServiceRuntime {
                 await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
                 backoff = Swift.min(2 * Nanos.second, backoff * 2)
             }
+            // Signed anew each attempt: a signature is good for `ForwardedIdentity.windowNanos`.
+            ForwardedIdentity.sign(&request, at: context.localTime)
             if case .success(let envelope) = await context.call(address, HTTPMessage.request(request), timeout: Nanos.second),
                case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500 {
                 // What checkers see: who asked, with which claims upstream, and the answer.

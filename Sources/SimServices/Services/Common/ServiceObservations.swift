@@ -37,6 +37,9 @@ public final class PlatformObservations {
     /// Requests it refused with 429, retries it sent and refused for want of budget, and the
     /// times a circuit breaker opened.
     public var rateLimited = 0 { didSet { changes.note() } }
+    /// Requests the gateway answered 429 because their address's refused-token bucket was full
+    /// (auth never asked).
+    public var tokenChecksLimited = 0 { didSet { changes.note() } }
     public var retries = 0 { didSet { changes.note() } }
     public var retriesRefused = 0 { didSet { changes.note() } }
     public var breakersOpened = 0 { didSet { changes.note() } }

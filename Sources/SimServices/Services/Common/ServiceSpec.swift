@@ -68,7 +68,10 @@ public struct ServiceSpec: Sendable {
             return .error(refusal.status, refusal.message)
         }
         if claimed {
-            let problem = ForwardedIdentity.verify(request, now: runtime.context.localTime)
+            var problem = ForwardedIdentity.verify(request, now: runtime.context.localTime)
+            // Only a platform service acting as itself is the platform: a user's identity without
+            // a tenant (its claims lost on the way, or an empty one) gets no platform powers.
+            if problem == nil, !ForwardedIdentity.mayLackTenant(request.headers) { problem = "identity of \(request.headers["x-user"] ?? "-") without a tenant" }
             if let problem, !runtime.defects.contains(.G3) {
                 let caller = "unsigned \(request.headers["x-user"] ?? "-") from \(request.headers[ServiceHost.remoteAddressHeader] ?? "?")"
                 let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: problem, detail: "\(request.method) \(request.path)", status: 401)

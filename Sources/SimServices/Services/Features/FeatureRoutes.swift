@@ -58,6 +58,8 @@ enum FeatureRoutes {
     }
     struct ViewName: Codable, Sendable, Equatable {
         var view: String
+        /// The tenant a platform service acts for (a pipeline run's); ignored for a tenant's caller.
+        var tenant: String?
     }
     struct Materialized: Codable, Sendable, Equatable {
         var entities: Int
@@ -77,24 +79,27 @@ enum FeatureRoutes {
         }
     }
 
-    static func loadView(_ runtime: ServiceRuntime, _ info: RequestInfo, _ name: String) async throws(ServiceError) -> FeatureView {
-        try await loadVersions(runtime, info, name).view
+    static func loadView(_ runtime: ServiceRuntime, _ info: RequestInfo, _ name: String, actingFor: String? = nil) async throws(ServiceError) -> FeatureView {
+        try await loadVersions(runtime, info, name, actingFor: actingFor).view
     }
 
     /// A caller may act on a view of its own tenant only; a platform service acting as itself (no
-    /// tenant: the pipeline's materialization tasks) on any. Another tenant's view is answered
-    /// 404, as a missing one (its existence is not disclosed), and logged as a security event.
-    static func requireOwner(_ runtime: ServiceRuntime, _ info: RequestInfo, owner: String?, view: String, action: String) async throws(ServiceError) {
-        guard let tenant = info.tenant, tenant != (owner ?? "t1") else { return }
-        throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "feature view of another tenant", detail: "\(action) \(view)", status: 404)
+    /// tenant: a pipeline run's materialization task) for the tenant it names (`actingFor`,
+    /// default t1), which must be the view's. Another tenant's view is answered 404, as a missing
+    /// one (its existence is not disclosed), and logged as a security event.
+    static func requireOwner(_ runtime: ServiceRuntime, _ info: RequestInfo, owner: String?, view: String, action: String, actingFor: String? = nil) async throws(ServiceError) {
+        let tenant = info.tenant ?? actingFor ?? "t1"
+        guard tenant != (owner ?? "t1") else { return }
+        let caller = info.tenant == nil ? "\(SecurityEvents.caller(info)) for \(tenant)" : SecurityEvents.caller(info)
+        throw await SecurityEvents.refuse(runtime, caller: caller, reason: "feature view of another tenant", detail: "\(action) \(view)", status: 404)
     }
 
     /// The view and its schema versions (version -> features; a view stored before versions
     /// existed has its features as version 1), if the caller's tenant owns it (`requireOwner`).
-    static func loadVersions(_ runtime: ServiceRuntime, _ info: RequestInfo, _ name: String) async throws(ServiceError) -> (view: FeatureView, versions: [Int: [String]]) {
+    static func loadVersions(_ runtime: ServiceRuntime, _ info: RequestInfo, _ name: String, actingFor: String? = nil) async throws(ServiceError) -> (view: FeatureView, versions: [Int: [String]]) {
         guard case .success(let rows) = await runtime.transaction([OfflineStore.view(named: name), SchemaVersions.versions(view: name)]) else { throw .unavailable("cannot read view \(name)") }
         guard let row = rows[0].rows.first, let view = FeatureView.fromRow(row) else { throw ServiceError(404, "no feature view \(name)") }
-        try await requireOwner(runtime, info, owner: OfflineStore.owner(row), view: name, action: "\(info.method) \(info.path)")
+        try await requireOwner(runtime, info, owner: OfflineStore.owner(row), view: name, action: "\(info.method) \(info.path)", actingFor: actingFor)
         let versions = SchemaVersions.parse(rows[1])
         return (view, versions.isEmpty ? [1: view.features] : versions)
     }
@@ -133,6 +138,8 @@ enum FeatureRoutes {
             for name in [request.name] + request.features + (request.categorical ?? []) where !FeatureView.isPlainName(name) {
                 throw .badRequest("'\(name)' is not a name: 1-64 letters, digits, '_', '-' or '.'")
             }
+            // The single values' store (`PUT features/values`) keeps its keys as this view's would.
+            guard request.name != FeaturesService.defaultView else { throw .badRequest("'\(request.name)' is reserved for single values") }
             let view = FeatureView(name: request.name, features: request.features, categorical: request.categorical ?? [],
                                    ttl: request.ttlMs * Nanos.millisecond, sla: request.slaMs * Nanos.millisecond, transforms: transforms)
             let problem = view.problem(defects: runtime.defects)
@@ -156,10 +163,10 @@ enum FeatureRoutes {
             case .success(let chosen): version = chosen
             case .failure(let refusal): throw ServiceError(422, "view \(view.name): \(refusal.message)")
             }
-            let statements = [OfflineStore.register(view, tenant: tenant)] + (version.isNew ? [SchemaVersions.add(view: view.name, version: version.version, features: view.features)] : [])
+            let statements = [OfflineStore.register(view, tenant: tenant)] + (version.isNew ? [SchemaVersions.add(view: view.name, version: version.version, features: view.features, tenant: tenant)] : [])
             guard case .success(let stored) = await runtime.transaction(statements) else { throw .unavailable("cannot store view \(view.name)") }
             // Another tenant registered the name between the read and the write: nothing changed
-            // (the schema version, if any, is that tenant's view's own and is rolled back with it).
+            // (neither the view nor its schema versions: the version is added only for its owner).
             guard stored[0].changes == 1 else {
                 throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "feature view name held by another tenant", detail: "register \(view.name)", status: 409)
             }
@@ -265,11 +272,11 @@ enum FeatureRoutes {
         },
         Route("POST", "features/materialize", ViewName.self, Materialized.self) { runtime, request, info throws(ServiceError) in
             try await ensureBootstrapped(runtime)
-            let view = try await loadView(runtime, info, request.view)
+            let view = try await loadView(runtime, info, request.view, actingFor: request.tenant)
             return try await Materialization.run(runtime, view)
         },
         Route("POST", "features/freshness", ViewName.self, Freshness.self) { runtime, request, info throws(ServiceError) in
-            let view = try await loadView(runtime, info, request.view)
+            let view = try await loadView(runtime, info, request.view, actingFor: request.tenant)
             let age = try await Materialization.age(runtime, view)
             return Freshness(ageMs: age.map { $0 / Nanos.millisecond } ?? -1, slaMs: view.sla / Nanos.millisecond, stale: age.map { $0 > view.sla } ?? true)
         },

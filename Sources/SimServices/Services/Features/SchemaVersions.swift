@@ -31,9 +31,12 @@ public enum SchemaVersions {
 
     /// Records version `version` of `view`. A plain insert: two registrations racing for one
     /// version number fail one transaction rather than both succeeding with different features.
-    static func add(view: String, version: Int, features: [String]) -> SQLStatement {
-        SQLStatement("INSERT INTO feature_view_versions(name, version, features) VALUES (?, ?, ?)",
-                     [.text(view), .integer(Int64(version)), .text(features.joined(separator: ";"))])
+    /// Adds schema version `version` of `view`, only while `tenant` owns the view (in the
+    /// registration's transaction, after its upsert: a view another tenant registered in between
+    /// gets no version from this registration, and nothing conflicts).
+    static func add(view: String, version: Int, features: [String], tenant: String) -> SQLStatement {
+        SQLStatement("INSERT INTO feature_view_versions(name, version, features) SELECT ?, ?, ? WHERE (SELECT tenant FROM feature_views WHERE name = ?) = ?",
+                     [.text(view), .integer(Int64(version)), .text(features.joined(separator: ";")), .text(view), .text(tenant)])
     }
 
     /// Parses the rows of `versions(view:)` into version -> features.

@@ -25,9 +25,11 @@ public enum GatewayService {
         var turns: [String: Int] = [:]
         var routesAnswered = 0
         var limiter: RateLimiter?
-        /// Tokens auth refused, per address the connections came from: an address over the limit
-        /// sends no more tokens to auth until its bucket drains (a flood of junk tokens costs at
-        /// most the limit in auth calls and security events).
+        /// Token verifications per address the connections came from: a slot is taken before auth
+        /// is asked and given back when the token verifies, so only refused tokens (and those in
+        /// flight) fill it; an address over the limit sends no more tokens to auth until its
+        /// bucket drains (a flood of junk tokens, sent one by one or all at once, costs at most
+        /// the limit in auth calls and security events).
         var refusedTokens: RateLimiter?
         var breaker: CircuitBreaker?
         var budget: RetryBudget?
@@ -138,13 +140,16 @@ public enum GatewayService {
             }
             return await route(runtime, request)
         }
-        // A token costs auth a verification (and, refused, a security event): an address whose
-        // tokens auth refused more than the rate limit allows is answered 429 before auth is
-        // asked. Only refused tokens count, so a client with a good token is never held back here.
+        // A token costs auth a verification (and, refused, a security event): each takes a slot
+        // of its address's bucket before auth is asked, given back when the token verifies. An
+        // address whose tokens auth refused (or whose verifications in flight) fill the limit is
+        // answered 429 before auth is asked, whatever its next token: a flood of junk holds its
+        // own address back, as an anonymous flood does.
         let state = runtime.state(State.self)
         state.configure(runtime.directory.serving)
-        if case .failure(let wait) = state.refusedTokens!.wouldAdmit(remote, at: context.simulation.now) {
+        if case .failure(let wait) = state.refusedTokens!.admit(remote, at: context.simulation.now) {
             runtime.observations.rateLimited += 1
+            runtime.observations.tokenChecksLimited += 1
             var refused = HTTPResponse.error(429, "rate limited: too many refused tokens from \(remote)")
             refused.body["retry_after_ms"] = "\((wait.nanoseconds + Nanos.millisecond - 1) / Nanos.millisecond)"
             return refused
@@ -152,12 +157,21 @@ public enum GatewayService {
         guard let auth = runtime.directory.services["auth"],
               case .success(let envelope) = await context.call(auth, HTTPMessage.request(ForwardedIdentity.asService("gateway", HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token))), at: context.localTime)),
                                                                timeout: 2 * Nanos.second),
-              case .response(let verdict) = envelope.payload as? HTTPMessage, verdict.status < 500 else { return .error(503, "auth did not answer") }
+              case .response(let verdict) = envelope.payload as? HTTPMessage, verdict.status < 500 else {
+            state.refusedTokens!.refund(remote)  // nobody judged the token
+            return .error(503, "auth did not answer")
+        }
+        // auth refused the gateway's own identity (a mesh clock more than the signature's window
+        // away): the token was not judged, and is not counted against its address.
+        if verdict.status == 401, let error = verdict.body["error"], error.hasPrefix("refused: identity") || error.hasPrefix("refused: no identity") {
+            state.refusedTokens!.refund(remote)
+            return .error(503, "auth refused the gateway's identity: \(error)")
+        }
         // auth logged the refusal as a security event before it answered.
         guard verdict.status == 200, let identity = try? FormDecoder.decode(AuthService.Identity.self, from: verdict.body) else {
-            _ = state.refusedTokens!.admit(remote, at: context.simulation.now)
             return .error(401, "token refused: \(verdict.body["error"] ?? "")")
         }
+        state.refusedTokens!.refund(remote)
         if let refused = admit(runtime, request, caller: "\(identity.tenant)/\(identity.user)") { return refused }
         if let denied = await deny(runtime, request, caller: "\(identity.user)@\(identity.tenant)", role: identity.role) { return denied }
         request.headers["x-user"] = identity.user

@@ -287,7 +287,7 @@ public enum InferenceService {
         var spec = ServiceSpec(name: "inference", routes: [
             Route("POST", "inference/predict", Predict.self, Prediction.self) { runtime, request, info throws(ServiceError) in
                 guard let name = request.model else { return try await predictDefault(runtime, request) }
-                let model = servingKey(info, name)
+                let model = try servingKey(info, name)
                 await runtime.state(State.self).countAnswer()
                 if let text = request.text {
                     // Refused before any version is picked or loaded: one kind of input, of bounded size.
@@ -306,15 +306,15 @@ public enum InferenceService {
                 return prediction
             },
             Route("POST", "inference/experiments", DefineExperiment.self, ExperimentDefined.self) { runtime, request, info throws(ServiceError) in
-                try await ABSplit.define(runtime, model: servingKey(info, request.model), arms: request.arms, sample: request.sample ?? 1000)
+                try await ABSplit.define(runtime, model: try servingKey(info, request.model), arms: request.arms, sample: request.sample ?? 1000)
             },
             Route("POST", "inference/experiments/outcomes", ABVerdict.Outcome.self, ABVerdict.Counted.self) { runtime, request, info throws(ServiceError) in
                 var outcome = request
-                outcome.model = servingKey(info, request.model)
+                outcome.model = try servingKey(info, request.model)
                 return try await ABVerdict.record(runtime, outcome)
             },
             Route("POST", "inference/experiments/verdict", ABVerdict.VerdictRequest.self, ABVerdict.Verdict.self) { runtime, request, info throws(ServiceError) in
-                try await ABVerdict.verdict(runtime, model: servingKey(info, request.model))
+                try await ABVerdict.verdict(runtime, model: try servingKey(info, request.model))
             },
         ])
         spec.buckets = ["models"]
@@ -361,7 +361,10 @@ public enum InferenceService {
     /// model of that name (a platform service acting as itself, with no tenant, serves t1's).
     /// Versions, Production pointers, canaries, caches and A/B experiments are all by key, so two
     /// tenants' models of one name never share any of them.
-    static func servingKey(_ info: RequestInfo, _ model: String) -> String { ModelsService.key(tenant: info.tenant ?? "t1", model: model) }
+    static func servingKey(_ info: RequestInfo, _ model: String) throws(ServiceError) -> String {
+        guard ModelsService.isModelName(model) else { throw .badRequest("model: '\(model)' is not a model name (\(ModelsService.modelNameRule))") }
+        return ModelsService.key(tenant: info.tenant ?? "t1", model: model)
+    }
 
     static func predictDefault(_ runtime: ServiceRuntime, _ request: Predict) async throws(ServiceError) -> Prediction {
         let x = request.x ?? []

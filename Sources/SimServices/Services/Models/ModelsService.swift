@@ -63,21 +63,32 @@ public enum ModelsService {
     /// (`isModelName`), so no two (tenant, name) pairs share a key.
     public static func key(tenant: String, model: String) -> String { "\(tenant)/\(model)" }
 
-    /// The model's name in a key (`key(tenant:model:)`): what follows its tenant.
+    /// The model's name in a key (`key(tenant:model:)`): the bytes after its first `/` (split
+    /// on bytes, not characters: a combining mark cannot hide the separator).
     public static func name(ofKey key: String) -> String {
-        key.firstIndex(of: "/").map { String(key[key.index(after: $0)...]) } ?? key
+        guard let slash = key.utf8.firstIndex(of: UInt8(ascii: "/")) else { return key }
+        return String(key[key.utf8.index(after: slash)...])
     }
 
-    /// A model name: not empty, at most 128 bytes, no `/` (the key's separator) and no control character.
-    public static func isModelName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 128 && !name.unicodeScalars.contains { $0 == "/" || $0.value < 0x20 || $0.value == 0x7F }
+    /// A model name: 1 to 64 ASCII letters, digits, `_`, `-` or `.` (`FeatureView.isPlainName`):
+    /// no `/` (the key's separator), no `:` (Redis keys' separator), nothing a record or a
+    /// combining mark could split differently.
+    public static func isModelName(_ name: String) -> Bool { FeatureView.isPlainName(name) }
+    static let modelNameRule = "1-64 letters, digits, '_', '-' or '.'"
+
+    /// The tenant a model request acts in (`scope`) and the model's name, checked: a body naming
+    /// another tenant than the caller's is refused (403, logged); a bad name is 400.
+    static func scoped(_ runtime: ServiceRuntime, _ info: RequestInfo, model name: String, asked: String?, detail: String) async throws(ServiceError) -> (tenant: String, name: String) {
+        guard isModelName(name) else { throw .badRequest("model: '\(name)' is not a model name (\(modelNameRule))") }
+        let tenant = try await scope(runtime, info, asked: asked, detail: detail)
+        guard FeatureView.isPlainName(tenant) else { throw .badRequest("tenant: '\(tenant)' is not a tenant") }
+        return (tenant, name)
     }
 
-    /// The key of model `name` in the tenant the caller acts in (`scope`): a body naming another
-    /// tenant than the caller's is refused (403, logged); a bad name is 400.
+    /// The key (`key(tenant:model:)`) of model `name` in the tenant the caller acts in (`scoped`).
     static func scopedKey(_ runtime: ServiceRuntime, _ info: RequestInfo, model name: String, asked: String?, detail: String) async throws(ServiceError) -> String {
-        guard isModelName(name) else { throw .badRequest("model: '\(name)' is not a model name (1-128 bytes, no '/')") }
-        return key(tenant: try await scope(runtime, info, asked: asked, detail: detail), model: name)
+        let (tenant, name) = try await scoped(runtime, info, model: name, asked: asked, detail: detail)
+        return key(tenant: tenant, model: name)
     }
 
     /// The tenant a write acts in: the caller's, as the gateway forwarded it. A body naming another
@@ -117,10 +128,10 @@ public enum ModelsService {
         return ModelDetails(id: id, name: name, tenant: tenant, signature: row[3].text ?? "", description: row[4].text ?? "")
     }
 
-    /// The life-cycle stage of the model with key `key` (`key(tenant:model:)`) from its versions';
-    /// 404 when its tenant has no model of that name (another tenant's is not looked at).
-    static func status(_ runtime: ServiceRuntime, key: String) async throws(ServiceError) -> ModelStatus {
-        let name = name(ofKey: key), tenant = String(key.prefix(key.utf8.count - name.utf8.count - 1))
+    /// The life-cycle stage of `tenant`'s model `name` from its versions'; 404 when the tenant has
+    /// no model of that name (another tenant's is not looked at).
+    static func status(_ runtime: ServiceRuntime, tenant: String, name: String) async throws(ServiceError) -> ModelStatus {
+        let key = key(tenant: tenant, model: name)
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("SELECT 1 FROM models WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)]),
             SQLStatement("SELECT version, stage FROM model_versions WHERE model = ? ORDER BY version", [.text(key)]),
@@ -149,7 +160,7 @@ public enum ModelsService {
         var spec = ServiceSpec(name: "models", routes: [
             Route("POST", "models/create", CreateModel.self, ModelRecord.self) { runtime, request, info throws(ServiceError) in
                 let tenant = try await scope(runtime, info, asked: request.tenant, detail: "create \(request.name)"), name = request.name
-                guard isModelName(name) else { throw .badRequest("name: '\(name)' is not a model name (1-128 bytes, no '/')") }
+                guard isModelName(name) else { throw .badRequest("name: '\(name)' is not a model name (\(modelNameRule))") }
                 let signature = request.signature ?? "f0:float"
                 guard isSignature(signature) else {
                     throw .badRequest("signature: '\(signature)' is not name:type pairs")
@@ -183,11 +194,13 @@ public enum ModelsService {
             // The stage and the archiving of a model of the caller's tenant only: another
             // tenant's model of the same name is another model (its versions are keyed apart).
             Route("POST", "models/status", ModelName.self, ModelStatus.self) { runtime, request, info throws(ServiceError) in
-                try await status(runtime, key: try await scopedKey(runtime, info, model: request.name, asked: request.tenant, detail: "status of \(request.name)"))
+                let (tenant, name) = try await scoped(runtime, info, model: request.name, asked: request.tenant, detail: "status of \(request.name)")
+                return try await status(runtime, tenant: tenant, name: name)
             },
             Route("POST", "models/archive", ModelName.self, ModelStatus.self) { runtime, request, info throws(ServiceError) in
-                let name = try await scopedKey(runtime, info, model: request.name, asked: request.tenant, detail: "archive \(request.name)")
-                _ = try await status(runtime, key: name)  // 404 unless the caller's tenant has the model
+                let (tenant, plain) = try await scoped(runtime, info, model: request.name, asked: request.tenant, detail: "archive \(request.name)")
+                _ = try await status(runtime, tenant: tenant, name: plain)  // 404 unless the caller's tenant has the model
+                let name = key(tenant: tenant, model: plain)
                 let moved = await runtime.interactive("archive-\(name)") { session -> Result<Void, SQLClientError> in
                     guard case .success(let rows) = await session.execute("SELECT version, stage FROM model_versions WHERE model = ?", [.text(name)]) else {
                         return .failure(.sql(SQLError(kind: .other, message: "cannot read the versions")))
@@ -202,7 +215,7 @@ public enum ModelsService {
                     return .success(())
                 }
                 guard case .success = moved else { throw .unavailable("cannot archive \(request.name)") }
-                return try await status(runtime, key: name)
+                return try await status(runtime, tenant: tenant, name: plain)
             },
         ])
         spec.database = "models_db"

@@ -6,8 +6,8 @@ import SimKernel
 enum DriftChecks {
     static let migrations = [
         "CREATE TABLE feature_drift(id INTEGER PRIMARY KEY, view TEXT NOT NULL, window INTEGER NOT NULL, feature TEXT NOT NULL, method TEXT NOT NULL, score REAL NOT NULL, threshold TEXT NOT NULL, divisor INTEGER NOT NULL, drift INTEGER NOT NULL)",
-        // One alert per (view, group, window) and tenant: a check by another tenant's caller
-        // raises that tenant's own alert and never swallows this one's.
+        // One alert per (view, group, window) and tenant: the view's tenant, the only one whose
+        // callers (or the platform acting for it) may check it.
         "CREATE TABLE drift_alerts(view TEXT NOT NULL, grp TEXT NOT NULL, window INTEGER NOT NULL, features TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0, tenant TEXT NOT NULL, PRIMARY KEY(view, grp, window, tenant))",
     ]
 

@@ -4,8 +4,9 @@ import SimKernel
 /// `succeeded`), dispatch of every task whose upstream tasks all succeeded, idempotent reports,
 /// and the sweep that resumes runs after a crash (everything it needs is in the database).
 enum PipelineRuns {
-    static func start(_ runtime: ServiceRuntime, dag: String) async throws(ServiceError) -> PipelineService.RunStatus {
-        guard case .success(let found) = await runtime.transaction([SQLStatement("SELECT edges FROM dags WHERE name = ?", [.text(dag)])]) else {
+    /// Starts a run of `tenant`'s DAG `dag` (another tenant's DAG of that name is not looked at).
+    static func start(_ runtime: ServiceRuntime, dag: String, tenant: String) async throws(ServiceError) -> PipelineService.RunStatus {
+        guard case .success(let found) = await runtime.transaction([SQLStatement("SELECT edges FROM dags WHERE tenant = ? AND name = ?", [.text(tenant), .text(dag)])]) else {
             throw .unavailable("cannot read the DAG")
         }
         guard let edges = found[0].rows.first?[0].text else { throw ServiceError(404, "no DAG named \(dag)") }
@@ -14,7 +15,7 @@ enum PipelineRuns {
         let now = runtime.context.localTime
         let insertTasks = graph.nodes.map { SQLStatement("INSERT INTO pipeline_tasks(run, task, state, attempts) VALUES ((SELECT MAX(id) FROM pipeline_runs), ?, 'pending', 0)", [.text($0)]) }
         guard case .success(let created) = await runtime.transaction([
-            SQLStatement("INSERT INTO pipeline_runs(dag, edges, status, started_at) VALUES (?, ?, 'running', ?) RETURNING id", [.text(dag), .text(edges), .integer(now)]),
+            SQLStatement("INSERT INTO pipeline_runs(dag, edges, status, started_at, tenant) VALUES (?, ?, 'running', ?, ?) RETURNING id", [.text(dag), .text(edges), .integer(now), .text(tenant)]),
         ] + insertTasks), let run = created[0].rows.first?[0].integer else {
             throw .unavailable("cannot store the run")
         }
@@ -24,18 +25,35 @@ enum PipelineRuns {
         return await advance(runtime, run: run, graph: graph)
     }
 
-    static func status(_ runtime: ServiceRuntime, run: Int64) async throws(ServiceError) -> PipelineService.RunStatus {
+    /// A caller of another tenant than the run's is answered as for a missing run (404) and
+    /// logged; a platform service acting as itself (the workers' reports) reaches every run.
+    static func requireTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, run: Int64, owner: String?, action: String) async throws(ServiceError) {
+        guard let owner else { throw ServiceError(404, "no run \(run)") }
+        guard let tenant = info.tenant, tenant != owner else { return }
+        throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "pipeline run of another tenant", detail: "\(action) run \(run)", status: 404)
+    }
+
+    static func status(_ runtime: ServiceRuntime, run: Int64, caller info: RequestInfo) async throws(ServiceError) -> PipelineService.RunStatus {
         guard case .success(let rows) = await runtime.transaction([
-            SQLStatement("SELECT status FROM pipeline_runs WHERE id = ?", [.integer(run)]),
+            SQLStatement("SELECT status, tenant FROM pipeline_runs WHERE id = ?", [.integer(run)]),
             SQLStatement("SELECT task FROM pipeline_tasks WHERE run = ? AND state = 'succeeded' ORDER BY task", [.integer(run)]),
         ]) else { throw .unavailable("cannot read the run") }
+        try await requireTenant(runtime, info, run: run, owner: rows[0].rows.first?[1].text, action: "status of")
         guard let status = rows[0].rows.first?[0].text else { throw ServiceError(404, "no run \(run)") }
         return PipelineService.RunStatus(run: run, status: status, succeeded: rows[1].rows.compactMap { $0[0].text })
     }
 
     /// A worker finished `task`: marked succeeded once (a repeated report changes nothing), then
     /// the tasks it freed are dispatched.
-    static func done(_ runtime: ServiceRuntime, run: Int64, task: String) async throws(ServiceError) -> PipelineService.RunStatus {
+    static func done(_ runtime: ServiceRuntime, run: Int64, task: String, caller info: RequestInfo) async throws(ServiceError) -> PipelineService.RunStatus {
+        if info.tenant != nil {
+            // A tenant's caller reports only its own runs' tasks (read first: nothing is marked
+            // for a caller of another tenant).
+            guard case .success(let owner) = await runtime.transaction([SQLStatement("SELECT tenant FROM pipeline_runs WHERE id = ?", [.integer(run)])]) else {
+                throw .unavailable("cannot read the run")
+            }
+            try await requireTenant(runtime, info, run: run, owner: owner[0].rows.first?[0].text, action: "report \(task) of")
+        }
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("UPDATE pipeline_tasks SET state = 'succeeded' WHERE run = ? AND task = ? AND state = 'dispatched'", [.integer(run), .text(task)]),
             SQLStatement("SELECT edges FROM pipeline_runs WHERE id = ?", [.integer(run)]),
@@ -57,9 +75,14 @@ enum PipelineRuns {
     @discardableResult
     static func advance(_ runtime: ServiceRuntime, run: Int64, graph: DependencyGraph) async -> PipelineService.RunStatus {
         let context = runtime.context
-        guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT task, state, dispatched_at, attempts FROM pipeline_tasks WHERE run = ? ORDER BY task", [.integer(run)])]) else {
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("SELECT task, state, dispatched_at, attempts FROM pipeline_tasks WHERE run = ? ORDER BY task", [.integer(run)]),
+            SQLStatement("SELECT tenant FROM pipeline_runs WHERE id = ?", [.integer(run)]),
+        ]) else {
             return PipelineService.RunStatus(run: run, status: "running", succeeded: [])
         }
+        // The tenant the run's tasks act for (its DAG's), carried to the workers with each task.
+        let tenant = rows[1].rows.first?[0].text ?? "t1"
         var succeeded: Set<String> = [], dispatched: Set<String> = [], overdue: [String] = []
         for row in rows[0].rows {
             guard let task = row[0].text else { continue }
@@ -94,7 +117,7 @@ enum PipelineRuns {
                 "UPDATE pipeline_tasks SET state = 'dispatched', attempts = attempts + 1, dispatched_at = ? WHERE run = ? AND task = ? AND state = ?",
                 [.integer(context.localTime), .integer(run), .text(task), .text(from)])]), marked[0].changes == 1 else { continue }
             // Marked before it is sent: a crash in between leaves it overdue, and the sweep sends it.
-            _ = await runtime.kafka.produce(PipelineService.tasksTopic, key: "\(run)/\(task)", value: Array("\(run)/\(task)".utf8), context: context)
+            _ = await runtime.kafka.produce(PipelineService.tasksTopic, key: "\(run)/\(task)", value: Array(tenant.utf8), context: context)
         }
         return PipelineService.RunStatus(run: run, status: "running", succeeded: succeeded.sorted())
     }

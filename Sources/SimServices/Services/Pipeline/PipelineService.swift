@@ -65,7 +65,9 @@ public enum PipelineService {
 
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "pipeline", routes: [
-            Route("POST", "pipeline/dags", SubmitDAG.self, AcceptedDAG.self) { runtime, request, _ throws(ServiceError) in
+            // DAGs and runs belong to the submitter's tenant (a platform service's: t1): a tenant
+            // replaces, starts and follows its own only; another tenant's run is 404, logged.
+            Route("POST", "pipeline/dags", SubmitDAG.self, AcceptedDAG.self) { runtime, request, info throws(ServiceError) in
                 let name = request.name ?? "dag"
                 let graph: DependencyGraph
                 switch DependencyGraph.parse(request.edges) {
@@ -77,27 +79,28 @@ public enum PipelineService {
                 observations.graphVerdicts.append(.init(at: runtime.context.simulation.now, service: "pipeline", name: name, edges: graph.edgeList, accepted: refusal == nil))
                 observations.revision &+= 1
                 if let refusal { throw ServiceError(422, refusal) }
-                guard case .success = await runtime.transaction([SQLStatement("INSERT OR REPLACE INTO dags(name, edges) VALUES (?, ?)",
-                                                                              [.text(name), .text(graph.edgeList.joined(separator: ","))])]) else {
+                guard case .success = await runtime.transaction([SQLStatement("INSERT OR REPLACE INTO dags(tenant, name, edges) VALUES (?, ?, ?)",
+                                                                              [.text(info.tenant ?? "t1"), .text(name), .text(graph.edgeList.joined(separator: ","))])]) else {
                     throw .internalError("cannot store the DAG")
                 }
                 return AcceptedDAG(tasks: graph.nodes.count)
             },
-            Route("POST", "pipeline/runs", StartRun.self, RunStatus.self) { runtime, request, _ throws(ServiceError) in
-                try await PipelineRuns.start(runtime, dag: request.dag)
+            Route("POST", "pipeline/runs", StartRun.self, RunStatus.self) { runtime, request, info throws(ServiceError) in
+                try await PipelineRuns.start(runtime, dag: request.dag, tenant: info.tenant ?? "t1")
             },
-            Route("POST", "pipeline/runs/status", RunQuery.self, RunStatus.self) { runtime, request, _ throws(ServiceError) in
-                try await PipelineRuns.status(runtime, run: request.run)
+            Route("POST", "pipeline/runs/status", RunQuery.self, RunStatus.self) { runtime, request, info throws(ServiceError) in
+                try await PipelineRuns.status(runtime, run: request.run, caller: info)
             },
-            Route("POST", "pipeline/tasks/done", TaskReport.self, RunStatus.self) { runtime, request, _ throws(ServiceError) in
-                try await PipelineRuns.done(runtime, run: request.run, task: request.task)
+            Route("POST", "pipeline/tasks/done", TaskReport.self, RunStatus.self) { runtime, request, info throws(ServiceError) in
+                try await PipelineRuns.done(runtime, run: request.run, task: request.task, caller: info)
             },
         ] + StreamRoutes.routes)
         spec.database = "experiments_db"
         spec.migrations = [
-            "CREATE TABLE dags(id INTEGER PRIMARY KEY, name TEXT NOT NULL, edges TEXT NOT NULL)",
-            "CREATE UNIQUE INDEX dags_name ON dags(name)",
-            "CREATE TABLE pipeline_runs(id INTEGER PRIMARY KEY, dag TEXT NOT NULL, edges TEXT NOT NULL, status TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER)",
+            // A DAG's name is its tenant's: two tenants' DAGs of one name are two DAGs.
+            "CREATE TABLE dags(id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, edges TEXT NOT NULL)",
+            "CREATE UNIQUE INDEX dags_name ON dags(tenant, name)",
+            "CREATE TABLE pipeline_runs(id INTEGER PRIMARY KEY, dag TEXT NOT NULL, edges TEXT NOT NULL, status TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER, tenant TEXT NOT NULL)",
             "CREATE TABLE pipeline_tasks(run INTEGER NOT NULL, task TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, dispatched_at INTEGER, PRIMARY KEY(run, task))",
         ] + StreamSchemas.migrations + StreamJob.migrations
         spec.topics = [tasksTopic, StreamJob.topic, StreamJob.deadLetterTopic]

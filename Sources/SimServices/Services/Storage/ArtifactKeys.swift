@@ -27,20 +27,27 @@ public enum ArtifactKeys {
         if defects.contains(.I9) { return resolveAsPath(folder.map { "\($0)/\(decoded)" } ?? decoded) }
         guard !decoded.isEmpty, decoded.utf8.count <= maxLength else { return .refused("empty or longer than \(maxLength) bytes") }
         if decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) { return .refused("control character") }
-        if decoded.contains("\\") { return .refused("backslash") }
-        if decoded.hasPrefix("/") { return .refused("absolute path") }
-        if decoded.contains("%") { return .refused("encoded twice") }
-        let segments = decoded.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        // Bytes, not characters: a combining mark after a `/` or `\\` must not hide it.
+        if decoded.utf8.contains(UInt8(ascii: "\\")) { return .refused("backslash") }
+        if decoded.utf8.first == UInt8(ascii: "/") { return .refused("absolute path") }
+        if decoded.utf8.contains(UInt8(ascii: "%")) { return .refused("encoded twice") }
+        let segments = pathSegments(decoded).filter { $0 != "." }
         if segments.contains("..") { return .refused("traversal (..)") }
         guard !segments.isEmpty else { return .refused("no name left") }
-        return .object(bucket: bucket, key: ((folder.map { [Substring($0)] } ?? []) + segments).joined(separator: "/"))
+        return .object(bucket: bucket, key: ((folder.map { [$0] } ?? []) + segments).joined(separator: "/"))
+    }
+
+    /// The non-empty segments between `/` bytes (split on bytes: `/` followed by a combining mark
+    /// is one Character, but still the separator a path resolver sees).
+    static func pathSegments(_ text: String) -> [String] {
+        text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// I9: the key as a path under the storage root (`artifacts/<key>`), `..` collapsed; the first
     /// segment is the bucket.
     static func resolveAsPath(_ decoded: String) -> Resolution {
-        var stack: [Substring] = []
-        for segment in "\(bucket)/\(decoded)".split(separator: "/", omittingEmptySubsequences: true) {
+        var stack: [String] = []
+        for segment in pathSegments("\(bucket)/\(decoded)") {
             if segment == "." { continue }
             if segment == ".." { _ = stack.popLast(); continue }
             stack.append(segment)

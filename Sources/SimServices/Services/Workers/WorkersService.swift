@@ -78,11 +78,12 @@ public enum WorkersService {
         await runtime.consume(group: "pipeline-workers", topic: PipelineService.tasksTopic) { record in
             let parts = record.key.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2, let run = Int64(parts[0]) else { return }
-            let task = parts[1], context = runtime.context
+            // The record's value: the tenant the run's tasks act for.
+            let task = parts[1], tenant = String(decoding: record.value, as: UTF8.self), context = runtime.context
             while pool.running.count >= poolSize { await context.sleep(nanoseconds: 5 * Nanos.millisecond) }
             guard pool.running.insert(record.key).inserted else { return }
             context.simulation.spawn {
-                await runPipelineTask(runtime, key: record.key, run: run, task: task)
+                await runPipelineTask(runtime, key: record.key, run: run, task: task, tenant: tenant)
                 pool.running.remove(record.key)
             }
         }
@@ -95,7 +96,7 @@ public enum WorkersService {
         var running: Set<String> = []
     }
 
-    static func runPipelineTask(_ runtime: ServiceRuntime, key: String, run: Int64, task: String) async {
+    static func runPipelineTask(_ runtime: ServiceRuntime, key: String, run: Int64, task: String, tenant: String) async {
         let context = runtime.context
         let observations = context.simulation.features
         observations.taskStarts.append((context.simulation.now, run, task))
@@ -110,7 +111,8 @@ public enum WorkersService {
             let view = String(task.dropFirst("materialize.".count))
             // One try: a failed task is sent again by the pipeline's sweep (retrying here too
             // would pile materializations onto a slow feature store).
-            guard await runtime.callThroughGateway(HTTPRequest("POST", "features/materialize", body: ["view": view]), attempts: 1) != nil else { return }
+            // For the run's tenant: the feature store materializes only that tenant's views.
+            guard await runtime.callThroughGateway(HTTPRequest("POST", "features/materialize", body: ["view": view, "tenant": tenant]), attempts: 1) != nil else { return }
         }
         guard case .success = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO task_effects VALUES (?, ?)", [.text("pipeline:\(key)"), .integer(context.trueTime)])]) else { return }
         _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/done", body: ["run": "\(run)", "task": task]), attempts: 3)

@@ -115,10 +115,10 @@ final class AuthServiceTests: XCTestCase {
         let outcome = ServiceHarness.run("auth", [
             HTTPRequest("POST", "auth/verify", body: ["token": bob]),
             HTTPRequest("POST", "auth/roles", body: change),
-            HTTPRequest("POST", "auth/roles", body: change, headers: ["x-user": "bob", "x-role": "scientist"]),
-            HTTPRequest("POST", "auth/roles", body: ["user": "bob", "role": "root"], headers: ["x-role": "admin"]),
-            HTTPRequest("POST", "auth/roles", body: ["user": "nobody", "role": "viewer"], headers: ["x-role": "admin"]),
-            HTTPRequest("POST", "auth/roles", body: change, headers: ["x-user": "ops-admin", "x-role": "admin"]),
+            HTTPRequest("POST", "auth/roles", body: change, headers: ["x-user": "bob", "x-tenant": "t2", "x-role": "scientist"]),
+            HTTPRequest("POST", "auth/roles", body: ["user": "bob", "role": "root"], headers: ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"]),
+            HTTPRequest("POST", "auth/roles", body: ["user": "nobody", "role": "viewer"], headers: ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"]),
+            HTTPRequest("POST", "auth/roles", body: change, headers: ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"]),
             ServiceHarness.pause(milliseconds: AuthService.cacheTTL / Nanos.millisecond),
             HTTPRequest("POST", "auth/verify", body: ["token": bob]),
         ])
@@ -126,7 +126,7 @@ final class AuthServiceTests: XCTestCase {
         XCTAssertEqual(outcome.responses[0]?.body["role"], "scientist")
         XCTAssertEqual(outcome.responses[7]?.body["role"], "viewer")
         XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller) \($0.reason)" },
-                       ["svc:harness@- role change by a non-admin", "bob@- role change by a non-admin"])
+                       ["svc:harness@- role change by a non-admin", "bob@t2 role change by a non-admin"])
         XCTAssertEqual(outcome.simulation.security.roleChanges.map { "\($0.user) \($0.role)" }, ["bob viewer"])
     }
 
@@ -201,6 +201,22 @@ final class AuthServiceTests: XCTestCase {
         let bypassed = ServiceHarness.run("auth", defects: DefectSet([.G3]), [bare])
         XCTAssertEqual(bypassed.responses.map { $0?.status }, [401], "G3 lets it reach auth/verify, which refuses the token itself")
         XCTAssertEqual(bypassed.simulation.security.refusals.map(\.detail), ["auth/verify"])
+    }
+
+    /// A validly signed identity without a tenant is the platform's only when it is a platform
+    /// service acting as itself: a user whose tenant claim is missing or empty is refused 401 and
+    /// logged, whatever its role.
+    func testAnIdentityWithoutATenantIsThePlatformsOnlyForAPlatformService() {
+        let promote = ["user": "alice", "role": "admin"]
+        let outcome = ServiceHarness.run("auth", [
+            HTTPRequest("POST", "auth/roles", body: promote, headers: ["x-user": "ops-admin", "x-role": "admin"]),
+            HTTPRequest("POST", "auth/roles", body: promote, headers: ["x-user": "ops-admin", "x-tenant": "", "x-role": "admin"]),
+            HTTPRequest("POST", "auth/roles", body: promote, headers: ["x-user": "svc:workers", "x-role": "admin"]),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [401, 401, 401])
+        XCTAssertEqual(outcome.responses[0]?.body["error"], "refused: identity of ops-admin without a tenant")
+        XCTAssertEqual(outcome.responses[2]?.body["error"], "refused: identity of svc:workers without a tenant", "a service's name with another role is no platform service")
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT role FROM users WHERE name = 'alice'")?.first?.first?.text, "viewer")
     }
 
     /// A call straight to auth claiming the administrator's identity without the gateway's

@@ -62,3 +62,44 @@ final class FeatureTenancyTests: XCTestCase {
         XCTAssertEqual(outcome.responses.map { $0?.body["version"] }, ["1", "1", "2"], "versions counted per tenant's entity")
     }
 }
+
+/// The feature store's other tenant boundaries: the single values' reserved view name, a platform
+/// job acting for a tenant, and a registration losing a race for a name.
+final class FeatureTenancyBoundaryTests: XCTestCase {
+    /// `default` names the single values' store: no tenant may register a view of that name (it
+    /// would read other tenants' single values as its rows), so reading it is 404 for everyone.
+    func testTheSingleValuesViewNameIsReserved() {
+        let outcome = ServiceHarness.run("features", [
+            FeatureTenancyTests.by(FeatureTenancyTests.engineer, HTTPRequest("PUT", "features/values", body: ["entity": "user-1", "value": "secret"])),
+            FeatureTenancyTests.by(FeatureTenancyTests.bob, FeatureRequests.register(FeaturesService.defaultView, features: ["value"])),
+            FeatureTenancyTests.by(FeatureTenancyTests.bob, FeatureRequests.online(FeaturesService.defaultView, ["t1:user-1"])),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 400, 404])
+        XCTAssertEqual(outcome.responses[1]?.body["error"], "'default' is reserved for single values")
+    }
+
+    /// A platform service materializes a view for the tenant it names (a pipeline run's): for the
+    /// view's tenant it runs; for another tenant it is refused 404 and logged, naming whom it
+    /// acted for.
+    func testAPlatformJobMaterializesOnlyForTheViewsTenant() {
+        let outcome = ServiceHarness.run("features", [
+            FeatureTenancyTests.by(FeatureTenancyTests.engineer, FeatureRequests.register("spend", features: ["amount"])),
+            HTTPRequest("POST", "features/materialize", body: ["view": "spend", "tenant": "t2"]),
+            HTTPRequest("POST", "features/materialize", body: ["view": "spend", "tenant": "t1"]),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 404, 200])
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller): \($0.reason)" }, ["svc:harness@- for t2: feature view of another tenant"])
+    }
+
+    /// A registration that lost the name to another tenant between its read and its write changes
+    /// nothing and adds no schema version, without an error: the caller is told the name is taken.
+    func testARegistrationThatLostTheRaceAddsNoSchemaVersion() {
+        OfflineStoreDB.with { db in
+            _ = try db.connection.execute(OfflineStore.register(FeatureView(name: "v", features: ["a"], ttl: 1, sla: 1), tenant: "t1"))
+            let late = FeatureView(name: "v", features: ["a", "b"], ttl: 1, sla: 1)
+            XCTAssertEqual(try db.connection.execute(OfflineStore.register(late, tenant: "t2")).changes, 0)
+            XCTAssertEqual(try db.connection.execute(SchemaVersions.add(view: "v", version: 2, features: late.features, tenant: "t2")).changes, 0)
+            XCTAssertEqual(try db.connection.execute(SchemaVersions.add(view: "v", version: 2, features: late.features, tenant: "t1")).changes, 1)
+        }
+    }
+}

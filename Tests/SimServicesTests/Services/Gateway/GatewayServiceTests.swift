@@ -155,6 +155,19 @@ final class GatewayServiceTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.platformObservations.admissions["t1/alice"]?.count, 2)
     }
 
+    /// Junk tokens sent all at once are bounded too: each takes a slot of its address's bucket
+    /// before auth is asked, so of six sent together (burst 3) at most three reach auth.
+    func testJunkTokensSentAtOnceReachAuthOnlyUpToTheLimit() {
+        var serving = ServingConfiguration()
+        serving.rateLimitPerSecond = 1
+        serving.rateLimitBurst = 3
+        let junk = HTTPRequest("GET", "storage/artifacts", body: ["key": "missing"], headers: ["authorization": "not.a.token"])
+        let outcome = ServiceHarness.run("gateway", throughGateway: true, serving: serving, [ServiceHarness.concurrently(6, junk)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }.sorted { ($0 ?? 0) < ($1 ?? 0) }, [401, 401, 401, 429, 429, 429])
+        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.service == "auth" }.count, 3)
+        XCTAssertEqual(outcome.simulation.platformObservations.tokenChecksLimited, 3)
+    }
+
     func testTheInvariantFindsARequestRoutedToAnotherService() {
         let outcome = ServiceHarness.run("gateway", throughGateway: true, [HTTPRequest("GET", "gateway/routes")])
         outcome.simulation.platformObservations.routings.append((1, "models", "registry-1"))

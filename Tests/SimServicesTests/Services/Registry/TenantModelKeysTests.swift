@@ -61,23 +61,58 @@ final class TenantModelKeysTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller): \($0.reason)" }, ["bob@t2: cross-tenant write to t1"])
     }
 
-    /// Through the gateway, t1's engineer deploys `fraud` v1 and predicts with it; bob of t2 asks
-    /// for `fraud` too and is answered for his tenant's model, which has no Production version
-    /// (404), never with t1's weights.
+    /// Through the gateway, t1's engineer and bob of t2 each deploy their own `fraud` v1, with
+    /// different weights: each is answered with its own tenant's weights (one replica serves
+    /// both, by key), and another caller of t1 (ci-bot) with t1's.
     func testAReplicaServesEachTenantItsOwnModel() {
-        let bytes = ModelArtifact(model: "fraud", version: 1, residentMiB: 10, weights: [0.1, -0.5, 0.3, 0.1]).encoded
-        let register = HTTPRequest("POST", "registry/versions", body: ["model": "fraud", "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes))])
-        let predict = HTTPRequest("POST", "inference/predict", body: ["model": "fraud", "x": "1,2,3"])
-        var asBob = predict
-        asBob.headers["x-harness-user"] = "bob"
-        let outcome = ServiceHarness.run("inference", throughGateway: true, [
-            HTTPRequest("POST", "models/create", body: ["name": "fraud", "signature": "a:float,b:float,c:float"]), register,
-            HTTPRequest("POST", "registry/stages", body: ["model": "fraud", "version": "1", "stage": "Production"]),
-            ServiceHarness.pause(milliseconds: 3_000), predict, asBob,
+        func deploy(_ weights: [Float], as user: String) -> [HTTPRequest] {
+            let bytes = ModelArtifact(model: "fraud", version: 1, residentMiB: 10, weights: weights).encoded
+            return [
+                HTTPRequest("POST", "models/create", body: ["name": "fraud", "signature": "a:float,b:float,c:float"]),
+                HTTPRequest("POST", "registry/versions", body: ["model": "fraud", "artifact": hexBytes(bytes), "checksum": hexString(crc32(bytes))]),
+                HTTPRequest("POST", "registry/stages", body: ["model": "fraud", "version": "1", "stage": "Production"]),
+            ].map { request in
+                var request = request
+                request.headers["x-harness-user"] = user
+                return request
+            }
+        }
+        func predict(as user: String) -> HTTPRequest {
+            HTTPRequest("POST", "inference/predict", body: ["model": "fraud", "x": "1,2,3"], headers: ["x-harness-user": user])
+        }
+        let t1Weights: [Float] = [0.1, -0.5, 0.3, 0.1], t2Weights: [Float] = [-2, 1, 1, 1]
+        let outcome = ServiceHarness.run("inference", throughGateway: true, deploy(t1Weights, as: "ml-engineer") + deploy(t2Weights, as: "bob") + [
+            ServiceHarness.pause(milliseconds: 3_000), predict(as: "ml-engineer"), predict(as: "bob"), predict(as: "ci-bot"),
         ])
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, nil, 200, 404])
-        XCTAssertEqual(outcome.responses[4]?.body["model"], "fraud", "the caller's name for its model")
-        XCTAssertEqual(outcome.responses[4]?.body["version"], "1")
-        XCTAssertEqual(outcome.responses[5]?.body["error"], "no version of t2/fraud is in Production")
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 200, 200, 200, nil, 200, 200, 200])
+        let expected = { (weights: [Float]) in LogisticModel.sigmoid(LogisticModel.score(weights, [1, 2, 3])) }
+        XCTAssertEqual(outcome.responses[7].flatMap { $0.body["p"] }.flatMap(Float.init), expected(t1Weights), "t1's weights for t1's caller")
+        XCTAssertEqual(outcome.responses[8].flatMap { $0.body["p"] }.flatMap(Float.init), expected(t2Weights), "t2's weights for t2's caller")
+        XCTAssertNotEqual(expected(t1Weights), expected(t2Weights))
+        XCTAssertEqual(outcome.responses[8]?.body["model"], "fraud", "the caller's name for its model")
+        XCTAssertEqual(outcome.responses[9].flatMap { $0.body["p"] }.flatMap(Float.init), expected(t1Weights), "ci-bot is of t1 too")
+    }
+
+    /// A model name is plain (letters, digits, `_`, `-`, `.`): a `/`, a `:` or a name starting
+    /// with a combining mark (which would merge with a separator into one character) is refused
+    /// 400 by models, the registry and inference alike, and nothing traps.
+    func testANameThatIsNotPlainIsRefusedEverywhere() {
+        let names = ["a/b", "x:planned", "\u{301}x", ""]
+        let outcome = ServiceHarness.run("models", names.flatMap { name in [
+            HTTPRequest("POST", "models/create", body: ["name": name], headers: Self.engineer),
+            Self.models("status", Self.engineer).replacingName(name),
+            ServiceHarness.to("registry", HTTPRequest("POST", "registry/versions", body: ["model": name], headers: Self.engineer)),
+            ServiceHarness.to("inference", HTTPRequest("POST", "inference/predict", body: ["model": name, "x": "1,2,3"], headers: Self.engineer)),
+        ] })
+        XCTAssertEqual(outcome.responses.map { $0?.status }, Array(repeating: 400, count: 4 * names.count))
+        XCTAssertEqual(outcome.view.rows("models_db", "SELECT COUNT(*) FROM models")?.first?.first?.integer, 0)
+    }
+}
+
+private extension HTTPRequest {
+    func replacingName(_ name: String) -> HTTPRequest {
+        var request = self
+        request.body["name"] = name
+        return request
     }
 }

@@ -64,6 +64,15 @@ final class ArtifactKeyTests: XCTestCase {
         XCTAssertEqual(ArtifactKeys.resolve("reports/q3", under: "t2", defects: defects), .object(bucket: "artifacts", key: "t2/reports/q3"))
     }
 
+    /// Separators are bytes: a combining mark after `/` or `\\` (one Character with it) does not
+    /// hide the separator, so `../\u{301}x` is a traversal and `..\\\u{301}x` holds a backslash.
+    func testACombiningMarkCannotHideASeparator() {
+        XCTAssertEqual(ArtifactKeys.resolve("../\u{301}x", under: "t2"), .refused("traversal (..)"))
+        XCTAssertEqual(ArtifactKeys.resolve("..\\\u{301}x", under: "t2"), .refused("backslash"))
+        XCTAssertEqual(ArtifactKeys.resolve("/\u{301}x"), .refused("absolute path"))
+        XCTAssertEqual(ArtifactKeys.resolve("a/\u{301}b"), .object(bucket: "artifacts", key: "a/\u{301}b"))
+    }
+
     /// I9 resolves keys as paths under the storage root: the traversals land in another bucket.
     func testI9LetsTraversalsOutOfTheBucket() {
         let defects = DefectSet([.I9])
