@@ -17,6 +17,9 @@ import SimKernel
 /// Stateless: a crash loses nothing the database committed.
 public enum ExperimentsService {
     public struct CreateRun: Codable, Sendable, Equatable {
+        /// The tenant a platform service creates the run for (a training job's submitter's);
+        /// ignored for a tenant's caller, whose runs are its tenant's.
+        public var tenant: String?
         public var seed: UInt64?
         /// The learning rate, recorded as the write-once parameter `lr`.
         public var lr: Double?
@@ -32,8 +35,9 @@ public enum ExperimentsService {
         /// More write-once parameters (`param.NAME` on the wire).
         public var param: [String: String]?
 
-        public init(seed: UInt64? = nil, lr: Double? = nil, code: String? = nil, data: String? = nil, runKey: String? = nil, metric: [String: Double]? = nil,
+        public init(tenant: String? = nil, seed: UInt64? = nil, lr: Double? = nil, code: String? = nil, data: String? = nil, runKey: String? = nil, metric: [String: Double]? = nil,
                     experiment: String? = nil, param: [String: String]? = nil) {
+            self.tenant = tenant
             self.seed = seed
             self.lr = lr
             self.code = code
@@ -82,7 +86,7 @@ public enum ExperimentsService {
     public static func spec(defects: DefectSet = .empty) -> ServiceSpec {
         var spec = ServiceSpec(name: "experiments", routes: RunTenancy.guarding([
             Route("POST", "experiments/runs", CreateRun.self, RunCreated.self) { runtime, request, info throws(ServiceError) in
-                try await create(runtime, request, tenant: info.tenant ?? "t1")
+                try await create(runtime, request, tenant: info.tenant ?? request.tenant ?? "t1")
             },
             Route("GET", "experiments/runs", RunQuery.self, RunView.self) { runtime, request, info throws(ServiceError) in
                 try await view(runtime, run: request.run, tenant: info.tenant)

@@ -29,11 +29,11 @@ public enum SchemaVersions {
         SQLStatement("SELECT version, features FROM feature_view_versions WHERE name = ? ORDER BY version", [.text(view)])
     }
 
-    /// Records version `version` of `view`. A plain insert: two registrations racing for one
-    /// version number fail one transaction rather than both succeeding with different features.
-    /// Adds schema version `version` of `view`, only while `tenant` owns the view (in the
-    /// registration's transaction, after its upsert: a view another tenant registered in between
-    /// gets no version from this registration, and nothing conflicts).
+    /// Records version `version` of `view`: two registrations racing for one version number fail
+    /// one transaction rather than both succeeding with different features. Conditional: only
+    /// while `tenant` owns the view (in the registration's transaction, after its upsert: a view
+    /// another tenant registered in between gets no version from this registration, and nothing
+    /// conflicts).
     static func add(view: String, version: Int, features: [String], tenant: String) -> SQLStatement {
         SQLStatement("INSERT INTO feature_view_versions(name, version, features) SELECT ?, ?, ? WHERE (SELECT tenant FROM feature_views WHERE name = ?) = ?",
                      [.text(view), .integer(Int64(version)), .text(features.joined(separator: ";")), .text(view), .text(tenant)])

@@ -25,12 +25,13 @@ public enum GatewayService {
         var turns: [String: Int] = [:]
         var routesAnswered = 0
         var limiter: RateLimiter?
-        /// Token verifications per address the connections came from: a slot is taken before auth
-        /// is asked and given back when the token verifies, so only refused tokens (and those in
-        /// flight) fill it; an address over the limit sends no more tokens to auth until its
-        /// bucket drains (a flood of junk tokens, sent one by one or all at once, costs at most
-        /// the limit in auth calls and security events).
+        /// Tokens auth refused, per address the connections came from, and the verifications in
+        /// flight from each: an address over the limit, or with a burst's worth of tokens being
+        /// verified, sends no more tokens to auth until its bucket drains (a flood of junk tokens,
+        /// sent one by one or all at once, costs at most the limit, plus a burst in flight, in
+        /// auth calls and security events).
         var refusedTokens: RateLimiter?
+        var verifying: [String: Int] = [:]
         var breaker: CircuitBreaker?
         var budget: RetryBudget?
 
@@ -140,38 +141,41 @@ public enum GatewayService {
             }
             return await route(runtime, request)
         }
-        // A token costs auth a verification (and, refused, a security event): each takes a slot
-        // of its address's bucket before auth is asked, given back when the token verifies. An
-        // address whose tokens auth refused (or whose verifications in flight) fill the limit is
-        // answered 429 before auth is asked, whatever its next token: a flood of junk holds its
-        // own address back, as an anonymous flood does.
+        // A token costs auth a verification (and, refused, a security event): an address whose
+        // tokens auth refused fill the limit, or with a burst's worth of verifications in flight,
+        // is answered 429 before auth is asked, whatever its next token (a flood of junk holds its
+        // own address back, as an anonymous flood does). Only a refusal is charged, so a good
+        // token costs its address nothing once verified.
         let state = runtime.state(State.self)
         state.configure(runtime.directory.serving)
-        if case .failure(let wait) = state.refusedTokens!.admit(remote, at: context.simulation.now) {
+        let inFlight = state.verifying[remote, default: 0]
+        let limited: Int64? = switch state.refusedTokens!.wouldAdmit(remote, at: context.simulation.now) {
+        case .failure(let wait): wait.nanoseconds
+        case .success: inFlight >= state.refusedTokens!.burst ? state.refusedTokens!.interval : nil
+        }
+        if let wait = limited {
             runtime.observations.rateLimited += 1
             runtime.observations.tokenChecksLimited += 1
             var refused = HTTPResponse.error(429, "rate limited: too many refused tokens from \(remote)")
-            refused.body["retry_after_ms"] = "\((wait.nanoseconds + Nanos.millisecond - 1) / Nanos.millisecond)"
+            refused.body["retry_after_ms"] = "\((wait + Nanos.millisecond - 1) / Nanos.millisecond)"
             return refused
         }
-        guard let auth = runtime.directory.services["auth"],
-              case .success(let envelope) = await context.call(auth, HTTPMessage.request(ForwardedIdentity.asService("gateway", HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token))), at: context.localTime)),
-                                                               timeout: 2 * Nanos.second),
-              case .response(let verdict) = envelope.payload as? HTTPMessage, verdict.status < 500 else {
-            state.refusedTokens!.refund(remote)  // nobody judged the token
-            return .error(503, "auth did not answer")
-        }
+        state.verifying[remote] = inFlight + 1
+        let verdict = await verify(runtime, token: token)
+        state.verifying[remote] = state.verifying[remote, default: 1] - 1
+        if state.verifying[remote] == 0 { state.verifying[remote] = nil }
+        // Not judged (auth did not answer, or answered 5xx): nothing is charged.
+        guard let verdict, verdict.status < 500 else { return .error(503, "auth did not answer") }
         // auth refused the gateway's own identity (a mesh clock more than the signature's window
-        // away): the token was not judged, and is not counted against its address.
+        // away): the token was not judged, and is not charged to its address.
         if verdict.status == 401, let error = verdict.body["error"], error.hasPrefix("refused: identity") || error.hasPrefix("refused: no identity") {
-            state.refusedTokens!.refund(remote)
             return .error(503, "auth refused the gateway's identity: \(error)")
         }
         // auth logged the refusal as a security event before it answered.
         guard verdict.status == 200, let identity = try? FormDecoder.decode(AuthService.Identity.self, from: verdict.body) else {
+            _ = state.refusedTokens!.admit(remote, at: context.simulation.now)
             return .error(401, "token refused: \(verdict.body["error"] ?? "")")
         }
-        state.refusedTokens!.refund(remote)
         if let refused = admit(runtime, request, caller: "\(identity.tenant)/\(identity.user)") { return refused }
         if let denied = await deny(runtime, request, caller: "\(identity.user)@\(identity.tenant)", role: identity.role) { return denied }
         request.headers["x-user"] = identity.user
@@ -181,6 +185,16 @@ public enum GatewayService {
         context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
         context.simulation.security.revision &+= 1
         return await route(runtime, request)
+    }
+
+    /// auth's verdict on `token` (asked as `svc:gateway`), or nil when auth did not answer.
+    static func verify(_ runtime: ServiceRuntime, token: String) async -> HTTPResponse? {
+        let context = runtime.context
+        guard let auth = runtime.directory.services["auth"],
+              case .success(let envelope) = await context.call(auth, HTTPMessage.request(ForwardedIdentity.asService("gateway", HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token))), at: context.localTime)),
+                                                               timeout: 2 * Nanos.second),
+              case .response(let verdict) = envelope.payload as? HTTPMessage else { return nil }
+        return verdict
     }
 
     /// RBAC, deny by default: nil when `role` may call the request's route, else its 403, logged.

@@ -36,13 +36,6 @@ public struct RateLimiter: Sendable {
         return .success(())
     }
 
-    /// Gives back a request `admit` counted for `caller` (the gateway's refused-token bucket
-    /// takes a slot before auth is asked and returns it when the token verifies).
-    public mutating func refund(_ caller: String) {
-        guard let arrival = arrival[caller] else { return }
-        self.arrival[caller] = arrival - interval
-    }
-
     public struct RetryAfter: Error, Equatable, Sendable {
         public var nanoseconds: Int64
     }

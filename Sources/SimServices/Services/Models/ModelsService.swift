@@ -67,7 +67,7 @@ public enum ModelsService {
     /// on bytes, not characters: a combining mark cannot hide the separator).
     public static func name(ofKey key: String) -> String {
         guard let slash = key.utf8.firstIndex(of: UInt8(ascii: "/")) else { return key }
-        return String(key[key.utf8.index(after: slash)...])
+        return String(decoding: key.utf8[key.utf8.index(after: slash)...], as: UTF8.self)
     }
 
     /// A model name: 1 to 64 ASCII letters, digits, `_`, `-` or `.` (`FeatureView.isPlainName`):

@@ -7,7 +7,7 @@ enum DriftChecks {
     static let migrations = [
         "CREATE TABLE feature_drift(id INTEGER PRIMARY KEY, view TEXT NOT NULL, window INTEGER NOT NULL, feature TEXT NOT NULL, method TEXT NOT NULL, score REAL NOT NULL, threshold TEXT NOT NULL, divisor INTEGER NOT NULL, drift INTEGER NOT NULL)",
         // One alert per (view, group, window) and tenant: the view's tenant, the only one whose
-        // callers (or the platform acting for it) may check it.
+        // callers (or the platform's own jobs, for t1's views) may check it.
         "CREATE TABLE drift_alerts(view TEXT NOT NULL, grp TEXT NOT NULL, window INTEGER NOT NULL, features TEXT NOT NULL, published INTEGER NOT NULL DEFAULT 0, tenant TEXT NOT NULL, PRIMARY KEY(view, grp, window, tenant))",
     ]
 
@@ -21,8 +21,8 @@ enum DriftChecks {
     /// The event id of an alert: the same for every retry and republication of it.
     static func eventID(view: String, group: String, window: Int64) -> String { "drift:\(view):\(group):\(window)" }
 
-    /// Judges the window and stores the verdicts, for a caller of the view's tenant (or the
-    /// platform's own job); an alert it raises belongs to the view's tenant. Another tenant's
+    /// Judges the window and stores the verdicts, for a caller of the view's tenant (a platform
+    /// job, without a tenant, checks t1's views); an alert it raises belongs to the view's tenant. Another tenant's
     /// caller is answered 404, as for a missing view, and logged.
     static func check(_ runtime: ServiceRuntime, _ request: MonitoringService.DriftCheck, caller info: RequestInfo) async throws(ServiceError) -> MonitoringService.DriftCheckResult {
         guard request.fromNs < request.toNs, request.referenceFromNs < request.referenceToNs else { throw .badRequest("windows must be [from, to) with from < to") }

@@ -65,7 +65,7 @@ public enum MonitoringService {
                 return DriftReport(psi: value, drift: drift)
             },
             Route("POST", "monitoring/drift/check", DriftCheck.self, DriftCheckResult.self) { runtime, request, info throws(ServiceError) in
-                // The view's tenant owns the alerts; only its callers (or the platform's jobs) check it.
+                // The view's tenant owns the alerts; only its callers (a platform job: t1's views) check it.
                 try await DriftChecks.check(runtime, request, caller: info)
             },
         ])

@@ -70,6 +70,8 @@ public enum TrainingService {
             "CREATE TABLE training_job_workers(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, PRIMARY KEY(job, worker))",
             "CREATE TABLE training_progress(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, eval_loss REAL NOT NULL, PRIMARY KEY(job, worker))",
             "ALTER TABLE training_jobs ADD COLUMN result TEXT",
+            // The submitter's tenant: its job's run and registered model are that tenant's.
+            "ALTER TABLE training_jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
             "CREATE TABLE training_runs(name TEXT PRIMARY KEY, run INTEGER NOT NULL, task TEXT NOT NULL)",
         ]
         spec.topics = ["training.jobs", TrainingRuns.topic]
@@ -98,11 +100,17 @@ public enum TrainingService {
                 runtime.context.simulation.training.initialLoss = LogisticModel.loss([Float](repeating: 0, count: cluster.features + 1), dataset.test)
             }
         }
+        let tenant = info.tenant ?? "t1"
         guard case .success(let rows) = await runtime.transaction([
-            SQLStatement("INSERT OR IGNORE INTO training_jobs(name, state, spec, submitted_by) VALUES (?, 'queued', ?, ?)",
-                         [.text(name), .text(specText), .text(info.user ?? "")]),
-            SQLStatement("SELECT id FROM training_jobs WHERE name = ?", [.text(name)]),
+            SQLStatement("INSERT OR IGNORE INTO training_jobs(name, state, spec, submitted_by, tenant) VALUES (?, 'queued', ?, ?, ?)",
+                         [.text(name), .text(specText), .text(info.user ?? ""), .text(tenant)]),
+            SQLStatement("SELECT id, tenant FROM training_jobs WHERE name = ?", [.text(name)]),
         ]), let id = rows[1].rows.first?.first?.integer else { throw .internalError("cannot store the job") }
+        // Job names are the cluster's: another tenant's job of this name is not resubmitted (its
+        // run and model would be that tenant's).
+        guard rows[1].rows.first?[1].text == tenant else {
+            throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "training job name held by another tenant", detail: "submit \(name)", status: 409)
+        }
         // Published on every (re)submission: the scheduler's placement is idempotent, and a crash
         // between the row and the event must not lose the event.
         let event = await runtime.kafka.produce("training.jobs", key: name, value: Array(specText.utf8), context: runtime.context)
@@ -187,13 +195,15 @@ public enum TrainingService {
         let context = runtime.context, job = cluster.job
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("SELECT COUNT(*) FROM training_job_workers WHERE job = ?", [.text(job.name)]),
-            SQLStatement("SELECT state, result FROM training_jobs WHERE name = ?", [.text(job.name)]),
+            SQLStatement("SELECT state, result, tenant FROM training_jobs WHERE name = ?", [.text(job.name)]),
         ]) else { return .retry }
+        // The submitter's tenant: the run and the model version are created for it.
+        let tenant = rows[1].rows.first?[2].text ?? "t1"
         guard rows[0].rows.first?.first?.integer == Int64(cluster.workers), let state = rows[1].rows.first?.first?.text else { return .notFinished }
         guard state != "completed" else {
             // Completed by an earlier attempt whose answer was lost (or before a crash): the
             // outcome is the stored result.
-            if let result = rows[1].rows.first?.last?.text { published(result, context: context) }
+            if let result = rows[1].rows.first?[1].text { published(result, context: context) }
             return .completed
         }
         var parameters = [Float](repeating: 0, count: cluster.features + 1)
@@ -208,9 +218,9 @@ public enum TrainingService {
         let accuracy = LogisticModel.accuracy(parameters, dataset.test), loss = LogisticModel.loss(parameters, dataset.test)
         let artifact = Checkpoint(step: job.steps, workerClocks: [job.steps], parameters: parameters).encoded()
         let checksum = hexString(crc32(artifact))
-        let runRequest = ExperimentsService.CreateRun(seed: job.datasetSeed, lr: Double("\(job.learningRate)"), code: "synapsenet-sim", data: "synthetic-\(job.datasetSeed)",
+        let runRequest = ExperimentsService.CreateRun(tenant: tenant, seed: job.datasetSeed, lr: Double("\(job.learningRate)"), code: "synapsenet-sim", data: "synthetic-\(job.datasetSeed)",
                                                       runKey: "\(job.name)/\(checksum)", metric: ["accuracy": accuracy, "loss": Double(loss)])
-        let versionRequest = RegistryService.RegisterVersion(model: job.name, artifact: hexBytes(artifact), checksum: checksum)
+        let versionRequest = RegistryService.RegisterVersion(model: job.name, artifact: hexBytes(artifact), checksum: checksum, tenant: tenant)
         guard let run = await runtime.callThroughGateway(HTTPRequest("POST", "experiments/runs", body: FormEncoder.encode(runRequest)), attempts: 5),
               let version = await runtime.callThroughGateway(HTTPRequest("POST", "registry/versions", body: FormEncoder.encode(versionRequest)), attempts: 5)
         else { return .retry }

@@ -48,3 +48,33 @@ final class TrainingRunTenancyTests: XCTestCase {
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT tenant FROM runs WHERE id = 1")?.first?.first?.text, "t2")
     }
 }
+
+/// A training job belongs to its submitter's tenant, and so do the run and the model version its
+/// completion creates (the platform names that tenant when it creates them).
+final class TrainingJobTenancyTests: XCTestCase {
+    /// t1's engineer submits `job-1`; bob of t2 submitting a job of that name is refused 409 and
+    /// logged (he would have republished t1's job, whose run and model are t1's); the job keeps
+    /// its tenant.
+    func testAnotherTenantCannotResubmitAJob() {
+        let engineer = ModelTenancyTests.engineer, bob = ModelTenancyTests.bob
+        let outcome = ServiceHarness.run("training", [
+            HTTPRequest("POST", "training/jobs", body: ["job": "job-1"], headers: engineer),
+            HTTPRequest("POST", "training/jobs", body: ["job": "job-1"], headers: bob),
+            HTTPRequest("POST", "training/jobs", body: ["job": "job-1"], headers: engineer),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 409, 200])
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller): \($0.reason)" }, ["bob@t2: training job name held by another tenant"])
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT tenant, submitted_by FROM training_jobs WHERE name = 'job-1'")?.first?.map(\.plain), ["t1", "ml-engineer"])
+    }
+
+    /// A platform service creates a run for the tenant it names (a training job's submitter's); a
+    /// tenant's caller naming another tenant in the body still creates its own tenant's run.
+    func testThePlatformCreatesARunForTheTenantItNames() {
+        let outcome = ServiceHarness.run("experiments", [
+            HTTPRequest("POST", "experiments/runs", body: ["tenant": "t2", "run_key": "job-a"]),
+            HTTPRequest("POST", "experiments/runs", body: ["tenant": "t2", "run_key": "job-b"], headers: ModelTenancyTests.engineer),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200])
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT run_key, tenant FROM runs ORDER BY id")?.map { $0.map(\.plain).joined(separator: " ") }, ["job-a t2", "job-b t1"])
+    }
+}
