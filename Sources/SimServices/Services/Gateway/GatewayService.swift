@@ -141,40 +141,10 @@ public enum GatewayService {
             }
             return await route(runtime, request)
         }
-        // A token costs auth a verification (and, refused, a security event): an address whose
-        // tokens auth refused fill the limit, or with a burst's worth of verifications in flight,
-        // is answered 429 before auth is asked, whatever its next token (a flood of junk holds its
-        // own address back, as an anonymous flood does). Only a refusal is charged, so a good
-        // token costs its address nothing once verified.
-        let state = runtime.state(State.self)
-        state.configure(runtime.directory.serving)
-        let inFlight = state.verifying[remote, default: 0]
-        let limited: Int64? = switch state.refusedTokens!.wouldAdmit(remote, at: context.simulation.now) {
-        case .failure(let wait): wait.nanoseconds
-        case .success: inFlight >= state.refusedTokens!.burst ? state.refusedTokens!.interval : nil
-        }
-        if let wait = limited {
-            runtime.observations.rateLimited += 1
-            runtime.observations.tokenChecksLimited += 1
-            var refused = HTTPResponse.error(429, "rate limited: too many refused tokens from \(remote)")
-            refused.body["retry_after_ms"] = "\((wait + Nanos.millisecond - 1) / Nanos.millisecond)"
-            return refused
-        }
-        state.verifying[remote] = inFlight + 1
-        let verdict = await verify(runtime, token: token)
-        state.verifying[remote] = state.verifying[remote, default: 1] - 1
-        if state.verifying[remote] == 0 { state.verifying[remote] = nil }
-        // Not judged (auth did not answer, or answered 5xx): nothing is charged.
-        guard let verdict, verdict.status < 500 else { return .error(503, "auth did not answer") }
-        // auth refused the gateway's own identity (a mesh clock more than the signature's window
-        // away): the token was not judged, and is not charged to its address.
-        if verdict.status == 401, let error = verdict.body["error"], error.hasPrefix("refused: identity") || error.hasPrefix("refused: no identity") {
-            return .error(503, "auth refused the gateway's identity: \(error)")
-        }
-        // auth logged the refusal as a security event before it answered.
-        guard verdict.status == 200, let identity = try? FormDecoder.decode(AuthService.Identity.self, from: verdict.body) else {
-            _ = state.refusedTokens!.admit(remote, at: context.simulation.now)
-            return .error(401, "token refused: \(verdict.body["error"] ?? "")")
+        let identity: AuthService.Identity
+        switch await verifiedIdentity(runtime, token: token, from: remote) {
+        case .success(let verified): identity = verified
+        case .failure(let refusal): return refusal.response
         }
         if let refused = admit(runtime, request, caller: "\(identity.tenant)/\(identity.user)") { return refused }
         if let denied = await deny(runtime, request, caller: "\(identity.user)@\(identity.tenant)", role: identity.role) { return denied }
@@ -185,6 +155,52 @@ public enum GatewayService {
         context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
         context.simulation.security.revision &+= 1
         return await route(runtime, request)
+    }
+
+    /// An answer the gateway gives instead of routing (a refusal, or auth unavailable).
+    struct Refusal: Error {
+        let response: HTTPResponse
+        init(_ response: HTTPResponse) { self.response = response }
+    }
+
+    /// The identity auth answers for `token`, sent from address `remote`, or the answer to give.
+    static func verifiedIdentity(_ runtime: ServiceRuntime, token: String, from remote: String) async -> Result<AuthService.Identity, Refusal> {
+        // A token costs auth a verification (and, refused, a security event): an address whose
+        // tokens auth refused fill the limit, or with a burst's worth of verifications in flight,
+        // is answered 429 before auth is asked, whatever its next token (a flood of junk holds its
+        // own address back, as an anonymous flood does). Only a refusal is charged, so a good
+        // token costs its address nothing once verified.
+        let state = runtime.state(State.self)
+        state.configure(runtime.directory.serving)
+        let inFlight = state.verifying[remote, default: 0]
+        let limited: Int64? = switch state.refusedTokens!.wouldAdmit(remote, at: runtime.context.simulation.now) {
+        case .failure(let wait): wait.nanoseconds
+        case .success: inFlight >= state.refusedTokens!.burst ? state.refusedTokens!.interval : nil
+        }
+        if let wait = limited {
+            runtime.observations.rateLimited += 1
+            runtime.observations.tokenChecksLimited += 1
+            var refused = HTTPResponse.error(429, "rate limited: too many refused tokens from \(remote)")
+            refused.body["retry_after_ms"] = "\((wait + Nanos.millisecond - 1) / Nanos.millisecond)"
+            return .failure(Refusal(refused))
+        }
+        state.verifying[remote] = inFlight + 1
+        let verdict = await verify(runtime, token: token)
+        state.verifying[remote] = state.verifying[remote, default: 1] - 1
+        if state.verifying[remote] == 0 { state.verifying[remote] = nil }
+        // Not judged (auth did not answer, or answered 5xx): nothing is charged.
+        guard let verdict, verdict.status < 500 else { return .failure(Refusal(.error(503, "auth did not answer"))) }
+        // auth refused the gateway's own identity (a mesh clock more than the signature's window
+        // away): the token was not judged, and is not charged to its address.
+        if verdict.status == 401, let error = verdict.body["error"], error.hasPrefix("refused: identity") || error.hasPrefix("refused: no identity") {
+            return .failure(Refusal(.error(503, "auth refused the gateway's identity: \(error)")))
+        }
+        // auth logged the refusal as a security event before it answered.
+        guard verdict.status == 200, let identity = try? FormDecoder.decode(AuthService.Identity.self, from: verdict.body) else {
+            _ = state.refusedTokens!.admit(remote, at: runtime.context.simulation.now)
+            return .failure(Refusal(.error(401, "token refused: \(verdict.body["error"] ?? "")")))
+        }
+        return .success(identity)
     }
 
     /// auth's verdict on `token` (asked as `svc:gateway`), or nil when auth did not answer.
