@@ -39,6 +39,13 @@ enum ServiceHarness {
         return request
     }
 
+    /// `request` with `headers` added (a caller's identity, say), replacing any of the same name.
+    static func with(_ headers: [String: String], _ request: HTTPRequest) -> HTTPRequest {
+        var request = request
+        request.headers.merge(headers) { $1 }
+        return request
+    }
+
     /// `request` sent to `service` instead of the harness's target (its identity signed as usual).
     static func to(_ service: String, _ request: HTTPRequest) -> HTTPRequest {
         var request = request

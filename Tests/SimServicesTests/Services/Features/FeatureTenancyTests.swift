@@ -8,11 +8,7 @@ import XCTest
 /// are kept per tenant.
 final class FeatureTenancyTests: XCTestCase {
     static let engineer = ModelTenancyTests.engineer, bob = ModelTenancyTests.bob
-    static func by(_ headers: [String: String], _ request: HTTPRequest) -> HTTPRequest {
-        var request = request
-        request.headers.merge(headers) { $1 }
-        return request
-    }
+    static func by(_ headers: [String: String], _ request: HTTPRequest) -> HTTPRequest { ServiceHarness.with(headers, request) }
     static let row = FeatureRequests.row("s1", "u1", at: 1_000, ["3"])
 
     /// t1's view `spend`: bob of t2 is refused every route with 404, each refusal logged; his

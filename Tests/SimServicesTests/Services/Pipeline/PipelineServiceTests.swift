@@ -27,11 +27,7 @@ final class PipelineServiceTests: XCTestCase {
 /// that tenant only.
 final class PipelineTenancyTests: XCTestCase {
     static let engineer = ModelTenancyTests.engineer, bob = ModelTenancyTests.bob
-    static func by(_ headers: [String: String], _ request: HTTPRequest) -> HTTPRequest {
-        var request = request
-        request.headers.merge(headers) { $1 }
-        return request
-    }
+    static func by(_ headers: [String: String], _ request: HTTPRequest) -> HTTPRequest { ServiceHarness.with(headers, request) }
 
     /// t1 and t2 each submit a DAG named `etl` (two DAGs); bob's start of `etl` runs his own
     /// (one task), the engineer's runs t1's (two); bob asking for the status of t1's run, or
