@@ -86,7 +86,9 @@ public enum ForwardedIdentity {
     /// itself (`svc:<name>`, role `service`). Any other identity without a tenant (a user whose
     /// tenant claim was lost or left empty) is not the platform's and is refused.
     public static func mayLackTenant(_ headers: [String: String]) -> Bool {
-        (headers["x-tenant"] ?? "").isEmpty ? (headers["x-user"]?.hasPrefix("svc:") == true && headers["x-role"] == serviceRole) : true
+        let hasTenant = !(headers["x-tenant"] ?? "").isEmpty
+        let isPlatformService = headers["x-user"]?.hasPrefix("svc:") == true && headers["x-role"] == serviceRole
+        return hasTenant || isPlatformService
     }
 
     /// Whether `headers` carry an identity at all.

@@ -53,6 +53,13 @@ public enum SecurityEvents {
     }
 
     /// Who a request comes from, as the gateway forwarded it (else its origin).
+    /// A caller asking for another tenant's `what` (a run, a feature view, a pipeline run): answered
+    /// as a missing one is (404: its existence is not disclosed), and logged as "`what` of another
+    /// tenant". `caller` defaults to the request's (`caller(_:)`).
+    public static func refuseOtherTenants(_ runtime: ServiceRuntime, _ info: RequestInfo, _ what: String, detail: String, caller: String? = nil) async -> ServiceError {
+        await refuse(runtime, caller: caller ?? Self.caller(info), reason: "\(what) of another tenant", detail: detail, status: 404)
+    }
+
     public static func caller(_ info: RequestInfo) -> String {
         info.user.map { "\($0)@\(info.tenant ?? "-")" } ?? "anonymous(\(info.origin))"
     }

@@ -34,8 +34,7 @@ enum RunTenancy {
         }
         guard let owner = rows[0].rows.first?.first?.text else { return .error(404, "no run \(run)") }  // as another tenant's: no probing
         guard owner != tenant else { return nil }
-        let refusal = await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "run of another tenant",
-                                                  detail: "\(http.method) \(http.path) run \(run)", status: 404)
+        let refusal = await SecurityEvents.refuseOtherTenants(runtime, info, "run", detail: "\(http.method) \(http.path) run \(run)")
         // A refusal that could not be logged answers as a failed read does, so a fault never tells
         // another tenant's run from a missing one.
         return refusal.status == 404 ? .error(404, "no run \(run)") : .error(503, "cannot read run \(run)")

@@ -30,7 +30,7 @@ enum PipelineRuns {
     static func requireTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, run: Int64, owner: String?, action: String) async throws(ServiceError) {
         guard let owner else { throw ServiceError(404, "no run \(run)") }
         guard let tenant = info.tenant, tenant != owner else { return }
-        throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "pipeline run of another tenant", detail: "\(action) run \(run)", status: 404)
+        throw await SecurityEvents.refuseOtherTenants(runtime, info, "pipeline run", detail: "\(action) run \(run)")
     }
 
     static func status(_ runtime: ServiceRuntime, run: Int64, caller info: RequestInfo) async throws(ServiceError) -> PipelineService.RunStatus {
