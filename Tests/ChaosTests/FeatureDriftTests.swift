@@ -76,7 +76,7 @@ final class FeatureDriftStormTests: XCTestCase {
         XCTAssertTrue(configuration.faults.crashes.contains { $0.node == "experiments-db" && $0.atMs < 23_000 }, "the seed still crashes experiments-db at 22.8 s")
         XCTAssertTrue(configuration.faults.partitions.contains { ($0.sideA.contains("pipeline") && $0.sideB.contains("kafka")) || ($0.sideB.contains("pipeline") && $0.sideA.contains("kafka")) },
                       "the seed still cuts Kafka off from the pipeline (as the job rejoins)")
-        XCTAssertTrue(simulation.stream.processed.isSuperset(of: ["e209", "e210"]))
+        XCTAssertTrue(simulation.stream.processed.isSuperset(of: ["t1/e209", "t1/e210"]))
         XCTAssertTrue(simulation.stream.accepted.keys.allSatisfy { simulation.stream.processed.contains($0) })
     }
 

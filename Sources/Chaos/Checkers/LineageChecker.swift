@@ -10,7 +10,7 @@ public final class LineageChecker: StreamChecker, Checker {
 
     public func finalViolation(_ simulation: Simulation) -> String? {
         let ran = simulation.stream.stepsRun
-        guard !ran.isEmpty, let output = rows(simulation, "SELECT window, user, lineage FROM stream_counts ORDER BY window, user") else { return nil }
+        guard !ran.isEmpty, let output = rows(simulation, "SELECT window, tenant || '/' || user, lineage FROM stream_counts ORDER BY window, tenant, user") else { return nil }
         for row in output {
             let steps = (row[2].text ?? "").split(separator: ">").map(String.init)
             if let missing = ran.first(where: { !steps.contains($0) }) {

@@ -1,7 +1,7 @@
 import SimKernel
 import SimServices
 
-/// Stream counts, exactly once: after the run, each (window, user) count in the job's output
+/// Stream counts, exactly once: after the run, each (window, tenant's user) count in the job's output
 /// equals the number of accepted events of that user and window with a numeric value that the job
 /// did not judge failed (those are the dead-letter check's), among the events in batches the job
 /// committed: none counted twice (a re-read batch, a backfill), none lost (an acknowledged
@@ -15,7 +15,7 @@ public final class StreamCountsChecker: StreamChecker, Checker {
 
     public func finalViolation(_ simulation: Simulation) -> String? {
         let stream = simulation.stream
-        guard let output = rows(simulation, "SELECT window, user, count, total FROM stream_counts ORDER BY window, user") else { return nil }
+        guard let output = rows(simulation, "SELECT window, tenant || '/' || user, count, total FROM stream_counts ORDER BY window, tenant, user") else { return nil }
         // Events the job judged failed are the dead-letter check's; the rest must be counted once.
         let failed = Set(stream.judgedFailed.map(\.id)).union(stream.deadLetters.keys)
         var expected: [String: (count: Int, total: Double)] = [:]
@@ -24,18 +24,18 @@ public final class StreamCountsChecker: StreamChecker, Checker {
         for id in stream.accepted.keys.sorted() where !failed.contains(id) && stream.processed.contains(id) {
             guard let event = stream.accepted[id] else { continue }
             guard let value = Double(event.value) else { continue }
-            expected["\(event.window)/\(event.user)", default: (0, 0)].count += 1
-            expected["\(event.window)/\(event.user)", default: (0, 0)].total += value
+            expected["\(event.window)|\(event.user)", default: (0, 0)].count += 1
+            expected["\(event.window)|\(event.user)", default: (0, 0)].total += value
         }
         var actual: [String: (count: Int, total: Double)] = [:]
         for row in output {
             guard let window = row[0].integer, let user = row[1].text, let count = row[2].integer, case .real(let total) = row[3] else { continue }
-            actual["\(window)/\(user)"] = (Int(count), total)
+            actual["\(window)|\(user)"] = (Int(count), total)
         }
         for key in Set(expected.keys).union(actual.keys).sorted() {
             let want = expected[key] ?? (0, 0), got = actual[key] ?? (0, 0)
             if want.count != got.count || abs(want.total - got.total) > 1e-6 {
-                let parts = key.split(separator: "/")
+                let parts = key.split(separator: "|", maxSplits: 1)
                 let what = got.count > want.count ? "counted twice" : "missing"
                 // The user's accepted events of that window, with what became of each.
                 let user = String(parts[1]), window = Int64(parts[0]) ?? 0

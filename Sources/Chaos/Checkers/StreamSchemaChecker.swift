@@ -14,11 +14,13 @@ public final class StreamSchemaChecker: StreamChecker, Checker {
 
     override func checkNew(_ stream: StreamObservations, _ simulation: Simulation) -> String? {
         while schemasChecked < stream.schemas.count {
-            let (version, fields) = stream.schemas[schemasChecked]
+            let (tenant, version, fields) = stream.schemas[schemasChecked]
+            // The version before it in the same tenant's stream (each tenant numbers its own).
+            let earlier = stream.schemas[..<schemasChecked].last { $0.tenant == tenant && $0.version == version - 1 }
             schemasChecked += 1
-            guard schemasChecked > 1, let schema = EventSchema.parse(version: version, fields.split(separator: ",").map(String.init)),
-                  let previous = EventSchema.parse(version: stream.schemas[schemasChecked - 2].version, stream.schemas[schemasChecked - 2].fields.split(separator: ",").map(String.init)) else { continue }
-            if let problem = schema.incompatibility(with: previous) { return "schema v\(version) was registered though it is not backward compatible: \(problem)" }
+            guard let earlier, let schema = EventSchema.parse(version: version, fields.split(separator: ",").map(String.init)),
+                  let previous = EventSchema.parse(version: earlier.version, earlier.fields.split(separator: ",").map(String.init)) else { continue }
+            if let problem = schema.incompatibility(with: previous) { return "schema v\(version) of \(tenant)'s stream was registered though it is not backward compatible: \(problem)" }
         }
         // The new refusals only, in id order, not the dictionary's (which differs between
         // processes): the message names the first.

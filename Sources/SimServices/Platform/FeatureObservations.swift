@@ -256,13 +256,13 @@ public final class StreamObservations {
         set { changes.note(); _schemaRefusals = newValue }
     }
     private var _schemaRefusals: [String: String] = [:]
-    /// Schemas the pipeline registered, in order: (version, fields text).
-    public var schemas: [(version: Int, fields: String)] {
+    /// Schemas the pipeline registered, in order: (tenant, version, fields text).
+    public var schemas: [(tenant: String, version: Int, fields: String)] {
         get { _schemas }
         _modify { changes.note(); yield &_schemas }
         set { changes.note(); _schemas = newValue }
     }
-    private var _schemas: [(version: Int, fields: String)] = []
+    private var _schemas: [(tenant: String, version: Int, fields: String)] = []
     /// Events the job judged failed (late, unprocessable, refused by the schema) in a batch it
     /// committed, in order: (id, reason). Each must have its dead letter.
     public var judgedFailed: [(id: String, reason: String, at: Int64)] {

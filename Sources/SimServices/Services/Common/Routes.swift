@@ -27,6 +27,9 @@ public struct RequestInfo: Sendable {
     /// The caller's role as auth read it when it verified the token (`service` for a platform
     /// service acting as itself; nil: no identity).
     public var role: String? { headers["x-role"].flatMap { $0.isEmpty ? nil : $0 } }
+    /// The tenant a request acts in: the caller's, or for a platform service acting as itself
+    /// (no tenant of its own), the platform's first tenant, t1.
+    public var actingTenant: String { tenant ?? "t1" }
 }
 
 /// One entry of a service's route table: a method and a path, the `Codable` request type the body

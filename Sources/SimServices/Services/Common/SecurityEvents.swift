@@ -56,8 +56,11 @@ public enum SecurityEvents {
     /// A caller asking for another tenant's `what` (a run, a feature view, a pipeline run): answered
     /// as a missing one is (404: its existence is not disclosed), and logged as "`what` of another
     /// tenant". `caller` defaults to the request's (`caller(_:)`).
-    public static func refuseOtherTenants(_ runtime: ServiceRuntime, _ info: RequestInfo, _ what: String, detail: String, caller: String? = nil) async -> ServiceError {
-        await refuse(runtime, caller: caller ?? Self.caller(info), reason: "\(what) of another tenant", detail: detail, status: 404)
+    /// The answer is the very one a missing resource gets (`missing`, e.g. "no run 7"): the
+    /// reason is for the log only. A refusal that could not be logged answers 503.
+    public static func refuseOtherTenants(_ runtime: ServiceRuntime, _ info: RequestInfo, _ what: String, detail: String, missing: String, caller: String? = nil) async -> ServiceError {
+        let refusal = await refuse(runtime, caller: caller ?? Self.caller(info), reason: "\(what) of another tenant", detail: detail, status: 404)
+        return refusal.status == 404 ? ServiceError(404, missing) : refusal
     }
 
     public static func caller(_ info: RequestInfo) -> String {

@@ -91,7 +91,7 @@ enum FeatureRoutes {
         let tenant = info.tenant ?? actingFor ?? "t1"
         guard tenant != (owner ?? "t1") else { return }
         let caller = info.tenant == nil ? "\(SecurityEvents.caller(info)) for \(tenant)" : SecurityEvents.caller(info)
-        throw await SecurityEvents.refuseOtherTenants(runtime, info, "feature view", detail: "\(action) \(view)", caller: caller)
+        throw await SecurityEvents.refuseOtherTenants(runtime, info, "feature view", detail: "\(action) \(view)", missing: "no feature view \(view)", caller: caller)
     }
 
     /// The view and its schema versions (version -> features; a view stored before versions

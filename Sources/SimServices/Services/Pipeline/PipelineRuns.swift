@@ -30,7 +30,7 @@ enum PipelineRuns {
     static func requireTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, run: Int64, owner: String?, action: String) async throws(ServiceError) {
         guard let owner else { throw ServiceError(404, "no run \(run)") }
         guard let tenant = info.tenant, tenant != owner else { return }
-        throw await SecurityEvents.refuseOtherTenants(runtime, info, "pipeline run", detail: "\(action) run \(run)")
+        throw await SecurityEvents.refuseOtherTenants(runtime, info, "pipeline run", detail: "\(action) run \(run)", missing: "no run \(run)")
     }
 
     static func status(_ runtime: ServiceRuntime, run: Int64, caller info: RequestInfo) async throws(ServiceError) -> PipelineService.RunStatus {
@@ -41,6 +41,27 @@ enum PipelineRuns {
         try await requireTenant(runtime, info, run: run, owner: rows[0].rows.first?[1].text, action: "status of")
         guard let status = rows[0].rows.first?[0].text else { throw ServiceError(404, "no run \(run)") }
         return PipelineService.RunStatus(run: run, status: status, succeeded: rows[1].rows.compactMap { $0[0].text })
+    }
+
+    /// A worker was refused `task`'s work for good (the feature store has no such view for the
+    /// run's tenant): the task and its run fail, once, with the reason; the sweep leaves a failed
+    /// run alone (it used to send the task again every few seconds for as long as it ran).
+    static func failed(_ runtime: ServiceRuntime, run: Int64, task: String, reason: String, caller info: RequestInfo) async throws(ServiceError) -> PipelineService.RunStatus {
+        let context = runtime.context
+        guard case .success(let owner) = await runtime.transaction([SQLStatement("SELECT tenant FROM pipeline_runs WHERE id = ?", [.integer(run)])]) else {
+            throw .unavailable("cannot read the run")
+        }
+        try await requireTenant(runtime, info, run: run, owner: owner[0].rows.first?[0].text, action: "report \(task) failed of")
+        guard case .success(let rows) = await runtime.transaction([
+            SQLStatement("UPDATE pipeline_tasks SET state = 'failed' WHERE run = ? AND task = ? AND state = 'dispatched'", [.integer(run), .text(task)]),
+            SQLStatement("UPDATE pipeline_runs SET status = 'failed', finished_at = ?, failure = ? WHERE id = ? AND status = 'running' AND changes() = 1",
+                         [.integer(context.localTime), .text("\(task): \(reason)"), .integer(run)]),
+        ]) else { throw .unavailable("cannot record the failure") }
+        if rows[1].changes == 1 {
+            let observations = context.simulation.features
+            if observations.runs[run]?.finishedAt == nil { observations.runs[run]?.finishedAt = context.simulation.now; observations.revision &+= 1 }
+        }
+        return try await status(runtime, run: run, caller: info)
     }
 
     /// A worker finished `task`: marked succeeded once (a repeated report changes nothing), then
@@ -77,9 +98,13 @@ enum PipelineRuns {
         let context = runtime.context
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("SELECT task, state, dispatched_at, attempts FROM pipeline_tasks WHERE run = ? ORDER BY task", [.integer(run)]),
-            SQLStatement("SELECT tenant FROM pipeline_runs WHERE id = ?", [.integer(run)]),
+            SQLStatement("SELECT tenant, status FROM pipeline_runs WHERE id = ?", [.integer(run)]),
         ]) else {
             return PipelineService.RunStatus(run: run, status: "running", succeeded: [])
+        }
+        // A failed run dispatches nothing more (a late report of another task changes nothing).
+        if rows[1].rows.first?[1].text == "failed" {
+            return PipelineService.RunStatus(run: run, status: "failed", succeeded: rows[0].rows.filter { $0[1].text == "succeeded" }.compactMap { $0[0].text })
         }
         // The tenant the run's tasks act for (its DAG's), carried to the workers with each task.
         let tenant = rows[1].rows.first?[0].text ?? "t1"

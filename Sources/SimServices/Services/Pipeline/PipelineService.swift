@@ -15,7 +15,8 @@ import SimKernel
 ///
 /// Routes: `POST pipeline/dags` (SubmitDAG -> AcceptedDAG), `POST pipeline/runs` (StartRun ->
 /// RunStatus), `POST pipeline/runs/status` (RunQuery -> RunStatus), `POST pipeline/tasks/done`
-/// (TaskReport -> RunStatus), and the stream's `pipeline/schemas`, `pipeline/events`,
+/// (TaskReport -> RunStatus), `POST pipeline/tasks/failed` (TaskFailure -> RunStatus: a task
+/// whose work was refused for good fails its run, which the sweep then leaves alone), and the stream's `pipeline/schemas`, `pipeline/events`,
 /// `pipeline/backfill` (`StreamRoutes`). DAGs, runs, task states, schemas and the stream's counts
 /// live in experiments_db.
 public enum PipelineService {
@@ -38,9 +39,15 @@ public enum PipelineService {
         public var run: Int64
         public var task: String
     }
+    public struct TaskFailure: Codable, Sendable, Equatable {
+        public var run: Int64
+        public var task: String
+        /// Why the task can never succeed (the answer that refused its work).
+        public var reason: String
+    }
     public struct RunStatus: Codable, Sendable, Equatable {
         public var run: Int64
-        /// `running` or `succeeded`.
+        /// `running`, `succeeded` or `failed` (a task's work was refused for good).
         public var status: String
         /// Tasks that succeeded, sorted.
         public var succeeded: [String]
@@ -94,13 +101,16 @@ public enum PipelineService {
             Route("POST", "pipeline/tasks/done", TaskReport.self, RunStatus.self) { runtime, request, info throws(ServiceError) in
                 try await PipelineRuns.done(runtime, run: request.run, task: request.task, caller: info)
             },
+            Route("POST", "pipeline/tasks/failed", TaskFailure.self, RunStatus.self) { runtime, request, info throws(ServiceError) in
+                try await PipelineRuns.failed(runtime, run: request.run, task: request.task, reason: request.reason, caller: info)
+            },
         ] + StreamRoutes.routes)
         spec.database = "experiments_db"
         spec.migrations = [
             // A DAG's name is its tenant's: two tenants' DAGs of one name are two DAGs.
             "CREATE TABLE dags(id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, edges TEXT NOT NULL)",
             "CREATE UNIQUE INDEX dags_name ON dags(tenant, name)",
-            "CREATE TABLE pipeline_runs(id INTEGER PRIMARY KEY, dag TEXT NOT NULL, edges TEXT NOT NULL, status TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER, tenant TEXT NOT NULL)",
+            "CREATE TABLE pipeline_runs(id INTEGER PRIMARY KEY, dag TEXT NOT NULL, edges TEXT NOT NULL, status TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER, tenant TEXT NOT NULL, failure TEXT)",
             "CREATE TABLE pipeline_tasks(run INTEGER NOT NULL, task TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, dispatched_at INTEGER, PRIMARY KEY(run, task))",
         ] + StreamSchemas.migrations + StreamJob.migrations
         spec.topics = [tasksTopic, StreamJob.topic, StreamJob.deadLetterTopic]

@@ -1,7 +1,10 @@
 import SimKernel
 
 /// The streaming job of the pipeline service: click events from Kafka's `events` topic, counted
-/// and summed per (user, 1 s tumbling window of event time) into experiments_db (`stream_counts`).
+/// and summed per (tenant, user, 1 s tumbling window of event time) into experiments_db
+/// (`stream_counts`). Each record carries its tenant (`StreamEvent.record`): ids are settled per
+/// tenant (`tenant/id`), each tenant's records are validated against its own schemas, and a
+/// backfill re-applies the asking tenant's events only.
 ///
 /// - Exactly once: each batch commits in ONE transaction its effects (guarded by the event id in
 ///   `stream_seen`: an event counts once however often it is read) and the partition's next
@@ -22,7 +25,8 @@ enum StreamJob {
     static let steps = ["validate", "deduplicate", "window", "aggregate"]
 
     static let migrations = [
-        "CREATE TABLE stream_counts(window INTEGER NOT NULL, user TEXT NOT NULL, count INTEGER NOT NULL, total REAL NOT NULL, lineage TEXT NOT NULL, PRIMARY KEY(window, user))",
+        "CREATE TABLE stream_counts(tenant TEXT NOT NULL, window INTEGER NOT NULL, user TEXT NOT NULL, count INTEGER NOT NULL, total REAL NOT NULL, lineage TEXT NOT NULL, PRIMARY KEY(tenant, window, user))",
+        // `tenant/id`: producers choose ids, two tenants' may be equal.
         "CREATE TABLE stream_seen(id TEXT PRIMARY KEY)",
         "CREATE TABLE stream_checkpoint(partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL)",
         "CREATE TABLE stream_dead_outbox(id TEXT PRIMARY KEY, body TEXT NOT NULL, reason TEXT NOT NULL, newest_seen INTEGER NOT NULL)",
@@ -50,10 +54,10 @@ enum StreamJob {
     /// The statements that apply one event: guarded by its id (correct), or not (D10, D3's backfill).
     static func apply(_ event: StreamEvent, value: Double, guarded: Bool, lineage: String) -> [SQLStatement] {
         let window = windowStart(event.eventTime)
-        let upsert = "INSERT INTO stream_counts(window, user, count, total, lineage) SELECT ?, ?, 1, ?, ? \(guarded ? "WHERE changes() = 1 " : "WHERE 1 ")"
-            + "ON CONFLICT(window, user) DO UPDATE SET count = count + 1, total = total + excluded.total, lineage = excluded.lineage"
-        let effect = SQLStatement(upsert, [.integer(window), .text(event.user), .real(value), .text(lineage)])
-        return guarded ? [SQLStatement("INSERT OR IGNORE INTO stream_seen(id) VALUES (?)", [.text(event.id)]), effect] : [effect]
+        let upsert = "INSERT INTO stream_counts(tenant, window, user, count, total, lineage) SELECT ?, ?, ?, 1, ?, ? \(guarded ? "WHERE changes() = 1 " : "WHERE 1 ")"
+            + "ON CONFLICT(tenant, window, user) DO UPDATE SET count = count + 1, total = total + excluded.total, lineage = excluded.lineage"
+        let effect = SQLStatement(upsert, [.text(event.tenant), .integer(window), .text(event.user), .real(value), .text(lineage)])
+        return guarded ? [SQLStatement("INSERT OR IGNORE INTO stream_seen(id) VALUES (?)", [.text(event.key)]), effect] : [effect]
     }
 
     /// The job's loop, for as long as the pipeline service lives.
@@ -67,7 +71,7 @@ enum StreamJob {
         var recorded: [TopicPartition: Int] = [:]  // offsets up to which `processed` is recorded
         while true {
             guard case .success(let joined) = await runtime.kafka.join(group: "stream", member: member, topics: [topic], context: context),
-                  var schemas = await StreamSchemas.all(runtime) else {
+                  var schemas = await StreamSchemas.byTenant(runtime) else {
                 await context.sleep(nanoseconds: 200 * Nanos.millisecond)
                 continue
             }
@@ -89,7 +93,7 @@ enum StreamJob {
                 for partition in joined.assignment where (recorded[partition] ?? 0) < offsets[partition]! {
                     var from = recorded[partition] ?? 0
                     while from < offsets[partition]!, case .success(let records) = await runtime.kafka.fetch(partition, from: from, max: 50, member: member, context: context), let last = records.last {
-                        context.simulation.stream.processed.formUnion(records.filter { $0.offset < offsets[partition]! }.compactMap { StreamEvent.parse(String(decoding: $0.value, as: UTF8.self))?.id })
+                        context.simulation.stream.processed.formUnion(records.filter { $0.offset < offsets[partition]! }.compactMap { StreamEvent.parse(record: $0.value)?.key })
                         from = last.offset + 1
                     }
                     recorded[partition] = Swift.max(recorded[partition] ?? 0, Swift.min(from, offsets[partition]!))
@@ -103,28 +107,27 @@ enum StreamJob {
                     guard case .success(let records) = await runtime.kafka.fetch(partition, from: offsets[partition]!, max: 50, member: member, context: context),
                           let last = records.last else { continue }
                     fetched += records.count
+                    let events = records.compactMap { StreamEvent.parse(record: $0.value) }
                     // A version not known yet is fetched from the registry (as a schema-registry
                     // client does), before any record of the batch is judged.
-                    let versions = Set(records.compactMap { StreamEvent.parse(String(decoding: $0.value, as: UTF8.self))?.schemaVersion })
-                    if versions.contains(where: { version in !schemas.contains { $0.version == version } }) {
-                        guard let fresh = await StreamSchemas.all(runtime) else { continue }
+                    if events.contains(where: { event in !(schemas[event.tenant] ?? []).contains { $0.version == event.schemaVersion } }) {
+                        guard let fresh = await StreamSchemas.byTenant(runtime) else { continue }
                         schemas = fresh
                     }
-                    let events = records.compactMap { StreamEvent.parse(String(decoding: $0.value, as: UTF8.self)) }
                     // Deduplicate first: an event already settled (counted or dead-lettered), read
                     // again after a crash or from a producer's retry, is skipped whole.
                     var settled: Set<String> = []
                     if !defects.contains(.D10) && !events.isEmpty {
                         let marks = events.map { _ in "?" }.joined(separator: ",")
-                        guard case .success(let seen) = await runtime.transaction([SQLStatement("SELECT id FROM stream_seen WHERE id IN (\(marks))", events.map { .text($0.id) })]) else { continue }
+                        guard case .success(let seen) = await runtime.transaction([SQLStatement("SELECT id FROM stream_seen WHERE id IN (\(marks))", events.map { .text($0.key) })]) else { continue }
                         settled = Set(seen[0].rows.compactMap { $0[0].text })
                     }
                     var statements: [SQLStatement] = []
                     var letters: [(StreamEvent, String)] = []
-                    for event in events where !settled.contains(event.id) {
-                        settled.insert(event.id)  // a duplicate within the batch counts once too
-                        if let problem = StreamSchemas.schema(for: event.schemaVersion, in: schemas, consumer: true, defects: defects).map({ $0.problem(event.fields) }) ?? "unknown schema v\(event.schemaVersion)" {
-                            context.simulation.stream.schemaRefusals[event.id] = problem
+                    for event in events where !settled.contains(event.key) {
+                        settled.insert(event.key)  // a duplicate within the batch counts once too
+                        if let problem = StreamSchemas.schema(for: event.schemaVersion, in: schemas[event.tenant] ?? [], consumer: true, defects: defects).map({ $0.problem(event.fields) }) ?? "unknown schema v\(event.schemaVersion)" {
+                            context.simulation.stream.schemaRefusals[event.key] = problem
                             letters.append((event, "schema: \(problem)"))
                         } else if let value = event.value {
                             let lateness = defects.contains(.D4) ? 0 : allowedLateness
@@ -143,10 +146,10 @@ enum StreamJob {
                     // dead-lettered event is settled: marked seen, so a backfill leaves it alone.
                     for (event, reason) in letters {
                         deadLettered += 1
-                        statements.append(SQLStatement("INSERT OR IGNORE INTO stream_seen(id) VALUES (?)", [.text(event.id)]))
+                        statements.append(SQLStatement("INSERT OR IGNORE INTO stream_seen(id) VALUES (?)", [.text(event.key)]))
                         if defects.contains(.D7) && deadLettered > 10 { continue }  // D7: the queue is full, the letter dropped
                         statements.append(SQLStatement("INSERT OR IGNORE INTO stream_dead_outbox(id, body, reason, newest_seen) VALUES (?, ?, ?, ?)",
-                                                       [.text(event.id), .text(event.text), .text(reason), .integer(newestSeen)]))
+                                                       [.text(event.key), .text(String(decoding: event.record, as: UTF8.self)), .text(reason), .integer(newestSeen)]))
                     }
                     let checkpoint = SQLStatement("INSERT INTO stream_checkpoint(partition, next_offset) VALUES (?, ?) ON CONFLICT(partition) DO UPDATE SET next_offset = excluded.next_offset",
                                                   [.integer(Int64(partition.partition)), .integer(Int64(last.offset + 1))])
@@ -170,8 +173,8 @@ enum StreamJob {
                     if defects.contains(.D6) && batches % 5 == 0 { pending = [] }
                     offsets[partition] = last.offset + 1
                     context.simulation.stream.stepsRun = steps
-                    context.simulation.stream.judgedFailed += letters.map { ($0.0.id, $0.1, context.simulation.now) }
-                    context.simulation.stream.processed.formUnion(events.map(\.id))
+                    context.simulation.stream.judgedFailed += letters.map { ($0.0.key, $0.1, context.simulation.now) }
+                    context.simulation.stream.processed.formUnion(events.map(\.key))
                     // Recorded only when contiguous with what is recorded: a gap below this batch
                     // (a catch-up that has not succeeded yet) is left for `recordCommitted`.
                     if (recorded[partition] ?? 0) >= records[0].offset { recorded[partition] = last.offset + 1 }
@@ -189,9 +192,10 @@ enum StreamJob {
     }
 
     /// Re-reads every partition from its start up to the job's checkpoint (what the job has
-    /// processed) and applies those events again (a backfill after a fix): harmless with the id
-    /// guard; D3 applies them without it. Events past the checkpoint are the job's to decide.
-    static func backfill(_ runtime: ServiceRuntime) async throws(ServiceError) -> Int {
+    /// processed) and applies `tenant`'s events again (a backfill after a fix): harmless with the
+    /// id guard; D3 applies them without it. Events past the checkpoint are the job's to decide,
+    /// other tenants' events are theirs.
+    static func backfill(_ runtime: ServiceRuntime, tenant: String) async throws(ServiceError) -> Int {
         let context = runtime.context
         guard case .success(let checkpoints) = await runtime.transaction([SQLStatement("SELECT partition, next_offset FROM stream_checkpoint ORDER BY partition")]) else {
             throw .unavailable("cannot read the checkpoint")
@@ -208,7 +212,7 @@ enum StreamJob {
                 guard let last = records.last else { break }
                 var statements: [SQLStatement] = []
                 for record in records {
-                    guard let event = StreamEvent.parse(String(decoding: record.value, as: UTF8.self)), let value = event.value else { continue }
+                    guard let event = StreamEvent.parse(record: record.value), event.tenant == tenant, let value = event.value else { continue }
                     statements += apply(event, value: value, guarded: !runtime.defects.contains(.D3), lineage: lineage(runtime.defects))
                 }
                 guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot apply the backfill") }

@@ -52,15 +52,21 @@ public struct EventSchema: Sendable, Equatable {
     }
 }
 
-/// A click event as producers send it: `id|user|event_ns|schema_version|field|field...`.
+/// A click event as producers send it: `id|user|event_ns|schema_version|field|field...`. Each
+/// tenant has a stream of its own: the ingest route stamps the caller's tenant on the event, and
+/// the job keys everything by it (ids, users, counts, schemas), so one tenant's events can neither
+/// settle, count for nor be validated against another's.
 public struct StreamEvent: Sendable, Equatable {
+    /// The tenant whose stream the event belongs to (the caller's, never the event text's).
+    public var tenant: String
     public var id: String
     public var user: String
     public var eventTime: Int64
     public var schemaVersion: Int
     public var fields: [String]
 
-    public init(id: String, user: String, eventTime: Int64, schemaVersion: Int, fields: [String]) {
+    public init(tenant: String = "", id: String, user: String, eventTime: Int64, schemaVersion: Int, fields: [String]) {
+        self.tenant = tenant
         self.id = id
         self.user = user
         self.eventTime = eventTime
@@ -68,25 +74,54 @@ public struct StreamEvent: Sendable, Equatable {
         self.fields = fields
     }
 
-    public static func parse(_ text: String) -> StreamEvent? {
+    /// Parses an event as a producer sends it (no tenant: the route stamps the caller's).
+    public static func parse(_ text: String, tenant: String = "") -> StreamEvent? {
         let parts = text.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 4, !parts[0].isEmpty, !parts[1].isEmpty, let time = Int64(parts[2]), let version = Int(parts[3]) else { return nil }
-        return StreamEvent(id: parts[0], user: parts[1], eventTime: time, schemaVersion: version, fields: Array(parts[4...]))
+        return StreamEvent(tenant: tenant, id: parts[0], user: parts[1], eventTime: time, schemaVersion: version, fields: Array(parts[4...]))
     }
 
+    /// Parses a record of the `events` topic: `tenant|` and the event's text.
+    public static func parse(record: [UInt8]) -> StreamEvent? {
+        guard let bar = record.firstIndex(of: UInt8(ascii: "|")), bar > 0 else { return nil }
+        return parse(String(decoding: record[bar + 1 ..< record.count], as: UTF8.self), tenant: String(decoding: record[..<bar], as: UTF8.self))
+    }
+
+    /// The event as its producer sent it (no tenant).
     public var text: String { ([id, user, "\(eventTime)", "\(schemaVersion)"] + fields).joined(separator: "|") }
+    /// The event as the `events` topic holds it: its tenant, then its text.
+    public var record: [UInt8] { Array("\(tenant)|\(text)".utf8) }
+    /// The event's id within the platform (`tenant/id`): producers choose ids, so two tenants' may
+    /// be equal; the job settles and the checks judge events by this.
+    public var key: String { "\(tenant)/\(id)" }
+    /// The user within the platform (`tenant/user`), as the counts are keyed.
+    public var tenantUser: String { "\(tenant)/\(user)" }
     public var value: Double? { fields.first.flatMap(Double.init) }
 }
 
 enum StreamSchemas {
-    static let migrations = ["CREATE TABLE stream_schemas(version INTEGER PRIMARY KEY, fields TEXT NOT NULL)"]
+    /// Each tenant's versions, numbered from 1.
+    static let migrations = ["CREATE TABLE stream_schemas(tenant TEXT NOT NULL, version INTEGER NOT NULL, fields TEXT NOT NULL, PRIMARY KEY(tenant, version))"]
 
-    static func all(_ runtime: ServiceRuntime) async -> [EventSchema]? {
-        guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT version, fields FROM stream_schemas ORDER BY version")]) else { return nil }
-        return rows[0].rows.compactMap { row in
-            guard let version = row[0].integer, let fields = row[1].text else { return nil }
-            return EventSchema.parse(version: Int(version), fields.split(separator: ",").map(String.init))
+    /// The schemas of `tenant`'s stream, by version.
+    static func all(_ runtime: ServiceRuntime, tenant: String) async -> [EventSchema]? {
+        await byTenant(runtime, SQLStatement("SELECT tenant, version, fields FROM stream_schemas WHERE tenant = ? ORDER BY version", [.text(tenant)])).map { $0[tenant] ?? [] }
+    }
+
+    /// Every tenant's schemas (the job reads them all: its topic carries every tenant's stream).
+    static func byTenant(_ runtime: ServiceRuntime) async -> [String: [EventSchema]]? {
+        await byTenant(runtime, SQLStatement("SELECT tenant, version, fields FROM stream_schemas ORDER BY tenant, version"))
+    }
+
+    private static func byTenant(_ runtime: ServiceRuntime, _ query: SQLStatement) async -> [String: [EventSchema]]? {
+        guard case .success(let rows) = await runtime.transaction([query]) else { return nil }
+        var schemas: [String: [EventSchema]] = [:]
+        for row in rows[0].rows {
+            guard let tenant = row[0].text, let version = row[1].integer, let fields = row[2].text,
+                  let schema = EventSchema.parse(version: Int(version), fields.split(separator: ",").map(String.init)) else { continue }
+            schemas[tenant, default: []].append(schema)
         }
+        return schemas
     }
 
     /// The schema a record of `version` is validated against: its own (D1's consumer: the first).

@@ -112,7 +112,14 @@ public enum WorkersService {
             // One try: a failed task is sent again by the pipeline's sweep (retrying here too
             // would pile materializations onto a slow feature store).
             // For the run's tenant: the feature store materializes only that tenant's views.
-            guard await runtime.callThroughGateway(HTTPRequest("POST", "features/materialize", body: ["view": view, "tenant": tenant]), attempts: 1) != nil else { return }
+            guard let answer = await runtime.askThroughGateway(HTTPRequest("POST", "features/materialize", body: ["view": view, "tenant": tenant]), attempts: 1, accept: { _ in true }) else { return }
+            if [400, 403, 404, 422].contains(answer.status) {
+                // No such view for the tenant (or the run may not use it): sending the task again
+                // cannot change that. The run fails, with the reason, and is not swept again.
+                _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/failed", body: ["run": "\(run)", "task": task, "reason": "\(answer.status) \(answer.body["error"] ?? "")"]), attempts: 3)
+                return
+            }
+            guard (200 ..< 300).contains(answer.status) else { return }
         }
         guard case .success = await runtime.transaction([SQLStatement("INSERT OR IGNORE INTO task_effects VALUES (?, ?)", [.text("pipeline:\(key)"), .integer(context.trueTime)])]) else { return }
         _ = await runtime.callThroughGateway(HTTPRequest("POST", "pipeline/tasks/done", body: ["run": "\(run)", "task": task]), attempts: 3)

@@ -26,7 +26,7 @@ final class FeatureTenancyTests: XCTestCase {
             Self.by(Self.engineer, FeatureRequests.historical("spend", [("u1", 5_000)])),
         ])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 404, 404, 404, 404, 404, 409, 200])
-        XCTAssertEqual(outcome.responses[3]?.body["error"], "refused: feature view of another tenant")
+        XCTAssertEqual(outcome.responses[3]?.body["error"], "no feature view spend", "the answer a missing view gets: the name's owner is not disclosed")
         XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller): \($0.reason)" },
                        Array(repeating: "bob@t2: feature view of another tenant", count: 5) + ["bob@t2: feature view name held by another tenant"])
         XCTAssertEqual(FeatureRequests.rows(outcome.responses[8]).first?.last, "amount=3", "t1's row only: bob's ingest stored nothing")

@@ -49,3 +49,60 @@ final class PipelineTenancyTests: XCTestCase {
                        ["bob@t2: pipeline run of another tenant status of run 1", "bob@t2: pipeline run of another tenant report extract of run 1"])
     }
 }
+
+/// A run whose task names another tenant's feature view fails once, with the reason, and is not
+/// sent again by the sweep (it used to be refused and re-sent for as long as the run ran).
+final class PipelineTaskFailureTests: XCTestCase {
+    static let engineer = ModelTenancyTests.engineer, bob = ModelTenancyTests.bob
+    static func by(_ headers: [String: String], _ request: HTTPRequest) -> HTTPRequest { ServiceHarness.with(headers, request) }
+
+    func testAMaterializationOfAnotherTenantsViewFailsTheRunOnce() {
+        let outcome = ServiceHarness.run("pipeline", seconds: 60, [
+            ServiceHarness.to("features", Self.by(Self.engineer, FeatureRequests.register("user_profile", features: ["age"]))),
+            Self.by(Self.bob, HTTPRequest("POST", "pipeline/dags", body: ["name": "steal", "edges": "materialize.user_profile>report"])),
+            Self.by(Self.bob, HTTPRequest("POST", "pipeline/runs", body: ["dag": "steal"])),
+            ServiceHarness.pause(milliseconds: 40_000),
+            Self.by(Self.bob, HTTPRequest("POST", "pipeline/runs/status", body: ["run": "1"])),
+        ])
+        XCTAssertEqual(outcome.responses[0]?.status, 200)
+        XCTAssertEqual(outcome.responses[4]?.body["status"], "failed")
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT status, failure FROM pipeline_runs")?.map { $0.map(\.plain).joined(separator: " ") },
+                       ["failed materialize.user_profile: 404 no feature view user_profile"])
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT task, state, attempts FROM pipeline_tasks ORDER BY task")?.map { $0.map(\.plain).joined(separator: " ") },
+                       ["materialize.user_profile failed 1", "report pending 0"])
+        // One refusal, logged once: the task was not sent again in the 40 s that followed.
+        XCTAssertEqual(outcome.simulation.security.refusals.filter { $0.reason == "feature view of another tenant" }.count, 1)
+        XCTAssertNotNil(outcome.simulation.features.runs[1]?.finishedAt, "the failed run is over")
+    }
+}
+
+/// Each tenant has a stream of its own: schema versions, event ids, counts and backfills.
+final class StreamTenancyTests: XCTestCase {
+    static let engineer = ModelTenancyTests.engineer, bob = ModelTenancyTests.bob
+    static func by(_ headers: [String: String], _ request: HTTPRequest) -> HTTPRequest { ServiceHarness.with(headers, request) }
+
+    /// Both tenants register their own v1 (bob's with other fields: no 409, t1's stays as it
+    /// was), send an event of the same id for a user of the same name, and both count once, each
+    /// under its tenant; bob's backfill with D3 (no guard) doubles his counts and leaves t1's.
+    func testTenantsStreamsAreApart() {
+        let outcome = ServiceHarness.run("pipeline", defects: DefectSet([.D3]), seconds: 40, [
+            Self.by(Self.engineer, HTTPRequest("POST", "pipeline/schemas", body: ["version": "1", "fields": "value:required"])),
+            Self.by(Self.bob, HTTPRequest("POST", "pipeline/schemas", body: ["version": "1", "fields": "value:required,region:optional"])),
+            Self.by(Self.bob, HTTPRequest("POST", "pipeline/schemas", body: ["version": "2", "fields": "value:required,region:optional,device:required"])),
+            Self.by(Self.engineer, HTTPRequest("POST", "pipeline/events", body: ["events": "e1|u1|1500000000|1|5"])),
+            Self.by(Self.bob, HTTPRequest("POST", "pipeline/events", body: ["events": "e1|u1|1500000000|1|100"])),
+            ServiceHarness.pause(milliseconds: 5_000),
+            Self.by(Self.bob, HTTPRequest("POST", "pipeline/backfill")),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 409, 200, 200, nil, 200])
+        XCTAssertEqual(outcome.responses[2]?.body["error"], "not backward compatible: v2 adds required field device, which v1 data lacks")
+        XCTAssertEqual(outcome.responses[3]?.body["accepted"], "1")
+        XCTAssertEqual(outcome.responses[4]?.body["accepted"], "1")
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT tenant, version, fields FROM stream_schemas ORDER BY tenant, version")?.map { $0.map(\.plain).joined(separator: " ") },
+                       ["t1 1 value:required", "t2 1 value:required,region:optional"])
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT tenant, user, count, total FROM stream_counts ORDER BY tenant")?.map { $0.map(\.plain).joined(separator: " ") },
+                       ["t1 u1 1 5.0", "t2 u1 2 200.0"])
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT id FROM stream_seen ORDER BY id")?.map { $0[0].plain }, ["t1/e1", "t2/e1"])
+        XCTAssertEqual(outcome.simulation.stream.accepted.keys.sorted(), ["t1/e1", "t2/e1"])
+    }
+}

@@ -14,6 +14,16 @@ final class StreamJobTests: XCTestCase {
         XCTAssertEqual(event.value, 12)
     }
 
+    /// On the topic an event carries its tenant before its text; its key and user are the tenant's.
+    func testARecordCarriesItsTenant() {
+        let event = StreamEvent(tenant: "t2", id: "e1", user: "u7", eventTime: 5, schemaVersion: 1, fields: ["3"])
+        XCTAssertEqual(String(decoding: event.record, as: UTF8.self), "t2|e1|u7|5|1|3")
+        XCTAssertEqual(StreamEvent.parse(record: event.record), event)
+        XCTAssertEqual(event.key, "t2/e1")
+        XCTAssertEqual(event.tenantUser, "t2/u7")
+        XCTAssertNil(StreamEvent.parse(record: Array("|e1|u7|5|1|3".utf8)), "a record without a tenant")
+    }
+
     func testAnEventWithoutItsFixedFieldsDoesNotParse() {
         for bad in ["e1|u7|5", "|u7|5|1|3", "e1||5|1|3", "e1|u7|soon|1|3", "e1|u7|5|v1|3"] { XCTAssertNil(StreamEvent.parse(bad), bad) }
     }
@@ -87,7 +97,7 @@ final class StreamJobTests: XCTestCase {
     }
 
     func counts(_ connection: SQLConnection) throws -> [String] {
-        try connection.execute(SQLStatement("SELECT window, user, count, total FROM stream_counts ORDER BY window, user")).rows.map { $0.map(\.plain).joined(separator: " ") }
+        try connection.execute(SQLStatement("SELECT window, user, count, total FROM stream_counts ORDER BY window, tenant, user")).rows.map { $0.map(\.plain).joined(separator: " ") }
     }
 
     /// The guard (`INSERT OR IGNORE` of the id, then the count only `WHERE changes() = 1`): an event
@@ -106,6 +116,18 @@ final class StreamJobTests: XCTestCase {
             let event = StreamEvent(id: "e1", user: "u1", eventTime: 1_500_000_000, schemaVersion: 1, fields: ["7"])
             for _ in 0 ..< 2 { _ = try connection.transaction(StreamJob.apply(event, value: 7, guarded: false, lineage: "l")) }
             XCTAssertEqual(try counts(connection), ["1000000000 u1 2 14.0"])
+        }
+    }
+
+    /// The guard is per tenant: two tenants' events of one id each count once, in their own rows.
+    func testTwoTenantsEventsOfOneIdEachCountOnce() {
+        withStreamDatabase { connection in
+            for tenant in ["t1", "t2", "t1", "t2"] {
+                let event = StreamEvent(tenant: tenant, id: "e1", user: "u1", eventTime: 1_500_000_000, schemaVersion: 1, fields: ["7"])
+                _ = try connection.transaction(StreamJob.apply(event, value: 7, guarded: true, lineage: "l"))
+            }
+            XCTAssertEqual(try connection.execute(SQLStatement("SELECT tenant, user, count FROM stream_counts ORDER BY tenant")).rows.map { $0.map(\.plain).joined(separator: " ") },
+                           ["t1 u1 1", "t2 u1 1"])
         }
     }
 
