@@ -167,6 +167,27 @@ final class SecurityProbeTests: XCTestCase {
         XCTAssertNil(accepted(genuine, at: 171 * Nanos.second, role: "viewer"))
     }
 
+    /// The credentials checker on a session's access token: accepted within the cache's TTL of
+    /// the session's revocation, named after it; a token of another session or of none passes.
+    func testTheCredentialsCheckerNamesATokenOfARevokedSession() {
+        let checker = CredentialsChecker(scenario: Self.scenario)
+        let simulation = Simulation(seed: 1)
+        checker.observations = simulation.security
+        func token(_ jti: String, sid: String?) -> String {
+            JWT.issue(JWT.Claims(sub: "bob", tenant: "t2", role: "scientist", iat: 100, nbf: 100, exp: 500, jti: jti, sid: sid), secret: AuthService.secret)
+        }
+        func accepted(_ token: String, at seconds: Int64) -> String? {
+            simulation.security.verifications.append(.init(at: seconds * Nanos.second, localSeconds: seconds, token: token, role: "scientist"))
+            return checker.finalViolation(simulation)
+        }
+        simulation.security.sessionRevocations.append((at: 150 * Nanos.second, session: "s-1"))
+        XCTAssertNil(accepted(token("j1", sid: "s-1"), at: 151), "within the TTL")
+        XCTAssertNil(accepted(token("j2", sid: "s-2"), at: 160), "another session")
+        XCTAssertNil(accepted(token("j3", sid: nil), at: 160), "a token of no session")
+        XCTAssertEqual(accepted(token("j4", sid: "s-1"), at: 160),
+                       "auth accepted token j4 of bob at 160.000s, whose session s-1 was revoked at 150.000s: longer than the cache's TTL (2.000s)")
+    }
+
     /// The checker on planted observations: a download from another bucket, or from another
     /// tenant's folder, is a violation.
     func testArtifactBucketNamesADownloadFromAnotherBucketOrTenant() {

@@ -4,8 +4,8 @@ import SimServices
 
 /// Nothing gets through with a credential it should not: every token auth accepted is an HS256
 /// token signed with the platform's key (re-checked here, not by auth's code), inside its
-/// [nbf - leeway, exp + leeway) window on the verifying node's clock, not revoked more than the
-/// revocation cache's TTL before, and granted the role its user held within that TTL. G4 (a cache whose age every hit resets)
+/// [nbf - leeway, exp + leeway) window on the verifying node's clock, neither it nor its session
+/// revoked more than the revocation cache's TTL before, and granted the role its user held within that TTL. G4 (a cache whose age every hit resets)
 /// honours a revoked token and a withdrawn role long after the TTL.
 public final class CredentialsChecker: SecurityObservationsChecker, Checker {
     public static let name = "credentials"
@@ -52,7 +52,10 @@ public final class CredentialsChecker: SecurityObservationsChecker, Checker {
         if let revoked = observations.revocations.first(where: { $0.jti == claims.jti && $0.at < horizon }) {
             return "auth accepted token \(claims.jti) of \(claims.sub) at \(formatNanoseconds(at)), revoked at \(formatNanoseconds(revoked.at)): longer than the cache's TTL (\(formatNanoseconds(AuthService.cacheTTL)))"
         }
-        // The roles the user may hold at `at`: the one the last committed change before the TTL
+        if let session = claims.sid, let revoked = observations.sessionRevocations.first(where: { $0.session == session && $0.at < horizon }) {
+            return "auth accepted token \(claims.jti) of \(claims.sub) at \(formatNanoseconds(at)), whose session \(session) was revoked at \(formatNanoseconds(revoked.at)): longer than the cache's TTL (\(formatNanoseconds(AuthService.cacheTTL)))"
+        }
+                // The roles the user may hold at `at`: the one the last committed change before the TTL
         // set (else the account's), any set since (observed up to `settle` later: a change is
         // recorded when its commit is answered), and any whose commit went unanswered after it.
         let changes = observations.roleChanges.filter { $0.user == claims.sub && $0.at <= at + settle }

@@ -60,6 +60,8 @@ public enum AuthService {
     final class State: @unchecked Sendable {  // confined to its simulation's thread
         var loadedAt: Int64?
         var revoked: Set<String> = []
+        /// Sessions revoked (refresh-token reuse): their access tokens are refused too.
+        var revokedSessions: Set<String> = []
         var roles: [String: String] = [:]
         var issued = 0
     }
@@ -110,6 +112,9 @@ public enum AuthService {
             guard !cache.revoked.contains(claims.jti) else {
                 throw await SecurityEvents.refuse(runtime, caller: caller, reason: "token revoked", detail: claims.jti, status: 401)
             }
+            if let session = claims.sid, cache.revokedSessions.contains(session) {
+                throw await SecurityEvents.refuse(runtime, caller: caller, reason: "session revoked", detail: "\(session) token \(claims.jti)", status: 401)
+            }
             guard let role = cache.roles[claims.sub] else {
                 throw await SecurityEvents.refuse(runtime, caller: caller, reason: "unknown user", detail: claims.sub, status: 401)
             }
@@ -133,10 +138,12 @@ public enum AuthService {
             if runtime.defects.contains(.G4) { cache.loadedAt = now }
             return cache
         }
-        guard case .success(let results) = await runtime.transaction([SQLStatement("SELECT jti FROM revoked_tokens ORDER BY jti"), SQLStatement("SELECT name, role FROM users ORDER BY name")]) else {
+        guard case .success(let results) = await runtime.transaction([SQLStatement("SELECT jti FROM revoked_tokens ORDER BY jti"), SQLStatement("SELECT name, role FROM users ORDER BY name"),
+                                                                     SQLStatement("SELECT id FROM sessions WHERE revoked = 1 ORDER BY id")]) else {
             throw .unavailable("users_db did not answer")
         }
         cache.revoked = Set(results[0].rows.compactMap { $0.first?.text })
+        cache.revokedSessions = Set(results[2].rows.compactMap { $0.first?.text })
         cache.roles = [:]
         for row in results[1].rows { if let name = row[0].text, let role = row[1].text { cache.roles[name] = role } }
         cache.loadedAt = now
@@ -146,7 +153,7 @@ public enum AuthService {
     /// A token for a user and its API key (`POST auth/token`): the key's digest compared in
     /// constant time with the stored ones (the key being rotated out within its grace period too);
     /// an unknown user is compared against a dummy digest, so both refusals take the same work.
-    static func issueToken(_ runtime: ServiceRuntime, _ request: TokenRequest, _ info: RequestInfo) async throws(ServiceError) -> TokenResponse {
+    static func issueToken(_ runtime: ServiceRuntime, _ request: TokenRequest, _ info: RequestInfo, session: Session = .none) async throws(ServiceError) -> TokenResponse {
         let lifetime = request.lifetimeS ?? maxLifetimeSeconds
         guard (1 ... maxLifetimeSeconds).contains(lifetime) else { throw ServiceError(400, "lifetime_s must be 1...\(maxLifetimeSeconds), got \(lifetime)") }
         guard case .success(let rows) = await runtime.transaction([
@@ -164,16 +171,31 @@ public enum AuthService {
         guard accepted, let row, let tenant = row[0].text, let role = row[1].text else {
             throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "unknown user or key", detail: request.user, status: 401)
         }
-        return TokenResponse(token: mint(runtime, user: request.user, tenant: tenant, role: role, now: now, lifetime: lifetime))
+        return TokenResponse(token: mint(runtime, user: request.user, tenant: tenant, role: role, now: now, lifetime: lifetime, session: session))
+    }
+
+    /// The session a minted token belongs to (its `sid` claim).
+    enum Session {
+        /// None: a token asked with the API key alone.
+        case none
+        /// A session opened with this token, named after the token's id (`s-<jti>`).
+        case opened
+        case existing(String)
     }
 
     /// A signed token for the user, valid from `now` (auth's clock, seconds) for `lifetime` seconds,
     /// with an id unique to this auth process start.
-    static func mint(_ runtime: ServiceRuntime, user: String, tenant: String, role: String, now: Int64, lifetime: Int64) -> String {
+    static func mint(_ runtime: ServiceRuntime, user: String, tenant: String, role: String, now: Int64, lifetime: Int64, session: Session = .none) -> String {
         let state = runtime.state(State.self), context = runtime.context
         state.issued += 1
-        let claims = JWT.Claims(sub: user, tenant: tenant, role: role, iat: now, nbf: now, exp: now + lifetime,
-                                jti: "\(context.node.name)-\(context.epoch)-\(state.issued)")
+        let jti = "\(context.node.name)-\(context.epoch)-\(state.issued)"
+        let sid: String?
+        switch session {
+        case .none: sid = nil
+        case .opened: sid = "s-" + jti
+        case .existing(let id): sid = id
+        }
+        let claims = JWT.Claims(sub: user, tenant: tenant, role: role, iat: now, nbf: now, exp: now + lifetime, jti: jti, sid: sid)
         return JWT.issue(claims, secret: secret)
     }
 

@@ -20,8 +20,11 @@ public enum JWT {
         public var exp: Int64
         /// The token's id, the key of a revocation.
         public var jti: String
-        public init(sub: String, tenant: String, role: String, iat: Int64, nbf: Int64, exp: Int64, jti: String) {
-            self.sub = sub; self.tenant = tenant; self.role = role; self.iat = iat; self.nbf = nbf; self.exp = exp; self.jti = jti
+        /// The login session that issued the token (`auth/sessions`, `auth/refresh`), absent for a
+        /// token asked with the API key alone: revoking the session recalls its access tokens.
+        public var sid: String?
+        public init(sub: String, tenant: String, role: String, iat: Int64, nbf: Int64, exp: Int64, jti: String, sid: String? = nil) {
+            self.sub = sub; self.tenant = tenant; self.role = role; self.iat = iat; self.nbf = nbf; self.exp = exp; self.jti = jti; self.sid = sid
         }
     }
 

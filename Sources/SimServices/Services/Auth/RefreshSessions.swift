@@ -13,9 +13,9 @@ import SimKernel
 /// the same moment. A token one generation behind, within `refreshGraceSeconds` of its rotation
 /// (auth's clock), gets the successor the winner got and a fresh access token. Anything older, or
 /// later, is a stolen token replayed: refused, and the whole session revoked (no token of it
-/// refreshes again, so its holder must log in again), which is what reuse detection is for. Access
-/// tokens the session already issued are not recalled: they live out their lifetime
-/// (`maxLifetimeSeconds`) unless revoked one by one with `POST auth/revoke`.
+/// refreshes again, so its holder must log in again), which is what reuse detection is for. The
+/// access tokens the session issued carry it (`sid`) and are recalled with it: auth refuses them
+/// once its revocation cache has reloaded (within `cacheTTL`), as it refuses a revoked token.
 ///
 /// G2 has no grace: the loser of a concurrent refresh is taken for a replay, so the session is
 /// revoked under both services, and a valid session is refused during refresh.
@@ -69,9 +69,8 @@ extension AuthService {
     }
 
     static func openSession(_ runtime: ServiceRuntime, _ request: OpenSession, _ info: RequestInfo) async throws(ServiceError) -> SessionTokens {
-        let issued = try await issueToken(runtime, TokenRequest(user: request.user, apiKey: request.apiKey), info)
-        guard let claims = JWT.unverifiedClaims(issued.token) else { throw .internalError("auth issued an unreadable token") }
-        let session = "s-" + claims.jti
+        let issued = try await issueToken(runtime, TokenRequest(user: request.user, apiKey: request.apiKey), info, session: .opened)
+        guard let session = JWT.unverifiedClaims(issued.token)?.sid else { throw .internalError("auth issued an unreadable token") }
         guard case .success = await runtime.transaction([
             SQLStatement("INSERT INTO sessions(id, user, generation, revoked) VALUES (?, ?, 0, 0)", [.text(session), .text(request.user)]),
         ]) else { throw .unavailable("users_db did not answer") }
@@ -106,9 +105,11 @@ extension AuthService {
             guard case .success = await runtime.transaction([SQLStatement("UPDATE sessions SET revoked = 1 WHERE id = ?", [.text(session)])]) else {
                 throw .unavailable("refresh token reuse on \(session): the session could not be revoked, try again")
             }
+            security.sessionRevocations.append((at: context.simulation.now, session: session))
+            security.revision &+= 1
             throw await SecurityEvents.refuse(runtime, caller: "\(user)@\(tenant)", reason: "refresh token reuse", detail: "\(session) generation \(presented)", status: 401)
         }
-        return SessionTokens(token: mint(runtime, user: user, tenant: tenant, role: role, now: now, lifetime: maxLifetimeSeconds),
+        return SessionTokens(token: mint(runtime, user: user, tenant: tenant, role: role, now: now, lifetime: maxLifetimeSeconds, session: .existing(session)),
                              refreshToken: refreshToken(session: session, generation: presented + 1))
     }
 }

@@ -115,6 +115,14 @@ public final class SecurityObservations {
         set { changes.note(); _revocations = newValue }
     }
     private var _revocations: [(at: Int64, jti: String)] = []
+    /// Sessions auth revoked (refresh-token reuse), when the revocation committed: every access
+    /// token the session issued is refused from the next reload of auth's cache.
+    public var sessionRevocations: [(at: Int64, session: String)] {
+        get { _sessionRevocations }
+        _modify { changes.note(); yield &_sessionRevocations }
+        set { changes.note(); _sessionRevocations = newValue }
+    }
+    private var _sessionRevocations: [(at: Int64, session: String)] = []
     /// Role changes sent to users_db: committed (`certain`, at the time the commit was answered)
     /// or perhaps committed (the answer was lost: at the time the change was sent).
     public var roleChanges: [(at: Int64, user: String, role: String, certain: Bool)] {

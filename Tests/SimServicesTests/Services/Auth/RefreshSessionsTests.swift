@@ -74,6 +74,27 @@ final class RefreshSessionsTests: XCTestCase {
         XCTAssertEqual(older.responses.map { $0?.status }, [200, 200, 200, 401], "two generations behind: a replay at once")
     }
 
+    /// The access tokens a session issued carry it (`sid`): once reuse detection revokes the
+    /// session, auth refuses them (after its cache's TTL) and logs why; a token of the same user
+    /// asked with the API key alone (no session) still verifies.
+    func testARevokedSessionRecallsItsAccessTokens() {
+        func token(_ jti: String, sid: String?) -> HTTPRequest {
+            let claims = JWT.Claims(sub: "ml-engineer", tenant: "t1", role: "scientist", iat: 0, nbf: 0, exp: 100_000, jti: jti, sid: sid)
+            return HTTPRequest("POST", "auth/verify", body: ["token": JWT.issue(claims, secret: AuthService.secret)])
+        }
+        let outcome = ServiceHarness.run("auth", seconds: 60, [
+            Self.login, token("of-session", sid: Self.session), Self.refresh(0),
+            ServiceHarness.pause(milliseconds: (AuthService.refreshGraceSeconds + 1) * 1000), Self.refresh(0),
+            ServiceHarness.pause(milliseconds: AuthService.cacheTTL / Nanos.millisecond + 100),
+            token("of-session", sid: Self.session), token("keyed", sid: nil),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, nil, 401, nil, 401, 200])
+        XCTAssertEqual(JWT.unverifiedClaims(outcome.responses[0]?.body["token"] ?? "")?.sid, Self.session, "the login's token names its session")
+        XCTAssertEqual(JWT.unverifiedClaims(outcome.responses[2]?.body["token"] ?? "")?.sid, Self.session, "so does a refresh's")
+        XCTAssertEqual(outcome.simulation.security.refusals.last.map { "\($0.reason): \($0.detail)" }, "session revoked: \(Self.session) token of-session")
+        XCTAssertEqual(outcome.simulation.security.sessionRevocations.map(\.session), [Self.session])
+    }
+
     /// G2: the loser of the race is taken for a replay: refused, and the session revoked under the
     /// winner as well.
     func testG2RefusesTheLoserOfTheRaceAndRevokesTheSession() {
