@@ -20,6 +20,12 @@ enum ServiceHarness {
     static func pause(milliseconds: Int64) -> HTTPRequest { HTTPRequest("PAUSE", "\(milliseconds)") }
     /// A pseudo-request: the client crashes node `node` (for good) before the next request (its answer is nil).
     static func crash(node: String) -> HTTPRequest { HTTPRequest("CRASH", node) }
+    /// Sends the last request sent again, exactly as it went (its identity's signature and nonce too).
+    static let replayLast = HTTPRequest("REPLAY", "")
+    /// `request` with its identity signed for `service`'s node instead of the one it goes to.
+    static func signed(forService service: String, _ request: HTTPRequest) -> HTTPRequest {
+        with(["x-harness-sign-for": service], request)
+    }
 
     /// A pseudo-request: the client writes `bytes` straight into the object store (as a holder of
     /// its credentials could, past every service) before the next request (its answer is nil).
@@ -110,6 +116,7 @@ enum ServiceHarness {
         var responses: [HTTPResponse?] = []
         var durations: [Int64?] = []
         var tokens: [String: String] = [:]
+        var lastSent: (HTTPRequest, Address)?
         let target = platform.directory.services[throughGateway ? "gateway" : service]!
         platform.node("client")!.addProcess("harness") { context in
             let observations = simulation.platformObservations
@@ -140,6 +147,12 @@ enum ServiceHarness {
                     let produced = await KafkaClient(broker: platform.directory.kafka).produce(request.path, key: key, value: Array(value.utf8), context: context, retries: 3)
                     guard case .success = produced else { fatalError("the harness's produce failed: \(produced)") }
                     responses.append(nil)
+                    continue
+                }
+                if request.method == "REPLAY", let (sent, to) = lastSent {
+                    // The last request again, byte for byte (its signature and nonce too).
+                    if case .success(let envelope) = await context.call(to, HTTPMessage.request(sent), timeout: 5 * Nanos.second),
+                       case .response(let response) = envelope.payload as? HTTPMessage { responses.append(response) } else { responses.append(nil) }
                     continue
                 }
                 if request.method == "CRASH" {
@@ -176,7 +189,8 @@ enum ServiceHarness {
                     var signed = request
                     if let signPath { signed.path = signPath }
                     if let signExtra, signExtra.count == 2 { signed.body[signExtra[0]] = signExtra[1] }
-                    ForwardedIdentity.sign(&signed, at: context.localTime - signAgo * Nanos.second)
+                    let audience = request.headers.removeValue(forKey: "x-harness-sign-for").flatMap { platform.directory.services[$0]?.node } ?? destination.node
+                    ForwardedIdentity.sign(&signed, at: context.localTime - signAgo * Nanos.second, for: audience, nonce: ForwardedIdentity.nonce(context))
                     request.headers = signed.headers
                 }
                 if let copies {
@@ -195,6 +209,7 @@ enum ServiceHarness {
                     continue
                 }
                 let sentAt = simulation.now
+                lastSent = (request, destination)
                 if case .success(let envelope) = await context.call(destination, HTTPMessage.request(request), timeout: 5 * Nanos.second),
                    case .response(let response) = envelope.payload as? HTTPMessage {
                     responses.append(response)

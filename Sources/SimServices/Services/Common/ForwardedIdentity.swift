@@ -2,18 +2,25 @@ import SimKernel
 
 /// The identity the gateway forwards (`x-user`, `x-tenant`, `x-role`), signed so that services can
 /// tell it from headers anyone could write: the gateway signs the identity with the request's
-/// method, path, body and the time it signed it (its node's clock) under a key only the platform's
-/// services hold (the service mesh's credential). Every service but the gateway refuses (401,
-/// logged) a request carrying an identity without a valid signature, one signed more than
-/// `windowNanos` from its own clock, and a request carrying no identity at all unless its route
-/// carries its own proof (`ServiceSpec.routesWithOwnProof`: a login's API key, an operator's
-/// certificate). So a call straight to a service's address cannot claim an identity, cannot pass
-/// for the platform's own, and a header set captured inside the mesh is good only for the same
-/// method, path and body, for at most the window.
+/// method, path, body, the time it signed it (its node's clock), the node it sends it to and a
+/// nonce under a key only the platform's services hold (the service mesh's credential). Every
+/// service but the gateway refuses (401, logged) a request carrying an identity without a valid
+/// signature, one signed more than `windowNanos` from its own clock, one signed for another node,
+/// one whose nonce it has accepted before (`ReplayCache`), and a request carrying no identity at
+/// all unless its route carries its own proof (`ServiceSpec.routesWithOwnProof`: a login's API key,
+/// an operator's certificate). So a call straight to a service's address cannot claim an identity,
+/// cannot pass for the platform's own, and a header set captured inside the mesh is good for
+/// nothing: not for another request, another node, nor the same request again.
 public enum ForwardedIdentity {
     public static let header = "x-identity-signature"
     /// When the identity was signed: the signer's node clock, in ns.
     public static let timeHeader = "x-identity-time"
+    /// The node the identity was signed for (`n<index>`): a replica does not take another's.
+    public static let audienceHeader = "x-identity-for"
+    /// Unique to each signature (`<signer node>-<epoch>-<n>`): a verifier takes it once.
+    public static let nonceHeader = "x-identity-nonce"
+    /// The headers a signature travels in (a client's copies are dropped by the gateway).
+    public static let signatureHeaders = [header, timeHeader, audienceHeader, nonceHeader]
     /// The headers that make up an identity.
     public static let identityHeaders = ["x-user", "x-tenant", "x-role"]
     static let key = Array("synapsenet-mesh-key".utf8)
@@ -43,21 +50,36 @@ public enum ForwardedIdentity {
         }
         for name in identityHeaders { field(request.headers[name]) }
         for value in [request.method, request.path, time] { field(value) }
+        for name in [audienceHeader, nonceHeader] { field(request.headers[name]) }
         text += canonicalBody(request.body)
         return SHA256.hex(SHA256.hmac(key: key, message: text))
     }
 
-    /// Signs the identity `request` carries, at `time` (the signer's node clock).
-    public static func sign(_ request: inout HTTPRequest, at time: Int64) {
+    /// Signs the identity `request` carries, at `time` (the signer's node clock), for node
+    /// `audience`, with `nonce` (unique to this signature).
+    public static func sign(_ request: inout HTTPRequest, at time: Int64, for audience: NodeID, nonce: String) {
         request.headers[timeHeader] = String(time)
+        request.headers[audienceHeader] = audience.description
+        request.headers[nonceHeader] = nonce
         request.headers[header] = signature(request, time: String(time))
     }
 
-    /// `request` signed at `time` (`sign(_:at:)`).
-    public static func signed(_ request: HTTPRequest, at time: Int64) -> HTTPRequest {
-        var request = request
-        sign(&request, at: time)
-        return request
+    /// Signs the identity `request` carries as `context`'s process, now, for `destination`'s node,
+    /// with a fresh nonce.
+    public static func sign(_ request: inout HTTPRequest, by context: ProcessContext, for destination: Address) {
+        sign(&request, at: context.localTime, for: destination.node, nonce: nonce(context))
+    }
+
+    /// A nonce no other signature of the run carries: the signer's node and process start, and a
+    /// counter of the run's signatures.
+    public static func nonce(_ context: ProcessContext) -> String {
+        let counter = context.simulation.component(NonceCounter.self) { NonceCounter() }
+        counter.next += 1
+        return "\(context.node.id)-\(context.epoch)-\(counter.next)"
+    }
+
+    final class NonceCounter {
+        var next: UInt64 = 0
     }
 
     /// The role of a platform service acting as itself (a job of the platform's, not a user's).
@@ -65,21 +87,21 @@ public enum ForwardedIdentity {
 
     /// `request` carrying the identity of platform service `service` (`x-user: svc:<service>`, role
     /// `service`, no tenant: the platform's own work, as its jobs always acted), signed with the
-    /// mesh key at `time`. The gateway lets such a request through without a token from a node of
-    /// the mesh; nobody outside the mesh can sign one.
-    public static func asService(_ service: String, _ request: HTTPRequest, at time: Int64) -> HTTPRequest {
+    /// mesh key by `context` for `destination`. The gateway lets such a request through without a
+    /// token from a node of the mesh; nobody outside the mesh can sign one.
+    public static func asService(_ service: String, _ request: HTTPRequest, by context: ProcessContext, for destination: Address) -> HTTPRequest {
         var request = request
         request.headers["x-user"] = "svc:\(service)"
         request.headers["x-tenant"] = nil
         request.headers["x-role"] = serviceRole
-        sign(&request, at: time)
+        sign(&request, by: context, for: destination)
         return request
     }
 
-    /// Whether `request` carries a platform service's identity, validly signed as of `now`.
-    public static func isService(_ request: HTTPRequest, now: Int64) -> Bool {
-        guard let user = request.headers["x-user"], user.hasPrefix("svc:"), request.headers["x-role"] == serviceRole, request.headers["x-tenant"] == nil else { return false }
-        return verify(request, now: now) == nil
+    /// Whether `request` claims a platform service's identity (its signature is `verify`'s).
+    public static func claimsService(_ request: HTTPRequest) -> Bool {
+        guard let user = request.headers["x-user"], user.hasPrefix("svc:") else { return false }
+        return request.headers["x-role"] == serviceRole && request.headers["x-tenant"] == nil
     }
 
     /// Whether a validly signed identity may act without a tenant: only a platform service acting as
@@ -94,9 +116,9 @@ public enum ForwardedIdentity {
     /// Whether `headers` carry an identity at all.
     public static func claimed(_ headers: [String: String]) -> Bool { identityHeaders.contains { headers[$0] != nil } }
 
-    /// Why the identity in `request` does not carry a valid signature as of `now` (the verifier's
-    /// node clock), or nil when it does.
-    public static func verify(_ request: HTTPRequest, now: Int64) -> String? {
+    /// Why the identity in `request` does not carry a valid signature for node `audience` as of
+    /// `now` (the verifier's node clock), or nil when it does. Its nonce is `ReplayCache`'s.
+    public static func verify(_ request: HTTPRequest, now: Int64, audience: NodeID) -> String? {
         guard let signature = request.headers[header], !signature.isEmpty else { return "identity without the gateway's signature" }
         guard let text = request.headers[timeHeader], let time = Int64(text) else { return "identity signature without its time" }
         // Overflow-safe: a time so far off that the difference overflows is refused with the rest.
@@ -107,6 +129,52 @@ public enum ForwardedIdentity {
         guard SHA256.constantTimeEqual(Array(self.signature(request, time: text).utf8), Array(signature.utf8)) else {
             return "identity without the gateway's signature"
         }
+        guard request.headers[audienceHeader] == audience.description else {
+            return "identity signed for node \(request.headers[audienceHeader] ?? "-"), not \(audience)"
+        }
+        guard let nonce = request.headers[nonceHeader], !nonce.isEmpty else { return "identity signature without its nonce" }
         return nil
     }
+
+    /// The signing time of a request `verify` accepted.
+    static func signedAt(_ request: HTTPRequest) -> Int64 { request.headers[timeHeader].flatMap { Int64($0) } ?? 0 }
+}
+
+/// The nonces of the identity signatures a process accepted, each kept until its signature's
+/// window has closed on the process's clock (after which `verify` refuses the signature anyway):
+/// a second request with a nonce already taken is a replay. In memory: a restarted process starts
+/// empty, so it refuses (503: send again, signed anew) signatures dated before its start plus the
+/// mesh's clock tolerance, which the process before it may have accepted.
+final class ReplayCache {
+    private var seen: Set<String> = []
+    /// (signing time, nonce) in the order they were taken; expired from the front.
+    private var order: [(signedAt: Int64, nonce: String)] = []
+    private var head = 0
+    /// The process's clock when it started, and how far the mesh's clocks may be apart.
+    let startedAt: Int64
+    static let clockTolerance = Nanos.second
+
+    init(startedAt: Int64) { self.startedAt = startedAt }
+
+    enum Verdict: Equatable { case first, replay, beforeStart }
+
+    /// Takes `nonce` of a signature made at `signedAt`, judged at `now` (this process's clock).
+    func take(_ nonce: String, signedAt: Int64, now: Int64) -> Verdict {
+        if signedAt < startedAt + Self.clockTolerance { return .beforeStart }
+        // Expire what no signature window can bring back; an entry behind a later one waits for
+        // it (kept a little longer, never dropped early).
+        while head < order.count, order[head].signedAt + ForwardedIdentity.windowNanos < now {
+            seen.remove(order[head].nonce)
+            head += 1
+        }
+        if head >= 1024, head * 2 >= order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+        guard seen.insert(nonce).inserted else { return .replay }
+        order.append((signedAt, nonce))
+        return .first
+    }
+
+    var count: Int { seen.count }
 }

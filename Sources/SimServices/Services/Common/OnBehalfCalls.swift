@@ -19,8 +19,8 @@ extension ServiceRuntime {
                 await context.sleep(nanoseconds: backoff + context.withRandom { $0.uniform(0 ... backoff / 2) })
                 backoff = Swift.min(2 * Nanos.second, backoff * 2)
             }
-            // Signed anew each attempt: a signature is good for `ForwardedIdentity.windowNanos`.
-            ForwardedIdentity.sign(&request, at: context.localTime)
+            // Signed anew each attempt: a signature is taken once, within `ForwardedIdentity.windowNanos`.
+            ForwardedIdentity.sign(&request, by: context, for: address)
             if case .success(let envelope) = await context.call(address, HTTPMessage.request(request), timeout: Nanos.second),
                case .response(let response) = envelope.payload as? HTTPMessage, response.status < 500 {
                 // What checkers see: who asked, with which claims upstream, and the answer.

@@ -68,13 +68,14 @@ public struct ServiceSpec: Sendable {
             return .error(refusal.status, refusal.message)
         }
         if claimed {
-            var problem = ForwardedIdentity.verify(request, now: runtime.context.localTime)
+            var problem = runtime.defects.contains(.G3) ? ForwardedIdentity.verify(request, now: runtime.context.localTime, audience: runtime.context.node.id).map { ($0, 401) }
+                                                        : runtime.identityProblem(request)
             // Only a platform service acting as itself is the platform: a user's identity without
             // a tenant (its claims lost on the way, or an empty one) gets no platform powers.
-            if problem == nil, !ForwardedIdentity.mayLackTenant(request.headers) { problem = "identity of \(request.headers["x-user"] ?? "-") without a tenant" }
+            if problem == nil, !ForwardedIdentity.mayLackTenant(request.headers) { problem = ("identity of \(request.headers["x-user"] ?? "-") without a tenant", 401) }
             if let problem, !runtime.defects.contains(.G3) {
                 let caller = "unsigned \(request.headers["x-user"] ?? "-") from \(request.headers[ServiceHost.remoteAddressHeader] ?? "?")"
-                let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: problem, detail: "\(request.method) \(request.path)", status: 401)
+                let refusal = await SecurityEvents.refuse(runtime, caller: caller, reason: problem.reason, detail: "\(request.method) \(request.path)", status: problem.status)
                 return .error(refusal.status, refusal.message)
             }
             let security = runtime.context.simulation.security
@@ -124,6 +125,8 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
 
     /// This node's number among the service's replicas (1 for the first).
     public let replica: Int
+    /// The nonces of the identity signatures this process has taken (`identityProblem`).
+    let replays: ReplayCache
 
     init(context: ProcessContext, spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: ServiceConfiguration = ServiceConfiguration(),
          replica: Int = 1) {
@@ -134,6 +137,22 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
         self.defects = defects
         self.configuration = configuration
         state = spec.makeState()
+        replays = ReplayCache(startedAt: context.localTime)
+    }
+
+    /// Why this process cannot take the signed identity `request` carries (the reason and the
+    /// status to answer), or nil: a signature not valid for this node now (401), a nonce taken
+    /// before (a replay: 401), or a signature older than this process's start, which the process
+    /// before it may have taken (503: the sender signs it anew and sends it again).
+    func identityProblem(_ request: HTTPRequest) -> (reason: String, status: Int)? {
+        let now = context.localTime
+        if let problem = ForwardedIdentity.verify(request, now: now, audience: context.node.id) { return (problem, 401) }
+        let nonce = request.headers[ForwardedIdentity.nonceHeader] ?? ""
+        switch replays.take(nonce, signedAt: ForwardedIdentity.signedAt(request), now: now) {
+        case .first: return nil
+        case .replay: return ("identity signature replayed (nonce \(nonce))", 401)
+        case .beforeStart: return ("identity signed before this process started: sign it anew", 503)
+        }
     }
 
     /// The service's state, as its own type.
@@ -184,8 +203,8 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
         guard let gateway = directory.services["gateway"] else { return nil }
         var backoff = 50 * Nanos.millisecond
         for _ in 0 ..< attempts {
-            // Signed anew each attempt: a signature is good for `ForwardedIdentity.windowNanos`.
-            let signed = ForwardedIdentity.asService(spec.name, request, at: context.localTime)
+            // Signed anew each attempt: a signature is taken once, within `ForwardedIdentity.windowNanos`.
+            let signed = ForwardedIdentity.asService(spec.name, request, by: context, for: gateway)
             if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(signed), timeout: 3 * Nanos.second),
                case .response(let response) = envelope.payload as? HTTPMessage, accept(response) {
                 return response

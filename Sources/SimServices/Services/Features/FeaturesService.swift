@@ -81,7 +81,7 @@ public enum FeaturesService {
             // L14: the bootstrap needs the training service, asked once.
             let context = runtime.context
             guard case .success(let instances) = await runtime.consul.healthy("training", context: context), let training = instances.first,
-                  case .success = await context.call(training.address, HTTPMessage.request(ForwardedIdentity.asService("features", HTTPRequest("POST", "training/jobs", body: ["job": "feature-bootstrap"]), at: context.localTime)), timeout: Nanos.second) else {
+                  case .success = await context.call(training.address, HTTPMessage.request(ForwardedIdentity.asService("features", HTTPRequest("POST", "training/jobs", body: ["job": "feature-bootstrap"]), by: context, for: training.address)), timeout: Nanos.second) else {
                 // L14 carries on without its bootstrap, and stays broken.
                 await runtime.state(State.self).markBootstrapFailed()
                 context.record(.serviceStartupFailed, payload: 14, "features: bootstrap skipped: the training service is not up")

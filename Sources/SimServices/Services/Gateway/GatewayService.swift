@@ -120,15 +120,19 @@ public enum GatewayService {
         // mesh key, which no client holds), from a node of the mesh, keeps it: it is checked
         // against the service role's grants and routed like a client's request. The same headers
         // from anywhere else are dropped below (a request without credentials).
-        if runtime.directory.meshNodes.contains(remote), ForwardedIdentity.isService(request, now: context.localTime) {
+        if runtime.directory.meshNodes.contains(remote), ForwardedIdentity.claimsService(request), request.headers[ForwardedIdentity.header] != nil {
             let caller = request.headers["x-user"] ?? "-"
+            // Signed for this gateway, now, and never taken before (a replay from inside the mesh is refused).
+            if let problem = runtime.identityProblem(request) {
+                return await refuse(runtime, caller: "\(caller) from \(remote)", reason: problem.reason, detail: "\(request.method) \(request.path)", status: problem.status)
+            }
             // Counted before RBAC judges it: a flood of refused requests costs at most the limit
             // in security events.
             if let refused = admit(runtime, request, caller: "platform/\(caller)") { return refused }
             if let denied = await deny(runtime, request, caller: caller, role: ForwardedIdentity.serviceRole) { return denied }
             return await route(runtime, request)
         }
-        for header in ForwardedIdentity.identityHeaders + [ForwardedIdentity.header, ForwardedIdentity.timeHeader] { request.headers[header] = nil }
+        for header in ForwardedIdentity.identityHeaders + ForwardedIdentity.signatureHeaders { request.headers[header] = nil }
         // Deny by default: a request without a token is refused (401, logged as a security event
         // under the address it came from), except the few routes whose body carries its own proof
         // (an API key, a refresh token, the token to revoke): how a client gets a token at all.
@@ -151,7 +155,6 @@ public enum GatewayService {
         request.headers["x-user"] = identity.user
         request.headers["x-tenant"] = identity.tenant
         request.headers["x-role"] = identity.role
-        ForwardedIdentity.sign(&request, at: context.localTime)
         context.simulation.security.authorized.append((at: context.simulation.now, user: identity.user, role: identity.role, method: request.method, path: request.path))
         context.simulation.security.revision &+= 1
         return await route(runtime, request)
@@ -207,7 +210,7 @@ public enum GatewayService {
     static func verify(_ runtime: ServiceRuntime, token: String) async -> HTTPResponse? {
         let context = runtime.context
         guard let auth = runtime.directory.services["auth"],
-              case .success(let envelope) = await context.call(auth, HTTPMessage.request(ForwardedIdentity.asService("gateway", HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token))), at: context.localTime)),
+              case .success(let envelope) = await context.call(auth, HTTPMessage.request(ForwardedIdentity.asService("gateway", HTTPRequest("POST", "auth/verify", body: FormEncoder.encode(AuthService.VerifyRequest(token: token))), by: context, for: auth)),
                                                                timeout: 2 * Nanos.second),
               case .response(let verdict) = envelope.payload as? HTTPMessage else { return nil }
         return verdict
@@ -253,7 +256,8 @@ public enum GatewayService {
         return nil
     }
 
-    /// One passing instance of the request's service (retried once elsewhere when allowed).
+    /// One passing instance of the request's service (retried once elsewhere when allowed). An
+    /// identity the request carries is signed for each instance it is sent to, anew each time.
     static func route(_ runtime: ServiceRuntime, _ request: HTTPRequest) async -> HTTPResponse {
         let context = runtime.context, state = runtime.state(State.self), observations = runtime.observations
         let target = request.service
@@ -273,7 +277,9 @@ public enum GatewayService {
             context.record(.gatewayRoute, payload: stableHash(instance.id), "\(request.method) /\(request.path) -> \(instance.id)")
             let answer: HTTPResponse
             var retryable: Bool
-            switch await context.call(instance.address, HTTPMessage.request(request), timeout: 2 * Nanos.second) {
+            var sent = request
+            if ForwardedIdentity.claimed(request.headers) { ForwardedIdentity.sign(&sent, by: context, for: instance.address) }
+            switch await context.call(instance.address, HTTPMessage.request(sent), timeout: 2 * Nanos.second) {
             case .success(let envelope):
                 guard case .response(let response) = envelope.payload as? HTTPMessage else { return .error(502, "bad answer from \(instance.id)") }
                 answer = response

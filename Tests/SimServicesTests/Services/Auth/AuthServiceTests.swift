@@ -174,17 +174,21 @@ final class AuthServiceTests: XCTestCase {
     func testASignedIdentityIsGoodOnlyForItsBodyAndWithinThirtySeconds() {
         let admin = ["x-user": "ops-admin", "x-tenant": "t1", "x-role": "admin"]
         let promote = HTTPRequest("POST", "auth/roles", body: ["user": "alice", "role": "admin"], headers: admin)
-        let outcome = ServiceHarness.run("auth", [
+        let outcome = ServiceHarness.run("auth", seconds: 60, [
             ServiceHarness.signed(withExtraField: "note", "x", promote),
             ServiceHarness.signed(secondsAgo: 31, promote),
             ServiceHarness.signed(secondsAgo: -31, promote),
+            // Signed before auth's process started: one its predecessor may have taken (503: sign anew).
+            ServiceHarness.signed(secondsAgo: 29, promote),
+            ServiceHarness.pause(milliseconds: 30_000),
             ServiceHarness.signed(secondsAgo: 29, promote),
         ])
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [401, 401, 401, 200])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [401, 401, 401, 503, nil, 200])
         XCTAssertEqual(outcome.responses[0]?.body["error"], "refused: identity without the gateway's signature")
         XCTAssertTrue(outcome.responses[1]?.body["error"]?.contains("more than 30 s from") == true, "\(String(describing: outcome.responses[1]))")
-        XCTAssertEqual(outcome.simulation.security.refusals.map(\.detail), ["POST auth/roles", "POST auth/roles", "POST auth/roles"])
-        XCTAssertEqual(outcome.view.rows("users_db", "SELECT role FROM users WHERE name = 'alice'")?.first?.first?.text, "admin", "only the request signed 29 s ago was taken")
+        XCTAssertEqual(outcome.responses[3]?.body["error"], "refused: identity signed before this process started: sign it anew")
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.detail), ["POST auth/roles", "POST auth/roles", "POST auth/roles", "POST auth/roles"])
+        XCTAssertEqual(outcome.view.rows("users_db", "SELECT role FROM users WHERE name = 'alice'")?.first?.first?.text, "admin", "only the request signed 29 s ago, after the start, was taken")
     }
 
     /// A request straight to a service with no identity at all is not the platform's own: refused
@@ -261,4 +265,36 @@ enum AuthSessionsKeys {
             (0...).lazy.map { "guess-\($0)" }.first { zip(SHA256.hash(Array($0.utf8)), stored).prefix(while: { $0 == $1 }).count == prefix }!
         }
     }()
+}
+
+/// A signed identity is taken once, by the node it was signed for: the same request sent again
+/// (captured inside the mesh) is refused and logged, and one signed for another node is refused.
+final class IdentityReplayTests: XCTestCase {
+    static let engineer = ModelTenancyTests.engineer
+
+    func testASignedRequestSentAgainIsRefusedAndChangesNothing() {
+        let create = ServiceHarness.with(Self.engineer, HTTPRequest("POST", "experiments/runs", body: ["experiment": "fraud", "code": "git-abc123", "data": "sha256-d1"]))
+        let outcome = ServiceHarness.run("experiments", [create, ServiceHarness.replayLast, ServiceHarness.signed(forService: "models", create)])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401, 401])
+        XCTAssertTrue(outcome.responses[1]?.body["error"]?.hasPrefix("refused: identity signature replayed (nonce ") == true, "\(String(describing: outcome.responses[1]))")
+        XCTAssertTrue(outcome.responses[2]?.body["error"]?.hasPrefix("refused: identity signed for node ") == true, "\(String(describing: outcome.responses[2]))")
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM runs")?.first?.first?.integer, 1, "the replay created no second run")
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.detail), ["POST experiments/runs", "POST experiments/runs"])
+    }
+
+    /// The cache: a nonce once; a signature older than the process's start (plus the mesh's clock
+    /// tolerance) is for the process before it, which may have taken it; a nonce is forgotten once
+    /// its signature's window has closed (the window refuses it from then on).
+    func testTheReplayCacheTakesANonceOnceAndForgetsItAfterItsWindow() {
+        let second = Nanos.second
+        let cache = ReplayCache(startedAt: 100 * second)
+        XCTAssertEqual(cache.take("a", signedAt: 100 * second, now: 101 * second), .beforeStart, "within the clock tolerance of the start")
+        XCTAssertEqual(cache.take("a", signedAt: 102 * second, now: 102 * second), .first)
+        XCTAssertEqual(cache.take("a", signedAt: 102 * second, now: 110 * second), .replay)
+        XCTAssertEqual(cache.take("b", signedAt: 110 * second, now: 110 * second), .first)
+        XCTAssertEqual(cache.count, 2)
+        XCTAssertEqual(cache.take("c", signedAt: 133 * second, now: 133 * second), .first, "a's window closed at 132 s")
+        XCTAssertEqual(cache.count, 2, "a forgotten, b and c kept")
+        XCTAssertEqual(cache.take("b", signedAt: 110 * second, now: 139 * second), .replay, "b's window is open until 140 s")
+    }
 }

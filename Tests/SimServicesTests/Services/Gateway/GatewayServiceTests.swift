@@ -39,30 +39,41 @@ final class GatewayServiceTests: XCTestCase {
         let topology = Topology(nodes: Topology.standard.nodes + [NodeSpec(name: "client", role: "client")])
         let platform = Platform(on: simulation, topology: topology, defects: .empty)
         let gateway = platform.directory.services["gateway"]!
-        // Each signed when it is sent (a signature is good for 30 s of the signer's clock).
-        let signed = { (time: Int64) in ForwardedIdentity.asService("workers", HTTPRequest("GET", "experiments/runs", body: ["run": "1"]), at: time) }
-        let unsigned = { (time: Int64) in
-            var request = signed(time)
+        // Each signed when it is sent (a signature is taken once, within 30 s of the signer's clock).
+        func service(_ path: String, _ body: [String: String], _ context: ProcessContext, at time: Int64, for node: NodeID = gateway.node) -> HTTPRequest {
+            var request = HTTPRequest("GET", path, body: body)
+            request.headers["x-user"] = "svc:workers"
+            request.headers["x-role"] = ForwardedIdentity.serviceRole
+            ForwardedIdentity.sign(&request, at: time, for: node, nonce: ForwardedIdentity.nonce(context))
+            return request
+        }
+        let signed = { (context: ProcessContext) in service("experiments/runs", ["run": "1"], context, at: context.localTime) }
+        let unsigned = { (context: ProcessContext) in
+            var request = signed(context)
             request.headers[ForwardedIdentity.header] = nil
             return request
         }
-        let otherRoute = { (time: Int64) in
-            var request = ForwardedIdentity.asService("workers", HTTPRequest("GET", "experiments/params", body: ["run": "1"]), at: time)
+        let otherRoute = { (context: ProcessContext) in
+            var request = service("experiments/params", ["run": "1"], context, at: context.localTime)
             request.path = "experiments/runs"
             return request
         }
-        let otherBody = { (time: Int64) in
-            var request = signed(time)
+        let otherBody = { (context: ProcessContext) in
+            var request = signed(context)
             request.body["run"] = "2"
             return request
         }
-        let stale = { (time: Int64) in signed(time - 31 * Nanos.second) }
-        var statuses: [String: Int] = [:]
-        func send(from node: String, _ name: String, _ request: @escaping (Int64) -> HTTPRequest) {
+        let stale = { (context: ProcessContext) in service("experiments/runs", ["run": "1"], context, at: context.localTime - 31 * Nanos.second) }
+        let otherNode = { (context: ProcessContext) in service("experiments/runs", ["run": "1"], context, at: context.localTime, for: platform.directory.services["auth"]!.node) }
+        var statuses: [String: [Int]] = [:]
+        func send(from node: String, _ name: String, times: Int = 1, _ request: @escaping (ProcessContext) -> HTTPRequest) {
             platform.node(node)!.addProcess("probe-\(name)") { context in
                 await context.sleep(for: .seconds(20))  // the platform is up
-                if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(request(context.localTime)), timeout: 3 * Nanos.second),
-                   case .response(let response) = envelope.payload as? HTTPMessage { statuses[name] = response.status }
+                let made = request(context)
+                for _ in 0 ..< times {
+                    if case .success(let envelope) = await context.call(gateway, HTTPMessage.request(made), timeout: 3 * Nanos.second),
+                       case .response(let response) = envelope.payload as? HTTPMessage { statuses[name, default: []].append(response.status) }
+                }
             }
         }
         send(from: "workers", "signed", signed)
@@ -70,13 +81,21 @@ final class GatewayServiceTests: XCTestCase {
         send(from: "workers", "other-route", otherRoute)
         send(from: "workers", "other-body", otherBody)
         send(from: "workers", "stale", stale)
+        send(from: "workers", "other-node", otherNode)
+        send(from: "workers", "replayed", times: 2, signed)
         send(from: "client", "outsider", signed)
         simulation.run()
-        XCTAssertEqual(statuses, ["signed": 404, "unsigned": 401, "other-route": 401, "other-body": 401, "stale": 401, "outsider": 401],
+        XCTAssertEqual(statuses, ["signed": [404], "unsigned": [401], "other-route": [401], "other-body": [401], "stale": [401], "other-node": [401],
+                                  "replayed": [404, 401], "outsider": [401]],
                        "404: the service's read reached experiments (no run 1)")
-        XCTAssertEqual(simulation.platformObservations.routings.filter { $0.service == "experiments" }.count, 1)
+        XCTAssertEqual(simulation.platformObservations.routings.filter { $0.service == "experiments" }.count, 2, "the signed request and the replay's first sending")
         XCTAssertTrue(simulation.platformObservations.admissions.keys.contains("platform/svc:workers"))
-        XCTAssertEqual(simulation.security.refusals.filter { $0.service == "gateway" }.map(\.reason), Array(repeating: "no credentials", count: 5))
+        let reasons = simulation.security.refusals.filter { $0.service == "gateway" }.map(\.reason)
+        XCTAssertEqual(reasons.filter { $0 == "no credentials" }.count, 2, "the unsigned claim's, and the outsider's: from outside the mesh the identity is dropped")
+        XCTAssertEqual(reasons.filter { $0 == "identity without the gateway's signature" }.count, 2, "other route, other body")
+        XCTAssertEqual(reasons.filter { $0.hasPrefix("identity signed at") }.count, 1, "stale")
+        XCTAssertEqual(reasons.filter { $0.hasPrefix("identity signed for node") }.count, 1, "signed for auth's node")
+        XCTAssertEqual(reasons.filter { $0.hasPrefix("identity signature replayed") }.count, 1, "the second sending of one signature")
     }
 
     /// RBAC at the gateway, deny by default, on the role auth read for the caller: a viewer may

@@ -39,7 +39,7 @@ final class SchedulerReplicaTests: XCTestCase {
                 await context.sleep(nanoseconds: at * Nanos.second - simulation.now)
                 for node in ["scheduler", "scheduler-b"] {
                     let address = Address(node: platform.node(node)!.id, service: "http")
-                    if case .success(let envelope) = await context.call(address, HTTPMessage.request(ForwardedIdentity.asService("ops", HTTPRequest("POST", "scheduler/schedules", body: ["cron": "0 2 * * *"]), at: context.localTime)), timeout: 2 * Nanos.second),
+                    if case .success(let envelope) = await context.call(address, HTTPMessage.request(ForwardedIdentity.asService("ops", HTTPRequest("POST", "scheduler/schedules", body: ["cron": "0 2 * * *"]), by: context, for: address)), timeout: 2 * Nanos.second),
                        case .response(let response) = envelope.payload as? HTTPMessage, response.status == 200 { rounds[round].append(node) }
                 }
                 if round == 0, let leader = rounds[0].first { simulation.schedule(after: 0) { platform.node(leader)!.crash() } }
