@@ -21,8 +21,8 @@ extension AdminService {
         if let refusal = PlatformPKI.refusal(of: chain, now: now, nameOnly: runtime.defects.contains(.G6)) {
             throw await SecurityEvents.refuse(runtime, caller: chain.first?.subject ?? "?", reason: "untrusted peer: \(refusal)", detail: "ops/quota \(request.tenant)", status: 401)
         }
-        // The body as signed: its fields in their decoded, canonical spelling.
-        let leaf = chain[0], subject = leaf.subject, body = ["tenant": request.tenant, "quota": "\(request.quota)"]
+        // The body as the client sent it and signed it (a quota spelled `0500` is proved as `0500`).
+        let leaf = chain[0], subject = leaf.subject, body = info.body
         let nonce: String
         switch PlatformPKI.proofRefusal(info.headers[PlatformPKI.proofHeader], leaf: leaf, method: info.method, path: info.path, body: body, now: now) {
         case .failure(let refusal):

@@ -20,6 +20,9 @@ public struct RequestInfo: Sendable {
     public var path: String
     public var origin: String
     public var headers: [String: String]
+    /// The body's fields as the caller spelled them (before decoding): what a proof over the
+    /// body was made over.
+    public var body: [String: String] = [:]
     /// The identity the gateway forwarded after auth checked the caller's token, or a platform
     /// service's own (`svc:<name>`, no tenant); nil: a call straight to the service without one.
     public var user: String? { headers["x-user"].flatMap { $0.isEmpty ? nil : $0 } }
@@ -53,7 +56,7 @@ public struct Route: Sendable {
             let body: Request
             do { body = try FormDecoder.decode(Request.self, from: http.body) } catch { return .error(400, "\(error)") }
             do {
-                let answer = try await handler(runtime, body, RequestInfo(method: http.method, path: http.path, origin: http.origin, headers: http.headers))
+                let answer = try await handler(runtime, body, RequestInfo(method: http.method, path: http.path, origin: http.origin, headers: http.headers, body: http.body))
                 return HTTPResponse(200, FormEncoder.encode(answer))
             } catch let error as ServiceError {
                 return .error(error.status, error.message)
@@ -78,7 +81,7 @@ extension Route {
     func guarded(by check: @escaping @Sendable (ServiceRuntime, HTTPRequest, RequestInfo) async -> HTTPResponse?) -> Route {
         let respond = self.respond
         return Route(method: method, path: path, signature: signature) { runtime, http in
-            if let refusal = await check(runtime, http, RequestInfo(method: http.method, path: http.path, origin: http.origin, headers: http.headers)) { return refusal }
+            if let refusal = await check(runtime, http, RequestInfo(method: http.method, path: http.path, origin: http.origin, headers: http.headers, body: http.body)) { return refusal }
             return await respond(runtime, http)
         }
     }

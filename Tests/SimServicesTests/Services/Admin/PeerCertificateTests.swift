@@ -86,6 +86,20 @@ final class PeerCertificateTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.peersAccepted.count, 1)
     }
 
+    /// The proof covers the body as the client spelled it: an operator writing the quota `0500`
+    /// signs `0500` and is taken (quota 500); the same proof sent with `500` is another body.
+    func testTheProofCoversTheBodyAsTheClientSpelledIt() {
+        func spelled(_ sent: String, signed: String, nonce: String) -> HTTPRequest {
+            let headers = [PlatformPKI.header: PeerCertificate.header(Self.genuine),
+                           PlatformPKI.proofHeader: PlatformPKI.prove(keyName: "ops-agent", method: "POST", path: "admin/ops/quota", body: ["tenant": "t1", "quota": signed], timestamp: 0, nonce: nonce)]
+            return HTTPRequest("POST", "admin/ops/quota", body: ["tenant": "t1", "quota": sent], headers: headers)
+        }
+        let outcome = ServiceHarness.run("admin", [spelled("0500", signed: "0500", nonce: "00000000000000b1"), spelled("500", signed: "0500", nonce: "00000000000000b2")])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 401])
+        XCTAssertEqual(outcome.responses[0]?.body["quota"], "500")
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.reason), ["untrusted peer: a proof not signed by ops-agent's key"])
+    }
+
     /// Through the service: the genuine peer sets the quota; the look-alike and a missing chain
     /// are refused 401, each logged, and change nothing; with G6 the look-alike sets it.
     func testTheAdminServiceTakesOnlyTrustedPeersAndG6TakesALookAlike() {
