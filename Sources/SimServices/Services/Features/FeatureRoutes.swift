@@ -83,23 +83,20 @@ enum FeatureRoutes {
         try await loadVersions(runtime, info, name, actingFor: actingFor).view
     }
 
-    /// A caller may act on a view of its own tenant only; a platform service acting as itself (no
-    /// tenant: a pipeline run's materialization task) for the tenant it names (`actingFor`,
-    /// default t1), which must be the view's. Another tenant's view is answered 404, as a missing
-    /// one (its existence is not disclosed), and logged as a security event.
-    static func requireOwner(_ runtime: ServiceRuntime, _ info: RequestInfo, owner: String?, view: String, action: String, actingFor: String? = nil) async throws(ServiceError) {
-        let tenant = info.tenant ?? actingFor ?? "t1"
-        guard tenant != (owner ?? "t1") else { return }
-        let caller = info.tenant == nil ? "\(SecurityEvents.caller(info)) for \(tenant)" : SecurityEvents.caller(info)
-        throw await SecurityEvents.refuseOtherTenants(runtime, info, "feature view", detail: "\(action) \(view)", missing: "no feature view \(view)", caller: caller)
+    /// The key of the view `name` of the caller's tenant: a caller names views in its own
+    /// tenant's namespace only; a platform service acting as itself (no tenant: a pipeline run's
+    /// materialization task) in the namespace of the tenant it names (`actingFor`, default t1).
+    /// So another tenant's view of that name is simply not there (404, as any missing view).
+    static func viewKey(_ info: RequestInfo, _ name: String, actingFor: String? = nil) -> String {
+        FeatureView.key(tenant: info.tenant ?? actingFor ?? "t1", name: name)
     }
 
     /// The view and its schema versions (version -> features; a view stored before versions
-    /// existed has its features as version 1), if the caller's tenant owns it (`requireOwner`).
+    /// existed has its features as version 1), in the caller's tenant (`viewKey`).
     static func loadVersions(_ runtime: ServiceRuntime, _ info: RequestInfo, _ name: String, actingFor: String? = nil) async throws(ServiceError) -> (view: FeatureView, versions: [Int: [String]]) {
-        guard case .success(let rows) = await runtime.transaction([OfflineStore.view(named: name), SchemaVersions.versions(view: name)]) else { throw .unavailable("cannot read view \(name)") }
+        let key = viewKey(info, name, actingFor: actingFor)
+        guard case .success(let rows) = await runtime.transaction([OfflineStore.view(key: key), SchemaVersions.versions(view: key)]) else { throw .unavailable("cannot read view \(name)") }
         guard let row = rows[0].rows.first, let view = FeatureView.fromRow(row) else { throw ServiceError(404, "no feature view \(name)") }
-        try await requireOwner(runtime, info, owner: OfflineStore.owner(row), view: name, action: "\(info.method) \(info.path)", actingFor: actingFor)
         let versions = SchemaVersions.parse(rows[1])
         return (view, versions.isEmpty ? [1: view.features] : versions)
     }
@@ -140,7 +137,8 @@ enum FeatureRoutes {
             }
             // The single values' store (`PUT features/values`) keeps its keys as this view's would.
             guard request.name != FeaturesService.defaultView else { throw .badRequest("'\(request.name)' is reserved for single values") }
-            let view = FeatureView(name: request.name, features: request.features, categorical: request.categorical ?? [],
+            // A view belongs to the tenant that registered it (a platform service registers t1's).
+            let view = FeatureView(name: request.name, tenant: info.tenant ?? "t1", features: request.features, categorical: request.categorical ?? [],
                                    ttl: request.ttlMs * Nanos.millisecond, sla: request.slaMs * Nanos.millisecond, transforms: transforms)
             let problem = view.problem(defects: runtime.defects)
             let observations = runtime.context.simulation.features
@@ -152,24 +150,14 @@ enum FeatureRoutes {
                 observations.revision &+= 1
             }
             if let problem { throw ServiceError(422, "view \(view.name): \(problem)") }
-            // A view belongs to the tenant that registered it (a platform service registers t1's).
-            let tenant = info.tenant ?? "t1"
-            guard case .success(let existing) = await runtime.transaction([SchemaVersions.versions(view: view.name), OfflineStore.view(named: view.name)]) else { throw .unavailable("cannot read view \(view.name)") }
-            if let row = existing[1].rows.first, let owner = OfflineStore.owner(row), owner != tenant {
-                throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "feature view name held by another tenant", detail: "register \(view.name)", status: 409)
-            }
+            guard case .success(let existing) = await runtime.transaction([SchemaVersions.versions(view: view.key)]) else { throw .unavailable("cannot read view \(view.name)") }
             let version: (version: Int, isNew: Bool)
             switch SchemaVersions.registration(of: view.features, existing: SchemaVersions.parse(existing[0])) {
             case .success(let chosen): version = chosen
             case .failure(let refusal): throw ServiceError(422, "view \(view.name): \(refusal.message)")
             }
-            let statements = [OfflineStore.register(view, tenant: tenant)] + (version.isNew ? [SchemaVersions.add(view: view.name, version: version.version, features: view.features, tenant: tenant)] : [])
-            guard case .success(let stored) = await runtime.transaction(statements) else { throw .unavailable("cannot store view \(view.name)") }
-            // Another tenant registered the name between the read and the write: nothing changed
-            // (neither the view nor its schema versions: the version is added only for its owner).
-            guard stored[0].changes == 1 else {
-                throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "feature view name held by another tenant", detail: "register \(view.name)", status: 409)
-            }
+            let statements = [OfflineStore.register(view)] + (version.isNew ? [SchemaVersions.add(view: view.key, version: version.version, features: view.features)] : [])
+            guard case .success = await runtime.transaction(statements) else { throw .unavailable("cannot store view \(view.name)") }
             return RegisteredView(order: (view.transformOrder(defects: runtime.defects) ?? view.transforms).map(\.name), version: version.version)
         },
         Route("POST", "features/ingest", Ingest.self, Ingested.self) { runtime, request, info throws(ServiceError) in
@@ -177,7 +165,7 @@ enum FeatureRoutes {
             let (view, versions) = try await loadVersions(runtime, info, request.view)
             let schema = try schema(versions, request.version, view: view.name)
             let rows = try parseRows(request.rows, view: view.name, features: schema.features, version: schema.version)
-            let statements = rows.map { OfflineStore.insert($0, view: view.name, createdAt: runtime.context.localTime, schema: schema.version, defects: runtime.defects) }
+            let statements = rows.map { OfflineStore.insert($0, view: view.key, createdAt: runtime.context.localTime, schema: schema.version, defects: runtime.defects) }
             guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot store the rows") }
             return Ingested(stored: results.reduce(0) { $0 + $1.changes })
         },
@@ -187,7 +175,8 @@ enum FeatureRoutes {
             let (view, versions) = try await loadVersions(runtime, info, request.view)
             let schema = try schema(versions, request.version, view: view.name)
             let rows = try parseRows(request.rows, view: view.name, features: schema.features, version: schema.version)
-            let statements = Backfill.stage(request: request.request, view: view.name, rows: rows, schema: schema.version, defects: runtime.defects)
+            // The request id is the client's, unique within the view (another tenant's ids are another view's).
+            let statements = Backfill.stage(request: "\(view.key)#\(request.request)", view: view.key, rows: rows, schema: schema.version, defects: runtime.defects)
             guard case .success(let results) = await runtime.transaction(statements), let answer = results.last?.rows.first,
                   let id = answer[0].integer, let state = answer[1].text else { throw .unavailable("cannot stage the backfill") }
             let context = runtime.context
@@ -205,7 +194,7 @@ enum FeatureRoutes {
             guard let asOf = request.asOf, asOf.count == request.entities.count else { throw .badRequest("as_of: one instant per entity is required") }
             // The backfills still loading, read in the same transaction as the rows: a join that
             // meets one waits for it (409), never answers over part of the history.
-            let statements = [Backfill.loading(view: view.name)] + zip(request.entities, asOf).map { OfflineStore.pointInTime(view: view.name, entity: $0, at: $1, ttl: view.ttl) }
+            let statements = [Backfill.loading(view: view.key)] + zip(request.entities, asOf).map { OfflineStore.pointInTime(view: view.key, entity: $0, at: $1, ttl: view.ttl) }
             let started = runtime.context.simulation.now
             guard case .success(let results) = await runtime.transaction(statements) else { throw .unavailable("cannot read the offline store") }
             if let refusal = Backfill.refusal(results[0], view: view, instants: asOf) { throw ServiceError(409, refusal) }
@@ -246,7 +235,7 @@ enum FeatureRoutes {
             var rows: [String] = []
             for entity in request.entities {
                 let started = context.simulation.now
-                guard case .success(let reply) = await runtime.redis.run(.get(OnlineStore.key(view: view.name, entity: entity)), context: context) else {
+                guard case .success(let reply) = await runtime.redis.run(.get(OnlineStore.key(view: view.key, entity: entity)), context: context) else {
                     throw .unavailable("the online store does not answer")
                 }
                 var now = context.localTime

@@ -14,7 +14,10 @@ public struct FeatureView: Sendable, Equatable {
         }
     }
 
+    /// The view's name within its tenant (plain: `isPlainName`).
     public var name: String
+    /// The tenant the view belongs to: each tenant names its views in a namespace of its own.
+    public var tenant: String
     /// The raw features, in row order.
     public var features: [String]
     /// Features whose values are categories (compared by chi-squared / Jensen-Shannon, not KS).
@@ -63,8 +66,9 @@ public struct FeatureView: Sendable, Equatable {
         }
     }
 
-    public init(name: String, features: [String], categorical: [String] = [], ttl: Int64, sla: Int64, transforms: [Transform] = []) {
+    public init(name: String, tenant: String = "t1", features: [String], categorical: [String] = [], ttl: Int64, sla: Int64, transforms: [Transform] = []) {
         self.name = name
+        self.tenant = tenant
         self.features = features
         self.categorical = categorical
         self.ttl = ttl
@@ -113,16 +117,23 @@ public struct FeatureView: Sendable, Equatable {
     }
 
     /// Stored form: features, categorical features and transforms, each `;`-joined.
+    /// The view's key in the stores (its SQL rows, versions, backfills, Redis keys): `tenant/name`,
+    /// so two tenants' views of one name are two views.
+    public var key: String { Self.key(tenant: tenant, name: name) }
+    public static func key(tenant: String, name: String) -> String { "\(tenant)/\(name)" }
+
     var storedForm: [SQLValue] {
-        [.text(name), .text(features.joined(separator: ";")), .text(categorical.joined(separator: ";")), .integer(ttl), .integer(sla),
+        [.text(key), .text(features.joined(separator: ";")), .text(categorical.joined(separator: ";")), .integer(ttl), .integer(sla),
          .text(transforms.map(\.text).joined(separator: ";"))]
     }
 
     static func fromRow(_ row: [SQLValue]) -> FeatureView? {
-        guard row.count >= 6, let name = row[0].text, let features = row[1].text, let categorical = row[2].text,
+        guard row.count >= 6, let key = row[0].text, let features = row[1].text, let categorical = row[2].text,
               let ttl = row[3].integer, let sla = row[4].integer, let transforms = row[5].text else { return nil }
         let parsed = transforms.split(separator: ";").compactMap { try? Transform.parse(String($0)).get() }
-        return FeatureView(name: name, features: features.split(separator: ";").map(String.init), categorical: categorical.split(separator: ";").map(String.init),
+        // The stored name is the key, `tenant/name` (names are plain: the first `/` splits them).
+        guard let slash = key.firstIndex(of: "/") else { return nil }
+        return FeatureView(name: String(key[key.index(after: slash)...]), tenant: String(key[..<slash]), features: features.split(separator: ";").map(String.init), categorical: categorical.split(separator: ";").map(String.init),
                            ttl: ttl, sla: sla, transforms: parsed)
     }
 }

@@ -36,17 +36,17 @@ enum Materialization {
         // Incremental: only entities that changed since the last completed run (its watermark:
         // the largest row id it saw and the instant it read as of).
         var watermark: (id: Int64, at: Int64) = (0, .max)
-        switch await runtime.redis.run(.get(watermarkKey(view.name)), context: context) {
+        switch await runtime.redis.run(.get(watermarkKey(view.key)), context: context) {
         case .success(.string(let text)):
             let parts = text.split(separator: "|").compactMap { Int64($0) }
             if parts.count == 2 { watermark = (parts[0], parts[1]) }
         case .success(.null): break
         default: throw .unavailable("the online store does not answer")
         }
-        guard case .success(let highest) = await runtime.transaction([OfflineStore.newestID(view: view.name)]), let upTo = highest[0].rows.first?[0].integer else {
+        guard case .success(let highest) = await runtime.transaction([OfflineStore.newestID(view: view.key)]), let upTo = highest[0].rows.first?[0].integer else {
             throw .unavailable("cannot read the offline store")
         }
-        guard case .success(let rows) = await runtime.transaction([OfflineStore.latestPerEntity(view: view.name, at: startedAt, ttl: view.ttl, after: watermark.id, upTo: upTo, since: watermark.at)]) else {
+        guard case .success(let rows) = await runtime.transaction([OfflineStore.latestPerEntity(view: view.key, at: startedAt, ttl: view.ttl, after: watermark.id, upTo: upTo, since: watermark.at)]) else {
             throw .unavailable("cannot read the offline store")
         }
         var writes: [RedisCommand] = []
@@ -55,7 +55,7 @@ enum Materialization {
             guard let entity = row[0].text, let eventTime = row[2].integer, let vals = row[3].text else { continue }
             let entry = onlineEntry(view, vals: vals, eventTime: eventTime, order: order, defects: runtime.defects)
             newest = Swift.max(newest ?? eventTime, eventTime)
-            writes.append(OnlineStore.write(entry, view: view.name, entity: entity, defects: runtime.defects))
+            writes.append(OnlineStore.write(entry, view: view.key, entity: entity, defects: runtime.defects))
             writes.append(OnlineStore.expire(view: view, entity: entity, context: context, defects: runtime.defects))
         }
         // Computing the rows' values takes time (1-5 ms of virtual CPU per entity, as load on the
@@ -87,12 +87,12 @@ enum Materialization {
         // The watermark moves only after every write landed (a crash before it redoes the work).
         // Both markers only move forward: a refusal means a newer run already moved them, and
         // this run's work is done all the same.
-        switch await runtime.redis.run(.setFenced(watermarkKey(view.name), "\(upTo)|\(startedAt)", token: UInt64(Swift.max(0, upTo))), context: context) {
+        switch await runtime.redis.run(.setFenced(watermarkKey(view.key), "\(upTo)|\(startedAt)", token: UInt64(Swift.max(0, upTo))), context: context) {
         case .success, .failure(.server(.staleFencingToken)): break
         case .failure: throw .unavailable("cannot record the materialization")
         }
         if let newest {
-            switch await runtime.redis.run(.setFenced(freshnessKey(view.name), "\(newest)", token: UInt64(Swift.max(0, newest))), context: context) {
+            switch await runtime.redis.run(.setFenced(freshnessKey(view.key), "\(newest)", token: UInt64(Swift.max(0, newest))), context: context) {
             case .success, .failure(.server(.staleFencingToken)): break
             case .failure: throw .unavailable("cannot record the materialization")
             }
@@ -102,7 +102,7 @@ enum Materialization {
 
     /// How old the view's newest materialized value is on this node's clock (nil: none yet).
     static func age(_ runtime: ServiceRuntime, _ view: FeatureView) async throws(ServiceError) -> Int64? {
-        switch await runtime.redis.run(.get(freshnessKey(view.name)), context: runtime.context) {
+        switch await runtime.redis.run(.get(freshnessKey(view.key)), context: runtime.context) {
         case .success(.string(let text)): return Int64(text).map { runtime.context.localTime - $0 }
         case .success(.null): return nil
         default: throw .unavailable("the online store does not answer")

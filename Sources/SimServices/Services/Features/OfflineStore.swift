@@ -5,14 +5,17 @@ import SimKernel
 /// do materialization and the drift monitor (a window of rows).
 public enum OfflineStore {
     public static let migrations = [
+        // `name`: the view's key, `tenant/name` (`FeatureView.key`).
         "CREATE TABLE feature_views(name TEXT PRIMARY KEY, features TEXT NOT NULL, categorical TEXT NOT NULL, ttl INTEGER NOT NULL, sla INTEGER NOT NULL, transforms TEXT NOT NULL)",
         // `schema`: the view's schema version the row was written under (SchemaVersions).
-        "CREATE TABLE feature_rows(id INTEGER PRIMARY KEY, view TEXT NOT NULL, entity TEXT NOT NULL, event_ts INTEGER NOT NULL, created_ts INTEGER NOT NULL, vals TEXT NOT NULL, source TEXT NOT NULL UNIQUE, schema INTEGER NOT NULL DEFAULT 1)",
+        // `view`: the view's key; `source`: the producer's row id, unique within the view (a
+        // retried ingest stores the row once; another tenant's ids are another view's).
+        "CREATE TABLE feature_rows(id INTEGER PRIMARY KEY, view TEXT NOT NULL, entity TEXT NOT NULL, event_ts INTEGER NOT NULL, created_ts INTEGER NOT NULL, vals TEXT NOT NULL, source TEXT NOT NULL, schema INTEGER NOT NULL DEFAULT 1, UNIQUE(view, source))",
         "CREATE INDEX feature_rows_pit ON feature_rows(view, entity, event_ts)",
         "CREATE INDEX feature_rows_window ON feature_rows(view, event_ts)",
     ] + SchemaVersions.migrations + Backfill.migrations + [
-        // The tenant that registered the view: only its callers (and the platform's own jobs)
-        // read, write, materialize or check the drift of it.
+        // The tenant that registered the view (its key's first part): only its callers (and the
+        // platform's own jobs acting for it) find the view at all.
         "ALTER TABLE feature_views ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
     ]
 
@@ -97,19 +100,15 @@ public enum OfflineStore {
                      [.text(view)] + entities.map { .text($0) })
     }
 
-    /// The view's row (`FeatureView.fromRow`), its owning tenant last.
-    public static func view(named name: String) -> SQLStatement {
-        SQLStatement("SELECT name, features, categorical, ttl, sla, transforms, tenant FROM feature_views WHERE name = ?", [.text(name)])
+    /// The row (`FeatureView.fromRow`) of the view with key `key` (`FeatureView.key`).
+    public static func view(key: String) -> SQLStatement {
+        SQLStatement("SELECT name, features, categorical, ttl, sla, transforms, tenant FROM feature_views WHERE name = ?", [.text(key)])
     }
 
-    /// The tenant that owns a view, from its row (`view(named:)`).
-    public static func owner(_ row: [SQLValue]) -> String? { row.count > 6 ? row[6].text : nil }
-
-    /// Registers `view` for `tenant`, or updates it when `tenant` already owns it: a view another
-    /// tenant owns is left alone (no change: the caller is told the name is taken).
-    public static func register(_ view: FeatureView, tenant: String) -> SQLStatement {
+    /// Registers `view` in its tenant's namespace, or updates the tenant's view of that name.
+    public static func register(_ view: FeatureView) -> SQLStatement {
         SQLStatement("INSERT INTO feature_views(name, features, categorical, ttl, sla, transforms, tenant) VALUES (?, ?, ?, ?, ?, ?, ?) "
                      + "ON CONFLICT(name) DO UPDATE SET features = excluded.features, categorical = excluded.categorical, ttl = excluded.ttl, sla = excluded.sla, "
-                     + "transforms = excluded.transforms WHERE feature_views.tenant = excluded.tenant", view.storedForm + [.text(tenant)])
+                     + "transforms = excluded.transforms", view.storedForm + [.text(view.tenant)])
     }
 }

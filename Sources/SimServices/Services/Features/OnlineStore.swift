@@ -65,7 +65,7 @@ public enum OnlineStore {
         let observations = context.simulation.features
         observations.expiries.append(context.localTime + (ttl + jitter) * Nanos.millisecond)
         observations.revision &+= 1
-        return .pexpire(key(view: view.name, entity: entity), ms: ttl + jitter)
+        return .pexpire(key(view: view.key, entity: entity), ms: ttl + jitter)
     }
 
     /// Whether a value with `eventTime` may be served at `now` under `ttl`: age at most the TTL.

@@ -7,7 +7,7 @@ import SimKernel
 enum ReadThrough {
     static func load(_ runtime: ServiceRuntime, _ view: FeatureView, entity: String) async throws(ServiceError) -> OnlineStore.Entry? {
         let context = runtime.context, state = runtime.state(FeaturesService.State.self)
-        let key = OnlineStore.key(view: view.name, entity: entity)
+        let key = OnlineStore.key(view: view.key, entity: entity)
         if !runtime.defects.contains(.C7), !(await state.beginLoad(key)) {
             while await state.isLoading(key) { await context.sleep(nanoseconds: 2 * Nanos.millisecond) }
             guard case .success(let reply) = await runtime.redis.run(.get(key), context: context) else { throw .unavailable("the online store does not answer") }
@@ -32,12 +32,12 @@ enum ReadThrough {
     static func fetch(_ runtime: ServiceRuntime, _ view: FeatureView, entity: String, key: String) async -> Result<OnlineStore.Entry?, ServiceError> {
         let context = runtime.context, now = context.localTime
         guard let order = view.transformOrder(defects: runtime.defects) else { return .success(nil) }
-        guard case .success(let rows) = await runtime.transaction([OfflineStore.pointInTime(view: view.name, entity: entity, at: now, ttl: view.ttl)]) else {
+        guard case .success(let rows) = await runtime.transaction([OfflineStore.pointInTime(view: view.key, entity: entity, at: now, ttl: view.ttl)]) else {
             return .failure(.unavailable("cannot read the offline store"))
         }
         guard let row = rows[0].rows.first, let eventTime = row[1].integer, let vals = row[2].text else { return .success(nil) }
         let entry = Materialization.onlineEntry(view, vals: vals, eventTime: eventTime, order: order, defects: runtime.defects)
-        switch await runtime.redis.run(OnlineStore.write(entry, view: view.name, entity: entity, defects: runtime.defects), context: context) {
+        switch await runtime.redis.run(OnlineStore.write(entry, view: view.key, entity: entity, defects: runtime.defects), context: context) {
         case .success(.ok):
             _ = await runtime.redis.run(OnlineStore.expire(view: view, entity: entity, context: context, defects: runtime.defects), context: context)
             return .success(entry)

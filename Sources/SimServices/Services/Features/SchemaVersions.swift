@@ -24,19 +24,16 @@ public enum SchemaVersions {
         return nil
     }
 
-    /// The versions of `view`, oldest first. Columns: version, features.
+    /// The versions of the view with key `view`, oldest first. Columns: version, features.
     static func versions(view: String) -> SQLStatement {
         SQLStatement("SELECT version, features FROM feature_view_versions WHERE name = ? ORDER BY version", [.text(view)])
     }
 
-    /// Records version `version` of `view`: two registrations racing for one version number fail
-    /// one transaction rather than both succeeding with different features. Conditional: only
-    /// while `tenant` owns the view (in the registration's transaction, after its upsert: a view
-    /// another tenant registered in between gets no version from this registration, and nothing
-    /// conflicts).
-    static func add(view: String, version: Int, features: [String], tenant: String) -> SQLStatement {
-        SQLStatement("INSERT INTO feature_view_versions(name, version, features) SELECT ?, ?, ? WHERE (SELECT tenant FROM feature_views WHERE name = ?) = ?",
-                     [.text(view), .integer(Int64(version)), .text(features.joined(separator: ";")), .text(view), .text(tenant)])
+    /// Records version `version` of the view with key `view`: two registrations racing for one
+    /// version number fail one transaction rather than both succeeding with different features.
+    static func add(view: String, version: Int, features: [String]) -> SQLStatement {
+        SQLStatement("INSERT INTO feature_view_versions(name, version, features) VALUES (?, ?, ?)",
+                     [.text(view), .integer(Int64(version)), .text(features.joined(separator: ";"))])
     }
 
     /// Parses the rows of `versions(view:)` into version -> features.

@@ -18,22 +18,23 @@ enum DriftChecks {
         "\(id)|\(view)|\(group)|\(window)|\(features)|\(tenant)"
     }
 
-    /// The event id of an alert: the same for every retry and republication of it.
-    static func eventID(view: String, group: String, window: Int64) -> String { "drift:\(view):\(group):\(window)" }
+    /// The event id of an alert: the same for every retry and republication of it, and another
+    /// for another tenant's view of the same name.
+    static func eventID(tenant: String, view: String, group: String, window: Int64) -> String { "drift:\(tenant):\(view):\(group):\(window)" }
 
-    /// Judges the window and stores the verdicts, for a caller of the view's tenant (a platform
-    /// job, without a tenant, checks t1's views); an alert it raises belongs to the view's tenant. Another tenant's
-    /// caller is answered 404, as for a missing view, and logged.
+    /// Judges the window of the caller's tenant's view (a platform job, without a tenant, checks
+    /// t1's) and stores the verdicts; an alert it raises belongs to that tenant. Another tenant's
+    /// view of the name is not in the caller's namespace: 404, as for any missing view.
     static func check(_ runtime: ServiceRuntime, _ request: MonitoringService.DriftCheck, caller info: RequestInfo) async throws(ServiceError) -> MonitoringService.DriftCheckResult {
         guard request.fromNs < request.toNs, request.referenceFromNs < request.referenceToNs else { throw .badRequest("windows must be [from, to) with from < to") }
+        let key = FeatureRoutes.viewKey(info, request.view)
         guard case .success(let read) = await runtime.transaction([
-            OfflineStore.view(named: request.view),
-            OfflineStore.window(view: request.view, from: request.referenceFromNs, to: request.referenceToNs),
-            OfflineStore.window(view: request.view, from: request.fromNs, to: request.toNs),
+            OfflineStore.view(key: key),
+            OfflineStore.window(view: key, from: request.referenceFromNs, to: request.referenceToNs),
+            OfflineStore.window(view: key, from: request.fromNs, to: request.toNs),
         ]) else { throw .unavailable("cannot read the feature store") }
         guard let row = read[0].rows.first, let view = FeatureView.fromRow(row) else { throw ServiceError(404, "no feature view \(request.view)") }
-        let tenant = OfflineStore.owner(row) ?? "t1"
-        try await FeatureRoutes.requireOwner(runtime, info, owner: tenant, view: request.view, action: "check the drift of")
+        let tenant = view.tenant
         func values(_ rows: SQLRows) -> [[String]] { rows.rows.compactMap { $0[0].text?.split(separator: ";", omittingEmptySubsequences: false).map(String.init) } }
         let reference = values(read[1]), current = values(read[2])
         guard !reference.isEmpty, !current.isEmpty else { throw ServiceError(409, "no rows to compare yet (reference \(reference.count), current \(current.count))") }
@@ -65,7 +66,7 @@ enum DriftChecks {
             guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT view, grp, window, features, tenant FROM drift_alerts WHERE published = 0 ORDER BY window, view, grp LIMIT 50")]) else { continue }
             for row in rows[0].rows {
                 guard let view = row[0].text, let group = row[1].text, let window = row[2].integer, let features = row[3].text, let tenant = row[4].text else { continue }
-                let id = eventID(view: view, group: group, window: window)
+                let id = eventID(tenant: tenant, view: view, group: group, window: window)
                 let value = alertValue(id: id, view: view, group: group, window: window, features: features, tenant: tenant)
                 guard case .success = await runtime.kafka.produce(MonitoringService.alertsTopic, key: id, value: Array(value.utf8), context: context) else { break }
                 _ = await runtime.transaction([SQLStatement("UPDATE drift_alerts SET published = 1 WHERE view = ? AND grp = ? AND window = ? AND tenant = ?", [.text(view), .text(group), .integer(window), .text(tenant)])])

@@ -152,8 +152,8 @@ final class OfflineStoreTests: XCTestCase {
         let view = FeatureView(name: "demographics", features: ["age", "income", "bonus", "region", "plan"], categorical: ["region", "plan"],
                                ttl: 3 * hour, sla: 90 * Nanos.second, transforms: transforms.map { try! FeatureView.Transform.parse($0).get() })
         OfflineStoreDB.with { db in
-            _ = try db.connection.execute(OfflineStore.register(view, tenant: "t1"))
-            let rows = try db.rows(OfflineStore.view(named: "demographics"))
+            _ = try db.connection.execute(OfflineStore.register(view))
+            let rows = try db.rows(OfflineStore.view(key: "t1/demographics"))
             XCTAssertEqual(rows.count, 1)
             XCTAssertEqual(rows.first.flatMap(FeatureView.fromRow), view)
         }
@@ -163,22 +163,20 @@ final class OfflineStoreTests: XCTestCase {
     func testRegisteredPlainViewRoundTrips() {
         let view = FeatureView(name: "plain", features: ["x"], ttl: 5, sla: 6)
         OfflineStoreDB.with { db in
-            _ = try db.connection.execute(OfflineStore.register(view, tenant: "t1"))
-            XCTAssertEqual(try db.rows(OfflineStore.view(named: "plain")).first.flatMap(FeatureView.fromRow), view)
+            _ = try db.connection.execute(OfflineStore.register(view))
+            XCTAssertEqual(try db.rows(OfflineStore.view(key: view.key)).first.flatMap(FeatureView.fromRow), view)
         }
     }
 
-    /// A registration of a name another tenant owns changes nothing: the owner's view stays.
-    func testRegisteringAnotherTenantsViewChangesNothing() {
-        let first = FeatureView(name: "v", features: ["a"], ttl: 10, sla: 20)
-        let second = FeatureView(name: "v", features: ["a", "b"], ttl: 30, sla: 40)
+    /// Two tenants' views of one name are two views, each read back by its own key.
+    func testTwoTenantsViewsOfOneNameAreTwoViews() {
+        let first = FeatureView(name: "v", tenant: "t1", features: ["a"], ttl: 10, sla: 20)
+        let second = FeatureView(name: "v", tenant: "t2", features: ["a", "b"], ttl: 30, sla: 40)
         OfflineStoreDB.with { db in
-            _ = try db.connection.execute(OfflineStore.register(first, tenant: "t1"))
-            let changed = try db.connection.execute(OfflineStore.register(second, tenant: "t2"))
-            XCTAssertEqual(changed.changes, 0)
-            let rows = try db.rows(OfflineStore.view(named: "v"))
-            XCTAssertEqual(rows.first.flatMap(FeatureView.fromRow), first)
-            XCTAssertEqual(rows.first.flatMap(OfflineStore.owner), "t1")
+            _ = try db.connection.execute(OfflineStore.register(first))
+            XCTAssertEqual(try db.connection.execute(OfflineStore.register(second)).changes, 1)
+            XCTAssertEqual(try db.rows(OfflineStore.view(key: "t1/v")).first.flatMap(FeatureView.fromRow), first)
+            XCTAssertEqual(try db.rows(OfflineStore.view(key: "t2/v")).first.flatMap(FeatureView.fromRow), second)
         }
     }
 
@@ -187,9 +185,9 @@ final class OfflineStoreTests: XCTestCase {
         let first = FeatureView(name: "v", features: ["a"], ttl: 10, sla: 20)
         let second = FeatureView(name: "v", features: ["a", "b"], categorical: ["b"], ttl: 30, sla: 40)
         OfflineStoreDB.with { db in
-            _ = try db.connection.execute(OfflineStore.register(first, tenant: "t1"))
-            _ = try db.connection.execute(OfflineStore.register(second, tenant: "t1"))
-            let rows = try db.rows(OfflineStore.view(named: "v"))
+            _ = try db.connection.execute(OfflineStore.register(first))
+            _ = try db.connection.execute(OfflineStore.register(second))
+            let rows = try db.rows(OfflineStore.view(key: "t1/v"))
             XCTAssertEqual(rows.count, 1)
             XCTAssertEqual(rows.first.flatMap(FeatureView.fromRow), second)
         }
@@ -197,16 +195,19 @@ final class OfflineStoreTests: XCTestCase {
 
     func testViewNamedAnUnregisteredNameHasNoRow() {
         OfflineStoreDB.with { db in
-            _ = try db.connection.execute(OfflineStore.register(FeatureView(name: "known", features: ["a"], ttl: 1, sla: 1), tenant: "t1"))
-            XCTAssertEqual(try db.rows(OfflineStore.view(named: "unknown")), [])
+            _ = try db.connection.execute(OfflineStore.register(FeatureView(name: "known", features: ["a"], ttl: 1, sla: 1)))
+            XCTAssertEqual(try db.rows(OfflineStore.view(key: "t1/unknown")), [])
+            XCTAssertEqual(try db.rows(OfflineStore.view(key: "t2/known")), [], "another tenant's key")
         }
     }
 
-    /// A row of the wrong shape or with a NULL where text is expected is no view.
+    /// A row of the wrong shape, with a NULL where text is expected, or whose name is no
+    /// `tenant/name` key is no view.
     func testFromRowRejectsAMalformedRow() {
-        XCTAssertNil(FeatureView.fromRow([.text("v"), .text("a"), .text(""), .integer(1), .integer(1)]))
-        XCTAssertNil(FeatureView.fromRow([.text("v"), .null, .text(""), .integer(1), .integer(1), .text("")]))
-        XCTAssertNil(FeatureView.fromRow([.text("v"), .text("a"), .text(""), .text("1"), .integer(1), .text("")]))
-        XCTAssertNotNil(FeatureView.fromRow([.text("v"), .text("a"), .text(""), .integer(1), .integer(1), .text("")]))
+        XCTAssertNil(FeatureView.fromRow([.text("t1/v"), .text("a"), .text(""), .integer(1), .integer(1)]))
+        XCTAssertNil(FeatureView.fromRow([.text("t1/v"), .null, .text(""), .integer(1), .integer(1), .text("")]))
+        XCTAssertNil(FeatureView.fromRow([.text("t1/v"), .text("a"), .text(""), .text("1"), .integer(1), .text("")]))
+        XCTAssertNil(FeatureView.fromRow([.text("v"), .text("a"), .text(""), .integer(1), .integer(1), .text("")]), "a name without its tenant")
+        XCTAssertEqual(FeatureView.fromRow([.text("t2/v"), .text("a"), .text(""), .integer(1), .integer(1), .text("")]).map { [$0.tenant, $0.name] }, ["t2", "v"])
     }
 }
