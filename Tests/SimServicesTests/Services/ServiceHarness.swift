@@ -185,19 +185,24 @@ enum ServiceHarness {
                     request.headers["x-user"] = "svc:harness"
                     request.headers["x-role"] = ForwardedIdentity.serviceRole
                 }
-                if !throughGateway, ForwardedIdentity.claimed(request.headers), request.headers[ForwardedIdentity.header] == nil {
+                let audience = request.headers.removeValue(forKey: "x-harness-sign-for").flatMap { platform.directory.services[$0]?.node } ?? destination.node
+                let signs = !throughGateway && ForwardedIdentity.claimed(request.headers) && request.headers[ForwardedIdentity.header] == nil
+                // Each sending signed anew (its own nonce), as a real sender signs each request.
+                func signed(_ request: HTTPRequest) -> HTTPRequest {
+                    guard signs else { return request }
                     var signed = request
                     if let signPath { signed.path = signPath }
                     if let signExtra, signExtra.count == 2 { signed.body[signExtra[0]] = signExtra[1] }
-                    let audience = request.headers.removeValue(forKey: "x-harness-sign-for").flatMap { platform.directory.services[$0]?.node } ?? destination.node
                     ForwardedIdentity.sign(&signed, at: context.localTime - signAgo * Nanos.second, for: audience, nonce: ForwardedIdentity.nonce(context))
-                    request.headers = signed.headers
+                    var sent = request
+                    sent.headers = signed.headers
+                    return sent
                 }
                 if let copies {
                     // Sent all at once; answers kept in sending order.
                     var answers = [HTTPResponse?](repeating: nil, count: copies), done = 0
                     for copy in 0 ..< copies {
-                        let sent = request
+                        let sent = signed(request)
                         simulation.spawn {
                             if case .success(let envelope) = await context.call(destination, HTTPMessage.request(sent), timeout: 5 * Nanos.second),
                                case .response(let response) = envelope.payload as? HTTPMessage { answers[copy] = response }
@@ -208,6 +213,7 @@ enum ServiceHarness {
                     responses += answers
                     continue
                 }
+                request = signed(request)
                 let sentAt = simulation.now
                 lastSent = (request, destination)
                 if case .success(let envelope) = await context.call(destination, HTTPMessage.request(request), timeout: 5 * Nanos.second),
