@@ -16,7 +16,7 @@ final class TrainingJourneyTests: XCTestCase {
         XCTAssertEqual(result.registeredVersion, "1")
         let steps: [(String, (TraceRecord) -> Bool)] = [
             ("the gateway routed a POST /training/jobs", { $0.kind == TraceKind.gatewayRoute.name && $0.detail.contains("POST /training/jobs") }),
-            ("the training service published the job on Kafka", { $0.kind == TraceKind.netSend.name && $0.node == "training" && $0.detail.contains("produce training.jobs key job-1") }),
+            ("the training service published the job on Kafka", { $0.kind == TraceKind.netSend.name && $0.node == "training" && $0.detail.contains("produce training.jobs key t1/job-1") }),
             ("the scheduler consumed it from Kafka", { $0.kind == TraceKind.schedulerJobConsumed.name }),
             ("the scheduler placed it on the trainers", { $0.kind == TraceKind.schedulerPlaced.name }),
             ("a parameter server applied a push", { $0.kind == TraceKind.psApply.name }),

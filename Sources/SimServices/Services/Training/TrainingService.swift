@@ -66,12 +66,14 @@ public enum TrainingService {
         spec.makeState = { State() }
         spec.database = "experiments_db"
         spec.migrations = [
-            "CREATE TABLE training_jobs(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, state TEXT NOT NULL, spec TEXT NOT NULL, submitted_by TEXT NOT NULL)",
+            // A job's name is its tenant's (the unique index below, once the tenant column exists).
+            "CREATE TABLE training_jobs(id INTEGER PRIMARY KEY, name TEXT NOT NULL, state TEXT NOT NULL, spec TEXT NOT NULL, submitted_by TEXT NOT NULL)",
             "CREATE TABLE training_job_workers(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, PRIMARY KEY(job, worker))",
             "CREATE TABLE training_progress(job TEXT NOT NULL, worker INTEGER NOT NULL, clock INTEGER NOT NULL, eval_loss REAL NOT NULL, PRIMARY KEY(job, worker))",
             "ALTER TABLE training_jobs ADD COLUMN result TEXT",
             // The submitter's tenant: its job's run and registered model are that tenant's.
             "ALTER TABLE training_jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT 't1'",
+            "CREATE UNIQUE INDEX training_jobs_name ON training_jobs(tenant, name)",
             "CREATE TABLE training_runs(name TEXT PRIMARY KEY, run INTEGER NOT NULL, task TEXT NOT NULL)",
         ]
         spec.topics = ["training.jobs", TrainingRuns.topic]
@@ -100,24 +102,26 @@ public enum TrainingService {
                 runtime.context.simulation.training.initialLoss = LogisticModel.loss([Float](repeating: 0, count: cluster.features + 1), dataset.test)
             }
         }
-        let tenant = info.tenant ?? "t1"
+        // A job's name is its tenant's: a resubmission of the tenant's job is that job; another
+        // tenant's job of the same name is another job, and nothing tells either of the other.
+        let tenant = info.actingTenant
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("INSERT OR IGNORE INTO training_jobs(name, state, spec, submitted_by, tenant) VALUES (?, 'queued', ?, ?, ?)",
                          [.text(name), .text(specText), .text(info.user ?? ""), .text(tenant)]),
-            SQLStatement("SELECT id, tenant FROM training_jobs WHERE name = ?", [.text(name)]),
+            SQLStatement("SELECT id FROM training_jobs WHERE tenant = ? AND name = ?", [.text(tenant), .text(name)]),
         ]), let id = rows[1].rows.first?.first?.integer else { throw .internalError("cannot store the job") }
-        // Job names are the cluster's: another tenant's job of this name is not resubmitted (its
-        // run and model would be that tenant's).
-        guard rows[1].rows.first?[1].text == tenant else {
-            throw await SecurityEvents.refuse(runtime, caller: SecurityEvents.caller(info), reason: "training job name held by another tenant", detail: "submit \(name)", status: 409)
-        }
         // Published on every (re)submission: the scheduler's placement is idempotent, and a crash
         // between the row and the event must not lose the event.
-        let event = await runtime.kafka.produce("training.jobs", key: name, value: Array(specText.utf8), context: runtime.context)
+        let event = await runtime.kafka.produce("training.jobs", key: "\(tenant)/\(name)", value: Array(specText.utf8), context: runtime.context)
         if case .failure(let error) = event { throw .internalError("cannot publish the job: \(error)") }
         runtime.context.record(.trainingJobAccepted, payload: UInt64(id), "job \(name) (id \(id)) -> training.jobs")
         return JobAccepted(jobId: id)
     }
+
+    /// The job the cluster runs, among the submitted jobs of its job's name (`?`): the first
+    /// submitted. The cluster runs one job (its configuration is the build's); another tenant's
+    /// job of the same name stays queued, as a job waits for a cluster that is busy.
+    static let clusterJob = "SELECT MIN(id) FROM training_jobs WHERE name = ?"
 
     /// The cluster endpoint: progress and completion reports from trainers.
     static func serveCluster(_ runtime: ServiceRuntime) async {
@@ -147,7 +151,7 @@ public enum TrainingService {
                             INSERT INTO training_progress VALUES (?, ?, ?, ?) ON CONFLICT(job, worker)
                             DO UPDATE SET clock = excluded.clock, eval_loss = excluded.eval_loss WHERE excluded.clock > training_progress.clock
                             """, [.text(cluster.job.name), .integer(Int64(worker)), .integer(Int64(clock)), .real(Double(loss))]),
-                        SQLStatement("UPDATE training_jobs SET state = 'running' WHERE name = ? AND state = 'queued'", [.text(cluster.job.name)]),
+                        SQLStatement("UPDATE training_jobs SET state = 'running' WHERE id = (\(clusterJob)) AND state = 'queued'", [.text(cluster.job.name)]),
                     ], asOwner: owner)
                     guard case .success = written else { return }
                     await state.wroteProgress(worker, clock: clock)
@@ -195,7 +199,7 @@ public enum TrainingService {
         let context = runtime.context, job = cluster.job
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("SELECT COUNT(*) FROM training_job_workers WHERE job = ?", [.text(job.name)]),
-            SQLStatement("SELECT state, result, tenant FROM training_jobs WHERE name = ?", [.text(job.name)]),
+            SQLStatement("SELECT state, result, tenant FROM training_jobs WHERE id = (\(clusterJob))", [.text(job.name)]),
         ]) else { return .retry }
         // The submitter's tenant: the run and the model version are created for it.
         let tenant = rows[1].rows.first?[2].text ?? "t1"
@@ -227,7 +231,7 @@ public enum TrainingService {
         // The job's result (accuracy, loss bits, registered version) is stored with its state, so
         // that an attempt that finds the job completed knows what it completed with.
         let result = "\(accuracy) \(loss.bitPattern) \(version.body["version"] ?? "?") \(run.body["run"] ?? "?") \(checksum)"
-        guard case .success = await runtime.transaction([SQLStatement("UPDATE training_jobs SET state = 'completed', result = ? WHERE name = ?", [.text(result), .text(job.name)])]) else { return .retry }
+        guard case .success = await runtime.transaction([SQLStatement("UPDATE training_jobs SET state = 'completed', result = ? WHERE id = (\(clusterJob))", [.text(result), .text(job.name)])]) else { return .retry }
         published(result, context: context)
         return .completed
     }
