@@ -73,16 +73,26 @@ final class SecurityProbeTests: XCTestCase {
 
     /// Bob's role is withdrawn at 8 s and his reading token revoked at 10 s: past the cache's TTL
     /// he writes nothing more and the revoked token gets nothing through; before, he did both.
+    /// A seed's faults may delay bob's logins past both changes (a lost login answer costs him
+    /// its 3 s timeout; at seed 1 auth also crashes at 7.9 s), and then there is nothing before
+    /// them to compare with: the test takes the first seed of 1-10 where he wrote and read
+    /// before the changes (most do), and fails if none did.
     func testAWithdrawnRoleAndARevokedTokenStopWorkingWithinTheTTL() throws {
-        let (_, simulation) = run(seed: 1, defects: .empty)
+        var found: (Simulation, demoted: Int64, revocation: (at: Int64, jti: String))?
+        for seed in UInt64(1) ... 10 {
+            let (_, simulation) = run(seed: seed, defects: .empty)
+            let security = simulation.security
+            guard let demoted = security.roleChanges.first(where: { $0.user == "bob" && $0.certain })?.at,
+                  let revocation = security.revocations.first else { continue }
+            let wrote = security.authorized.contains { $0.user == "bob" && $0.method == "PUT" && $0.at < demoted }
+            let read = security.verifications.contains { JWT.unverifiedClaims($0.token)?.jti == revocation.jti && $0.at < revocation.at }
+            if wrote && read { found = (simulation, demoted, revocation); break }
+        }
+        let (simulation, demoted, revocation) = try XCTUnwrap(found, "in no seed of 1-10 did bob write and read before the changes")
         let security = simulation.security
-        let demoted = try XCTUnwrap(security.roleChanges.first { $0.user == "bob" && $0.certain }?.at)
-        let revocation = try XCTUnwrap(security.revocations.first)
         let bob = security.authorized.filter { $0.user == "bob" }
-        XCTAssertTrue(bob.contains { $0.method == "PUT" && $0.at < demoted }, "bob wrote before the change")
         XCTAssertFalse(bob.contains { $0.method == "PUT" && $0.at > demoted + AuthService.cacheTTL }, "no write past the TTL")
         let revokedUses = security.verifications.filter { JWT.unverifiedClaims($0.token)?.jti == revocation.jti }
-        XCTAssertTrue(revokedUses.contains { $0.at < revocation.at }, "the token worked before its revocation")
         XCTAssertFalse(revokedUses.contains { $0.at > revocation.at + AuthService.cacheTTL })
         XCTAssertTrue(security.refusals.contains { $0.reason == "token revoked" && $0.at > revocation.at })
     }
