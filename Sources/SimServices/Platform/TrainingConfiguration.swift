@@ -53,6 +53,9 @@ public struct TrainingPlatformConfiguration: Codable, Hashable, Sendable {
     /// Per-worker compute time as a percentage of `stepTimeMs` (missing entries: 100).
     public var workerSpeedPercent: [Int] = [100, 100, 250]
     public var job = TrainingJobSpec()
+    /// The tenant whose job of `job.name` the cluster runs (the scenarios' submitter, ml-engineer,
+    /// is t1's): another tenant's job of that name is not the cluster's, and stays queued.
+    public var tenant = "t1"
     /// Virtual time a parameter server needs to apply one update, in microseconds.
     public var applyLatencyMicros = 500
     /// Features of the synthetic data set.

@@ -141,14 +141,17 @@ public enum ForwardedIdentity {
 }
 
 /// The nonces of the identity signatures a process accepted, each kept until its signature's
-/// window has closed on the process's clock (after which `verify` refuses the signature anyway):
-/// a second request with a nonce already taken is a replay. In memory: a restarted process starts
-/// empty, so it refuses (503: send again, signed anew) signatures dated before its start plus the
-/// mesh's clock tolerance, which the process before it may have accepted.
+/// window has closed on the process's clock (after which `verify` refuses the signature anyway)
+/// and, against a clock stepped back, until twice the window has passed in true time: a second
+/// request with a nonce already taken is a replay, unless it came in the same transport message
+/// (the network's duplicate). In memory: a restarted process starts empty, so it refuses (503:
+/// send again, signed anew) signatures dated before its start plus the mesh's clock tolerance,
+/// which the process before it may have accepted.
 final class ReplayCache {
-    private var seen: Set<String> = []
-    /// (signing time, nonce) in the order they were taken; expired from the front.
-    private var order: [(signedAt: Int64, nonce: String)] = []
+    /// Nonce -> the transport message that brought it first.
+    private var seen: [String: String] = [:]
+    /// (signing time, true time taken, nonce) in the order they were taken; expired from the front.
+    private var order: [(signedAt: Int64, takenAt: Int64, nonce: String)] = []
     private var head = 0
     /// The process's clock when it started, and how far the mesh's clocks may be apart.
     let startedAt: Int64
@@ -156,23 +159,26 @@ final class ReplayCache {
 
     init(startedAt: Int64) { self.startedAt = startedAt }
 
-    enum Verdict: Equatable { case first, replay, beforeStart }
+    enum Verdict: Equatable { case first, duplicate, replay, beforeStart }
 
-    /// Takes `nonce` of a signature made at `signedAt`, judged at `now` (this process's clock).
-    func take(_ nonce: String, signedAt: Int64, now: Int64) -> Verdict {
+    /// Takes `nonce` of a signature made at `signedAt`, brought by transport message `message`,
+    /// judged at `now` (this process's clock) and `trueNow` (the simulation's).
+    func take(_ nonce: String, message: String, signedAt: Int64, now: Int64, trueNow: Int64) -> Verdict {
         if signedAt < startedAt + Self.clockTolerance { return .beforeStart }
         // Expire what no signature window can bring back; an entry behind a later one waits for
         // it (kept a little longer, never dropped early).
-        while head < order.count, order[head].signedAt + ForwardedIdentity.windowNanos < now {
-            seen.remove(order[head].nonce)
+        while head < order.count, order[head].signedAt + ForwardedIdentity.windowNanos < now,
+              order[head].takenAt + 2 * ForwardedIdentity.windowNanos < trueNow {
+            seen[order[head].nonce] = nil
             head += 1
         }
         if head >= 1024, head * 2 >= order.count {
             order.removeFirst(head)
             head = 0
         }
-        guard seen.insert(nonce).inserted else { return .replay }
-        order.append((signedAt, nonce))
+        if let first = seen[nonce] { return first == message ? .duplicate : .replay }
+        seen[nonce] = message
+        order.append((signedAt, trueNow, nonce))
         return .first
     }
 

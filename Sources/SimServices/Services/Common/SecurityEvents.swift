@@ -57,10 +57,13 @@ public enum SecurityEvents {
     /// as a missing one is (404: its existence is not disclosed), and logged as "`what` of another
     /// tenant". `caller` defaults to the request's (`caller(_:)`).
     /// The answer is the very one a missing resource gets (`missing`, e.g. "no run 7"): the
-    /// reason is for the log only. A refusal that could not be logged answers 503.
-    public static func refuseOtherTenants(_ runtime: ServiceRuntime, _ info: RequestInfo, _ what: String, detail: String, missing: String, caller: String? = nil) async -> ServiceError {
+    /// reason is for the log only. A refusal that could not be logged answers 503 `unavailable`,
+    /// the words a failed read of the resource gets, so a fault never tells another tenant's
+    /// resource from a missing one by its message either.
+    public static func refuseOtherTenants(_ runtime: ServiceRuntime, _ info: RequestInfo, _ what: String, detail: String, missing: String, unavailable: String,
+                                          caller: String? = nil) async -> ServiceError {
         let refusal = await refuse(runtime, caller: caller ?? Self.caller(info), reason: "\(what) of another tenant", detail: detail, status: 404)
-        return refusal.status == 404 ? ServiceError(404, missing) : refusal
+        return refusal.status == 404 ? ServiceError(404, missing) : .unavailable(unavailable)
     }
 
     public static func caller(_ info: RequestInfo) -> String {

@@ -11,6 +11,10 @@ public enum ServiceHost {
     /// The header in which the host hands a request's connection source (the calling node) to
     /// the service; the gateway keys anonymous callers' rate limits on it.
     public static let remoteAddressHeader = "x-remote-addr"
+    /// The header in which the host hands the service the transport message a request came in
+    /// (its id on the network): a copy the network duplicated carries the same id, as a
+    /// retransmitted TCP segment belongs to the same connection, and is no replay.
+    public static let messageHeader = "x-transport-message"
     /// `replica` numbers this node among the service's nodes (1 for the first): its Consul instance
     /// is `<service>-<replica>`.
     public static func run(_ spec: ServiceSpec, directory: PlatformDirectory, defects: DefectSet, configuration: ServiceConfiguration,
@@ -42,6 +46,7 @@ public enum ServiceHost {
             // The connection's source, as a server reads it from its socket: whatever the caller
             // wrote in this header is overwritten.
             request.headers[ServiceHost.remoteAddressHeader] = envelope.from.node.description
+            request.headers[ServiceHost.messageHeader] = String(envelope.id)
             context.simulation.spawn {
                 let response = await spec.respond(runtime, request)
                 context.reply(to: envelope, HTTPMessage.response(response))

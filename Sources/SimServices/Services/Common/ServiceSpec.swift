@@ -69,7 +69,7 @@ public struct ServiceSpec: Sendable {
         }
         if claimed {
             var problem = runtime.defects.contains(.G3) ? ForwardedIdentity.verify(request, now: runtime.context.localTime, audience: runtime.context.node.id).map { ($0, 401) }
-                                                        : runtime.identityProblem(request)
+                                                        : runtime.identityProblem(request, message: request.headers[ServiceHost.messageHeader])
             // Only a platform service acting as itself is the platform: a user's identity without
             // a tenant (its claims lost on the way, or an empty one) gets no platform powers.
             if problem == nil, !ForwardedIdentity.mayLackTenant(request.headers) { problem = ("identity of \(request.headers["x-user"] ?? "-") without a tenant", 401) }
@@ -142,14 +142,18 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
 
     /// Why this process cannot take the signed identity `request` carries (the reason and the
     /// status to answer), or nil: a signature not valid for this node now (401), a nonce taken
-    /// before (a replay: 401), or a signature older than this process's start, which the process
-    /// before it may have taken (503: the sender signs it anew and sends it again).
-    func identityProblem(_ request: HTTPRequest) -> (reason: String, status: Int)? {
+    /// before in another message (a replay: 401), or a signature dated before this process's
+    /// start plus the mesh's clock tolerance, which the process before it may have taken (503:
+    /// the sender signs it anew and sends it again). `message` is the transport message the
+    /// request came in (`ServiceHost.messageHeader`): the network's duplicate of a message is
+    /// taken as the original was (swarm seed 116 of scenario 06: a duplicate's 401, answered
+    /// before the original, reached the registry as the answer to its call).
+    func identityProblem(_ request: HTTPRequest, message: String?) -> (reason: String, status: Int)? {
         let now = context.localTime
         if let problem = ForwardedIdentity.verify(request, now: now, audience: context.node.id) { return (problem, 401) }
         let nonce = request.headers[ForwardedIdentity.nonceHeader] ?? ""
-        switch replays.take(nonce, signedAt: ForwardedIdentity.signedAt(request), now: now) {
-        case .first: return nil
+        switch replays.take(nonce, message: message ?? "", signedAt: ForwardedIdentity.signedAt(request), now: now, trueNow: context.simulation.now) {
+        case .first, .duplicate: return nil
         case .replay: return ("identity signature replayed (nonce \(nonce))", 401)
         case .beforeStart: return ("identity signed before this process started: sign it anew", 503)
         }

@@ -82,8 +82,8 @@ public enum RunForks {
             ]) else { throw .unavailable("cannot delete run \(request.run)") }
             guard let owner = rows[0].rows.first?.first?.text else { throw ServiceError(404, "no run \(request.run)") }
             if let caller = info.tenant, owner != caller {
-                let refusal = await SecurityEvents.refuseOtherTenants(runtime, info, "run", detail: "DELETE experiments/runs run \(request.run)", missing: "no run \(request.run)")
-                throw refusal.status == 404 ? refusal : .unavailable("cannot delete run \(request.run)")
+                throw await SecurityEvents.refuseOtherTenants(runtime, info, "run", detail: "DELETE experiments/runs run \(request.run)", missing: "no run \(request.run)",
+                                                              unavailable: "cannot delete run \(request.run)")
             }
             guard rows[5].rows.first?.first?.integer == 0 else { throw ServiceError(409, "run \(request.run) has forks: delete them first") }
             return Deleted(run: request.run)

@@ -34,9 +34,8 @@ enum RunTenancy {
         }
         guard let owner = rows[0].rows.first?.first?.text else { return .error(404, "no run \(run)") }  // as another tenant's: no probing
         guard owner != tenant else { return nil }
-        let refusal = await SecurityEvents.refuseOtherTenants(runtime, info, "run", detail: "\(http.method) \(http.path) run \(run)", missing: "no run \(run)")
-        // A refusal that could not be logged answers as a failed read does, so a fault never tells
-        // another tenant's run from a missing one.
-        return refusal.status == 404 ? .error(404, refusal.message) : .error(503, "cannot read run \(run)")
+        let refusal = await SecurityEvents.refuseOtherTenants(runtime, info, "run", detail: "\(http.method) \(http.path) run \(run)", missing: "no run \(run)",
+                                                              unavailable: "cannot read run \(run)")
+        return .error(refusal.status, refusal.message)
     }
 }

@@ -114,6 +114,7 @@ public enum GatewayService {
         }
         var request = incoming
         let remote = request.headers.removeValue(forKey: ServiceHost.remoteAddressHeader) ?? "unknown"
+        let message = request.headers.removeValue(forKey: ServiceHost.messageHeader)
         // Identity: the gateway alone sets x-user/x-tenant/x-role, after auth verified the bearer
         // token and read the user's current role; then RBAC, deny by default, on that role.
         // A platform service calling through the gateway as itself (its identity signed with the
@@ -123,7 +124,7 @@ public enum GatewayService {
         if runtime.directory.meshNodes.contains(remote), ForwardedIdentity.claimsService(request), request.headers[ForwardedIdentity.header] != nil {
             let caller = request.headers["x-user"] ?? "-"
             // Signed for this gateway, now, and never taken before (a replay from inside the mesh is refused).
-            if let problem = runtime.identityProblem(request) {
+            if let problem = runtime.identityProblem(request, message: message) {
                 return await refuse(runtime, caller: "\(caller) from \(remote)", reason: problem.reason, detail: "\(request.method) \(request.path)", status: problem.status)
             }
             // Counted before RBAC judges it: a flood of refused requests costs at most the limit

@@ -1,6 +1,6 @@
 import SimKernel
 
-/// The drift check's storage and alert outbox (metrics_db): `feature_drift` holds every feature's
+/// The drift check's storage and alert outbox (metrics_db): `feature_drift` holds (by the view's `tenant/name`) every feature's
 /// verdict of every check, `drift_alerts` one row per (view, group, window) and tenant (so a repeated check of
 /// a window, or its retry, never alerts twice), published once by the outbox sweep.
 enum DriftChecks {
@@ -41,7 +41,7 @@ enum DriftChecks {
         let judgement = DriftMonitor.judge(view, reference: reference, current: current, defects: runtime.defects)
         var statements = judgement.verdicts.map { verdict in
             SQLStatement("INSERT INTO feature_drift(view, window, feature, method, score, threshold, divisor, drift) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         [.text(view.name), .integer(request.window), .text(verdict.feature), .text(verdict.method.rawValue), .real(verdict.score),
+                         [.text(view.key), .integer(request.window), .text(verdict.feature), .text(verdict.method.rawValue), .real(verdict.score),
                           .text(verdict.threshold.description), .integer(Int64(verdict.divisor)), .integer(verdict.drift ? 1 : 0)])
         }
         statements += judgement.alerts.map { alert in

@@ -30,7 +30,7 @@ enum PipelineRuns {
     static func requireTenant(_ runtime: ServiceRuntime, _ info: RequestInfo, run: Int64, owner: String?, action: String) async throws(ServiceError) {
         guard let owner else { throw ServiceError(404, "no run \(run)") }
         guard let tenant = info.tenant, tenant != owner else { return }
-        throw await SecurityEvents.refuseOtherTenants(runtime, info, "pipeline run", detail: "\(action) run \(run)", missing: "no run \(run)")
+        throw await SecurityEvents.refuseOtherTenants(runtime, info, "pipeline run", detail: "\(action) run \(run)", missing: "no run \(run)", unavailable: "cannot read the run")
     }
 
     static func status(_ runtime: ServiceRuntime, run: Int64, caller info: RequestInfo) async throws(ServiceError) -> PipelineService.RunStatus {
@@ -57,11 +57,14 @@ enum PipelineRuns {
             SQLStatement("UPDATE pipeline_runs SET status = 'failed', finished_at = ?, failure = ? WHERE id = ? AND status = 'running' AND changes() = 1",
                          [.integer(context.localTime), .text("\(task): \(reason)"), .integer(run)]),
         ]) else { throw .unavailable("cannot record the failure") }
-        if rows[1].changes == 1 {
+        let answer = try await status(runtime, run: run, caller: info)
+        // Read as failed, whether this report failed it or an earlier one whose answer was lost
+        // (the worker's retry finds the task no longer dispatched and changes nothing).
+        if answer.status == "failed" {
             let observations = context.simulation.features
             if observations.runs[run]?.finishedAt == nil { observations.runs[run]?.finishedAt = context.simulation.now; observations.revision &+= 1 }
         }
-        return try await status(runtime, run: run, caller: info)
+        return answer
     }
 
     /// A worker finished `task`: marked succeeded once (a repeated report changes nothing), then

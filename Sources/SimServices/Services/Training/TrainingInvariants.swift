@@ -6,7 +6,7 @@ extension TrainingService {
         guard view.hasTable("experiments_db", "training_jobs") else { return [] }
         var violations: [String] = []
         let trainers = view.topology.nodes(role: "trainer").count
-        for row in view.rows("experiments_db", "SELECT name, state, spec, result FROM training_jobs ORDER BY name") ?? [] {
+        for row in view.rows("experiments_db", "SELECT name, state, spec, result FROM training_jobs ORDER BY name, tenant") ?? [] {
             let name = row[0].text ?? "?", state = row[1].text ?? ""
             guard ["queued", "running", "completed"].contains(state) else { violations.append("training: job \(name) is in state '\(state)'"); continue }
             let steps = decode(row[2].text ?? "")?.steps

@@ -118,10 +118,12 @@ public enum TrainingService {
         return JobAccepted(jobId: id)
     }
 
-    /// The job the cluster runs, among the submitted jobs of its job's name (`?`): the first
-    /// submitted. The cluster runs one job (its configuration is the build's); another tenant's
-    /// job of the same name stays queued, as a job waits for a cluster that is busy.
-    static let clusterJob = "SELECT MIN(id) FROM training_jobs WHERE name = ?"
+    /// The job the cluster runs: its tenant's job of its job's name (parameters: tenant, name).
+    /// The cluster runs one job (its configuration is the build's); another tenant's job of the
+    /// same name, submitted before or after, stays queued, as a job waits for a cluster that is
+    /// busy, and can neither take the cluster's run nor its registered model.
+    static let clusterJob = "SELECT id FROM training_jobs WHERE tenant = ? AND name = ?"
+    static func clusterJobKey(_ cluster: TrainingPlatformConfiguration) -> [SQLValue] { [.text(cluster.tenant), .text(cluster.job.name)] }
 
     /// The cluster endpoint: progress and completion reports from trainers.
     static func serveCluster(_ runtime: ServiceRuntime) async {
@@ -151,7 +153,7 @@ public enum TrainingService {
                             INSERT INTO training_progress VALUES (?, ?, ?, ?) ON CONFLICT(job, worker)
                             DO UPDATE SET clock = excluded.clock, eval_loss = excluded.eval_loss WHERE excluded.clock > training_progress.clock
                             """, [.text(cluster.job.name), .integer(Int64(worker)), .integer(Int64(clock)), .real(Double(loss))]),
-                        SQLStatement("UPDATE training_jobs SET state = 'running' WHERE id = (\(clusterJob)) AND state = 'queued'", [.text(cluster.job.name)]),
+                        SQLStatement("UPDATE training_jobs SET state = 'running' WHERE id = (\(clusterJob)) AND state = 'queued'", clusterJobKey(cluster)),
                     ], asOwner: owner)
                     guard case .success = written else { return }
                     await state.wroteProgress(worker, clock: clock)
@@ -199,7 +201,7 @@ public enum TrainingService {
         let context = runtime.context, job = cluster.job
         guard case .success(let rows) = await runtime.transaction([
             SQLStatement("SELECT COUNT(*) FROM training_job_workers WHERE job = ?", [.text(job.name)]),
-            SQLStatement("SELECT state, result, tenant FROM training_jobs WHERE id = (\(clusterJob))", [.text(job.name)]),
+            SQLStatement("SELECT state, result, tenant FROM training_jobs WHERE id = (\(clusterJob))", clusterJobKey(cluster)),
         ]) else { return .retry }
         // The submitter's tenant: the run and the model version are created for it.
         let tenant = rows[1].rows.first?[2].text ?? "t1"
@@ -231,7 +233,7 @@ public enum TrainingService {
         // The job's result (accuracy, loss bits, registered version) is stored with its state, so
         // that an attempt that finds the job completed knows what it completed with.
         let result = "\(accuracy) \(loss.bitPattern) \(version.body["version"] ?? "?") \(run.body["run"] ?? "?") \(checksum)"
-        guard case .success = await runtime.transaction([SQLStatement("UPDATE training_jobs SET state = 'completed', result = ? WHERE id = (\(clusterJob))", [.text(result), .text(job.name)])]) else { return .retry }
+        guard case .success = await runtime.transaction([SQLStatement("UPDATE training_jobs SET state = 'completed', result = ? WHERE id = (\(clusterJob))", [.text(result)] + clusterJobKey(cluster))]) else { return .retry }
         published(result, context: context)
         return .completed
     }

@@ -82,16 +82,23 @@ final class RefreshSessionsTests: XCTestCase {
             let claims = JWT.Claims(sub: "ml-engineer", tenant: "t1", role: "scientist", iat: 0, nbf: 0, exp: 100_000, jti: jti, sid: sid)
             return HTTPRequest("POST", "auth/verify", body: ["token": JWT.issue(claims, secret: AuthService.secret)])
         }
+        // The access token the login itself answers (a run of this seed answers the same one each
+        // time, so a first run tells the second which token its login will get).
+        let issued = ServiceHarness.run("auth", seconds: 60, [Self.login]).responses[0]?.body["token"] ?? ""
+        let verifyIssued = HTTPRequest("POST", "auth/verify", body: ["token": issued])
         let outcome = ServiceHarness.run("auth", seconds: 60, [
             Self.login, token("of-session", sid: Self.session), Self.refresh(0),
             ServiceHarness.pause(milliseconds: (AuthService.refreshGraceSeconds + 1) * 1000), Self.refresh(0),
             ServiceHarness.pause(milliseconds: AuthService.cacheTTL / Nanos.millisecond + 100),
-            token("of-session", sid: Self.session), token("keyed", sid: nil),
+            token("of-session", sid: Self.session), token("keyed", sid: nil), verifyIssued,
         ])
-        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, nil, 401, nil, 401, 200])
+        XCTAssertEqual(outcome.responses[0]?.body["token"], issued, "the login answered the token the first run saw")
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, nil, 401, nil, 401, 200, 401], "the login's own token recalled too")
         XCTAssertEqual(JWT.unverifiedClaims(outcome.responses[0]?.body["token"] ?? "")?.sid, Self.session, "the login's token names its session")
         XCTAssertEqual(JWT.unverifiedClaims(outcome.responses[2]?.body["token"] ?? "")?.sid, Self.session, "so does a refresh's")
-        XCTAssertEqual(outcome.simulation.security.refusals.last.map { "\($0.reason): \($0.detail)" }, "session revoked: \(Self.session) token of-session")
+        let issuedJTI = JWT.unverifiedClaims(issued)?.jti ?? "?"
+        XCTAssertEqual(outcome.simulation.security.refusals.suffix(2).map { "\($0.reason): \($0.detail)" },
+                       ["session revoked: \(Self.session) token of-session", "session revoked: \(Self.session) token \(issuedJTI)"])
         XCTAssertEqual(outcome.simulation.security.sessionRevocations.map(\.session), [Self.session])
     }
 

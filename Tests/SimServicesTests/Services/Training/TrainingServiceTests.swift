@@ -64,9 +64,28 @@ final class TrainingJobTenancyTests: XCTestCase {
         ])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200])
         XCTAssertEqual(outcome.responses.map { $0?.body["job_id"] }, ["1", "2", "1"])
-        XCTAssertEqual(outcome.simulation.security.refusals.count, 0)
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT tenant, submitted_by, state FROM training_jobs WHERE name = 'job-1' ORDER BY id")?.map { $0.map(\.plain).joined(separator: " ") },
                        ["t1 ml-engineer queued", "t2 bob queued"])
+    }
+
+    /// The cluster's job is its tenant's job of its name, whoever submitted that name first: with
+    /// bob's (t2) `job-1` submitted before the engineer's (t1), the statement the cluster reads
+    /// and writes its job by names the engineer's job, never bob's.
+    func testTheClusterRunsItsTenantsJobNotAnEarlierOneOfAnotherTenant() {
+        let engineer = ModelTenancyTests.engineer, bob = ModelTenancyTests.bob
+        let outcome = ServiceHarness.run("training", [
+            HTTPRequest("POST", "training/jobs", body: ["job": "job-1"], headers: bob),
+            HTTPRequest("POST", "training/jobs", body: ["job": "job-1"], headers: engineer),
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.body["job_id"] }, ["1", "2"])
+        var cluster = TrainingPlatformConfiguration()
+        cluster.job.name = "job-1"
+        let picked = outcome.view.rows("experiments_db", "SELECT tenant, submitted_by FROM training_jobs WHERE id = (\(TrainingService.clusterJob))",
+                                       TrainingService.clusterJobKey(cluster))
+        XCTAssertEqual(picked?.map { $0.map(\.plain).joined(separator: " ") }, ["t1 ml-engineer"])
+        cluster.tenant = "t3"
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT id FROM training_jobs WHERE id = (\(TrainingService.clusterJob))",
+                                         TrainingService.clusterJobKey(cluster))?.count, 0, "no job of the cluster's tenant: none is the cluster's")
     }
 
     /// A platform service creates a run for the tenant it names (a training job's submitter's); a
