@@ -20,6 +20,8 @@ enum ServiceHarness {
     static func pause(milliseconds: Int64) -> HTTPRequest { HTTPRequest("PAUSE", "\(milliseconds)") }
     /// A pseudo-request: the client crashes node `node` (for good) before the next request (its answer is nil).
     static func crash(node: String) -> HTTPRequest { HTTPRequest("CRASH", node) }
+    /// A pseudo-request: restarts `node` after a crash (its processes start again from its disk).
+    static func restart(node: String) -> HTTPRequest { HTTPRequest("RESTART", node) }
     /// Sends the last request sent again, exactly as it went (its identity's signature and nonce too).
     static let replayLast = HTTPRequest("REPLAY", "")
     /// `request` with its identity signed for `service`'s node instead of the one it goes to.
@@ -157,6 +159,11 @@ enum ServiceHarness {
                 }
                 if request.method == "CRASH" {
                     platform.node(request.path)!.crash()
+                    responses.append(nil)
+                    continue
+                }
+                if request.method == "RESTART" {
+                    platform.node(request.path)!.restart()
                     responses.append(nil)
                     continue
                 }

@@ -282,6 +282,21 @@ final class IdentityReplayTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.refusals.map(\.detail), ["POST experiments/runs", "POST experiments/runs"])
     }
 
+    /// A process restarted has forgotten the nonces it took: the request signed before its start
+    /// is answered 503 (sign it anew) and logged, and the same request signed anew, once the
+    /// mesh's clock tolerance past the start has gone by, is taken.
+    func testARestartedServiceAsksForASignatureMadeAfterItsStart() {
+        let create = ServiceHarness.with(Self.engineer, HTTPRequest("POST", "experiments/runs", body: ["experiment": "fraud", "code": "git-abc123", "data": "sha256-d2"]))
+        let outcome = ServiceHarness.run("experiments", seconds: 60, [
+            create, ServiceHarness.crash(node: "experiments"), ServiceHarness.pause(milliseconds: 500), ServiceHarness.restart(node: "experiments"),
+            ServiceHarness.pause(milliseconds: 3000), ServiceHarness.replayLast, create,
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, nil, nil, nil, nil, 503, 200], "\(outcome.responses.map { $0?.body ?? [:] })")
+        XCTAssertEqual(outcome.responses[5]?.body["error"], "refused: identity signed before this process started: sign it anew")
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.reason), ["identity signed before this process started: sign it anew"])
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM runs")?.first?.first?.integer, 2, "the first and the one signed anew; the request refused 503 created none")
+    }
+
     /// The cache: a nonce once; a signature older than the process's start (plus the mesh's clock
     /// tolerance) is for the process before it, which may have taken it; a nonce is forgotten once
     /// its signature's window has closed on the process's clock and twice the window has passed in
