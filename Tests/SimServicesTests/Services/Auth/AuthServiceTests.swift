@@ -302,45 +302,44 @@ final class IdentityReplayTests: XCTestCase {
     /// its signature's window has closed on the process's clock and twice the window has passed in
     /// true time (here the clocks agree, so the window decides), and not a moment before.
     func testTheReplayCacheTakesANonceOnceAndForgetsItAfterItsWindow() {
-        let second = Nanos.second
-        let cache = ReplayCache(startedAt: 100 * second)
-        func take(_ nonce: String, _ message: String, signed: Int64, now: Int64) -> ReplayCache.Verdict {
-            cache.take(nonce, message: message, signedAt: signed * second, now: now * second, trueNow: now * second)
-        }
-        XCTAssertEqual(take("a", "m1", signed: 100, now: 101), .beforeStart, "within the clock tolerance of the start")
-        XCTAssertEqual(take("a", "m2", signed: 102, now: 102), .first)
-        XCTAssertEqual(take("a", "m3", signed: 102, now: 110), .replay)
-        XCTAssertEqual(take("b", "m4", signed: 110, now: 110), .first)
+        let cache = ReplayCache(startedAt: 100 * Nanos.second)
+        XCTAssertEqual(take(cache, "a", "m1", signed: 100, now: 101), .beforeStart, "within the clock tolerance of the start")
+        XCTAssertEqual(take(cache, "a", "m2", signed: 102, now: 102), .first)
+        XCTAssertEqual(take(cache, "a", "m3", signed: 102, now: 110), .replay)
+        XCTAssertEqual(take(cache, "b", "m4", signed: 110, now: 110), .first)
         XCTAssertEqual(cache.count, 2)
-        XCTAssertEqual(take("c", "m5", signed: 162, now: 162), .first, "a's window closed at 132 s, its twice-window at 162 s: kept")
+        XCTAssertEqual(take(cache, "c", "m5", signed: 162, now: 162), .first, "a's window closed at 132 s, its twice-window at 162 s: kept")
         XCTAssertEqual(cache.count, 3, "a, b and c kept at the edge")
-        XCTAssertEqual(take("d", "m6", signed: 163, now: 163), .first)
+        XCTAssertEqual(take(cache, "d", "m6", signed: 163, now: 163), .first)
         XCTAssertEqual(cache.count, 3, "a forgotten past 162 s; b, c and d kept")
-        XCTAssertEqual(take("b", "m7", signed: 110, now: 169), .replay, "b is kept until 170 s")
+        XCTAssertEqual(take(cache, "b", "m7", signed: 110, now: 169), .replay, "b is kept until 170 s")
     }
 
     /// The network's duplicate of a message (the same transport message) is taken as the original
     /// was; the same nonce in another message is a replay, before and after the duplicate.
     func testTheReplayCacheTakesTheNetworksDuplicateButNotAReplay() {
-        let second = Nanos.second
         let cache = ReplayCache(startedAt: 0)
-        XCTAssertEqual(cache.take("n", message: "41", signedAt: 5 * second, now: 5 * second, trueNow: 5 * second), .first)
-        XCTAssertEqual(cache.take("n", message: "41", signedAt: 5 * second, now: 5 * second, trueNow: 5 * second), .duplicate)
-        XCTAssertEqual(cache.take("n", message: "42", signedAt: 5 * second, now: 6 * second, trueNow: 6 * second), .replay)
-        XCTAssertEqual(cache.take("n", message: "41", signedAt: 5 * second, now: 7 * second, trueNow: 7 * second), .duplicate, "a replay does not take the nonce over")
+        XCTAssertEqual(take(cache, "n", "41", signed: 5, now: 5), .first)
+        XCTAssertEqual(take(cache, "n", "41", signed: 5, now: 5), .duplicate)
+        XCTAssertEqual(take(cache, "n", "42", signed: 5, now: 6), .replay)
+        XCTAssertEqual(take(cache, "n", "41", signed: 5, now: 7), .duplicate, "a replay does not take the nonce over")
     }
 
     /// A clock stepped back past a nonce's expiry does not let its signature through again: the
     /// nonce is kept for twice the window in true time, so the replay, inside the window again on
     /// the stepped clock, is still refused.
     func testAClockSteppedBackDoesNotReopenAForgottenNonce() {
-        let second = Nanos.second
         let cache = ReplayCache(startedAt: 0)
-        XCTAssertEqual(cache.take("n", message: "1", signedAt: 10 * second, now: 10 * second, trueNow: 10 * second), .first)
+        XCTAssertEqual(take(cache, "n", "1", signed: 10, now: 10), .first)
         // 45 s later in true time the node's clock reads 41 s past the signature: the window (30 s)
         // has closed on the clock, but not twice the window in true time; the clock then steps
         // back 20 s and the replay falls inside the window again.
-        XCTAssertEqual(cache.take("x", message: "2", signedAt: 51 * second, now: 51 * second, trueNow: 55 * second), .first)
-        XCTAssertEqual(cache.take("n", message: "3", signedAt: 10 * second, now: 31 * second, trueNow: 56 * second), .replay)
+        XCTAssertEqual(take(cache, "x", "2", signed: 51, now: 51, trueNow: 55), .first)
+        XCTAssertEqual(take(cache, "n", "3", signed: 10, now: 31, trueNow: 56), .replay)
+    }
+
+    /// `cache.take` with its times in whole seconds (true time as the process's clock unless given).
+    private func take(_ cache: ReplayCache, _ nonce: String, _ message: String, signed: Int64, now: Int64, trueNow: Int64? = nil) -> ReplayCache.Verdict {
+        cache.take(nonce, message: message, signedAt: signed * Nanos.second, now: now * Nanos.second, trueNow: (trueNow ?? now) * Nanos.second)
     }
 }
