@@ -59,7 +59,7 @@ final class SecurityProbeTests: XCTestCase {
         let required: Set<String> = ["algorithm not allowed", "bad signature", "malformed token", "token expired", "token revoked",
                                      "no credentials", "role viewer may not PUT storage", "role viewer may not POST auth",
                                      "cross-tenant write to t1", "role viewer may not POST models", "unknown user or key",
-                                     "identity without the gateway's signature"]
+                                     "identity without the gateway's signature", "model of another tenant"]
         // Whether bob's demotion lands before his last registration probe, and the session's
         // fourth round (the thief's replay) before the run's end, depends on the seed's faults
         // (at seed 1 auth crashes at about 8 s): those refusals may or may not be there (the

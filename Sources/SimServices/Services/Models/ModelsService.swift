@@ -104,14 +104,23 @@ public enum ModelsService {
     }
 
     /// A model by id, only within the caller's tenant: another tenant's id is answered 404, as an
-    /// id that does not exist is (its existence is not disclosed). I5 looks the id up alone.
+    /// id that does not exist is (its existence is not disclosed), and logged as a security event
+    /// (an IDOR probe). I5 looks the id up alone.
     static func read(_ runtime: ServiceRuntime, _ info: RequestInfo, id: Int64) async throws(ServiceError) -> ModelDetails {
         guard let tenant = info.tenant, let user = info.user else { throw ServiceError(401, "reading a model needs an authenticated caller") }
         let statement = runtime.defects.contains(.I5)
             ? SQLStatement("SELECT id, name, tenant, signature, description FROM models WHERE id = ?", [.integer(id)])
             : SQLStatement("SELECT id, name, tenant, signature, description FROM models WHERE id = ? AND tenant = ?", [.integer(id), .text(tenant)])
         guard case .success(let rows) = await runtime.transaction([statement]) else { throw .unavailable("cannot read the model") }
-        guard let row = rows[0].rows.first, let name = row[1].text, let owner = row[2].text else { throw ServiceError(404, "no model \(id)") }
+        guard let row = rows[0].rows.first, let name = row[1].text, let owner = row[2].text else {
+            // Only after the scoped read found nothing: is the id another tenant's? (Asked apart,
+            // so that the read itself never sees another tenant's row.)
+            guard case .success(let other) = await runtime.transaction([SQLStatement("SELECT tenant FROM models WHERE id = ?", [.integer(id)])]) else {
+                throw .unavailable("cannot read the model")
+            }
+            guard other[0].rows.first != nil else { throw ServiceError(404, "no model \(id)") }
+            throw await SecurityEvents.refuseOtherTenants(runtime, info, "model", detail: "read model \(id)", missing: "no model \(id)", unavailable: "cannot read the model")
+        }
         let security = runtime.context.simulation.security
         security.modelReads.append((at: runtime.context.simulation.now, user: user, callerTenant: tenant, id: id, modelTenant: owner))
         security.revision &+= 1

@@ -15,13 +15,16 @@ final class ModelTenancyTests: XCTestCase {
     static func get(_ id: Int64, _ headers: [String: String]) -> HTTPRequest { HTTPRequest("GET", "models/get", body: ["id": "\(id)"], headers: headers) }
 
     /// A model is created in the caller's tenant; its owner reads it by id; another tenant's caller
-    /// gets the same 404 as for an id that does not exist, and nothing is served to it.
+    /// gets the same 404 as for an id that does not exist, and nothing is served to it; the probe
+    /// of another tenant's id is logged, the missing id is not.
     func testAModelIsReadableByIdOnlyWithinItsTenant() {
         let outcome = ServiceHarness.run("models", [Self.create("fraud", Self.engineer), Self.get(1, Self.engineer), Self.get(1, Self.bob), Self.get(99, Self.bob)])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 404, 404])
         XCTAssertEqual(outcome.responses[1]?.body["tenant"], "t1")
         XCTAssertEqual(outcome.responses[1]?.body["name"], "fraud")
         XCTAssertEqual(outcome.responses[2]?.body["error"], "no model 1")
+        XCTAssertEqual(outcome.responses[3]?.body["error"], "no model 99")
+        XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller) \($0.reason): \($0.detail)" }, ["bob@t2 model of another tenant: read model 1"])
         XCTAssertEqual(outcome.simulation.security.modelReads.map { "\($0.user) \($0.id) \($0.modelTenant)" }, ["ml-engineer 1 t1"])
         XCTAssertEqual(outcome.view.rows("models_db", "SELECT tenant, name FROM models")?.map { $0.map(\.plain) }, [["t1", "fraud"]])
     }

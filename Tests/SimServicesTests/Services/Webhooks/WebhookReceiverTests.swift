@@ -33,6 +33,17 @@ final class WebhookReceiverTests: XCTestCase {
         XCTAssertEqual(receiver.receive(id: nil, signature: header, body: "alert", nowSeconds: 1000), .refused("unsigned or malformed"))
     }
 
+    /// Timestamps at the ends of Int64 (whose distance from now overflows) are refused as outside
+    /// the tolerance; the receiver does not trap.
+    func testExtremeTimestampsAreRefusedWithoutATrap() {
+        var receiver = WebhookReceiver(secrets: ["s1"])
+        for t in [Int64.min, Int64.max, Int64.min + 1] {
+            XCTAssertEqual(receiver.receive(id: "e\(t)", signature: Self.header(["s1"], t: t, body: "alert"), body: "alert", nowSeconds: 1000),
+                           .refused("timestamp \(t) outside the tolerance at 1000"))
+        }
+        XCTAssertEqual(receiver.receive(id: "e0", signature: Self.header(["s1"], t: 1000, body: "alert"), body: "alert", nowSeconds: Int64.min), .refused("timestamp 1000 outside the tolerance at \(Int64.min)"))
+    }
+
     /// During a rotation the platform signs with both secrets: a receiver that knows only the old
     /// one, or only the new one, accepts; after the grace period only the new signature comes.
     func testDuringARotationEitherSecretVerifies() {
