@@ -48,6 +48,22 @@ final class PipelineTenancyTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.refusals.map { "\($0.caller): \($0.reason) \($0.detail)" },
                        ["bob@t2: pipeline run of another tenant status of run 1", "bob@t2: pipeline run of another tenant report extract of run 1"])
     }
+
+    /// With the security log (Kafka) down, another tenant's run cannot be refused with its log
+    /// entry: it is answered 503 in the words of a failed read, never a message naming the
+    /// tenancy or the log; a missing run is still 404.
+    func testWithTheSecurityLogDownAnotherTenantsRunAnswersAsAFailedRead() {
+        let outcome = ServiceHarness.run("pipeline", [
+            Self.by(Self.engineer, HTTPRequest("POST", "pipeline/dags", body: ["name": "etl", "edges": "extract>load"])),
+            Self.by(Self.engineer, HTTPRequest("POST", "pipeline/runs", body: ["dag": "etl"])),
+            ServiceHarness.crash(node: "kafka"),
+            Self.by(Self.bob, HTTPRequest("POST", "pipeline/runs/status", body: ["run": "1"])),
+            Self.by(Self.bob, HTTPRequest("POST", "pipeline/runs/status", body: ["run": "99"])),
+        ])
+        XCTAssertEqual(outcome.responses[3], HTTPResponse.error(503, "cannot read the run"))
+        XCTAssertEqual(outcome.responses[4], HTTPResponse.error(404, "no run 99"))
+        XCTAssertEqual(outcome.simulation.security.refusals.count, 0, "nothing could be logged")
+    }
 }
 
 /// A run whose task names a feature view its tenant does not have (here t1's name, from t2) fails
