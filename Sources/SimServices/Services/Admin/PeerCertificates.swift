@@ -127,7 +127,7 @@ public enum PlatformPKI {
         guard let header else { return .failure(.init(reason: "no proof of possession of the leaf's key")) }
         guard let proof = parseProof(header) else { return .failure(.init(reason: "a malformed proof of possession")) }
         // Compared without subtracting the caller's number (an extreme time must not overflow).
-        guard proof.timestamp >= now - proofWindowSeconds, proof.timestamp <= now + proofWindowSeconds else {
+        guard proof.timestamp.isWithin(proofWindowSeconds, of: now) else {
             return .failure(.init(reason: "a proof made at \(proof.timestamp) s, outside \(now) s ± \(proofWindowSeconds) s"))
         }
         guard let nonce = signedNonce(header, leaf: leaf, method: method, path: path, body: body) else {

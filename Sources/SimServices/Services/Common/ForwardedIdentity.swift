@@ -121,9 +121,7 @@ public enum ForwardedIdentity {
     public static func verify(_ request: HTTPRequest, now: Int64, audience: NodeID) -> String? {
         guard let signature = request.headers[header], !signature.isEmpty else { return "identity without the gateway's signature" }
         guard let text = request.headers[timeHeader], let time = Int64(text) else { return "identity signature without its time" }
-        // Overflow-safe: a time so far off that the difference overflows is refused with the rest.
-        let (difference, overflow) = now.subtractingReportingOverflow(time)
-        guard !overflow, difference.magnitude <= UInt64(windowNanos) else {
+        guard time.isWithin(windowNanos, of: now) else {
             return "identity signed at \(time) ns, more than \(windowNanos / Nanos.second) s from \(now)"
         }
         guard SHA256.constantTimeEqual(Array(self.signature(request, time: text).utf8), Array(signature.utf8)) else {

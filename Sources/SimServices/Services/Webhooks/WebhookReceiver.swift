@@ -37,9 +37,7 @@ public struct WebhookReceiver: Sendable {
     /// Judges one delivery at the receiver's clock `nowSeconds` (and remembers an accepted id).
     public mutating func receive(id: String?, signature: String?, body: String?, nowSeconds: Int64) -> Verdict {
         guard let id, let signature, let body, let (t, values) = Self.parse(signature) else { return .refused("unsigned or malformed") }
-        // Without overflow: a crafted t (Int64.min, say) must be refused, not trap the receiver.
-        let (difference, overflow) = nowSeconds.subtractingReportingOverflow(t)
-        guard !overflow, difference.magnitude <= UInt64(max(0, toleranceSeconds)) else { return .refused("timestamp \(t) outside the tolerance at \(nowSeconds)") }
+        guard t.isWithin(toleranceSeconds, of: nowSeconds) else { return .refused("timestamp \(t) outside the tolerance at \(nowSeconds)") }
         let expected = secrets.map { WebhooksService.signature(secret: $0, timestamp: t, body: body) }
         // Every pair is compared (no early exit on a match either).
         var matched = false

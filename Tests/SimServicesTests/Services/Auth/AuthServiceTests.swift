@@ -328,7 +328,7 @@ final class IdentityReplayTests: XCTestCase {
     /// A clock stepped back past a nonce's expiry does not let its signature through again: the
     /// nonce is kept for twice the window in true time, so the replay, inside the window again on
     /// the stepped clock, is still refused.
-    func testAClockSteppedBackDoesNotReopenAForgottenNonce() {
+    func testANonceIsKeptTwiceTheWindowInTrueTimeForAClockSteppedBack() {
         let cache = ReplayCache(startedAt: 0)
         XCTAssertEqual(take(cache, "n", "1", signed: 10, now: 10), .first)
         // 45 s later in true time the node's clock reads 41 s past the signature: the window (30 s)

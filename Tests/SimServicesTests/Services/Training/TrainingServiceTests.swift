@@ -71,7 +71,7 @@ final class TrainingJobTenancyTests: XCTestCase {
     /// The cluster's job is its tenant's job of its name, whoever submitted that name first: with
     /// bob's (t2) `job-1` submitted before the engineer's (t1), the statement the cluster reads
     /// and writes its job by names the engineer's job, never bob's.
-    func testTheClusterRunsItsTenantsJobNotAnEarlierOneOfAnotherTenant() {
+    func testTheClusterJobStatementPicksItsTenantsJobNotAnEarlierOneOfAnotherTenant() {
         let engineer = ModelTenancyTests.engineer, bob = ModelTenancyTests.bob
         let outcome = ServiceHarness.run("training", [
             HTTPRequest("POST", "training/jobs", body: ["job": "job-1"], headers: bob),
