@@ -111,6 +111,20 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual(SHA256.hex(SHA256.hmac(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))),
                        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         XCTAssertTrue(SHA256.constantTimeEqual([1, 2], [1, 2]))
+        XCTAssertFalse(SHA256.constantTimeEqual([1, 2], [1, 2, 3]))
+    }
+
+    /// The precomputed key schedule (`HMACKey`) against RFC 4231's vectors: a short key (case 1),
+    /// a key longer than the block, hashed first (case 6), and one key used many times gives the
+    /// same code every time (each use starts from the pads, not from the last message).
+    func testAKeyedHMACMatchesRFC4231AndDoesNotCarryStateBetweenMessages() {
+        let short = SHA256.HMACKey([UInt8](repeating: 0x0b, count: 20))
+        XCTAssertEqual(SHA256.hex(short.mac(Array("Hi There".utf8))), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        let long = SHA256.HMACKey([UInt8](repeating: 0xaa, count: 131))
+        XCTAssertEqual(SHA256.hex(long.mac(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))),
+                       "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+        let jefe = SHA256.HMACKey(Array("Jefe".utf8)), message = Array("what do ya want for nothing?".utf8)
+        for _ in 0 ..< 3 { XCTAssertEqual(SHA256.hex(jefe.mac(message)), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843") }
         XCTAssertFalse(SHA256.constantTimeEqual([1, 2], [1, 3]))
     }
 }

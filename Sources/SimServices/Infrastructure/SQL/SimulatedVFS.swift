@@ -83,7 +83,7 @@ public enum SimulatedVFS {
     static func locate(_ zName: UnsafePointer<CChar>?) -> (SimDisk, String, Node)? {
         guard let zName, let simulation = Simulation.current else { return nil }
         let text = String(cString: zName)
-        let parts = text.split(separator: "/", maxSplits: 1)
+        let parts = text.splitBytes("/", maxSplits: 1)
         guard parts.count == 2, let node = simulation.node(named: String(parts[0])) else { return nil }
         return (node.disk, String(parts[1]), node)
     }

@@ -95,8 +95,11 @@ public enum AuthService {
     /// The claims of a token whose header, signature and times hold at `now` (seconds of the
     /// verifying node's clock). Revocation and roles are `identity`'s business.
     public static func verify(_ token: String, now: Int64) -> Result<JWT.Claims, JWT.Refusal> {
-        JWT.verify(token, secret: secret, now: now, leeway: leewaySeconds)
+        JWT.verify(token, key: secretKey, now: now, leeway: leewaySeconds)
     }
+
+    /// `secret`'s HMAC key schedule, computed once.
+    static let secretKey = SHA256.HMACKey(secret)
 
     /// The caller behind a valid, unrevoked token, with its current role (cached up to `cacheTTL`).
     static func identity(_ runtime: ServiceRuntime, token: String) async throws(ServiceError) -> Identity {
@@ -104,7 +107,10 @@ public enum AuthService {
         let context = runtime.context
         var caller: String { "token(\(JWT.unverifiedClaims(token)?.sub ?? "?"))" }
         let checkedAt = context.localTime / Nanos.second
-        switch verify(token, now: checkedAt) {
+        // The run's memo of tokens' signature checks (`JWT.VerifiedTokens`: the same answers as
+        // `verify`, without re-checking a token's signature on every request).
+        let verifier = context.simulation.component(JWT.VerifiedTokens.self) { JWT.VerifiedTokens(key: secretKey) }
+        switch verifier.verify(token, now: checkedAt, leeway: leewaySeconds) {
         case .failure(let refusal):
             throw await SecurityEvents.refuse(runtime, caller: caller, reason: refusal.rawValue, detail: "auth/verify", status: 401)
         case .success(let claims):

@@ -52,23 +52,72 @@ public enum JWT {
     /// The claims of `token` if its header names HS256, its signature holds under `secret`, and
     /// `now` (seconds of the verifying node's clock) lies in [nbf - leeway, exp + leeway).
     public static func verify(_ token: String, secret: [UInt8], now: Int64, leeway: Int64) -> Result<Claims, Refusal> {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3, let headerBytes = fromBase64URL(parts[0]),
-              let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any] else { return .failure(.malformed) }
-        // The algorithm is pinned before anything else is trusted: "none", "HS512", "RS256"... are refused.
-        guard header["alg"] as? String == "HS256" else { return .failure(.algorithm) }
-        guard let signature = fromBase64URL(parts[2]) else { return .failure(.malformed) }
-        let expected = SHA256.hmac(key: secret, message: Array((parts[0] + "." + parts[1]).utf8))
-        guard SHA256.constantTimeEqual(expected, signature) else { return .failure(.signature) }
-        guard let body = fromBase64URL(parts[1]), let claims = try? JSONDecoder().decode(Claims.self, from: Data(body)) else { return .failure(.malformed) }
+        verify(token, key: SHA256.HMACKey(secret), now: now, leeway: leeway)
+    }
+
+    /// The same under a prepared key.
+    public static func verify(_ token: String, key: SHA256.HMACKey, now: Int64, leeway: Int64) -> Result<Claims, Refusal> {
+        checkTimes(signedClaims(token, key: key), now: now, leeway: leeway)
+    }
+
+    /// `checked` unless its claims' times do not hold at `now`.
+    static func checkTimes(_ checked: Result<Claims, Refusal>, now: Int64, leeway: Int64) -> Result<Claims, Refusal> {
+        guard case .success(let claims) = checked else { return checked }
         guard now < claims.exp + leeway else { return .failure(.expired) }
         guard now >= claims.nbf - leeway else { return .failure(.notYetValid) }
         return .success(claims)
     }
 
+    /// The base64url form of the only header auth writes: a token starting with it names HS256
+    /// without a JSON parse (any other spelling is parsed).
+    static let encodedHeader = base64URL(Array(header.utf8))
+
+    /// The claims of `token` if its header names HS256 and its signature holds under `key`, before
+    /// any clock is read: the same answer for the same token and key, whenever it is asked.
+    static func signedClaims(_ token: String, key: SHA256.HMACKey) -> Result<Claims, Refusal> {
+        let parts = token.splitBytes(".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3 else { return .failure(.malformed) }
+        if parts[0] != encodedHeader {
+            guard let headerBytes = fromBase64URL(parts[0]),
+                  let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any] else { return .failure(.malformed) }
+            // The algorithm is pinned before anything else is trusted: "none", "HS512", "RS256"... are refused.
+            guard header["alg"] as? String == "HS256" else { return .failure(.algorithm) }
+        }
+        guard let signature = fromBase64URL(parts[2]) else { return .failure(.malformed) }
+        let expected = key.mac(Array((parts[0] + "." + parts[1]).utf8))
+        guard SHA256.constantTimeEqual(expected, signature) else { return .failure(.signature) }
+        guard let body = fromBase64URL(parts[1]), let claims = try? JSONDecoder().decode(Claims.self, from: Data(body)) else { return .failure(.malformed) }
+        return .success(claims)
+    }
+
+    /// A verifier under one key that remembers what `signedClaims` found for the tokens it has
+    /// seen, so that a client's token, presented with each of its requests, is parsed, decoded and
+    /// its signature checked once (a JSON decoding and an HMAC per request were a sixth of a
+    /// serving run). A pure memo: that answer is a function of the token and the key alone (the
+    /// clock's checks run on every call), so the platform behaves the same with it or without it.
+    /// Bounded: emptied when it holds `capacity` tokens.
+    public final class VerifiedTokens {
+        public let key: SHA256.HMACKey
+        public let capacity: Int
+        public private(set) var entries: [String: Result<Claims, Refusal>] = [:]
+        public init(key: SHA256.HMACKey, capacity: Int = 4096) {
+            self.key = key
+            self.capacity = capacity
+        }
+
+        /// `JWT.verify(token, key: key, now: now, leeway: leeway)`.
+        public func verify(_ token: String, now: Int64, leeway: Int64) -> Result<Claims, Refusal> {
+            if let known = entries[token] { return checkTimes(known, now: now, leeway: leeway) }
+            let checked = signedClaims(token, key: key)
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = checked
+            return checkTimes(checked, now: now, leeway: leeway)
+        }
+    }
+
     /// The claims of `token` read without any check (for logging a refusal and for checkers).
     public static func unverifiedClaims(_ token: String) -> Claims? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = token.splitBytes(".", omittingEmptySubsequences: false)
         guard parts.count == 3, let body = fromBase64URL(String(parts[1])) else { return nil }
         return try? JSONDecoder().decode(Claims.self, from: Data(body))
     }

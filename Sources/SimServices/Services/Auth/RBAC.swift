@@ -30,7 +30,7 @@ public enum RBAC {
     /// Whether `role` may call `method path` (path `service/route...`).
     public static func permits(role: String, method: String, path: String) -> Bool {
         if grants[role] != nil, selfService.contains("\(method) \(path)") { return true }
-        let service = path.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        let service = path.splitBytes("/", maxSplits: 1).first.map(String.init) ?? ""
         let access: Access = method == "GET" ? .read : .write
         return grants[role]?.contains { $0.service == service && $0.access == access } ?? false
     }

@@ -19,7 +19,7 @@ public struct HTTPRequest: Hashable, Sendable, Codable {
         self.headers = headers
     }
     /// The service a path names: `/models/...` -> `models`.
-    public var service: String { String(path.split(separator: "/").first ?? "") }
+    public var service: String { String(path.splitBytes("/").first ?? "") }
 }
 
 public struct HTTPResponse: Hashable, Sendable, Codable {

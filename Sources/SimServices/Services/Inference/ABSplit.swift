@@ -17,8 +17,8 @@ public enum ABSplit {
     /// are positive and sum to 10,000 basis points.
     public static func parse(_ text: String) -> Result<Arms, ServiceError> {
         var arms: Arms = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+        for part in text.splitBytes(",", omittingEmptySubsequences: false) {
+            let pieces = part.splitBytes(":", omittingEmptySubsequences: false)
             guard pieces.count == 2, let version = Int64(pieces[0]), version > 0, let weight = Int(pieces[1]), weight > 0 else {
                 return .failure(.badRequest("arms: '\(part)' is not version:weight (basis points)"))
             }

@@ -7,7 +7,7 @@ extension InferenceService {
         case .failure(.corrupt): return ["inference: the default model's weights fail their checksum"]
         case .failure(.missing): return ["inference: it became ready without the default model's weights in the object store"]
         case .success(let bytes):
-            let parameters = String(decoding: bytes, as: UTF8.self).split(separator: ",").compactMap { Float($0) }
+            let parameters = String(decoding: bytes, as: UTF8.self).splitBytes(",").compactMap { Float($0) }
             return parameters == weights ? [] : ["inference: the default model's weights are \(parameters), not \(weights)"]
         }
     }

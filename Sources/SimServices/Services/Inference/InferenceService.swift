@@ -327,7 +327,7 @@ public enum InferenceService {
             guard case .success(.object(let loaded, _)) = await runtime.objectStore.request(.get(bucket: "models", key: "default/weights"), context: context) else {
                 return "cannot load the default model"
             }
-            let parameters = String(decoding: loaded, as: UTF8.self).split(separator: ",").compactMap { Float($0) }
+            let parameters = String(decoding: loaded, as: UTF8.self).splitBytes(",").compactMap { Float($0) }
             let state = runtime.state(State.self)
             await state.configure(runtime.directory.serving)
             await state.loaded(parameters, device: runtime.configuration.nodeHasAccelerator ? "gpu" : "cpu")
@@ -541,8 +541,8 @@ public enum InferenceService {
             return x
         }
         var values: [String: Float] = [:]
-        for pair in named.split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+        for pair in named.splitBytes(",") {
+            let parts = pair.splitBytes("=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let value = Float(parts[1]), value.isFinite else { throw .badRequest("features: '\(pair)' is not name=number") }
             values[parts[0]] = value
         }
@@ -578,7 +578,7 @@ public struct Deployment: Hashable, Sendable {
     }
 
     public init?(record: KafkaRecord) {
-        let parts = String(decoding: record.value, as: UTF8.self).split(separator: " ")
+        let parts = String(decoding: record.value, as: UTF8.self).splitBytes(" ")
         guard let version = parts.first.flatMap({ Int64($0) }) else { return nil }
         if parts.count == 4, parts[1] == "Canary", let percent = Int(parts[2]), (0 ... 100).contains(percent), let generation = Int64(parts[3]) {
             self.init(ModelKey(record.key, version), stage: .staging, canaryPercent: percent, generation: generation)

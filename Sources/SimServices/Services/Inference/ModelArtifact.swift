@@ -52,7 +52,7 @@ public struct ModelArtifact: Hashable, Sendable {
 
     /// Parses a file written by `encoded`; nil for anything else.
     public init?(decoding bytes: [UInt8]) {
-        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = String(decoding: bytes, as: UTF8.self).splitBytes("\n", omittingEmptySubsequences: false)
         guard lines.first == "synapsenet-model 1" else { return nil }
         var fields: [String: String] = [:]
         for line in lines.dropFirst() where !line.isEmpty {
@@ -61,9 +61,9 @@ public struct ModelArtifact: Hashable, Sendable {
         }
         guard let model = fields["model"], !model.isEmpty, let version = fields["version"].flatMap({ Int64($0) }),
               let resident = fields["resident_mib"].flatMap({ Int($0) }), resident >= 0, let weightText = fields["weights"] else { return nil }
-        let weights = weightText.split(separator: ",").compactMap { Float($0) }
-        guard !weights.isEmpty, weights.count == weightText.split(separator: ",").count, weights.allSatisfy(\.isFinite) else { return nil }
-        let features = fields["features"].map { $0.split(separator: ",").map(String.init) }
+        let weights = weightText.splitBytes(",").compactMap { Float($0) }
+        guard !weights.isEmpty, weights.count == weightText.splitBytes(",").count, weights.allSatisfy(\.isFinite) else { return nil }
+        let features = fields["features"].map { $0.splitBytes(",").map(String.init) }
         if let features, features.count != weights.count - 1 || Set(features).count != features.count { return nil }
         var output = Output.probability
         if let text = fields["output"] {

@@ -8,7 +8,7 @@ extension InferenceService.Predict: FormFastDecodable {
         if let text = fields["x"] {
             var values: [Float] = []
             if !text.isEmpty {
-                for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+                for item in text.splitBytes(",", omittingEmptySubsequences: false) {
                     guard let value = formFloat(item) else { return nil }
                     values.append(value)
                 }

@@ -255,12 +255,18 @@ public enum TrainingService {
 }
 
 /// Lower-case hex of bytes, and back (nil for anything that is not hex).
-public func hexBytes(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
+public func hexBytes(_ bytes: [UInt8]) -> String { String(decoding: hexDigits(bytes), as: UTF8.self) }
+
+/// The lower-case hex digits of `bytes`, as ASCII bytes.
+public func hexDigits(_ bytes: [UInt8]) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(bytes.count * 2)
-    for byte in bytes { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
-    return String(decoding: out, as: UTF8.self)
+    for byte in bytes {
+        let high = byte >> 4, low = byte & 15
+        out.append(high < 10 ? UInt8(ascii: "0") + high : UInt8(ascii: "a") + high - 10)
+        out.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
+    }
+    return out
 }
 
 public func bytesFromHex(_ text: String) -> [UInt8]? {
