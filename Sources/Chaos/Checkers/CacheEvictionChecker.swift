@@ -84,7 +84,8 @@ public final class CacheEvictionChecker: ServingSafetyChecker, Checker {
                 replay.lastUse[victim] = nil
                 replay.pins[victim] = nil
             }
-            let rates = "hit rate \(percent(replay.hits, replay.uses)) against LRU's \(percent(replay.referenceHits, replay.uses)) on the same trace"
+            // Worded only when a finding is (an eviction is judged after every deployment).
+            var rates: String { "hit rate \(percent(replay.hits, replay.uses)) against LRU's \(percent(replay.referenceHits, replay.uses)) on the same trace" }
             if let pins = replay.pins[victim], pins > 0 {
                 return "\(replica) evicted \(victim) while \(pins) request(s) used it (\(rates))"
             }

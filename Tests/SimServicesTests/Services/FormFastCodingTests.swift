@@ -100,3 +100,37 @@ final class FormFastCodingTests: XCTestCase {
         }
     }
 }
+
+/// auth/verify's hand coding (`AuthFormCoding.swift`) reads and writes what the Codable path does.
+final class AuthFormFastCodingTests: XCTestCase {
+    typealias Identity = AuthService.Identity
+    typealias VerifyRequest = AuthService.VerifyRequest
+
+    func testAnIdentityAndAVerifyRequestEncodeAndDecodeAsTheCodablePathDoes() throws {
+        let identity = Identity(user: "bob", tenant: "t2", role: "scientist", jti: "auth-0-7")
+        XCTAssertEqual(identity.formFields, FormEncoder.encodeCodable(identity))
+        XCTAssertEqual(Identity(formFields: identity.formFields), try FormDecoder.decodeCodable(Identity.self, from: identity.formFields))
+        let empty = Identity(user: "", tenant: "", role: "", jti: "")
+        XCTAssertEqual(Identity(formFields: FormEncoder.encodeCodable(empty)), empty)
+        let request = VerifyRequest(token: "a.b.c")
+        XCTAssertEqual(request.formFields, FormEncoder.encodeCodable(request))
+        XCTAssertEqual(VerifyRequest(formFields: ["token": "a.b.c"]), try FormDecoder.decodeCodable(VerifyRequest.self, from: ["token": "a.b.c"]))
+    }
+
+    func testFormsWithAMissingOrAnExtraFieldAreLeftToTheCodablePathWhichRefusesThem() {
+        let forms: [[String: String]] = [
+            [:],
+            ["user": "bob", "tenant": "t2", "role": "scientist"],
+            ["user": "bob", "tenant": "t2", "role": "scientist", "jti": "j", "admin": "true"],
+            ["user": "bob", "tenant": "t2", "role": "scientist", "jt": "j"],
+        ]
+        for form in forms {
+            XCTAssertNil(Identity(formFields: form), "\(form)")
+            XCTAssertThrowsError(try FormDecoder.decode(Identity.self, from: form), "\(form)")
+        }
+        for form: [String: String] in [[:], ["token": "t", "user": "bob"], ["tok": "t"]] {
+            XCTAssertNil(VerifyRequest(formFields: form), "\(form)")
+            XCTAssertThrowsError(try FormDecoder.decode(VerifyRequest.self, from: form), "\(form)")
+        }
+    }
+}

@@ -82,6 +82,7 @@ public enum ForwardedIdentity {
     /// Signs the identity `request` carries, at `time` (the signer's node clock), for node
     /// `audience`, with `nonce` (unique to this signature).
     public static func sign(_ request: inout HTTPRequest, at time: Int64, for audience: NodeID, nonce: String) {
+        request.headers.reserveCapacity(request.headers.count + signatureHeaders.count)  // one allocation, not a growth per header
         request.headers[timeHeader] = String(time)
         request.headers[audienceHeader] = audience.description
         request.headers[nonceHeader] = nonce

@@ -150,3 +150,45 @@ final class JWTTests: XCTestCase {
         XCTAssertEqual(JWT.unverifiedClaims(JWT.issue(claims, secret: key)), claims)
     }
 }
+
+/// The run's memo of token checks (`JWT.VerifiedTokens`) answers as `JWT.verify` does, for every
+/// token and time, and judges the clock on every call.
+final class VerifiedTokensTests: XCTestCase {
+    let key = Array("a key for tests".utf8)
+    let claims = JWT.Claims(sub: "bob", tenant: "t2", role: "scientist", iat: 1000, nbf: 1000, exp: 2000, jti: "auth-0-1")
+
+    func testTheMemoAnswersAsVerifyForValidForgedAndMalformedTokensAtEveryTime() {
+        let memo = JWT.VerifiedTokens(key: SHA256.HMACKey(key))
+        let genuine = JWT.issue(claims, secret: key)
+        let parts = genuine.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let tokens = [
+            genuine,
+            JWT.issue(claims, secret: Array("another key".utf8)),  // forged
+            JWT.base64URL(Array(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + parts[1] + ".",  // alg none
+            JWT.base64URL(Array(#"{"typ":"JWT","alg":"HS256"}"#.utf8)) + "." + parts[1] + "." + parts[2],  // another spelling: parsed, then the signature fails
+            parts[0] + "." + parts[1],  // two segments
+            "not a token", "", "..", genuine + "x",
+        ]
+        for _ in 0 ..< 2 {  // the second round answers from the memo
+            for token in tokens {
+                for now: Int64 in [0, 994, 995, 1500, 2004, 2005, 9999] {
+                    XCTAssertEqual(memo.verify(token, now: now, leeway: 5), JWT.verify(token, secret: key, now: now, leeway: 5), "\(token) at \(now)")
+                }
+            }
+        }
+        XCTAssertEqual(memo.entries.count, tokens.count)
+        // The genuine token is refused once expired though its signature check is remembered.
+        XCTAssertEqual(memo.verify(genuine, now: 2005, leeway: 5), .failure(.expired))
+        XCTAssertEqual(memo.verify(genuine, now: 1500, leeway: 5), .success(claims))
+    }
+
+    func testTheMemoIsEmptiedWhenItHoldsItsCapacity() {
+        let memo = JWT.VerifiedTokens(key: SHA256.HMACKey(key), capacity: 3)
+        for index in 0 ..< 3 { _ = memo.verify("token-\(index)", now: 0, leeway: 0) }
+        XCTAssertEqual(memo.entries.count, 3)
+        _ = memo.verify("token-3", now: 0, leeway: 0)
+        XCTAssertEqual(Array(memo.entries.keys), ["token-3"])
+        XCTAssertEqual(memo.verify("token-0", now: 0, leeway: 0), .failure(.malformed))
+        XCTAssertEqual(memo.entries.count, 2)
+    }
+}

@@ -1,0 +1,59 @@
+import SimKernel
+import XCTest
+@testable import SimServices
+
+/// The byte-level splitters are the standard library's and the first-written splitter's answers,
+/// exactly: they replaced them on hot paths for speed alone (no fingerprint may move).
+final class ByteSplitTests: XCTestCase {
+    /// Texts drawn from pieces that stress the fast path's conditions: separators at the ends and
+    /// doubled, a carriage return before a line feed (one Character), a combining mark after a
+    /// separator (joins it into another Character), multi-byte letters.
+    func randomText(_ random: inout SimRandom) -> String {
+        let pieces = ["/", ".", ",", "=", " ", "\n", "\r\n", "\r", "a", "bc", "é", "\u{301}", "/\u{301}", "日本", "x=1", "", "0"]
+        return (0 ..< random.uniform(0 ..< 12)).map { _ in pieces[random.uniform(0 ..< pieces.count)] }.joined()
+    }
+
+    func testSplitBytesGivesTheStandardLibrarysSplitForEveryTextSeparatorAndOption() {
+        var random = SimRandom(rootSeed: 7, stream: "split-bytes")
+        var fastPathTexts = 0
+        for _ in 0 ..< 5_000 {
+            let text = randomText(&random)
+            let separator: Unicode.Scalar = ["/", ".", ",", "=", " ", "\n"][random.uniform(0 ..< 6)]
+            let maxSplits = [0, 1, 2, Int.max][random.uniform(0 ..< 4)]
+            let omitting = random.uniform(0 ..< 2) == 0
+            let expected = text.split(separator: Character(separator), maxSplits: maxSplits, omittingEmptySubsequences: omitting)
+            XCTAssertEqual(text.splitBytes(separator, maxSplits: maxSplits, omittingEmptySubsequences: omitting), expected,
+                           "\(text.debugDescription) on \(separator.escaped(asASCII: true)) max \(maxSplits) omitting \(omitting)")
+            // Substrings split alike too (a sub-range's indices are the base string's).
+            let tail = text.dropFirst()
+            XCTAssertEqual(tail.splitBytes(separator, maxSplits: maxSplits, omittingEmptySubsequences: omitting),
+                           tail.split(separator: Character(separator), maxSplits: maxSplits, omittingEmptySubsequences: omitting))
+            if text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) { fastPathTexts += 1 }
+        }
+        // Both paths were taken many times (the pieces are half ASCII).
+        XCTAssertGreaterThan(fastPathTexts, 500)
+        XCTAssertLessThan(fastPathTexts, 4_500)
+    }
+
+    func testAPathsServiceIsItsFirstNonEmptySegment() {
+        XCTAssertEqual(HTTPRequest("GET", "models/7").service, "models")
+        XCTAssertEqual(HTTPRequest("GET", "/models/7").service, "models")
+        XCTAssertEqual(HTTPRequest("GET", "").service, "")
+        // A combining mark after the slash makes another Character: no segment ends there.
+        XCTAssertEqual(HTTPRequest("GET", "models/\u{301}x").service, "models/\u{301}x")
+    }
+
+    func testFieldsSplitGivesTheByteByByteSplittersFieldsForAnyBytes() {
+        var random = SimRandom(rootSeed: 9, stream: "fields-split")
+        let alphabet: [UInt8] = [0x1F, 0x1B, 0x41, 0x42, 0x00, 0xFF]
+        for _ in 0 ..< 5_000 {
+            let bytes = (0 ..< random.uniform(0 ..< 20)).map { _ in alphabet[random.uniform(0 ..< alphabet.count)] }
+            XCTAssertEqual(Fields.split(bytes), Fields.splitByteByByte(bytes), "\(bytes)")
+        }
+        // Fields with separators and escape bytes in them come back as they were joined.
+        let fields: [[UInt8]] = [[], [0x1F], [0x1B, 0x1B], Array("plain".utf8), [0x41, 0x1F, 0x1B, 0x42]]
+        XCTAssertEqual(Fields.split(Fields.join(fields)), fields)
+        // A trailing escape byte is dropped, as it always was.
+        XCTAssertEqual(Fields.split([0x41, 0x1B]), [[0x41]])
+    }
+}
