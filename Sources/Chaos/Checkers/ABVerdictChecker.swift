@@ -23,8 +23,8 @@ public final class ABVerdictChecker: ServingSafetyChecker, Checker {
             let verdict = serving.abVerdicts[checked]
             checked += 1
             guard verdict.status == 200, let armsText = verdict.arms, let comparisonsText = verdict.comparisons else { continue }
-            let arms = armsText.split(separator: ",").compactMap { part -> ABVerdict.Arm? in
-                let fields = part.split(separator: ":").compactMap { Int64($0) }
+            let arms = armsText.splitBytes(",").compactMap { part -> ABVerdict.Arm? in
+                let fields = part.splitBytes(":").compactMap { Int64($0) }
                 return fields.count == 3 ? ABVerdict.Arm(version: fields[0], samples: Int(fields[1]), conversions: Int(fields[2])) : nil
             }
             if let short = arms.first(where: { $0.samples < planned }) {
@@ -38,8 +38,8 @@ public final class ABVerdictChecker: ServingSafetyChecker, Checker {
                 }
             }
             guard let control = arms.first else { continue }
-            for part in comparisonsText.split(separator: ",") {
-                let fields = part.split(separator: ":").map(String.init)
+            for part in comparisonsText.splitBytes(",") {
+                let fields = part.splitBytes(":").map(String.init)
                 guard fields.count == 3, let version = Int64(fields[0]), let z = Double(fields[1]), let arm = arms.first(where: { $0.version == version }) else {
                     return "the verdict's comparison '\(part)' is unreadable"
                 }

@@ -37,7 +37,7 @@ public final class CredentialsChecker: SecurityObservationsChecker, Checker {
     /// What is wrong with auth's acceptance of `verification`, if anything.
     static func judge(_ verification: SecurityObservations.Verification, _ observations: SecurityObservations) -> String? {
         let token = verification.token, at = verification.at
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let parts = token.splitBytes(".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, let headerBytes = JWT.fromBase64URL(parts[0]), let signature = JWT.fromBase64URL(parts[2]),
               let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any],
               let claims = JWT.unverifiedClaims(token) else { return "auth accepted a token that is not a JWT: \(token.prefix(40))" }

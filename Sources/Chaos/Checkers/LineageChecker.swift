@@ -12,7 +12,7 @@ public final class LineageChecker: StreamChecker, Checker {
         let ran = simulation.stream.stepsRun
         guard !ran.isEmpty, let output = rows(simulation, "SELECT window, tenant || '/' || user, lineage FROM stream_counts ORDER BY window, tenant, user") else { return nil }
         for row in output {
-            let steps = (row[2].text ?? "").split(separator: ">").map(String.init)
+            let steps = (row[2].text ?? "").splitBytes(">").map(String.init)
             if let missing = ran.first(where: { !steps.contains($0) }) {
                 return "the output row of \(row[1].plain) in window \(formatNanoseconds(row[0].integer ?? 0)) has lineage \(row[2].plain), which lacks \(missing), a step the job ran"
             }

@@ -35,7 +35,7 @@ public final class StreamCountsChecker: StreamChecker, Checker {
         for key in Set(expected.keys).union(actual.keys).sorted() {
             let want = expected[key] ?? (0, 0), got = actual[key] ?? (0, 0)
             if want.count != got.count || abs(want.total - got.total) > 1e-6 {
-                let parts = key.split(separator: "|", maxSplits: 1)
+                let parts = key.splitBytes("|", maxSplits: 1)
                 let what = got.count > want.count ? "counted twice" : "missing"
                 // The user's accepted events of that window, with what became of each.
                 let user = String(parts[1]), window = Int64(parts[0]) ?? 0

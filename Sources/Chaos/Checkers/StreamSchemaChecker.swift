@@ -18,8 +18,8 @@ public final class StreamSchemaChecker: StreamChecker, Checker {
             // The version before it in the same tenant's stream (each tenant numbers its own).
             let earlier = stream.schemas[..<schemasChecked].last { $0.tenant == tenant && $0.version == version - 1 }
             schemasChecked += 1
-            guard let earlier, let schema = EventSchema.parse(version: version, fields.split(separator: ",").map(String.init)),
-                  let previous = EventSchema.parse(version: earlier.version, earlier.fields.split(separator: ",").map(String.init)) else { continue }
+            guard let earlier, let schema = EventSchema.parse(version: version, fields.splitBytes(",").map(String.init)),
+                  let previous = EventSchema.parse(version: earlier.version, earlier.fields.splitBytes(",").map(String.init)) else { continue }
             if let problem = schema.incompatibility(with: previous) { return "schema v\(version) of \(tenant)'s stream was registered though it is not backward compatible: \(problem)" }
         }
         // The new refusals only, in id order, not the dictionary's (which differs between

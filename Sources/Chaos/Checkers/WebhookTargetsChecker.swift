@@ -22,7 +22,7 @@ public final class WebhookTargetsChecker: SecurityObservationsChecker, Checker {
     /// reach: judged here from the text, apart from the service's own classification.
     static func isPrivate(_ address: String) -> Bool {
         if address.hasPrefix("[") { return true }  // the platform has no public IPv6 receivers
-        let octets = address.split(separator: ".").compactMap { Int($0) }
+        let octets = address.splitBytes(".").compactMap { Int($0) }
         guard octets.count == 4 else { return true }
         return [0, 10, 127].contains(octets[0]) || (octets[0] == 169 && octets[1] == 254) || (octets[0] == 192 && octets[1] == 168)
             || (octets[0] == 172 && (16 ... 31).contains(octets[1])) || (octets[0] == 100 && (64 ... 127).contains(octets[1])) || octets[0] >= 224

@@ -259,7 +259,7 @@ final class WorkerProcess {
         process.waitUntilExit()
         let errors = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: errorFile)
-        let lines = errors.split(separator: "\n")
+        let lines = errors.splitBytes("\n")
         let lastError = (lines.first { $0.contains("Fatal error") } ?? lines.last { !$0.isEmpty }).map(String.init) ?? ""
         let how = process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
         return "the run trapped: its worker process ended with \(how)" + (lastError.isEmpty ? "" : ": \(lastError.prefix(300))")

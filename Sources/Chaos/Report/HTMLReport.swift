@@ -69,7 +69,7 @@ public enum HTMLReport {
         guard case .deadlock(let cycle) = outcome else {
             // The message, wrapped at word boundaries into at most four lines of the box.
             var lines: [String] = [""]
-            for word in outcome.message.split(separator: " ") {
+            for word in outcome.message.splitBytes(" ") {
                 if lines[lines.count - 1].count + word.count > 92 { lines.append("") }
                 lines[lines.count - 1] += (lines[lines.count - 1].isEmpty ? "" : " ") + word
             }

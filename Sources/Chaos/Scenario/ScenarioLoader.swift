@@ -84,7 +84,7 @@ public enum ScenarioLoader {
         case .duplicatedKeysInMapping(let duplicates, _): text = "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", "))"
         default: text = "\(error)"
         }
-        let first = text.split(separator: "\n").first.map(String.init) ?? text
+        let first = text.splitBytes("\n").first.map(String.init) ?? text
         return first.replacingOccurrences(of: "Parser: ", with: "")
     }
 }

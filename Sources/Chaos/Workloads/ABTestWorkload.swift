@@ -78,7 +78,7 @@ public struct ABTestWorkload: Workload {
             case "sample": sample = Int(try reader.integer(value, path, in: 1 ... 1_000_000))
             case "conversion_percent":
                 let text = try reader.string(value, path)
-                let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+                let parts = text.splitBytes(",", omittingEmptySubsequences: false).map { Int($0) }
                 guard !parts.isEmpty, parts.allSatisfy({ $0.map { (0 ... 100).contains($0) } ?? false }) else {
                     throw reader.fail(value, path, "'\(text)' is not a comma-separated list of percentages (0-100), one per arm")
                 }

@@ -60,12 +60,12 @@ public struct AuthSessionsWorkload: Workload {
 
     /// Tokens no verifier may accept, built from a real one (`genuine`, bob's): each with what it tries.
     public static func forgeries(of genuine: String) -> [(what: String, token: String)] {
-        let parts = genuine.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let parts = genuine.splitBytes(".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, var claims = JWT.unverifiedClaims(genuine) else { return [] }
         claims.role = "admin"
         claims.tenant = "t1"
         // The claims' segment as auth would write it (the signature of an empty key is dropped).
-        let escalated = String(JWT.issue(claims, secret: []).split(separator: ".")[1])
+        let escalated = String(JWT.issue(claims, secret: []).splitBytes(".")[1])
         func header(_ text: String) -> String { JWT.base64URL(Array(text.utf8)) }
         return [
             ("alg none", header(#"{"alg":"none","typ":"JWT"}"#) + "." + escalated + "."),

@@ -229,10 +229,10 @@ final class FeatureDriftClient: @unchecked Sendable {  // confined to its simula
         case .duplicate: return HTTPResponse(200, ["duplicate": "1"])
         case .accepted: break
         }
-        let parts = (body ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        let parts = (body ?? "").splitBytes("|", omittingEmptySubsequences: false).map(String.init)
         if parts.count == 6, let window = Int64(parts[3]), let id = request.headers["webhook-id"] {
             simulation.features.alerts.append(.init(at: simulation.now, eventID: id, view: parts[1], group: parts[2], window: window,
-                                                    features: parts[4].split(separator: ";").map(String.init)))
+                                                    features: parts[4].splitBytes(";").map(String.init)))
             simulation.features.revision &+= 1
         }
         return HTTPResponse(200)

@@ -159,8 +159,8 @@ public struct TrainingRunsWorkload: Workload {
                     await context.sleep(nanoseconds: 500 * Nanos.millisecond)
                 }
                 let series = await ask(HTTPRequest("GET", "experiments/metrics", body: ["run": "\(run!)"]))
-                let points: [TrainingRunObservations.ReadPoint] = (series.body["points"] ?? "").split(separator: ";").compactMap { entry in
-                    let fields = entry.split(separator: ",").map(String.init)
+                let points: [TrainingRunObservations.ReadPoint] = (series.body["points"] ?? "").splitBytes(";").compactMap { entry in
+                    let fields = entry.splitBytes(",").map(String.init)
                     guard fields.count == 4, let step = Int64(fields[1]), let value = Double(fields[2]) else { return nil }
                     return .init(key: fields[0], step: step, value: value, timestamp: fields[3])
                 }
@@ -202,8 +202,8 @@ public struct TrainingRunsWorkload: Workload {
                 while racing > 0 { await context.sleep(nanoseconds: 50 * Nanos.millisecond) }
                 let listed = await ask(HTTPRequest("GET", "experiments/runs/list", body: ["experiment": "scratch"]))
                 if listed.status == 200 {
-                    observations.lineage = (listed.body["runs"] ?? "").split(separator: ",").compactMap { entry in
-                        let parts = entry.split(separator: ":").compactMap { Int64($0) }
+                    observations.lineage = (listed.body["runs"] ?? "").splitBytes(",").compactMap { entry in
+                        let parts = entry.splitBytes(":").compactMap { Int64($0) }
                         return parts.count == 2 ? (parts[0], parts[1]) : nil
                     }
                     observations.revision &+= 1
@@ -264,7 +264,7 @@ public struct TrainingRunsWorkload: Workload {
             }
             for filter in TrainingRunsWorkload.searchFilters {
                 let found = await ask(HTTPRequest("GET", "experiments/runs/search", body: ["experiment": "ctr-model", "filter": filter]))
-                let runs = (found.body["runs"] ?? "").split(separator: ",").compactMap { Int64($0) }
+                let runs = (found.body["runs"] ?? "").splitBytes(",").compactMap { Int64($0) }
                 observations.searches.append((filter, found.status, runs))
             }
             // The first same-seed run's model registered as a version with its run: the chain

@@ -66,8 +66,8 @@ public struct TextPreprocessing: Hashable, Sendable {
     /// Parses `encoded`'s form (every field, each once, nothing else); nil otherwise.
     public init?(decoding text: String) {
         var fields: [String: String] = [:]
-        for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        for pair in text.splitBytes(",", omittingEmptySubsequences: false) {
+            let parts = pair.splitBytes("=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, fields[parts[0]] == nil else { return nil }
             fields[parts[0]] = parts[1]
         }

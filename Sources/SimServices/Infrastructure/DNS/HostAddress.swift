@@ -22,7 +22,7 @@ public enum HostAddress: Hashable, Sendable, CustomStringConvertible {
             }
             return
         }
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = host.splitBytes(".", omittingEmptySubsequences: false)
         guard (1 ... 4).contains(parts.count) else { return nil }
         var values: [UInt64] = []
         for part in parts {
@@ -57,7 +57,7 @@ public enum HostAddress: Hashable, Sendable, CustomStringConvertible {
         func groups(_ part: Substring) -> [UInt16]? {
             if part.isEmpty { return [] }
             var result: [UInt16] = []
-            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+            let pieces = part.splitBytes(":", omittingEmptySubsequences: false)
             for (index, piece) in pieces.enumerated() {
                 if index == pieces.count - 1, piece.contains("."), case .v4(let v4)? = HostAddress(dotted: String(piece)) {
                     result += [UInt16(v4 >> 16), UInt16(v4 & 0xFFFF)]
@@ -83,7 +83,7 @@ public enum HostAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a dotted quad (`10.0.0.3`) only.
     public init?(dotted text: String) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt32($0) }
+        let parts = text.splitBytes(".", omittingEmptySubsequences: false).compactMap { UInt32($0) }
         guard parts.count == 4, parts.allSatisfy({ $0 <= 0xFF }) else { return nil }
         self = .v4(parts.reduce(0) { $0 << 8 | $1 })
     }

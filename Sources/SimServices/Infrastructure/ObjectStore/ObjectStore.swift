@@ -164,7 +164,7 @@ public final class ObjectStoreServer {
             return .stored(etag: hexString(crc32(bytes)))
         case .completeMultipart(let id, let parts):
             guard let target = try? disk.readAll("uploads/\(id)/target") else { return .error(.noSuchUpload(id)) }
-            let lines = String(decoding: target, as: UTF8.self).split(separator: "\n", maxSplits: 1).map(String.init)
+            let lines = String(decoding: target, as: UTF8.self).splitBytes("\n", maxSplits: 1).map(String.init)
             guard lines.count == 2 else { return .error(.noSuchUpload(id)) }
             var assembled: [UInt8] = []
             for part in parts {

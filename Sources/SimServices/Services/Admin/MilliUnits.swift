@@ -23,7 +23,7 @@ public enum MilliUnits {
 
     /// Parses a non-negative decimal with at most three decimal places ("2", "0.25", "1.500").
     public static func parse(_ text: String) throws(ParseError) -> Int64 {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = text.splitBytes(".", omittingEmptySubsequences: false)
         guard (1 ... 2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
               parts.count == 1 || !parts[1].isEmpty else { throw .notADecimal(text) }
         let fraction = parts.count == 2 ? parts[1] : ""

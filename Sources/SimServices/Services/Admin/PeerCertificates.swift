@@ -94,7 +94,7 @@ public enum PlatformPKI {
 
     /// A proof header's parts, nil when it is not `<seconds>.<nonce>.<hex>` (nonce: 8-64 letters or digits).
     public static func parseProof(_ header: String) -> (timestamp: Int64, nonce: String, signature: [UInt8])? {
-        let parts = header.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = header.splitBytes(".", omittingEmptySubsequences: false)
         guard parts.count == 3, let timestamp = Int64(parts[0]), (8 ... 64).contains(parts[1].count),
               parts[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }), parts[2].count == 128,
               let signature = hexDecode(String(parts[2])) else { return nil }

@@ -50,8 +50,8 @@ extension AdminService {
 
     static func reserve(_ runtime: ServiceRuntime, _ request: Reserve) async throws(ServiceError) -> Reserved {
         var wanted: [(resource: String, milli: Int64)] = []
-        for pair in request.amounts.split(separator: ",") {
-            let sides = pair.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        for pair in request.amounts.splitBytes(",") {
+            let sides = pair.splitBytes(":", omittingEmptySubsequences: false).map(String.init)
             guard sides.count == 2, !sides[0].isEmpty else { throw .badRequest("amounts: '\(pair)' is not resource:amount") }
             guard !wanted.contains(where: { $0.resource == sides[0] }) else { throw .badRequest("amounts: \(sides[0]) is named twice") }
             wanted.append((sides[0], try amount(sides[1], field: "amounts.\(sides[0])")))

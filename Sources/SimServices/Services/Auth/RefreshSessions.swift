@@ -48,7 +48,7 @@ extension AuthService {
 
     /// The session and generation a refresh token names, when its mac holds (constant time).
     public static func parseRefreshToken(_ token: String) -> (session: String, generation: Int64)? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let parts = token.splitBytes(".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4, parts[0] == "rt", !parts[1].isEmpty, let generation = Int64(parts[2]), generation >= 0,
               SHA256.constantTimeEqual(Array(parts[3].utf8), Array(refreshMAC(session: parts[1], generation: generation).utf8)) else { return nil }
         return (parts[1], generation)

@@ -116,7 +116,7 @@ struct FormDecoding: Decoder {
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard let text = state.fields[prefix] else { throw FormError(field: prefix, problem: "missing") }
         state.read.insert(prefix)
-        return FormListDecoding(items: text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init),
+        return FormListDecoding(items: text.isEmpty ? [] : text.splitBytes(",", omittingEmptySubsequences: false).map(String.init),
                                 field: prefix, codingPath: codingPath)
     }
 
@@ -161,7 +161,7 @@ struct FormKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
             let rest = field.dropFirst(start.count)
             // A dictionary's key is the whole rest (it may hold dots: `metric.val.acc` is the key
             // `val.acc`); a structure's is the next path component.
-            let name = dictionaryKeys ? String(rest) : String(rest.split(separator: ".", maxSplits: 1).first ?? rest)
+            let name = dictionaryKeys ? String(rest) : String(rest.splitBytes(".", maxSplits: 1).first ?? rest)
             if names.last != name { names.append(name) }
         }
         return names.compactMap { Key(stringValue: $0) }

@@ -148,8 +148,8 @@ public enum MetricLog {
     }
 
     static func parse(_ blob: String) -> [Point] {
-        blob.split(separator: ";").compactMap { entry in
-            let fields = entry.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        blob.splitBytes(";").compactMap { entry in
+            let fields = entry.splitBytes("|", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == 5, let step = Int64(fields[1]), let value = Double(fields[2]), let at = Int64(fields[3]), let attempt = Int64(fields[4]) else { return nil }
             return Point(key: fields[0], step: step, value: value, timestampMillis: at, attempt: attempt)
         }

@@ -145,7 +145,7 @@ public enum RunSearch {
     static func spliced(_ runtime: ServiceRuntime, _ request: Query) async throws(ServiceError) -> Found {
         var sql = "SELECT r.id FROM runs r WHERE r.experiment = ?"
         for clause in request.filter.components(separatedBy: " AND ") {
-            let sides = clause.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let sides = clause.splitBytes("=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard sides.count == 2, let dot = sides[0].firstIndex(of: ".") else { throw .badRequest("filter: expected KIND.KEY = 'VALUE'") }
             let table = sides[0][..<dot] == "tag" ? "tags" : "params"
             sql += " AND EXISTS (SELECT 1 FROM \(table) t WHERE t.run = r.id AND t.key = '\(sides[0][dot...].dropFirst())' AND t.value = \(sides[1]))"

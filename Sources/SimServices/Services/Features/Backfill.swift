@@ -106,7 +106,7 @@ enum Backfill {
     static func loadShare(_ runtime: ServiceRuntime, backfill id: Int64, view: String, _ share: [(part: Int64, rows: String, schema: Int64)]) async {
         let context = runtime.context
         for (index, part) in share.enumerated() {
-            let rows = part.rows.split(separator: "\n").compactMap { OfflineStore.IncomingRow.parse(String($0)) }
+            let rows = part.rows.splitBytes("\n").compactMap { OfflineStore.IncomingRow.parse(String($0)) }
             let cost = context.withRandom { $0.uniform(costPerRow) }
             await context.sleep(nanoseconds: Int64(rows.count) * cost)
             var statements = rows.map { OfflineStore.insert($0, view: view, createdAt: context.localTime, schema: Int(part.schema), defects: runtime.defects) }

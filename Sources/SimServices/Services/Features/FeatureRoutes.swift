@@ -211,7 +211,7 @@ enum FeatureRoutes {
                     continue
                 }
                 let written = Int(row[4].integer ?? 1)
-                switch SchemaVersions.project(vals.split(separator: ";", omittingEmptySubsequences: false).map(String.init), written: versions[written] ?? view.features,
+                switch SchemaVersions.project(vals.splitBytes(";", omittingEmptySubsequences: false).map(String.init), written: versions[written] ?? view.features,
                                               reader: reader.features, defects: runtime.defects) {
                 case .success(let values):
                     join.values = values

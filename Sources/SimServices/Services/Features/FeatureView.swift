@@ -34,14 +34,14 @@ public struct FeatureView: Sendable, Equatable {
 
         /// Parses `name=op(a b)`.
         public static func parse(_ text: String) -> Result<Transform, GraphError> {
-            let sides = text.split(separator: "=", maxSplits: 1).map(String.init)
+            let sides = text.splitBytes("=", maxSplits: 1).map(String.init)
             guard sides.count == 2, !sides[0].isEmpty, sides[1].hasSuffix(")"), let open = sides[1].firstIndex(of: "(") else {
                 return .failure(GraphError(message: "'\(text)' is not name=op(input ...)"))
             }
             guard let operation = Operation(rawValue: String(sides[1][..<open])) else {
                 return .failure(GraphError(message: "'\(text)': unknown operation '\(sides[1][..<open])' (ratio, sum, product, log1p)"))
             }
-            let inputs = sides[1][sides[1].index(after: open) ..< sides[1].index(before: sides[1].endIndex)].split(separator: " ").map(String.init)
+            let inputs = sides[1][sides[1].index(after: open) ..< sides[1].index(before: sides[1].endIndex)].splitBytes(" ").map(String.init)
             guard !inputs.isEmpty, operation != .ratio || inputs.count == 2, operation != .log1p || inputs.count == 1 else {
                 return .failure(GraphError(message: "'\(text)': \(operation.rawValue) takes \(operation == .ratio ? "two inputs" : operation == .log1p ? "one input" : "inputs")"))
             }
@@ -130,10 +130,10 @@ public struct FeatureView: Sendable, Equatable {
     static func fromRow(_ row: [SQLValue]) -> FeatureView? {
         guard row.count >= 6, let key = row[0].text, let features = row[1].text, let categorical = row[2].text,
               let ttl = row[3].integer, let sla = row[4].integer, let transforms = row[5].text else { return nil }
-        let parsed = transforms.split(separator: ";").compactMap { try? Transform.parse(String($0)).get() }
+        let parsed = transforms.splitBytes(";").compactMap { try? Transform.parse(String($0)).get() }
         // The stored name is the key, `tenant/name` (names are plain: the first `/` splits them).
         guard let slash = key.firstIndex(of: "/") else { return nil }
-        return FeatureView(name: String(key[key.index(after: slash)...]), tenant: String(key[..<slash]), features: features.split(separator: ";").map(String.init), categorical: categorical.split(separator: ";").map(String.init),
+        return FeatureView(name: String(key[key.index(after: slash)...]), tenant: String(key[..<slash]), features: features.splitBytes(";").map(String.init), categorical: categorical.splitBytes(";").map(String.init),
                            ttl: ttl, sla: sla, transforms: parsed)
     }
 }

@@ -11,7 +11,7 @@ enum Materialization {
 
     /// The online entry of an offline row (`vals` `;`-joined), its transformations computed in `order`.
     static func onlineEntry(_ view: FeatureView, vals: String, eventTime: Int64, order: [FeatureView.Transform], defects: DefectSet) -> OnlineStore.Entry {
-        var raw = vals.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        var raw = vals.splitBytes(";", omittingEmptySubsequences: false).map(String.init)
         // C1: the online path packs numbers into a float32 vector, so "5.23" comes back as
         // 5.230000019073486 while the offline store keeps 5.23.
         if defects.contains(.C1) { raw = raw.map { value in Double(value).map { "\(Double(Float($0)))" } ?? value } }
@@ -38,7 +38,7 @@ enum Materialization {
         var watermark: (id: Int64, at: Int64) = (0, .max)
         switch await runtime.redis.run(.get(watermarkKey(view.key)), context: context) {
         case .success(.string(let text)):
-            let parts = text.split(separator: "|").compactMap { Int64($0) }
+            let parts = text.splitBytes("|").compactMap { Int64($0) }
             if parts.count == 2 { watermark = (parts[0], parts[1]) }
         case .success(.null): break
         default: throw .unavailable("the online store does not answer")

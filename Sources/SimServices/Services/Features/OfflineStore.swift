@@ -37,10 +37,10 @@ public enum OfflineStore {
         }
 
         public static func parse(_ text: String) -> IncomingRow? {
-            let parts = text.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            let parts = text.splitBytes("|", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 5, !parts[0].isEmpty, !parts[1].isEmpty, let local = Int64(parts[2]), let offset = Int64(parts[3]),
                   (-14 * 60 ... 14 * 60).contains(offset) else { return nil }
-            return IncomingRow(source: parts[0], entity: parts[1], localTime: local, offsetMinutes: offset, values: parts[4].split(separator: ";", omittingEmptySubsequences: false).map(String.init))
+            return IncomingRow(source: parts[0], entity: parts[1], localTime: local, offsetMinutes: offset, values: parts[4].splitBytes(";", omittingEmptySubsequences: false).map(String.init))
         }
 
         public var text: String { "\(source)|\(entity)|\(localTime)|\(offsetMinutes)|\(values.joined(separator: ";"))" }

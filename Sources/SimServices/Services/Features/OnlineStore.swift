@@ -29,11 +29,11 @@ public enum OnlineStore {
         public var encoded: String { "\(version)|\(eventTime)|" + values.map { "\($0.0)=\($0.1)" }.joined(separator: ";") }
 
         public static func decode(_ text: String) -> Entry? {
-            let parts = text.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            let parts = text.splitBytes("|", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 3, let version = Int64(parts[0]), let eventTime = Int64(parts[1]) else { return nil }
             var values: [(String, String)] = []
-            for pair in parts[2].split(separator: ";") {
-                let sides = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            for pair in parts[2].splitBytes(";") {
+                let sides = pair.splitBytes("=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 guard sides.count == 2 else { return nil }
                 values.append((sides[0], sides[1]))
             }

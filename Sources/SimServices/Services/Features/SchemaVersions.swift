@@ -41,7 +41,7 @@ public enum SchemaVersions {
         var result: [Int: [String]] = [:]
         for row in rows.rows {
             guard let version = row[0].integer, let features = row[1].text else { continue }
-            result[Int(version)] = features.split(separator: ";").map(String.init)
+            result[Int(version)] = features.splitBytes(";").map(String.init)
         }
         return result
     }

@@ -5,7 +5,7 @@ extension GatewayService {
         let observations = view.simulation.platformObservations
         var violations: [String] = []
         for (time, target, instance) in observations.routings {
-            let service = instance.split(separator: "-").dropLast().joined(separator: "-")  // `models-2` -> `models`
+            let service = instance.splitBytes("-").dropLast().joined(separator: "-")  // `models-2` -> `models`
             let name = observations.services[service]?.registeredName ?? service
             if name != target { violations.append("gateway: a request for \(target) went to \(instance) (registered as \(name)) at \(time) ns") }
         }

@@ -20,8 +20,8 @@ extension ModelsService {
 
     /// Whether `signature` is `name:type` pairs separated by commas.
     static func isSignature(_ signature: String) -> Bool {
-        signature.split(separator: ",", omittingEmptySubsequences: false).allSatisfy {
-            $0.split(separator: ":", omittingEmptySubsequences: false).count == 2 && !$0.hasPrefix(":") && !$0.hasSuffix(":")
+        signature.splitBytes(",", omittingEmptySubsequences: false).allSatisfy {
+            $0.splitBytes(":", omittingEmptySubsequences: false).count == 2 && !$0.hasPrefix(":") && !$0.hasSuffix(":")
         }
     }
 

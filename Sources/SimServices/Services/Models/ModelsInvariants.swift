@@ -7,8 +7,8 @@ extension ModelsService {
             violations.append("models: \(row[2].plain) models named \(row[1].plain) for tenant \(row[0].plain)")
         }
         for row in view.rows("models_db", "SELECT id, signature FROM models ORDER BY id") ?? [] {
-            let pairs = (row[1].text ?? "").split(separator: ",")
-            if pairs.isEmpty || pairs.contains(where: { $0.split(separator: ":").count != 2 }) {
+            let pairs = (row[1].text ?? "").splitBytes(",")
+            if pairs.isEmpty || pairs.contains(where: { $0.splitBytes(":").count != 2 }) {
                 violations.append("models: model \(row[0].plain) has signature '\(row[1].plain)', not name:type pairs")
             }
         }

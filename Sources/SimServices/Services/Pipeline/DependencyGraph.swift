@@ -27,7 +27,7 @@ public struct DependencyGraph: Sendable, Equatable {
     public static func parse(_ edges: [String], nodes: [String] = []) -> Result<DependencyGraph, GraphError> {
         var pairs: [(String, String)] = []
         for edge in edges {
-            let ends = edge.split(separator: ">", omittingEmptySubsequences: false).map(String.init)
+            let ends = edge.splitBytes(">", omittingEmptySubsequences: false).map(String.init)
             guard ends.count == 2, !ends[0].isEmpty, !ends[1].isEmpty else { return .failure(GraphError(message: "'\(edge)' is not from>to")) }
             pairs.append((ends[0], ends[1]))
         }

@@ -4,7 +4,7 @@ extension PipelineService {
     public static func invariants(_ view: ServiceStateView) -> [String] {
         guard view.hasTable("experiments_db", "dags"), let rows = view.rows("experiments_db", "SELECT id, name, edges FROM dags ORDER BY id") else { return [] }
         var violations: [String] = rows.compactMap { row in
-            let edges = (row[2].text ?? "").split(separator: ",").map(String.init)
+            let edges = (row[2].text ?? "").splitBytes(",").map(String.init)
             guard case .success(let graph) = DependencyGraph.parse(edges) else { return "pipeline: stored DAG \(row[1].plain) is unreadable" }
             return graph.cycle().map { "pipeline: stored DAG \(row[1].plain) (id \(row[0].plain)) has a cycle: \($0.joined(separator: " -> "))" }
         }

@@ -10,7 +10,7 @@ enum PipelineRuns {
             throw .unavailable("cannot read the DAG")
         }
         guard let edges = found[0].rows.first?[0].text else { throw ServiceError(404, "no DAG named \(dag)") }
-        let list = edges.split(separator: ",").map(String.init)
+        let list = edges.splitBytes(",").map(String.init)
         guard case .success(let graph) = DependencyGraph.parse(list) else { throw .internalError("stored DAG \(dag) is unreadable") }
         let now = runtime.context.localTime
         let insertTasks = graph.nodes.map { SQLStatement("INSERT INTO pipeline_tasks(run, task, state, attempts) VALUES ((SELECT MAX(id) FROM pipeline_runs), ?, 'pending', 0)", [.text($0)]) }
@@ -82,7 +82,7 @@ enum PipelineRuns {
             SQLStatement("UPDATE pipeline_tasks SET state = 'succeeded' WHERE run = ? AND task = ? AND state = 'dispatched'", [.integer(run), .text(task)]),
             SQLStatement("SELECT edges FROM pipeline_runs WHERE id = ?", [.integer(run)]),
         ]) else { throw .unavailable("cannot record the task") }
-        guard let edges = rows[1].rows.first?[0].text, case .success(let graph) = DependencyGraph.parse(edges.split(separator: ",").map(String.init)) else {
+        guard let edges = rows[1].rows.first?[0].text, case .success(let graph) = DependencyGraph.parse(edges.splitBytes(",").map(String.init)) else {
             throw ServiceError(404, "no run \(run)")
         }
         if rows[0].changes == 1 {
@@ -175,7 +175,7 @@ enum PipelineRuns {
             guard case .success(let rows) = await runtime.transaction([SQLStatement("SELECT id, edges FROM pipeline_runs WHERE status = 'running' ORDER BY id")]) else { continue }
             for row in rows[0].rows {
                 guard let run = row[0].integer, let edges = row[1].text,
-                      case .success(let graph) = DependencyGraph.parse(edges.split(separator: ",").map(String.init)) else { continue }
+                      case .success(let graph) = DependencyGraph.parse(edges.splitBytes(",").map(String.init)) else { continue }
                 await advance(runtime, run: run, graph: graph)
             }
         }

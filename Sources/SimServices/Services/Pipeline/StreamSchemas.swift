@@ -24,7 +24,7 @@ public struct EventSchema: Sendable, Equatable {
     public static func parse(version: Int, _ fields: [String]) -> EventSchema? {
         var parsed: [(String, Bool)] = []
         for field in fields {
-            let sides = field.split(separator: ":").map(String.init)
+            let sides = field.splitBytes(":").map(String.init)
             guard sides.count == 2, !sides[0].isEmpty, ["required", "optional"].contains(sides[1]) else { return nil }
             parsed.append((sides[0], sides[1] == "required"))
         }
@@ -76,7 +76,7 @@ public struct StreamEvent: Sendable, Equatable {
 
     /// Parses an event as a producer sends it (no tenant: the route stamps the caller's).
     public static func parse(_ text: String, tenant: String = "") -> StreamEvent? {
-        let parts = text.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        let parts = text.splitBytes("|", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 4, !parts[0].isEmpty, !parts[1].isEmpty, let time = Int64(parts[2]), let version = Int(parts[3]) else { return nil }
         return StreamEvent(tenant: tenant, id: parts[0], user: parts[1], eventTime: time, schemaVersion: version, fields: Array(parts[4...]))
     }
@@ -118,7 +118,7 @@ enum StreamSchemas {
         var schemas: [String: [EventSchema]] = [:]
         for row in rows[0].rows {
             guard let tenant = row[0].text, let version = row[1].integer, let fields = row[2].text,
-                  let schema = EventSchema.parse(version: Int(version), fields.split(separator: ",").map(String.init)) else { continue }
+                  let schema = EventSchema.parse(version: Int(version), fields.splitBytes(",").map(String.init)) else { continue }
             schemas[tenant, default: []].append(schema)
         }
         return schemas

@@ -21,7 +21,7 @@ enum Autoscaler {
         var count: Int
         var time: Int64
         init?(instance: String, text: String) {
-            let parts = text.split(separator: " ")
+            let parts = text.splitBytes(" ")
             guard parts.count == 3, let sequence = Int(parts[0]), let count = Int(parts[1]), let time = Int64(parts[2]) else { return nil }
             self.instance = instance
             self.sequence = sequence

@@ -10,7 +10,7 @@ extension SchedulerService {
             if !jobs.contains(name) { violations.append("scheduler: placed job \(name) was never accepted by training") }
             if TrainingService.decode(row[1].text ?? "")?.name != name { violations.append("scheduler: the placement of \(name) holds a spec of another job") }
         }
-        for row in view.rows("experiments_db", "SELECT name, cron FROM schedules ORDER BY id") ?? [] where (row[1].text ?? "").split(separator: " ").count != 5 {
+        for row in view.rows("experiments_db", "SELECT name, cron FROM schedules ORDER BY id") ?? [] where (row[1].text ?? "").splitBytes(" ").count != 5 {
             violations.append("scheduler: schedule \(row[0].plain) has cron '\(row[1].plain)'")
         }
         return violations

@@ -52,7 +52,7 @@ public enum SchedulerService {
             Route("POST", "scheduler/schedules", AddSchedule.self, Schedules.self) { runtime, request, _ throws(ServiceError) in
                 guard await runtime.state(State.self).isLeader else { throw .unavailable("not the leader") }
                 let cron = request.cron ?? "0 * * * *"
-                guard cron.split(separator: " ").count == 5 else { throw .badRequest("cron needs 5 fields") }
+                guard cron.splitBytes(" ").count == 5 else { throw .badRequest("cron needs 5 fields") }
                 guard case .success(let rows) = await runtime.transaction([
                     SQLStatement("INSERT INTO schedules(name, cron, timezone) VALUES (?, ?, ?)", [.text(request.name ?? "nightly"), .text(cron), .text(request.tz ?? "UTC")]),
                     SQLStatement("SELECT COUNT(*) FROM schedules"),

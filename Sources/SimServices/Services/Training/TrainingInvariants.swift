@@ -11,7 +11,7 @@ extension TrainingService {
             guard ["queued", "running", "completed"].contains(state) else { violations.append("training: job \(name) is in state '\(state)'"); continue }
             let steps = decode(row[2].text ?? "")?.steps
             if state == "completed" {
-                if (row[3].text ?? "").split(separator: " ").count != 5 { violations.append("training: completed job \(name) has no result") }
+                if (row[3].text ?? "").splitBytes(" ").count != 5 { violations.append("training: completed job \(name) has no result") }
                 let done = view.rows("experiments_db", "SELECT COUNT(*) FROM training_job_workers WHERE job = ?", [.text(name)])?.first?.first?.integer ?? 0
                 if steps != nil && done < Int64(trainers) { violations.append("training: job \(name) completed with \(done) of \(trainers) trainers done") }
             }

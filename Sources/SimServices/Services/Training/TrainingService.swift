@@ -241,7 +241,7 @@ public enum TrainingService {
     /// Makes a completed job's stored result visible to checkers and the trace, once.
     static func published(_ result: String, context: ProcessContext) {
         let observations = context.simulation.training
-        let fields = result.split(separator: " ").map(String.init)
+        let fields = result.splitBytes(" ").map(String.init)
         guard !observations.jobCompleted, fields.count == 5, let accuracy = Double(fields[0]), let bits = UInt32(fields[1]) else { return }
         let loss = Float(bitPattern: bits)
         observations.finalAccuracy = accuracy

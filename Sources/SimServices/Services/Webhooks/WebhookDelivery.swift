@@ -35,7 +35,7 @@ enum WebhookDelivery {
             // Only the endpoints of the alert's tenant (its last field, `DriftChecks.alertValue`); an
             // alert naming none, or not of that shape, goes nowhere.
             let body = String(decoding: record.value, as: UTF8.self)
-            let fields = body.split(separator: "|", omittingEmptySubsequences: false)
+            let fields = body.splitBytes("|", omittingEmptySubsequences: false)
             guard fields.count == 6, let tenant = fields.last.map(String.init), !tenant.isEmpty,
                   case .success(let rows) = await runtime.transaction([SQLStatement("SELECT \(columns) FROM endpoints WHERE tenant = ? ORDER BY id", [.text(tenant)])]) else { return }
             for endpoint in rows[0].rows.compactMap(endpoint) {

@@ -21,8 +21,8 @@ public struct WebhookReceiver: Sendable {
     /// The `t` and every `v1` of a signature header.
     public static func parse(_ header: String) -> (t: Int64, v1: [String])? {
         var t: Int64?, v1: [String] = []
-        for part in header.split(separator: ",") {
-            let sides = part.split(separator: "=", maxSplits: 1).map(String.init)
+        for part in header.splitBytes(",") {
+            let sides = part.splitBytes("=", maxSplits: 1).map(String.init)
             guard sides.count == 2 else { return nil }
             switch sides[0] {
             case "t": t = Int64(sides[1])

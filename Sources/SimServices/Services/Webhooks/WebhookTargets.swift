@@ -23,7 +23,7 @@ enum WebhookTargets {
         let authority = rest.prefix { !"/?#\\".contains($0) }
         guard rest.dropFirst(authority.count).first.map({ $0 == "/" }) ?? false else { return nil }
         let path = rest.dropFirst(authority.count).drop { $0 == "/" }
-        var host = Substring(authority.split(separator: "@", omittingEmptySubsequences: false).last ?? "")
+        var host = Substring(authority.splitBytes("@", omittingEmptySubsequences: false).last ?? "")
         if host.hasPrefix("[") {
             guard let close = host.firstIndex(of: "]") else { return nil }
             host = host[...close]
@@ -37,7 +37,7 @@ enum WebhookTargets {
 
     /// I2's check: the URL's text after the scheme starts like a private address.
     static func looksPrivate(_ url: String) -> Bool {
-        let host = url.split(separator: "/").dropFirst().first.map(String.init) ?? ""
+        let host = url.splitBytes("/").dropFirst().first.map(String.init) ?? ""
         return host.hasPrefix("localhost") || host.hasPrefix("127.") || host.hasPrefix("10.") || host.hasPrefix("192.168.")
     }
 

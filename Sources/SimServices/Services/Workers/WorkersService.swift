@@ -76,7 +76,7 @@ public enum WorkersService {
     static func consumePipelineTasks(_ runtime: ServiceRuntime) async {
         let pool = TaskPool()
         await runtime.consume(group: "pipeline-workers", topic: PipelineService.tasksTopic) { record in
-            let parts = record.key.split(separator: "/", maxSplits: 1).map(String.init)
+            let parts = record.key.splitBytes("/", maxSplits: 1).map(String.init)
             guard parts.count == 2, let run = Int64(parts[0]) else { return }
             // The record's value: the tenant the run's tasks act for.
             let task = parts[1], tenant = String(decoding: record.value, as: UTF8.self), context = runtime.context

@@ -89,11 +89,11 @@ public struct ElasticCheckpoints: Sendable {
             self.shards = shards
         }
         public init?(_ bytes: [UInt8]) {
-            let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
-            guard let head = lines.first?.split(separator: " ").compactMap({ Int($0) }), head.count == 3 else { return nil }
+            let lines = String(decoding: bytes, as: UTF8.self).splitBytes("\n").map(String.init)
+            guard let head = lines.first?.splitBytes(" ").compactMap({ Int($0) }), head.count == 3 else { return nil }
             var shards: [(key: String, crc: UInt32)] = []
             for line in lines.dropFirst() {
-                let fields = line.split(separator: " ")
+                let fields = line.splitBytes(" ")
                 guard fields.count == 2, let crc = UInt32(fields[1], radix: 16) else { return nil }
                 shards.append((String(fields[0]), crc))
             }

@@ -14,10 +14,10 @@ public struct RendezvousState: Sendable, Equatable {
     public var encoded: String { "\(generation)|" + members.joined(separator: ",") }
 
     public init?(encoded text: String) {
-        let parts = text.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+        let parts = text.splitBytes("|", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, let generation = Int(parts[0]) else { return nil }
         self.generation = generation
-        members = parts[1].isEmpty ? [] : parts[1].split(separator: ",").map(String.init)
+        members = parts[1].isEmpty ? [] : parts[1].splitBytes(",").map(String.init)
     }
 
     public func rank(of worker: String) -> Int? { members.firstIndex(of: worker) }
