@@ -134,3 +134,52 @@ final class AuthFormFastCodingTests: XCTestCase {
         }
     }
 }
+
+/// `experiments/metrics`' hand coding (`MetricLogFormCoding.swift`) reads and writes what the
+/// Codable path does, on drawn forms (a fixed seed, so a failure replays).
+final class MetricLogFormFastCodingTests: XCTestCase {
+    typealias Log = MetricLog.Log
+
+    enum Decoded: Equatable {
+        case value(Log)
+        case refused(FormError)
+    }
+
+    func viaCodable(_ fields: [String: String]) -> Decoded {
+        do { return .value(try FormDecoder.decodeCodable(Log.self, from: fields)) } catch { return .refused(error) }
+    }
+
+    func testDrawnFormsDecodeAlikeAndTheHandPathRefusesOnlyWhatCodableRefuses() {
+        var random = SimRandom(rootSeed: 5, stream: "metric-log-form")
+        let names = ["run", "step", "metric.loss", "metric.val.acc", "metric.", "metric", "timestamp_ms", "attempt", "metrics.loss", "extra"]
+        let values = ["0", "7", "-3", "1.5", "1e3", "nan", "inf", "", "x", "9223372036854775808", "0.25"]
+        var accepted = 0
+        for _ in 0 ..< 3_000 {
+            var fields: [String: String] = ["run": values[random.uniform(0 ..< 3)], "step": values[random.uniform(0 ..< 3)]]
+            for _ in 0 ..< random.uniform(0 ..< 5) { fields[names[random.uniform(0 ..< names.count)]] = values[random.uniform(0 ..< values.count)] }
+            let codable = viaCodable(fields)
+            if let fast = Log(formFields: fields) {
+                accepted += 1
+                XCTAssertEqual(.value(fast), codable, "\(fields)")
+            } else {
+                // Left to the Codable path: it refuses, or the form is one the hand path declines.
+                if case .value = codable, fields.keys.allSatisfy({ names.prefix(4).contains($0) || $0 == "timestamp_ms" || $0 == "attempt" }) {
+                    XCTFail("the hand path declined \(fields), which Codable decodes as \(codable)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(accepted, 300, "too few drawn forms were well formed to compare")
+    }
+
+    func testLogsEncodeToTheFieldsOfTheCodablePath() {
+        let logs = [
+            Log(run: 1, step: 0, metric: [:]),
+            Log(run: 7, step: 120, metric: ["loss": 0.25, "val.acc": 0.875, "lr": 1e-4]),
+            Log(run: 2, step: 3, metric: ["loss": -0.0], timestampMs: 1_767_225_600_123, attempt: 2),
+        ]
+        for log in logs {
+            XCTAssertEqual(log.formFields, FormEncoder.encodeCodable(log))
+            XCTAssertEqual(Log(formFields: log.formFields), log)
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import SimKernel
+import XCTest
+@testable import Chaos
+
+/// The rate-limit checker's sliding maximum (`RateLimitChecker.Window`) asks for the scan of an
+/// admission's windows exactly when one of them breaks GCRA's bound, so the checker finds what
+/// scanning every admission found, at the same admission and worded the same.
+final class RateLimitWindowTests: XCTestCase {
+    func testTheWindowAsksForTheScanExactlyWhenAWindowBreaksTheBound() {
+        var random = SimRandom(rootSeed: 3, stream: "rate-limit-window")
+        var violations = 0, admissions = 0
+        for trial in 0 ..< 300 {
+            let burst = [1, 2, 5, 20][trial % 4], interval: Int64 = [1_000, 7_919, 1_000_000][trial % 3]
+            // Admissions in time order: gaps around the interval, some bursts of gap 0.
+            var times: [Int64] = [], now: Int64 = Int64(random.uniform(0 ..< 1_000_000))
+            for _ in 0 ..< random.uniform(1 ..< 400) {
+                now += random.uniform(0 ..< 4) == 0 ? 0 : Int64(random.uniform(0 ..< Int(interval) * 2))
+                times.append(now)
+            }
+            var window = RateLimitChecker.Window()
+            let span = RateLimitChecker.span(burst: burst)
+            for index in times.indices {
+                admissions += 1
+                let scan = RateLimitChecker.firstViolation(at: index, times: times, caller: "c", burst: burst, interval: interval)
+                let asked = window.mayBreakTheBound(at: index, times: times, interval: interval, burst: burst, span: span)
+                XCTAssertEqual(asked, scan != nil, "trial \(trial) admission \(index): burst \(burst), interval \(interval), times \(times.prefix(index + 1).suffix(8))")
+                if scan != nil { violations += 1 }
+            }
+        }
+        // Both answers were exercised many times.
+        XCTAssertGreaterThan(violations, 1_000)
+        XCTAssertGreaterThan(admissions - violations, 1_000)
+    }
+
+    func testTimesOutOfOrderAlwaysTakeTheScan() {
+        let times: [Int64] = [0, 10, 5, 20, 30]
+        var window = RateLimitChecker.Window()
+        let asked = times.indices.map { window.mayBreakTheBound(at: $0, times: times, interval: 100, burst: 10, span: 84) }
+        XCTAssertEqual(asked, [false, false, true, true, true])
+    }
+}
