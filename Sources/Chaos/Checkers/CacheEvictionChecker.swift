@@ -38,8 +38,8 @@ public final class CacheEvictionChecker: ServingSafetyChecker, Checker {
     public func involved(in outcome: Outcome, _ simulation: Simulation) -> [String] { nodesMentioned(in: outcome.message, simulation) }
 
     public override func check(_ simulation: Simulation) -> String? {
-        guard let serving, serving.revision != checkedRevision else { return nil }
-        checkedRevision = serving.revision
+        guard let serving, serving.cacheTracesRevision != checkedRevision else { return nil }
+        checkedRevision = serving.cacheTracesRevision
         for replica in serving.cacheTraces.keys.sorted() {
             let trace = serving.cacheTraces[replica]!
             if trace.count == replays[replica]?.position { continue }  // nothing new on this replica

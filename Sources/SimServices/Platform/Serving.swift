@@ -186,9 +186,13 @@ public final class ServingObservations {
     /// Each replica's model-cache trace, in order (by node name): what an offline LRU replays.
     public var cacheTraces: [String: [CacheEvent]] {
         get { _cacheTraces }
-        _modify { changes.note(); yield &_cacheTraces }
-        set { changes.note(); _cacheTraces = newValue }
+        _modify { changes.note(); cacheTracesRevision &+= 1; yield &_cacheTraces }
+        set { changes.note(); cacheTracesRevision &+= 1; _cacheTraces = newValue }
     }
+    /// Moves with every change of `cacheTraces` (and nothing else): the cache-eviction checker
+    /// skips the serving observations' other changes (a fortieth of a serving run went to
+    /// sorting the replicas' names after each).
+    public private(set) var cacheTracesRevision: UInt64 = 0
     private var _cacheTraces: [String: [CacheEvent]] = [:]
     public enum CacheEvent: Sendable, Equatable {
         /// A request used `key` (hit: it was loaded) and pinned it; a request ended its use.
