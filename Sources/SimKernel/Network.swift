@@ -327,7 +327,12 @@ public final class Network {
 
 extension Simulation {
     /// The simulation's network (created on first use).
-    public var network: Network { component(Network.self) { Network(simulation: self) } }
+    public var network: Network {
+        if let cachedNetwork { return cachedNetwork }
+        let network = component(Network.self) { Network(simulation: self) }
+        cachedNetwork = network
+        return network
+    }
 }
 
 extension TraceKind {

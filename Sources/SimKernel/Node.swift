@@ -248,7 +248,12 @@ final class NodeRegistry {
 }
 
 extension Simulation {
-    var nodeRegistry: NodeRegistry { component(NodeRegistry.self) { NodeRegistry() } }
+    var nodeRegistry: NodeRegistry {
+        if let cachedNodeRegistry { return cachedNodeRegistry }
+        let registry = component(NodeRegistry.self) { NodeRegistry() }
+        cachedNodeRegistry = registry
+        return registry
+    }
 
     /// Adds a node. Names are unique.
     @discardableResult
