@@ -32,6 +32,31 @@ final class RateLimitWindowTests: XCTestCase {
         XCTAssertGreaterThan(admissions - violations, 1_000)
     }
 
+    /// The scenarios' limit (burst 500: each admission is checked against the 1,064 before it)
+    /// over 3,000 admissions: 2,300 a nanosecond faster than the limit's pace (within the bound,
+    /// and each one's `t_s - s * interval` below the last, so the window keeps every admission
+    /// until it leaves the span, drops the oldest and compacts its store), then 700 at once.
+    func testALongRunAtTheScenariosBurstAsksExactlyWhenTheScanFinds() {
+        let burst = 500, interval: Int64 = 200_000
+        var times: [Int64] = [], now: Int64 = 0
+        for index in 0 ..< 3_000 {
+            now += index < 2_300 ? interval - 1 : 0
+            times.append(now)
+        }
+        var window = RateLimitChecker.Window(), asked: [Int] = []
+        for index in times.indices {
+            let scan = RateLimitChecker.firstViolation(at: index, times: times, caller: "c", burst: burst, interval: interval)
+            let may = window.mayBreakTheBound(at: index, times: times, interval: interval, burst: burst, span: RateLimitChecker.span(burst: burst))
+            XCTAssertEqual(may, scan != nil, "admission \(index)")
+            if may { asked.append(index) }
+        }
+        XCTAssertFalse(asked.isEmpty, "the burst broke the bound")
+        XCTAssertGreaterThanOrEqual(asked.first ?? 0, 2_300, "the paced stretch did not")
+        // Nothing was popped from the back (each key below the last), so only compaction can have
+        // shrunk the store below the 3,000 admissions pushed.
+        XCTAssertLessThan(window.indices.count, 2_500, "the window compacted its store")
+    }
+
     func testTimesOutOfOrderAlwaysTakeTheScan() {
         let times: [Int64] = [0, 10, 5, 20, 30]
         var window = RateLimitChecker.Window()

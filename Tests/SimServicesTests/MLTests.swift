@@ -125,6 +125,29 @@ final class SHA256Tests: XCTestCase {
                        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
         let jefe = SHA256.HMACKey(Array("Jefe".utf8)), message = Array("what do ya want for nothing?".utf8)
         for _ in 0 ..< 3 { XCTAssertEqual(SHA256.hex(jefe.mac(message)), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843") }
+    }
+
+    /// RFC 2104's definition written out with one-shot hashes, no state kept between calls.
+    func referenceHMAC(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var block = key.count > 64 ? SHA256.hash(key) : key
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        let inner = SHA256.hash(block.map { $0 ^ 0x36 } + message)
+        return SHA256.hash(block.map { $0 ^ 0x5c } + inner)
+    }
+
+    /// Keys of every length around the block's 64 bytes (0, 63, 64, 65, 200 among them) and drawn
+    /// messages: the precomputed schedule gives RFC 2104's code, each key reused for several
+    /// messages in turn.
+    func testAKeyedHMACIsRFC2104sForKeysOfEveryLengthAroundTheBlock() {
+        var random = SimRandom(rootSeed: 17, stream: "hmac-keys")
+        for length in Array(0 ... 70) + [127, 128, 129, 200] {
+            let key = (0 ..< length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            let keyed = SHA256.HMACKey(key)
+            for _ in 0 ..< 3 {
+                let message = (0 ..< random.uniform(0 ..< 300)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                XCTAssertEqual(keyed.mac(message), referenceHMAC(key: key, message: message), "key of \(length) bytes, message of \(message.count)")
+            }
+        }
         XCTAssertFalse(SHA256.constantTimeEqual([1, 2], [1, 3]))
     }
 }

@@ -92,13 +92,17 @@ public enum JWT {
 
     /// A verifier under one key that remembers what `signedClaims` found for the tokens it has
     /// seen, so that a client's token, presented with each of its requests, is parsed, decoded and
-    /// its signature checked once (a JSON decoding and an HMAC per request were a sixth of a
-    /// serving run). A pure memo: that answer is a function of the token and the key alone (the
-    /// clock's checks run on every call), so the platform behaves the same with it or without it.
-    /// Bounded: emptied when it holds `capacity` tokens.
+    /// its signature checked once while it is remembered (a JSON decoding and an HMAC per request
+    /// were a sixth of a serving run). The clock's checks run on every call. Only ASCII tokens of
+    /// at most `maxTokenBytes` are remembered: a valid token is always ASCII, and Swift compares
+    /// strings by canonical equivalence, so a token with a KELVIN SIGN where a genuine one has `K`
+    /// would otherwise find the genuine one's answer; for ASCII text equivalence is byte equality,
+    /// and the memo's answer is then a function of the token's bytes and the key alone, as
+    /// `signedClaims`'s is. Bounded: emptied when it holds `capacity` tokens.
     public final class VerifiedTokens {
         public let key: SHA256.HMACKey
         public let capacity: Int
+        public static let maxTokenBytes = 4096
         public private(set) var entries: [String: Result<Claims, Refusal>] = [:]
         public init(key: SHA256.HMACKey, capacity: Int = 4096) {
             self.key = key
@@ -107,6 +111,9 @@ public enum JWT {
 
         /// `JWT.verify(token, key: key, now: now, leeway: leeway)`.
         public func verify(_ token: String, now: Int64, leeway: Int64) -> Result<Claims, Refusal> {
+            guard token.utf8.count <= Self.maxTokenBytes, token.utf8.allSatisfy({ $0 < 0x80 }) else {
+                return checkTimes(signedClaims(token, key: key), now: now, leeway: leeway)
+            }
             if let known = entries[token] { return checkTimes(known, now: now, leeway: leeway) }
             let checked = signedClaims(token, key: key)
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }

@@ -11,6 +11,7 @@ extension StringProtocol where SubSequence == Substring {
     /// library's split, so the answer is the same for every text.
     public func splitBytes(_ separator: Unicode.Scalar, maxSplits: Int = .max, omittingEmptySubsequences: Bool = true) -> [Substring] {
         precondition(separator.isASCII, "splitBytes splits on an ASCII separator, not U+\(String(separator.value, radix: 16))")
+        precondition(maxSplits >= 0, "splitBytes: maxSplits \(maxSplits) must not be negative")  // as the standard library's
         let target = UInt8(separator.value), bytes = utf8
         guard bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else {
             return split(separator: Character(separator), maxSplits: maxSplits, omittingEmptySubsequences: omittingEmptySubsequences)

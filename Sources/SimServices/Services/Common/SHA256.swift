@@ -14,7 +14,7 @@ public enum SHA256 {
     /// (the hash states after the inner and outer pads, the first block of each pass) computed
     /// once: the platform signs and checks under a few fixed keys (the mesh's, auth's token
     /// secret), and setting the key up on every call was a third of each signature's work.
-    public struct HMACKey: @unchecked Sendable { // determinism-ok (and thread-safe): the pad states are never mutated in place; each `mac` updates a copy, which copies BoringSSL's context first
+    public struct HMACKey: @unchecked Sendable { // safe to share: the pad states are never mutated in place; each `mac` updates a copy, which copies BoringSSL's context first
         private let inner: Crypto.SHA256
         private let outer: Crypto.SHA256
         public init(_ key: [UInt8]) {

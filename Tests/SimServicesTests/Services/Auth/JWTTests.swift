@@ -151,35 +151,71 @@ final class JWTTests: XCTestCase {
     }
 }
 
-/// The run's memo of token checks (`JWT.VerifiedTokens`) answers as `JWT.verify` does, for every
-/// token and time, and judges the clock on every call.
+/// The run's memo of token checks (`JWT.VerifiedTokens`) and the split of `JWT.verify` into
+/// `signedClaims` and `checkTimes` answer as `JWT.verify` did before them (`formerVerify`, kept
+/// here as it was written), for every token and time, and the clock is judged on every call.
 final class VerifiedTokensTests: XCTestCase {
     let key = Array("a key for tests".utf8)
     let claims = JWT.Claims(sub: "bob", tenant: "t2", role: "scientist", iat: 1000, nbf: 1000, exp: 2000, jti: "auth-0-1")
 
-    func testTheMemoAnswersAsVerifyForValidForgedAndMalformedTokensAtEveryTime() {
-        let memo = JWT.VerifiedTokens(key: SHA256.HMACKey(key))
-        let genuine = JWT.issue(claims, secret: key)
+    /// `JWT.verify` as it was before the memo (one function, a header always parsed as JSON).
+    func formerVerify(_ token: String, secret: [UInt8], now: Int64, leeway: Int64) -> Result<JWT.Claims, JWT.Refusal> {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, let headerBytes = JWT.fromBase64URL(parts[0]),
+              let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any] else { return .failure(.malformed) }
+        guard header["alg"] as? String == "HS256" else { return .failure(.algorithm) }
+        guard let signature = JWT.fromBase64URL(parts[2]) else { return .failure(.malformed) }
+        let expected = SHA256.hmac(key: secret, message: Array((parts[0] + "." + parts[1]).utf8))
+        guard SHA256.constantTimeEqual(expected, signature) else { return .failure(.signature) }
+        guard let body = JWT.fromBase64URL(parts[1]), let claims = try? JSONDecoder().decode(JWT.Claims.self, from: Data(body)) else { return .failure(.malformed) }
+        guard now < claims.exp + leeway else { return .failure(.expired) }
+        guard now >= claims.nbf - leeway else { return .failure(.notYetValid) }
+        return .success(claims)
+    }
+
+    /// Genuine, forged, unsigned, oddly spelled and malformed tokens, and look-alikes of the
+    /// genuine one that Swift's string comparison takes as equal to it (a KELVIN SIGN for a `K`).
+    func tokens() -> (genuine: String, all: [String]) {
+        var genuine = JWT.issue(claims, secret: key), index = 0
+        // A token whose text holds a `K` (the look-alike needs one): vary the id until it does.
+        while !genuine.contains("K") {
+            index += 1
+            genuine = JWT.issue(JWT.Claims(sub: "bob", tenant: "t2", role: "scientist", iat: 1000, nbf: 1000, exp: 2000, jti: "auth-0-\(index)"), secret: key)
+        }
         let parts = genuine.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        let tokens = [
+        let kelvin = genuine.replacingOccurrences(of: "K", with: "\u{212A}")
+        return (genuine, [
             genuine,
             JWT.issue(claims, secret: Array("another key".utf8)),  // forged
             JWT.base64URL(Array(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + parts[1] + ".",  // alg none
-            JWT.base64URL(Array(#"{"typ":"JWT","alg":"HS256"}"#.utf8)) + "." + parts[1] + "." + parts[2],  // another spelling: parsed, then the signature fails
+            JWT.base64URL(Array(#"{"typ":"JWT","alg":"HS256"}"#.utf8)) + "." + parts[1] + "." + parts[2],  // another spelling
             parts[0] + "." + parts[1],  // two segments
             "not a token", "", "..", genuine + "x",
-        ]
-        for _ in 0 ..< 2 {  // the second round answers from the memo
+            kelvin,  // equal to the genuine token as a Swift String, not as bytes
+            String(repeating: "a", count: JWT.VerifiedTokens.maxTokenBytes + 1),
+        ])
+    }
+
+    func testTheMemoAnswersAsTheFormerVerifyForEveryTokenAtEveryTime() {
+        let memo = JWT.VerifiedTokens(key: SHA256.HMACKey(key))
+        let (genuine, tokens) = tokens()
+        XCTAssertEqual(tokens[9], genuine, "the look-alike compares equal as a String (the case this test is for)")
+        for round in 0 ..< 2 {  // the second round answers from the memo
             for token in tokens {
                 for now: Int64 in [0, 994, 995, 1500, 2004, 2005, 9999] {
-                    XCTAssertEqual(memo.verify(token, now: now, leeway: 5), JWT.verify(token, secret: key, now: now, leeway: 5), "\(token) at \(now)")
+                    let expected = formerVerify(token, secret: key, now: now, leeway: 5)
+                    XCTAssertEqual(memo.verify(token, now: now, leeway: 5), expected, "round \(round): \(token.prefix(60)) at \(now)")
+                    XCTAssertEqual(JWT.verify(token, secret: key, now: now, leeway: 5), expected, "\(token.prefix(60)) at \(now)")
                 }
             }
         }
-        XCTAssertEqual(memo.entries.count, tokens.count)
-        // The genuine token is refused once expired though its signature check is remembered.
+        // The look-alike is refused (its KELVIN SIGN is no base64url), though the genuine token
+        // it equals as a String was remembered first.
+        XCTAssertEqual(memo.verify(tokens[9], now: 1500, leeway: 5), .failure(.malformed))
+        // Only ASCII tokens within the size bound are remembered.
+        XCTAssertEqual(memo.entries.count, tokens.count - 2)
         XCTAssertEqual(memo.verify(genuine, now: 2005, leeway: 5), .failure(.expired))
-        XCTAssertEqual(memo.verify(genuine, now: 1500, leeway: 5), .success(claims))
+        XCTAssertEqual(memo.verify(genuine, now: 1500, leeway: 5).map(\.sub), .success("bob"))
     }
 
     func testTheMemoIsEmptiedWhenItHoldsItsCapacity() {
