@@ -108,11 +108,15 @@ enum ServiceHarness {
         }
     }
 
+    /// `duplicateEveryMessage`: the network delivers every message twice (the same transport
+    /// message, as a duplicated packet).
     static func run(_ service: String, seed: UInt64 = 1, defects: DefectSet = .empty, throughGateway: Bool = false,
-                    seconds: Int64 = 30, serving: ServingConfiguration = ServingConfiguration(), _ requests: [HTTPRequest]) -> Outcome {
+                    seconds: Int64 = 30, serving: ServingConfiguration = ServingConfiguration(), duplicateEveryMessage: Bool = false,
+                    _ requests: [HTTPRequest]) -> Outcome {
         var options = SimulationOptions()
         options.maxTime = seconds * Nanos.second
         let simulation = Simulation(seed: seed, options: options)
+        if duplicateEveryMessage { simulation.network.options.duplicateProbability = Ratio(1, 1) }
         let topology = Topology(nodes: Topology.standard.nodes + [NodeSpec(name: "client", role: "client")])
         let platform = Platform(on: simulation, topology: topology, defects: defects, serving: serving)
         var responses: [HTTPResponse?] = []

@@ -282,6 +282,19 @@ final class IdentityReplayTests: XCTestCase {
         XCTAssertEqual(outcome.simulation.security.refusals.map(\.detail), ["POST experiments/runs", "POST experiments/runs"])
     }
 
+    /// The network delivers every message twice, each copy the same transport message: every
+    /// signed request reaches the service twice with one nonce, and the copy is taken as the
+    /// original was (a duplicated packet is not an attacker's replay): the reads are answered,
+    /// nothing is refused or logged.
+    func testTheNetworksDuplicateOfASignedRequestIsTakenAsTheOriginalNotRefused() {
+        let create = ServiceHarness.with(Self.engineer, HTTPRequest("POST", "experiments/runs", body: ["experiment": "fraud", "code": "git-abc123", "data": "sha256-d3"]))
+        let read = ServiceHarness.with(Self.engineer, HTTPRequest("GET", "experiments/runs", body: ["run": "1"]))
+        let outcome = ServiceHarness.run("experiments", duplicateEveryMessage: true, [create, read, read])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200], "\(outcome.responses.map { $0?.body ?? [:] })")
+        XCTAssertEqual(outcome.simulation.security.refusals.map(\.reason), [], "no duplicate was taken for a replay")
+        XCTAssertGreaterThanOrEqual(outcome.simulation.network.statistics.duplicated, 6, "each request and answer was duplicated")
+    }
+
     /// A process restarted has forgotten the nonces it took: the request signed before its start
     /// is answered 503 (sign it anew) and logged, and the same request signed anew, once the
     /// mesh's clock tolerance past the start has gone by, is taken.
