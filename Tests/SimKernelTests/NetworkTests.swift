@@ -47,6 +47,39 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(network.statistics.delivered, 100)
     }
 
+    /// A link's last arrival is kept in a table that grows with the nodes' indices: a burst on a
+    /// link, then nodes added past the table's first size (32) and messages between them, then a
+    /// second burst on the first link, each message sent at once: every link stays FIFO and no
+    /// message arrives before one sent ahead of it on its link.
+    func testLinksStayFIFOWhileTheLinkTableGrows() {
+        let simulation = Simulation(seed: 5)
+        simulation.network.options.latency = .uniform(min: Nanos.microsecond, max: 900 * Nanos.microsecond)
+        let a = simulation.addNode("a"), b = simulation.addNode("b")
+        var received: [String: [Int]] = [:]  // by link; a payload is link * 1,000 + index
+        func sink(_ node: Node) {
+            node.addProcess("sink") { context in
+                let inbox = context.mailbox("sink")
+                while true {
+                    let payload = await inbox.receive().payload as! Int
+                    received[payload >= 1_000 ? "a-far" : "a-b", default: []].append(payload % 1_000)
+                }
+            }
+        }
+        sink(b)
+        let far = (0 ..< 40).map { simulation.addNode("far-\($0)") }.last!
+        sink(far)
+        a.addProcess("source") { context in
+            for i in 0 ..< 50 { context.send(to: Address(node: b.id, service: "sink"), i) }
+            for i in 0 ..< 50 { context.send(to: Address(node: far.id, service: "sink"), 1_000 + i) }
+            await context.sleep(nanoseconds: 100 * Nanos.microsecond)  // the first burst is still in flight
+            for i in 50 ..< 100 { context.send(to: Address(node: b.id, service: "sink"), i) }
+        }
+        simulation.run()
+        XCTAssertEqual(received["a-b"], Array(0 ..< 100))
+        XCTAssertEqual(received["a-far"], Array(0 ..< 50))
+        XCTAssertGreaterThanOrEqual(simulation.network.arrivalStride, 42, "the table grew past its first size")
+    }
+
     /// 10,000 messages with drop 1/10: expected 1,000 dropped, sd = sqrt(10,000 * 0.1 * 0.9) = 30.
     /// The bound of +-5 sd (850 ... 1,150) fails by chance with probability below 1e-6.
     func testDropRateWithinBinomialBound() {
