@@ -169,7 +169,9 @@ public enum ForwardedIdentity {
 /// request with a nonce already taken is a replay, unless it came in the same transport message
 /// (the network's duplicate). In memory: a restarted process starts empty, so it refuses (503:
 /// send again, signed anew) signatures dated before its start plus the mesh's clock tolerance,
-/// which the process before it may have accepted.
+/// which the process before it may have accepted. A signature dated at or before the latest
+/// signing time of a nonce it has forgotten is refused too (a clock stepped back by more than the
+/// window could otherwise reopen a forgotten nonce's window).
 final class ReplayCache {
     /// Nonce -> the transport message that brought it first.
     private var seen: [String: String] = [:]
@@ -182,7 +184,14 @@ final class ReplayCache {
 
     init(startedAt: Int64) { self.startedAt = startedAt }
 
-    enum Verdict: Equatable { case first, duplicate, replay, beforeStart }
+    enum Verdict: Equatable { case first, duplicate, replay, beforeStart, forgotten }
+
+    /// The latest signing time among the nonces forgotten so far (`Int64.min`: none). A signature
+    /// dated at or before it may carry a forgotten nonce: refused (`forgotten`), whatever the clock
+    /// says. With a clock that never goes back no signature the window admits is that old (a
+    /// nonce is forgotten only after its signature has left the window), so this refuses only what
+    /// a clock stepped back by more than the window would have let through again.
+    private(set) var forgottenUpTo = Int64.min
 
     /// Takes `nonce` of a signature made at `signedAt`, brought by transport message `message`,
     /// judged at `now` (this process's clock) and `trueNow` (the simulation's).
@@ -193,6 +202,7 @@ final class ReplayCache {
         while head < order.count, order[head].signedAt + ForwardedIdentity.windowNanos < now,
               order[head].takenAt + 2 * ForwardedIdentity.windowNanos < trueNow {
             seen[order[head].nonce] = nil
+            forgottenUpTo = Swift.max(forgottenUpTo, order[head].signedAt)
             head += 1
         }
         if head >= 1024, head * 2 >= order.count {
@@ -200,6 +210,7 @@ final class ReplayCache {
             head = 0
         }
         if let first = seen[nonce] { return first == message ? .duplicate : .replay }
+        if signedAt <= forgottenUpTo { return .forgotten }
         seen[nonce] = message
         order.append((signedAt, trueNow, nonce))
         return .first

@@ -351,6 +351,22 @@ final class IdentityReplayTests: XCTestCase {
         XCTAssertEqual(take(cache, "n", "3", signed: 10, now: 31, trueNow: 56), .replay)
     }
 
+    /// A clock stepped back further still, after the nonce was forgotten (its window closed and
+    /// twice the window gone by in true time): the replay, inside the window again on the stepped
+    /// clock, is refused as signed no later than a forgotten nonce; a signature made after the
+    /// forgotten one is taken. Without the floor it would be taken as a first.
+    func testASignatureNoLaterThanAForgottenNonceIsRefusedWhateverTheClock() {
+        let cache = ReplayCache(startedAt: 0)
+        XCTAssertEqual(take(cache, "n", "1", signed: 10, now: 10), .first)
+        XCTAssertEqual(take(cache, "x", "2", signed: 75, now: 75), .first, "n forgotten: past 40 s on the clock and 70 s in true time")
+        XCTAssertEqual(cache.count, 1)
+        XCTAssertEqual(cache.forgottenUpTo, 10 * Nanos.second)
+        // The clock steps back 60 s: the replay of n (signed at 10 s) is within 30 s of it again.
+        XCTAssertEqual(take(cache, "n", "3", signed: 10, now: 15, trueNow: 76), .forgotten)
+        XCTAssertEqual(take(cache, "m", "4", signed: 10, now: 15, trueNow: 76), .forgotten, "any nonce signed that early: it may be one forgotten")
+        XCTAssertEqual(take(cache, "k", "5", signed: 11, now: 15, trueNow: 77), .first, "signed after every forgotten nonce")
+    }
+
     /// `cache.take` with its times in whole seconds (true time as the process's clock unless given).
     private func take(_ cache: ReplayCache, _ nonce: String, _ message: String, signed: Int64, now: Int64, trueNow: Int64? = nil) -> ReplayCache.Verdict {
         cache.take(nonce, message: message, signedAt: signed * Nanos.second, now: now * Nanos.second, trueNow: (trueNow ?? now) * Nanos.second)
