@@ -35,9 +35,13 @@ public struct NodeClock: Hashable, Sendable, Codable {
         self.driftPPM = driftPPM
     }
 
-    /// The local reading at true time `trueTime`.
+    /// The local reading at true time `trueTime`: the drift is `trueTime * driftPPM / 10^6`,
+    /// computed at full width and truncated, so a clock that runs slow (down to -10^6 ppm) never
+    /// reads less than it read before. (Drift charged per whole millisecond, as it was until
+    /// 2026-12-07, stepped a slow clock back at every millisecond boundary; no scenario set one.)
     public func reading(at trueTime: Int64) -> Int64 {
-        trueTime &+ offset &+ (trueTime / 1_000_000) &* driftPPM
+        let drift = driftPPM == 0 ? 0 : Int64(1_000_000).dividingFullWidth(trueTime.multipliedFullWidth(by: driftPPM)).quotient
+        return trueTime &+ offset &+ drift
     }
 }
 

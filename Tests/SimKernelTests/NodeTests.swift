@@ -117,6 +117,20 @@ final class NodeTests: XCTestCase {
         XCTAssertEqual(readings, [15 * Nanos.second + Nanos.millisecond, 22 * Nanos.second + 2 * Nanos.millisecond])
     }
 
+    /// A slow clock (negative drift) never reads less than before, across millisecond boundaries
+    /// too, and drift is charged in proportion: -100 ppm of 10 s is 1 ms.
+    func testASlowClockNeverGoesBack() {
+        let clock = NodeClock(offset: 0, driftPPM: -100)
+        var previous = Int64.min
+        for t in Array(999_990 ... 1_000_010) + Array(1_999_990 ... 2_000_010) {
+            let reading = clock.reading(at: Int64(t))
+            XCTAssertGreaterThanOrEqual(reading, previous, "at \(t) ns")
+            previous = reading
+        }
+        XCTAssertEqual(clock.reading(at: 10 * Nanos.second), 10 * Nanos.second - Nanos.millisecond)
+        XCTAssertEqual(NodeClock(offset: 0, driftPPM: 250).reading(at: 4 * Nanos.second), 4 * Nanos.second + Nanos.millisecond)
+    }
+
     func testNodeNamesAreUnique() {
         let simulation = Simulation(seed: 1)
         simulation.addNode("a")

@@ -187,8 +187,8 @@ final class ReplayCache {
     enum Verdict: Equatable { case first, duplicate, replay, beforeStart, forgotten }
 
     /// The latest signing time among the nonces forgotten so far (`Int64.min`: none). A signature
-    /// dated at or before it may carry a forgotten nonce: refused (`forgotten`), whatever the clock
-    /// says. With a clock that never goes back no signature the window admits is that old (a
+    /// dated at or before it may carry a forgotten nonce: refused (`forgotten`, answered 503),
+    /// whatever the clock says. With a clock that never goes back no signature the window admits is that old (a
     /// nonce is forgotten only after its signature has left the window), so this refuses only what
     /// a clock stepped back by more than the window would have let through again.
     private(set) var forgottenUpTo = Int64.min

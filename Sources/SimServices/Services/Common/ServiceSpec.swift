@@ -156,7 +156,9 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
         case .first, .duplicate: return nil
         case .replay: return ("identity signature replayed (nonce \(nonce))", 401)
         case .beforeStart: return ("identity signed before this process started: sign it anew", 503)
-        case .forgotten: return ("identity signed at \(ForwardedIdentity.signedAt(request)) ns, no later than a nonce this process has forgotten: a replay cannot be ruled out", 401)
+        // 503, not 401: the request may be a replay, or a caller's whose clock stepped back with
+        // this node's; either way it is refused, and a caller of good faith signs it anew later.
+        case .forgotten: return ("identity signed at \(ForwardedIdentity.signedAt(request)) ns, no later than a nonce this process has forgotten: sign it anew", 503)
         }
     }
 

@@ -367,6 +367,19 @@ final class IdentityReplayTests: XCTestCase {
         XCTAssertEqual(take(cache, "k", "5", signed: 11, now: 15, trueNow: 77), .first, "signed after every forgotten nonce")
     }
 
+    /// The floor refuses nothing a clock that never goes back lets through the window: a nonce
+    /// signed at 10 s is forgotten at 40 s + 1 ns on the clock (70 s + 1 ns in true time), and a
+    /// signature 1 ns after it, the oldest the window still admits then, is taken.
+    func testTheFloorRefusesNothingTheWindowAdmitsOnAClockThatNeverGoesBack() {
+        let cache = ReplayCache(startedAt: 0), second = Nanos.second
+        XCTAssertEqual(cache.take("n", message: "1", signedAt: 10 * second, now: 10 * second, trueNow: 10 * second), .first)
+        let now = 40 * second + 1, trueNow = 70 * second + 1
+        XCTAssertEqual(cache.take("x", message: "2", signedAt: now, now: now, trueNow: trueNow), .first)
+        XCTAssertEqual(cache.forgottenUpTo, 10 * second, "n was forgotten")
+        XCTAssertTrue((10 * second + 1).isWithin(ForwardedIdentity.windowNanos, of: now), "the window admits a signature 1 ns after n's")
+        XCTAssertEqual(cache.take("y", message: "3", signedAt: 10 * second + 1, now: now, trueNow: trueNow), .first)
+    }
+
     /// `cache.take` with its times in whole seconds (true time as the process's clock unless given).
     private func take(_ cache: ReplayCache, _ nonce: String, _ message: String, signed: Int64, now: Int64, trueNow: Int64? = nil) -> ReplayCache.Verdict {
         cache.take(nonce, message: message, signedAt: signed * Nanos.second, now: now * Nanos.second, trueNow: (trueNow ?? now) * Nanos.second)

@@ -36,5 +36,16 @@ final class FeaturesServiceTests: XCTestCase {
         XCTAssertEqual(FeaturesService.invariants(outcome.view), back, "asked again of the same log")
         try! redis.disk.writeAll("appendonly.aof", clean)
         XCTAssertEqual(FeaturesService.invariants(outcome.view), [], "the log as it was: nothing goes back")
+        // A log of the same length as the one that went back, the stale version 1 written as 3:
+        // judged anew (the length alone would give the answer kept for the other).
+        func record(version: Int64) -> [UInt8] {
+            let entry = OnlineStore.Entry(version: version, eventTime: 0, values: [("value", "0.1")]).encoded
+            return RecordLog.encode(RedisAppendOnlyFile().encode(RedisCommand.set("online:default:t1:user-1", entry, onlyIfAbsent: false, expireMs: nil))!)
+        }
+        try! redis.disk.writeAll("appendonly.aof", clean + record(version: 1))
+        XCTAssertEqual(FeaturesService.invariants(outcome.view), back)
+        XCTAssertEqual(record(version: 3).count, record(version: 1).count)
+        try! redis.disk.writeAll("appendonly.aof", clean + record(version: 3))
+        XCTAssertEqual(FeaturesService.invariants(outcome.view), [], "version 3 after 2 goes forward")
     }
 }
