@@ -264,6 +264,13 @@ public final class Network {
         let node = simulation.node(from.node).name
         simulation.record(.netSend, node: node, actor: from.service, payload: envelope.payloadDigest ^ envelope.id,
                           "#\(envelope.id) to \(to) \(payload.traceSummary)")
+        // An address on no node (a platform whose topology lacks a role gets one): lost, as to a
+        // machine that does not exist, where it used to trap when it arrived.
+        if !simulation.nodeRegistry.nodes.indices.contains(to.node.index) {
+            statistics.lostNoListener += 1
+            simulation.record(.netDrop, node: node, actor: from.service, payload: envelope.id, "#\(envelope.id) no node \(to.node)")
+            return envelope.id
+        }
         if !partitioned.isEmpty && partitioned.contains(link) {  // most runs have no partition: skip the hash
             statistics.blockedByPartition += 1
             simulation.record(.netDrop, node: node, actor: from.service, payload: envelope.id, "#\(envelope.id) partitioned")

@@ -80,6 +80,22 @@ final class NetworkTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(simulation.network.arrivalStride, 42, "the table grew past its first size")
     }
 
+    /// A message to an address on no node (the address a platform gives a role its topology
+    /// lacks) is lost like one to a machine that does not exist: counted, and a call to it times
+    /// out; the run goes on (it used to trap when the message arrived).
+    func testAMessageToANodeThatDoesNotExistIsLostNotATrap() {
+        let simulation = Simulation(seed: 2)
+        let a = simulation.addNode("a")
+        var answer: Result<Envelope, RPCError>?
+        a.addProcess("caller") { context in
+            context.send(to: Address(node: NodeID(Int.max), service: "nobody"), 1)
+            answer = await context.call(Address(node: NodeID(7), service: "nobody"), 2, timeout: Nanos.second)
+        }
+        XCTAssertEqual(simulation.run(), .passed)
+        XCTAssertEqual(simulation.network.statistics.lostNoListener, 2)
+        guard case .failure(.timeout(_, _)) = answer else { return XCTFail("the call was answered: \(String(describing: answer))") }
+    }
+
     /// 10,000 messages with drop 1/10: expected 1,000 dropped, sd = sqrt(10,000 * 0.1 * 0.9) = 30.
     /// The bound of +-5 sd (850 ... 1,150) fails by chance with probability below 1e-6.
     func testDropRateWithinBinomialBound() {
