@@ -6,7 +6,7 @@ import XCTest
 /// admission's windows exactly when one of them breaks GCRA's bound, so the checker finds what
 /// scanning every admission found, at the same admission and worded the same.
 final class RateLimitWindowTests: XCTestCase {
-    func testTheWindowAsksForTheScanExactlyWhenAWindowBreaksTheBound() {
+    func testOnDrawnSequencesTheWindowAsksForTheScanExactlyWhenAWindowBreaksTheBound() {
         var random = SimRandom(rootSeed: 3, stream: "rate-limit-window")
         var violations = 0, admissions = 0
         for trial in 0 ..< 300 {

@@ -138,7 +138,7 @@ final class SHA256Tests: XCTestCase {
     /// Keys of every length around the block's 64 bytes (0, 63, 64, 65, 200 among them) and drawn
     /// messages: the precomputed schedule gives RFC 2104's code, each key reused for several
     /// messages in turn.
-    func testAKeyedHMACIsRFC2104sForKeysOfEveryLengthAroundTheBlock() {
+    func testAKeyedHMACIsRFC2104sForKeysOf0To70AndLongerBytes() {
         var random = SimRandom(rootSeed: 17, stream: "hmac-keys")
         for length in Array(0 ... 70) + [127, 128, 129, 200] {
             let key = (0 ..< length).map { _ in UInt8(truncatingIfNeeded: random.next()) }

@@ -107,17 +107,4 @@ enum Fields {
             return fields
         }
     }
-
-    /// `split` as it was first written, byte by byte: the reference `FieldsTests` holds `split` to.
-    static func splitByteByByte(_ bytes: [UInt8]) -> [[UInt8]] {
-        var fields: [[UInt8]] = [[]]
-        var escaped = false
-        for byte in bytes {
-            if escaped { fields[fields.count - 1].append(byte); escaped = false; continue }
-            if byte == 0x1B { escaped = true; continue }
-            if byte == 0x1F { fields.append([]); continue }
-            fields[fields.count - 1].append(byte)
-        }
-        return fields
-    }
 }

@@ -43,14 +43,16 @@ public enum ForwardedIdentity {
     /// key order, written byte by byte (interpolated strings were a tenth of each signature).
     static func appendCanonicalBody(_ body: [String: String], to bytes: inout [UInt8]) {
         for key in body.keys.sorted() {
-            let value = body[key] ?? ""
-            bytes.append(contentsOf: String(key.utf8.count).utf8)
-            bytes.append(UInt8(ascii: ":"))
-            bytes.append(contentsOf: key.utf8)
-            bytes.append(contentsOf: String(value.utf8.count).utf8)
-            bytes.append(UInt8(ascii: ":"))
-            bytes.append(contentsOf: value.utf8)
+            appendLengthPrefixed(key, to: &bytes)
+            appendLengthPrefixed(body[key] ?? "", to: &bytes)
         }
+    }
+
+    /// `<length in bytes>:<value>`, the form every signed field takes.
+    static func appendLengthPrefixed(_ value: String, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: String(value.utf8.count).utf8)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(contentsOf: value.utf8)
     }
 
     /// The signature of the identity in `request`'s headers for its method, path, body and `time`:
@@ -63,10 +65,7 @@ public enum ForwardedIdentity {
         var text: [UInt8] = []
         text.reserveCapacity(256)
         func field(_ value: String?) {
-            guard let value else { return text.append(contentsOf: [UInt8(ascii: "-"), UInt8(ascii: ";")]) }
-            text.append(contentsOf: String(value.utf8.count).utf8)
-            text.append(UInt8(ascii: ":"))
-            text.append(contentsOf: value.utf8)
+            if let value { appendLengthPrefixed(value, to: &text) } else { text.append(UInt8(ascii: "-")) }
             text.append(UInt8(ascii: ";"))
         }
         for name in identityHeaders { field(request.headers[name]) }
@@ -188,9 +187,9 @@ final class ReplayCache {
 
     /// The latest signing time among the nonces forgotten so far (`Int64.min`: none). A signature
     /// dated at or before it may carry a forgotten nonce: refused (`forgotten`, answered 503),
-    /// whatever the clock says. With a clock that never goes back no signature the window admits is that old (a
-    /// nonce is forgotten only after its signature has left the window), so this refuses only what
-    /// a clock stepped back by more than the window would have let through again.
+    /// whatever the clock says. With a clock that never goes back no signature the window admits
+    /// is that old (a nonce is forgotten only after its signature has left the window), so this
+    /// refuses only what a clock stepped back by more than the window would have let through again.
     private(set) var forgottenUpTo = Int64.min
 
     /// Takes `nonce` of a signature made at `signedAt`, brought by transport message `message`,

@@ -367,10 +367,11 @@ final class IdentityReplayTests: XCTestCase {
         XCTAssertEqual(take(cache, "k", "5", signed: 11, now: 15, trueNow: 77), .first, "signed after every forgotten nonce")
     }
 
-    /// The floor refuses nothing a clock that never goes back lets through the window: a nonce
-    /// signed at 10 s is forgotten at 40 s + 1 ns on the clock (70 s + 1 ns in true time), and a
-    /// signature 1 ns after it, the oldest the window still admits then, is taken.
-    func testTheFloorRefusesNothingTheWindowAdmitsOnAClockThatNeverGoesBack() {
+    /// The floor's edge on a clock that never went back (the case the claim "the floor refuses
+    /// nothing such a clock lets through" rests on): a nonce signed at 10 s is forgotten at
+    /// 40 s + 1 ns on the clock (70 s + 1 ns in true time), and a signature 1 ns after it, the
+    /// oldest the window still admits then, is taken.
+    func testTheOldestSignatureTheWindowAdmitsAfterAForgottenNonceIsTaken() {
         let cache = ReplayCache(startedAt: 0), second = Nanos.second
         XCTAssertEqual(cache.take("n", message: "1", signedAt: 10 * second, now: 10 * second, trueNow: 10 * second), .first)
         let now = 40 * second + 1, trueNow = 70 * second + 1

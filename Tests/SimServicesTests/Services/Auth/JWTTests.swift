@@ -196,7 +196,7 @@ final class VerifiedTokensTests: XCTestCase {
         ])
     }
 
-    func testTheMemoAnswersAsTheFormerVerifyForEveryTokenAtEveryTime() {
+    func testTheMemoAnswersAsTheFormerVerifyForGenuineForgedMalformedAndLookAlikeTokensAtEachTime() {
         let memo = JWT.VerifiedTokens(key: SHA256.HMACKey(key))
         let (genuine, tokens) = tokens()
         XCTAssertEqual(tokens[9], genuine, "the look-alike compares equal as a String (the case this test is for)")
