@@ -32,11 +32,73 @@ public enum DiskError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// A set of sector numbers as a bitmap, iterated in increasing order.
+///
+/// Why not `Set<Int>`: every write marks each sector it touches (eight for an SQLite page), and a
+/// set hashes each one with SipHash; a bit is set in a few instructions, and the sectors come out
+/// sorted, which a crash's draws need anyway.
+struct SectorSet: Sequence {
+    private var words: [UInt64] = []
+    /// The number of sectors in the set.
+    private(set) var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    mutating func insert(_ sector: Int) {
+        precondition(sector >= 0, "sector \(sector) is negative")
+        let word = sector >> 6, bit = UInt64(1) << UInt64(sector & 63)
+        if word >= words.count { words.append(contentsOf: repeatElement(0, count: word + 1 - words.count)) }
+        if words[word] & bit == 0 {
+            words[word] |= bit
+            count += 1
+        }
+    }
+
+    func contains(_ sector: Int) -> Bool {
+        let word = sector >> 6
+        return sector >= 0 && word < words.count && words[word] & (UInt64(1) << UInt64(sector & 63)) != 0
+    }
+
+    mutating func removeAll(keepingCapacity: Bool = false) {
+        if keepingCapacity {
+            for index in words.indices { words[index] = 0 }
+        } else {
+            words = []
+        }
+        count = 0
+    }
+
+    /// The sectors in increasing order.
+    func sorted() -> [Int] { Array(self) }
+
+    struct Iterator: IteratorProtocol {
+        let words: [UInt64]
+        var word = 0
+        var remaining: UInt64
+        init(words: [UInt64]) {
+            self.words = words
+            remaining = words.first ?? 0
+        }
+        mutating func next() -> Int? {
+            while remaining == 0 {
+                word += 1
+                guard word < words.count else { return nil }
+                remaining = words[word]
+            }
+            let bit = remaining.trailingZeroBitCount
+            remaining &= remaining - 1
+            return word << 6 | bit
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(words: words) }
+}
+
 /// File contents, durable and volatile, plus which sectors changed since the last `fsync`.
 final class Inode {
     @exclusivity(unchecked) var volatile: [UInt8] = []
     @exclusivity(unchecked) var durable: [UInt8] = []
-    @exclusivity(unchecked) var dirtySectors: Set<Int> = []
+    @exclusivity(unchecked) var dirtySectors = SectorSet()
     @exclusivity(unchecked) var sizeChanged = false
 }
 
@@ -106,10 +168,20 @@ public final class SimDisk {
 
     /// Writes `bytes` at `offset`, creating the file and zero-filling any gap.
     public func write(_ path: String, at offset: Int, _ bytes: [UInt8]) throws(DiskError) {
+        var failure: DiskError?
+        bytes.withUnsafeBytes { source in
+            do throws(DiskError) { try write(path, at: offset, from: source) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// `write(path, at: offset, bytes)` with the bytes read from `source` (SQLite's pages, without
+    /// copying them into an array first).
+    public func write(_ path: String, at offset: Int, from source: UnsafeRawBufferPointer) throws(DiskError) {
         guard offset >= 0 else { throw .invalidOffset(path: path, offset: offset) }
         let existing = names[path]
         let inode = existing ?? Inode()
-        let end = offset + bytes.count
+        let end = offset + source.count
         let growth = Swift.max(0, end - inode.volatile.count)
         if growth > 0 {  // the sum over all files is only needed when the file grows
             let free = options.capacityBytes - usedBytes
@@ -118,22 +190,35 @@ public final class SimDisk {
         // Only a new name changes the table: storing an existing inode again would copy the whole
         // table whenever `syncDirectory` had just shared it with `durableNames`.
         if existing == nil { names[path] = inode }
-        if end > inode.volatile.count {
-            // Zero-fill with an Array, not `repeatElement`: unspecialized (debug builds, which the
-            // tests use) the latter costs a generic call per byte, 83 % of a scenario-03 replay.
-            inode.volatile.append(contentsOf: [UInt8](repeating: 0, count: end - inode.volatile.count))
+        let oldCount = inode.volatile.count
+        if end > oldCount {
+            // Room for a few more writes of the size: SQLite's journals and Redis's log grow by a
+            // page or a record at a time, and growing each time to the size needed cost a copy of
+            // the file per growth.
+            Self.reserve(&inode.volatile, end)
             inode.sizeChanged = true
         }
-        inode.volatile.withUnsafeMutableBufferPointer { target in
-            bytes.withUnsafeBufferPointer { source in
+        if offset >= oldCount {
+            // Zero-fill with an Array, not `repeatElement`: unspecialized (debug builds, which the
+            // tests use) the latter costs a generic call per byte, 83 % of a scenario-03 replay.
+            if offset > oldCount { inode.volatile.append(contentsOf: [UInt8](repeating: 0, count: offset - oldCount)) }
+            inode.volatile.append(contentsOf: source.bindMemory(to: UInt8.self))  // an append: no zero-fill first
+        } else {
+            if end > oldCount { inode.volatile.append(contentsOf: [UInt8](repeating: 0, count: end - oldCount)) }
+            inode.volatile.withUnsafeMutableBytes { target in
                 guard let from = source.baseAddress, let to = target.baseAddress else { return }
-                (to + offset).update(from: from, count: source.count)
+                (to + offset).copyMemory(from: from, byteCount: source.count)
             }
         }
-        if !bytes.isEmpty {
+        if source.count > 0 {
             for sector in (offset / options.sectorSize) ... ((end - 1) / options.sectorSize) { inode.dirtySectors.insert(sector) }
         }
         counted()
+    }
+
+    /// Grows `bytes`' capacity to at least `count`, geometrically (at least doubling, at least 16 KiB).
+    private static func reserve(_ bytes: inout [UInt8], _ count: Int) {
+        if count > bytes.capacity { bytes.reserveCapacity(Swift.max(count, 2 * bytes.capacity, 16_384)) }
     }
 
     /// Appends `bytes` at the end of `path` (creating it).
@@ -194,12 +279,15 @@ public final class SimDisk {
         // fsync cost the database's size.
         let length = inode.volatile.count
         if inode.durable.count > length { inode.durable.removeSubrange(length...) }
-        if inode.durable.count < length { inode.durable.append(contentsOf: [UInt8](repeating: 0, count: length - inode.durable.count)) }
+        if inode.durable.count < length {
+            // The new tail comes from the volatile bytes (the dirty sectors below cover it again).
+            Self.reserve(&inode.durable, length)
+            inode.durable.append(contentsOf: inode.volatile[inode.durable.count ..< length])
+        }
         let sectorSize = options.sectorSize
         inode.volatile.withUnsafeBufferPointer { source in
             inode.durable.withUnsafeMutableBufferPointer { target in
                 guard let from = source.baseAddress, let to = target.baseAddress else { return }
-                // determinism-ok: copying disjoint sectors commutes, so the set's order cannot matter
                 for sector in inode.dirtySectors {
                     let start = sector * sectorSize
                     guard start < length else { continue }

@@ -167,4 +167,30 @@ final class DiskTests: XCTestCase {
         simulation.run()
         XCTAssertEqual(finished, 7 * Nanos.millisecond)
     }
+
+    /// The bitmap of dirty sectors holds what a `Set<Int>` fed the same operations holds, and
+    /// gives it in increasing order (a crash draws over the sectors in that order).
+    func testSectorSetHoldsWhatASetHoldsInIncreasingOrderForDrawnOperations() {
+        var random = SimRandom(rootSeed: 3, stream: "sector-set")
+        for _ in 0 ..< 300 {
+            var sectors = SectorSet(), reference = Set<Int>()
+            for _ in 0 ..< random.uniform(0 ..< 60) {
+                switch random.uniform(0 ..< 10) {
+                case 0:
+                    let keep = random.uniform(0 ..< 2) == 0
+                    sectors.removeAll(keepingCapacity: keep)
+                    reference.removeAll()
+                default:
+                    // Mostly small sector numbers (one word), sometimes far ones (many words).
+                    let sector = random.uniform(0 ..< 4) == 0 ? random.uniform(0 ..< 1_000) : random.uniform(0 ..< 70)
+                    sectors.insert(sector)
+                    reference.insert(sector)
+                }
+                XCTAssertEqual(sectors.sorted(), reference.sorted())
+                XCTAssertEqual(sectors.count, reference.count)
+                XCTAssertEqual(sectors.isEmpty, reference.isEmpty)
+            }
+            for probe in [0, 1, 63, 64, 65, 999, 5_000] { XCTAssertEqual(sectors.contains(probe), reference.contains(probe), "sector \(probe)") }
+        }
+    }
 }

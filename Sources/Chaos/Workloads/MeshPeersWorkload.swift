@@ -62,7 +62,7 @@ public struct MeshPeersWorkload: Workload {
         /// A quota request carrying `chain` and a fresh proof signed with the key named `keyName`.
         func request(_ context: ProcessContext, _ chain: [PeerCertificate], keyName: String, quota: Int) -> HTTPRequest {
             let body = ["tenant": "t1", "quota": "\(quota)"]
-            var headers: [String: String] = [:]
+            var headers: HTTPHeaders = [:]
             if !chain.isEmpty { headers[PlatformPKI.header] = PeerCertificate.header(chain) }
             let nonce = context.withRandom { random in (0 ..< 16).map { _ in String(random.uniform(0 ..< 16), radix: 16) }.joined() }
             headers[PlatformPKI.proofHeader] = PlatformPKI.prove(keyName: keyName, method: "POST", path: "admin/ops/quota", body: body,

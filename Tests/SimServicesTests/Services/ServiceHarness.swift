@@ -50,7 +50,7 @@ enum ServiceHarness {
     /// `request` with `headers` added (a caller's identity, say), replacing any of the same name.
     static func with(_ headers: [String: String], _ request: HTTPRequest) -> HTTPRequest {
         var request = request
-        request.headers.merge(headers) { $1 }
+        for (name, value) in headers { request.headers[name] = value }
         return request
     }
 

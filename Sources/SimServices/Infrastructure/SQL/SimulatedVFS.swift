@@ -153,8 +153,7 @@ public enum SimulatedVFS {
         methods.pointee.xWrite = { file, buffer, amount, offset in
             let handle = SimulatedVFS.handle(file)
             guard handle.isAlive, let buffer else { return IOError.write }
-            let bytes = Array(UnsafeRawBufferPointer(start: buffer, count: Int(amount)))
-            do { try handle.disk.write(handle.path, at: Int(offset), bytes) } catch {
+            do { try handle.disk.write(handle.path, at: Int(offset), from: UnsafeRawBufferPointer(start: buffer, count: Int(amount))) } catch {
                 if case .full? = error as? DiskError { return SQLITE_FULL }
                 return IOError.write
             }

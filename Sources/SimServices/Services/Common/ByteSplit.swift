@@ -13,6 +13,34 @@ extension StringProtocol where SubSequence == Substring {
         precondition(separator.isASCII, "splitBytes splits on an ASCII separator, not U+\(String(separator.value, radix: 16))")
         precondition(maxSplits >= 0, "splitBytes: maxSplits \(maxSplits) must not be negative")  // as the standard library's
         let target = UInt8(separator.value), bytes = utf8
+        // Contiguous text (every native string) is scanned through a pointer, one pass for the
+        // ASCII check and one for the separators, and the parts cut at byte offsets.
+        if let parts = bytes.withContiguousStorageIfAvailable({ buffer -> [Substring]? in
+            for byte in buffer where byte >= 0x80 || byte == 0x0D { return nil }
+            func cut(_ from: Int, _ to: Int) -> Substring {
+                self[bytes.index(bytes.startIndex, offsetBy: from) ..< bytes.index(bytes.startIndex, offsetBy: to)]
+            }
+            // The standard library's algorithm (Collection.split), step for step, on offsets.
+            var parts: [Substring] = []
+            if maxSplits == 0 || buffer.isEmpty {
+                if !(omittingEmptySubsequences && buffer.isEmpty) { parts.append(self[...]) }
+                return parts
+            }
+            var start = 0, index = 0
+            while index != buffer.count {
+                if buffer[index] == target {
+                    let appended = !(omittingEmptySubsequences && start == index)
+                    if appended { parts.append(cut(start, index)) }
+                    index += 1
+                    start = index
+                    if appended && parts.count == maxSplits { break }
+                    continue
+                }
+                index += 1
+            }
+            if start != buffer.count || !omittingEmptySubsequences { parts.append(cut(start, buffer.count)) }
+            return parts
+        }), let parts { return parts }
         guard bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else {
             return split(separator: Character(separator), maxSplits: maxSplits, omittingEmptySubsequences: omittingEmptySubsequences)
         }

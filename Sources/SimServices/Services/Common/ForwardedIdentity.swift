@@ -131,14 +131,14 @@ public enum ForwardedIdentity {
     /// Whether a validly signed identity may act without a tenant: only a platform service acting as
     /// itself (`svc:<name>`, role `service`). Any other identity without a tenant (a user whose
     /// tenant claim was lost or left empty) is not the platform's and is refused.
-    public static func mayLackTenant(_ headers: [String: String]) -> Bool {
+    public static func mayLackTenant(_ headers: HTTPHeaders) -> Bool {
         let hasTenant = !(headers["x-tenant"] ?? "").isEmpty
         let isPlatformService = headers["x-user"]?.hasPrefix("svc:") == true && headers["x-role"] == serviceRole
         return hasTenant || isPlatformService
     }
 
     /// Whether `headers` carry an identity at all.
-    public static func claimed(_ headers: [String: String]) -> Bool { identityHeaders.contains { headers[$0] != nil } }
+    public static func claimed(_ headers: HTTPHeaders) -> Bool { identityHeaders.contains { headers[$0] != nil } }
 
     /// Why the identity in `request` does not carry a valid signature for node `audience` as of
     /// `now` (the verifier's node clock), or nil when it does. Its nonce is `ReplayCache`'s.

@@ -9,14 +9,19 @@ public struct HTTPRequest: Hashable, Sendable, Codable {
     public var origin: String
     /// Other headers: `authorization` (a bearer token, checked by the gateway through auth), and
     /// the identity the gateway forwards after checking it (`x-user`, `x-tenant`).
-    public var headers: [String: String]
+    public var headers: HTTPHeaders
     public init(_ method: String, _ path: String, body: [String: String] = [:], origin: String = "https://app.synapsenet.local",
-                headers: [String: String] = [:]) {
+                headers: HTTPHeaders = [:]) {
         self.method = method
         self.path = path
         self.body = body
         self.origin = origin
         self.headers = headers
+    }
+    /// A request whose headers are given as a dictionary.
+    public init(_ method: String, _ path: String, body: [String: String] = [:], origin: String = "https://app.synapsenet.local",
+                headers: [String: String]) {
+        self.init(method, path, body: body, origin: origin, headers: HTTPHeaders(headers))
     }
     /// The service a path names: `/models/...` -> `models`.
     public var service: String { String(path.splitBytes("/").first ?? "") }

@@ -19,7 +19,7 @@ public struct RequestInfo: Sendable {
     public var method: String
     public var path: String
     public var origin: String
-    public var headers: [String: String]
+    public var headers: HTTPHeaders
     /// The body's fields as the caller spelled them (before decoding): what a proof over the
     /// body was made over.
     public var body: [String: String] = [:]

@@ -69,4 +69,31 @@ final class ByteSplitTests: XCTestCase {
         // A trailing escape byte is dropped, as it always was.
         XCTAssertEqual(Fields.split([0x41, 0x1B]), [[0x41]])
     }
+
+    /// `Fields.join` as it was first written, byte by byte: the reference it is held to.
+    func joinByteByByte(_ fields: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (index, field) in fields.enumerated() {
+            if index > 0 { out.append(0x1F) }
+            for byte in field {
+                if byte == 0x1F || byte == 0x1B { out.append(0x1B) }
+                out.append(byte)
+            }
+        }
+        return out
+    }
+
+    func testFieldsJoinGivesTheByteByByteJoinersBytesForDrawnFields() {
+        var random = SimRandom(rootSeed: 11, stream: "fields-join")
+        let alphabet: [UInt8] = [0x1F, 0x1B, 0x41, 0x42, 0x00, 0xFF]
+        var escapes = 0
+        for _ in 0 ..< 5_000 {
+            let fields = (0 ..< random.uniform(0 ..< 5)).map { _ in (0 ..< random.uniform(0 ..< 8)).map { _ in alphabet[random.uniform(0 ..< alphabet.count)] } }
+            let joined = Fields.join(fields)
+            XCTAssertEqual(joined, joinByteByByte(fields), "\(fields)")
+            XCTAssertEqual(Fields.split(joined), fields.isEmpty ? [[]] : fields, "\(fields)")
+            escapes += fields.joined().filter { $0 == 0x1F || $0 == 0x1B }.count
+        }
+        XCTAssertGreaterThan(escapes, 1_000)  // escaped bytes were drawn often, at the ends of fields too
+    }
 }

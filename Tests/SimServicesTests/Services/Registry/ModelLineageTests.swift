@@ -50,7 +50,7 @@ final class ModelLineageTests: XCTestCase {
     /// have, and the refusal is logged; the owner reads it.
     func testTheLineageOfAnotherTenantsModelIsNotFound() {
         var theirs = Self.lineage(1)
-        theirs.headers = Self.bob
+        theirs.headers = HTTPHeaders(Self.bob)
         let outcome = ServiceHarness.run("registry", [Self.createModel, Self.createRun, Self.finishRun, Self.register(run: "1"), theirs, Self.lineage(1)])
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, 200, 200, 200, 404, 200])
         XCTAssertNil(outcome.responses[4]?.body["dataset"])
