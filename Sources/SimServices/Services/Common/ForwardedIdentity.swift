@@ -181,9 +181,16 @@ final class ReplayCache {
     let startedAt: Int64
     static let clockTolerance = Nanos.second
 
-    init(startedAt: Int64) { self.startedAt = startedAt }
+    /// The signing times the process's previous lives took, per signer, and this life's, kept on
+    /// its disk (nil: none kept, as in the cache's unit tests).
+    let marks: SignedUntilMarks?
 
-    enum Verdict: Equatable { case first, duplicate, replay, beforeStart, forgotten }
+    init(startedAt: Int64, marks: SignedUntilMarks? = nil) {
+        self.startedAt = startedAt
+        self.marks = marks
+    }
+
+    enum Verdict: Equatable { case first, duplicate, replay, beforeStart, forgotten, unrecorded }
 
     /// The latest signing time among the nonces forgotten so far (`Int64.min`: none). A signature
     /// dated at or before it may carry a forgotten nonce: refused (`forgotten`, answered 503),
@@ -196,6 +203,13 @@ final class ReplayCache {
     /// judged at `now` (this process's clock) and `trueNow` (the simulation's).
     func take(_ nonce: String, message: String, signedAt: Int64, now: Int64, trueNow: Int64) -> Verdict {
         if signedAt < startedAt + Self.clockTolerance { return .beforeStart }
+        let signer = marks.map { _ in SignedUntilMarks.signer(ofNonce: nonce) }
+        if let marks, let signer {
+            // Signed no later than something a previous life took from the same signer, or, with
+            // the previous lives' marks lost, inside a window that may still hold what they took.
+            if signedAt <= marks.previousMark(of: signer) { return .beforeStart }
+            if marks.unreadable && signedAt < startedAt + ForwardedIdentity.windowNanos { return .beforeStart }
+        }
         // Expire what no signature window can bring back; an entry behind a later one waits for
         // it (kept a little longer, never dropped early).
         while head < order.count, order[head].signedAt + ForwardedIdentity.windowNanos < now,
@@ -210,6 +224,8 @@ final class ReplayCache {
         }
         if let first = seen[nonce] { return first == message ? .duplicate : .replay }
         if signedAt <= forgottenUpTo { return .forgotten }
+        // Durable before it is taken: the next life must know this signer signed this late.
+        if let marks, let signer, !marks.cover(signer, signedAt: signedAt) { return .unrecorded }
         seen[nonce] = message
         order.append((signedAt, trueNow, nonce))
         return .first

@@ -137,7 +137,7 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
         self.defects = defects
         self.configuration = configuration
         state = spec.makeState()
-        replays = ReplayCache(startedAt: context.localTime)
+        replays = ReplayCache(startedAt: context.localTime, marks: SignedUntilMarks(disk: context.disk, path: SignedUntilMarks.path(service: spec.name)))
     }
 
     /// Why this process cannot take the signed identity `request` carries (the reason and the
@@ -159,6 +159,9 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
         // 503, not 401: the request may be a replay, or a caller's whose clock stepped back with
         // this node's; either way it is refused, and a caller of good faith signs it anew later.
         case .forgotten: return ("identity signed at \(ForwardedIdentity.signedAt(request)) ns, no later than a nonce this process has forgotten: sign it anew", 503)
+        // The signature's time could not be made durable (a full disk): taking it would let the
+        // next life take its replay.
+        case .unrecorded: return ("cannot record the identity's signing time on this node's disk: sign it anew", 503)
         }
     }
 

@@ -310,6 +310,69 @@ final class IdentityReplayTests: XCTestCase {
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM runs")?.first?.first?.integer, 2, "the first and the one signed anew; the request refused 503 created none")
     }
 
+    /// The gap the on-disk marks close: a signer whose clock runs 10 s ahead (outside the mesh's
+    /// 1 s tolerance) has a request taken; the service crashes and restarts 500 ms later, so the
+    /// new life's start floor (its start plus 1 s) lies before the signature. The replay of the
+    /// captured request, 3 s after the restart and still inside the 30 s window, is refused as
+    /// signed before this process started (the signer's mark, read back from the node's disk),
+    /// and created nothing. Without the marks it was taken as a first and created a second run.
+    func testARestartedServiceRefusesTheReplayOfASignatureItsPreviousLifeTookFromASignerAhead() {
+        let create = ServiceHarness.signed(secondsAgo: -10, ServiceHarness.with(Self.engineer, HTTPRequest("POST", "experiments/runs", body: ["experiment": "fraud", "code": "git-abc123", "data": "sha256-d4"])))
+        let outcome = ServiceHarness.run("experiments", seconds: 60, [
+            create, ServiceHarness.crash(node: "experiments"), ServiceHarness.pause(milliseconds: 500), ServiceHarness.restart(node: "experiments"),
+            ServiceHarness.pause(milliseconds: 3000), ServiceHarness.replayLast,
+        ])
+        XCTAssertEqual(outcome.responses.map { $0?.status }, [200, nil, nil, nil, nil, 503], "\(outcome.responses.map { $0?.body ?? [:] })")
+        XCTAssertEqual(outcome.responses[5]?.body["error"], "refused: identity signed before this process started: sign it anew")
+        XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM runs")?.first?.first?.integer, 1, "the replay created no second run")
+    }
+
+    /// A mark is written, durably, before the first signature beyond it is taken, leased 1 s
+    /// ahead: the signatures inside the lease write nothing, the next life reads every signer's
+    /// mark back, and a signer's own later signature is taken by it.
+    func testSignedUntilMarksAreLeasedAheadDurableAndReadBackByTheNextLife() throws {
+        let disk = SimDisk(options: DiskOptions())
+        let path = SignedUntilMarks.path(service: "experiments"), second = Nanos.second
+        let cache = ReplayCache(startedAt: 0, marks: SignedUntilMarks(disk: disk, path: path))
+        XCTAssertEqual(cache.take("n4-0-1", message: "1", signedAt: 10 * second, now: 10 * second, trueNow: 10 * second), .first)
+        let writes = disk.operationCount
+        XCTAssertEqual(cache.take("n4-0-2", message: "2", signedAt: 10 * second + second / 2, now: 10 * second, trueNow: 10 * second), .first)
+        XCTAssertEqual(disk.operationCount, writes, "inside the lease: nothing written")
+        XCTAssertEqual(cache.take("n7-2-9", message: "3", signedAt: 12 * second, now: 12 * second, trueNow: 12 * second), .first)
+        XCTAssertFalse(disk.hasUnsyncedChanges, "marks and their name are durable before the signature is taken")
+        var random = SimRandom(seed: 3)
+        _ = disk.crash(random: &random)
+        let next = SignedUntilMarks(disk: disk, path: path)
+        XCTAssertEqual(next.previous, ["n4": 11 * second, "n7": 13 * second])
+        XCTAssertFalse(next.unreadable)
+        let life2 = ReplayCache(startedAt: 0, marks: next)
+        XCTAssertEqual(life2.take("n4-0-1", message: "4", signedAt: 10 * second, now: 14 * second, trueNow: 14 * second), .beforeStart, "a replay of what the first life took")
+        XCTAssertEqual(life2.take("n4-0-3", message: "5", signedAt: 11 * second, now: 14 * second, trueNow: 14 * second), .beforeStart, "inside n4's lease")
+        XCTAssertEqual(life2.take("n4-0-4", message: "6", signedAt: 11 * second + 1, now: 14 * second, trueNow: 14 * second), .first, "n4's next signature")
+        XCTAssertEqual(life2.take("n9-0-1", message: "7", signedAt: 5 * second, now: 14 * second, trueNow: 14 * second), .first, "a signer the first life never took from")
+    }
+
+    /// Marks that do not read back whole (a torn or corrupted record) give none, and the new life
+    /// refuses everything a window could still hold (its start plus 30 s), logged as signed before
+    /// it started; a full disk refuses the signature it cannot record.
+    func testUnreadableMarksRefuseTheWindowAndAFullDiskRefusesWhatItCannotRecord() throws {
+        let disk = SimDisk(options: DiskOptions())
+        let path = SignedUntilMarks.path(service: "models"), second = Nanos.second
+        XCTAssertEqual(SignedUntilMarks.decode(SignedUntilMarks.encode(["n1": 5, "n12": -3])), ["n1": 5, "n12": -3])
+        var damaged = SignedUntilMarks.encode(["n1": 5])
+        damaged[damaged.count - 1] ^= 1
+        XCTAssertNil(SignedUntilMarks.decode(damaged))
+        try disk.writeAll(path, damaged)
+        let marks = SignedUntilMarks(disk: disk, path: path)
+        XCTAssertTrue(marks.unreadable)
+        let cache = ReplayCache(startedAt: 100 * second, marks: marks)
+        XCTAssertEqual(cache.take("n1-0-1", message: "1", signedAt: 129 * second, now: 120 * second, trueNow: 120 * second), .beforeStart)
+        XCTAssertEqual(cache.take("n1-0-2", message: "2", signedAt: 130 * second, now: 130 * second, trueNow: 130 * second), .first)
+        disk.options.capacityBytes = disk.usedBytes
+        XCTAssertEqual(cache.take("n2-0-1", message: "3", signedAt: 131 * second, now: 131 * second, trueNow: 131 * second), .unrecorded)
+        XCTAssertEqual(cache.take("n1-0-3", message: "4", signedAt: 130 * second + second / 2, now: 131 * second, trueNow: 131 * second), .first, "inside n1's lease: nothing to write")
+    }
+
     /// The cache: a nonce once; a signature older than the process's start (plus the mesh's clock
     /// tolerance) is for the process before it, which may have taken it; a nonce is forgotten once
     /// its signature's window has closed on the process's clock and twice the window has passed in
