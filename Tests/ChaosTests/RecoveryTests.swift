@@ -117,8 +117,15 @@ final class RecoveryTests: XCTestCase {
             simulation.trace.add(sink: recorder)
             let built = ScenarioRunner.build(simulation, configuration)
             let storage = built.platform.node("storage")!
-            storage.disk.afterOperation = { count in
-                guard count == 3 else { return }
+            // The 3rd write that grows the staging files (the node's other disk operations, its
+            // identity marks among them, do not count).
+            var stagingWrites = 0, stagingBytes = 0
+            storage.disk.afterOperation = { _ in
+                let bytes = storage.disk.list(prefix: "staging/").reduce(0) { $0 + ((try? storage.disk.size($1)) ?? 0) }
+                guard bytes > stagingBytes else { return }
+                stagingBytes = bytes
+                stagingWrites += 1
+                guard stagingWrites == 3 else { return }
                 storage.disk.afterOperation = nil
                 storage.crash()
                 simulation.schedule(after: 300 * Nanos.millisecond) { storage.restart() }
