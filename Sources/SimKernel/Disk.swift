@@ -202,7 +202,7 @@ public final class SimDisk {
             // Zero-fill with an Array, not `repeatElement`: unspecialized (debug builds, which the
             // tests use) the latter costs a generic call per byte, 83 % of a scenario-03 replay.
             if offset > oldCount { inode.volatile.append(contentsOf: [UInt8](repeating: 0, count: offset - oldCount)) }
-            inode.volatile.append(contentsOf: source.bindMemory(to: UInt8.self))  // an append: no zero-fill first
+            inode.volatile.append(contentsOf: source)  // an append: no zero-fill first
         } else {
             if end > oldCount { inode.volatile.append(contentsOf: [UInt8](repeating: 0, count: end - oldCount)) }
             inode.volatile.withUnsafeMutableBytes { target in

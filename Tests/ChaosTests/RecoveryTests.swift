@@ -122,8 +122,9 @@ final class RecoveryTests: XCTestCase {
             var stagingWrites = 0, stagingBytes = 0
             storage.disk.afterOperation = { _ in
                 let bytes = storage.disk.list(prefix: "staging/").reduce(0) { $0 + ((try? storage.disk.size($1)) ?? 0) }
-                guard bytes > stagingBytes else { return }
+                let grew = bytes > stagingBytes
                 stagingBytes = bytes
+                guard grew else { return }
                 stagingWrites += 1
                 guard stagingWrites == 3 else { return }
                 storage.disk.afterOperation = nil

@@ -205,10 +205,9 @@ final class ReplayCache {
         if signedAt < startedAt + Self.clockTolerance { return .beforeStart }
         let signer = marks.map { _ in SignedUntilMarks.signer(ofNonce: nonce) }
         if let marks, let signer {
-            // Signed no later than something a previous life took from the same signer, or, with
-            // the previous lives' marks lost, inside a window that may still hold what they took.
+            // Signed no later than something a previous life took from the same signer (or, with
+            // the previous lives' marks lost, than anything they can have taken).
             if signedAt <= marks.previousMark(of: signer) { return .beforeStart }
-            if marks.unreadable && signedAt < startedAt + ForwardedIdentity.windowNanos { return .beforeStart }
         }
         // Expire what no signature window can bring back; an entry behind a later one waits for
         // it (kept a little longer, never dropped early).

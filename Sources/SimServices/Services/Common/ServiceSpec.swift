@@ -137,7 +137,7 @@ public final class ServiceRuntime: @unchecked Sendable {  // confined to its sim
         self.defects = defects
         self.configuration = configuration
         state = spec.makeState()
-        replays = ReplayCache(startedAt: context.localTime, marks: SignedUntilMarks(disk: context.disk, path: SignedUntilMarks.path(service: spec.name)))
+        replays = ReplayCache(startedAt: context.localTime, marks: SignedUntilMarks(disk: context.disk, path: SignedUntilMarks.path(service: spec.name), startedAt: context.localTime))
     }
 
     /// Why this process cannot take the signed identity `request` carries (the reason and the

@@ -15,12 +15,17 @@ import SimKernel
 /// A mark is leased ahead (`lease`): it is written, and made durable, before a signature beyond it
 /// is taken, as the signature's time plus the lease, so a steady stream of requests costs one
 /// write a second per signer, not one a request (a Spanner-style timestamp lease). Marks are a
-/// record with a CRC-32 (`RecordLog`); a record that does not read back whole after three reads
-/// (a corrupted read each time) gives no marks, and the caller falls back to refusing everything
-/// a window could still hold (`unreadable`).
+/// record with a CRC-32 (`RecordLog`), written to a temporary file, made durable and renamed over
+/// the old one, so the file always holds the old marks or the new ones, never none. Marks that do
+/// not read back whole in three reads (a corrupted read each time) are replaced by a mark for
+/// every signer (`anySigner`) at the start plus the window plus the lease, later than anything a
+/// previous life can have taken while its clock was behind this one's; it is kept on disk with
+/// the rest, so a later life still refuses what the lost marks covered.
 final class SignedUntilMarks {
     /// How far ahead of a signature's time its signer's mark is written.
     static let lease = Nanos.second
+    /// The key of the mark that holds for every signer (set when marks were lost).
+    static let anySigner = "*"
 
     /// The file of `service`'s marks on its node's disk.
     static func path(service: String) -> String { "identity/\(service).signed-until" }
@@ -34,45 +39,61 @@ final class SignedUntilMarks {
     /// Whether the marks of the previous life could not be read back.
     let unreadable: Bool
 
-    /// The marks kept in `path` on `disk` (none when the file does not exist).
-    init(disk: SimDisk, path: String) {
+    /// Whether `marks` differ from what the file holds (the replacement of lost marks, until it
+    /// is written).
+    private var unwritten = false
+
+    /// The marks kept in `path` on `disk` (none when the file does not exist); lost marks are
+    /// replaced by one for every signer at `startedAt` (this process's clock) plus the window and
+    /// the lease.
+    init(disk: SimDisk, path: String, startedAt: Int64) {
         self.disk = disk
         self.path = path
         var read: [String: Int64]? = disk.exists(path) ? nil : [:]
         for _ in 0 ..< 3 where read == nil {
             if let bytes = try? disk.readAll(path) { read = Self.decode(bytes) }
         }
-        previous = read ?? [:]
-        marks = previous
         unreadable = read == nil
+        previous = read ?? [Self.anySigner: startedAt &+ ForwardedIdentity.windowNanos &+ Self.lease]
+        marks = previous
+        unwritten = unreadable
     }
 
-    /// The signer a nonce names (its text before the first `-`; the whole nonce without one).
+    /// The signer a nonce names: its node (`n<digits>`, the text before the first `-`); any other
+    /// nonce (none is signed so) counts as one signer, `?`.
     static func signer(ofNonce nonce: String) -> String {
-        guard let dash = nonce.utf8.firstIndex(of: UInt8(ascii: "-")) else { return nonce }
-        return String(nonce[..<dash])
+        let node = nonce.utf8.prefix { $0 != UInt8(ascii: "-") }
+        guard node.count >= 2, node.first == UInt8(ascii: "n"), node.dropFirst().allSatisfy({ (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains($0) }) else { return "?" }
+        return String(decoding: node, as: UTF8.self)
     }
 
     /// The mark of `signer`'s signatures taken by the previous lives (`Int64.min`: none): a
     /// signature dated no later may be one of them.
-    func previousMark(of signer: String) -> Int64 { previous[signer] ?? Int64.min }
+    func previousMark(of signer: String) -> Int64 {
+        Swift.max(previous[signer] ?? Int64.min, previous[Self.anySigner] ?? Int64.min)
+    }
 
     /// Makes sure `signer`'s mark covers a signature made at `signedAt` before it is taken:
     /// writes the marks with `signer`'s at `signedAt + lease` and makes them durable when it did
     /// not. False when the disk refused (full): the signature must not be taken then.
     func cover(_ signer: String, signedAt: Int64) -> Bool {
-        if signedAt <= marks[signer] ?? Int64.min { return true }
+        if signedAt <= marks[signer] ?? Int64.min && !unwritten { return true }
         var next = marks
-        next[signer] = signedAt &+ Self.lease
-        let created = !disk.exists(path)
+        next[signer] = Swift.max(next[signer] ?? Int64.min, signedAt &+ Self.lease)
+        // A temporary file made durable, then renamed over the marks: a write the disk refuses
+        // halfway leaves the old marks whole.
+        let temporary = path + ".tmp"
         do {
-            try disk.writeAll(path, Self.encode(next))
-            try disk.fsync(path)
+            try disk.writeAll(temporary, Self.encode(next))
+            try disk.fsync(temporary)
+            try disk.rename(temporary, to: path)
         } catch {
+            try? disk.delete(temporary)
             return false
         }
-        if created { disk.syncDirectory() }  // the file's name is durable only after its directory syncs
+        disk.syncDirectory()  // the rename is durable only after its directory syncs
         marks = next
+        unwritten = false
         return true
     }
 

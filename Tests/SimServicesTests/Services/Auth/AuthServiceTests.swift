@@ -316,7 +316,7 @@ final class IdentityReplayTests: XCTestCase {
     /// captured request, 3 s after the restart and still inside the 30 s window, is refused as
     /// signed before this process started (the signer's mark, read back from the node's disk),
     /// and created nothing. Without the marks it was taken as a first and created a second run.
-    func testARestartedServiceRefusesTheReplayOfASignatureItsPreviousLifeTookFromASignerAhead() {
+    func testARestartedServiceRefusesTheReplayOfASignatureItsPreviousLifeTookFromASignerAhead() throws {
         let create = ServiceHarness.signed(secondsAgo: -10, ServiceHarness.with(Self.engineer, HTTPRequest("POST", "experiments/runs", body: ["experiment": "fraud", "code": "git-abc123", "data": "sha256-d4"])))
         let outcome = ServiceHarness.run("experiments", seconds: 60, [
             create, ServiceHarness.crash(node: "experiments"), ServiceHarness.pause(milliseconds: 500), ServiceHarness.restart(node: "experiments"),
@@ -325,6 +325,11 @@ final class IdentityReplayTests: XCTestCase {
         XCTAssertEqual(outcome.responses.map { $0?.status }, [200, nil, nil, nil, nil, 503], "\(outcome.responses.map { $0?.body ?? [:] })")
         XCTAssertEqual(outcome.responses[5]?.body["error"], "refused: identity signed before this process started: sign it anew")
         XCTAssertEqual(outcome.view.rows("experiments_db", "SELECT COUNT(*) FROM runs")?.first?.first?.integer, 1, "the replay created no second run")
+        // Refused by the signer's own mark, read back whole (not by a mark for every signer).
+        let disk = try XCTUnwrap(outcome.simulation.node(named: "experiments")?.disk)
+        let marks = try XCTUnwrap(SignedUntilMarks.decode(try disk.readAll(SignedUntilMarks.path(service: "experiments"))))
+        XCTAssertNil(marks[SignedUntilMarks.anySigner])
+        XCTAssertEqual(marks.count, 1, "one signer, the harness's client: \(marks)")
     }
 
     /// A mark is written, durably, before the first signature beyond it is taken, leased 1 s
@@ -333,7 +338,7 @@ final class IdentityReplayTests: XCTestCase {
     func testSignedUntilMarksAreLeasedAheadDurableAndReadBackByTheNextLife() throws {
         let disk = SimDisk(options: DiskOptions())
         let path = SignedUntilMarks.path(service: "experiments"), second = Nanos.second
-        let cache = ReplayCache(startedAt: 0, marks: SignedUntilMarks(disk: disk, path: path))
+        let cache = ReplayCache(startedAt: 0, marks: SignedUntilMarks(disk: disk, path: path, startedAt: 0))
         XCTAssertEqual(cache.take("n4-0-1", message: "1", signedAt: 10 * second, now: 10 * second, trueNow: 10 * second), .first)
         let writes = disk.operationCount
         XCTAssertEqual(cache.take("n4-0-2", message: "2", signedAt: 10 * second + second / 2, now: 10 * second, trueNow: 10 * second), .first)
@@ -342,7 +347,7 @@ final class IdentityReplayTests: XCTestCase {
         XCTAssertFalse(disk.hasUnsyncedChanges, "marks and their name are durable before the signature is taken")
         var random = SimRandom(seed: 3)
         _ = disk.crash(random: &random)
-        let next = SignedUntilMarks(disk: disk, path: path)
+        let next = SignedUntilMarks(disk: disk, path: path, startedAt: 14 * second)
         XCTAssertEqual(next.previous, ["n4": 11 * second, "n7": 13 * second])
         XCTAssertFalse(next.unreadable)
         let life2 = ReplayCache(startedAt: 0, marks: next)
@@ -352,25 +357,37 @@ final class IdentityReplayTests: XCTestCase {
         XCTAssertEqual(life2.take("n9-0-1", message: "7", signedAt: 5 * second, now: 14 * second, trueNow: 14 * second), .first, "a signer the first life never took from")
     }
 
-    /// Marks that do not read back whole (a torn or corrupted record) give none, and the new life
-    /// refuses everything a window could still hold (its start plus 30 s), logged as signed before
-    /// it started; a full disk refuses the signature it cannot record.
-    func testUnreadableMarksRefuseTheWindowAndAFullDiskRefusesWhatItCannotRecord() throws {
+    /// Marks that do not read back whole (a corrupted record) are replaced by a mark for every
+    /// signer at the start plus the window and the lease (100 s + 30 s + 1 s), kept on disk with
+    /// the rest: a third life, whose marks read back, still refuses a signature its first life may
+    /// have taken (signed 125 s, from a signer the second life never took from). A full disk
+    /// refuses the signature it cannot record and leaves the marks on disk whole; the node's
+    /// signer names are checked (anything else is one signer, `?`).
+    func testLostMarksAreReplacedByAMarkForEverySignerKeptForLaterLivesAndAFullDiskRefuses() throws {
         let disk = SimDisk(options: DiskOptions())
         let path = SignedUntilMarks.path(service: "models"), second = Nanos.second
-        XCTAssertEqual(SignedUntilMarks.decode(SignedUntilMarks.encode(["n1": 5, "n12": -3])), ["n1": 5, "n12": -3])
+        XCTAssertEqual(SignedUntilMarks.decode(SignedUntilMarks.encode(["n1": 5, "n12": -3, "*": 7])), ["n1": 5, "n12": -3, "*": 7])
+        XCTAssertEqual(["n4-0-1", "n12-3-9", "x-1", "n-1", "n1a-2", "nonce", "n7"].map(SignedUntilMarks.signer(ofNonce:)), ["n4", "n12", "?", "?", "?", "?", "n7"])
         var damaged = SignedUntilMarks.encode(["n1": 5])
         damaged[damaged.count - 1] ^= 1
         XCTAssertNil(SignedUntilMarks.decode(damaged))
         try disk.writeAll(path, damaged)
-        let marks = SignedUntilMarks(disk: disk, path: path)
-        XCTAssertTrue(marks.unreadable)
-        let cache = ReplayCache(startedAt: 100 * second, marks: marks)
-        XCTAssertEqual(cache.take("n1-0-1", message: "1", signedAt: 129 * second, now: 120 * second, trueNow: 120 * second), .beforeStart)
-        XCTAssertEqual(cache.take("n1-0-2", message: "2", signedAt: 130 * second, now: 130 * second, trueNow: 130 * second), .first)
+        let lost = SignedUntilMarks(disk: disk, path: path, startedAt: 100 * second)
+        XCTAssertTrue(lost.unreadable)
+        let life2 = ReplayCache(startedAt: 100 * second, marks: lost)
+        XCTAssertEqual(life2.take("n1-0-1", message: "1", signedAt: 131 * second, now: 120 * second, trueNow: 120 * second), .beforeStart, "the window and the lease past the start")
+        XCTAssertEqual(life2.take("n2-0-1", message: "2", signedAt: 131 * second + 1, now: 125 * second, trueNow: 125 * second), .first)
+        let kept = try XCTUnwrap(SignedUntilMarks.decode(try disk.readAll(path)), "the marks on disk read back whole")
+        XCTAssertEqual(kept, ["*": 131 * second, "n2": 132 * second + 1])
+        let life3 = ReplayCache(startedAt: 126 * second, marks: SignedUntilMarks(disk: disk, path: path, startedAt: 126 * second))
+        XCTAssertEqual(life3.take("n1-0-7", message: "3", signedAt: 128 * second, now: 128 * second, trueNow: 128 * second), .beforeStart,
+                       "n1's signature may be one the first life took: the mark for every signer still holds")
+        XCTAssertEqual(life3.take("n1-0-8", message: "4", signedAt: 131 * second + 1, now: 128 * second, trueNow: 128 * second), .first)
         disk.options.capacityBytes = disk.usedBytes
-        XCTAssertEqual(cache.take("n2-0-1", message: "3", signedAt: 131 * second, now: 131 * second, trueNow: 131 * second), .unrecorded)
-        XCTAssertEqual(cache.take("n1-0-3", message: "4", signedAt: 130 * second + second / 2, now: 131 * second, trueNow: 131 * second), .first, "inside n1's lease: nothing to write")
+        XCTAssertEqual(life3.take("n3-0-1", message: "5", signedAt: 133 * second, now: 129 * second, trueNow: 129 * second), .unrecorded)
+        XCTAssertEqual(SignedUntilMarks.decode(try disk.readAll(path))?["n1"], 132 * second + 1, "the refused write left the marks whole")
+        XCTAssertFalse(disk.exists(path + ".tmp"))
+        XCTAssertEqual(life3.take("n1-0-9", message: "6", signedAt: 132 * second, now: 129 * second, trueNow: 129 * second), .first, "inside n1's lease: nothing to write")
     }
 
     /// The cache: a nonce once; a signature older than the process's start (plus the mesh's clock
