@@ -203,12 +203,10 @@ final class ReplayCache {
     /// judged at `now` (this process's clock) and `trueNow` (the simulation's).
     func take(_ nonce: String, message: String, signedAt: Int64, now: Int64, trueNow: Int64) -> Verdict {
         if signedAt < startedAt + Self.clockTolerance { return .beforeStart }
-        let signer = marks.map { _ in SignedUntilMarks.signer(ofNonce: nonce) }
-        if let marks, let signer {
-            // Signed no later than something a previous life took from the same signer (or, with
-            // the previous lives' marks lost, than anything they can have taken).
-            if signedAt <= marks.previousMark(of: signer) { return .beforeStart }
-        }
+        let signer = SignedUntilMarks.signer(ofNonce: nonce)
+        // Signed no later than something a previous life took from the same signer (or, with the
+        // previous lives' marks lost, than anything they can have taken).
+        if let marks, signedAt <= marks.previousMark(of: signer) { return .beforeStart }
         // Expire what no signature window can bring back; an entry behind a later one waits for
         // it (kept a little longer, never dropped early).
         while head < order.count, order[head].signedAt + ForwardedIdentity.windowNanos < now,
@@ -224,7 +222,7 @@ final class ReplayCache {
         if let first = seen[nonce] { return first == message ? .duplicate : .replay }
         if signedAt <= forgottenUpTo { return .forgotten }
         // Durable before it is taken: the next life must know this signer signed this late.
-        if let marks, let signer, !marks.cover(signer, signedAt: signedAt) { return .unrecorded }
+        if let marks, !marks.cover(signer, signedAt: signedAt) { return .unrecorded }
         seen[nonce] = message
         order.append((signedAt, trueNow, nonce))
         return .first

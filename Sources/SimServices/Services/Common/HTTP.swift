@@ -18,7 +18,9 @@ public struct HTTPRequest: Hashable, Sendable, Codable {
         self.origin = origin
         self.headers = headers
     }
-    /// A request whose headers are given as a dictionary.
+    /// A request whose headers are given as a dictionary (disfavoured: a literal builds the
+    /// `HTTPHeaders` directly instead of a dictionary to convert).
+    @_disfavoredOverload
     public init(_ method: String, _ path: String, body: [String: String] = [:], origin: String = "https://app.synapsenet.local",
                 headers: [String: String]) {
         self.init(method, path, body: body, origin: origin, headers: HTTPHeaders(headers))

@@ -7,7 +7,8 @@
 /// others costs less than hashing it once. Kept in name order, so iteration, equality and hashing
 /// do not depend on the order the fields were set in (a dictionary's iteration order is not even
 /// the same in two processes), and the encoding is a dictionary's: a keyed container, one key a
-/// field.
+/// field (under the default key strategies: a JSON coder's `convertToSnakeCase` would convert
+/// these keys, as it does not a dictionary's; nothing encodes headers with one).
 public struct HTTPHeaders: Hashable, Sendable, Codable, ExpressibleByDictionaryLiteral, Sequence {
     /// The fields, in strictly increasing name order (no name twice).
     private var fields: [(name: String, value: String)]

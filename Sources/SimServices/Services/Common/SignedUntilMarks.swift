@@ -7,10 +7,11 @@ import SimKernel
 /// before its start plus the mesh's 1 s clock tolerance, but a signer whose clock ran further
 /// ahead than that plus the restart's length (or a process whose own clock stepped back) could
 /// have a signature its previous life took replayed once to the new one. Each signer's nonces
-/// name it (`<signer node>-<epoch>-<n>`, inside the signed bytes), and a signer's clock does not go
-/// back, so its new signatures are dated after everything it signed before: a mark per signer,
+/// name it (`<signer node>-<epoch>-<n>`, inside the signed bytes), and unless a signer's clock is
+/// stepped back its new signatures are dated after everything it signed before: a mark per signer,
 /// "everything taken from it was signed no later than this", refuses every replay of what the
-/// previous life took and nothing a signer of good faith signs after the restart.
+/// previous life took, and a signer of good faith at most for the lease past its last taken
+/// signature (one whose clock was stepped back by X, for X more).
 ///
 /// A mark is leased ahead (`lease`): it is written, and made durable, before a signature beyond it
 /// is taken, as the signature's time plus the lease, so a steady stream of requests costs one
@@ -106,7 +107,7 @@ final class SignedUntilMarks {
     /// The marks `encode` wrote, or nil when the bytes are not one whole record of them.
     static func decode(_ bytes: [UInt8]) -> [String: Int64]? {
         let records = RecordLog.decodeAll(bytes)
-        guard records.count == 1, RecordLog.encode(records[0]).count == bytes.count else { return nil }
+        guard records.count == 1, 8 + records[0].count == bytes.count else { return nil }  // one record (its 8-byte header), nothing after it
         var marks: [String: Int64] = [:]
         for line in String(decoding: records[0], as: UTF8.self).splitBytes("\n") {
             let parts = line.splitBytes("=", maxSplits: 1, omittingEmptySubsequences: false)
