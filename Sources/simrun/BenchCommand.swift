@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Defects of the scenario benchmark: none (the default: each run goes to its goal or horizon, as a healthy platform runs), comma-separated IDs, or 'scenario' for the scenario's own list (each run then stops at its first finding, a few virtual seconds in).")
     var defects: String = "none"
 
-    @Flag(help: "Measure the infrastructure instead: a SQL insert-and-commit loop and a Kafka produce-and-consume loop, beside the kernel's raw event rate.")
+    @Flag(help: "Measure the infrastructure instead: a SQL insert-and-commit loop, a Kafka produce-and-consume loop and bare request-reply round trips between two nodes (the messaging layer alone), beside the kernel's raw event rate.")
     var infra = false
 
     @Flag(help: "Measure model serving instead: scenarios 01 and 04 without defects or faults over --scenario-seeds seeds, each without and with request batching (8 requests or 10 ms): predictions per wall second through gateway -> inference, x real time, events per prediction and virtual latency p50/p99, beside the kernel's raw event rate.")
@@ -84,12 +84,14 @@ struct BenchCommand: ParsableCommand {
             let kernel = KernelBenchmark.eventChurn(pending: 1000, events: 5_000_000)
             let sql = InfrastructureBenchmark.sqlInsertCommit(count: 5000)
             let kafka = InfrastructureBenchmark.kafkaProduceConsume(count: 5000)
+            let rpc = InfrastructureBenchmark.rpcRoundTrips(count: 50_000)
             if json {
-                print("{\"kernel_events_per_s\":\(Int(kernel.perSecond)),\"sql_commits_per_s\":\(Int(sql.perSecond)),\"kafka_produce_consume_per_s\":\(Int(kafka.perSecond))}")
+                print("{\"kernel_events_per_s\":\(Int(kernel.perSecond)),\"sql_commits_per_s\":\(Int(sql.perSecond)),\"kafka_produce_consume_per_s\":\(Int(kafka.perSecond)),\"rpc_round_trips_per_s\":\(Int(rpc.perSecond))}")
             } else {
                 print("kernel raw event churn (1 K pending): \(Int(kernel.perSecond)) events/s")
                 print("SQL insert-and-commit loop (SQLite over the simulated disk, synchronous=EXTRA): \(Int(sql.perSecond)) commits/s (\(sql.operations) in \(format3(sql.seconds)) s)")
                 print("Kafka produce (acks=all) + fetch loop: \(Int(kafka.perSecond)) round trips/s (\(kafka.operations) in \(format3(kafka.seconds)) s)")
+                print("bare request-reply between two nodes (no service work): \(Int(rpc.perSecond)) round trips/s (\(rpc.operations) in \(format3(rpc.seconds)) s)")
             }
             return
         }
@@ -99,7 +101,7 @@ struct BenchCommand: ParsableCommand {
                 exitBadInput("--defects: empty (give defect IDs, none, or scenario for the scenario's own list)")
             }
             let defectSet = parseDefects(defects == "scenario" ? nil : defects, scenario: loaded)
-            var virtual = 0.0, wall = 0.0, events: UInt64 = 0
+            var virtual = 0.0, wall = 0.0, events: UInt64 = 0, messages = 0
             var perSeed: [Double] = []
             for seed in 1 ... scenarioSeeds {
                 // One run per seed, as explore runs it (no detailed re-run of a failing seed).
@@ -107,20 +109,32 @@ struct BenchCommand: ParsableCommand {
                 virtual += Double(result.virtualNanoseconds) / 1e9
                 wall += result.wallSeconds
                 events += result.events
+                messages += result.messages
                 perSeed.append(Double(result.virtualNanoseconds) / 1e9 / result.wallSeconds)
             }
             // The kernel's raw event rate, measured in the same invocation: the platform's rate
             // is read against it (a ratio), since these machines are noisy.
             let kernel = KernelBenchmark.eventChurn(pending: 1000, events: 2_000_000)
+            // The messaging layer's floor, measured now too: what the scenario's messages would
+            // cost if each cost only a bare round trip's share (no service work, no signature, no
+            // body): the best x real time any platform work on top could leave.
+            // The fastest of three trials: a floor is what the layer can do, not what the noise
+            // of the machine let it do once.
+            let floorPerMessage = (0 ..< 3).map { _ in
+                let bare = InfrastructureBenchmark.rpcRoundTrips(count: 20_000)
+                return bare.seconds / Double(2 * max(bare.operations, 1))
+            }.min()!
+            let floorSpeedup = virtual / (Double(messages) * floorPerMessage)
             let sorted = perSeed.sorted()
             let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
             let speedup = virtual / wall
             let platformRate = Double(events) / wall
             if json {
-                print("{\"scenario\":\(jsonEscaped(loaded.name)),\"seeds\":\(scenarioSeeds),\"defects\":\(jsonEscaped(defectSet.ids.map(\.rawValue).joined(separator: ","))),\"virtual_seconds\":\(virtual),\"wall_seconds\":\(wall),\"speedup\":\(speedup),\"median_seed_speedup\":\(median),\"slowest_seed_speedup\":\(sorted.first ?? 0),\"events_per_s\":\(platformRate),\"kernel_events_per_s\":\(kernel.perSecond),\"kernel_events_per_platform_event\":\(kernel.perSecond / platformRate)}")
+                print("{\"scenario\":\(jsonEscaped(loaded.name)),\"seeds\":\(scenarioSeeds),\"defects\":\(jsonEscaped(defectSet.ids.map(\.rawValue).joined(separator: ","))),\"virtual_seconds\":\(virtual),\"wall_seconds\":\(wall),\"speedup\":\(speedup),\"median_seed_speedup\":\(median),\"slowest_seed_speedup\":\(sorted.first ?? 0),\"events_per_s\":\(platformRate),\"kernel_events_per_s\":\(kernel.perSecond),\"kernel_events_per_platform_event\":\(kernel.perSecond / platformRate),\"messages\":\(messages),\"messages_per_virtual_s\":\(Double(messages) / virtual),\"wall_us_per_message\":\(wall * 1e6 / Double(max(messages, 1))),\"bare_us_per_message\":\(floorPerMessage * 1e6),\"bare_messaging_speedup\":\(floorSpeedup)}")
             } else {
                 print("scenario \(loaded.name), \(scenarioSeeds) seeds, defects \(defectSet.description): \(format3(virtual)) virtual s in \(format3(wall)) wall s = \(Int(speedup))x real time (median seed \(Int(median))x, slowest \(Int(sorted.first ?? 0))x)")
                 print("platform \(Int(platformRate)) events/s; kernel raw churn \(Int(kernel.perSecond)) events/s in the same invocation: a platform event costs \(format3(kernel.perSecond / platformRate)) kernel events")
+                print("messages: \(Int((Double(messages) / virtual).rounded())) per virtual s, \(format3(wall * 1e6 / Double(max(messages, 1)))) wall µs each; a bare round trip's message (no service work) \(format3(floorPerMessage * 1e6)) µs in the same invocation, so these messages alone, at that cost, would allow at most \(Int(floorSpeedup))x real time")
             }
             return
         }

@@ -61,6 +61,8 @@ public struct RunResult: Sendable {
     public var findings: [Outcome]
     public var fingerprint: UInt64
     public var events: UInt64
+    /// Messages sent on the simulated network (requests, replies and one-way), duplicates aside.
+    public var messages: Int
     public var virtualNanoseconds: Int64
     public var wallSeconds: Double
     public var recent: [TraceRecord]
@@ -280,7 +282,7 @@ public enum ScenarioRunner {
         let services = simulation.platformObservations.services
         return RunResult(
             outcome: outcome, findings: findings, fingerprint: simulation.trace.fingerprint, events: simulation.eventCount,
-            virtualNanoseconds: simulation.now, wallSeconds: wall, recent: simulation.recentAtFirstFinding ?? simulation.trace.recent,
+            messages: simulation.network.statistics.sent, virtualNanoseconds: simulation.now, wallSeconds: wall, recent: simulation.recentAtFirstFinding ?? simulation.trace.recent,
             finalAccuracy: observations.finalAccuracy, finalLoss: observations.finalLoss, workerClocks: observations.workerClocks,
             checkpointsCommitted: observations.checkpointCommits.count, skippedMixedPrecisionSteps: observations.skippedSteps.reduce(0, +),
             stalenessHistogram: histogram, involvedActors: failed?.involved(in: ending, simulation) ?? [],

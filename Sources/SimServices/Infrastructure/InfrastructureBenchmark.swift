@@ -4,6 +4,43 @@ import SimKernel
 /// the simulator doing real work (SQLite over the simulated disk, the broker's logs), not a
 /// model of production speed.
 public enum InfrastructureBenchmark {
+    /// A request of the messaging benchmark: a counter, with a digest as cheap as a message's
+    /// can be (the platform's messages digest their bodies; this one measures the path alone).
+    struct Ping: SimMessage {
+        var value: Int
+        var traceDigest: UInt64 { UInt64(truncatingIfNeeded: value) }
+        var traceSummary: String { "ping" }
+    }
+
+    /// `count` request-reply round trips between two nodes through the kernel's network (a send,
+    /// an arrival and a task resumption each way, one mailbox, one pending call with its timer),
+    /// with no service work on either side and no trace details: the messaging layer's own cost,
+    /// the floor under every message a scenario sends. Two messages a round trip.
+    public static func rpcRoundTrips(count: Int) -> KernelBenchmark.Measurement {
+        // Without trace details, as scenario runs are benchmarked (`runWithoutDetails`).
+        var options = SimulationOptions()
+        options.traceRingCapacity = 0
+        let simulation = Simulation(seed: 1, options: options)
+        let server = simulation.addNode("echo"), app = simulation.addNode("app")
+        server.addProcess("echo") { context in
+            let inbox = context.mailbox("echo")
+            while true {
+                let request = await inbox.receive()
+                context.reply(to: request, Ping(value: (request.payload as? Ping)?.value ?? -1))
+            }
+        }
+        var done = 0
+        app.addProcess("client") { context in
+            let echo = Address(node: server.id, service: "echo")
+            for i in 0 ..< count {
+                if case .success(let reply) = await context.call(echo, Ping(value: i), timeout: Nanos.second), (reply.payload as? Ping)?.value == i { done += 1 }
+            }
+        }
+        let start = KernelBenchmark.wallSeconds()
+        simulation.run()
+        return KernelBenchmark.Measurement(operations: UInt64(done), seconds: KernelBenchmark.wallSeconds() - start, checksum: simulation.trace.fingerprint)
+    }
+
     /// `count` single-row insert-and-commit transactions (safe durability: each one fsyncs).
     public static func sqlInsertCommit(count: Int) -> KernelBenchmark.Measurement {
         let simulation = Simulation(seed: 1)
