@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Defects of the scenario benchmark: none (the default: each run goes to its goal or horizon, as a healthy platform runs), comma-separated IDs, or 'scenario' for the scenario's own list (each run then stops at its first finding, a few virtual seconds in).")
     var defects: String = "none"
 
-    @Flag(help: "Measure the infrastructure instead: a SQL insert-and-commit loop, a Kafka produce-and-consume loop and bare request-reply round trips between two nodes (the messaging layer alone), beside the kernel's raw event rate.")
+    @Flag(help: "Measure the infrastructure instead: a SQL insert-and-commit loop, a Kafka produce-and-consume loop, bare request-reply round trips between two nodes (the messaging layer alone) and signed hops (a request's identity signed and checked), beside the kernel's raw event rate.")
     var infra = false
 
     @Flag(help: "Measure model serving instead: scenarios 01 and 04 without defects or faults over --scenario-seeds seeds, each without and with request batching (8 requests or 10 ms): predictions per wall second through gateway -> inference, x real time, events per prediction and virtual latency p50/p99, beside the kernel's raw event rate.")
@@ -85,13 +85,17 @@ struct BenchCommand: ParsableCommand {
             let sql = InfrastructureBenchmark.sqlInsertCommit(count: 5000)
             let kafka = InfrastructureBenchmark.kafkaProduceConsume(count: 5000)
             let rpc = InfrastructureBenchmark.rpcRoundTrips(count: 50_000)
+            let signed = InfrastructureBenchmark.signedHops(count: 50_000)
+            let hmacs = InfrastructureBenchmark.hmacsOfSignedText(count: 100_000)
             if json {
-                print("{\"kernel_events_per_s\":\(Int(kernel.perSecond)),\"sql_commits_per_s\":\(Int(sql.perSecond)),\"kafka_produce_consume_per_s\":\(Int(kafka.perSecond)),\"rpc_round_trips_per_s\":\(Int(rpc.perSecond))}")
+                print("{\"kernel_events_per_s\":\(Int(kernel.perSecond)),\"sql_commits_per_s\":\(Int(sql.perSecond)),\"kafka_produce_consume_per_s\":\(Int(kafka.perSecond)),\"rpc_round_trips_per_s\":\(Int(rpc.perSecond)),\"signed_hops_per_s\":\(Int(signed.perSecond)),\"hmacs_of_signed_text_per_s\":\(Int(hmacs.perSecond))}")
             } else {
                 print("kernel raw event churn (1 K pending): \(Int(kernel.perSecond)) events/s")
                 print("SQL insert-and-commit loop (SQLite over the simulated disk, synchronous=EXTRA): \(Int(sql.perSecond)) commits/s (\(sql.operations) in \(format3(sql.seconds)) s)")
                 print("Kafka produce (acks=all) + fetch loop: \(Int(kafka.perSecond)) round trips/s (\(kafka.operations) in \(format3(kafka.seconds)) s)")
                 print("bare request-reply between two nodes (no service work): \(Int(rpc.perSecond)) round trips/s (\(rpc.operations) in \(format3(rpc.seconds)) s)")
+                print("a signed hop (a request's identity signed with HMAC-SHA256 and checked): \(Int(signed.perSecond))/s, \(format3(1e6 / max(signed.perSecond, 1))) µs each (\(signed.operations) in \(format3(signed.seconds)) s)")
+                print("  of which HMAC-SHA256 of the signed text alone, two a hop: \(Int(hmacs.perSecond))/s, \(format3(1e6 / max(hmacs.perSecond, 1))) µs each")
             }
             return
         }

@@ -41,6 +41,52 @@ public enum InfrastructureBenchmark {
         return KernelBenchmark.Measurement(operations: UInt64(done), seconds: KernelBenchmark.wallSeconds() - start, checksum: simulation.trace.fingerprint)
     }
 
+    /// `count` signed hops: a prediction request as the gateway forwards it (the caller's
+    /// identity, a five-field body) signed for its destination with HMAC-SHA256 and checked there,
+    /// as every request between services is (`ForwardedIdentity.sign` and `verify`, without the
+    /// replay cache's look-up). The mesh's cost per request, apart from the messaging.
+    public static func signedHops(count: Int) -> KernelBenchmark.Measurement {
+        let audience = NodeID(7)
+        // Built before the clock starts: building a request is the caller's work, not the mesh's.
+        let requests = (0 ..< count).map(predictionRequest)
+        let nonces = (0 ..< count).map { "n3.0.\($0)" }
+        let start = KernelBenchmark.wallSeconds()
+        var done = 0, checksum: UInt64 = 0
+        for (i, original) in requests.enumerated() {
+            var request = original
+            let signedAt = Int64(i) * Nanos.millisecond
+            ForwardedIdentity.sign(&request, at: signedAt, for: audience, nonce: nonces[i])
+            if ForwardedIdentity.verify(request, now: signedAt + Nanos.millisecond, audience: audience) == nil {
+                done += 1
+                checksum &+= UInt64(request.headers[ForwardedIdentity.header]?.utf8.first ?? 0)
+            }
+        }
+        return KernelBenchmark.Measurement(operations: UInt64(done), seconds: KernelBenchmark.wallSeconds() - start, checksum: checksum)
+    }
+
+    /// `count` HMAC-SHA256 tags of a signed hop's text alone (the bytes `signedHops` signs, made
+    /// beforehand): the part of a signature no encoding work can take away. A hop takes two, the
+    /// signer's and the checker's.
+    public static func hmacsOfSignedText(count: Int) -> KernelBenchmark.Measurement {
+        let texts = (0 ..< min(count, 1_000)).map { i in
+            var request = predictionRequest(i)
+            ForwardedIdentity.sign(&request, at: Int64(i) * Nanos.millisecond, for: NodeID(7), nonce: "n3.0.\(i)")
+            return ForwardedIdentity.signedText(request, time: String(Int64(i) * Nanos.millisecond))
+        }
+        let start = KernelBenchmark.wallSeconds()
+        var checksum: UInt64 = 0
+        for i in 0 ..< count { checksum &+= UInt64(ForwardedIdentity.meshKey.mac(texts[i % texts.count])[i % 32]) }
+        return KernelBenchmark.Measurement(operations: UInt64(count), seconds: KernelBenchmark.wallSeconds() - start, checksum: checksum)
+    }
+
+    /// A prediction request as the gateway forwards it: the caller's identity and a five-field body.
+    static func predictionRequest(_ i: Int) -> HTTPRequest {
+        HTTPRequest("POST", "inference/predict", body: [
+            "model": "fraud-detector", "version": "\(i % 60 + 1)", "features": "amount=\(i % 977),merchant=\(i % 31),hour=\(i % 24)",
+            "request_id": "r-\(i)", "tenant": "t1",
+        ], headers: ["x-user": "alice", "x-tenant": "t1", "x-role": "analyst", "authorization": "Bearer benchmark"])
+    }
+
     /// `count` single-row insert-and-commit transactions (safe durability: each one fsyncs).
     public static func sqlInsertCommit(count: Int) -> KernelBenchmark.Measurement {
         let simulation = Simulation(seed: 1)

@@ -41,18 +41,54 @@ public enum ForwardedIdentity {
 
     /// `canonicalBody(body)` appended to `bytes`: `<length>:<key><length>:<value>` for each field in
     /// key order, written byte by byte (interpolated strings were a tenth of each signature).
+    /// The fields are sorted as pairs (String's `<`, as sorting the keys was), so no key is looked
+    /// up again after the sort.
     static func appendCanonicalBody(_ body: [String: String], to bytes: inout [UInt8]) {
-        for key in body.keys.sorted() {
-            appendLengthPrefixed(key, to: &bytes)
-            appendLengthPrefixed(body[key] ?? "", to: &bytes)
+        switch body.count {
+        case 0: return
+        case 1:
+            for (key, value) in body {
+                appendLengthPrefixed(key, to: &bytes)
+                appendLengthPrefixed(value, to: &bytes)
+            }
+        default:
+            for (key, value) in body.sorted(by: { $0.key < $1.key }) {
+                appendLengthPrefixed(key, to: &bytes)
+                appendLengthPrefixed(value, to: &bytes)
+            }
         }
     }
 
-    /// `<length in bytes>:<value>`, the form every signed field takes.
+    /// `<length in bytes>:<value>`, the form every signed field takes. The length's decimal digits
+    /// are written without making a string of them, and the value's bytes copied from its
+    /// contiguous UTF-8 storage when it has one (native strings do).
     static func appendLengthPrefixed(_ value: String, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: String(value.utf8.count).utf8)
-        bytes.append(UInt8(ascii: ":"))
-        bytes.append(contentsOf: value.utf8)
+        var value = value
+        value.withUTF8 { utf8 in
+            appendDecimal(utf8.count, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// `number`'s decimal digits (it is a length: never negative).
+    static func appendDecimal(_ number: Int, to bytes: inout [UInt8]) {
+        precondition(number >= 0, "a length is never negative: \(number)")
+        if number < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(number))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0, rest = number
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            bytes.append(contentsOf: buffer[(20 - count)...])
+        }
     }
 
     /// The signature of the identity in `request`'s headers for its method, path, body and `time`:
@@ -62,6 +98,12 @@ public enum ForwardedIdentity {
 
     /// `signature`'s lower-case hex digits as bytes.
     static func signatureHex(_ request: HTTPRequest, time: String) -> [UInt8] {
+        hexDigits(meshKey.mac(signedText(request, time: time)))
+    }
+
+    /// The bytes `signatureHex` authenticates: the identity headers, method, path, `time`,
+    /// audience and nonce, each length-prefixed (`-` for an absent one), then the canonical body.
+    static func signedText(_ request: HTTPRequest, time: String) -> [UInt8] {
         var text: [UInt8] = []
         text.reserveCapacity(256)
         func field(_ value: String?) {
@@ -75,7 +117,7 @@ public enum ForwardedIdentity {
         field(request.headers[audienceHeader])
         field(request.headers[nonceHeader])
         appendCanonicalBody(request.body, to: &text)
-        return hexDigits(meshKey.mac(text))
+        return text
     }
 
     /// Signs the identity `request` carries, at `time` (the signer's node clock), for node
