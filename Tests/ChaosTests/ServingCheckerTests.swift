@@ -133,6 +133,85 @@ final class ServingCheckerTests: XCTestCase {
         XCTAssertTrue(message?.contains("inference served m v1 at 41.500s, past convergence, while v2 is in Production") ?? false, message ?? "nil")
     }
 
+    /// The versions a window may serve, as first written: every promotion and canary change of
+    /// the run scanned from the start.
+    func referenceProductionVersions(_ serving: ServingObservations, model: String, from: Int64, to: Int64) -> [Int64] {
+        var versions: [Int64] = []
+        var current: Int64?
+        for promotion in serving.promotions where promotion.model == model {
+            if promotion.time <= from { current = promotion.version; continue }
+            if promotion.time > to { break }
+            versions.append(promotion.version)
+        }
+        var canary: Int64?
+        for change in serving.canaryChanges where change.model == model {
+            if change.time <= from { canary = change.percent > 0 ? change.version : nil; continue }
+            if change.time > to { break }
+            if change.percent > 0 { versions.append(change.version) }
+        }
+        return (current.map { [$0] } ?? []) + versions + (canary.map { [$0] } ?? [])
+    }
+
+    /// The bisection finds the window's start exactly as the scan did: drawn logs of two models
+    /// with ties in time (several changes at one instant), canaries ending (percent 0), windows
+    /// before, across and after the logs, and on their entries' times exactly.
+    func testTheVersionsAWindowMayServeAreTheScansOnDrawnLogs() {
+        var random = SimRandom(rootSeed: 5, stream: "production-versions")
+        let checker = ProductionVersionChecker(scenario: Serving01.scenario)
+        var nonEmpty = 0
+        for _ in 0 ..< 300 {
+            let serving = ServingObservations()
+            var time: Int64 = 0
+            for _ in 0 ..< random.uniform(0 ..< 25) {
+                time += Int64(random.uniform(0 ..< 3)) * 100 * ms
+                serving.promotions.append((time, ["m", "n"][random.uniform(0 ..< 2)], Int64(random.uniform(1 ..< 9))))
+            }
+            time = 0
+            for generation in 0 ..< random.uniform(0 ..< 25) {
+                time += Int64(random.uniform(0 ..< 3)) * 100 * ms
+                serving.canaryChanges.append((time, ["m", "n"][random.uniform(0 ..< 2)], Int64(random.uniform(1 ..< 9)), [0, 10, 50][random.uniform(0 ..< 3)], Int64(generation)))
+            }
+            for _ in 0 ..< 20 {
+                let from = Int64(random.uniform(-2 ..< 40)) * 50 * ms, to = from + Int64(random.uniform(0 ..< 20)) * 50 * ms
+                let model = ["m", "n"][random.uniform(0 ..< 2)]
+                let expected = referenceProductionVersions(serving, model: model, from: from, to: to)
+                if !expected.isEmpty { nonEmpty += 1 }
+                XCTAssertEqual(checker.productionVersions(serving, model: model, from: from, to: to), expected,
+                               "\(model) \(from)...\(to) promotions \(serving.promotions) canaries \(serving.canaryChanges)")
+            }
+        }
+        XCTAssertGreaterThan(nonEmpty, 3_000, "most windows have versions to compare")
+    }
+
+    // MARK: cache eviction across replicas
+
+    /// Replicas' traces judged whatever order they appear in, each from where the last check
+    /// left it: a replica that starts its trace after another (and sorts before it) still has its
+    /// not-least-recently-used eviction found, named, with nothing of the other replica's trace
+    /// mixed into its replay.
+    func testCacheEvictionJudgesEachReplicaFromWhereItLeftOffInWhicheverOrderTheyAppear() {
+        let simulation = Simulation(seed: 1)
+        let checker = CacheEvictionChecker(scenario: Serving01.scenario)
+        let serving = ServingObservations()
+        checker.serving = serving
+        let a = ModelKey("m", 1), b = ModelKey("m", 2), c = ModelKey("m", 3)
+        // inference-c: loads a and b, evicts a (the least recently used): fine.
+        serving.cacheTraces["inference-c"] = [.insert(a, pinned: false), .insert(b, pinned: false), .evict(a)]
+        XCTAssertNil(checker.check(simulation))
+        // inference-a appears: loads a, b, c, uses a again, unpins: a is the most recently used.
+        serving.cacheTraces["inference-a"] = [.insert(a, pinned: false), .insert(b, pinned: false), .use(a, hit: true), .unpin(a)]
+        serving.cacheTraces["inference-c"]!.append(.insert(c, pinned: false))
+        XCTAssertNil(checker.check(simulation))
+        XCTAssertNil(checker.check(simulation), "nothing new: nothing judged")
+        // inference-a evicts a, used after b: first in, first out, not LRU.
+        serving.cacheTraces["inference-a"]!.append(contentsOf: [.insert(c, pinned: false), .evict(a)])
+        let message = checker.check(simulation)
+        XCTAssertTrue(message?.hasPrefix("inference-a evicted m v1, used more recently than m v2") ?? false, message ?? "nil")
+        // inference-c evicting b (its least recently used: a is gone, c newer) stays fine.
+        serving.cacheTraces["inference-c"]!.append(.evict(b))
+        XCTAssertNil(checker.check(simulation))
+    }
+
     // MARK: the serving benchmark's knobs and figures
 
     func testRequestBatchingIsSetOnTheServingWorkloadsOnly() {

@@ -30,7 +30,10 @@ public final class CacheEvictionChecker: ServingSafetyChecker, Checker {
         var position = 0
     }
     let capacity: Int
-    var replays: [String: Replay] = [:]
+    /// Each replica's replay, in name order (a replica's trace, once there, stays): judged in an
+    /// array rather than a table by name, so a check that finds one new event on one replica does
+    /// not sort the names and hash each twice.
+    var replicas: [(name: String, replay: Replay)] = []
     var checkedRevision = UInt64.max
     public init(scenario: Scenario) {
         capacity = scenario.workloads.compactMap { $0 as? ModelDeploymentsWorkload }.first?.serving.cacheSize ?? 1
@@ -40,17 +43,18 @@ public final class CacheEvictionChecker: ServingSafetyChecker, Checker {
     public override func check(_ simulation: Simulation) -> String? {
         guard let serving, serving.cacheTracesRevision != checkedRevision else { return nil }
         checkedRevision = serving.cacheTracesRevision
-        for replica in serving.cacheTraces.keys.sorted() {
-            let trace = serving.cacheTraces[replica]!
-            if trace.count == replays[replica]?.position { continue }  // nothing new on this replica
-            // Taken out of the table while it changes: a copy left in it would make each change
-            // copy the replay's tables.
-            var replay = replays.removeValue(forKey: replica) ?? Replay()
-            defer { replays[replica] = replay }
-            while replay.position < trace.count {
-                let event = trace[replay.position]
-                replay.position += 1
-                if let violation = apply(event, to: &replay, replica: replica) { return violation }
+        let traces = serving.cacheTraces
+        if traces.count != replicas.count {
+            for name in traces.keys where !replicas.contains(where: { $0.name == name }) { replicas.append((name, Replay())) }
+            replicas.sort { $0.name < $1.name }
+        }
+        for index in replicas.indices {
+            let replica = replicas[index].name
+            let trace = traces[replica]!
+            while replicas[index].replay.position < trace.count {  // nothing new on this replica: no step
+                let event = trace[replicas[index].replay.position]
+                replicas[index].replay.position += 1
+                if let violation = apply(event, to: &replicas[index].replay, replica: replica) { return violation }
             }
         }
         return nil

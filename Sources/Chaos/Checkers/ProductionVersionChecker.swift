@@ -51,21 +51,36 @@ public final class ProductionVersionChecker: ServingSafetyChecker, Checker {
 
     /// The versions of `model` in Production at some time in `from ... to`.
     func productionVersions(_ serving: ServingObservations, model: String, from: Int64, to: Int64) -> [Int64] {
+        // Both logs are appended at the simulation's time, so they are in time order: the window's
+        // start is found by bisection, and only the entries in the window and the last one before
+        // it are read (scanning from the start made each answer cost every deployment so far).
+        let promotions = serving.promotions, changes = serving.canaryChanges
+        let firstPromotionAfter = Self.firstIndex(in: promotions.count, after: from) { promotions[$0].time }
+        let current = promotions[..<firstPromotionAfter].last { $0.model == model }?.version
         var versions: [Int64] = []
-        var current: Int64?
-        for promotion in serving.promotions where promotion.model == model {
-            if promotion.time <= from { current = promotion.version; continue }
+        for promotion in promotions[firstPromotionAfter...] where promotion.model == model {
             if promotion.time > to { break }
             versions.append(promotion.version)
         }
         // A canary active in the window may serve it too.
-        var canary: Int64?
-        for change in serving.canaryChanges where change.model == model {
-            if change.time <= from { canary = change.percent > 0 ? change.version : nil; continue }
+        let firstChangeAfter = Self.firstIndex(in: changes.count, after: from) { changes[$0].time }
+        let canary = changes[..<firstChangeAfter].last { $0.model == model }.flatMap { $0.percent > 0 ? $0.version : nil }
+        for change in changes[firstChangeAfter...] where change.model == model {
             if change.time > to { break }
             if change.percent > 0 { versions.append(change.version) }
         }
         return (current.map { [$0] } ?? []) + versions + (canary.map { [$0] } ?? [])
+    }
+
+    /// The first index of `0 ..< count` whose time is after `time`, for times in non-decreasing
+    /// order (`count` when none is).
+    static func firstIndex(in count: Int, after time: Int64, timeAt: (Int) -> Int64) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if timeAt(middle) <= time { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     public override func check(_ simulation: Simulation) -> String? {
