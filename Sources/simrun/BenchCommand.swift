@@ -128,17 +128,19 @@ struct BenchCommand: ParsableCommand {
                 let bare = InfrastructureBenchmark.rpcRoundTrips(count: 20_000)
                 return bare.seconds / Double(2 * max(bare.operations, 1))
             }.min()!
-            let floorSpeedup = virtual / (Double(messages) * floorPerMessage)
+            // 0 when there is nothing to divide by (no message, no virtual time): JSON has no inf.
+            let floorSpeedup = messages > 0 && floorPerMessage > 0 ? virtual / (Double(messages) * floorPerMessage) : 0
+            let perVirtualSecond = virtual > 0 ? Double(messages) / virtual : 0
             let sorted = perSeed.sorted()
             let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
             let speedup = virtual / wall
             let platformRate = Double(events) / wall
             if json {
-                print("{\"scenario\":\(jsonEscaped(loaded.name)),\"seeds\":\(scenarioSeeds),\"defects\":\(jsonEscaped(defectSet.ids.map(\.rawValue).joined(separator: ","))),\"virtual_seconds\":\(virtual),\"wall_seconds\":\(wall),\"speedup\":\(speedup),\"median_seed_speedup\":\(median),\"slowest_seed_speedup\":\(sorted.first ?? 0),\"events_per_s\":\(platformRate),\"kernel_events_per_s\":\(kernel.perSecond),\"kernel_events_per_platform_event\":\(kernel.perSecond / platformRate),\"messages\":\(messages),\"messages_per_virtual_s\":\(Double(messages) / virtual),\"wall_us_per_message\":\(wall * 1e6 / Double(max(messages, 1))),\"bare_us_per_message\":\(floorPerMessage * 1e6),\"bare_messaging_speedup\":\(floorSpeedup)}")
+                print("{\"scenario\":\(jsonEscaped(loaded.name)),\"seeds\":\(scenarioSeeds),\"defects\":\(jsonEscaped(defectSet.ids.map(\.rawValue).joined(separator: ","))),\"virtual_seconds\":\(virtual),\"wall_seconds\":\(wall),\"speedup\":\(speedup),\"median_seed_speedup\":\(median),\"slowest_seed_speedup\":\(sorted.first ?? 0),\"events_per_s\":\(platformRate),\"kernel_events_per_s\":\(kernel.perSecond),\"kernel_events_per_platform_event\":\(kernel.perSecond / platformRate),\"messages\":\(messages),\"messages_per_virtual_s\":\(perVirtualSecond),\"wall_us_per_message\":\(wall * 1e6 / Double(max(messages, 1))),\"bare_us_per_message\":\(floorPerMessage * 1e6),\"bare_messaging_speedup\":\(floorSpeedup)}")
             } else {
                 print("scenario \(loaded.name), \(scenarioSeeds) seeds, defects \(defectSet.description): \(format3(virtual)) virtual s in \(format3(wall)) wall s = \(Int(speedup))x real time (median seed \(Int(median))x, slowest \(Int(sorted.first ?? 0))x)")
                 print("platform \(Int(platformRate)) events/s; kernel raw churn \(Int(kernel.perSecond)) events/s in the same invocation: a platform event costs \(format3(kernel.perSecond / platformRate)) kernel events")
-                print("messages: \(Int((Double(messages) / virtual).rounded())) per virtual s, \(format3(wall * 1e6 / Double(max(messages, 1)))) wall µs each; a bare round trip's message (no service work) \(format3(floorPerMessage * 1e6)) µs in the same invocation, so these messages alone, at that cost, would allow at most \(Int(floorSpeedup))x real time")
+                print("messages: \(Int(perVirtualSecond.rounded())) per virtual s, \(format3(wall * 1e6 / Double(max(messages, 1)))) wall µs each; a bare round trip's message (no service work) \(format3(floorPerMessage * 1e6)) µs in the same invocation, so these messages alone, at that cost, would allow about \(Int(floorSpeedup))x real time at most")
             }
             return
         }

@@ -44,13 +44,16 @@ public final class CacheEvictionChecker: ServingSafetyChecker, Checker {
         guard let serving, serving.cacheTracesRevision != checkedRevision else { return nil }
         checkedRevision = serving.cacheTracesRevision
         let traces = serving.cacheTraces
+        // Replicas' traces are only ever added (the inference service appends to its own), so a
+        // change in their number is a new replica; one gone is dropped with its replay all the same.
         if traces.count != replicas.count {
+            replicas.removeAll { traces[$0.name] == nil }
             for name in traces.keys where !replicas.contains(where: { $0.name == name }) { replicas.append((name, Replay())) }
             replicas.sort { $0.name < $1.name }
         }
         for index in replicas.indices {
             let replica = replicas[index].name
-            let trace = traces[replica]!
+            guard let trace = traces[replica] else { continue }
             while replicas[index].replay.position < trace.count {  // nothing new on this replica: no step
                 let event = trace[replicas[index].replay.position]
                 replicas[index].replay.position += 1

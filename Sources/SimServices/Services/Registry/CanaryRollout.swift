@@ -131,8 +131,10 @@ enum CanaryRollout {
     /// registry learned of the commit (a commit's answer may come late, after a retry); the
     /// generation is the order the database committed them in.
     static func committed(_ runtime: ServiceRuntime, model: String, version: Int64, percent: Int, generation: Int64) {
-        let serving = runtime.context.simulation.serving
-        serving.canaryChanges.append((runtime.context.simulation.now, model, version, percent, generation))
+        let serving = runtime.context.simulation.serving, now = runtime.context.simulation.now
+        // In time order: the production-version check finds a window's start by bisection.
+        precondition(serving.canaryChanges.last.map { $0.time <= now } ?? true, "canary change at \(now) after one at \(serving.canaryChanges.last!.time)")
+        serving.canaryChanges.append((now, model, version, percent, generation))
         serving.revision &+= 1
     }
 

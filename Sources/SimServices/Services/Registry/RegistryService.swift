@@ -85,8 +85,10 @@ public enum RegistryService {
             }
             if target == .production {
                 // Committed: the truth the serving checks compare the replicas' pointers with.
-                let serving = runtime.context.simulation.serving
-                serving.promotions.append((runtime.context.simulation.now, model, version))
+                let serving = runtime.context.simulation.serving, now = runtime.context.simulation.now
+                // In time order: the production-version check finds a window's start by bisection.
+                precondition(serving.promotions.last.map { $0.time <= now } ?? true, "promotion at \(now) after one at \(serving.promotions.last!.time)")
+                serving.promotions.append((now, model, version))
                 serving.revision &+= 1
             }
             if target == .production || target == .staging {
