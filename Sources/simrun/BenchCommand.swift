@@ -105,7 +105,7 @@ struct BenchCommand: ParsableCommand {
                 exitBadInput("--defects: empty (give defect IDs, none, or scenario for the scenario's own list)")
             }
             let defectSet = parseDefects(defects == "scenario" ? nil : defects, scenario: loaded)
-            var virtual = 0.0, wall = 0.0, events: UInt64 = 0, messages = 0
+            var virtual = 0.0, wall = 0.0, events: UInt64 = 0, messages = 0, failing = 0
             var perSeed: [Double] = []
             for seed in 1 ... scenarioSeeds {
                 // One run per seed, as explore runs it (no detailed re-run of a failing seed).
@@ -114,6 +114,7 @@ struct BenchCommand: ParsableCommand {
                 wall += result.wallSeconds
                 events += result.events
                 messages += result.messages
+                if result.outcome.isFailure { failing += 1 }
                 perSeed.append(Double(result.virtualNanoseconds) / 1e9 / result.wallSeconds)
             }
             // The kernel's raw event rate, measured in the same invocation: the platform's rate
@@ -131,16 +132,21 @@ struct BenchCommand: ParsableCommand {
             // 0 when there is nothing to divide by (no message, no virtual time): JSON has no inf.
             let floorSpeedup = messages > 0 && floorPerMessage > 0 ? virtual / (Double(messages) * floorPerMessage) : 0
             let perVirtualSecond = virtual > 0 ? Double(messages) / virtual : 0
+            // What a user exploring seeds feels, whatever a scenario packs into a virtual second:
+            // seeds a wall hour, and (with defects on) wall seconds per seed that finds a failure.
+            let seedsPerHour = wall > 0 ? Double(scenarioSeeds) / wall * 3600 : 0
+            let perFailing: Double? = failing > 0 ? wall / Double(failing) : nil
             let sorted = perSeed.sorted()
             let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
             let speedup = virtual / wall
             let platformRate = Double(events) / wall
             if json {
-                print("{\"scenario\":\(jsonEscaped(loaded.name)),\"seeds\":\(scenarioSeeds),\"defects\":\(jsonEscaped(defectSet.ids.map(\.rawValue).joined(separator: ","))),\"virtual_seconds\":\(virtual),\"wall_seconds\":\(wall),\"speedup\":\(speedup),\"median_seed_speedup\":\(median),\"slowest_seed_speedup\":\(sorted.first ?? 0),\"events_per_s\":\(platformRate),\"kernel_events_per_s\":\(kernel.perSecond),\"kernel_events_per_platform_event\":\(kernel.perSecond / platformRate),\"messages\":\(messages),\"messages_per_virtual_s\":\(perVirtualSecond),\"wall_us_per_message\":\(wall * 1e6 / Double(max(messages, 1))),\"bare_us_per_message\":\(floorPerMessage * 1e6),\"bare_messaging_speedup\":\(floorSpeedup)}")
+                print("{\"scenario\":\(jsonEscaped(loaded.name)),\"seeds\":\(scenarioSeeds),\"defects\":\(jsonEscaped(defectSet.ids.map(\.rawValue).joined(separator: ","))),\"virtual_seconds\":\(virtual),\"wall_seconds\":\(wall),\"speedup\":\(speedup),\"median_seed_speedup\":\(median),\"slowest_seed_speedup\":\(sorted.first ?? 0),\"events_per_s\":\(platformRate),\"kernel_events_per_s\":\(kernel.perSecond),\"kernel_events_per_platform_event\":\(kernel.perSecond / platformRate),\"messages\":\(messages),\"messages_per_virtual_s\":\(perVirtualSecond),\"wall_us_per_message\":\(wall * 1e6 / Double(max(messages, 1))),\"bare_us_per_message\":\(floorPerMessage * 1e6),\"bare_messaging_speedup\":\(floorSpeedup),\"seeds_per_wall_hour\":\(seedsPerHour),\"failing_seeds\":\(failing),\"wall_seconds_per_failing_seed\":\(perFailing.map { "\($0)" } ?? "null")}")
             } else {
                 print("scenario \(loaded.name), \(scenarioSeeds) seeds, defects \(defectSet.description): \(format3(virtual)) virtual s in \(format3(wall)) wall s = \(Int(speedup))x real time (median seed \(Int(median))x, slowest \(Int(sorted.first ?? 0))x)")
                 print("platform \(Int(platformRate)) events/s; kernel raw churn \(Int(kernel.perSecond)) events/s in the same invocation: a platform event costs \(format3(kernel.perSecond / platformRate)) kernel events")
                 print("messages: \(Int(perVirtualSecond.rounded())) per virtual s, \(format3(wall * 1e6 / Double(max(messages, 1)))) wall µs each; a bare round trip's message (no service work) \(format3(floorPerMessage * 1e6)) µs in the same invocation, so these messages alone, at that cost, would allow about \(Int(floorSpeedup))x real time at most")
+                print("seeds: \(Int(seedsPerHour.rounded())) a wall hour; \(failing) of \(scenarioSeeds) failed" + (perFailing.map { ", \(format3($0)) wall s per failing seed" } ?? ""))
             }
             return
         }

@@ -45,5 +45,20 @@ final class MessagingFloorTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(object["messages_per_virtual_s"] as? Double), messages / virtual, accuracy: 1e-9 * messages)
         XCTAssertEqual(try XCTUnwrap(object["wall_us_per_message"] as? Double), wall * 1e6 / messages, accuracy: 1e-6)
         XCTAssertEqual(floor, virtual / (messages * bare / 1e6), accuracy: floor * 1e-9)
+        XCTAssertEqual(try XCTUnwrap(object["seeds_per_wall_hour"] as? Double), 1 / wall * 3600, accuracy: 1e-6 / wall)
+        XCTAssertEqual(object["failing_seeds"] as? Int, 0, "a healthy platform, defects off")
+        XCTAssertTrue(object["wall_seconds_per_failing_seed"] is NSNull, "no failing seed: no figure")
+    }
+
+    /// With a defect on, the bench counts the seeds that found it and the wall time each cost:
+    /// A9 (scenario 05's parameter server serves pulls past the SSP staleness bound) fails seeds
+    /// 1, 2 and 3 (its seed file is seed 1's; the staleness checker finds it in each).
+    func testTheScenarioBenchCountsFailingSeedsAndTheWallTimeEachCost() throws {
+        let result = try runSimrun(["bench", "--scenario", "05_distributed_training_hang", "--scenario-seeds", "3", "--defects", "A9", "--json"], in: Chaos05.packageRoot)
+        XCTAssertEqual(result.status, 0, result.error)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let wall = try XCTUnwrap(object["wall_seconds"] as? Double)
+        XCTAssertEqual(object["failing_seeds"] as? Int, 3)
+        XCTAssertEqual(try XCTUnwrap(object["wall_seconds_per_failing_seed"] as? Double), wall / 3, accuracy: 1e-9)
     }
 }
