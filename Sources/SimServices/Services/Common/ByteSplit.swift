@@ -66,3 +66,28 @@ extension StringProtocol where SubSequence == Substring {
         return parts
     }
 }
+
+extension String {
+    /// Exactly `split(separator: Character(separator), omittingEmptySubsequences: false)` with
+    /// each part made a `String`: every field of a delimited record, empty ones kept. ASCII text
+    /// without a carriage return (as `splitBytes` decides) is cut straight from its UTF-8 bytes
+    /// into strings, with no `Substring` in between (the drift check splits every stored row of a
+    /// window so, a twentieth of scenario 03's instructions); any other text takes `splitBytes`.
+    public func splitFields(_ separator: Unicode.Scalar) -> [String] {
+        precondition(separator.isASCII, "splitFields splits on an ASCII separator, not U+\(String(separator.value, radix: 16))")
+        let target = UInt8(separator.value)
+        if let parts = utf8.withContiguousStorageIfAvailable({ buffer -> [String]? in
+            for byte in buffer where byte >= 0x80 || byte == 0x0D { return nil }
+            var parts: [String] = []
+            var start = 0
+            for index in 0 ..< buffer.count where buffer[index] == target {
+                parts.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start ..< index]), as: UTF8.self))
+                start = index + 1
+            }
+            // The part after the last separator, empty or not (the whole text when there is none).
+            parts.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start...]), as: UTF8.self))
+            return parts
+        }), let parts { return parts }
+        return splitBytes(separator, omittingEmptySubsequences: false).map(String.init)
+    }
+}

@@ -35,7 +35,7 @@ enum DriftChecks {
         ]) else { throw .unavailable("cannot read the feature store") }
         guard let row = read[0].rows.first, let view = FeatureView.fromRow(row) else { throw ServiceError(404, "no feature view \(request.view)") }
         let tenant = view.tenant
-        func values(_ rows: SQLRows) -> [[String]] { rows.rows.compactMap { $0[0].text?.splitBytes(";", omittingEmptySubsequences: false).map(String.init) } }
+        func values(_ rows: SQLRows) -> [[String]] { rows.rows.compactMap { $0[0].text?.splitFields(";") } }
         let reference = values(read[1]), current = values(read[2])
         guard !reference.isEmpty, !current.isEmpty else { throw ServiceError(409, "no rows to compare yet (reference \(reference.count), current \(current.count))") }
         let judgement = DriftMonitor.judge(view, reference: reference, current: current, defects: runtime.defects)

@@ -9,7 +9,7 @@ final class ByteSplitTests: XCTestCase {
     /// doubled, a carriage return before a line feed (one Character), a combining mark after a
     /// separator (joins it into another Character), multi-byte letters.
     func randomText(_ random: inout SimRandom) -> String {
-        let pieces = ["/", ".", ",", "=", " ", "\n", "\r\n", "\r", "a", "bc", "é", "\u{301}", "/\u{301}", "日本", "x=1", "", "0"]
+        let pieces = ["/", ".", ",", "=", " ", "\n", "\r\n", "\r", "a", "bc", "é", "\u{301}", "/\u{301}", "日本", "x=1", "", "0", ";", ";\u{301}"]
         return (0 ..< random.uniform(0 ..< 12)).map { _ in pieces[random.uniform(0 ..< pieces.count)] }.joined()
     }
 
@@ -33,6 +33,27 @@ final class ByteSplitTests: XCTestCase {
         // Both paths were taken many times (the pieces are half ASCII).
         XCTAssertGreaterThan(fastPathTexts, 500)
         XCTAssertLessThan(fastPathTexts, 4_500)
+    }
+
+    /// `splitFields` is the standard library's split keeping empty parts, each part a String,
+    /// for drawn texts on both of its paths (ASCII cut from bytes; anything else through
+    /// `splitBytes`), Strings made from Substrings included.
+    func testSplitFieldsGivesTheStandardLibrarysSplitKeepingEmptyPartsAsStrings() {
+        var random = SimRandom(rootSeed: 8, stream: "split-fields")
+        var fastPathTexts = 0
+        for i in 0 ..< 5_000 {
+            var text = randomText(&random)
+            if i % 3 == 0 { text = String(text.dropFirst()) }  // a String made from a Substring
+            let separator: Unicode.Scalar = [";", ",", "/", "\n"][random.uniform(0 ..< 4)]
+            let expected = text.split(separator: Character(separator), omittingEmptySubsequences: false).map(String.init)
+            XCTAssertEqual(text.splitFields(separator), expected, "\(text.debugDescription) on \(separator.escaped(asASCII: true))")
+            if text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) { fastPathTexts += 1 }
+        }
+        XCTAssertGreaterThan(fastPathTexts, 500)
+        XCTAssertLessThan(fastPathTexts, 4_500)
+        XCTAssertEqual("".splitFields(";"), [""])
+        XCTAssertEqual(";".splitFields(";"), ["", ""])
+        XCTAssertEqual("0.5;;-1e3;".splitFields(";"), ["0.5", "", "-1e3", ""])
     }
 
     func testAPathsServiceIsItsFirstNonEmptySegment() {
