@@ -1,4 +1,5 @@
 import SimKernel
+import SimServices
 import XCTest
 @testable import Chaos
 
@@ -62,5 +63,35 @@ final class RateLimitWindowTests: XCTestCase {
         var window = RateLimitChecker.Window()
         let asked = times.indices.map { window.mayBreakTheBound(at: $0, times: times, interval: 100, burst: 10, span: 84) }
         XCTAssertEqual(asked, [false, false, true, true, true])
+    }
+
+    /// The checker keeps each caller's progress, in name order, whichever caller the gateway
+    /// admitted first: every admission is checked once (nothing new, no step), and when two
+    /// callers break the bound in one change the first by name is the one named.
+    func testTheCheckerFollowsEachCallerFromWhereItLeftOffAndNamesTheFirstByNameThatBreaksTheBound() {
+        let scenario = ShippedScenario("01_model_memory_crisis").scenario
+        let checker = RateLimitChecker(scenario: scenario)
+        let observations = PlatformObservations()
+        checker.observations = observations
+        let simulation = Simulation(seed: 1)
+        let burst = scenario.servingConfiguration.rateLimitBurst, interval = 1_000_000_000 / Int64(scenario.servingConfiguration.rateLimitPerSecond)
+        func admit(_ caller: String, _ times: [Int64]) {
+            observations.admissions[caller, default: []] += times
+            observations.admissionsRevision &+= 1
+        }
+        // t1/bob first, one admission an interval: within the bound.
+        admit("t1/bob", (0 ..< 50).map { Int64($0) * interval })
+        XCTAssertNil(checker.check(simulation))
+        admit("t1/alice", (0 ..< 30).map { Int64($0) * interval })
+        XCTAssertNil(checker.check(simulation))
+        XCTAssertEqual(checker.callers.map(\.caller), ["t1/alice", "t1/bob"])
+        XCTAssertEqual(checker.callers.map(\.checked), [30, 50], "each admission checked once")
+        // Both callers get burst + 2 admissions at one instant: the bound breaks for each.
+        admit("t1/bob", Array(repeating: 60 * interval, count: burst + 2))
+        admit("t1/alice", Array(repeating: 40 * interval, count: burst + 2))
+        let message = checker.check(simulation)
+        XCTAssertTrue(message?.hasPrefix("the gateway admitted") ?? false, message ?? "nil")
+        XCTAssertTrue(message?.contains("requests of t1/alice between") ?? false, message ?? "nil")
+        XCTAssertEqual(checker.callers[1].checked, 50, "t1/bob's new admissions wait for the next check")
     }
 }

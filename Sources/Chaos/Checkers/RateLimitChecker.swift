@@ -16,7 +16,10 @@ public final class RateLimitChecker: Checker, SafetyChecker {
     }
     let interval: Int64
     let burst: Int
-    var checked: [String: Int] = [:]
+    /// Each caller's progress, in name order: the admissions checked so far and the window over
+    /// them (an array rather than tables by name, so a check that finds one new admission does not
+    /// sort the callers and hash each four times).
+    var callers: [(caller: String, checked: Int, window: Window)] = []
     var observations: PlatformObservations?
     var checkedRevision = UInt64.max
     public init(scenario: Scenario) {
@@ -33,18 +36,24 @@ public final class RateLimitChecker: Checker, SafetyChecker {
     public func check(_ simulation: Simulation) -> String? {
         guard let observations, observations.admissionsRevision != checkedRevision else { return nil }
         checkedRevision = observations.admissionsRevision
-        for caller in observations.admissions.keys.sorted() {
-            let times = observations.admissions[caller]!
-            var index = checked[caller] ?? 0
-            defer { checked[caller] = index }
-            var window = windows.removeValue(forKey: caller) ?? Window()
-            defer { windows[caller] = window }
-            while index < times.count {
-                if window.mayBreakTheBound(at: index, times: times, interval: interval, burst: burst, span: span),
+        let admissions = observations.admissions
+        // Callers are only ever added (the gateway appends each admission under its caller), so
+        // a change in their number is a new caller; one gone is dropped all the same.
+        if admissions.count != callers.count {
+            callers.removeAll { admissions[$0.caller] == nil }
+            for caller in admissions.keys where !callers.contains(where: { $0.caller == caller }) { callers.append((caller, 0, Window())) }
+            callers.sort { $0.caller < $1.caller }
+        }
+        for position in callers.indices {
+            let caller = callers[position].caller
+            guard let times = admissions[caller] else { continue }
+            while callers[position].checked < times.count {  // nothing new of this caller: no step
+                let index = callers[position].checked
+                if callers[position].window.mayBreakTheBound(at: index, times: times, interval: interval, burst: burst, span: span),
                    let violation = Self.firstViolation(at: index, times: times, caller: caller, burst: burst, interval: interval) {
                     return violation
                 }
-                index += 1
+                callers[position].checked = index + 1
             }
         }
         return nil
@@ -68,8 +77,6 @@ public final class RateLimitChecker: Checker, SafetyChecker {
         }
         return nil
     }
-
-    var windows: [String: Window] = [:]
 
     /// A caller's sliding maximum of `t_s - s * interval` over the `span` admissions before the
     /// one being checked, so that an admission that breaks no bound is passed in constant time
