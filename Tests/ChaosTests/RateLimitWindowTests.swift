@@ -66,8 +66,9 @@ final class RateLimitWindowTests: XCTestCase {
     }
 
     /// The checker keeps each caller's progress, in name order, whichever caller the gateway
-    /// admitted first: every admission is checked once (nothing new, no step), and when two
-    /// callers break the bound in one change the first by name is the one named.
+    /// admitted first: a check with nothing new takes no step, when two callers break the bound
+    /// in one change the first by name is the one named, and that caller stays at the admission
+    /// that broke it, as the checker did when it kept its progress in tables by name.
     func testTheCheckerFollowsEachCallerFromWhereItLeftOffAndNamesTheFirstByNameThatBreaksTheBound() {
         let scenario = ShippedScenario("01_model_memory_crisis").scenario
         let checker = RateLimitChecker(scenario: scenario)
@@ -85,7 +86,14 @@ final class RateLimitWindowTests: XCTestCase {
         admit("t1/alice", (0 ..< 30).map { Int64($0) * interval })
         XCTAssertNil(checker.check(simulation))
         XCTAssertEqual(checker.callers.map(\.caller), ["t1/alice", "t1/bob"])
-        XCTAssertEqual(checker.callers.map(\.checked), [30, 50], "each admission checked once")
+        XCTAssertEqual(checker.callers.map(\.checked), [30, 50], "each admission checked")
+        // A check with nothing new takes no step: the windows are as they were (a re-check from
+        // the start would push every admission into them again).
+        let indices: [[Int]] = checker.callers.map { $0.window.indices }, heads: [Int] = checker.callers.map { $0.window.head }
+        observations.admissionsRevision &+= 1
+        XCTAssertNil(checker.check(simulation))
+        XCTAssertEqual(checker.callers.map { $0.window.indices }, indices, "nothing new, no step")
+        XCTAssertEqual(checker.callers.map { $0.window.head }, heads)
         // Both callers get burst + 2 admissions at one instant: the bound breaks for each.
         admit("t1/bob", Array(repeating: 60 * interval, count: burst + 2))
         admit("t1/alice", Array(repeating: 40 * interval, count: burst + 2))
@@ -93,5 +101,10 @@ final class RateLimitWindowTests: XCTestCase {
         XCTAssertTrue(message?.hasPrefix("the gateway admitted") ?? false, message ?? "nil")
         XCTAssertTrue(message?.contains("requests of t1/alice between") ?? false, message ?? "nil")
         XCTAssertEqual(checker.callers[1].checked, 50, "t1/bob's new admissions wait for the next check")
+        // As before the change: t1/alice stays at the admission that broke the bound (the 501st
+        // of the instant, index 30 + burst), which a later check finds again.
+        XCTAssertEqual(checker.callers[0].checked, 30 + burst)
+        observations.admissionsRevision &+= 1
+        XCTAssertEqual(checker.check(simulation), message)
     }
 }

@@ -45,9 +45,9 @@ public final class CacheEvictionChecker: ServingSafetyChecker, Checker {
         checkedRevision = serving.cacheTracesRevision
         let traces = serving.cacheTraces
         // Replicas' traces are only ever added (the inference service appends to its own), so a
-        // change in their number is a new replica; one gone is dropped with its replay all the same.
+        // change in their number is a new replica.
+        precondition(traces.count >= replicas.count, "the cache-eviction checker's replicas went from \(replicas.count) to \(traces.count)")
         if traces.count != replicas.count {
-            replicas.removeAll { traces[$0.name] == nil }
             for name in traces.keys where !replicas.contains(where: { $0.name == name }) { replicas.append((name, Replay())) }
             replicas.sort { $0.name < $1.name }
         }

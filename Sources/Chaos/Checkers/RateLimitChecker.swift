@@ -37,10 +37,10 @@ public final class RateLimitChecker: Checker, SafetyChecker {
         guard let observations, observations.admissionsRevision != checkedRevision else { return nil }
         checkedRevision = observations.admissionsRevision
         let admissions = observations.admissions
-        // Callers are only ever added (the gateway appends each admission under its caller), so
-        // a change in their number is a new caller; one gone is dropped all the same.
+        // Callers are only ever added (the gateway appends each admission under its caller), so a
+        // change in their number is a new caller.
+        precondition(admissions.count >= callers.count, "the rate-limit checker's callers went from \(callers.count) to \(admissions.count)")
         if admissions.count != callers.count {
-            callers.removeAll { admissions[$0.caller] == nil }
             for caller in admissions.keys where !callers.contains(where: { $0.caller == caller }) { callers.append((caller, 0, Window())) }
             callers.sort { $0.caller < $1.caller }
         }
