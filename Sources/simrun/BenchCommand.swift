@@ -36,7 +36,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seeds of the scenario benchmark (1...N).")
     var scenarioSeeds: UInt64 = 20
 
-    @Option(help: "Defects of the scenario benchmark: none (the default: each run goes to its goal or horizon, as a healthy platform runs), comma-separated IDs, or 'scenario' for the scenario's own list (each run then stops at its first finding, a few virtual seconds in).")
+    @Option(help: "Defects of the scenario benchmark: none (the default: each run goes to its goal or horizon, as a healthy platform runs), comma-separated IDs, or 'scenario' for the scenario's own list (each run then stops at its first finding).")
     var defects: String = "none"
 
     @Flag(help: "Measure the infrastructure instead: a SQL insert-and-commit loop, a Kafka produce-and-consume loop, bare request-reply round trips between two nodes (the messaging layer alone) and signed hops (a request's identity signed and checked), beside the kernel's raw event rate.")

@@ -85,15 +85,15 @@ final class RateLimitWindowTests: XCTestCase {
         XCTAssertNil(checker.check(simulation))
         admit("t1/alice", (0 ..< 30).map { Int64($0) * interval })
         XCTAssertNil(checker.check(simulation))
-        XCTAssertEqual(checker.callers.map(\.caller), ["t1/alice", "t1/bob"])
-        XCTAssertEqual(checker.callers.map(\.checked), [30, 50], "each admission checked")
+        XCTAssertEqual(checker.callers.entries.map(\.name), ["t1/alice", "t1/bob"])
+        XCTAssertEqual(checker.callers.entries.map(\.state.checked), [30, 50], "each admission checked")
         // A check with nothing new takes no step: the windows are as they were (a re-check from
         // the start would push every admission into them again).
-        let indices: [[Int]] = checker.callers.map { $0.window.indices }, heads: [Int] = checker.callers.map { $0.window.head }
+        let indices: [[Int]] = checker.callers.entries.map { $0.state.window.indices }, heads: [Int] = checker.callers.entries.map { $0.state.window.head }
         observations.admissionsRevision &+= 1
         XCTAssertNil(checker.check(simulation))
-        XCTAssertEqual(checker.callers.map { $0.window.indices }, indices, "nothing new, no step")
-        XCTAssertEqual(checker.callers.map { $0.window.head }, heads)
+        XCTAssertEqual(checker.callers.entries.map { $0.state.window.indices }, indices, "nothing new, no step")
+        XCTAssertEqual(checker.callers.entries.map { $0.state.window.head }, heads)
         // Both callers get burst + 2 admissions at one instant: the bound breaks for each.
         admit("t1/bob", Array(repeating: 60 * interval, count: burst + 2))
         admit("t1/alice", Array(repeating: 40 * interval, count: burst + 2))

@@ -203,8 +203,8 @@ final class ServingCheckerTests: XCTestCase {
         serving.cacheTraces["inference-a"] = [.insert(a, pinned: false), .insert(b, pinned: false), .use(a, hit: true), .unpin(a)]
         serving.cacheTraces["inference-c"]!.append(contentsOf: [.insert(c, pinned: false), .use(b, hit: true), .unpin(b)])
         XCTAssertNil(checker.check(simulation))
-        XCTAssertEqual(checker.replicas.map(\.name), ["inference-a", "inference-c"])
-        XCTAssertEqual(checker.replicas.map(\.replay.position), [4, 6], "each replica's trace replayed to its end, once")
+        XCTAssertEqual(checker.replicas.entries.map(\.name), ["inference-a", "inference-c"])
+        XCTAssertEqual(checker.replicas.entries.map(\.state.position), [4, 6], "each replica's trace replayed to its end, once")
         // Both evict their most recently used version in one change: inference-a's a (used after
         // b), inference-c's b (used after c was loaded).
         serving.cacheTraces["inference-c"]!.append(contentsOf: [.insert(a, pinned: false), .evict(b)])

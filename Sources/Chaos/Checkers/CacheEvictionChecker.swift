@@ -30,10 +30,8 @@ public final class CacheEvictionChecker: ServingSafetyChecker, Checker {
         var position = 0
     }
     let capacity: Int
-    /// Each replica's replay, in name order (a replica's trace, once there, stays): judged in an
-    /// array rather than a table by name, so a check that finds one new event on one replica does
-    /// not sort the names and hash each twice.
-    var replicas: [(name: String, replay: Replay)] = []
+    /// Each replica's replay, in name order.
+    var replicas = NameOrderedProgress<Replay>()
     var checkedRevision = UInt64.max
     public init(scenario: Scenario) {
         capacity = scenario.workloads.compactMap { $0 as? ModelDeploymentsWorkload }.first?.serving.cacheSize ?? 1
@@ -44,20 +42,14 @@ public final class CacheEvictionChecker: ServingSafetyChecker, Checker {
         guard let serving, serving.cacheTracesRevision != checkedRevision else { return nil }
         checkedRevision = serving.cacheTracesRevision
         let traces = serving.cacheTraces
-        // Replicas' traces are only ever added (the inference service appends to its own), so a
-        // change in their number is a new replica.
-        precondition(traces.count >= replicas.count, "the cache-eviction checker's replicas went from \(replicas.count) to \(traces.count)")
-        if traces.count != replicas.count {
-            for name in traces.keys where !replicas.contains(where: { $0.name == name }) { replicas.append((name, Replay())) }
-            replicas.sort { $0.name < $1.name }
-        }
+        replicas.follow(traces) { Replay() }
         for index in replicas.indices {
-            let replica = replicas[index].name
+            let replica = replicas.entries[index].name
             guard let trace = traces[replica] else { continue }
-            while replicas[index].replay.position < trace.count {  // nothing new on this replica: no step
-                let event = trace[replicas[index].replay.position]
-                replicas[index].replay.position += 1
-                if let violation = apply(event, to: &replicas[index].replay, replica: replica) { return violation }
+            while replicas[index].position < trace.count {  // nothing new on this replica: no step
+                let event = trace[replicas[index].position]
+                replicas[index].position += 1
+                if let violation = apply(event, to: &replicas[index], replica: replica) { return violation }
             }
         }
         return nil

@@ -16,10 +16,8 @@ public final class RateLimitChecker: Checker, SafetyChecker {
     }
     let interval: Int64
     let burst: Int
-    /// Each caller's progress, in name order: the admissions checked so far and the window over
-    /// them (an array rather than tables by name, so a check that finds one new admission does not
-    /// sort the callers and hash each four times).
-    var callers: [(caller: String, checked: Int, window: Window)] = []
+    /// Each caller's progress, in name order: the admissions checked so far and the window over them.
+    var callers = NameOrderedProgress<(checked: Int, window: Window)>()
     var observations: PlatformObservations?
     var checkedRevision = UInt64.max
     public init(scenario: Scenario) {
@@ -37,15 +35,9 @@ public final class RateLimitChecker: Checker, SafetyChecker {
         guard let observations, observations.admissionsRevision != checkedRevision else { return nil }
         checkedRevision = observations.admissionsRevision
         let admissions = observations.admissions
-        // Callers are only ever added (the gateway appends each admission under its caller), so a
-        // change in their number is a new caller.
-        precondition(admissions.count >= callers.count, "the rate-limit checker's callers went from \(callers.count) to \(admissions.count)")
-        if admissions.count != callers.count {
-            for caller in admissions.keys where !callers.contains(where: { $0.caller == caller }) { callers.append((caller, 0, Window())) }
-            callers.sort { $0.caller < $1.caller }
-        }
+        callers.follow(admissions) { (0, Window()) }
         for position in callers.indices {
-            let caller = callers[position].caller
+            let caller = callers.entries[position].name
             guard let times = admissions[caller] else { continue }
             while callers[position].checked < times.count {  // nothing new of this caller: no step
                 let index = callers[position].checked

@@ -44,18 +44,9 @@ public enum ForwardedIdentity {
     /// The fields are sorted as pairs (String's `<`, as sorting the keys was), so no key is looked
     /// up again after the sort.
     static func appendCanonicalBody(_ body: [String: String], to bytes: inout [UInt8]) {
-        switch body.count {
-        case 0: return
-        case 1:
-            for (key, value) in body {
-                appendLengthPrefixed(key, to: &bytes)
-                appendLengthPrefixed(value, to: &bytes)
-            }
-        default:
-            for (key, value) in body.sorted(by: { $0.key < $1.key }) {
-                appendLengthPrefixed(key, to: &bytes)
-                appendLengthPrefixed(value, to: &bytes)
-            }
+        for (key, value) in body.sorted(by: { $0.key < $1.key }) {
+            appendLengthPrefixed(key, to: &bytes)
+            appendLengthPrefixed(value, to: &bytes)
         }
     }
 
@@ -71,23 +62,14 @@ public enum ForwardedIdentity {
         }
     }
 
-    /// `number`'s decimal digits (it is a length: never negative).
+    /// `number`'s decimal digits (it is a length: never negative), most significant first.
     static func appendDecimal(_ number: Int, to bytes: inout [UInt8]) {
         precondition(number >= 0, "a length is never negative: \(number)")
-        if number < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(number))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0, rest = number
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while rest > 0 {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            }
-            bytes.append(contentsOf: buffer[(20 - count)...])
+        var divisor = 1
+        while divisor <= number / 10 { divisor *= 10 }  // the power of ten of the leading digit
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(number / divisor % 10))
+            divisor /= 10
         }
     }
 
